@@ -70,7 +70,7 @@ fn grant_then_withdraw() {
         false,
         T0,
     );
-    assert!(state(&p, &f, &[g.clone()], "personalization").allowed);
+    assert!(state(&p, &f, std::slice::from_ref(&g), "personalization").allowed);
     let w = rec(
         &p,
         "personalization",
@@ -186,7 +186,7 @@ fn minors_need_parental_consent_and_never_get_targeted_ads() {
         false,
         T0,
     );
-    let s = state(&p, &teen_de, &[own.clone()], "personalization");
+    let s = state(&p, &teen_de, std::slice::from_ref(&own), "personalization");
     assert!(!s.allowed);
     assert_eq!(
         s.reason.to_string(),
@@ -211,11 +211,24 @@ fn minors_need_parental_consent_and_never_get_targeted_ads() {
         false,
         T0,
     );
-    let s = state(&p, &teen_de, &[ads.clone()], "targeted_advertising");
+    let s = state(
+        &p,
+        &teen_de,
+        std::slice::from_ref(&ads),
+        "targeted_advertising",
+    );
     assert!(!s.allowed);
     assert_eq!(s.reason.code(), "minor_no_targeted_advertising");
     // 13 is the age of digital consent in the US: a 13-15 band there is not a minor's.
-    assert!(state(&p, &teen_us, &[ads.clone()], "targeted_advertising").allowed);
+    assert!(
+        state(
+            &p,
+            &teen_us,
+            std::slice::from_ref(&ads),
+            "targeted_advertising"
+        )
+        .allowed
+    );
     let kid_us = SubjectFacts {
         age_band: AgeBand::parse("under-13"),
         country: Some("US".into()),
@@ -242,7 +255,7 @@ fn changed_purpose_needs_new_consent() {
     let s = state(
         &new,
         &SubjectFacts::default(),
-        &[g.clone()],
+        std::slice::from_ref(&g),
         "personalization",
     );
     assert!(!s.allowed);
