@@ -90,7 +90,9 @@ impl fmt::Display for AttributeKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AttributeError {
     /// Empty after trimming, too long, or holding control characters.
-    #[error("an attribute value must be 1..={ATTRIBUTE_VALUE_BYTES_MAX} bytes without control characters")]
+    #[error(
+        "an attribute value must be 1..={ATTRIBUTE_VALUE_BYTES_MAX} bytes without control characters"
+    )]
     InvalidValue,
 }
 

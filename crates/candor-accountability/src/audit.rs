@@ -489,9 +489,15 @@ pub enum BreakKind {
         /// The sequence number that should have come here.
         expected: u64,
     },
-    /// The sequence goes backwards, or jumps forward while the skipped entry follows right
-    /// after: entries were reordered.
+    /// The sequence goes backwards, or this entry and the next one are each other's
+    /// successor and predecessor: entries were reordered.
     OutOfOrder {
+        /// The sequence number that should have come here.
+        expected: u64,
+    },
+    /// An entry that does not belong sits where the expected one should be, and the expected
+    /// one follows right after it: an entry was inserted.
+    Inserted {
         /// The sequence number that should have come here.
         expected: u64,
     },
@@ -514,6 +520,7 @@ impl fmt::Display for BreakKind {
             BreakKind::BrokenLink => f.write_str("broken link"),
             BreakKind::SequenceGap { expected } => write!(f, "sequence gap (expected {expected})"),
             BreakKind::OutOfOrder { expected } => write!(f, "out of order (expected {expected})"),
+            BreakKind::Inserted { expected } => write!(f, "inserted (expected {expected})"),
             BreakKind::Duplicate => f.write_str("duplicate"),
             BreakKind::Truncated { anchor_seq } => {
                 write!(f, "truncated (anchored head is {anchor_seq})")
@@ -601,12 +608,18 @@ fn verify_inner(
             return broken(BreakKind::HashMismatch);
         }
         if entry.seq != expected {
+            // One entry of look-ahead tells a gap from a swap or an insertion.
+            let next = entries.peek().filter(|next| next.seq == expected);
             let kind = if head.count > 0 && entry.seq == head.head_seq {
                 BreakKind::Duplicate
-            } else if entry.seq < expected
-                || entries.peek().is_some_and(|next| next.seq == expected)
-            {
+            } else if entry.seq < expected {
                 BreakKind::OutOfOrder { expected }
+            } else if let Some(next) = next {
+                if entry.seq == expected + 1 && entry.prev_hash == next.hash {
+                    BreakKind::OutOfOrder { expected }
+                } else {
+                    BreakKind::Inserted { expected }
+                }
             } else {
                 BreakKind::SequenceGap { expected }
             };

@@ -178,8 +178,8 @@ pub fn exposure_by_popularity(
         })
         .collect();
     let mean_exposed_popularity = (total > 0).then(|| weighted_popularity / total as f64);
-    let mean_catalog_popularity = (n > 0)
-        .then(|| items.iter().map(|i| i.popularity as f64).sum::<f64>() / n as f64);
+    let mean_catalog_popularity =
+        (n > 0).then(|| items.iter().map(|i| i.popularity as f64).sum::<f64>() / n as f64);
     let popularity_lift = match (mean_exposed_popularity, mean_catalog_popularity) {
         (Some(exposed), Some(catalog)) if catalog > 0.0 => Some(exposed / catalog),
         _ => None,

@@ -320,6 +320,9 @@ pub enum Method {
     ToOverall,
 }
 
+/// A group label with one of its rates.
+pub type LabelledRate<'a> = (&'a str, f64);
+
 /// Per-group rates with small groups suppressed, and the overall rates of the reported groups.
 /// Fairlearn's `MetricFrame` for the three rates this crate needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -439,7 +442,7 @@ impl MetricFrame {
 
     /// The reported groups with the lowest and the highest selection rate (first by label on
     /// ties).
-    pub fn selection_extremes(&self) -> Option<((&str, f64), (&str, f64))> {
+    pub fn selection_extremes(&self) -> Option<(LabelledRate<'_>, LabelledRate<'_>)> {
         let mut reported = self.reported().map(|(l, r)| (l, r.selection_rate));
         let first = reported.next()?;
         Some(reported.fold((first, first), |(lo, hi), x| {

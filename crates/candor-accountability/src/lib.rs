@@ -26,7 +26,7 @@ pub use audit::{
 };
 pub use exposure::{CatalogItem, ExposureCounts, ItemExposureReport, item_exposure_report};
 pub use fairness::{
-    Alert, FairnessError, FairnessReport, GroupTally, K_MIN_DEFAULT, MetricFrame, Method,
+    Alert, FairnessError, FairnessReport, GroupTally, K_MIN_DEFAULT, Method, MetricFrame,
     PARITY_ALERT_THRESHOLD_DEFAULT, fairness_report, parity_alert,
 };
 pub use render::{bar_chart_svg, fairness_report_markdown, fairness_report_svg, line_chart_svg};

@@ -128,8 +128,10 @@ pub fn fairness_report_markdown(report: &FairnessReport) -> String {
             "Four-fifths rule: not flagged (every reported group's selection rate is at least \
              0.8 of the highest).\n"
         }
-        None => "Four-fifths rule: insufficient data (fewer than two reported groups, or nobody \
-                 selected).\n",
+        None => {
+            "Four-fifths rule: insufficient data (fewer than two reported groups, or nobody \
+                 selected).\n"
+        }
     });
     md
 }
@@ -304,7 +306,9 @@ pub struct Series<'a> {
 /// value, if negative) so that small changes do not look dramatic.
 pub fn line_chart_svg(title: &str, series: &[Series<'_>]) -> String {
     let finite = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite();
-    let all = series.iter().flat_map(|s| s.points.iter().filter(|p| finite(p)));
+    let all = series
+        .iter()
+        .flat_map(|s| s.points.iter().filter(|p| finite(p)));
     let (mut x_min, mut x_max, mut y_min, mut y_max) = (f64::MAX, f64::MIN, 0.0f64, f64::MIN);
     for &(x, y) in all {
         x_min = x_min.min(x);
