@@ -1,0 +1,88 @@
+//! Candor's durable truth.
+//!
+//! [`Store`] is the one interface the rest of Candor uses to keep data; every backend passes
+//! the same contract suite (`contract`, behind the `contract` feature). The embedded default
+//! is [`sqlite::SqliteStore`].
+//!
+//! **Architecture invariant:** no driver type crosses this crate's boundary. Callers see domain
+//! types and [`StoreError`], never `rusqlite` (or later `postgres`) errors.
+//!
+//! The trait is synchronous: SQLite is an in-process library, and the server calls the store
+//! from blocking tasks so the async runtime never waits on disk.
+
+pub mod model;
+pub mod sqlite;
+
+#[cfg(feature = "contract")]
+pub mod contract;
+
+use candor_domain::SubjectKey;
+use candor_domain::consent::{ConsentRecord, SubjectFacts};
+use candor_domain::time::Timestamp;
+
+pub use model::*;
+
+/// What can go wrong when storing or loading, without driver details.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database is busy, gone or out of space; retrying later may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage contract.
+pub trait Store: Send + Sync + 'static {
+    /// Whether the store can serve requests now (for `/readyz`).
+    fn ping(&self) -> StoreResult<()>;
+
+    /// Reads a process-wide value (server secret, demo seed...).
+    fn meta_get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `value` under `key` unless one exists; returns the value that is stored now, so
+    /// concurrent first starts agree on one secret.
+    fn meta_put_if_absent(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// The subject's facts and flags, if Candor holds anything about them.
+    fn subject(&self, key: &SubjectKey) -> StoreResult<Option<SubjectRecord>>;
+    /// Creates the subject if needed and updates the facts that are `Some`.
+    fn upsert_subject(
+        &self,
+        key: &SubjectKey,
+        facts: &SubjectFacts,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Appends consent records for one subject atomically, creating the subject if needed.
+    fn append_consents(
+        &self,
+        key: &SubjectKey,
+        facts: &SubjectFacts,
+        records: &[ConsentRecord],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Every consent record of a subject, oldest first (the input of consent derivation).
+    fn consent_records(&self, key: &SubjectKey) -> StoreResult<Vec<ConsentRecord>>;
+    /// A page of a subject's consent history, newest first.
+    fn consent_history(
+        &self,
+        key: &SubjectKey,
+        page: PageRequest,
+    ) -> StoreResult<Page<ConsentRecord>>;
+
+    /// The subject's data key, created from `fresh` if the subject has none yet.
+    fn data_key(&self, key: &SubjectKey, fresh: [u8; 32], now: Timestamp) -> StoreResult<[u8; 32]>;
+    /// Stores sealed contact data (already encrypted with the subject's data key).
+    fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()>;
+    fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>>;
+
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
+}

@@ -1,0 +1,436 @@
+//! The embedded SQLite backend: one database file in a data directory, WAL mode, full fsync
+//! on commit, secure delete.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use candor_domain::SubjectKey;
+use candor_domain::consent::{AgeBand, ConsentRecord, Decision, Source, SubjectFacts};
+use candor_domain::ids::PurposeId;
+use candor_domain::policy::{PolicyVersion, PurposeVersion};
+use candor_domain::time::Timestamp;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::{
+    ApiKeyRecord, Page, PageRequest, Scope, Store, StoreError, StoreResult, SubjectRecord,
+};
+
+/// Reader connections kept open; WAL lets them read while the writer writes.
+const READERS_LEN: usize = 4;
+/// How long a connection waits for a lock before reporting the store unavailable.
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// Name of the database file inside the data directory.
+pub const DATABASE_FILE: &str = "candor.db";
+
+/// The SQLite store.
+///
+/// Concurrency: SQLite allows one writer at a time, so writes share one connection behind a
+/// `std::sync::Mutex` (not a Tokio one: callers are blocking tasks and no `.await` happens
+/// while it is held). Reads use a small set of separate connections so they never queue
+/// behind a write.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            C::DatabaseBusy
+            | C::DatabaseLocked
+            | C::DiskFull
+            | C::SystemIoFailure
+            | C::CannotOpen => StoreError::Unavailable(e.to_string()),
+            C::ConstraintViolation => StoreError::Conflict(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
+        },
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    // WAL: readers do not block the writer. synchronous=FULL: a commit returns only after the
+    // WAL is fsync'd, so an acknowledged write survives a crash or power loss.
+    // secure_delete: deleted rows are overwritten with zeros, so erased data does not linger
+    // in free pages of the file.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA secure_delete = ON;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
+    )
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir` and applies pending migrations.
+    pub fn open(data_dir: &Path) -> StoreResult<SqliteStore> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let mut writer = Connection::open(&path).map_err(map_err)?;
+        configure(&writer).map_err(map_err)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS_LEN)
+            .map(|_| {
+                let c = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(map_err)?;
+                c.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+                    .map_err(map_err)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        // A poisoned lock means a panic while writing; SQLite rolled back the transaction, so
+        // the connection itself is still usable.
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(map_err)
+    }
+
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn).map_err(map_err)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(map_err)?;
+    let current = usize::try_from(current).unwrap_or(0);
+    if current > migrations::MIGRATIONS.len() {
+        return Err(StoreError::Other(format!(
+            "the database schema is version {current}, newer than this Candor ({}); upgrade Candor",
+            migrations::MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in migrations::MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction().map_err(map_err)?;
+        tx.execute_batch(sql).map_err(map_err)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(map_err)?;
+        tx.commit().map_err(map_err)?;
+        tracing::info!(version = i + 1, "applied storage migration");
+    }
+    Ok(())
+}
+
+fn upsert_subject_tx(
+    conn: &Connection,
+    key: &SubjectKey,
+    facts: &SubjectFacts,
+    now: Timestamp,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO subjects (subject_key, age_band, country, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (subject_key) DO UPDATE SET
+            age_band = coalesce(excluded.age_band, subjects.age_band),
+            country = coalesce(excluded.country, subjects.country)",
+        params![
+            key.as_bytes().as_slice(),
+            facts.age_band.map(|b| b.to_string()),
+            facts.country.as_deref(),
+            now.as_millis()
+        ],
+    )?;
+    Ok(())
+}
+
+fn bad_row(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(0, format!("{what} `{value}`"), rusqlite::types::Type::Text)
+}
+
+fn consent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ConsentRecord)> {
+    let purpose: String = r.get(1)?;
+    let decision: String = r.get(2)?;
+    let source: String = r.get(5)?;
+    Ok((
+        r.get(0)?,
+        ConsentRecord {
+            purpose: PurposeId::parse(&purpose).map_err(|_| bad_row("purpose", &purpose))?,
+            decision: Decision::parse(&decision).ok_or_else(|| bad_row("decision", &decision))?,
+            purpose_version: PurposeVersion::from_stored(r.get(3)?),
+            policy_version: PolicyVersion::from_stored(r.get(4)?),
+            source: Source::parse(&source).ok_or_else(|| bad_row("source", &source))?,
+            bulk: r.get::<_, i64>(6)? != 0,
+            evidence: r.get(7)?,
+            at: Timestamp::from_millis(r.get(8)?),
+        },
+    ))
+}
+
+const CONSENT_COLUMNS: &str =
+    "id, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at";
+
+fn api_key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
+    let hash: Vec<u8> = r.get(1)?;
+    let scopes: String = r.get(2)?;
+    let origins: String = r.get(3)?;
+    Ok(ApiKeyRecord {
+        id: r.get(0)?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| bad_row("key hash", "of wrong length"))?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| Scope::parse(s).ok_or_else(|| bad_row("scope", s)))
+            .collect::<rusqlite::Result<_>>()?,
+        allowed_origins: origins
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        label: r.get(4)?,
+        created_at: Timestamp::from_millis(r.get(5)?),
+    })
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+    }
+
+    fn meta_get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    fn meta_put_if_absent(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![key, value],
+            )?;
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        })
+    }
+
+    fn subject(&self, key: &SubjectKey) -> StoreResult<Option<SubjectRecord>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT age_band, country, created_at FROM subjects WHERE subject_key = ?1",
+                [key.as_bytes().as_slice()],
+                |r| {
+                    let band: Option<String> = r.get(0)?;
+                    Ok(SubjectRecord {
+                        facts: SubjectFacts {
+                            age_band: band.as_deref().and_then(AgeBand::parse),
+                            country: r.get(1)?,
+                        },
+                        created_at: Timestamp::from_millis(r.get(2)?),
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn upsert_subject(
+        &self,
+        key: &SubjectKey,
+        facts: &SubjectFacts,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| upsert_subject_tx(c, key, facts, now))
+    }
+
+    fn append_consents(
+        &self,
+        key: &SubjectKey,
+        facts: &SubjectFacts,
+        records: &[ConsentRecord],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            upsert_subject_tx(&tx, key, facts, now)?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO consents (subject_key, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                for r in records {
+                    stmt.execute(params![
+                        key.as_bytes().as_slice(),
+                        r.purpose.as_str(),
+                        r.decision.as_str(),
+                        r.purpose_version.as_str(),
+                        r.policy_version.as_str(),
+                        r.source.as_str(),
+                        i64::from(r.bulk),
+                        r.evidence,
+                        r.at.as_millis()
+                    ])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    fn consent_records(&self, key: &SubjectKey) -> StoreResult<Vec<ConsentRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CONSENT_COLUMNS} FROM consents WHERE subject_key = ?1 ORDER BY id"
+            ))?;
+            stmt.query_map([key.as_bytes().as_slice()], consent_from_row)?
+                .map(|r| r.map(|(_, rec)| rec))
+                .collect()
+        })
+    }
+
+    fn consent_history(
+        &self,
+        key: &SubjectKey,
+        page: PageRequest,
+    ) -> StoreResult<Page<ConsentRecord>> {
+        let limit = page.limit_clamped();
+        let rows: Vec<(i64, ConsentRecord)> = self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CONSENT_COLUMNS} FROM consents WHERE subject_key = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            ))?;
+            stmt.query_map(
+                params![key.as_bytes().as_slice(), page.after.unwrap_or(i64::MAX), limit + 1],
+                consent_from_row,
+            )?
+            .collect()
+        })?;
+        Ok(paginate(rows, limit))
+    }
+
+    fn data_key(&self, key: &SubjectKey, fresh: [u8; 32], now: Timestamp) -> StoreResult<[u8; 32]> {
+        let stored: Vec<u8> = self.write(|c| {
+            c.execute(
+                "INSERT INTO subject_keys (subject_key, data_key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![key.as_bytes().as_slice(), fresh.as_slice(), now.as_millis()],
+            )?;
+            c.query_row(
+                "SELECT data_key FROM subject_keys WHERE subject_key = ?1",
+                [key.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+        })?;
+        stored
+            .try_into()
+            .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
+    }
+
+    fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO contact (subject_key, field, sealed) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (subject_key, field) DO UPDATE SET sealed = excluded.sealed",
+                params![key.as_bytes().as_slice(), field, sealed],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT field, sealed FROM contact WHERE subject_key = ?1 ORDER BY field",
+            )?;
+            stmt.query_map([key.as_bytes().as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+        let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO api_keys (id, secret_hash, scopes, allowed_origins, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    key.id,
+                    key.secret_hash.as_slice(),
+                    scopes.join(","),
+                    key.allowed_origins.join(" "),
+                    key.label,
+                    key.created_at.as_millis()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT id, secret_hash, scopes, allowed_origins, label, created_at FROM api_keys WHERE id = ?1",
+                [id],
+                api_key_from_row,
+            )
+            .optional()
+        })
+    }
+
+    fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, secret_hash, scopes, allowed_origins, label, created_at FROM api_keys ORDER BY created_at, id",
+            )?;
+            stmt.query_map([], api_key_from_row)?.collect()
+        })
+    }
+}
+
+/// Turns `limit + 1` rows fetched by id into a page and the cursor for the next one.
+pub(crate) fn paginate<T>(mut rows: Vec<(i64, T)>, limit: i64) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more {
+        rows.last().map(|(id, _)| *id)
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(|(_, t)| t).collect(),
+        next,
+    }
+}

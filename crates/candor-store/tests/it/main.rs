@@ -1,0 +1,3 @@
+//! The store's integration tests: the contract suite against SQLite, plus SQLite specifics.
+
+mod sqlite;
