@@ -1,0 +1,137 @@
+use std::cmp::Ordering;
+
+/// A model that scores every catalog item for a user's history.
+pub trait Scorer {
+    /// The catalog size: the length of every score vector.
+    fn n_items(&self) -> u32;
+
+    /// Overwrites `scores` (of length [`Scorer::n_items`]) with the score of every item for
+    /// `history`. Items the model cannot recommend score `f32::NEG_INFINITY`; history items at
+    /// or beyond `n_items` (added to the catalog after training) contribute nothing.
+    fn score_into(&self, history: &[u32], scores: &mut [f32]);
+
+    /// The score of every item for `history`, as a new vector.
+    fn score(&self, history: &[u32]) -> Vec<f32> {
+        let mut scores = vec![0.0; self.n_items() as usize];
+        self.score_into(history, &mut scores);
+        scores
+    }
+}
+
+/// A model whose score is a sum over the history: `score(i) = Σ_{j ∈ history} contribution(j, i)`,
+/// accumulated in history order. Explanations of such a model are faithful by construction:
+/// the terms shown to the person are the terms the score is made of.
+pub trait AdditiveModel: Scorer {
+    /// How much having `from` in the history adds to the score of `to`.
+    fn contribution(&self, from: u32, to: u32) -> f32;
+}
+
+/// One history item's share in a recommendation ("Because you watched X").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contribution {
+    /// The history item.
+    pub item: u32,
+    /// Its term in the recommended item's score.
+    pub weight: f32,
+}
+
+/// A recommended item with the history items that put it there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommendation {
+    /// The recommended item.
+    pub item: u32,
+    /// Its score: exactly the sum of all contributions in history order.
+    pub score: f32,
+    /// The largest contributions, largest first.
+    pub contributors: Vec<Contribution>,
+    /// The sum of the contributions not listed, so that listed plus other add up to the score
+    /// (up to floating-point rounding of the regrouping).
+    pub other_contributions: f32,
+}
+
+/// The `n` best items of `scores`, best first, skipping `exclude` and items the model cannot
+/// recommend. Ties go to the lower item index so that results are deterministic.
+pub fn top_n(scores: &[f32], exclude: &[u32], n: usize) -> Vec<(u32, f32)> {
+    let mut excluded = vec![false; scores.len()];
+    for &item in exclude {
+        if let Some(flag) = excluded.get_mut(item as usize) {
+            *flag = true;
+        }
+    }
+    let mut candidates: Vec<(u32, f32)> = scores
+        .iter()
+        .enumerate()
+        .filter(|&(item, score)| !excluded[item] && score.is_finite())
+        .map(|(item, &score)| (item as u32, score))
+        .collect();
+    if candidates.len() > n && n > 0 {
+        candidates.select_nth_unstable_by(n - 1, better);
+    }
+    candidates.truncate(n);
+    candidates.sort_unstable_by(better);
+    candidates
+}
+
+/// Orders by score descending, then item index ascending.
+fn better(a: &(u32, f32), b: &(u32, f32)) -> Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+}
+
+/// The top `n` items for `history` (excluding `exclude`, typically the history itself), each
+/// with its `contributors_max` largest contributing history items.
+///
+/// The history is sorted and deduplicated first, and items outside the model's catalog are
+/// dropped, so the score and its contributions are computed over the same terms in the same
+/// order: the reported score is exactly the sum of the contributions.
+pub fn recommend(
+    model: &impl AdditiveModel,
+    history: &[u32],
+    exclude: &[u32],
+    n: usize,
+    contributors_max: usize,
+) -> Vec<Recommendation> {
+    let history = normalize_history(history, model.n_items());
+    let scores = model.score(&history);
+    top_n(&scores, exclude, n)
+        .into_iter()
+        .map(|(item, score)| explain(model, &history, item, score, contributors_max))
+        .collect()
+}
+
+fn explain(
+    model: &impl AdditiveModel,
+    history: &[u32],
+    item: u32,
+    score: f32,
+    contributors_max: usize,
+) -> Recommendation {
+    let mut contributions: Vec<Contribution> = history
+        .iter()
+        .map(|&from| Contribution {
+            item: from,
+            weight: model.contribution(from, item),
+        })
+        .collect();
+    // The scorer sums in history order; summing the same terms in the same order reproduces it
+    // bit for bit, which is what makes the explanation faithful rather than approximate.
+    let total = contributions.iter().fold(0.0f32, |sum, c| sum + c.weight);
+    debug_assert!(total == score, "explanation does not add up to the score");
+    contributions.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.item.cmp(&b.item)));
+    let shown = contributions.len().min(contributors_max);
+    let other_contributions = contributions[shown..].iter().map(|c| c.weight).sum();
+    contributions.truncate(shown);
+    Recommendation {
+        item,
+        score: total,
+        contributors: contributions,
+        other_contributions,
+    }
+}
+
+/// Sorts, deduplicates and drops items outside the catalog.
+pub(crate) fn normalize_history(history: &[u32], n_items: u32) -> Vec<u32> {
+    let mut history: Vec<u32> = history.iter().copied().filter(|&i| i < n_items).collect();
+    history.sort_unstable();
+    history.dedup();
+    history
+}

@@ -1,0 +1,294 @@
+use crate::{Contribution, ItemCategories, jaccard_distance};
+
+/// Why an item is in a list, for the explanation shown next to it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    /// Scored by a personalized model: "Because you watched X" from its largest contributors.
+    Relevance {
+        /// History items with their contributions, largest first.
+        contributors: Vec<Contribution>,
+    },
+    /// Popular overall or within a category, independent of any profile.
+    Popular {
+        /// The category it is popular in, if any.
+        category: Option<u32>,
+    },
+    /// Picked outside the person's usual categories: "Picked to broaden your recommendations".
+    Exploration,
+}
+
+/// An item offered to [`rerank`], with its relevance score and why it was offered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The item.
+    pub item: u32,
+    /// Its relevance; any scale, re-ranking normalizes over the candidates.
+    pub score: f32,
+    /// Kept unless the item fills an exploration slot.
+    pub reason: Reason,
+}
+
+/// An item of the final list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picked {
+    /// The item.
+    pub item: u32,
+    /// Its relevance score as given in the candidate.
+    pub score: f32,
+    /// Why it is in the list.
+    pub reason: Reason,
+}
+
+/// How [`rerank`] trades relevance for calibration, diversity and exploration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RerankConfig {
+    /// Length of the final list.
+    pub n: usize,
+    /// λ of calibrated recommendations, in `[0, 1]`: weight of the KL divergence between the
+    /// category distribution of the history and that of the list (0 = ignore calibration).
+    pub calibration_lambda: f32,
+    /// α smoothing the list's distribution towards the history's, `q̃ = (1 − α)q + αp`, so the
+    /// divergence stays finite.
+    pub calibration_alpha: f32,
+    /// λ of maximal marginal relevance, in `[0, 1]`: weight of relevance against similarity to
+    /// items already picked (1 = relevance only).
+    pub mmr_lambda: f32,
+    /// Share of the list, in `[0, 1]`, filled with items outside the person's top categories.
+    pub exploration_share: f32,
+    /// How many of the person's most frequent categories count as "top".
+    pub top_categories: usize,
+}
+
+impl Default for RerankConfig {
+    fn default() -> Self {
+        Self {
+            n: 10,
+            calibration_lambda: 0.5,
+            calibration_alpha: 0.01,
+            mmr_lambda: 0.8,
+            exploration_share: 0.1,
+            top_categories: 3,
+        }
+    }
+}
+
+/// Builds the final list of `config.n` items from `candidates` (typically a model's top few
+/// hundred, plus popular items of other categories).
+///
+/// 1. Exploration: `round(n · exploration_share)` slots go to candidates sharing no category
+///    with the history's top categories, drawn deterministically from `seed` and spread evenly
+///    through the list. They are tagged [`Reason::Exploration`].
+/// 2. The other slots are filled greedily, each step taking the candidate maximizing
+///    `(1 − λc)·[λm·rel(i) − (1 − λm)·max_{j ∈ S} sim(i, j)] − λc·KL(p ‖ q̃(S ∪ {i}))`: relevance
+///    (min-max normalized over candidates) with maximal marginal relevance, where `sim` is the
+///    Jaccard similarity of category sets, against the calibration penalty of Steck's calibrated
+///    recommendations (`p` from the history, `q` from the list). With an empty history there is
+///    nothing to calibrate against or explore from, and only MMR applies.
+///
+/// Ties go to the earlier candidate, so the result depends only on the inputs and the seed.
+pub fn rerank(
+    candidates: &[Candidate],
+    history: &[u32],
+    categories: &ItemCategories,
+    config: &RerankConfig,
+    seed: u64,
+) -> Vec<Picked> {
+    let n_categories = history
+        .iter()
+        .chain(candidates.iter().map(|c| &c.item))
+        .flat_map(|&item| categories.of(item))
+        .max()
+        .map_or(0, |&max| max as usize + 1);
+    let p = category_distribution(history, categories, n_categories);
+    let has_profile = p.iter().any(|&mass| mass > 0.0);
+
+    let n_explore = if has_profile {
+        ((config.n as f32 * config.exploration_share.clamp(0.0, 1.0)).round() as usize)
+            .min(config.n)
+    } else {
+        0
+    };
+    let explored = pick_exploration(
+        candidates,
+        categories,
+        &p,
+        config.top_categories,
+        n_explore,
+        seed,
+    );
+    let mut taken = vec![false; candidates.len()];
+    for &index in &explored {
+        taken[index] = true;
+    }
+
+    let (min_score, max_score) = candidates
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), c| {
+            (lo.min(c.score), hi.max(c.score))
+        });
+    let relevance = |score: f32| {
+        if max_score > min_score {
+            f64::from((score - min_score) / (max_score - min_score))
+        } else {
+            1.0
+        }
+    };
+    let lambda_c = if has_profile {
+        f64::from(config.calibration_lambda.clamp(0.0, 1.0))
+    } else {
+        0.0
+    };
+    let lambda_m = f64::from(config.mmr_lambda.clamp(0.0, 1.0));
+    let alpha = f64::from(config.calibration_alpha);
+
+    let n_main = config.n - explored.len();
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut list_mass = vec![0.0; n_categories];
+    while chosen.len() < n_main {
+        let mut best: Option<(usize, f64)> = None;
+        for (index, candidate) in candidates.iter().enumerate() {
+            if taken[index] {
+                continue;
+            }
+            let max_similarity = chosen
+                .iter()
+                .map(|&c| {
+                    1.0 - jaccard_distance(
+                        categories.of(candidate.item),
+                        categories.of(candidates[c].item),
+                    )
+                })
+                .fold(0.0, f64::max);
+            let mmr = lambda_m * relevance(candidate.score) - (1.0 - lambda_m) * max_similarity;
+            let penalty = if lambda_c > 0.0 {
+                let mut mass = list_mass.clone();
+                add_item_mass(&mut mass, categories.of(candidate.item));
+                kl_divergence(&p, &normalized(&mass), alpha)
+            } else {
+                0.0
+            };
+            let gain = (1.0 - lambda_c) * mmr - lambda_c * penalty;
+            if best.is_none_or(|(_, best_gain)| gain > best_gain) {
+                best = Some((index, gain));
+            }
+        }
+        let Some((index, _)) = best else { break };
+        taken[index] = true;
+        add_item_mass(&mut list_mass, categories.of(candidates[index].item));
+        chosen.push(index);
+    }
+
+    let picked = |index: usize, reason: Reason| Picked {
+        item: candidates[index].item,
+        score: candidates[index].score,
+        reason,
+    };
+    let mut list: Vec<Picked> = chosen
+        .into_iter()
+        .map(|index| picked(index, candidates[index].reason.clone()))
+        .collect();
+    // Spread exploration slots evenly rather than bunching them at the end, where they would
+    // rarely be seen.
+    let total = list.len() + explored.len();
+    for (k, &index) in explored.iter().enumerate() {
+        let position = ((k + 1) * total / (explored.len() + 1)).min(list.len());
+        list.insert(position, picked(index, Reason::Exploration));
+    }
+    list
+}
+
+/// The category distribution of a set of items (Steck's `p(g|u)`): each item spreads a unit of
+/// mass evenly over its categories; the result sums to 1, or is all zeros when no item has a
+/// category. Categories at or beyond `n_categories` are ignored.
+pub fn category_distribution(
+    items: &[u32],
+    categories: &ItemCategories,
+    n_categories: usize,
+) -> Vec<f64> {
+    let mut mass = vec![0.0; n_categories];
+    for &item in items {
+        add_item_mass(&mut mass, categories.of(item));
+    }
+    normalized(&mass)
+}
+
+/// `KL(p ‖ q̃) = Σ_g p(g)·ln(p(g) / q̃(g))` with `q̃ = (1 − α)·q + α·p`: how badly the list's
+/// distribution `q` under-represents the interests `p`. Zero when `q = p`.
+pub fn kl_divergence(p: &[f64], q: &[f64], alpha: f64) -> f64 {
+    p.iter()
+        .zip(q)
+        .filter(|&(&pg, _)| pg > 0.0)
+        .map(|(&pg, &qg)| pg * (pg / ((1.0 - alpha) * qg + alpha * pg)).ln())
+        .sum()
+}
+
+fn add_item_mass(mass: &mut [f64], item_categories: &[u32]) {
+    let share = 1.0 / item_categories.len().max(1) as f64;
+    for &category in item_categories {
+        if let Some(m) = mass.get_mut(category as usize) {
+            *m += share;
+        }
+    }
+}
+
+fn normalized(mass: &[f64]) -> Vec<f64> {
+    let total: f64 = mass.iter().sum();
+    if total > 0.0 {
+        mass.iter().map(|m| m / total).collect()
+    } else {
+        vec![0.0; mass.len()]
+    }
+}
+
+/// Indices of the exploration candidates, drawn without replacement from those sharing no
+/// category with the top categories of `p`.
+fn pick_exploration(
+    candidates: &[Candidate],
+    categories: &ItemCategories,
+    p: &[f64],
+    top_categories: usize,
+    n_explore: usize,
+    seed: u64,
+) -> Vec<usize> {
+    if n_explore == 0 {
+        return Vec::new();
+    }
+    let mut by_mass: Vec<usize> = (0..p.len()).filter(|&g| p[g] > 0.0).collect();
+    by_mass.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    by_mass.truncate(top_categories);
+    let mut pool: Vec<usize> = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let item_categories = categories.of(c.item);
+            !item_categories.is_empty()
+                && item_categories
+                    .iter()
+                    .all(|&g| !by_mass.contains(&(g as usize)))
+        })
+        .map(|(index, _)| index)
+        .collect();
+    // A partial Fisher–Yates shuffle driven by the caller's seed.
+    let mut rng = SplitMix64(seed);
+    let n_explore = n_explore.min(pool.len());
+    for k in 0..n_explore {
+        let j = k + (rng.next() % (pool.len() - k) as u64) as usize;
+        pool.swap(k, j);
+    }
+    pool.truncate(n_explore);
+    pool
+}
+
+/// A tiny, well-mixed generator: exploration needs reproducibility from a seed, not
+/// cryptographic strength.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
