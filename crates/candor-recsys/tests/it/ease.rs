@@ -1,0 +1,109 @@
+use candor_recsys::{AdditiveModel, EaseConfig, EaseModel, RecsysError, Scorer, recommend};
+use proptest::prelude::*;
+
+use crate::{histories, interactions};
+
+fn config(lambda: f32) -> EaseConfig {
+    EaseConfig {
+        lambda,
+        min_item_count: 1,
+        threads: 1,
+    }
+}
+
+#[test]
+fn weights_solve_the_closed_form() {
+    let users = [
+        vec![0, 1, 2],
+        vec![1, 2],
+        vec![0, 3],
+        vec![2, 3, 4],
+        vec![0, 1, 4],
+    ];
+    let lambda = 2.0;
+    let model = EaseModel::train(&interactions(5, &users), &config(lambda)).unwrap();
+    let n = 5u32;
+    let gram = |a: u32, b: u32| {
+        let shared = users
+            .iter()
+            .filter(|h| h.contains(&a) && h.contains(&b))
+            .count() as f64;
+        shared + if a == b { f64::from(lambda) } else { 0.0 }
+    };
+    // B = I − P·diag(1/diag P) gives G·B = G − diag(1/diag P): off the diagonal G·B equals G.
+    for a in 0..n {
+        assert_eq!(model.contribution(a, a), 0.0, "zero diagonal");
+        for b in (0..n).filter(|&b| b != a) {
+            let gb: f64 = (0..n)
+                .map(|k| gram(a, k) * f64::from(model.contribution(k, b)))
+                .sum();
+            assert!(
+                (gb - gram(a, b)).abs() < 1e-5,
+                "(G·B)[{a},{b}] = {gb}, G = {}",
+                gram(a, b)
+            );
+        }
+    }
+}
+
+#[test]
+fn rare_items_are_left_out_of_the_model() {
+    let data = interactions(4, &[vec![0, 1], vec![0, 1, 2], vec![0]]);
+    let model = EaseModel::train(
+        &data,
+        &EaseConfig {
+            min_item_count: 2,
+            ..config(1.0)
+        },
+    )
+    .unwrap();
+    assert_eq!(model.n_modelled_items(), 2);
+    assert!(model.covers(1) && !model.covers(2) && !model.covers(3));
+    let scores = model.score(&[0, 2]);
+    assert!(scores[1].is_finite());
+    assert_eq!(scores[2], f32::NEG_INFINITY);
+    assert_eq!(scores[3], f32::NEG_INFINITY);
+    assert!(
+        recommend(&model, &[0], &[0], 10, 3)
+            .iter()
+            .all(|r| r.item == 1)
+    );
+}
+
+#[test]
+fn lambda_must_be_positive() {
+    let data = interactions(2, &[vec![0, 1]]);
+    assert_eq!(
+        EaseModel::train(&data, &config(0.0)),
+        Err(RecsysError::NotPositiveDefinite)
+    );
+}
+
+#[test]
+fn forgetting_means_retraining_without_the_user() {
+    let users = [vec![0, 1, 2], vec![1, 2], vec![0, 3]];
+    let all = interactions(4, &users);
+    let retrained = EaseModel::train(&all.without_user(0), &config(1.0)).unwrap();
+    let fresh = EaseModel::train(
+        &interactions(4, &[vec![], vec![1, 2], vec![0, 3]]),
+        &config(1.0),
+    )
+    .unwrap();
+    assert_eq!(retrained, fresh);
+}
+
+proptest! {
+    /// The explanation is the score: its contributions, in history order, add up to it exactly.
+    #[test]
+    fn contributions_sum_to_the_score((n_items, users) in histories(), lambda in 0.5f32..50.0) {
+        let model = EaseModel::train(&interactions(n_items, &users), &config(lambda)).unwrap();
+        for history in &users {
+            for rec in recommend(&model, history, history, 5, usize::MAX) {
+                let mut by_history_order = rec.contributors.clone();
+                by_history_order.sort_by_key(|c| c.item);
+                let sum = by_history_order.iter().fold(0.0f32, |s, c| s + c.weight);
+                prop_assert_eq!(sum, rec.score);
+            }
+        }
+    }
+}
