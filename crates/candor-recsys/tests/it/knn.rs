@@ -89,11 +89,17 @@ fn removing_a_history_that_was_never_added_changes_nothing() {
     assert_eq!(model, before);
 }
 
+/// The cosine of binary item vectors, whose figures are easy to check by hand.
+const COSINE: KnnConfig = KnnConfig {
+    alpha: 0.5,
+    shrink: 0.0,
+};
+
 #[test]
 fn similar_items_come_from_co_occurrence_counts() {
     // Item 0 is seen with 1 by three users and with 2 by one.
     let data = interactions(4, &[vec![0, 1], vec![0, 1], vec![0, 1, 2], vec![3]]);
-    let model = ItemKnn::train(&data, KnnConfig::default());
+    let model = ItemKnn::train(&data, COSINE);
     let similar = model.similar_items(0, 5);
     let items: Vec<(u32, u32)> = similar.iter().map(|s| (s.item, s.co_count)).collect();
     assert_eq!(items, [(1, 3), (2, 1)]);
@@ -106,7 +112,7 @@ fn similar_items_come_from_co_occurrence_counts() {
 #[test]
 fn recommendations_name_their_contributors() {
     let data = interactions(4, &[vec![0, 1], vec![0, 1], vec![2, 1], vec![2, 3]]);
-    let model = ItemKnn::train(&data, KnnConfig::default());
+    let model = ItemKnn::train(&data, COSINE);
     let recs = recommend(&model, &[0, 2], &[0, 2], 2, 1);
     expect_test::expect![[r#"
         [
