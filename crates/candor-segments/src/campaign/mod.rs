@@ -583,3 +583,20 @@ pub fn audience_summary<'d>(decisions: impl IntoIterator<Item = &'d Decision>, k
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holdout_buckets_never_change() {
+        // Pinned: a change here would silently move people between control and treatment of
+        // campaigns already running.
+        let key = SubjectKey::from_bytes([0xab; 32]);
+        assert_eq!(holdout_bucket(0, &key), PINNED_0);
+        assert_eq!(holdout_bucket(42, &key), PINNED_42);
+    }
+
+    const PINNED_0: u32 = 2553;
+    const PINNED_42: u32 = 6488;
+}

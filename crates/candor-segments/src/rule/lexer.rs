@@ -424,3 +424,48 @@ impl Lexer<'_> {
         Ok(Tok::Str(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<(Tok, u32, u32)> {
+        lex(src)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.tok, t.span.pos.line, t.span.pos.column))
+            .collect()
+    }
+
+    #[test]
+    fn tokens_carry_line_and_column() {
+        assert_eq!(
+            kinds("views(7d)\n  >= 2.5 # why\nand"),
+            vec![
+                (Tok::Ident("views".into()), 1, 1),
+                (Tok::LParen, 1, 6),
+                (Tok::Window(Window::days(7)), 1, 7),
+                (Tok::RParen, 1, 9),
+                (Tok::Ge, 2, 3),
+                (Tok::Number(2.5), 2, 6),
+                (Tok::And, 3, 1),
+                (Tok::Eof, 3, 4),
+            ]
+        );
+    }
+
+    #[test]
+    fn windows_compare_by_length() {
+        assert_eq!(Window::hours(24), Window::days(1));
+        assert_eq!(Window::weeks(1), Window::days(7));
+        assert!(Window::hours(23) < Window::days(1));
+        assert_eq!(Window::hours(48).to_string(), "48h");
+    }
+
+    #[test]
+    fn a_trailing_dot_is_not_a_fraction() {
+        // `5.` is the number 5 followed by an unexpected `.`, not 5.0.
+        assert!(lex("5.").is_err());
+        assert_eq!(kinds("0.25")[0].0, Tok::Number(0.25));
+    }
+}
