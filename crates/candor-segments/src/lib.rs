@@ -2,8 +2,9 @@
 //!
 //! * [`rule`]: the segment rule language (lexer, parser, type checker, interpreter) and the
 //!   per-clause explanations people see.
-//! * [`lint`]: the check at segment creation that a rule reads only data its purpose allows,
+//! * [`lint`](mod@lint): the check at segment creation that a rule reads only data its purpose allows,
 //!   and never sensitive or protected categories.
+//! * [`segment`]: a named segment, checked and linted once for the purpose it serves.
 //! * [`kanon`]: k-anonymity for every count shown to operators.
 //! * [`campaign`]: campaigns, frequency caps, quiet hours, holdouts and the decision for one
 //!   person, with its reason.
@@ -18,6 +19,7 @@ pub mod campaign;
 pub mod kanon;
 pub mod lint;
 pub mod rule;
+pub mod segment;
 pub mod signing;
 pub mod template;
 
@@ -29,6 +31,7 @@ pub use campaign::{
 pub use kanon::{SuppressedCount, suppress};
 pub use lint::{LintReport, lint};
 pub use rule::{ProfileView, Rule, RuleError, TestProfile, explain};
+pub use segment::{Segment, SegmentError};
 pub use signing::{
     delivery_idempotency_key, sign_webhook, unsubscribe_token, verify_unsubscribe_token,
     verify_webhook,

@@ -86,3 +86,51 @@ fn unknown_purpose() {
     assert_eq!(report.errors[0].code, LintCode::UnknownPurpose);
     assert!(!report.is_ok());
 }
+
+#[test]
+fn segments_are_linted_at_creation_and_explain_themselves() {
+    use candor_segments::rule::TestProfile;
+    use candor_segments::segment::{Segment, SegmentError};
+
+    let p = policy();
+    let now = crate::at("2026-06-15T12:00:00Z");
+    let runners = Segment::create(
+        "Runners",
+        r#"viewed_in("Running", 30d) and views(30d) >= 5"#,
+        "email_marketing",
+        &p,
+    )
+    .unwrap();
+    let mut person = TestProfile::new();
+    for _ in 0..12 {
+        person = person.view(now, "Running");
+    }
+    expect![[
+        r#"You are in 'Runners' because viewed_in("Running", 30d) = true and views(30d) = 12 >= 5."#
+    ]]
+    .assert_eq(&runners.sentence(&person, now));
+
+    let refused = Segment::create(
+        "By gender",
+        r#"attribute("gender") == "f""#,
+        "email_marketing",
+        &p,
+    );
+    assert!(matches!(refused, Err(SegmentError::Lint(_))));
+    assert!(matches!(
+        Segment::create("", "true", "email_marketing", &p),
+        Err(SegmentError::InvalidName)
+    ));
+    assert!(matches!(
+        Segment::create("X", "true", "Email", &p),
+        Err(SegmentError::InvalidPurpose(_))
+    ));
+    let proxied = Segment::create(
+        "Anna",
+        r#"attribute("first_name") == "Anna""#,
+        "email_marketing",
+        &p,
+    )
+    .unwrap();
+    assert_eq!(proxied.warnings().len(), 1);
+}

@@ -81,3 +81,68 @@ proptest! {
         assert_positioned(&parts.concat());
     }
 }
+
+/// Well-typed rules, built as text.
+fn rule_text() -> impl Strategy<Value = String> {
+    let leaf = prop::sample::select(vec![
+        r#"viewed_in("A", 7d)"#,
+        r#"purchased_in("B", 30d)"#,
+        "views(30d) >= 2",
+        "views(24h) == 0",
+        r#"interest("A") < 0.5"#,
+        r#"country() == "DE""#,
+        r#"country() != "DE""#,
+        "days_since_last_seen() > 3",
+        "true",
+        "false",
+    ])
+    .prop_map(str::to_owned);
+    leaf.prop_recursive(5, 32, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} and {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} or {b})")),
+            inner.prop_map(|a| format!("not {a}")),
+        ]
+    })
+}
+
+fn profile() -> impl Strategy<Value = TestProfile> {
+    let day = 24 * 60 * 60 * 1000;
+    (
+        prop::collection::vec((0i64..40 * day, prop::bool::ANY), 0..6),
+        prop::option::of(prop::sample::select(vec!["DE", "FR"])),
+        0.0f64..1.0,
+    )
+        .prop_map(move |(events, country, interest)| {
+            let now = 100 * day;
+            let mut p = TestProfile::new().interest("A", interest);
+            for (ago, bought) in events {
+                let at = Timestamp::from_millis(now - ago);
+                p = if bought {
+                    p.purchase(at, "B")
+                } else {
+                    p.view(at, "A")
+                };
+            }
+            if let Some(c) = country {
+                p = p.country(c);
+            }
+            p
+        })
+}
+
+proptest! {
+    #[test]
+    fn logic_obeys_its_laws(a in rule_text(), b in rule_text(), p in profile()) {
+        let now = Timestamp::from_millis(100 * 24 * 60 * 60 * 1000);
+        let eval = |src: &str| Rule::parse(src).unwrap_or_else(|e| panic!("{e}: {src}")).matches(&p, now);
+        let (x, y) = (eval(&a), eval(&b));
+        prop_assert_eq!(eval(&format!("not ({a})")), !x);
+        prop_assert_eq!(eval(&format!("({a}) and ({b})")), x && y);
+        prop_assert_eq!(eval(&format!("({a}) or ({b})")), x || y);
+        prop_assert_eq!(eval(&format!("not ({a} and {b})")), eval(&format!("not {a} or not {b}")));
+        // An explanation agrees with the rule it explains.
+        let rule = Rule::parse(&a).unwrap();
+        prop_assert_eq!(rule.explain(&p, now).matched, x);
+    }
+}
