@@ -162,6 +162,10 @@ pub fn cap_allows(
 }
 
 fn check_one(sent: &[Timestamp], cap: Cap, scope: CapScope, now: Timestamp) -> Result<(), CapHit> {
+    debug_assert!(
+        sent.is_sorted(),
+        "delivery history must be sorted oldest first"
+    );
     // Sorted oldest first, so the deliveries inside the window are a suffix.
     let first_inside = sent.partition_point(|t| !in_window(*t, cap.window, now) && *t <= now);
     let inside = &sent[first_inside..];
