@@ -395,5 +395,35 @@ fn decide<'a>(
     }
 }
 
+/// Opt-out records for a Global Privacy Control signal: one per purpose the signal covers
+/// that has not seen one yet. Once recorded, later explicit grants stand; recording the
+/// signal again on every request would undo them.
+pub fn gpc_opt_outs(
+    policy: &Policy,
+    existing: &[ConsentRecord],
+    now: Timestamp,
+) -> Vec<ConsentRecord> {
+    policy
+        .purposes
+        .iter()
+        .filter(|p| p.honours_gpc())
+        .filter(|p| {
+            !existing
+                .iter()
+                .any(|r| r.purpose == p.id && r.source == Source::Gpc)
+        })
+        .map(|p| ConsentRecord {
+            purpose: p.id.clone(),
+            decision: Decision::Denied,
+            purpose_version: p.version.clone(),
+            policy_version: policy.version.clone(),
+            source: Source::Gpc,
+            bulk: true,
+            evidence: r#"{"header":"Sec-GPC: 1"}"#.to_owned(),
+            at: now,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

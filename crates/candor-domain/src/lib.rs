@@ -12,6 +12,7 @@ pub mod consent;
 pub mod crypto;
 pub mod ids;
 pub mod policy;
+pub mod synth;
 pub mod time;
 
 pub use ids::{ExternalId, IdError, PurposeId, SubjectKey};

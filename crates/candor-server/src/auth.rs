@@ -1,0 +1,158 @@
+//! API keys: `cnd_<id>_<secret>`, sent as `Authorization: Bearer KEY`.
+//!
+//! Only the SHA-256 of the secret part is stored; the id finds the record and the secret is
+//! compared in constant time. A missing, empty or unknown key never means open access.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use candor_domain::time::Timestamp;
+use candor_store::{ApiKeyRecord, Scope, Store, StoreResult};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const KEY_PREFIX: &str = "cnd_";
+const ID_HEX_LEN: usize = 16;
+const SECRET_HEX_LEN: usize = 64;
+
+/// A key as parsed from a header, before it is checked.
+struct PresentedKey<'a> {
+    id: &'a str,
+    secret: &'a str,
+}
+
+fn parse_key(raw: &str) -> Option<PresentedKey<'_>> {
+    let rest = raw.strip_prefix(KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let hex_ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex_ok(id, ID_HEX_LEN) && hex_ok(secret, SECRET_HEX_LEN))
+        .then_some(PresentedKey { id, secret })
+}
+
+fn hash_secret(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Options for a new key.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub scopes: Vec<Scope>,
+    pub allowed_origins: Vec<String>,
+    pub label: String,
+}
+
+/// Creates and stores a key; returns the full key, which is shown once and never stored.
+pub fn create_key(
+    store: &dyn Store,
+    new: NewKey,
+    now: Timestamp,
+) -> StoreResult<(ApiKeyRecord, String)> {
+    let mut rng = rand::thread_rng();
+    let mut id = [0u8; ID_HEX_LEN / 2];
+    let mut secret = [0u8; SECRET_HEX_LEN / 2];
+    rng.fill_bytes(&mut id);
+    rng.fill_bytes(&mut secret);
+    let (id, secret) = (hex::encode(id), hex::encode(secret));
+    let mut scopes = new.scopes;
+    scopes.sort();
+    scopes.dedup();
+    let record = ApiKeyRecord {
+        id: id.clone(),
+        secret_hash: hash_secret(&secret),
+        scopes,
+        allowed_origins: new.allowed_origins,
+        label: new.label,
+        created_at: now,
+    };
+    store.insert_api_key(&record)?;
+    Ok((record, format!("{KEY_PREFIX}{id}_{secret}")))
+}
+
+/// The caller, authenticated by an API key.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_id: String,
+    pub scopes: Vec<Scope>,
+}
+
+impl Caller {
+    /// Succeeds if the key has any of `allowed` (admin can do everything).
+    pub fn require(&self, allowed: &[Scope]) -> Result<(), ApiError> {
+        if self.scopes.contains(&Scope::Admin) || self.scopes.iter().any(|s| allowed.contains(s)) {
+            return Ok(());
+        }
+        let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+        Err(ApiError::forbidden(
+            "insufficient_scope",
+            format!(
+                "this API key lacks the scope this endpoint needs ({})",
+                names.join(" or ")
+            ),
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthenticated("send an API key as `Authorization: Bearer KEY`".into())
+        })?;
+        let raw = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthenticated("the Authorization header must be `Bearer KEY`".into())
+            })?;
+        let presented = parse_key(raw)
+            .ok_or_else(|| ApiError::Unauthenticated("the API key is malformed".into()))?;
+        let id = presented.id.to_owned();
+        let record = state.blocking(move |store| store.api_key(&id)).await?;
+        let record = record
+            .filter(|r| bool::from(r.secret_hash.ct_eq(&hash_secret(presented.secret))))
+            .ok_or_else(|| ApiError::Unauthenticated("the API key is not valid".into()))?;
+        // A key bound to browser origins may only be used from those origins.
+        if !record.allowed_origins.is_empty()
+            && let Some(origin) = parts
+                .headers
+                .get(header::ORIGIN)
+                .and_then(|o| o.to_str().ok())
+            && !record.allowed_origins.iter().any(|o| o == origin)
+        {
+            return Err(ApiError::forbidden(
+                "origin_not_allowed",
+                "this API key may not be used from this web origin",
+            ));
+        }
+        Ok(Caller {
+            key_id: record.id,
+            scopes: record.scopes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_format() {
+        assert!(parse_key(&format!("cnd_{}_{}", "a".repeat(16), "b".repeat(64))).is_some());
+        assert!(parse_key("").is_none());
+        assert!(parse_key("cnd__").is_none());
+        assert!(parse_key(&format!("cnd_{}_{}", "a".repeat(15), "b".repeat(64))).is_none());
+        assert!(parse_key(&format!("xyz_{}_{}", "a".repeat(16), "b".repeat(64))).is_none());
+        assert!(parse_key(&format!("cnd_{}_{}", "g".repeat(16), "b".repeat(64))).is_none());
+    }
+}

@@ -1,0 +1,176 @@
+//! Process settings: the `[server]`, `[storage]`, `[limits]` and `[profiles]` tables of
+//! `candor.toml`, overridden by flags and `CANDOR_*` variables. Everything has a default, so
+//! `candor serve` works with no configuration at all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Named limits on everything a request can make grow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub request_body_bytes_max: usize,
+    pub event_batch_len_max: usize,
+    pub page_len_max: u32,
+    pub recommendations_n_max: u32,
+    /// Longest list of consent decisions in one request.
+    pub consent_decisions_len_max: usize,
+    /// Largest evidence document attached to a consent, in bytes.
+    pub consent_evidence_bytes_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            request_body_bytes_max: 1024 * 1024,
+            event_batch_len_max: 1_000,
+            page_len_max: 500,
+            recommendations_n_max: 100,
+            consent_decisions_len_max: 64,
+            consent_evidence_bytes_max: 16 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileSettings {
+    pub half_life_days: f64,
+}
+
+impl Default for ProfileSettings {
+    fn default() -> ProfileSettings {
+        ProfileSettings {
+            half_life_days: 14.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    bind: Option<String>,
+    #[serde(default)]
+    cors_allowed_origins: Vec<String>,
+    secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSection {
+    data_dir: Option<PathBuf>,
+    url: Option<String>,
+}
+
+/// Only the process tables; the policy tables are read by the domain crate.
+#[derive(Debug, Default, Deserialize)]
+struct FileSettings {
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    storage: StorageSection,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    profiles: ProfileSettings,
+}
+
+/// Values from flags or the environment, which win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub storage_url: Option<String>,
+    pub secret: Option<String>,
+}
+
+/// The resolved process settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub storage_url: Option<String>,
+    pub cors_allowed_origins: Vec<String>,
+    /// The server secret given directly (environment); otherwise read from `secret_file` or
+    /// generated into the data directory.
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub limits: Limits,
+    pub profiles: ProfileSettings,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "candor-data";
+
+impl Config {
+    /// Resolves settings from the policy file's text (whose process tables are read here;
+    /// unknown keys inside them are errors) and overrides.
+    pub fn resolve(file_text: &str, overrides: Overrides) -> Result<Config, String> {
+        let file: FileSettings = toml::from_str::<toml::Table>(file_text)
+            .map_err(|e| e.message().to_owned())
+            .and_then(|mut table| {
+                // Keep only the process tables; the rest is policy.
+                table.retain(|k, _| matches!(k, "server" | "storage" | "limits" | "profiles"));
+                FileSettings::deserialize(toml::Value::Table(table))
+                    .map_err(|e| e.message().to_owned())
+            })?;
+        let bind_text = overrides
+            .bind
+            .or(file.server.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = bind_text
+            .parse()
+            .map_err(|_| format!("`{bind_text}` is not a socket address such as 127.0.0.1:8080"))?;
+        if !(file.profiles.half_life_days > 0.0 && file.profiles.half_life_days.is_finite()) {
+            return Err("profiles.half_life_days must be a positive number of days".into());
+        }
+        if file.limits.event_batch_len_max == 0 || file.limits.page_len_max == 0 {
+            return Err("limits must be positive".into());
+        }
+        Ok(Config {
+            bind,
+            data_dir: overrides
+                .data_dir
+                .or(file.storage.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            storage_url: overrides.storage_url.or(file.storage.url),
+            cors_allowed_origins: file.server.cors_allowed_origins,
+            secret: overrides.secret,
+            secret_file: file.server.secret_file,
+            limits: file.limits,
+            profiles: file.profiles,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::resolve("", Overrides::default()).unwrap();
+        assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(c.limits.event_batch_len_max, 1_000);
+        let c = Config::resolve(
+            "[server]\nbind = \"0.0.0.0:9000\"\n[limits]\npage_len_max = 50\n",
+            Overrides {
+                bind: Some("127.0.0.1:1".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:1");
+        assert_eq!(c.limits.page_len_max, 50);
+        let shipped = candor_domain::policy::DEFAULT_POLICY_TOML;
+        assert!(Config::resolve(shipped, Overrides::default()).is_ok());
+        assert!(
+            Config::resolve("[limits]\npage_size = 3\n", Overrides::default())
+                .unwrap_err()
+                .contains("page_size")
+        );
+        assert!(Config::resolve("[server]\nbind = \"nowhere\"\n", Overrides::default()).is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! Candor's HTTP API.
+//!
+//! [`router`] builds the whole API over an [`AppState`]; [`serve`] runs it on a listener until
+//! a shutdown signal. Tests call the router directly with `tower::ServiceExt::oneshot`.
+//!
+//! **Architecture invariant:** this crate is the only one that knows HTTP and JSON. Handlers
+//! parse the wire types, call the domain and the store, and render the answer; the rules
+//! themselves live in `candor-domain`.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod secret;
+pub mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+pub use crate::state::{AppState, Clock, ServerSecret};
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    use routes::{consent, meta};
+    let api = Router::new()
+        .route("/v1/policy", get(meta::policy))
+        .route("/v1/policy/data-map", get(meta::data_map))
+        .route(
+            "/v1/subjects/{id}/consents",
+            get(consent::get_consents).put(consent::put_consents),
+        )
+        .route(
+            "/v1/subjects/{id}/consents/history",
+            get(consent::consent_history),
+        );
+
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route(candor_signals::GPC_WELL_KNOWN_PATH, get(meta::gpc_json))
+        .merge(api)
+        .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(
+            state.config.limits.request_body_bytes_max,
+        ))
+        .layer(cors(&state))
+        .layer(
+            // Spans carry the route template, never the raw path: paths contain external ids.
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("-", |p| p.as_str());
+                tracing::info_span!("http", method = %req.method(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+fn cors(state: &AppState) -> CorsLayer {
+    let origins: Vec<HeaderValue> = state
+        .config
+        .cors_allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("sec-gpc"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

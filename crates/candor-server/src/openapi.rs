@@ -1,0 +1,43 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::routes::{consent, meta};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Candor", description = "A personalization engine whose privacy rules hold by construction."),
+    paths(
+        meta::healthz, meta::readyz, meta::policy, meta::data_map,
+        consent::put_consents, consent::get_consents, consent::consent_history,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&ApiKeyAuth),
+)]
+pub struct ApiDoc;
+
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key created with `candor keys create --scope SCOPE`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

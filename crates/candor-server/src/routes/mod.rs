@@ -1,0 +1,63 @@
+//! Request handlers, one module per resource.
+
+pub mod consent;
+pub mod meta;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// `?limit=&cursor=` on every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page (default 50, at most the server's `page_len_max`).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Default page length when none is asked for.
+const PAGE_LEN_DEFAULT: u32 = 50;
+
+impl PageQuery {
+    pub fn to_request(&self, state: &AppState) -> ApiResult<candor_store::PageRequest> {
+        let max = state.config.limits.page_len_max;
+        let limit = self.limit.unwrap_or(PAGE_LEN_DEFAULT.min(max));
+        if limit == 0 || limit > max {
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                format!("limit must be between 1 and {max}"),
+            ));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(c) => Some(
+                c.strip_prefix('c')
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_cursor",
+                            "cursor is not one this server issued",
+                        )
+                    })?,
+            ),
+        };
+        Ok(candor_store::PageRequest { after, limit })
+    }
+}
+
+pub fn cursor(next: Option<i64>) -> Option<String> {
+    next.map(|n| format!("c{n}"))
+}
+
+/// The common shape of list responses.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageBody<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,113 @@
+//! Shared state of the HTTP server.
+
+use std::sync::Arc;
+
+use candor_domain::policy::Policy;
+use candor_domain::time::Timestamp;
+use candor_domain::{ExternalId, SubjectKey};
+use candor_store::{Store, StoreResult};
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+
+/// The server secret: the HMAC key that turns external ids into subject keys.
+#[derive(Clone)]
+pub struct ServerSecret(Arc<Vec<u8>>);
+
+impl ServerSecret {
+    pub fn new(bytes: Vec<u8>) -> ServerSecret {
+        ServerSecret(Arc::new(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSecret(<secret>)")
+    }
+}
+
+/// Where `now` comes from: the system clock, or a fixed instant in tests.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Fixed(Timestamp),
+}
+
+impl Clock {
+    pub fn now(self) -> Timestamp {
+        match self {
+            Clock::System => {
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                Timestamp::from_millis(ms)
+            }
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub policy: Arc<Policy>,
+    pub secret: ServerSecret,
+    pub config: Config,
+    pub clock: Clock,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        policy: Policy,
+        secret: ServerSecret,
+        config: Config,
+        clock: Clock,
+    ) -> AppState {
+        AppState(Arc::new(Inner {
+            store,
+            policy: Arc::new(policy),
+            secret,
+            config,
+            clock,
+        }))
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Pseudonymizes an external id from a request path or body.
+    pub fn subject_key(&self, raw: &str) -> ApiResult<SubjectKey> {
+        let id = ExternalId::parse(raw)
+            .map_err(|e| ApiError::bad_request("invalid_subject_id", e.to_string()))?;
+        Ok(SubjectKey::derive(self.secret.as_bytes(), &id))
+    }
+
+    /// Runs store work on the blocking pool so the async runtime never waits on disk.
+    pub async fn blocking<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("storage task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+}

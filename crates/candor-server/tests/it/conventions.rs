@@ -1,0 +1,243 @@
+//! HTTP conventions: auth, errors, limits, health, OpenAPI.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::new();
+    let r = app.call("GET", "/healthz", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["status"], "ok");
+    let r = app.call("GET", "/readyz", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_missing_empty_or_wrong_key_never_opens_anything() {
+    let app = TestApp::new();
+    let path = "/v1/subjects/u1/consents";
+    for (key, code) in [
+        (None, "unauthenticated"),
+        (Some(String::new()), "unauthenticated"),
+        (
+            Some("cnd_0000000000000000_".to_owned() + &"0".repeat(64)),
+            "unauthenticated",
+        ),
+        (Some("not-a-key".to_owned()), "unauthenticated"),
+    ] {
+        let r = app.call("GET", path, key.as_deref(), None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{key:?}");
+        assert_eq!(r.code(), code);
+    }
+    // A real key with a wrong secret part is refused too.
+    let forged = format!("{}{}", &app.admin[..app.admin.len() - 4], "0000");
+    let r = app.call("GET", path, Some(&forged), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn scopes_are_enforced() {
+    let app = TestApp::new();
+    let path = "/v1/subjects/u1/consents";
+    let body = json!({"decisions": [{"purpose": "analytics", "decision": "granted"}]});
+    // An ingest key (embedded in web pages) may record consent but not read it back.
+    assert_eq!(
+        app.call("PUT", path, Some(&app.ingest), Some(body.clone()))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app.call("GET", path, Some(&app.ingest), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.code(), "insufficient_scope");
+    // A decide key reads but does not write.
+    assert_eq!(
+        app.call("GET", path, Some(&app.decide), None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call("PUT", path, Some(&app.decide), Some(body))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Only admin reads the data map.
+    assert_eq!(
+        app.call("GET", "/v1/policy/data-map", Some(&app.decide), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = app
+        .call("GET", "/v1/policy/data-map", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body["purposes"].as_array().unwrap().len() >= 5);
+}
+
+#[tokio::test]
+async fn errors_have_stable_codes() {
+    let app = TestApp::new();
+    let r = app
+        .call("GET", "/v1/nothing-here", Some(&app.admin), None)
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+    let r = app
+        .call("DELETE", "/v1/policy", Some(&app.admin), None)
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+    let path = "/v1/subjects/u1/consents";
+    // Malformed JSON.
+    let req = Request::builder()
+        .method("PUT")
+        .uri(path)
+        .header("authorization", format!("Bearer {}", app.admin))
+        .header("content-type", "application/json")
+        .body(Body::from("{\"decisions\": ["))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "malformed_json")
+    );
+    // Not JSON at all.
+    let req = Request::builder()
+        .method("PUT")
+        .uri(path)
+        .header("authorization", format!("Bearer {}", app.admin))
+        .body(Body::from("decisions=1"))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+    // Invalid UTF-8 in a JSON body.
+    let req = Request::builder()
+        .method("PUT")
+        .uri(path)
+        .header("authorization", format!("Bearer {}", app.admin))
+        .header("content-type", "application/json")
+        .body(Body::from(vec![
+            b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}',
+        ]))
+        .unwrap();
+    let r = app.send(req).await;
+    assert!(r.status.is_client_error(), "{:?}", r.status);
+    // Unknown fields are rejected with the field named.
+    let r = app
+        .call(
+            "PUT",
+            path,
+            Some(&app.admin),
+            Some(json!({"decisions": [], "colour": "red"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{}",
+        r.body
+    );
+    // Wrong types.
+    let r = app
+        .call(
+            "PUT",
+            path,
+            Some(&app.admin),
+            Some(json!({"decisions": "all"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
+}
+
+#[tokio::test]
+async fn body_size_is_limited() {
+    let app = TestApp::new();
+    let huge = "x".repeat(app.state.config.limits.request_body_bytes_max + 10);
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/u1/consents",
+            Some(&app.admin),
+            Some(json!({"decisions": [], "evidence": huge})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+}
+
+#[tokio::test]
+async fn subject_ids_are_checked() {
+    let app = TestApp::new();
+    let long = "u".repeat(300);
+    let r = app
+        .call(
+            "GET",
+            &format!("/v1/subjects/{long}/consents"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "invalid_subject_id")
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_describes_the_api() {
+    let app = TestApp::new();
+    let r = app.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(r.body["paths"]["/v1/subjects/{id}/consents"]["put"].is_object());
+    assert!(r.body["components"]["securitySchemes"]["api_key"].is_object());
+}
+
+#[tokio::test]
+async fn gpc_well_known_is_served() {
+    let app = TestApp::new();
+    let r = app.call("GET", "/.well-known/gpc.json", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["gpc"], true);
+}
+
+#[tokio::test]
+async fn policy_lists_purposes_for_banners() {
+    let app = TestApp::new();
+    let r = app.call("GET", "/v1/policy", Some(&app.ingest), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let ads = r.body["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "targeted_advertising")
+        .unwrap();
+    assert_eq!(ads["requires_consent"], true);
+    assert_eq!(ads["sale_or_sharing"], true);
+}

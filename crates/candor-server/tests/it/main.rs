@@ -1,0 +1,5 @@
+//! Router tests: the whole API through `tower::ServiceExt::oneshot`, no sockets.
+
+mod consent;
+mod conventions;
+mod support;

@@ -1,0 +1,140 @@
+//! `candor demo`: a generated shop with people, choices and behaviour, served locally.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use candor_domain::consent::{self, AgeBand, ConsentRecord, Decision, Source, SubjectFacts};
+use candor_domain::synth::{self, SynthConfig};
+use candor_domain::{ExternalId, SubjectKey};
+use candor_server::auth::{NewKey, create_key};
+use candor_server::state::Clock;
+use candor_store::Scope;
+use clap::Args;
+
+use super::{Common, Loaded};
+
+/// Marks a data directory as the demo's own, so `candor demo` never wipes anything else.
+const DEMO_MARKER: &str = "candor-demo.marker";
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CANDOR_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Where the demo keeps its data; recreated on every start.
+    #[arg(long, default_value = "candor-demo-data")]
+    pub data_dir: PathBuf,
+    /// Seed of the generated shop.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of generated people.
+    #[arg(long, default_value_t = 500)]
+    pub subjects: usize,
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    reset_dir(&args.data_dir)?;
+    let common = Common {
+        data_dir: Some(args.data_dir.clone()),
+        policy: None,
+    };
+    let loaded = super::load(&common, super::serve::overrides(Some(args.bind.clone())))?;
+    let secret = candor_server::secret::load_or_create(&loaded.config)?;
+    let banner = seed(&loaded, secret.as_bytes(), &args)?;
+    super::serve::runtime()?.block_on(super::serve::serve(loaded, Some(banner)))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reset_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)?.next().is_none();
+        anyhow::ensure!(
+            empty || dir.join(DEMO_MARKER).exists(),
+            "{} exists and is not a demo data directory; choose another --data-dir",
+            dir.display()
+        );
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("failed to reset {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join(DEMO_MARKER),
+        "created by `candor demo`; deleted and recreated on every start\n",
+    )?;
+    Ok(())
+}
+
+/// Fills the store with the generated shop and returns what to tell the person running it.
+fn seed(loaded: &Loaded, secret: &[u8], args: &DemoArgs) -> anyhow::Result<String> {
+    let now = Clock::System.now();
+    let shop = synth::generate(SynthConfig {
+        seed: args.seed,
+        n_items: 240,
+        n_subjects: args.subjects,
+        events_per_subject: 30,
+        days: 60,
+        now,
+    });
+    let policy = &loaded.policy;
+    let store = loaded.store.as_ref();
+    let mut n_granted = 0usize;
+    for s in &shop.subjects {
+        let key = SubjectKey::derive(secret, &ExternalId::parse(&s.external_id)?);
+        let facts = SubjectFacts {
+            age_band: AgeBand::parse(s.age_band),
+            country: Some(s.country.to_owned()),
+        };
+        let mut records = Vec::new();
+        if s.gpc {
+            records.extend(consent::gpc_opt_outs(policy, &[], now));
+        }
+        let bulk = s.grants.len() > 1;
+        for p in policy.purposes.iter().filter(|p| p.needs_consent()) {
+            let decision = if s.grants.contains(&p.id.as_str()) {
+                Decision::Granted
+            } else {
+                Decision::Denied
+            };
+            records.push(ConsentRecord {
+                purpose: p.id.clone(),
+                decision,
+                purpose_version: p.version.clone(),
+                policy_version: policy.version.clone(),
+                source: Source::Banner,
+                bulk,
+                evidence: r#"{"banner":"demo"}"#.to_owned(),
+                at: now,
+            });
+        }
+        store.append_consents(&key, &facts, &records, now)?;
+        if consent::derive(policy, &facts, &records).allows_name("personalization") {
+            n_granted += 1;
+        }
+    }
+    let mk = |scopes: Vec<Scope>, label: &str| {
+        create_key(
+            store,
+            NewKey {
+                scopes,
+                allowed_origins: Vec::new(),
+                label: label.to_owned(),
+            },
+            now,
+        )
+        .map(|(_, k)| k)
+    };
+    let admin = mk(vec![Scope::Admin], "demo admin")?;
+    let ingest = mk(vec![Scope::Ingest], "demo ingest")?;
+    let decide = mk(vec![Scope::Decide], "demo decide")?;
+    Ok(format!(
+        "demo shop: {} items, {} people ({} allow personalization), seed {}\n\
+         admin key:  {admin}\ningest key: {ingest}\ndecide key: {decide}\n\
+         try: curl -H 'Authorization: Bearer {decide}' http://{}/v1/subjects/demo-user-1/consents",
+        shop.items.len(),
+        shop.subjects.len(),
+        n_granted,
+        args.seed,
+        args.bind,
+    ))
+}

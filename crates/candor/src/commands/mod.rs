@@ -1,0 +1,131 @@
+//! Subcommands. Each is a plain function from parsed arguments to an exit code.
+
+mod demo;
+mod keys;
+mod policy;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use candor_domain::policy::{DEFAULT_POLICY_TOML, Policy};
+use candor_server::config::{Config, Overrides};
+use candor_store::Store;
+use candor_store::sqlite::SqliteStore;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "candor",
+    version,
+    about = "A personalization engine whose privacy rules hold by construction"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Run a generated demo shop on 127.0.0.1:8080 with embedded storage.
+    Demo(demo::DemoArgs),
+    /// Work with the privacy policy.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// Where the policy and the data live; shared by every command that opens the store.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// The data directory of the embedded store.
+    #[arg(long, env = "CANDOR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The policy and configuration file (`candor.toml`); the built-in default when absent.
+    #[arg(long, env = "CANDOR_POLICY")]
+    pub policy: Option<PathBuf>,
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Policy(cmd) => policy::run(cmd),
+        Command::Keys(cmd) => keys::run(cmd),
+    }
+}
+
+/// The policy file's text: the given file, or the built-in default.
+pub fn policy_text(path: Option<&Path>) -> anyhow::Result<String> {
+    match path {
+        None => Ok(DEFAULT_POLICY_TOML.to_owned()),
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("failed to read the policy file {}", p.display())),
+    }
+}
+
+/// Everything a command needs to work on a deployment.
+pub struct Loaded {
+    pub policy: Policy,
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+}
+
+/// Reads the policy and settings and opens the store. A malformed policy stops here with its
+/// file, line and reason.
+pub fn load(common: &Common, overrides: Overrides) -> anyhow::Result<Loaded> {
+    let text = policy_text(common.policy.as_deref())?;
+    let name = common
+        .policy
+        .as_deref()
+        .map_or_else(|| "built-in policy".to_owned(), |p| p.display().to_string());
+    let policy = Policy::parse(&text).map_err(|errors| {
+        let lines: Vec<String> = errors.0.iter().map(|i| format!("{name}:{i}")).collect();
+        anyhow::anyhow!("the policy is invalid:\n{}", lines.join("\n"))
+    })?;
+    let config = Config::resolve(
+        &text,
+        Overrides {
+            data_dir: common.data_dir.clone(),
+            ..overrides
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{name}: invalid settings: {e}"))?;
+    let store = open_store(&config)?;
+    Ok(Loaded {
+        policy,
+        config,
+        store,
+    })
+}
+
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &config.storage_url {
+        anyhow::bail!(
+            "storage url `{}` is not supported by this build; leave it unset to use the embedded store",
+            url.split('@').next_back().unwrap_or("")
+        );
+    }
+    let store = SqliteStore::open(&config.data_dir).with_context(|| {
+        format!(
+            "failed to open the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    Ok(Arc::new(store))
+}

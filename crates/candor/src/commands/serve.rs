@@ -1,0 +1,92 @@
+//! `candor serve`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use candor_server::config::Overrides;
+use candor_server::state::{AppState, Clock};
+use clap::Args;
+
+use super::{Common, Loaded};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CANDOR_BIND")]
+    pub bind: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let loaded = super::load(&args.common, overrides(args.bind))?;
+    runtime()?.block_on(serve(loaded, None))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn overrides(bind: Option<String>) -> Overrides {
+    Overrides {
+        bind,
+        storage_url: std::env::var("CANDOR_STORAGE_URL")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        secret: std::env::var("CANDOR_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        ..Overrides::default()
+    }
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")
+}
+
+/// Binds and serves until Ctrl-C or SIGTERM. `banner` is printed once listening.
+pub async fn serve(loaded: Loaded, banner: Option<String>) -> anyhow::Result<()> {
+    let Loaded {
+        policy,
+        config,
+        store,
+    } = loaded;
+    let secret = candor_server::secret::load_or_create(&config)
+        .context("failed to load the server secret")?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("failed to listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, policy_version = %policy.version, "candor listening");
+    println!("candor listening on http://{addr}");
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    let state = AppState::new(store, policy, secret, config, Clock::System);
+    candor_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("candor stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
