@@ -10,8 +10,10 @@
 
 pub mod consent;
 pub mod crypto;
+pub mod events;
 pub mod ids;
 pub mod policy;
+pub mod profile;
 pub mod synth;
 pub mod time;
 

@@ -6,7 +6,13 @@ use candor_domain::policy::Policy;
 use candor_domain::time::Timestamp;
 use candor_domain::{ExternalId, SubjectKey};
 
-use crate::{ApiKeyRecord, PageRequest, Scope, Store};
+use candor_domain::PurposeId;
+use candor_domain::policy::Interaction;
+
+use crate::{
+    ApiKeyRecord, CatalogItem, EventBatch, EventRewrite, InsertOutcome, Narrowed, NewEvent,
+    PageRequest, Scope, Store,
+};
 
 /// Every check, in order, each on a store from `fresh`.
 pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
@@ -16,6 +22,12 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     consent_history_pages(&fresh());
     data_keys_are_stable_and_contact_is_opaque(&fresh());
     api_keys_round_trip(&fresh());
+    catalog_round_trip(&fresh());
+    events_dedupe_and_feed_profiles(&fresh());
+    concurrent_batches_all_commit(&fresh());
+    rewrite_narrows_and_rebuilds(&fresh());
+    expired_events_are_deleted(&fresh());
+    merge_moves_events(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -222,4 +234,262 @@ pub fn api_keys_round_trip(store: &dyn Store) {
         Err(crate::StoreError::Conflict(_))
     ));
     assert_eq!(store.api_keys().unwrap(), vec![key]);
+}
+
+fn item(id: &str, cats: &[&str]) -> CatalogItem {
+    CatalogItem {
+        id: id.to_owned(),
+        title: format!("Item {id}"),
+        categories: cats.iter().map(|c| (*c).to_owned()).collect(),
+        attributes: "{}".to_owned(),
+        restricted: Vec::new(),
+        provider: "Acme".to_owned(),
+    }
+}
+
+fn purposes(p: &[&str]) -> Vec<PurposeId> {
+    p.iter().map(|p| PurposeId::parse(p).unwrap()).collect()
+}
+
+fn event(
+    subject: SubjectKey,
+    msg: u8,
+    item: &str,
+    interaction: Option<Interaction>,
+    at: i64,
+) -> NewEvent {
+    NewEvent {
+        subject,
+        message_hash: [msg; 32],
+        event_type: "Product Viewed".to_owned(),
+        item_id: Some(item.to_owned()),
+        properties: format!("{{\"product_id\":\"{item}\"}}"),
+        purposes: purposes(&["analytics", "personalization"]),
+        occurred_at: Timestamp::from_millis(at),
+        expires_at: Timestamp::from_millis(at + 1_000_000),
+        session_only: false,
+        profile: interaction,
+    }
+}
+
+fn batch(events: Vec<NewEvent>, now: i64) -> EventBatch {
+    EventBatch {
+        events,
+        drops: Vec::new(),
+        now: Some(Timestamp::from_millis(now)),
+        half_life_days: 14.0,
+        dedupe_window_ms: 7 * 86_400_000,
+    }
+}
+
+pub fn catalog_round_trip(store: &dyn Store) {
+    let now = Timestamp::from_millis(1);
+    store
+        .upsert_items(&[item("a", &["Books"]), item("b", &["Yoga", "Books"])], now)
+        .unwrap();
+    let mut changed = item("a", &["Music"]);
+    changed.restricted = vec!["alcohol".into()];
+    store.upsert_items(&[changed.clone()], now).unwrap();
+    assert_eq!(store.item("a").unwrap(), Some(changed));
+    assert_eq!(store.item("zzz").unwrap(), None);
+    let page = store.items(PageRequest::first(1)).unwrap();
+    assert_eq!(page.items.len(), 1);
+    let rest = store
+        .items(PageRequest {
+            after: page.next,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.next, None);
+}
+
+pub fn events_dedupe_and_feed_profiles(store: &dyn Store) {
+    let s = subject(10);
+    store
+        .upsert_items(&[item("sku-1", &["Running"])], Timestamp::from_millis(1))
+        .unwrap();
+    let mut b = batch(
+        vec![
+            event(s, 1, "sku-1", Some(Interaction::View), 1_000),
+            event(s, 2, "sku-1", None, 2_000),
+            event(s, 1, "sku-1", Some(Interaction::View), 3_000),
+        ],
+        10_000,
+    );
+    b.drops = vec![
+        ("Product Viewed".into(), "no_consent".into()),
+        ("Product Viewed".into(), "no_consent".into()),
+    ];
+    let out = store.insert_events(b).unwrap();
+    assert!(matches!(out[0], InsertOutcome::Stored { .. }));
+    assert!(matches!(out[1], InsertOutcome::Stored { .. }));
+    assert_eq!(
+        out[2],
+        InsertOutcome::Duplicate,
+        "same message id in one batch"
+    );
+    let again = store
+        .insert_events(batch(vec![event(s, 2, "sku-1", None, 2_000)], 20_000))
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![InsertOutcome::Duplicate],
+        "same message id later"
+    );
+    let all = store.all_events(&s).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].interaction, Some(Interaction::View));
+    assert_eq!(all[1].interaction, None);
+    let p = store.profile(&s).unwrap().unwrap();
+    assert_eq!(
+        p.n_views, 1,
+        "only the event allowed to feed the profile counts"
+    );
+    assert!(
+        p.affinities.contains_key("Running"),
+        "categories come from the catalog"
+    );
+    let drops = store.drop_counts(0).unwrap();
+    assert_eq!(drops.len(), 1);
+    assert_eq!(drops[0].n, 2);
+    assert_eq!(store.subjects_with_events(None, 10).unwrap(), vec![s]);
+    let page = store.events(&s, PageRequest::first(1)).unwrap();
+    assert_eq!(page.items[0].id, all[1].id, "newest first");
+    // Past the dedupe window the same id counts as new.
+    let later = store
+        .insert_events(batch(
+            vec![event(s, 2, "sku-1", None, 2_000)],
+            20_000 + 8 * 86_400_000,
+        ))
+        .unwrap();
+    assert!(matches!(later[0], InsertOutcome::Stored { .. }));
+}
+
+pub fn concurrent_batches_all_commit(store: &dyn Store) {
+    // Many callers at once: every batch must come back with its own results.
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8u8)
+            .map(|t| {
+                scope.spawn(move || {
+                    let s = subject(100 + u32::from(t));
+                    let events = (0..20u8).map(|i| {
+                        let mut e = event(s, 0, "x", None, 1_000);
+                        e.message_hash = [
+                            t, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                            0, 0, 0, 0, 0, 0, 0, 1,
+                        ];
+                        e
+                    });
+                    let out = store.insert_events(batch(events.collect(), 5_000)).unwrap();
+                    assert_eq!(out.len(), 20);
+                    assert!(
+                        out.iter()
+                            .all(|o| matches!(o, InsertOutcome::Stored { .. }))
+                    );
+                    s
+                })
+            })
+            .collect();
+        for h in handles {
+            let s = h.join().unwrap();
+            assert_eq!(store.all_events(&s).unwrap().len(), 20);
+        }
+    });
+}
+
+pub fn rewrite_narrows_and_rebuilds(store: &dyn Store) {
+    let s = subject(11);
+    store
+        .upsert_items(&[item("sku-2", &["Yoga"])], Timestamp::from_millis(1))
+        .unwrap();
+    store
+        .insert_events(batch(
+            vec![
+                event(s, 3, "sku-2", Some(Interaction::View), 1_000),
+                event(s, 4, "sku-2", Some(Interaction::Add), 2_000),
+            ],
+            5_000,
+        ))
+        .unwrap();
+    let ids: Vec<i64> = store.all_events(&s).unwrap().iter().map(|e| e.id).collect();
+    let rewrite = EventRewrite {
+        delete: vec![ids[0]],
+        narrow: vec![Narrowed {
+            id: ids[1],
+            purposes: purposes(&["analytics"]),
+            expires_at: Timestamp::from_millis(50_000),
+            feeds_profile: false,
+        }],
+    };
+    store
+        .rewrite_events(&s, &rewrite, 14.0, Timestamp::from_millis(6_000))
+        .unwrap();
+    let left = store.all_events(&s).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].purposes, purposes(&["analytics"]));
+    assert_eq!(left[0].interaction, None);
+    assert_eq!(
+        store.profile(&s).unwrap(),
+        None,
+        "a profile with nothing left to learn from is gone"
+    );
+}
+
+pub fn expired_events_are_deleted(store: &dyn Store) {
+    let s = subject(12);
+    let mut short = event(s, 5, "x", Some(Interaction::View), 1_000);
+    short.expires_at = Timestamp::from_millis(2_000);
+    let long = event(s, 6, "x", None, 1_000);
+    store
+        .insert_events(batch(vec![short, long], 1_500))
+        .unwrap();
+    assert_eq!(
+        store
+            .delete_expired(Timestamp::from_millis(1_999), 100, 14.0, 1)
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_expired(Timestamp::from_millis(2_000), 100, 14.0, 1)
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.all_events(&s).unwrap().len(), 1);
+    assert_eq!(store.profile(&s).unwrap(), None);
+}
+
+pub fn merge_moves_events(store: &dyn Store) {
+    let (anon, known) = (subject(13), subject(14));
+    store
+        .insert_events(batch(
+            vec![
+                event(anon, 7, "x", Some(Interaction::View), 1_000),
+                event(anon, 8, "x", Some(Interaction::View), 1_100),
+            ],
+            2_000,
+        ))
+        .unwrap();
+    let ids: Vec<i64> = store
+        .all_events(&anon)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    let moved = vec![Narrowed {
+        id: ids[0],
+        purposes: purposes(&["personalization"]),
+        expires_at: Timestamp::from_millis(9_000),
+        feeds_profile: true,
+    }];
+    store
+        .merge_events(&anon, &known, &moved, 14.0, Timestamp::from_millis(3_000))
+        .unwrap();
+    assert_eq!(store.all_events(&anon).unwrap().len(), 1);
+    let k = store.all_events(&known).unwrap();
+    assert_eq!(k.len(), 1);
+    assert_eq!(k[0].purposes, purposes(&["personalization"]));
+    assert_eq!(store.profile(&known).unwrap().unwrap().n_views, 1);
+    assert_eq!(store.profile(&anon).unwrap().unwrap().n_views, 1);
 }

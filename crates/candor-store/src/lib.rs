@@ -18,6 +18,7 @@ pub mod contract;
 
 use candor_domain::SubjectKey;
 use candor_domain::consent::{ConsentRecord, SubjectFacts};
+use candor_domain::profile::Profile;
 use candor_domain::time::Timestamp;
 
 pub use model::*;
@@ -81,6 +82,58 @@ pub trait Store: Send + Sync + 'static {
     /// Stores sealed contact data (already encrypted with the subject's data key).
     fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()>;
     fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>>;
+
+    /// Inserts or replaces catalog items.
+    fn upsert_items(&self, items: &[CatalogItem], now: Timestamp) -> StoreResult<()>;
+    fn item(&self, id: &str) -> StoreResult<Option<CatalogItem>>;
+    /// The catalog in insertion order.
+    fn items(&self, page: PageRequest) -> StoreResult<Page<CatalogItem>>;
+
+    /// Stores admitted events, skipping message ids seen within the dedupe window, bumps the
+    /// anonymous drop counters and updates interest profiles — all in one durable commit.
+    /// Concurrent calls may share a commit (group commit); each returns only once its events
+    /// are on disk.
+    fn insert_events(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>>;
+    /// A page of a subject's events, newest first.
+    fn events(&self, key: &SubjectKey, page: PageRequest) -> StoreResult<Page<StoredEvent>>;
+    /// Every event of a subject, oldest first.
+    fn all_events(&self, key: &SubjectKey) -> StoreResult<Vec<StoredEvent>>;
+    /// Subjects that have stored events, in key order after `after`.
+    fn subjects_with_events(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectKey>>;
+    /// Deletes and narrows a subject's events, then rebuilds their profile from what remains.
+    fn rewrite_events(
+        &self,
+        key: &SubjectKey,
+        rewrite: &EventRewrite,
+        half_life_days: f64,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Deletes events past their expiry (at most `limit`), rebuilds the affected profiles and
+    /// forgets message ids older than the dedupe window. Returns the number of events deleted.
+    fn delete_expired(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        half_life_days: f64,
+        dedupe_window_ms: i64,
+    ) -> StoreResult<u64>;
+    /// Moves events from one subject to another (identify), recording the merge.
+    fn merge_events(
+        &self,
+        from: &SubjectKey,
+        to: &SubjectKey,
+        moved: &[Narrowed],
+        half_life_days: f64,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    fn profile(&self, key: &SubjectKey) -> StoreResult<Option<Profile>>;
+    fn put_profile(&self, key: &SubjectKey, profile: &Profile, now: Timestamp) -> StoreResult<()>;
+    /// Anonymous counters of events not stored, since `since_day` (days since the epoch).
+    fn drop_counts(&self, since_day: i64) -> StoreResult<Vec<DropCount>>;
 
     fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>>;

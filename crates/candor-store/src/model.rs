@@ -77,3 +77,95 @@ pub struct ApiKeyRecord {
     pub label: String,
     pub created_at: Timestamp,
 }
+
+/// A catalog item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogItem {
+    pub id: String,
+    pub title: String,
+    pub categories: Vec<String>,
+    /// Free-form attributes (JSON object text).
+    pub attributes: String,
+    /// Restricted categories (alcohol, gambling...) the item belongs to.
+    pub restricted: Vec<String>,
+    pub provider: String,
+}
+
+/// An event the gate admitted, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub subject: candor_domain::SubjectKey,
+    /// Keyed hash of the message id, for idempotency.
+    pub message_hash: [u8; 32],
+    pub event_type: String,
+    pub item_id: Option<String>,
+    /// Kept properties as a JSON object text.
+    pub properties: String,
+    pub purposes: Vec<candor_domain::PurposeId>,
+    pub occurred_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub session_only: bool,
+    /// Feeds the interest profile with this interaction.
+    pub profile: Option<candor_domain::policy::Interaction>,
+}
+
+/// Everything one ingestion request writes, committed together.
+#[derive(Debug, Clone, Default)]
+pub struct EventBatch {
+    pub events: Vec<NewEvent>,
+    /// `(event_type, reason)` of events not stored: only anonymous counters move.
+    pub drops: Vec<(String, String)>,
+    pub now: Option<Timestamp>,
+    pub half_life_days: f64,
+    /// How long a message id is remembered for idempotency.
+    pub dedupe_window_ms: i64,
+}
+
+/// What happened to each [`NewEvent`] of a batch, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Stored { id: i64 },
+    Duplicate,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub event_type: String,
+    pub item_id: Option<String>,
+    pub properties: String,
+    pub purposes: Vec<candor_domain::PurposeId>,
+    pub occurred_at: Timestamp,
+    pub received_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub session_only: bool,
+    /// How the event feeds the interest profile, if a personalization purpose allows it.
+    pub interaction: Option<candor_domain::policy::Interaction>,
+}
+
+/// An anonymous counter of events not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropCount {
+    pub day: i64,
+    pub event_type: String,
+    pub reason: String,
+    pub n: u64,
+}
+
+/// Changes the retention job makes to one subject's events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventRewrite {
+    pub delete: Vec<i64>,
+    pub narrow: Vec<Narrowed>,
+}
+
+/// An event that keeps only some of its purposes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Narrowed {
+    pub id: i64,
+    pub purposes: Vec<candor_domain::PurposeId>,
+    pub expires_at: Timestamp,
+    /// Whether a remaining purpose still lets it feed the profile.
+    pub feeds_profile: bool,
+}

@@ -55,4 +55,65 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at      INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 2: ingestion — catalog, events with their purposes and expiry, idempotency keys,
+    // anonymous drop counters, interest profiles, recorded merges.
+    r#"
+    CREATE TABLE items (
+        item_id     TEXT PRIMARY KEY,
+        title       TEXT NOT NULL,
+        categories  TEXT NOT NULL,
+        attributes  TEXT NOT NULL,
+        restricted  TEXT NOT NULL,
+        provider    TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE events (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        subject_key  BLOB NOT NULL,
+        event_type   TEXT NOT NULL,
+        item_id      TEXT,
+        properties   TEXT NOT NULL,
+        purposes     TEXT NOT NULL,
+        occurred_at  INTEGER NOT NULL,
+        received_at  INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        session_only INTEGER NOT NULL,
+        -- How the event feeds the interest profile; NULL when no personalization purpose allows it.
+        interaction  TEXT
+    ) STRICT;
+    CREATE INDEX events_by_subject ON events (subject_key, id);
+    CREATE INDEX events_by_expiry ON events (expires_at);
+
+    -- Keyed hashes of message ids seen recently; a repeat is acknowledged, not stored twice.
+    CREATE TABLE seen_messages (
+        message_hash BLOB PRIMARY KEY,
+        seen_at      INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX seen_messages_by_time ON seen_messages (seen_at);
+
+    -- Events not stored move only these counters: no identifier of any kind.
+    CREATE TABLE drop_counters (
+        day         INTEGER NOT NULL,
+        event_type  TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        n           INTEGER NOT NULL,
+        PRIMARY KEY (day, event_type, reason)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE profiles (
+        subject_key BLOB PRIMARY KEY,
+        profile     TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE merges (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        from_key    BLOB NOT NULL,
+        to_key      BLOB NOT NULL,
+        n_events    INTEGER NOT NULL,
+        purposes    TEXT NOT NULL,
+        at          INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one database file in a data directory, WAL mode, full fsync
 //! on commit, secure delete.
 
+mod events;
 mod migrations;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +15,11 @@ use candor_domain::policy::{PolicyVersion, PurposeVersion};
 use candor_domain::time::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use candor_domain::profile::Profile;
+
 use crate::{
-    ApiKeyRecord, Page, PageRequest, Scope, Store, StoreError, StoreResult, SubjectRecord,
+    ApiKeyRecord, CatalogItem, DropCount, EventBatch, EventRewrite, InsertOutcome, Narrowed, Page,
+    PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord,
 };
 
 /// Reader connections kept open; WAL lets them read while the writer writes.
@@ -36,6 +40,7 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    queue: events::CommitQueue,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -108,6 +113,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            queue: events::CommitQueue::default(),
         })
     }
 
@@ -379,6 +385,140 @@ impl Store for SqliteStore {
             stmt.query_map([key.as_bytes().as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         })
+    }
+
+    fn upsert_items(&self, items: &[CatalogItem], now: Timestamp) -> StoreResult<()> {
+        self.write(|c| events::upsert_items(c, items, now))
+    }
+
+    fn item(&self, id: &str) -> StoreResult<Option<CatalogItem>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM items WHERE item_id = ?1",
+                events::ITEM_COLUMNS
+            ))?
+            .query_row([id], events::item_from_row)
+            .optional()
+            .map(|o| o.map(|(_, it)| it))
+        })
+    }
+
+    fn items(&self, page: PageRequest) -> StoreResult<Page<CatalogItem>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM items WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+                events::ITEM_COLUMNS
+            ))?
+            .query_map(
+                params![page.after.unwrap_or(0), limit + 1],
+                events::item_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(paginate(rows, limit))
+    }
+
+    fn insert_events(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>> {
+        events::insert_events(self, batch)
+    }
+
+    fn events(&self, key: &SubjectKey, page: PageRequest) -> StoreResult<Page<StoredEvent>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM events WHERE subject_key = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                events::EVENT_COLUMNS
+            ))?
+            .query_map(params![key.as_bytes().as_slice(), page.after.unwrap_or(i64::MAX), limit + 1], |r| {
+                events::event_from_row(r).map(|e| (e.id, e))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(paginate(rows, limit))
+    }
+
+    fn all_events(&self, key: &SubjectKey) -> StoreResult<Vec<StoredEvent>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM events WHERE subject_key = ?1 ORDER BY id",
+                events::EVENT_COLUMNS
+            ))?
+            .query_map([key.as_bytes().as_slice()], events::event_from_row)?
+            .collect()
+        })
+    }
+
+    fn subjects_with_events(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectKey>> {
+        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        let rows: Vec<Vec<u8>> = self.read(|c| {
+            c.prepare_cached(
+                "SELECT DISTINCT subject_key FROM events WHERE subject_key > ?1 ORDER BY subject_key LIMIT ?2",
+            )?
+            .query_map(params![after, i64::from(limit)], |r| r.get(0))?
+            .collect()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(SubjectKey::from_bytes)
+            .collect())
+    }
+
+    fn rewrite_events(
+        &self,
+        key: &SubjectKey,
+        rewrite: &EventRewrite,
+        half_life_days: f64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            events::rewrite(
+                c,
+                key,
+                &rewrite.delete,
+                &rewrite.narrow,
+                half_life_days,
+                now,
+            )
+        })
+    }
+
+    fn delete_expired(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        half_life_days: f64,
+        dedupe_window_ms: i64,
+    ) -> StoreResult<u64> {
+        self.write(|c| events::delete_expired(c, now, limit, half_life_days, dedupe_window_ms))
+    }
+
+    fn merge_events(
+        &self,
+        from: &SubjectKey,
+        to: &SubjectKey,
+        moved: &[Narrowed],
+        half_life_days: f64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| events::merge(c, from, to, moved, half_life_days, now))
+    }
+
+    fn profile(&self, key: &SubjectKey) -> StoreResult<Option<Profile>> {
+        self.read(|c| events::load_profile(c, key))
+    }
+
+    fn put_profile(&self, key: &SubjectKey, profile: &Profile, now: Timestamp) -> StoreResult<()> {
+        self.write(|c| events::save_profile(c, key, profile, now))
+    }
+
+    fn drop_counts(&self, since_day: i64) -> StoreResult<Vec<DropCount>> {
+        self.read(|c| events::drop_counts(c, since_day))
     }
 
     fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
