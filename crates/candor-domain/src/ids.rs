@@ -165,6 +165,17 @@ fn check_snake(what: &'static str, raw: &str, max: usize) -> Result<(), IdError>
     Ok(())
 }
 
+/// A keyed hash of `bytes` under `secret`, separated by `tag` so hashes made for different
+/// uses (subjects, message ids, tombstones) never collide.
+pub fn keyed_hash(secret: &[u8], tag: &str, bytes: &[u8]) -> [u8; 32] {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    mac.update(tag.as_bytes());
+    mac.update(&[0]);
+    mac.update(bytes);
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

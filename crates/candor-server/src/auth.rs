@@ -72,6 +72,23 @@ pub fn create_key(
     Ok((record, format!("{KEY_PREFIX}{id}_{secret}")))
 }
 
+/// The key in `Bearer KEY`, or in `Basic base64(KEY:)`: the form Segment-style libraries send
+/// their write key in, so sites instrumented for them can point at Candor unchanged.
+fn bearer_or_basic(header: &str) -> Option<String> {
+    if let Some(k) = header.strip_prefix("Bearer ") {
+        return Some(k.trim().to_owned());
+    }
+    let encoded = header.strip_prefix("Basic ")?;
+    let decoded =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    Some(
+        text.split_once(':')
+            .map_or(text.as_str(), |(user, _)| user)
+            .to_owned(),
+    )
+}
+
 /// The caller, authenticated by an API key.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -109,13 +126,12 @@ impl FromRequestParts<AppState> for Caller {
         let raw = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer_or_basic)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| {
                 ApiError::Unauthenticated("the Authorization header must be `Bearer KEY`".into())
             })?;
-        let presented = parse_key(raw)
+        let presented = parse_key(&raw)
             .ok_or_else(|| ApiError::Unauthenticated("the API key is malformed".into()))?;
         let id = presented.id.to_owned();
         let record = state.blocking(move |store| store.api_key(&id)).await?;

@@ -11,6 +11,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod ingest;
+pub mod jobs;
 pub mod openapi;
 pub mod routes;
 pub mod secret;
@@ -31,7 +33,8 @@ pub use crate::state::{AppState, Clock, ServerSecret};
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    use routes::{consent, meta};
+    use axum::routing::{post, put};
+    use routes::{consent, events, items, meta};
     let api = Router::new()
         .route("/v1/policy", get(meta::policy))
         .route("/v1/policy/data-map", get(meta::data_map))
@@ -42,7 +45,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/subjects/{id}/consents/history",
             get(consent::consent_history),
-        );
+        )
+        .route("/v1/subjects/{id}/events", get(events::subject_events))
+        .route("/v1/events", post(events::post_events))
+        .route("/v1/batch", post(events::post_batch))
+        .route("/v1/track", post(events::post_track))
+        .route("/v1/page", post(events::post_page))
+        .route("/v1/identify", post(events::post_identify))
+        .route("/v1/stats/drops", get(events::drop_stats))
+        .route("/v1/items", put(items::put_items).get(items::list_items))
+        .route("/v1/items/{id}", get(items::get_item));
 
     Router::new()
         .route("/healthz", get(meta::healthz))

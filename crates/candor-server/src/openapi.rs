@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::{consent, meta};
+use crate::routes::{consent, events, items, meta};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +13,9 @@ use crate::routes::{consent, meta};
     paths(
         meta::healthz, meta::readyz, meta::policy, meta::data_map,
         consent::put_consents, consent::get_consents, consent::consent_history,
+        events::post_events, events::post_batch, events::post_track, events::post_page, events::post_identify,
+        events::subject_events, events::drop_stats,
+        items::put_items, items::get_item, items::list_items,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyAuth),

@@ -2,15 +2,17 @@
 //!
 //! [`Store`] is the one interface the rest of Candor uses to keep data; every backend passes
 //! the same contract suite (`contract`, behind the `contract` feature). The embedded default
-//! is [`sqlite::SqliteStore`].
+//! is [`sqlite::SqliteStore`]; [`postgres::PostgresStore`] lets many instances share one
+//! database.
 //!
 //! **Architecture invariant:** no driver type crosses this crate's boundary. Callers see domain
-//! types and [`StoreError`], never `rusqlite` (or later `postgres`) errors.
+//! types and [`StoreError`], never `rusqlite` or `postgres` errors.
 //!
 //! The trait is synchronous: SQLite is an in-process library, and the server calls the store
 //! from blocking tasks so the async runtime never waits on disk.
 
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 
 #[cfg(feature = "contract")]

@@ -1,6 +1,8 @@
 //! Request handlers, one module per resource.
 
 pub mod consent;
+pub mod events;
+pub mod items;
 pub mod meta;
 
 use serde::{Deserialize, Serialize};

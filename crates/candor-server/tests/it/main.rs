@@ -2,4 +2,5 @@
 
 mod consent;
 mod conventions;
+mod events;
 mod support;

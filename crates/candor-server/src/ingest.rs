@@ -1,0 +1,561 @@
+//! The write path shared by the HTTP endpoints and `candor import`: parse Segment-spec
+//! events, run each through the consent gate, store what may be stored, count what may not.
+
+use std::collections::{BTreeMap, HashMap};
+
+use candor_domain::consent::{self, ConsentRecord, ConsentState, SubjectFacts};
+use candor_domain::events::{self, DropReason, GateOutcome, PropValue, PropertyIssue};
+use candor_domain::ids::keyed_hash;
+use candor_domain::policy::{Interaction, Policy};
+use candor_domain::time::Timestamp;
+use candor_domain::{ExternalId, SubjectKey};
+use candor_store::{EventBatch, InsertOutcome, Narrowed, NewEvent, Store, StoreResult};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// How long a message id is remembered: a repeat within this window is acknowledged, not
+/// stored twice.
+pub const DEDUPE_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// How far in the future an event's timestamp may be (clock skew), in milliseconds.
+pub const FUTURE_SKEW_MS_MAX: i64 = 60 * 60 * 1000;
+/// Longest message id accepted.
+pub const MESSAGE_ID_BYTES_MAX: usize = 256;
+
+/// One event in the Segment spec's shape. Common fields Segment libraries send are accepted
+/// (and not stored); anything else is refused with its name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WireEvent {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub event: Option<String>,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub user_id: Option<Value>,
+    pub anonymous_id: Option<Value>,
+    pub message_id: Option<String>,
+    pub timestamp: Option<String>,
+    pub original_timestamp: Option<String>,
+    pub sent_at: Option<String>,
+    pub received_at: Option<String>,
+    #[serde(default)]
+    pub properties: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    pub traits: Option<serde_json::Map<String, Value>>,
+    pub context: Option<Value>,
+    pub integrations: Option<Value>,
+    pub version: Option<Value>,
+    pub channel: Option<String>,
+    pub write_key: Option<String>,
+    #[serde(rename = "_metadata")]
+    pub metadata: Option<Value>,
+}
+
+/// What kind of Segment call an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Track,
+    Page,
+    Identify,
+}
+
+/// An event parsed and checked for shape, ready for the gate.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub call: Call,
+    pub event_type: String,
+    pub subject: SubjectKey,
+    /// For identify: the anonymous subject to merge into `subject`.
+    pub anonymous: Option<SubjectKey>,
+    pub message_id: String,
+    pub occurred_at: Timestamp,
+    pub properties: BTreeMap<String, PropValue>,
+    pub traits: BTreeMap<String, String>,
+    /// The event's context carried `gpc: true` (a browser's Global Privacy Control).
+    pub gpc: bool,
+}
+
+/// A refused event: stable code and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> Invalid {
+    Invalid {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The answer for one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Accepted {
+        purposes: Vec<String>,
+        expires_at: Option<Timestamp>,
+        minimized: Vec<String>,
+        invalid_properties: Vec<(String, &'static str)>,
+        merged_events: usize,
+    },
+    Dropped {
+        reason: &'static str,
+        invalid_properties: Vec<(String, &'static str)>,
+    },
+    Invalid(Invalid),
+}
+
+/// What the pipeline needs besides the events.
+pub struct Context<'a> {
+    pub store: &'a dyn Store,
+    pub policy: &'a Policy,
+    pub secret: &'a [u8],
+    pub half_life_days: f64,
+}
+
+fn external_id(v: &Value, field: &str) -> Result<ExternalId, Invalid> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        // Segment allows numeric ids; they are ids all the same.
+        Value::Number(n) => n.to_string(),
+        _ => {
+            return Err(invalid(
+                "invalid_subject_id",
+                format!("{field} must be a string"),
+            ));
+        }
+    };
+    ExternalId::parse(&text).map_err(|e| invalid("invalid_subject_id", format!("{field}: {e}")))
+}
+
+fn prop_value(v: &Value) -> PropValue {
+    match v {
+        Value::String(s) => PropValue::String(s.clone()),
+        Value::Bool(b) => PropValue::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => PropValue::Integer(i),
+            None => n
+                .as_f64()
+                .map_or(PropValue::Other("number"), PropValue::Number),
+        },
+        Value::Null => PropValue::Other("null"),
+        Value::Array(_) => PropValue::Other("array"),
+        Value::Object(_) => PropValue::Other("object"),
+    }
+}
+
+/// Parses one wire event. `default_call` applies to the single-call endpoints (`/v1/track`...).
+pub fn parse(
+    raw: Value,
+    default_call: Option<Call>,
+    secret: &[u8],
+    now: Timestamp,
+) -> Result<Incoming, Invalid> {
+    if !raw.is_object() {
+        return Err(invalid("invalid_event", "each event must be a JSON object"));
+    }
+    let w: WireEvent =
+        serde_json::from_value(raw).map_err(|e| invalid("invalid_event", e.to_string()))?;
+    let call = match (w.kind.as_deref(), default_call) {
+        (Some("track"), _) => Call::Track,
+        (Some("page"), _) => Call::Page,
+        (Some("identify"), _) => Call::Identify,
+        (None, Some(c)) => c,
+        (None, None) => Call::Track,
+        (Some(other), _) => {
+            return Err(invalid(
+                "unsupported_call",
+                format!("type `{other}` is not one of track, page, identify"),
+            ));
+        }
+    };
+    let user = w
+        .user_id
+        .as_ref()
+        .filter(|v| !v.is_null())
+        .map(|v| external_id(v, "userId"))
+        .transpose()?;
+    let anon = w
+        .anonymous_id
+        .as_ref()
+        .filter(|v| !v.is_null())
+        .map(|v| external_id(v, "anonymousId"))
+        .transpose()?;
+    let key = |id: &ExternalId| SubjectKey::derive(secret, id);
+    let (subject, anonymous) = match (&user, &anon) {
+        (Some(u), a) => (key(u), a.as_ref().map(key)),
+        (None, Some(a)) => (key(a), None),
+        (None, None) => {
+            return Err(invalid(
+                "missing_subject_id",
+                "an event needs a userId or an anonymousId",
+            ));
+        }
+    };
+    let event_type = match call {
+        Call::Track => w
+            .event
+            .filter(|e| !e.trim().is_empty())
+            .ok_or_else(|| invalid("missing_event_name", "a track call needs an `event` name"))?,
+        Call::Page => "Page Viewed".to_owned(),
+        Call::Identify => "Identify".to_owned(),
+    };
+    let message_id = match w.message_id {
+        Some(m) if m.is_empty() || m.len() > MESSAGE_ID_BYTES_MAX => {
+            return Err(invalid(
+                "invalid_message_id",
+                format!("messageId must be 1 to {MESSAGE_ID_BYTES_MAX} bytes"),
+            ));
+        }
+        Some(m) => m,
+        None => {
+            // Without a message id there is nothing to deduplicate on; give it a unique one.
+            let mut bytes = [0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+            format!("candor-{}", hex::encode(bytes))
+        }
+    };
+    let occurred_at = match w.timestamp.or(w.original_timestamp) {
+        None => now,
+        Some(t) => Timestamp::parse_rfc3339(&t).ok_or_else(|| {
+            invalid(
+                "invalid_timestamp",
+                format!("timestamp `{t}` is not RFC 3339, e.g. 2026-11-23T10:00:00Z"),
+            )
+        })?,
+    };
+    if occurred_at.as_millis() > now.as_millis() + FUTURE_SKEW_MS_MAX {
+        return Err(invalid(
+            "timestamp_in_future",
+            "the event's timestamp is more than an hour in the future",
+        ));
+    }
+    let mut properties: BTreeMap<String, PropValue> = w
+        .properties
+        .unwrap_or_default()
+        .iter()
+        .map(|(k, v)| (k.clone(), prop_value(v)))
+        .collect();
+    if call == Call::Page
+        && let Some(name) = w.name
+    {
+        properties
+            .entry("name".to_owned())
+            .or_insert(PropValue::String(name));
+    }
+    let traits = w
+        .traits
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+        .collect();
+    let gpc = w
+        .context
+        .as_ref()
+        .and_then(|c| c.get("gpc"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok(Incoming {
+        call,
+        event_type,
+        subject,
+        anonymous,
+        message_id,
+        occurred_at,
+        properties,
+        traits,
+        gpc,
+    })
+}
+
+/// The consent state of each subject in a batch, recording GPC signals first.
+fn consent_states(
+    ctx: &Context<'_>,
+    events: &[&Incoming],
+    header_gpc: bool,
+    now: Timestamp,
+) -> StoreResult<HashMap<SubjectKey, (ConsentState, Vec<ConsentRecord>)>> {
+    let mut states = HashMap::new();
+    for e in events {
+        if states.contains_key(&e.subject) {
+            continue;
+        }
+        let facts = ctx
+            .store
+            .subject(&e.subject)?
+            .map(|s| s.facts)
+            .unwrap_or_default();
+        let mut records = ctx.store.consent_records(&e.subject)?;
+        if header_gpc || events.iter().any(|x| x.subject == e.subject && x.gpc) {
+            let new = consent::gpc_opt_outs(ctx.policy, &records, now);
+            if !new.is_empty() {
+                ctx.store
+                    .append_consents(&e.subject, &SubjectFacts::default(), &new, now)?;
+                records.extend(new);
+            }
+        }
+        let state = consent::derive(ctx.policy, &facts, &records);
+        states.insert(e.subject, (state, records));
+    }
+    Ok(states)
+}
+
+fn issue_list(issues: &[(String, PropertyIssue)]) -> (Vec<String>, Vec<(String, &'static str)>) {
+    let minimized = issues
+        .iter()
+        .filter(|(_, i)| *i == PropertyIssue::Minimized)
+        .map(|(n, _)| n.clone())
+        .collect();
+    let bad = issues
+        .iter()
+        .filter(|(_, i)| *i != PropertyIssue::Minimized)
+        .map(|(n, i)| (n.clone(), i.code()))
+        .collect();
+    (minimized, bad)
+}
+
+/// Runs a batch through the gate and stores what may be stored. Returns one outcome per
+/// input, in order; only storage failures are errors.
+pub fn ingest(
+    ctx: &Context<'_>,
+    parsed: Vec<Result<Incoming, Invalid>>,
+    header_gpc: bool,
+    now: Timestamp,
+) -> StoreResult<Vec<Outcome>> {
+    let valid: Vec<&Incoming> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let states = consent_states(ctx, &valid, header_gpc, now)?;
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; parsed.len()];
+    let mut batch = EventBatch {
+        events: Vec::new(),
+        drops: Vec::new(),
+        now: Some(now),
+        half_life_days: ctx.half_life_days,
+        dedupe_window_ms: DEDUPE_WINDOW_MS,
+    };
+    // Index into `outcomes` of each event in `batch.events`, to map insert results back.
+    let mut slots = Vec::new();
+    let mut identifies = Vec::new();
+    for (i, p) in parsed.iter().enumerate() {
+        let e = match p {
+            Err(inv) => {
+                outcomes[i] = Some(Outcome::Invalid(inv.clone()));
+                continue;
+            }
+            Ok(e) => e,
+        };
+        if e.call == Call::Identify {
+            identifies.push(i);
+            continue;
+        }
+        let (state, _) = &states[&e.subject];
+        match events::gate(
+            ctx.policy,
+            state,
+            &e.event_type,
+            &e.properties,
+            e.occurred_at,
+            now,
+        ) {
+            GateOutcome::Dropped { reason, issues } => {
+                let (_, bad) = issue_list(&issues);
+                batch.drops.push((
+                    if reason == DropReason::UnknownEventType {
+                        "(unknown)".to_owned()
+                    } else {
+                        e.event_type.clone()
+                    },
+                    reason.code().to_owned(),
+                ));
+                outcomes[i] = Some(Outcome::Dropped {
+                    reason: reason.code(),
+                    invalid_properties: bad,
+                });
+            }
+            GateOutcome::Accepted(a) => {
+                let item_id = a
+                    .properties
+                    .get("product_id")
+                    .and_then(PropValue::as_str)
+                    .map(str::to_owned);
+                let properties = serde_json::Value::Object(
+                    a.properties
+                        .iter()
+                        .map(|(k, v)| {
+                            let j = match v {
+                                PropValue::String(s) => Value::String(s.clone()),
+                                PropValue::Number(n) => serde_json::Number::from_f64(*n)
+                                    .map_or(Value::Null, Value::Number),
+                                PropValue::Integer(n) => Value::from(*n),
+                                PropValue::Bool(b) => Value::Bool(*b),
+                                PropValue::Other(_) => Value::Null,
+                            };
+                            (k.clone(), j)
+                        })
+                        .collect(),
+                )
+                .to_string();
+                let (minimized, bad) = issue_list(&a.issues);
+                batch.events.push(NewEvent {
+                    subject: e.subject,
+                    message_hash: keyed_hash(ctx.secret, "message", e.message_id.as_bytes()),
+                    event_type: e.event_type.clone(),
+                    item_id,
+                    properties,
+                    purposes: a.purposes.clone(),
+                    occurred_at: e.occurred_at,
+                    expires_at: a.expires_at,
+                    session_only: a.session_only,
+                    profile: if a.personalization {
+                        a.interaction.filter(|i| *i != Interaction::Page)
+                    } else {
+                        None
+                    },
+                });
+                slots.push(i);
+                outcomes[i] = Some(Outcome::Accepted {
+                    purposes: a.purposes.iter().map(ToString::to_string).collect(),
+                    expires_at: Some(a.expires_at),
+                    minimized,
+                    invalid_properties: bad,
+                    merged_events: 0,
+                });
+            }
+        }
+    }
+    let inserted = ctx.store.insert_events(batch)?;
+    for (slot, result) in slots.into_iter().zip(inserted) {
+        if result == InsertOutcome::Duplicate {
+            outcomes[slot] = Some(Outcome::Dropped {
+                reason: DropReason::Duplicate.code(),
+                invalid_properties: Vec::new(),
+            });
+        }
+    }
+    for i in identifies {
+        let Ok(e) = &parsed[i] else { continue };
+        outcomes[i] = Some(identify(ctx, e, &states[&e.subject].0, now)?);
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Invalid(invalid("internal", "not processed"))))
+        .collect())
+}
+
+/// `identify`: merge the anonymous visitor's events into the identified subject — only those
+/// the identified subject's consent allows, narrowed to the purposes allowed — and record it.
+fn identify(
+    ctx: &Context<'_>,
+    e: &Incoming,
+    state: &ConsentState,
+    now: Timestamp,
+) -> StoreResult<Outcome> {
+    let mut merged = 0;
+    if let Some(anon) = &e.anonymous
+        && anon != &e.subject
+    {
+        let moved: Vec<Narrowed> = ctx
+            .store
+            .all_events(anon)?
+            .into_iter()
+            .filter_map(|ev| {
+                let (purposes, expires_at) = events::still_allowed(
+                    ctx.policy,
+                    state,
+                    &ev.purposes,
+                    ev.occurred_at,
+                    ev.expires_at,
+                )?;
+                let feeds_profile = ev.interaction.is_some()
+                    && purposes
+                        .iter()
+                        .any(|p| ctx.policy.purpose(p).is_some_and(|p| p.personalization));
+                Some(Narrowed {
+                    id: ev.id,
+                    purposes,
+                    expires_at,
+                    feeds_profile,
+                })
+            })
+            .collect();
+        merged = moved.len();
+        if merged > 0 {
+            ctx.store
+                .merge_events(anon, &e.subject, &moved, ctx.half_life_days, now)?;
+        }
+    }
+    let (stored_traits, minimized) = store_traits(ctx, e, state, now)?;
+    let allowed: Vec<String> = state.allowed().map(ToString::to_string).collect();
+    if merged == 0 && stored_traits == 0 && allowed.is_empty() {
+        return Ok(Outcome::Dropped {
+            reason: DropReason::NoConsent.code(),
+            invalid_properties: Vec::new(),
+        });
+    }
+    Ok(Outcome::Accepted {
+        purposes: allowed,
+        expires_at: None,
+        minimized,
+        invalid_properties: Vec::new(),
+        merged_events: merged,
+    })
+}
+
+/// Contact traits and the data category each belongs to.
+const CONTACT_TRAITS: &[(&str, &str)] = &[
+    ("email", "email"),
+    ("phone", "phone"),
+    ("name", "name"),
+    ("first_name", "name"),
+    ("firstName", "name"),
+    ("last_name", "name"),
+    ("lastName", "name"),
+];
+
+/// Seals contact traits with the subject's data key when an allowed purpose needs their
+/// category; reports the others as minimized. Other traits are never stored.
+fn store_traits(
+    ctx: &Context<'_>,
+    e: &Incoming,
+    state: &ConsentState,
+    now: Timestamp,
+) -> StoreResult<(usize, Vec<String>)> {
+    let mut stored = 0;
+    let mut minimized = Vec::new();
+    for (name, value) in &e.traits {
+        let Some((_, category)) = CONTACT_TRAITS.iter().find(|(t, _)| t == name) else {
+            minimized.push(name.clone());
+            continue;
+        };
+        let needed = state
+            .allowed()
+            .filter_map(|p| ctx.policy.purpose(p))
+            .any(|p| p.categories.iter().any(|c| c.as_str() == *category));
+        if !needed {
+            minimized.push(name.clone());
+            continue;
+        }
+        let mut fresh = [0u8; 32];
+        let mut nonce = [0u8; candor_domain::crypto::NONCE_LEN];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut fresh);
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
+        let key =
+            candor_domain::crypto::DataKey::from_bytes(ctx.store.data_key(&e.subject, fresh, now)?);
+        let sealed = candor_domain::crypto::seal(
+            &key,
+            nonce,
+            &contact_context(&e.subject, name),
+            value.as_bytes(),
+        );
+        ctx.store.put_contact(&e.subject, name, &sealed)?;
+        stored += 1;
+    }
+    Ok((stored, minimized))
+}
+
+/// Binds sealed contact data to its subject and field.
+pub fn contact_context(subject: &SubjectKey, field: &str) -> Vec<u8> {
+    let mut c = subject.as_bytes().to_vec();
+    c.extend_from_slice(field.as_bytes());
+    c
+}

@@ -1,0 +1,84 @@
+//! Background jobs as step functions: each `run_once` does one complete pass and reports what
+//! it did, so tests drive them deterministically and `serve` runs them on a timer.
+
+use candor_domain::consent;
+use candor_domain::events::still_allowed;
+use candor_domain::policy::Policy;
+use candor_domain::time::Timestamp;
+use candor_store::{EventRewrite, Narrowed, Store, StoreResult};
+
+use crate::ingest::DEDUPE_WINDOW_MS;
+
+/// Subjects examined per store round trip.
+const SUBJECTS_PAGE_LEN: u32 = 500;
+/// Expired events deleted per transaction, so one pass never holds the writer for long.
+const EXPIRED_CHUNK_LEN: u32 = 5_000;
+
+/// What one retention pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub expired_deleted: u64,
+    pub subjects_checked: u64,
+    /// Events that no longer serve any granted purpose (withdrawal), deleted.
+    pub unconsented_deleted: u64,
+    /// Events that lost some purposes and keep the rest.
+    pub narrowed: u64,
+}
+
+/// Deletes expired data, and data that serves no purpose the subject still allows; rebuilds
+/// the profiles derived from it.
+pub fn retention_run_once(
+    store: &dyn Store,
+    policy: &Policy,
+    half_life_days: f64,
+    now: Timestamp,
+) -> StoreResult<RetentionReport> {
+    let mut report = RetentionReport::default();
+    loop {
+        let n = store.delete_expired(now, EXPIRED_CHUNK_LEN, half_life_days, DEDUPE_WINDOW_MS)?;
+        report.expired_deleted += n;
+        if n < u64::from(EXPIRED_CHUNK_LEN) {
+            break;
+        }
+    }
+    let mut after = None;
+    loop {
+        let subjects = store.subjects_with_events(after.as_ref(), SUBJECTS_PAGE_LEN)?;
+        let Some(last) = subjects.last().copied() else {
+            break;
+        };
+        for s in &subjects {
+            report.subjects_checked += 1;
+            let facts = store.subject(s)?.map(|r| r.facts).unwrap_or_default();
+            let state = consent::derive(policy, &facts, &store.consent_records(s)?);
+            let mut rewrite = EventRewrite::default();
+            for e in store.all_events(s)? {
+                match still_allowed(policy, &state, &e.purposes, e.occurred_at, e.expires_at) {
+                    None => rewrite.delete.push(e.id),
+                    Some((purposes, expires_at))
+                        if purposes != e.purposes || expires_at != e.expires_at =>
+                    {
+                        let feeds_profile = e.interaction.is_some()
+                            && purposes
+                                .iter()
+                                .any(|p| policy.purpose(p).is_some_and(|p| p.personalization));
+                        rewrite.narrow.push(Narrowed {
+                            id: e.id,
+                            purposes,
+                            expires_at,
+                            feeds_profile,
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            if !rewrite.delete.is_empty() || !rewrite.narrow.is_empty() {
+                report.unconsented_deleted += rewrite.delete.len() as u64;
+                report.narrowed += rewrite.narrow.len() as u64;
+                store.rewrite_events(s, &rewrite, half_life_days, now)?;
+            }
+        }
+        after = Some(last);
+    }
+    Ok(report)
+}

@@ -1,0 +1,368 @@
+//! Ingestion: `/v1/events` and the Segment-spec endpoints, plus reading stored events and
+//! the anonymous drop counters.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use candor_domain::time::{DAY_MS, Timestamp};
+use candor_store::Scope;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{PageBody, PageQuery, cursor};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::ingest::{self, Call, Outcome};
+use crate::routes::consent::has_gpc;
+use crate::state::AppState;
+
+/// A batch of events.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventsBody {
+    /// Segment-spec events: `type` (track, page, identify), `event`, `userId` or
+    /// `anonymousId`, `messageId`, `timestamp`, `properties`, `traits`, `context`.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Value>,
+}
+
+/// A Segment `batch` call.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SegmentBatch {
+    #[schema(value_type = Vec<Object>)]
+    pub batch: Vec<Value>,
+    #[schema(value_type = Object)]
+    pub context: Option<Value>,
+    pub sent_at: Option<String>,
+    pub write_key: Option<String>,
+    #[schema(value_type = Object)]
+    pub integrations: Option<Value>,
+    #[serde(rename = "_metadata")]
+    #[schema(value_type = Object)]
+    pub metadata: Option<Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PropertyProblem {
+    pub name: String,
+    /// `unknown_property` or `invalid_property`.
+    pub reason: &'static str,
+}
+
+/// What happened to one event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventResult {
+    pub index: usize,
+    /// `accepted`, `dropped` or `invalid`.
+    pub status: &'static str,
+    /// Why it was dropped or invalid: `no_consent`, `unknown_event_type`, `duplicate`,
+    /// `expired`, `invalid_timestamp`, `missing_subject_id`...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The purposes the stored event serves.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub purposes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Properties removed because no purpose the event serves needs their data category.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub minimized: Vec<String>,
+    /// Properties removed because they are undeclared or of the wrong type.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid_properties: Vec<PropertyProblem>,
+    /// For identify: events of the anonymous visitor merged into the identified subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_events: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestResponse {
+    pub accepted: usize,
+    pub dropped: usize,
+    pub invalid: usize,
+    pub results: Vec<EventResult>,
+}
+
+fn result_body(index: usize, o: Outcome) -> EventResult {
+    let problems = |v: Vec<(String, &'static str)>| {
+        v.into_iter()
+            .map(|(name, reason)| PropertyProblem { name, reason })
+            .collect()
+    };
+    let mut r = EventResult {
+        index,
+        status: "accepted",
+        reason: None,
+        message: None,
+        purposes: Vec::new(),
+        expires_at: None,
+        minimized: Vec::new(),
+        invalid_properties: Vec::new(),
+        merged_events: None,
+    };
+    match o {
+        Outcome::Accepted {
+            purposes,
+            expires_at,
+            minimized,
+            invalid_properties,
+            merged_events,
+        } => {
+            r.purposes = purposes;
+            r.expires_at = expires_at.map(Timestamp::to_rfc3339);
+            r.minimized = minimized;
+            r.invalid_properties = problems(invalid_properties);
+            r.merged_events = (merged_events > 0).then_some(merged_events);
+        }
+        Outcome::Dropped {
+            reason,
+            invalid_properties,
+        } => {
+            r.status = "dropped";
+            r.reason = Some(reason);
+            r.invalid_properties = problems(invalid_properties);
+        }
+        Outcome::Invalid(inv) => {
+            r.status = "invalid";
+            r.reason = Some(inv.code);
+            r.message = Some(inv.message);
+        }
+    }
+    r
+}
+
+async fn run(
+    state: AppState,
+    raw: Vec<Value>,
+    default_call: Option<Call>,
+    gpc: bool,
+) -> ApiResult<Json<IngestResponse>> {
+    let max = state.config.limits.event_batch_len_max;
+    if raw.len() > max {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a batch holds at most {max} events; this one has {}",
+            raw.len()
+        )));
+    }
+    if raw.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_batch",
+            "send at least one event",
+        ));
+    }
+    let now = state.now();
+    let app = state.clone();
+    let outcomes = state
+        .blocking(move |store| {
+            let secret = app.secret.as_bytes();
+            let parsed = raw
+                .into_iter()
+                .map(|v| ingest::parse(v, default_call, secret, now))
+                .collect();
+            let ctx = ingest::Context {
+                store,
+                policy: &app.policy,
+                secret,
+                half_life_days: app.config.profiles.half_life_days,
+            };
+            ingest::ingest(&ctx, parsed, gpc, now)
+        })
+        .await?;
+    let results: Vec<EventResult> = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| result_body(i, o))
+        .collect();
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    Ok(Json(IngestResponse {
+        accepted: count("accepted"),
+        dropped: count("dropped"),
+        invalid: count("invalid"),
+        results,
+    }))
+}
+
+/// Ingest a batch. Each event is gated by consent and minimized; the answer says what
+/// happened to each. A 200 means every accepted event is on disk.
+#[utoipa::path(post, path = "/v1/events", tag = "events", security(("api_key" = [])), request_body = EventsBody,
+    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn post_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<EventsBody>,
+) -> ApiResult<Json<IngestResponse>> {
+    caller.require(&[Scope::Ingest])?;
+    run(state, body.events, None, has_gpc(&headers)).await
+}
+
+/// Segment-spec `batch`.
+#[utoipa::path(post, path = "/v1/batch", tag = "events", security(("api_key" = [])), request_body = SegmentBatch,
+    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn post_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SegmentBatch>,
+) -> ApiResult<Json<IngestResponse>> {
+    caller.require(&[Scope::Ingest])?;
+    run(state, body.batch, None, has_gpc(&headers)).await
+}
+
+async fn single(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Value,
+    call: Call,
+) -> ApiResult<Json<IngestResponse>> {
+    caller.require(&[Scope::Ingest])?;
+    run(state, vec![body], Some(call), has_gpc(&headers)).await
+}
+
+/// Segment-spec `track`.
+#[utoipa::path(post, path = "/v1/track", tag = "events", security(("api_key" = [])), request_body = Object,
+    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
+pub async fn post_track(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<IngestResponse>> {
+    single(state, caller, headers, body, Call::Track).await
+}
+
+/// Segment-spec `page`.
+#[utoipa::path(post, path = "/v1/page", tag = "events", security(("api_key" = [])), request_body = Object,
+    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
+pub async fn post_page(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<IngestResponse>> {
+    single(state, caller, headers, body, Call::Page).await
+}
+
+/// Segment-spec `identify`: merges the anonymous visitor into the identified subject when
+/// that subject's consent allows it, and stores contact traits sealed.
+#[utoipa::path(post, path = "/v1/identify", tag = "events", security(("api_key" = [])), request_body = Object,
+    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
+pub async fn post_identify(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<IngestResponse>> {
+    single(state, caller, headers, body, Call::Identify).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredEventBody {
+    pub id: i64,
+    pub event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub properties: Value,
+    pub purposes: Vec<String>,
+    pub occurred_at: String,
+    pub received_at: String,
+    pub expires_at: String,
+    pub session_only: bool,
+    /// Whether the event feeds the interest profile.
+    pub personalization: bool,
+}
+
+/// A subject's stored events, newest first (operators only).
+#[utoipa::path(get, path = "/v1/subjects/{id}/events", tag = "events", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The shop's id for the person"), PageQuery),
+    responses((status = 200, body = PageBody<StoredEventBody>), (status = 403, body = ErrorBody)))]
+pub async fn subject_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<PageBody<StoredEventBody>>> {
+    caller.require(&[Scope::Admin])?;
+    let subject = state.subject_key(&id)?;
+    let page = q.to_request(&state)?;
+    let now = state.now();
+    let page = state
+        .blocking(move |store| store.events(&subject, page))
+        .await?;
+    Ok(Json(PageBody {
+        items: page
+            .items
+            .into_iter()
+            // Expired data is gone for every reader, even before the retention job runs.
+            .filter(|e| e.expires_at > now)
+            .map(|e| StoredEventBody {
+                id: e.id,
+                event_type: e.event_type,
+                item_id: e.item_id,
+                properties: serde_json::from_str(&e.properties).unwrap_or(Value::Null),
+                purposes: e.purposes.iter().map(ToString::to_string).collect(),
+                occurred_at: e.occurred_at.to_rfc3339(),
+                received_at: e.received_at.to_rfc3339(),
+                expires_at: e.expires_at.to_rfc3339(),
+                session_only: e.session_only,
+                personalization: e.interaction.is_some(),
+            })
+            .collect(),
+        next_cursor: cursor(page.next),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DropsQuery {
+    /// Days back from today (default 30, at most 400).
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DropCountBody {
+    pub date: String,
+    pub event_type: String,
+    pub reason: String,
+    pub count: u64,
+}
+
+/// Anonymous counts of events not stored, by day, type and reason.
+#[utoipa::path(get, path = "/v1/stats/drops", tag = "events", security(("api_key" = [])), params(DropsQuery),
+    responses((status = 200, body = Vec<DropCountBody>), (status = 403, body = ErrorBody)))]
+pub async fn drop_stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<DropsQuery>,
+) -> ApiResult<Json<Vec<DropCountBody>>> {
+    caller.require(&[Scope::Admin])?;
+    let days = q.days.unwrap_or(30);
+    if days == 0 || days > 400 {
+        return Err(ApiError::bad_request(
+            "invalid_days",
+            "days must be between 1 and 400",
+        ));
+    }
+    let since = state.now().as_millis().div_euclid(DAY_MS) - i64::from(days) + 1;
+    let rows = state
+        .blocking(move |store| store.drop_counts(since))
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| DropCountBody {
+                date: Timestamp::from_millis(r.day * DAY_MS).date(),
+                event_type: r.event_type,
+                reason: r.reason,
+                count: r.n,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,745 @@
+//! The PostgreSQL backend: many stateless Candor instances sharing one database.
+//!
+//! Same tables and semantics as the SQLite backend. Differences that follow from many writers
+//! instead of one:
+//!
+//! - Every write is one transaction at PostgreSQL's default READ COMMITTED. Rows that a
+//!   read-modify-write depends on are locked (`FOR UPDATE`, or the row an `ON CONFLICT` upsert
+//!   touches), always in a sorted order, so concurrent calls from any number of instances
+//!   neither lose updates nor deadlock one another. A serialization failure or deadlock that
+//!   still happens (retention against ingestion) is retried a few times.
+//! - There is no group commit queue: PostgreSQL already commits concurrent transactions
+//!   together (one WAL flush serves every commit waiting for it).
+//! - A commit returns only once it is durable: each connection sets `synchronous_commit = on`,
+//!   whatever the server's default.
+
+mod events;
+mod migrations;
+mod pool;
+
+use candor_domain::SubjectKey;
+use candor_domain::consent::{AgeBand, ConsentRecord, Decision, Source, SubjectFacts};
+use candor_domain::ids::PurposeId;
+use candor_domain::policy::{PolicyVersion, PurposeVersion};
+use candor_domain::profile::Profile;
+use candor_domain::time::Timestamp;
+use postgres::{GenericClient, Row, Transaction};
+
+pub use pool::POOL_LEN_MAX;
+
+use crate::{
+    ApiKeyRecord, CatalogItem, DropCount, EventBatch, EventRewrite, InsertOutcome, Narrowed, Page,
+    PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord,
+};
+
+/// How many times a write transaction runs when PostgreSQL aborts it for a serialization
+/// failure or a deadlock; those are transient and the transaction had no effect.
+const TX_ATTEMPTS_MAX: u32 = 4;
+/// Longest schema name PostgreSQL keeps without truncating (NAMEDATALEN - 1).
+const SCHEMA_NAME_LEN_MAX: usize = 63;
+/// First key of the advisory lock that serializes migrations ("CNDR"); the second key is a
+/// hash of the schema name, so instances migrating different schemas do not wait on each other.
+const MIGRATION_LOCK_CLASS: i32 = 0x434e_4452;
+
+/// The PostgreSQL store.
+///
+/// Concurrency: the trait is synchronous and called from blocking threads, so each call checks
+/// out one connection from a small bounded pool ([`POOL_LEN_MAX`]) for its whole duration and
+/// runs at most one transaction on it. Nothing is cached in the process: every instance sees
+/// every other instance's commits on its next call.
+pub struct PostgresStore {
+    pool: pool::Pool,
+    schema: Option<String>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: show only the schema.
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What can fail inside one store operation: the driver, or a row Candor cannot read back.
+#[derive(Debug)]
+pub(crate) enum DbError {
+    Pg(postgres::Error),
+    BadRow(String),
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> DbError {
+        DbError::Pg(e)
+    }
+}
+
+type DbResult<T> = Result<T, DbError>;
+
+fn bad_row(what: &str, value: &str) -> DbError {
+    DbError::BadRow(format!("unreadable {what} `{value}`"))
+}
+
+fn sqlstate(e: &postgres::Error) -> Option<&str> {
+    e.code().map(|c| c.code())
+}
+
+/// Whether the connection is gone: closed by the server (restart, `pg_terminate_backend`),
+/// refused, timed out, or broken at the socket.
+fn is_connection_loss(e: &postgres::Error) -> bool {
+    if let Some(code) = sqlstate(e) {
+        // 08: connection exceptions; 57P01-57P03: admin or crash shutdown, server starting
+        // up; 57P05: idle session timeout.
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "57P05");
+    }
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    e.is_closed() || io || e.to_string().starts_with("timeout")
+}
+
+/// Whether PostgreSQL aborted a transaction that can simply run again.
+fn is_retryable(e: &DbError) -> bool {
+    matches!(e, DbError::Pg(p) if matches!(sqlstate(p), Some("40001" | "40P01")))
+}
+
+/// The driver's message with the server's own text, which `Display` alone leaves out.
+fn describe(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        (None, Some(source)) => format!("{e}: {source}"),
+        (None, None) => e.to_string(),
+    }
+}
+
+pub(crate) fn map_err(e: postgres::Error) -> StoreError {
+    let msg = describe(&e);
+    if is_connection_loss(&e) {
+        return StoreError::Unavailable(msg);
+    }
+    match sqlstate(&e) {
+        Some("23505") => StoreError::Conflict(msg),
+        // 53: out of disk, memory or connections; 40: still conflicting after retries.
+        Some(c) if c.starts_with("53") || c == "40001" || c == "40P01" => {
+            StoreError::Unavailable(msg)
+        }
+        _ => StoreError::Other(msg),
+    }
+}
+
+fn map_db_err(e: DbError) -> StoreError {
+    match e {
+        DbError::Pg(e) => map_err(e),
+        DbError::BadRow(msg) => StoreError::Other(msg),
+    }
+}
+
+/// Checks that a schema name is a plain lowercase identifier, so it can be quoted into SQL
+/// without any chance of injection and means the same thing to every tool.
+fn valid_schema(name: &str) -> StoreResult<&str> {
+    let ok = !name.is_empty()
+        && name.len() <= SCHEMA_NAME_LEN_MAX
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(StoreError::Other(format!(
+            "schema name `{name}` must be lowercase letters, digits and underscores, at most {SCHEMA_NAME_LEN_MAX} long"
+        )))
+    }
+}
+
+/// An outcome of one attempt at a write transaction, telling a failed `BEGIN` (nothing ran,
+/// safe to retry on another connection) from a failure after it.
+enum Attempt<T> {
+    Done(T),
+    BeginFailed(DbError),
+    Failed(DbError),
+}
+
+fn attempt<T>(
+    client: &mut postgres::Client,
+    f: &mut impl FnMut(&mut Transaction<'_>) -> DbResult<T>,
+) -> Attempt<T> {
+    let mut tx = match client.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return Attempt::BeginFailed(e.into()),
+    };
+    match f(&mut tx).and_then(|v| tx.commit().map(|()| v).map_err(DbError::from)) {
+        Ok(v) => Attempt::Done(v),
+        // Dropping the transaction rolls it back.
+        Err(e) => Attempt::Failed(e),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (a `postgres://` URL or a key=value string) and
+    /// applies pending migrations. With `schema`, Candor's tables live in that schema (created
+    /// if missing) instead of the connection's default search path.
+    pub fn connect(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|_| StoreError::Other("the PostgreSQL URL is not valid".into()))?;
+        config
+            .application_name("candor")
+            .connect_timeout(std::time::Duration::from_millis(pool::CONNECT_TIMEOUT_MS))
+            // Keepalives notice a server that vanished without closing the socket.
+            .keepalives(true);
+        let schema = schema.map(valid_schema).transpose()?.map(str::to_owned);
+        let mut setup = String::from("SET synchronous_commit = on;");
+        if let Some(s) = &schema {
+            setup.push_str(&format!(" SET search_path = \"{s}\";"));
+        }
+        let store = PostgresStore {
+            pool: pool::Pool::new(config, setup),
+            schema,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The schema Candor's tables live in, when one was given.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    fn migrate(&self) -> StoreResult<()> {
+        let schema = self.schema.clone();
+        let applied = self.write(|tx| {
+            // Take the lock before anything else, including creating the schema: two instances
+            // racing on `CREATE SCHEMA IF NOT EXISTS` could otherwise both try to create it.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext(coalesce($2::text, current_schema(), '')))",
+                &[&MIGRATION_LOCK_CLASS, &schema],
+            )?;
+            if let Some(s) = &schema {
+                tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{s}\""))?;
+            }
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS candor_schema_migrations (
+                    version    INTEGER PRIMARY KEY,
+                    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                )",
+            )?;
+            let current: i32 = tx
+                .query_one(
+                    "SELECT coalesce(max(version), 0) FROM candor_schema_migrations",
+                    &[],
+                )?
+                .try_get(0)?;
+            let current = usize::try_from(current).unwrap_or(0);
+            if current > migrations::MIGRATIONS.len() {
+                return Err(DbError::BadRow(format!(
+                    "the database schema is version {current}, newer than this Candor ({}); upgrade Candor",
+                    migrations::MIGRATIONS.len()
+                )));
+            }
+            let mut applied = Vec::new();
+            for (i, sql) in migrations::MIGRATIONS.iter().enumerate().skip(current) {
+                let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
+                tx.batch_execute(sql)?;
+                tx.execute(
+                    "INSERT INTO candor_schema_migrations (version) VALUES ($1)",
+                    &[&version],
+                )?;
+                applied.push(version);
+            }
+            Ok(applied)
+        })?;
+        for version in applied {
+            tracing::info!(version, "applied storage migration");
+        }
+        Ok(())
+    }
+
+    /// Runs one read. Reads have no effects, so one that finds its pooled connection dead
+    /// runs again on a new connection: the caller never sees a stale connection's error.
+    fn read<T>(&self, mut f: impl FnMut(&mut postgres::Client) -> DbResult<T>) -> StoreResult<T> {
+        let mut conn = self.pool.get()?;
+        loop {
+            match f(conn.client()) {
+                Ok(v) => return Ok(v),
+                Err(DbError::Pg(e)) if is_connection_loss(&e) => {
+                    if conn.reused {
+                        conn = self.pool.replace(conn)?;
+                        continue;
+                    }
+                    conn.discard();
+                    return Err(map_err(e));
+                }
+                Err(e) => return Err(map_db_err(e)),
+            }
+        }
+    }
+
+    /// Runs `f` in one transaction and commits it.
+    ///
+    /// A pooled connection that died while idle fails at `BEGIN`, before anything ran, so the
+    /// transaction moves to a new connection. A failure after `BEGIN` is never retried on
+    /// connection loss: the commit may or may not have happened, and the caller must know.
+    fn write<T>(&self, mut f: impl FnMut(&mut Transaction<'_>) -> DbResult<T>) -> StoreResult<T> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut conn = self.pool.get()?;
+            let mut outcome = attempt(conn.client(), &mut f);
+            if let Attempt::BeginFailed(DbError::Pg(e)) = &outcome
+                && conn.reused
+                && is_connection_loss(e)
+            {
+                conn = self.pool.replace(conn)?;
+                outcome = attempt(conn.client(), &mut f);
+            }
+            let err = match outcome {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::BeginFailed(e) | Attempt::Failed(e) => e,
+            };
+            if is_retryable(&err) && attempts < TX_ATTEMPTS_MAX {
+                continue;
+            }
+            if let DbError::Pg(e) = &err
+                && is_connection_loss(e)
+            {
+                conn.discard();
+            }
+            return Err(map_db_err(err));
+        }
+    }
+}
+
+fn upsert_subject_tx(
+    c: &mut impl GenericClient,
+    key: &SubjectKey,
+    facts: &SubjectFacts,
+    now: Timestamp,
+) -> DbResult<()> {
+    c.execute(
+        "INSERT INTO subjects (subject_key, age_band, country, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (subject_key) DO UPDATE SET
+            age_band = coalesce(excluded.age_band, subjects.age_band),
+            country = coalesce(excluded.country, subjects.country)",
+        &[
+            &key.as_bytes().as_slice(),
+            &facts.age_band.map(|b| b.to_string()),
+            &facts.country.as_deref(),
+            &now.as_millis(),
+        ],
+    )?;
+    Ok(())
+}
+
+const CONSENT_COLUMNS: &str =
+    "id, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at";
+
+fn consent_from_row(r: &Row) -> DbResult<(i64, ConsentRecord)> {
+    let purpose: String = r.try_get(1)?;
+    let decision: String = r.try_get(2)?;
+    let source: String = r.try_get(5)?;
+    Ok((
+        r.try_get(0)?,
+        ConsentRecord {
+            purpose: PurposeId::parse(&purpose).map_err(|_| bad_row("purpose", &purpose))?,
+            decision: Decision::parse(&decision).ok_or_else(|| bad_row("decision", &decision))?,
+            purpose_version: PurposeVersion::from_stored(r.try_get(3)?),
+            policy_version: PolicyVersion::from_stored(r.try_get(4)?),
+            source: Source::parse(&source).ok_or_else(|| bad_row("source", &source))?,
+            bulk: r.try_get(6)?,
+            evidence: r.try_get(7)?,
+            at: Timestamp::from_millis(r.try_get(8)?),
+        },
+    ))
+}
+
+const API_KEY_COLUMNS: &str = "id, secret_hash, scopes, allowed_origins, label, created_at";
+
+fn api_key_from_row(r: &Row) -> DbResult<ApiKeyRecord> {
+    let hash: Vec<u8> = r.try_get(1)?;
+    let scopes: String = r.try_get(2)?;
+    let origins: String = r.try_get(3)?;
+    Ok(ApiKeyRecord {
+        id: r.try_get(0)?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| bad_row("key hash", "of wrong length"))?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| Scope::parse(s).ok_or_else(|| bad_row("scope", s)))
+            .collect::<DbResult<_>>()?,
+        allowed_origins: origins
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        label: r.try_get(4)?,
+        created_at: Timestamp::from_millis(r.try_get(5)?),
+    })
+}
+
+impl Store for PostgresStore {
+    fn ping(&self) -> StoreResult<()> {
+        self.read(|c| {
+            c.simple_query("SELECT 1")?;
+            Ok(())
+        })
+    }
+
+    fn meta_get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .map_err(DbError::from)
+        })
+    }
+
+    fn meta_put_if_absent(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        // At READ COMMITTED a racing insert makes this one wait, then do nothing; the SELECT
+        // (a new statement, so a new snapshot) then sees whichever value won.
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&key, &value],
+            )?;
+            Ok(tx
+                .query_one("SELECT value FROM meta WHERE key = $1", &[&key])?
+                .try_get(0)?)
+        })
+    }
+
+    fn subject(&self, key: &SubjectKey) -> StoreResult<Option<SubjectRecord>> {
+        self.read(|c| {
+            let Some(r) = c.query_opt(
+                "SELECT age_band, country, created_at FROM subjects WHERE subject_key = $1",
+                &[&key.as_bytes().as_slice()],
+            )?
+            else {
+                return Ok(None);
+            };
+            let band: Option<String> = r.try_get(0)?;
+            Ok(Some(SubjectRecord {
+                facts: SubjectFacts {
+                    age_band: band.as_deref().and_then(AgeBand::parse),
+                    country: r.try_get(1)?,
+                },
+                created_at: Timestamp::from_millis(r.try_get(2)?),
+            }))
+        })
+    }
+
+    fn upsert_subject(
+        &self,
+        key: &SubjectKey,
+        facts: &SubjectFacts,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|tx| upsert_subject_tx(tx, key, facts, now))
+    }
+
+    fn append_consents(
+        &self,
+        key: &SubjectKey,
+        facts: &SubjectFacts,
+        records: &[ConsentRecord],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            upsert_subject_tx(tx, key, facts, now)?;
+            let stmt = tx.prepare(
+                "INSERT INTO consents (subject_key, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )?;
+            for r in records {
+                tx.execute(
+                    &stmt,
+                    &[
+                        &key.as_bytes().as_slice(),
+                        &r.purpose.as_str(),
+                        &r.decision.as_str(),
+                        &r.purpose_version.as_str(),
+                        &r.policy_version.as_str(),
+                        &r.source.as_str(),
+                        &r.bulk,
+                        &r.evidence,
+                        &r.at.as_millis(),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn consent_records(&self, key: &SubjectKey) -> StoreResult<Vec<ConsentRecord>> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {CONSENT_COLUMNS} FROM consents WHERE subject_key = $1 ORDER BY id"
+                ),
+                &[&key.as_bytes().as_slice()],
+            )?
+            .iter()
+            .map(|r| consent_from_row(r).map(|(_, rec)| rec))
+            .collect()
+        })
+    }
+
+    fn consent_history(
+        &self,
+        key: &SubjectKey,
+        page: PageRequest,
+    ) -> StoreResult<Page<ConsentRecord>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {CONSENT_COLUMNS} FROM consents WHERE subject_key = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                ),
+                &[
+                    &key.as_bytes().as_slice(),
+                    &page.after.unwrap_or(i64::MAX),
+                    &(limit + 1),
+                ],
+            )?
+            .iter()
+            .map(consent_from_row)
+            .collect::<DbResult<Vec<_>>>()
+        })?;
+        Ok(crate::sqlite::paginate(rows, limit))
+    }
+
+    fn data_key(&self, key: &SubjectKey, fresh: [u8; 32], now: Timestamp) -> StoreResult<[u8; 32]> {
+        let stored: Vec<u8> = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO subject_keys (subject_key, data_key, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&key.as_bytes().as_slice(), &fresh.as_slice(), &now.as_millis()],
+            )?;
+            Ok(tx
+                .query_one(
+                    "SELECT data_key FROM subject_keys WHERE subject_key = $1",
+                    &[&key.as_bytes().as_slice()],
+                )?
+                .try_get(0)?)
+        })?;
+        stored
+            .try_into()
+            .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
+    }
+
+    fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO contact (subject_key, field, sealed) VALUES ($1, $2, $3)
+                 ON CONFLICT (subject_key, field) DO UPDATE SET sealed = excluded.sealed",
+                &[&key.as_bytes().as_slice(), &field, &sealed],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
+        self.read(|c| {
+            c.query(
+                "SELECT field, sealed FROM contact WHERE subject_key = $1 ORDER BY field COLLATE \"C\"",
+                &[&key.as_bytes().as_slice()],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+        })
+    }
+
+    fn upsert_items(&self, items: &[CatalogItem], now: Timestamp) -> StoreResult<()> {
+        self.write(|tx| events::upsert_items(tx, items, now))
+    }
+
+    fn item(&self, id: &str) -> StoreResult<Option<CatalogItem>> {
+        self.read(|c| {
+            c.query_opt(
+                &format!(
+                    "SELECT {} FROM items WHERE item_id = $1",
+                    events::ITEM_COLUMNS
+                ),
+                &[&id],
+            )?
+            .map(|r| events::item_from_row(&r).map(|(_, it)| it))
+            .transpose()
+        })
+    }
+
+    fn items(&self, page: PageRequest) -> StoreResult<Page<CatalogItem>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {} FROM items WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    events::ITEM_COLUMNS
+                ),
+                &[&page.after.unwrap_or(0), &(limit + 1)],
+            )?
+            .iter()
+            .map(events::item_from_row)
+            .collect::<DbResult<Vec<_>>>()
+        })?;
+        Ok(crate::sqlite::paginate(rows, limit))
+    }
+
+    fn insert_events(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>> {
+        self.write(|tx| events::insert_events(tx, &batch))
+    }
+
+    fn events(&self, key: &SubjectKey, page: PageRequest) -> StoreResult<Page<StoredEvent>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {} FROM events WHERE subject_key = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                    events::EVENT_COLUMNS
+                ),
+                &[
+                    &key.as_bytes().as_slice(),
+                    &page.after.unwrap_or(i64::MAX),
+                    &(limit + 1),
+                ],
+            )?
+            .iter()
+            .map(|r| events::event_from_row(r).map(|e| (e.id, e)))
+            .collect::<DbResult<Vec<_>>>()
+        })?;
+        Ok(crate::sqlite::paginate(rows, limit))
+    }
+
+    fn all_events(&self, key: &SubjectKey) -> StoreResult<Vec<StoredEvent>> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {} FROM events WHERE subject_key = $1 ORDER BY id",
+                    events::EVENT_COLUMNS
+                ),
+                &[&key.as_bytes().as_slice()],
+            )?
+            .iter()
+            .map(events::event_from_row)
+            .collect()
+        })
+    }
+
+    fn subjects_with_events(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectKey>> {
+        // BYTEA compares bytewise, like SQLite's BLOB; the empty key sorts before all others.
+        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        let rows: Vec<Vec<u8>> = self.read(|c| {
+            c.query(
+                "SELECT DISTINCT subject_key FROM events WHERE subject_key > $1 ORDER BY subject_key LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| r.try_get(0).map_err(DbError::from))
+            .collect()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(SubjectKey::from_bytes)
+            .collect())
+    }
+
+    fn rewrite_events(
+        &self,
+        key: &SubjectKey,
+        rewrite: &EventRewrite,
+        half_life_days: f64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            events::rewrite(
+                tx,
+                key,
+                &rewrite.delete,
+                &rewrite.narrow,
+                half_life_days,
+                now,
+            )
+        })
+    }
+
+    fn delete_expired(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        half_life_days: f64,
+        dedupe_window_ms: i64,
+    ) -> StoreResult<u64> {
+        self.write(|tx| events::delete_expired(tx, now, limit, half_life_days, dedupe_window_ms))
+    }
+
+    fn merge_events(
+        &self,
+        from: &SubjectKey,
+        to: &SubjectKey,
+        moved: &[Narrowed],
+        half_life_days: f64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|tx| events::merge(tx, from, to, moved, half_life_days, now))
+    }
+
+    fn profile(&self, key: &SubjectKey) -> StoreResult<Option<Profile>> {
+        self.read(|c| events::load_profile(c, key))
+    }
+
+    fn put_profile(&self, key: &SubjectKey, profile: &Profile, now: Timestamp) -> StoreResult<()> {
+        self.write(|tx| events::save_profile(tx, key, profile, now))
+    }
+
+    fn drop_counts(&self, since_day: i64) -> StoreResult<Vec<DropCount>> {
+        self.read(|c| events::drop_counts(c, since_day))
+    }
+
+    fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
+        let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO api_keys (id, secret_hash, scopes, allowed_origins, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &key.id,
+                    &key.secret_hash.as_slice(),
+                    &scopes.join(","),
+                    &key.allowed_origins.join(" "),
+                    &key.label,
+                    &key.created_at.as_millis(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        self.read(|c| {
+            c.query_opt(
+                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| api_key_from_row(&r))
+            .transpose()
+        })
+    }
+
+    fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id COLLATE \"C\""
+                ),
+                &[],
+            )?
+            .iter()
+            .map(api_key_from_row)
+            .collect()
+        })
+    }
+}
