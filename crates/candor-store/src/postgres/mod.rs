@@ -181,8 +181,12 @@ impl PostgresStore {
         let mut config: postgres::Config = url
             .parse()
             .map_err(|_| StoreError::Other("the PostgreSQL URL is not valid".into()))?;
+        // A name set in the URL wins, so operators (and tests) can tell instances apart in
+        // `pg_stat_activity`.
+        if config.get_application_name().is_none() {
+            config.application_name("candor");
+        }
         config
-            .application_name("candor")
             .connect_timeout(std::time::Duration::from_millis(pool::CONNECT_TIMEOUT_MS))
             // Keepalives notice a server that vanished without closing the socket.
             .keepalives(true);

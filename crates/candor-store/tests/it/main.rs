@@ -1,3 +1,4 @@
 //! The store's integration tests: the contract suite against SQLite, plus SQLite specifics.
 
+mod postgres;
 mod sqlite;
