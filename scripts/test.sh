@@ -25,4 +25,14 @@ else
   exit 1
 fi
 
+# The PostgreSQL store's tests need a server; they fail (never skip) when the URL is set and
+# the server is not there. Use the given one, or start the machine's own cluster.
+if [ -z "${CANDOR_TEST_POSTGRES_URL:-}" ]; then
+  if ! pg_isready -q -h 127.0.0.1 >/dev/null 2>&1 && command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "test.sh: starting PostgreSQL for the storage tests" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start
+  fi
+  export CANDOR_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/postgres"
+fi
+
 exec cargo test --workspace "$@"
