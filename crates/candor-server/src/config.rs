@@ -55,6 +55,7 @@ struct ServerSection {
     #[serde(default)]
     cors_allowed_origins: Vec<String>,
     secret_file: Option<PathBuf>,
+    retention_interval_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -99,6 +100,9 @@ pub struct Config {
     pub secret_file: Option<PathBuf>,
     pub limits: Limits,
     pub profiles: ProfileSettings,
+    /// How often `serve` runs the retention job. Session-only data outlives its visit by at
+    /// most this long in storage (readers already treat expired data as gone).
+    pub retention_interval_seconds: u64,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -139,6 +143,7 @@ impl Config {
             cors_allowed_origins: file.server.cors_allowed_origins,
             secret: overrides.secret,
             secret_file: file.server.secret_file,
+            retention_interval_seconds: file.server.retention_interval_seconds.unwrap_or(60).max(1),
             limits: file.limits,
             profiles: file.profiles,
         })

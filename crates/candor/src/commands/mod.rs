@@ -1,8 +1,10 @@
 //! Subcommands. Each is a plain function from parsed arguments to an exit code.
 
 mod demo;
+mod import;
 mod keys;
 mod policy;
+mod retention;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +41,12 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Bulk imports through the consent gate.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Data retention.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -67,6 +75,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Import(cmd) => import::run(cmd),
+        Command::Retention(cmd) => retention::run(cmd),
     }
 }
 
@@ -116,9 +126,15 @@ pub fn load(common: &Common, overrides: Overrides) -> anyhow::Result<Loaded> {
 
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.storage_url {
+        // Only the part after the credentials is ever shown: the URL may hold a password.
+        let shown = url.split('@').next_back().unwrap_or("");
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let store = candor_store::postgres::PostgresStore::connect(url, None)
+                .with_context(|| format!("failed to open the PostgreSQL store at {shown}"))?;
+            return Ok(Arc::new(store));
+        }
         anyhow::bail!(
-            "storage url `{}` is not supported by this build; leave it unset to use the embedded store",
-            url.split('@').next_back().unwrap_or("")
+            "storage url `{shown}` is not supported; use a postgres:// url, or leave it unset to use the embedded store"
         );
     }
     let store = SqliteStore::open(&config.data_dir).with_context(|| {

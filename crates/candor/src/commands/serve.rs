@@ -63,11 +63,47 @@ pub async fn serve(loaded: Loaded, banner: Option<String>) -> anyhow::Result<()>
         println!("{b}");
     }
     let state = AppState::new(store, policy, secret, config, Clock::System);
+    tokio::spawn(retention_loop(state.clone()));
     candor_server::serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;
     tracing::info!("candor stopped");
     Ok(())
+}
+
+/// Runs the retention job on a timer for as long as the server runs. A failed pass is logged
+/// and retried on the next tick; it never stops the server.
+async fn retention_loop(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+        state.config.retention_interval_seconds,
+    ));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let pass = tokio::task::spawn_blocking(move || {
+            candor_server::jobs::retention_run_once(
+                s.store.as_ref(),
+                &s.policy,
+                s.config.profiles.half_life_days,
+                s.now(),
+            )
+        })
+        .await;
+        match pass {
+            Ok(Ok(r)) if r.expired_deleted + r.unconsented_deleted + r.narrowed > 0 => {
+                tracing::info!(
+                    expired = r.expired_deleted,
+                    unconsented = r.unconsented_deleted,
+                    narrowed = r.narrowed,
+                    "retention pass"
+                )
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention pass failed"),
+            Err(e) => tracing::error!(error = %e, "retention task panicked"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,47 @@
+//! `candor retention run`.
+
+use std::process::ExitCode;
+
+use candor_server::config::Overrides;
+use candor_server::jobs::retention_run_once;
+use candor_server::state::Clock;
+use clap::Subcommand;
+
+use super::Common;
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Delete expired data and data no granted purpose needs any more; print the counts.
+    Run {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+pub fn run(cmd: RetentionCommand) -> anyhow::Result<ExitCode> {
+    let RetentionCommand::Run { common } = cmd;
+    let loaded = super::load(&common, Overrides::default())?;
+    let report = retention_run_once(
+        loaded.store.as_ref(),
+        &loaded.policy,
+        loaded.config.profiles.half_life_days,
+        Clock::System.now(),
+    )?;
+    println!(
+        "expired events deleted:            {}",
+        report.expired_deleted
+    );
+    println!(
+        "events without a granted purpose:  {} deleted",
+        report.unconsented_deleted
+    );
+    println!(
+        "events that lost some purposes:    {} narrowed",
+        report.narrowed
+    );
+    println!(
+        "subjects checked:                  {}",
+        report.subjects_checked
+    );
+    Ok(ExitCode::SUCCESS)
+}
