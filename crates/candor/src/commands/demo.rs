@@ -112,6 +112,50 @@ fn seed(loaded: &Loaded, secret: &[u8], args: &DemoArgs) -> anyhow::Result<Strin
             n_granted += 1;
         }
     }
+    let items: Vec<candor_store::CatalogItem> = shop
+        .items
+        .iter()
+        .map(|i| candor_store::CatalogItem {
+            id: i.id.clone(),
+            title: i.title.clone(),
+            categories: i.categories.clone(),
+            attributes: serde_json::json!({"price": i.price}).to_string(),
+            restricted: i.restricted.clone(),
+            provider: i.provider.clone(),
+        })
+        .collect();
+    store.upsert_items(&items, now)?;
+    // Behaviour goes through the same gate as live traffic: what consent does not allow is
+    // not stored, and the demo's counters show it.
+    let ctx = candor_server::ingest::Context {
+        store,
+        policy,
+        secret,
+        half_life_days: loaded.config.profiles.half_life_days,
+    };
+    let (mut accepted, mut dropped) = (0usize, 0usize);
+    for chunk in shop.events.chunks(1_000) {
+        let parsed = chunk
+            .iter()
+            .map(|e| {
+                let item = &shop.items[e.item];
+                let properties = match e.event {
+                    "Order Completed" => serde_json::json!({"product_id": item.id, "total": item.price}),
+                    "Product Added" => serde_json::json!({"product_id": item.id, "price": item.price, "quantity": 1}),
+                    _ => serde_json::json!({"product_id": item.id, "category": item.categories[0], "price": item.price}),
+                };
+                let wire = serde_json::json!({"type": "track", "event": e.event, "userId": e.external_id,
+                    "messageId": e.message_id, "timestamp": e.at.to_rfc3339(), "properties": properties});
+                candor_server::ingest::parse(wire, None, secret, now)
+            })
+            .collect();
+        for o in candor_server::ingest::ingest(&ctx, parsed, false, now)? {
+            match o {
+                candor_server::ingest::Outcome::Accepted { .. } => accepted += 1,
+                _ => dropped += 1,
+            }
+        }
+    }
     let mk = |scopes: Vec<Scope>, label: &str| {
         create_key(
             store,
@@ -129,6 +173,7 @@ fn seed(loaded: &Loaded, secret: &[u8], args: &DemoArgs) -> anyhow::Result<Strin
     let decide = mk(vec![Scope::Decide], "demo decide")?;
     Ok(format!(
         "demo shop: {} items, {} people ({} allow personalization), seed {}\n\
+         behaviour: {accepted} events stored, {dropped} refused by the consent gate\n\
          admin key:  {admin}\ningest key: {ingest}\ndecide key: {decide}\n\
          try: curl -H 'Authorization: Bearer {decide}' http://{}/v1/subjects/demo-user-1/consents",
         shop.items.len(),
