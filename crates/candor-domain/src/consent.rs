@@ -14,10 +14,11 @@
 //!   a `parental` grant for consent-based purposes and never gets targeted advertising;
 //! - purposes on other legal bases are allowed unless objected to (legitimate interest).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::ids::PurposeId;
-use crate::policy::{LegalBasis, Policy, PolicyVersion, Purpose, PurposeVersion};
+use crate::policy::{ConsentModeKey, LegalBasis, Policy, PolicyVersion, Purpose, PurposeVersion};
 use crate::time::Timestamp;
 
 /// A choice about one purpose.
@@ -425,5 +426,165 @@ pub fn gpc_opt_outs(
         .collect()
 }
 
+/// What one consent signal says, in terms the policy can map. The server builds it from its
+/// decoders, so the rules here stay independent of any wire format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalDecisions {
+    /// The kind of signal: `Tcf`, `Gpp` or `ConsentMode`. (A GPC opt-out is recorded by
+    /// [`gpc_opt_outs`], because the derivation gives it its own rule.)
+    pub source: Source,
+    /// The signal as received, kept as the records' evidence.
+    pub evidence: String,
+    /// The choices of a TC string, when the signal carries one.
+    pub tcf: Option<TcfChoices>,
+    /// The Consent Mode states the signal carries: `true` for granted, `false` for denied.
+    pub consent_mode: BTreeMap<ConsentModeKey, bool>,
+    /// US opt-outs the person exercised.
+    pub us_opt_outs: UsOptOuts,
+}
+
+impl SignalDecisions {
+    /// A signal of `source` that says nothing yet.
+    pub fn new(source: Source, evidence: String) -> SignalDecisions {
+        SignalDecisions {
+            source,
+            evidence,
+            tcf: None,
+            consent_mode: BTreeMap::new(),
+            us_opt_outs: UsOptOuts::default(),
+        }
+    }
+}
+
+/// The choices of a TC string that the policy's `[signals]` table can refer to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TcfChoices {
+    /// TCF purposes (1 to 11) with the person's consent.
+    pub purpose_consents: BTreeSet<u8>,
+    /// Whether the string carries consent for the policy's `tcf_vendor_id`; looked at only
+    /// when the policy sets one.
+    pub vendor_consent: bool,
+}
+
+/// US opt-out rights (CCPA and the state laws the GPP US National section covers) that the
+/// person exercised. A right not exercised is `false`: in an opt-out regime, not opting out
+/// is not consent, so these flags only ever deny.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsOptOuts {
+    pub sale: bool,
+    pub sharing: bool,
+    pub targeted_advertising: bool,
+    pub sensitive_processing: bool,
+}
+
+/// Which purposes a signal grants and denies, each in policy order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignalEffects {
+    pub granted: Vec<PurposeId>,
+    pub denied: Vec<PurposeId>,
+}
+
+/// Maps a signal onto the policy's purposes:
+///
+/// - a TC string grants a purpose listed in `signals.tcf_purposes` when every listed TCF
+///   purpose has consent (and the `tcf_vendor_id` bit, when configured), and denies it
+///   otherwise;
+/// - Consent Mode grants a purpose listed in `signals.consent_mode` when every listed key is
+///   granted and denies it when any is denied; a key the signal leaves out decides nothing;
+/// - a sale, sharing or targeted-advertising opt-out denies every purpose that honours GPC,
+///   and a sensitive-data opt-out every `sensitive` purpose.
+///
+/// When parts of one signal disagree about a purpose (a GPP string whose TCF section grants
+/// what its US section opts out of), the denial wins.
+pub fn signal_effects(policy: &Policy, signal: &SignalDecisions) -> SignalEffects {
+    let mapping = &policy.signals;
+    let us = signal.us_opt_outs;
+    let mut effects = SignalEffects::default();
+    for p in &policy.purposes {
+        let mut grant = false;
+        let mut deny = false;
+        if let (Some(tcf), Some(needed)) = (&signal.tcf, mapping.tcf_purposes.get(&p.id)) {
+            let vendor_ok = mapping.tcf_vendor_id.is_none() || tcf.vendor_consent;
+            if vendor_ok && needed.is_subset(&tcf.purpose_consents) {
+                grant = true;
+            } else {
+                deny = true;
+            }
+        }
+        if let Some(keys) = mapping.consent_mode.get(&p.id) {
+            let states: Vec<Option<bool>> = keys
+                .iter()
+                .map(|k| signal.consent_mode.get(k).copied())
+                .collect();
+            if states.contains(&Some(false)) {
+                deny = true;
+            } else if states.iter().all(|s| *s == Some(true)) {
+                grant = true;
+            }
+        }
+        if (us.sale || us.sharing || us.targeted_advertising) && p.honours_gpc() {
+            deny = true;
+        }
+        if us.sensitive_processing && p.sensitive {
+            deny = true;
+        }
+        if deny {
+            effects.denied.push(p.id.clone());
+        } else if grant {
+            effects.granted.push(p.id.clone());
+        }
+    }
+    effects
+}
+
+/// Ledger records for a signal: one per purpose it grants or denies (see [`signal_effects`]),
+/// as bulk records, because a platform relays a blanket state rather than a choice about one
+/// purpose. A record the ledger already holds (same purpose, source, decision and evidence)
+/// is left out: a page sends the same signal with every request, and recording it again
+/// would undo any explicit choice the person made since.
+pub fn records_from_signal(
+    policy: &Policy,
+    existing: &[ConsentRecord],
+    signal: &SignalDecisions,
+    now: Timestamp,
+) -> Vec<ConsentRecord> {
+    let effects = signal_effects(policy, signal);
+    let decided = effects
+        .granted
+        .iter()
+        .map(|id| (id, Decision::Granted))
+        .chain(effects.denied.iter().map(|id| (id, Decision::Denied)));
+    decided
+        .filter_map(|(id, decision)| {
+            let purpose = policy.purpose(id)?;
+            let seen = existing.iter().any(|r| {
+                &r.purpose == id
+                    && r.source == signal.source
+                    && r.decision == decision
+                    && r.evidence == signal.evidence
+            });
+            (!seen).then(|| ConsentRecord {
+                purpose: id.clone(),
+                decision,
+                purpose_version: purpose.version.clone(),
+                policy_version: policy.version.clone(),
+                source: signal.source,
+                bulk: true,
+                evidence: signal.evidence.clone(),
+                at: now,
+            })
+        })
+        .collect()
+}
+
+/// Orders the records of several signals received together so that the most protective
+/// answer wins: the ledger's latest record decides, so every denial goes after every grant.
+/// The order is otherwise kept.
+pub fn order_most_protective(records: &mut [ConsentRecord]) {
+    records.sort_by_key(|r| r.decision != Decision::Granted);
+}
+
+#[cfg(test)]
+mod signal_tests;
 #[cfg(test)]
 mod tests;

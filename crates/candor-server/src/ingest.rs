@@ -13,6 +13,8 @@ use candor_store::{EventBatch, InsertOutcome, Narrowed, NewEvent, Store, StoreRe
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::routes::signals::{ParsedSignals, from_context, records_for_events};
+
 /// How long a message id is remembered: a repeat within this window is acknowledged, not
 /// stored twice.
 pub const DEDUPE_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
@@ -73,6 +75,8 @@ pub struct Incoming {
     pub traits: BTreeMap<String, String>,
     /// The event's context carried `gpc: true` (a browser's Global Privacy Control).
     pub gpc: bool,
+    /// Consent signals the event's context carried in `context.consent`, already decoded.
+    pub signals: Option<ParsedSignals>,
 }
 
 /// A refused event: stable code and a sentence.
@@ -256,6 +260,7 @@ pub fn parse(
         .and_then(|c| c.get("gpc"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let signals = from_context(w.context.as_ref()).map_err(|m| invalid("invalid_signal", m))?;
     Ok(Incoming {
         call,
         event_type,
@@ -266,10 +271,12 @@ pub fn parse(
         properties,
         traits,
         gpc,
+        signals,
     })
 }
 
-/// The consent state of each subject in a batch, recording GPC signals first.
+/// The consent state of each subject in a batch, recording GPC and the other consent signals
+/// the events carry first, so the gate sees them.
 fn consent_states(
     ctx: &Context<'_>,
     events: &[&Incoming],
@@ -294,6 +301,16 @@ fn consent_states(
                     .append_consents(&e.subject, &SubjectFacts::default(), &new, now)?;
                 records.extend(new);
             }
+        }
+        let carried = events
+            .iter()
+            .filter(|x| x.subject == e.subject)
+            .filter_map(|x| x.signals.as_ref());
+        let new = records_for_events(ctx.policy, &records, carried, now);
+        if !new.is_empty() {
+            ctx.store
+                .append_consents(&e.subject, &SubjectFacts::default(), &new, now)?;
+            records.extend(new);
         }
         let state = consent::derive(ctx.policy, &facts, &records);
         states.insert(e.subject, (state, records));

@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/subjects/{id}/consents/history",
             get(consent::consent_history),
         )
+        .route(
+            "/v1/subjects/{id}/consent-signals",
+            post(routes::signals::post_consent_signals),
+        )
         .route("/v1/subjects/{id}/events", get(events::subject_events))
         .route("/v1/events", post(events::post_events))
         .route("/v1/batch", post(events::post_batch))

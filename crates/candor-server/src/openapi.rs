@@ -13,6 +13,7 @@ use crate::routes::{consent, events, items, meta};
     paths(
         meta::healthz, meta::readyz, meta::policy, meta::data_map,
         consent::put_consents, consent::get_consents, consent::consent_history,
+        crate::routes::signals::post_consent_signals,
         events::post_events, events::post_batch, events::post_track, events::post_page, events::post_identify,
         events::subject_events, events::drop_stats,
         items::put_items, items::get_item, items::list_items,

@@ -7,6 +7,7 @@
 
 mod datamap;
 mod raw;
+mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 pub use datamap::{DataMap, DataMapEntry};
+pub use signals::{ConsentModeKey, SignalMapping, TCF_PURPOSE_ID_MAX};
 
 use crate::ids::{CategoryId, PurposeId};
 
@@ -462,6 +464,8 @@ pub struct Policy {
     pub k_anonymity: u32,
     /// Attributes that likely stand in for protected characteristics.
     pub proxy_attributes: Vec<String>,
+    /// How consent-management platforms' signals map onto the purposes.
+    pub signals: SignalMapping,
     pub version: PolicyVersion,
 }
 
@@ -1045,6 +1049,8 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
         }
     };
 
+    let signals = signals::build(raw.signals.as_ref(), &purposes, issues);
+
     let mut policy = Policy {
         controller: raw.policy.controller.unwrap_or_default(),
         contact: raw.policy.contact.unwrap_or_default(),
@@ -1055,6 +1061,7 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
         restricted_categories,
         k_anonymity,
         proxy_attributes,
+        signals,
         version: PolicyVersion(String::new()),
     };
     policy.version = policy_version(&policy);
@@ -1078,6 +1085,13 @@ fn policy_version(p: &Policy) -> PolicyVersion {
         p.controller,
         p.contact
     );
+    // Appended only when present, so policies without a `[signals]` table keep the version
+    // they had before the table existed.
+    let canonical = if p.signals == SignalMapping::default() {
+        canonical
+    } else {
+        format!("{canonical}|{:?}", p.signals)
+    };
     PolicyVersion(hash_hex(&[canonical.as_bytes()]))
 }
 

@@ -36,6 +36,8 @@ pub(super) struct RawFile {
     pub restricted_categories: Vec<Spanned<RawRestricted>>,
     #[serde(default)]
     pub segments: Option<Spanned<RawSegments>>,
+    #[serde(default)]
+    pub signals: Option<Spanned<RawSignals>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,4 +121,14 @@ pub(super) struct RawSegments {
     pub k_anonymity: Option<Spanned<i64>>,
     #[serde(default)]
     pub proxy_attributes: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignals {
+    pub tcf_vendor_id: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub tcf_purposes: BTreeMap<Spanned<String>, Vec<Spanned<i64>>>,
+    #[serde(default)]
+    pub consent_mode: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
 }

@@ -4,6 +4,7 @@ pub mod consent;
 pub mod events;
 pub mod items;
 pub mod meta;
+pub mod signals;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

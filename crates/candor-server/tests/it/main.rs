@@ -3,4 +3,5 @@
 mod consent;
 mod conventions;
 mod events;
+mod signals;
 mod support;
