@@ -1,6 +1,7 @@
 //! Subcommands. Each is a plain function from parsed arguments to an exit code.
 
 mod demo;
+mod eval;
 mod import;
 mod keys;
 mod policy;
@@ -47,6 +48,8 @@ enum Command {
     /// Data retention.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// Evaluate a model offline on a train/test split (MovieLens CSV layout).
+    Eval(eval::EvalArgs),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Import(cmd) => import::run(cmd),
         Command::Retention(cmd) => retention::run(cmd),
+        Command::Eval(args) => eval::run(args),
     }
 }
 

@@ -1,0 +1,206 @@
+//! Ingestion throughput: a real `candor serve` over HTTP (batches of 500, several concurrent
+//! clients, every batch durable before its 2xx) beside the floor — the same rows inserted
+//! straight into SQLite in one transaction. Run with:
+//!
+//!     cargo bench -p candor --bench ingest
+//!
+//! Prints events/s for both and their ratio, median of several rounds.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BATCH_LEN: usize = 500;
+const CLIENTS: usize = 4;
+const BATCHES_PER_CLIENT: usize = 40;
+const SUBJECTS: usize = 1_000;
+const ROUNDS: usize = 3;
+
+fn candor() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_candor"));
+    c.env("CANDOR_LOG", "warn");
+    c
+}
+
+fn key(dir: &std::path::Path, scope: &str) -> String {
+    let out = candor()
+        .args(["keys", "create", "--scope", scope, "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+fn start(dir: &std::path::Path) -> (Child, String) {
+    let mut child = candor()
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().rsplit(' ').next().unwrap().to_owned())
+}
+
+fn event(round: usize, client: usize, batch: usize, i: usize) -> Value {
+    let n = (client * BATCHES_PER_CLIENT + batch) * BATCH_LEN + i;
+    json!({"type": "track", "event": "Product Viewed", "userId": format!("bench-{}", n % SUBJECTS),
+           "messageId": format!("r{round}-{n}"),
+           "properties": {"product_id": format!("sku-{}", n % 997), "category": "Running", "price": 19.5}})
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn http_round(base: &str, ingest: &str, round: usize) -> f64 {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .unwrap();
+    // Build the bodies first: the client's JSON work is not what is being measured.
+    let bodies: Vec<Vec<String>> = (0..CLIENTS)
+        .map(|c| {
+            (0..BATCHES_PER_CLIENT)
+                .map(|b| json!({"events": (0..BATCH_LEN).map(|i| event(round, c, b, i)).collect::<Vec<_>>()}).to_string())
+                .collect()
+        })
+        .collect();
+    let start = Instant::now();
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|batches| {
+            let http = http.clone();
+            let url = format!("{base}/v1/events");
+            let key = ingest.to_owned();
+            tokio::spawn(async move {
+                let mut accepted = 0u64;
+                for body in batches {
+                    let r = http
+                        .post(&url)
+                        .bearer_auth(&key)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 200);
+                    let v: Value = r.json().await.unwrap();
+                    accepted += v["accepted"].as_u64().unwrap();
+                }
+                accepted
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for t in tasks {
+        accepted += t.await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(
+        accepted as usize,
+        CLIENTS * BATCHES_PER_CLIENT * BATCH_LEN,
+        "every event accepted"
+    );
+    accepted as f64 / secs
+}
+
+/// The floor: the same number of rows, same table, one transaction, fsync on commit.
+fn floor_round(dir: &std::path::Path, round: usize) -> f64 {
+    let conn = rusqlite::Connection::open(dir.join("candor.db")).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+        .unwrap();
+    let n = CLIENTS * BATCHES_PER_CLIENT * BATCH_LEN;
+    let start = Instant::now();
+    let tx = conn.unchecked_transaction().unwrap();
+    {
+        let mut stmt = tx
+            .prepare(
+                "INSERT INTO events (subject_key, event_type, item_id, properties, purposes, occurred_at, received_at, expires_at, session_only, interaction)
+                 VALUES (?1, 'Product Viewed', ?2, ?3, 'analytics,personalization', ?4, ?4, ?5, 0, 'view')",
+            )
+            .unwrap();
+        for i in 0..n {
+            let key = [(i % SUBJECTS) as u8; 32];
+            let item = format!("sku-{}", i % 997);
+            let props =
+                format!("{{\"product_id\":\"{item}\",\"category\":\"Running\",\"price\":19.5}}");
+            stmt.execute(rusqlite::params![
+                key.as_slice(),
+                item,
+                props,
+                round as i64,
+                i64::MAX
+            ])
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a plain `cargo test --benches` run passes nothing and
+    // should not spend a minute here.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("ingest bench: run with `cargo bench -p candor --bench ingest`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ingest = key(dir.path(), "ingest");
+    let (mut server, base) = start(dir.path());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let http_rates: Vec<f64> = rt.block_on(async {
+        let http = reqwest::Client::new();
+        // Everyone grants analytics and personalization, so the full gate runs on every event.
+        for s in 0..SUBJECTS {
+            let body = json!({"decisions": [{"purpose": "analytics", "decision": "granted"}, {"purpose": "personalization", "decision": "granted"}]});
+            http.put(format!("{base}/v1/subjects/bench-{s}/consents")).bearer_auth(&ingest).json(&body).send().await.unwrap();
+        }
+        let mut rates = Vec::new();
+        for round in 0..ROUNDS {
+            rates.push(http_round(&base, &ingest, round).await);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        rates
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let floor_dir = tempfile::tempdir().unwrap();
+    drop(candor_store_schema(floor_dir.path()));
+    let floor_rates: Vec<f64> = (0..ROUNDS)
+        .map(|r| floor_round(floor_dir.path(), r))
+        .collect();
+    let (h, f) = (median(http_rates.clone()), median(floor_rates.clone()));
+    println!(
+        "events per round: {}",
+        CLIENTS * BATCHES_PER_CLIENT * BATCH_LEN
+    );
+    println!(
+        "candor over HTTP ({CLIENTS} clients, batches of {BATCH_LEN}): {h:.0} events/s (rounds: {http_rates:.0?})"
+    );
+    println!(
+        "floor, raw SQLite inserts in one transaction:      {f:.0} events/s (rounds: {floor_rates:.0?})"
+    );
+    println!("ratio candor/floor: {:.2}", h / f);
+}
+
+/// Creates Candor's schema in `dir` by starting and stopping `keys create` (which opens the
+/// store and runs the migrations).
+fn candor_store_schema(dir: &std::path::Path) -> String {
+    key(dir, "admin")
+}
