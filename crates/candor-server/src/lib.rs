@@ -14,6 +14,7 @@ pub mod extract;
 pub mod ingest;
 pub mod jobs;
 pub mod openapi;
+pub mod recommend;
 pub mod routes;
 pub mod secret;
 pub mod state;
@@ -58,7 +59,23 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/identify", post(events::post_identify))
         .route("/v1/stats/drops", get(events::drop_stats))
         .route("/v1/items", put(items::put_items).get(items::list_items))
-        .route("/v1/items/{id}", get(items::get_item));
+        .route("/v1/items/{id}", get(items::get_item))
+        .route(
+            "/v1/items/{id}/similar",
+            get(routes::recommend::similar_items),
+        )
+        .route(
+            "/v1/subjects/{id}/recommendations",
+            get(routes::recommend::subject_recommendations),
+        )
+        .route(
+            "/v1/subjects/{id}/feedback",
+            post(routes::feedback::post_feedback),
+        )
+        .route(
+            "/v1/subjects/{id}/preferences",
+            get(routes::feedback::get_preferences),
+        );
 
     Router::new()
         .route("/healthz", get(meta::healthz))
@@ -109,7 +126,16 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    serve_app(listener, router(state), shutdown).await
+}
+
+/// Serves `app` — the API merged with other routes, such as the web front end — the same way.
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -17,6 +17,8 @@ use crate::routes::{consent, events, items, meta};
         events::post_events, events::post_batch, events::post_track, events::post_page, events::post_identify,
         events::subject_events, events::drop_stats,
         items::put_items, items::get_item, items::list_items,
+        crate::routes::recommend::subject_recommendations, crate::routes::recommend::similar_items,
+        crate::routes::feedback::post_feedback, crate::routes::feedback::get_preferences,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyAuth),

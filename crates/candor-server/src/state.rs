@@ -61,6 +61,8 @@ pub struct Inner {
     pub secret: ServerSecret,
     pub config: Config,
     pub clock: Clock,
+    /// The recommendation models currently served; rebuilt in the background.
+    pub models: crate::recommend::ModelCell,
 }
 
 impl std::ops::Deref for AppState {
@@ -84,6 +86,7 @@ impl AppState {
             secret,
             config,
             clock,
+            models: crate::recommend::ModelCell::default(),
         }))
     }
 

@@ -28,6 +28,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     rewrite_narrows_and_rebuilds(&fresh());
     expired_events_are_deleted(&fresh());
     merge_moves_events(&fresh());
+    preferences_round_trip(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -492,4 +493,44 @@ pub fn merge_moves_events(store: &dyn Store) {
     assert_eq!(k[0].purposes, purposes(&["personalization"]));
     assert_eq!(store.profile(&known).unwrap().unwrap().n_views, 1);
     assert_eq!(store.profile(&anon).unwrap().unwrap().n_views, 1);
+}
+
+pub fn preferences_round_trip(store: &dyn Store) {
+    let (a, b) = (subject(1), subject(2));
+    assert_eq!(
+        store.preferences(&a).unwrap(),
+        crate::Preferences::default()
+    );
+    let mut p = crate::Preferences::default();
+    p.muted_categories.insert("Wine".to_owned());
+    p.hidden_items.insert("sku-1".to_owned());
+    p.paused = true;
+    store
+        .put_preferences(&a, &p, Timestamp::from_millis(1))
+        .unwrap();
+    assert_eq!(store.preferences(&a).unwrap(), p);
+    assert_eq!(
+        store.preferences(&b).unwrap(),
+        crate::Preferences::default()
+    );
+    p.paused = false;
+    store
+        .put_preferences(&a, &p, Timestamp::from_millis(2))
+        .unwrap();
+    assert_eq!(
+        store.preferences(&a).unwrap(),
+        p,
+        "an update replaces the document"
+    );
+    store
+        .put_preferences(
+            &a,
+            &crate::Preferences::default(),
+            Timestamp::from_millis(3),
+        )
+        .unwrap();
+    assert_eq!(
+        store.preferences(&a).unwrap(),
+        crate::Preferences::default()
+    );
 }

@@ -140,4 +140,16 @@ pub trait Store: Send + Sync + 'static {
     fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>>;
     fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
+
+    // --- Recommendation preferences -----------------------------------------------------
+
+    /// A subject's preferences; the default when they never set any.
+    fn preferences(&self, key: &SubjectKey) -> StoreResult<Preferences>;
+    /// Replaces a subject's preferences (default preferences delete the row).
+    fn put_preferences(
+        &self,
+        key: &SubjectKey,
+        preferences: &Preferences,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }

@@ -169,3 +169,28 @@ pub struct Narrowed {
     /// Whether a remaining purpose still lets it feed the profile.
     pub feeds_profile: bool,
 }
+
+/// A person's own choices about what is recommended to them. They hold whatever their consent:
+/// a muted category or a hidden item is left out of every list, personalized or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Preferences {
+    /// Categories the person is not interested in.
+    #[serde(default)]
+    pub muted_categories: std::collections::BTreeSet<String>,
+    /// Items the person is not interested in.
+    #[serde(default)]
+    pub hidden_items: std::collections::BTreeSet<String>,
+    /// Personalization paused: lists are non-personalized while the consent stays as it is.
+    #[serde(default)]
+    pub paused: bool,
+    /// The person excluded themselves from the policy's `self_excluded` restricted categories
+    /// (gambling, alcohol...): never shown them again.
+    #[serde(default)]
+    pub self_excluded: bool,
+}
+
+impl Preferences {
+    pub fn is_empty(&self) -> bool {
+        self == &Preferences::default()
+    }
+}

@@ -2,8 +2,10 @@
 
 pub mod consent;
 pub mod events;
+pub mod feedback;
 pub mod items;
 pub mod meta;
+pub mod recommend;
 pub mod signals;
 
 use serde::{Deserialize, Serialize};

@@ -126,4 +126,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         at          BIGINT NOT NULL
     );
     "#,
+    // 3: recommendation preferences — muted categories, hidden items, paused personalization.
+    r#"
+    CREATE TABLE preferences (
+        subject_key  BYTEA PRIMARY KEY,
+        preferences  TEXT NOT NULL,
+        updated_at   BIGINT NOT NULL
+    );
+    "#,
 ];

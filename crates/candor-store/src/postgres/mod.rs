@@ -16,6 +16,7 @@
 mod events;
 mod migrations;
 mod pool;
+mod preferences;
 
 use candor_domain::SubjectKey;
 use candor_domain::consent::{AgeBand, ConsentRecord, Decision, Source, SubjectFacts};
@@ -745,5 +746,18 @@ impl Store for PostgresStore {
             .map(api_key_from_row)
             .collect()
         })
+    }
+
+    fn preferences(&self, key: &SubjectKey) -> StoreResult<crate::Preferences> {
+        self.read(|c| preferences::load(c, key))
+    }
+
+    fn put_preferences(
+        &self,
+        key: &SubjectKey,
+        preferences: &crate::Preferences,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|tx| preferences::save(tx, key, preferences, now))
     }
 }

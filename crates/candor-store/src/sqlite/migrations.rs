@@ -116,4 +116,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         at          INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 3: recommendation preferences — muted categories, hidden items, paused personalization.
+    r#"
+    CREATE TABLE preferences (
+        subject_key  BLOB PRIMARY KEY,
+        preferences  TEXT NOT NULL,
+        updated_at   INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];

@@ -3,6 +3,7 @@
 
 mod events;
 mod migrations;
+mod preferences;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -557,6 +558,19 @@ impl Store for SqliteStore {
             )?;
             stmt.query_map([], api_key_from_row)?.collect()
         })
+    }
+
+    fn preferences(&self, key: &SubjectKey) -> StoreResult<crate::Preferences> {
+        self.read(|c| preferences::load(c, key))
+    }
+
+    fn put_preferences(
+        &self,
+        key: &SubjectKey,
+        preferences: &crate::Preferences,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| preferences::save(c, key, preferences, now))
     }
 }
 

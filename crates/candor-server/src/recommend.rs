@@ -1,0 +1,449 @@
+//! The in-memory recommendation models and how they are rebuilt.
+//!
+//! [`Models`] is an immutable snapshot: the catalog's dense item indices, EASE for personalized
+//! lists, item-kNN for "similar to this item" and popularity for everyone else. It is trained
+//! only on events that feed a profile *and* whose subject still allows a personalization
+//! purpose at rebuild time, so a withdrawal reaches the models at the next rebuild even before
+//! the retention job has rewritten the events. Serving never reads a subject's own history
+//! without deriving their consent first (see `routes::recommend`).
+//!
+//! [`rebuild_once`] is the step function: it trains a new snapshot off the request path and
+//! swaps it in. [`model_loop`] runs it at start, on a timer, and soon after
+//! [`ModelCell::mark_stale`] (a withdrawal, a large import).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use candor_domain::SubjectKey;
+use candor_domain::consent::{self, ConsentState};
+use candor_domain::policy::{Audience, Interaction, Policy};
+use candor_domain::time::Timestamp;
+use candor_recsys::{
+    EaseConfig, EaseModel, Interactions, ItemCategories, ItemKnn, KnnConfig, Popularity,
+};
+use candor_store::{CatalogItem, PAGE_LEN_MAX, PageRequest, Store, StoreError, StoreResult};
+
+use crate::state::AppState;
+
+/// How often the loop rebuilds when nothing asked for it sooner.
+pub const MODEL_REBUILD_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// The shortest gap between two rebuilds, so a burst of withdrawals costs one rebuild, not one
+/// each.
+pub const MODEL_REBUILD_GAP_MIN: Duration = Duration::from_secs(10);
+/// Subjects read per store round trip while rebuilding.
+const SUBJECTS_PAGE_LEN: u32 = 500;
+/// EASE's solve is dense and cubic in its item count: 2,500 items take about 150 MB and a few
+/// seconds on one core. Rarer items are still reachable through item-kNN and popularity.
+pub const EASE_ITEMS_MAX: usize = 2_500;
+
+/// One trained snapshot of every model, with the catalog it was built over.
+#[derive(Debug)]
+pub struct Models {
+    /// When it was built; `None` for the empty snapshot the server starts with.
+    pub built_at: Option<Timestamp>,
+    catalog: Vec<CatalogItem>,
+    index_of: HashMap<String, u32>,
+    /// Category ids per item, into `category_names`.
+    pub categories: ItemCategories,
+    category_names: Vec<String>,
+    /// Whether each item belongs to a restricted category the policy keeps from minors.
+    not_for_minors: Vec<bool>,
+    /// Whether each item belongs to a restricted category the policy keeps from people who
+    /// excluded themselves (gambling, alcohol...).
+    not_for_self_excluded: Vec<bool>,
+    /// `None` when no item had enough data, or training failed (logged).
+    pub ease: Option<EaseModel>,
+    pub knn: ItemKnn,
+    pub popularity: Popularity,
+}
+
+impl Models {
+    /// The snapshot before the first rebuild: no items, so answers are empty, never wrong.
+    pub fn empty() -> Models {
+        Models {
+            built_at: None,
+            catalog: Vec::new(),
+            index_of: HashMap::new(),
+            categories: ItemCategories::default(),
+            category_names: Vec::new(),
+            not_for_minors: Vec::new(),
+            not_for_self_excluded: Vec::new(),
+            ease: None,
+            knn: ItemKnn::new(0, KnnConfig::default()),
+            popularity: Popularity::from_interactions(&Interactions::new(0, 0)),
+        }
+    }
+
+    /// The dense index of a catalog item id.
+    pub fn index(&self, id: &str) -> Option<u32> {
+        self.index_of.get(id).copied()
+    }
+
+    /// The catalog item at a dense index.
+    pub fn item(&self, index: u32) -> &CatalogItem {
+        &self.catalog[index as usize]
+    }
+
+    /// The number of catalog items.
+    pub fn n_items(&self) -> u32 {
+        self.catalog.len() as u32
+    }
+
+    /// The name of a category id.
+    pub fn category_name(&self, category: u32) -> &str {
+        &self.category_names[category as usize]
+    }
+
+    /// Whether minors must never be shown the item.
+    pub fn not_for_minors(&self, index: u32) -> bool {
+        self.not_for_minors[index as usize]
+    }
+
+    /// Whether people who excluded themselves must never be shown the item.
+    pub fn not_for_self_excluded(&self, index: u32) -> bool {
+        self.not_for_self_excluded[index as usize]
+    }
+
+    /// Whether the item is in one of `categories` (by name).
+    pub fn in_any_category(
+        &self,
+        index: u32,
+        categories: &std::collections::BTreeSet<String>,
+    ) -> bool {
+        !categories.is_empty()
+            && self
+                .categories
+                .of(index)
+                .iter()
+                .any(|&c| categories.contains(self.category_name(c)))
+    }
+}
+
+/// The current snapshot, swapped whole by each rebuild.
+///
+/// A `std::sync::RwLock` around an `Arc`, not a Tokio lock: it is held only to clone or replace
+/// the pointer, never across an `.await` or while training, so readers never wait on a rebuild
+/// and a request keeps the snapshot it started with even if a swap happens meanwhile.
+pub struct ModelCell {
+    current: RwLock<Arc<Models>>,
+    /// Serializes rebuilds (held on a blocking thread for the whole rebuild), so two rebuilds
+    /// cannot finish out of order and swap an older snapshot over a newer one.
+    rebuilding: Mutex<()>,
+    /// Wakes [`model_loop`] early.
+    stale: tokio::sync::Notify,
+}
+
+impl Default for ModelCell {
+    fn default() -> Self {
+        ModelCell {
+            current: RwLock::new(Arc::new(Models::empty())),
+            rebuilding: Mutex::new(()),
+            stale: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ModelCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ModelCell")
+    }
+}
+
+impl ModelCell {
+    /// The snapshot to serve one request from.
+    pub fn current(&self) -> Arc<Models> {
+        // A poisoned lock only means a thread panicked while swapping a pointer; the pointer
+        // itself is always whole, so keep serving it.
+        Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn swap(&self, models: Models) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(models);
+    }
+
+    /// Asks [`model_loop`] to rebuild soon: call it after a withdrawal so the person's data
+    /// leaves the shared models without waiting for the timer.
+    pub fn mark_stale(&self) {
+        self.stale.notify_one();
+    }
+}
+
+/// What one rebuild did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub n_items: u32,
+    pub subjects_checked: u64,
+    /// Subjects whose data trained the models (a personalization purpose allowed, and at least
+    /// one usable interaction).
+    pub subjects_used: u64,
+    /// Subjects left out because no personalization purpose is allowed now.
+    pub subjects_without_consent: u64,
+    /// Distinct (subject, item) pairs trained on.
+    pub n_interactions: u64,
+    /// Items EASE models (0 when it could not be trained).
+    pub ease_items: u32,
+}
+
+/// How much an interaction says about interest. Several interactions with one item keep the
+/// strongest, so a shopper who views an item ten times does not outweigh one who bought it.
+pub fn interaction_weight(interaction: Interaction) -> f32 {
+    match interaction {
+        Interaction::Purchase => 3.0,
+        Interaction::Add => 2.0,
+        Interaction::Rating => 2.0,
+        Interaction::View | Interaction::Page | Interaction::Search => 1.0,
+    }
+}
+
+/// Whether a stored event may feed personalization now: it was admitted for a profile, a
+/// personalization purpose it was stored for is still allowed, and that purpose's retention
+/// has not run out.
+pub fn feeds_personalization(
+    policy: &Policy,
+    state: &ConsentState,
+    event: &candor_store::StoredEvent,
+    now: Timestamp,
+) -> bool {
+    if event.interaction.is_none() || event.item_id.is_none() || event.expires_at <= now {
+        return false;
+    }
+    event.purposes.iter().any(|id| {
+        state.allows(id)
+            && policy.purpose(id).is_some_and(|p| {
+                p.personalization
+                    && (p.session_only || event.occurred_at.plus_days(p.retention_days) > now)
+            })
+    })
+}
+
+/// Whether any personalization purpose is allowed in `state`.
+pub fn personalization_allowed(policy: &Policy, state: &ConsentState) -> bool {
+    policy
+        .purposes
+        .iter()
+        .any(|p| p.personalization && state.allows(&p.id))
+}
+
+/// Trains a new snapshot from the store and swaps it in. Blocking: run it on a blocking thread.
+pub fn rebuild_once(state: &AppState) -> StoreResult<RebuildReport> {
+    let _one_at_a_time = state
+        .models
+        .rebuilding
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let (models, report) = build(state.store.as_ref(), &state.policy, state.now())?;
+    state.models.swap(models);
+    Ok(report)
+}
+
+fn build(
+    store: &dyn Store,
+    policy: &Policy,
+    now: Timestamp,
+) -> StoreResult<(Models, RebuildReport)> {
+    let catalog = read_catalog(store)?;
+    let index_of: HashMap<String, u32> = catalog
+        .iter()
+        .enumerate()
+        .map(|(index, item)| (item.id.clone(), index as u32))
+        .collect();
+    let mut category_names: Vec<String> = Vec::new();
+    let mut category_of: HashMap<&str, u32> = HashMap::new();
+    let per_item: Vec<Vec<u32>> = catalog
+        .iter()
+        .map(|item| {
+            item.categories
+                .iter()
+                .map(|name| {
+                    *category_of.entry(name.as_str()).or_insert_with(|| {
+                        category_names.push(name.clone());
+                        category_names.len() as u32 - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let not_for = |audience: Audience| -> Vec<bool> {
+        let restricted: Vec<&str> = policy
+            .restricted_categories
+            .iter()
+            .filter(|r| r.never_for.contains(&audience))
+            .map(|r| r.id.as_str())
+            .collect();
+        catalog
+            .iter()
+            .map(|item| {
+                item.restricted
+                    .iter()
+                    .any(|r| restricted.contains(&r.as_str()))
+            })
+            .collect()
+    };
+    let not_for_minors = not_for(Audience::Minors);
+    let not_for_self_excluded = not_for(Audience::SelfExcluded);
+
+    // Only the strongest interaction per (subject, item) is kept, as dense triples; subjects
+    // get dense indices in the order read and are not remembered past this function.
+    let mut report = RebuildReport {
+        n_items: catalog.len() as u32,
+        ..RebuildReport::default()
+    };
+    let mut triples: Vec<(u32, u32, f32)> = Vec::new();
+    let mut after: Option<SubjectKey> = None;
+    loop {
+        let subjects = store.subjects_with_events(after.as_ref(), SUBJECTS_PAGE_LEN)?;
+        let Some(last) = subjects.last().copied() else {
+            break;
+        };
+        for subject in &subjects {
+            report.subjects_checked += 1;
+            let facts = store.subject(subject)?.map(|r| r.facts).unwrap_or_default();
+            let consent_state = consent::derive(policy, &facts, &store.consent_records(subject)?);
+            if !personalization_allowed(policy, &consent_state) {
+                report.subjects_without_consent += 1;
+                continue;
+            }
+            let mut strongest: HashMap<u32, f32> = HashMap::new();
+            for event in store.all_events(subject)? {
+                if !feeds_personalization(policy, &consent_state, &event, now) {
+                    continue;
+                }
+                let (Some(item), Some(interaction)) = (
+                    event.item_id.as_deref().and_then(|id| index_of.get(id)),
+                    event.interaction,
+                ) else {
+                    continue;
+                };
+                let weight = strongest.entry(*item).or_insert(0.0);
+                *weight = weight.max(interaction_weight(interaction));
+            }
+            if strongest.is_empty() {
+                continue;
+            }
+            let user = report.subjects_used as u32;
+            report.subjects_used += 1;
+            let mut items: Vec<(u32, f32)> = strongest.into_iter().collect();
+            items.sort_by_key(|&(item, _)| item);
+            triples.extend(items.into_iter().map(|(item, weight)| (user, item, weight)));
+        }
+        after = Some(last);
+    }
+    report.n_interactions = triples.len() as u64;
+
+    let n_items = catalog.len() as u32;
+    let n_users = report.subjects_used as u32;
+    let to_store_error = |e: candor_recsys::RecsysError| StoreError::Other(e.to_string());
+    let interactions = Interactions::from_triples(n_users, n_items, triples.iter().copied())
+        .map_err(to_store_error)?;
+    let knn = ItemKnn::train(&interactions, KnnConfig::default());
+    let popularity = Popularity::from_interactions(&interactions);
+    let ease = train_ease(&interactions, &triples, n_users, n_items);
+    report.ease_items = ease.as_ref().map_or(0, |m| m.n_modelled_items() as u32);
+    let models = Models {
+        built_at: Some(now),
+        catalog,
+        index_of,
+        categories: ItemCategories::new(per_item),
+        category_names,
+        not_for_minors,
+        not_for_self_excluded,
+        ease,
+        knn,
+        popularity,
+    };
+    Ok((models, report))
+}
+
+/// EASE over the [`EASE_ITEMS_MAX`] items with the most users. A failure is logged and
+/// serving falls back to item-kNN: a missing model must not stop recommendations.
+fn train_ease(
+    interactions: &Interactions,
+    triples: &[(u32, u32, f32)],
+    n_users: u32,
+    n_items: u32,
+) -> Option<EaseModel> {
+    if interactions.is_empty() {
+        return None;
+    }
+    let counts = interactions.item_user_counts();
+    let mut by_count: Vec<u32> = (0..n_items).filter(|&i| counts[i as usize] > 0).collect();
+    let capped;
+    let input = if by_count.len() > EASE_ITEMS_MAX {
+        by_count.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
+        let mut kept = vec![false; n_items as usize];
+        for &item in &by_count[..EASE_ITEMS_MAX] {
+            kept[item as usize] = true;
+        }
+        capped = Interactions::from_triples(
+            n_users,
+            n_items,
+            triples
+                .iter()
+                .copied()
+                .filter(|&(_, item, _)| kept[item as usize]),
+        )
+        .ok()?;
+        &capped
+    } else {
+        interactions
+    };
+    let config = EaseConfig {
+        // A shop's catalog is small next to MovieLens' and every item a consenting person
+        // engaged with is worth modelling; the cap above bounds the cost instead.
+        min_item_count: 1,
+        // Training shares the machine with serving.
+        threads: 1,
+        ..EaseConfig::default()
+    };
+    match EaseModel::train(input, &config) {
+        Ok(model) => Some(model),
+        Err(e) => {
+            tracing::error!(error = %e, "EASE training failed; serving item-kNN instead");
+            None
+        }
+    }
+}
+
+fn read_catalog(store: &dyn Store) -> StoreResult<Vec<CatalogItem>> {
+    let mut catalog = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.items(PageRequest {
+            after,
+            limit: PAGE_LEN_MAX,
+        })?;
+        catalog.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(catalog),
+        }
+    }
+}
+
+/// Rebuilds at start, every [`MODEL_REBUILD_INTERVAL`], and soon after
+/// [`ModelCell::mark_stale`]; never more often than [`MODEL_REBUILD_GAP_MIN`]. Runs until the
+/// task is dropped.
+pub async fn model_loop(state: AppState) {
+    loop {
+        let worker = state.clone();
+        match tokio::task::spawn_blocking(move || rebuild_once(&worker)).await {
+            Ok(Ok(report)) => tracing::info!(
+                n_items = report.n_items,
+                subjects_used = report.subjects_used,
+                n_interactions = report.n_interactions,
+                ease_items = report.ease_items,
+                "recommendation models rebuilt"
+            ),
+            Ok(Err(e)) => tracing::warn!(error = %e, "recommendation models not rebuilt"),
+            Err(e) => tracing::error!(error = %e, "recommendation model rebuild panicked"),
+        }
+        tokio::time::sleep(MODEL_REBUILD_GAP_MIN).await;
+        // Whichever comes first: the timer, or a request to rebuild.
+        let _ = tokio::time::timeout(
+            MODEL_REBUILD_INTERVAL.saturating_sub(MODEL_REBUILD_GAP_MIN),
+            state.models.stale.notified(),
+        )
+        .await;
+    }
+}

@@ -1,0 +1,650 @@
+//! Recommendations: personalized only while a personalization purpose allows it, otherwise
+//! popular or similar items; every item says why it is there.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Json;
+use axum::extract::State;
+use candor_domain::consent::{self, ConsentState, SubjectFacts};
+use candor_domain::policy::{Interaction, Policy};
+use candor_domain::time::{DAY_MS, Timestamp};
+use candor_recsys::{Candidate, Picked, Reason, Recommendation, RerankConfig, recommend, rerank};
+use candor_store::{Preferences, Scope, StoredEvent};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::recommend::{Models, feeds_personalization, personalization_allowed};
+use crate::state::AppState;
+
+/// List length when none is asked for.
+const N_DEFAULT: u32 = 10;
+/// How far diversity trades relevance away when the request does not say: calibration 0.5,
+/// MMR 0.8 and a 10% exploration share, the re-ranker's tuned defaults.
+pub const DIVERSITY_DEFAULT: f32 = 0.5;
+/// Candidates offered to re-ranking per final slot, so calibration and exploration have
+/// something to choose from.
+const CANDIDATES_PER_SLOT: usize = 5;
+/// Fewest candidates offered to re-ranking, for short lists.
+const CANDIDATES_MIN: usize = 50;
+/// History items named in one "because you..." reason.
+const CONTRIBUTORS_MAX: usize = 3;
+/// Longest `slot` name.
+const SLOT_BYTES_MAX: usize = 64;
+
+/// `?n=&slot=&context_item=&diversity=`
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendQuery {
+    /// List length (default 10, at most the server's `recommendations_n_max`).
+    pub n: Option<u32>,
+    /// Where the list is shown (`home`, `product`...): echoed, and varies exploration picks.
+    pub slot: Option<String>,
+    /// An item the person is looking at: without personalization the list is items similar to
+    /// it.
+    pub context_item: Option<String>,
+    /// 0 = relevance only; 1 = strongly calibrated to the breadth of the person's interests,
+    /// diversified, with a 20% exploration share. Default 0.5.
+    pub diversity: Option<f32>,
+}
+
+/// `?n=`
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarQuery {
+    /// List length (default 10, at most the server's `recommendations_n_max`).
+    pub n: Option<u32>,
+}
+
+/// Why a list is or is not personalized.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct BasisBody {
+    /// `granted` or `legal_basis` when personalized; otherwise the consent reason code
+    /// (`no_choice_yet`, `withdrawn`, `declined`, `needs_parental_consent`...) or `no_history`.
+    pub code: String,
+    /// The personalization purpose the code is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// The same as a sentence.
+    pub message: String,
+}
+
+/// Why one item is in a list.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct ItemReason {
+    /// `because_you_viewed`, `because_you_added`, `because_you_bought`, `because_you_rated`,
+    /// `similar_to`, `popular_in`, `popular` or `exploration`.
+    pub kind: String,
+    /// The item ids the reason refers to (history items, or the context item).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<String>>,
+    /// The category, for `popular_in`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// A sentence to show next to the item.
+    pub text: String,
+}
+
+/// One recommended item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendedItem {
+    pub id: String,
+    pub title: String,
+    pub categories: Vec<String>,
+    /// The model's relevance score (only comparable within one list).
+    pub score: f32,
+    pub reasons: Vec<ItemReason>,
+}
+
+/// A list of recommendations for one subject.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendationsBody {
+    /// Whether the subject's own history shaped the list.
+    pub personalized: bool,
+    /// Why it is or is not personalized.
+    pub basis: BasisBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
+    /// When the models were last rebuilt (RFC 3339); absent before the first build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_built_at: Option<String>,
+    pub items: Vec<RecommendedItem>,
+}
+
+/// Items similar to one item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimilarBody {
+    pub item: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_built_at: Option<String>,
+    pub items: Vec<RecommendedItem>,
+}
+
+/// Recommendations for a subject.
+///
+/// Consent is derived at request time: the subject's history is read only while a
+/// personalization purpose allows it. Otherwise — and for unknown subjects or ones without
+/// history — the list is popular items, or items similar to `context_item`, and `basis` says
+/// why. Items already bought are left out, and people who may be below the age of digital
+/// consent never see items of restricted categories.
+#[utoipa::path(get, path = "/v1/subjects/{id}/recommendations", tag = "recommendations", security(("api_key" = [])),
+    params(("id" = String, Path, description = "External subject id"), RecommendQuery),
+    responses((status = 200, body = RecommendationsBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn subject_recommendations(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RecommendQuery>,
+) -> ApiResult<Json<RecommendationsBody>> {
+    caller.require(&[Scope::Decide])?;
+    let n = check_n(&state, q.n)?;
+    let diversity = check_diversity(q.diversity)?;
+    let slot = check_slot(q.slot)?;
+    let key = state.subject_key(&id)?;
+    if let Some(context) = q.context_item.clone() {
+        let found = state.blocking(move |store| store.item(&context)).await?;
+        if found.is_none() {
+            return Err(item_not_found());
+        }
+    }
+
+    let policy = std::sync::Arc::clone(&state.policy);
+    let now = state.now();
+    // Consent first, in the same task as the read of the history, which happens only when a
+    // personalization purpose allows it: a withdrawn person's history is never loaded.
+    let (facts, consent_state, preferences, history) = state
+        .blocking(move |store| {
+            let facts = store.subject(&key)?.map(|r| r.facts).unwrap_or_default();
+            let consent_state = consent::derive(&policy, &facts, &store.consent_records(&key)?);
+            let preferences = store.preferences(&key)?;
+            let history: Vec<StoredEvent> =
+                if personalization_allowed(&policy, &consent_state) && !preferences.paused {
+                    store
+                        .all_events(&key)?
+                        .into_iter()
+                        .filter(|e| feeds_personalization(&policy, &consent_state, e, now))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            Ok((facts, consent_state, preferences, history))
+        })
+        .await?;
+
+    let models = state.models.current();
+    let request = Request {
+        models: &models,
+        policy: &state.policy,
+        facts: &facts,
+        consent: &consent_state,
+        preferences: &preferences,
+        history: &history,
+        context: q.context_item.as_deref(),
+        n: n as usize,
+        diversity,
+        seed: seed(key.as_bytes(), slot.as_deref().unwrap_or(""), now),
+    };
+    let (personalized, basis, items) = answer(&request);
+    Ok(Json(RecommendationsBody {
+        personalized,
+        basis,
+        slot,
+        model_built_at: models.built_at.map(Timestamp::to_rfc3339),
+        items,
+    }))
+}
+
+/// Items similar to an item, from co-occurrence in consenting people's histories.
+///
+/// No subject is known here, so nobody's age or self-exclusion is either: items of restricted
+/// categories are left out, the protective choice for a viewer who may be a minor.
+#[utoipa::path(get, path = "/v1/items/{id}/similar", tag = "recommendations", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Item id"), SimilarQuery),
+    responses((status = 200, body = SimilarBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn similar_items(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<SimilarQuery>,
+) -> ApiResult<Json<SimilarBody>> {
+    caller.require(&[Scope::Decide])?;
+    let n = check_n(&state, q.n)? as usize;
+    let lookup = id.clone();
+    if state
+        .blocking(move |store| store.item(&lookup))
+        .await?
+        .is_none()
+    {
+        return Err(item_not_found());
+    }
+    let models = state.models.current();
+    // An item added since the last rebuild has no neighbours yet: an empty list, not an error.
+    let items = match models.index(&id) {
+        Some(context) => similar(&models, context, n, &|item| {
+            models.not_for_minors(item) || models.not_for_self_excluded(item)
+        })
+        .into_iter()
+        .map(|(item, score)| rendered(&models, item, score, vec![similar_reason(&models, context)]))
+        .collect(),
+        None => Vec::new(),
+    };
+    Ok(Json(SimilarBody {
+        item: id,
+        model_built_at: models.built_at.map(Timestamp::to_rfc3339),
+        items,
+    }))
+}
+
+fn check_n(state: &AppState, n: Option<u32>) -> ApiResult<u32> {
+    let max = state.config.limits.recommendations_n_max;
+    let n = n.unwrap_or(N_DEFAULT.min(max));
+    if n == 0 || n > max {
+        return Err(ApiError::bad_request(
+            "invalid_n",
+            format!("n must be between 1 and {max}"),
+        ));
+    }
+    Ok(n)
+}
+
+fn check_diversity(diversity: Option<f32>) -> ApiResult<f32> {
+    let d = diversity.unwrap_or(DIVERSITY_DEFAULT);
+    if !(0.0..=1.0).contains(&d) {
+        return Err(ApiError::bad_request(
+            "invalid_diversity",
+            "diversity must be a number between 0 and 1",
+        ));
+    }
+    Ok(d)
+}
+
+fn check_slot(slot: Option<String>) -> ApiResult<Option<String>> {
+    if let Some(s) = &slot
+        && (s.is_empty() || s.len() > SLOT_BYTES_MAX || s.chars().any(char::is_control))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_slot",
+            format!("slot must be 1 to {SLOT_BYTES_MAX} bytes of text"),
+        ));
+    }
+    Ok(slot)
+}
+
+fn item_not_found() -> ApiError {
+    ApiError::not_found("item_not_found", "no item with that id")
+}
+
+/// How re-ranking trades relevance for breadth at a given diversity `d` in `[0, 1]`: at 0 pure
+/// relevance; at the default 0.5 the re-ranker's tuned defaults; at 1 strong calibration, MMR
+/// 0.6 and a 20% exploration share.
+pub fn rerank_config(n: usize, d: f32) -> RerankConfig {
+    RerankConfig {
+        n,
+        calibration_lambda: d,
+        mmr_lambda: 1.0 - 0.4 * d,
+        exploration_share: 0.2 * d,
+        ..RerankConfig::default()
+    }
+}
+
+/// Exploration picks are fixed for a subject, slot and day, so reloading a page does not
+/// reshuffle it, yet they change from day to day.
+fn seed(key: &[u8], slot: &str, now: Timestamp) -> u64 {
+    // FNV-1a: only needs to spread inputs, not resist anyone.
+    let day = now.as_millis().div_euclid(DAY_MS);
+    key.iter()
+        .chain(slot.as_bytes())
+        .chain(&day.to_le_bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
+/// Everything one answer depends on; [`answer`] is a pure function of it.
+struct Request<'a> {
+    models: &'a Models,
+    policy: &'a Policy,
+    facts: &'a SubjectFacts,
+    consent: &'a ConsentState,
+    preferences: &'a Preferences,
+    /// Events that may feed personalization now (empty unless a purpose allows it).
+    history: &'a [StoredEvent],
+    context: Option<&'a str>,
+    n: usize,
+    diversity: f32,
+    seed: u64,
+}
+
+fn answer(r: &Request<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
+    let models = r.models;
+    let minor = r.facts.minor_below(r.policy).is_some();
+    let prefs = r.preferences;
+    let blocked = |item: u32| {
+        (minor && models.not_for_minors(item))
+            || (prefs.self_excluded && models.not_for_self_excluded(item))
+            || prefs.hidden_items.contains(&models.item(item).id)
+            || models.in_any_category(item, &prefs.muted_categories)
+    };
+
+    // The person's items with the strongest thing they did with each.
+    let mut strongest: HashMap<u32, Interaction> = HashMap::new();
+    for event in r.history {
+        let (Some(item), Some(interaction)) = (
+            event.item_id.as_deref().and_then(|id| models.index(id)),
+            event.interaction,
+        ) else {
+            continue;
+        };
+        let kept = strongest.entry(item).or_insert(interaction);
+        if rank(interaction) > rank(*kept) {
+            *kept = interaction;
+        }
+    }
+
+    let basis = if prefs.paused {
+        BasisBody {
+            code: "paused".to_owned(),
+            purpose: None,
+            message: "personalization is paused at the person's request".to_owned(),
+        }
+    } else {
+        basis(r.policy, r.consent, !strongest.is_empty())
+    };
+    if strongest.is_empty() {
+        let items = non_personalized(models, r.context, r.n, &blocked);
+        return (false, basis, items);
+    }
+
+    let mut history: Vec<u32> = strongest.keys().copied().collect();
+    history.sort_unstable();
+    // Items already engaged with (bought ones included) are not recommended again, nor
+    // anything the person may not see.
+    let mut exclude = history.clone();
+    exclude.extend((0..models.n_items()).filter(|&item| blocked(item)));
+    let pool = CANDIDATES_MIN.max(r.n * CANDIDATES_PER_SLOT);
+    let scored: Vec<Recommendation> = match &models.ease {
+        Some(ease) if history.iter().any(|&item| ease.covers(item)) => {
+            recommend(ease, &history, &exclude, pool, CONTRIBUTORS_MAX)
+        }
+        _ => recommend(&models.knn, &history, &exclude, pool, CONTRIBUTORS_MAX),
+    };
+    let mut candidates: Vec<Candidate> = scored
+        .into_iter()
+        .filter(|rec| rec.score > 0.0)
+        .map(|rec| Candidate {
+            item: rec.item,
+            score: rec.score,
+            reason: Reason::Relevance {
+                contributors: rec
+                    .contributors
+                    .into_iter()
+                    .filter(|c| c.weight > 0.0)
+                    .collect(),
+            },
+        })
+        .collect();
+    // Popular items fill the list when the model knows little, and give calibration and
+    // exploration categories the person's history does not reach. Below every relevant item.
+    let offered: HashSet<u32> = candidates.iter().map(|c| c.item).collect();
+    candidates.extend(
+        models
+            .popularity
+            .top_n(pool, &exclude)
+            .into_iter()
+            .filter(|&(item, popularity)| popularity > 0.0 && !offered.contains(&item))
+            .map(|(item, _)| Candidate {
+                item,
+                score: 0.0,
+                reason: Reason::Popular {
+                    category: models.categories.of(item).first().copied(),
+                },
+            }),
+    );
+    let picked: Vec<Picked> = rerank(
+        &candidates,
+        &history,
+        &models.categories,
+        &rerank_config(r.n, r.diversity),
+        r.seed,
+    );
+    let items = picked
+        .into_iter()
+        .map(|p| {
+            let reason = item_reason(models, &p.reason, &strongest);
+            rendered(models, p.item, p.score, vec![reason])
+        })
+        .collect();
+    (true, basis, items)
+}
+
+/// Popular items, or items similar to the context item topped up with popular ones.
+fn non_personalized(
+    models: &Models,
+    context: Option<&str>,
+    n: usize,
+    blocked: &dyn Fn(u32) -> bool,
+) -> Vec<RecommendedItem> {
+    let mut items = Vec::new();
+    let mut shown: HashSet<u32> = HashSet::new();
+    let context = context.and_then(|id| models.index(id));
+    if let Some(context) = context {
+        shown.insert(context);
+        for (item, score) in similar(models, context, n, blocked) {
+            shown.insert(item);
+            items.push(rendered(
+                models,
+                item,
+                score,
+                vec![similar_reason(models, context)],
+            ));
+        }
+    }
+    if items.len() < n {
+        let exclude: Vec<u32> = shown.iter().copied().collect();
+        let popular = models
+            .popularity
+            .top_n(n + exclude.len() + CANDIDATES_MIN, &exclude)
+            .into_iter()
+            .filter(|&(item, popularity)| popularity > 0.0 && !blocked(item))
+            .take(n - items.len());
+        for (item, score) in popular {
+            let reason = Reason::Popular {
+                category: models.categories.of(item).first().copied(),
+            };
+            let reason = item_reason(models, &reason, &HashMap::new());
+            items.push(rendered(models, item, score, vec![reason]));
+        }
+    }
+    items
+}
+
+/// The `n` nearest neighbours of `context` that are not blocked.
+fn similar(
+    models: &Models,
+    context: u32,
+    n: usize,
+    blocked: &dyn Fn(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    // Ask for all neighbours: the blocked ones may be the nearest.
+    models
+        .knn
+        .similar_items(context, models.n_items() as usize)
+        .into_iter()
+        .filter(|s| s.item != context && s.similarity > 0.0 && !blocked(s.item))
+        .take(n)
+        .map(|s| (s.item, s.similarity))
+        .collect()
+}
+
+/// The more telling interaction wins when a person did several things with one item.
+fn rank(interaction: Interaction) -> u8 {
+    match interaction {
+        Interaction::Purchase => 4,
+        Interaction::Add => 3,
+        Interaction::Rating => 2,
+        Interaction::View | Interaction::Page | Interaction::Search => 1,
+    }
+}
+
+fn basis(policy: &Policy, consent: &ConsentState, has_history: bool) -> BasisBody {
+    let purposes: Vec<_> = policy
+        .purposes
+        .iter()
+        .filter(|p| p.personalization)
+        .filter_map(|p| consent.get(&p.id))
+        .collect();
+    match purposes.iter().find(|s| s.allowed) {
+        Some(allowed) if has_history => BasisBody {
+            code: allowed.reason.code().to_owned(),
+            purpose: Some(allowed.purpose.to_string()),
+            message: allowed.reason.to_string(),
+        },
+        Some(allowed) => BasisBody {
+            code: "no_history".to_owned(),
+            purpose: Some(allowed.purpose.to_string()),
+            message: "no activity to personalize from yet".to_owned(),
+        },
+        // The first personalization purpose in policy order is the main one people choose.
+        None => match purposes.first() {
+            Some(denied) => BasisBody {
+                code: denied.reason.code().to_owned(),
+                purpose: Some(denied.purpose.to_string()),
+                message: denied.reason.to_string(),
+            },
+            None => BasisBody {
+                code: "no_personalization_purpose".to_owned(),
+                purpose: None,
+                message: "the policy declares no personalization purpose".to_owned(),
+            },
+        },
+    }
+}
+
+fn item_reason(
+    models: &Models,
+    reason: &Reason,
+    strongest: &HashMap<u32, Interaction>,
+) -> ItemReason {
+    match reason {
+        Reason::Relevance { contributors } => {
+            // The verb comes from the largest contributor; only contributors the same verb is
+            // true of are named, so the sentence never says "viewed" of something bought.
+            let verb_of = |item: u32| strongest.get(&item).copied().unwrap_or(Interaction::View);
+            let Some(first) = contributors.first() else {
+                return popular_reason(models, None);
+            };
+            let verb = rank(verb_of(first.item));
+            let named: Vec<u32> = contributors
+                .iter()
+                .map(|c| c.item)
+                .filter(|&item| rank(verb_of(item)) == verb)
+                .collect();
+            let titles = join_titles(named.iter().map(|&i| models.item(i).title.as_str()));
+            let (kind, text) = match verb_of(first.item) {
+                Interaction::Purchase => {
+                    ("because_you_bought", format!("Because you bought {titles}"))
+                }
+                Interaction::Add => (
+                    "because_you_added",
+                    format!("Because you added {titles} to your cart"),
+                ),
+                Interaction::Rating => ("because_you_rated", format!("Because you rated {titles}")),
+                Interaction::View | Interaction::Page | Interaction::Search => {
+                    ("because_you_viewed", format!("Because you viewed {titles}"))
+                }
+            };
+            ItemReason {
+                kind: kind.to_owned(),
+                items: Some(named.iter().map(|&i| models.item(i).id.clone()).collect()),
+                category: None,
+                text,
+            }
+        }
+        Reason::Popular { category } => popular_reason(models, *category),
+        Reason::Exploration => ItemReason {
+            kind: "exploration".to_owned(),
+            items: None,
+            category: None,
+            text: "Picked to broaden your recommendations".to_owned(),
+        },
+    }
+}
+
+fn popular_reason(models: &Models, category: Option<u32>) -> ItemReason {
+    match category {
+        Some(category) => {
+            let name = models.category_name(category).to_owned();
+            ItemReason {
+                kind: "popular_in".to_owned(),
+                items: None,
+                text: format!("Popular in {name}"),
+                category: Some(name),
+            }
+        }
+        None => ItemReason {
+            kind: "popular".to_owned(),
+            items: None,
+            category: None,
+            text: "Popular with other shoppers".to_owned(),
+        },
+    }
+}
+
+fn similar_reason(models: &Models, context: u32) -> ItemReason {
+    let item = models.item(context);
+    ItemReason {
+        kind: "similar_to".to_owned(),
+        items: Some(vec![item.id.clone()]),
+        category: None,
+        text: format!("Similar to {}", item.title),
+    }
+}
+
+/// "A", "A and B", "A, B and C".
+fn join_titles<'a>(titles: impl Iterator<Item = &'a str>) -> String {
+    let titles: Vec<&str> = titles.collect();
+    match titles.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn rendered(models: &Models, item: u32, score: f32, reasons: Vec<ItemReason>) -> RecommendedItem {
+    let it = models.item(item);
+    RecommendedItem {
+        id: it.id.clone(),
+        title: it.title.clone(),
+        categories: it.categories.clone(),
+        score,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_join_as_a_sentence() {
+        assert_eq!(join_titles([].into_iter()), "");
+        assert_eq!(join_titles(["A"].into_iter()), "A");
+        assert_eq!(join_titles(["A", "B"].into_iter()), "A and B");
+        assert_eq!(join_titles(["A", "B", "C"].into_iter()), "A, B and C");
+    }
+
+    #[test]
+    fn default_diversity_is_the_rerankers_tuned_default() {
+        let tuned = RerankConfig::default();
+        let ours = rerank_config(tuned.n, DIVERSITY_DEFAULT);
+        assert_eq!(ours.calibration_lambda, tuned.calibration_lambda);
+        assert!((ours.mmr_lambda - tuned.mmr_lambda).abs() < 1e-6);
+        assert!((ours.exploration_share - tuned.exploration_share).abs() < 1e-6);
+        let relevance_only = rerank_config(10, 0.0);
+        assert_eq!(relevance_only.calibration_lambda, 0.0);
+        assert_eq!(relevance_only.mmr_lambda, 1.0);
+        assert_eq!(relevance_only.exploration_share, 0.0);
+    }
+}

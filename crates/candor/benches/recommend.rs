@@ -1,0 +1,174 @@
+//! Serving throughput: the recommendations endpoint beside `/healthz` on one real server (the
+//! demo shop: 240 items, 500 people), at the same concurrency, in the same run. Run with:
+//!
+//!     cargo bench -p candor --bench recommend
+//!
+//! Prints requests/s and p50/p99 latency of both and the throughput ratio, median of several
+//! rounds.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 8;
+const ROUND: Duration = Duration::from_secs(5);
+const ROUNDS: usize = 3;
+const SUBJECTS: usize = 500;
+
+struct Server {
+    child: Child,
+    base: String,
+    decide: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `candor demo` in a fresh directory and reads its address and decide key.
+fn start(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .env("CANDOR_LOG", "warn")
+        .args(["demo", "--bind", "127.0.0.1:0", "--subjects"])
+        .arg(SUBJECTS.to_string())
+        .arg("--data-dir")
+        .arg(dir.join("demo"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start candor demo");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut base, mut decide) = (None, None);
+    while base.is_none() || decide.is_none() {
+        let line = lines.next().expect("demo output").unwrap();
+        if let Some(addr) = line.strip_prefix("candor listening on ") {
+            base = Some(addr.trim().to_owned());
+        } else if let Some(key) = line.strip_prefix("decide key: ") {
+            decide = Some(key.trim().to_owned());
+        }
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base: base.unwrap(),
+        decide: decide.unwrap(),
+    }
+}
+
+struct Round {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `CLIENTS` loops, each sending its next request when the last one is answered, for `ROUND`.
+async fn round(http: &reqwest::Client, server: &Server, recommend: bool) -> Round {
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let http = http.clone();
+            let base = server.base.clone();
+            let key = server.decide.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut i = c;
+                while start.elapsed() < ROUND {
+                    let url = if recommend {
+                        format!(
+                            "{base}/v1/subjects/demo-user-{}/recommendations?n=10&slot=home",
+                            i % SUBJECTS + 1
+                        )
+                    } else {
+                        format!("{base}/healthz")
+                    };
+                    let sent = Instant::now();
+                    let r = http.get(&url).bearer_auth(&key).send().await.unwrap();
+                    assert!(r.status().is_success(), "{}", r.status());
+                    r.bytes().await.unwrap();
+                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    i += CLIENTS;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    let at = |q: f64| all[((all.len() as f64 - 1.0) * q) as usize];
+    Round {
+        per_second: all.len() as f64 / secs,
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("recommend bench: run with `cargo bench -p candor --bench recommend`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (health, recs) = rt.block_on(async {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(CLIENTS)
+            .build()
+            .unwrap();
+        // Wait for the first model build, so personalized lists are what is measured.
+        let url = format!("{}/v1/subjects/demo-user-1/recommendations", server.base);
+        for _ in 0..600 {
+            let r = http
+                .get(&url)
+                .bearer_auth(&server.decide)
+                .send()
+                .await
+                .unwrap();
+            let body: serde_json::Value = r.json().await.unwrap();
+            if body.get("model_built_at").is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (mut health, mut recs) = (Vec::new(), Vec::new());
+        // Alternate, so drift in the machine's load touches both alike.
+        for _ in 0..ROUNDS {
+            health.push(round(&http, &server, false).await);
+            recs.push(round(&http, &server, true).await);
+        }
+        (health, recs)
+    });
+    drop(server);
+    let summary = |name: &str, rounds: &[Round]| {
+        let rps = median(rounds.iter().map(|r| r.per_second).collect());
+        println!(
+            "{name}: {rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (rounds: {:.0?} req/s)",
+            median(rounds.iter().map(|r| r.p50_ms).collect()),
+            median(rounds.iter().map(|r| r.p99_ms).collect()),
+            rounds.iter().map(|r| r.per_second).collect::<Vec<_>>(),
+        );
+        rps
+    };
+    println!(
+        "{CLIENTS} concurrent clients, {}s rounds, {ROUNDS} rounds each, medians",
+        ROUND.as_secs()
+    );
+    let h = summary("/healthz", &health);
+    let r = summary("/v1/subjects/{id}/recommendations?n=10", &recs);
+    println!("ratio recommendations/healthz: {:.2}", r / h);
+}
