@@ -41,8 +41,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let loaded = super::load(&common, super::serve::overrides(Some(args.bind.clone())))?;
     let secret = candor_server::secret::load_or_create(&loaded.config)?;
-    let banner = seed(&loaded, secret.as_bytes(), &args)?;
-    super::serve::runtime()?.block_on(super::serve::serve(loaded, Some(banner)))?;
+    let (banner, keys) = seed(&loaded, secret.as_bytes(), &args)?;
+    let web = candor_web::WebConfig { demo: Some(keys) };
+    super::serve::runtime()?.block_on(super::serve::serve(loaded, Some(banner), web))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -66,7 +67,11 @@ fn reset_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// Fills the store with the generated shop and returns what to tell the person running it.
-fn seed(loaded: &Loaded, secret: &[u8], args: &DemoArgs) -> anyhow::Result<String> {
+fn seed(
+    loaded: &Loaded,
+    secret: &[u8],
+    args: &DemoArgs,
+) -> anyhow::Result<(String, candor_web::DemoKeys)> {
     let now = Clock::System.now();
     let shop = synth::generate(SynthConfig {
         seed: args.seed,
@@ -171,15 +176,24 @@ fn seed(loaded: &Loaded, secret: &[u8], args: &DemoArgs) -> anyhow::Result<Strin
     let admin = mk(vec![Scope::Admin], "demo admin")?;
     let ingest = mk(vec![Scope::Ingest], "demo ingest")?;
     let decide = mk(vec![Scope::Decide], "demo decide")?;
-    Ok(format!(
+    let banner = format!(
         "demo shop: {} items, {} people ({} allow personalization), seed {}\n\
          behaviour: {accepted} events stored, {dropped} refused by the consent gate\n\
          admin key:  {admin}\ningest key: {ingest}\ndecide key: {decide}\n\
-         try: curl -H 'Authorization: Bearer {decide}' http://{}/v1/subjects/demo-user-1/consents",
+         shop:           http://{bind}/shop/\n\
+         privacy center: http://{bind}/privacy/\n\
+         console:        http://{bind}/console/ (paste the admin key)\n\
+         try: curl -H 'Authorization: Bearer {decide}' http://{bind}/v1/subjects/demo-user-1/consents",
         shop.items.len(),
         shop.subjects.len(),
         n_granted,
         args.seed,
-        args.bind,
-    ))
+        bind = args.bind,
+    );
+    let keys = candor_web::DemoKeys {
+        admin,
+        ingest,
+        decide,
+    };
+    Ok((banner, keys))
 }

@@ -20,7 +20,7 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.common, overrides(args.bind))?;
-    runtime()?.block_on(serve(loaded, None))?;
+    runtime()?.block_on(serve(loaded, None, candor_web::WebConfig::default()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -45,7 +45,11 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Binds and serves until Ctrl-C or SIGTERM. `banner` is printed once listening.
-pub async fn serve(loaded: Loaded, banner: Option<String>) -> anyhow::Result<()> {
+pub async fn serve(
+    loaded: Loaded,
+    banner: Option<String>,
+    web: candor_web::WebConfig,
+) -> anyhow::Result<()> {
     let Loaded {
         policy,
         config,
@@ -64,7 +68,9 @@ pub async fn serve(loaded: Loaded, banner: Option<String>) -> anyhow::Result<()>
     }
     let state = AppState::new(store, policy, secret, config, Clock::System);
     tokio::spawn(retention_loop(state.clone()));
-    candor_server::serve(listener, state, shutdown_signal())
+    tokio::spawn(candor_server::recommend::model_loop(state.clone()));
+    let app = candor_server::router(state).merge(candor_web::router(web));
+    candor_server::serve_app(listener, app, shutdown_signal())
         .await
         .context("server failed")?;
     tracing::info!("candor stopped");

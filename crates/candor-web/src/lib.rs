@@ -1,0 +1,183 @@
+//! Candor's web front end: the JS SDK, the privacy center, the operator console and the demo
+//! shop, embedded in the binary.
+//!
+//! [`router`] serves the files under `assets/` from memory. Every page is plain HTML, CSS and
+//! JavaScript that talks to the `/v1/` API with an API key, exactly as a shop's own site
+//! would, so the front end needs no server-side state and no access to the store.
+//!
+//! **Architecture invariant:** nothing is fetched from another origin at run time — no CDN,
+//! font or script — so a person's browser talks only to the Candor instance it came to, and
+//! the pages' `Content-Security-Policy` says so.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get};
+
+/// What the front end needs from the server's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// Keys for the demo shop; `None` outside `candor demo`, and the shop then asks for them.
+    pub demo: Option<DemoKeys>,
+}
+
+/// The API keys `candor demo` creates for its shop.
+#[derive(Clone)]
+pub struct DemoKeys {
+    /// Ingest-scoped: consents and events from the shop's pages.
+    pub ingest: String,
+    /// Decide-scoped: recommendations and reading consent state.
+    pub decide: String,
+    /// Admin-scoped. Deliberately never served to a browser: the console asks the operator
+    /// for it, so a visitor of the demo shop cannot become its operator.
+    pub admin: String,
+}
+
+impl std::fmt::Debug for DemoKeys {
+    // Keys are secrets; a debug print of the configuration must not leak them into logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoKeys(<redacted>)")
+    }
+}
+
+/// The person the demo shop acts as, so its privacy-center link shows the same consents.
+/// A page may choose another with `?subject=` (the browser tests do, one person per test).
+pub const DEMO_SUBJECT_ID: &str = "demo-shopper";
+
+/// One embedded file.
+struct Asset {
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+macro_rules! asset {
+    ($file:literal, $ty:expr) => {
+        Asset {
+            content_type: $ty,
+            body: include_bytes!(concat!("../assets/", $file)),
+        }
+    };
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// The JS SDK, for the size test and for anyone embedding it elsewhere.
+pub const SDK_JS: &str = include_str!("../assets/sdk/candor.js");
+
+static SDK: Asset = Asset {
+    content_type: JS,
+    body: SDK_JS.as_bytes(),
+};
+static PAGE_CSS: Asset = asset!("page.css", CSS);
+static COMMON_JS: Asset = asset!("common.js", JS);
+static PRIVACY_HTML: Asset = asset!("privacy/index.html", HTML);
+static PRIVACY_JS: Asset = asset!("privacy/app.js", JS);
+static CONSOLE_HTML: Asset = asset!("console/index.html", HTML);
+static CONSOLE_JS: Asset = asset!("console/app.js", JS);
+static SHOP_HTML: Asset = asset!("shop/index.html", HTML);
+static SHOP_JS: Asset = asset!("shop/app.js", JS);
+
+/// Pages may load only their own files and talk only to their own origin; nothing may frame
+/// them, so a "Delete my data" button cannot be clickjacked.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+fn respond(asset: &'static Asset) -> Response {
+    let mut res = (
+        [
+            (header::CONTENT_TYPE, asset.content_type),
+            // The files change only with the binary; revalidating keeps an upgraded
+            // instance from serving a stale SDK against a newer API.
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // The privacy center's URL carries a key or token; it must not leak to any
+            // page a link leads to.
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        asset.body,
+    )
+        .into_response();
+    if asset.content_type == HTML {
+        res.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        );
+    } else {
+        // Shops load the SDK from Candor's origin into their own pages.
+        res.headers_mut().insert(
+            "cross-origin-resource-policy",
+            HeaderValue::from_static("cross-origin"),
+        );
+    }
+    res
+}
+
+fn serve<S: Clone + Send + Sync + 'static>(asset: &'static Asset) -> MethodRouter<S> {
+    get(move || async move { respond(asset) })
+}
+
+/// `window.CandorDemo = {...}` for the demo shop: the keys a visitor's browser needs, and
+/// nothing more (no admin key).
+fn demo_config_js(keys: &DemoKeys) -> String {
+    let config = serde_json::json!({
+        "ingestKey": keys.ingest,
+        "decideKey": keys.decide,
+        "subject": DEMO_SUBJECT_ID,
+    });
+    // JSON is valid JavaScript; serde_json escapes every string, so keys cannot break out.
+    format!("window.CandorDemo = {config};\n")
+}
+
+/// The front end's routes. Merge into the API router; this router has no fallback of its own,
+/// so the API's 404 answers for everything else.
+pub fn router<S: Clone + Send + Sync + 'static>(config: WebConfig) -> Router<S> {
+    let mut router = Router::new()
+        .route("/sdk/candor.js", serve(&SDK))
+        .route(
+            "/privacy",
+            get(|| async { Redirect::permanent("/privacy/") }),
+        )
+        .route("/privacy/", serve(&PRIVACY_HTML))
+        .route("/privacy/app.js", serve(&PRIVACY_JS))
+        .route("/privacy/page.css", serve(&PAGE_CSS))
+        .route("/privacy/common.js", serve(&COMMON_JS))
+        .route(
+            "/console",
+            get(|| async { Redirect::permanent("/console/") }),
+        )
+        .route("/console/", serve(&CONSOLE_HTML))
+        .route("/console/app.js", serve(&CONSOLE_JS))
+        .route("/console/page.css", serve(&PAGE_CSS))
+        .route("/console/common.js", serve(&COMMON_JS))
+        .route("/shop", get(|| async { Redirect::permanent("/shop/") }))
+        .route("/shop/", serve(&SHOP_HTML))
+        .route("/shop/app.js", serve(&SHOP_JS))
+        .route("/shop/page.css", serve(&PAGE_CSS))
+        .route("/shop/common.js", serve(&COMMON_JS));
+    if let Some(keys) = &config.demo {
+        let body: Arc<str> = demo_config_js(keys).into();
+        router = router.route(
+            "/shop/config.js",
+            get(move || {
+                let body = Arc::clone(&body);
+                async move {
+                    (
+                        StatusCode::OK,
+                        [
+                            (header::CONTENT_TYPE, JS),
+                            (header::CACHE_CONTROL, "no-store"),
+                            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                        ],
+                        body.to_string(),
+                    )
+                }
+            }),
+        );
+    }
+    router
+}

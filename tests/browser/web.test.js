@@ -1,0 +1,310 @@
+// Browser tests of the consent banner, tracker, privacy center and console against a running
+// Candor (started by run.sh). Each test is one person, in a fresh browser profile.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BASE, KEYS, open, newSubject, consents, storedEvents, screenshot, tabThrough, controls, lowestContrast } from "./support.js";
+
+const CONSENT_PURPOSES = ["analytics", "personalization", "session_personalization", "email_marketing", "targeted_advertising", "fairness_audit"];
+const AA_TEXT_CONTRAST_MIN = 4.5;
+
+async function openShop(browser, subject) {
+  const { page } = browser;
+  await page.goto(`${BASE}/shop/?subject=${encodeURIComponent(subject)}`);
+  await page.locator("#cnd-accept").waitFor();
+  return page;
+}
+
+async function bannerGone(page) {
+  await page.locator("#candor-consent").waitFor({ state: "detached" });
+}
+
+test("reject all: every consent purpose is denied and no event is sent or stored", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("reject");
+    const page = await openShop(b, subject);
+    const eventPosts = [];
+    page.on("request", (r) => { if (r.url().endsWith("/v1/events")) eventPosts.push(r); });
+    await page.locator("#cnd-reject").click();
+    await bannerGone(page);
+    await page.getByRole("button", { name: /^View / }).first().click();
+    await page.getByRole("button", { name: /^Add .* to cart$/ }).first().click();
+    await page.evaluate(() => Candor.flush());
+    await page.waitForTimeout(1500);
+
+    const state = await consents(subject);
+    for (const p of CONSENT_PURPOSES) {
+      assert.equal(state[p].status, "denied", `${p}: ${state[p].reason}`);
+      assert.equal(state[p].reason_code, "declined", p);
+    }
+    assert.equal(eventPosts.length, 0, "the SDK sent events nobody agreed to");
+    assert.deepEqual(await storedEvents(subject), []);
+    const stored = await page.evaluate(() => ({ choice: JSON.parse(localStorage.getItem("candor.choice")), anon: localStorage.getItem("candor.anonymousId") }));
+    assert.equal(stored.choice.choice, "reject_all");
+    assert.equal(stored.anon, null, "an id was kept although nothing allows it");
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("customize: personalization granted alone, its events stored, the rest denied", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("personalize");
+    const page = await openShop(b, subject);
+    await page.locator("#cnd-customize").click();
+    const boxes = page.locator("#candor-consent input[type=checkbox]");
+    assert.ok((await boxes.count()) >= CONSENT_PURPOSES.length);
+    await page.getByRole("checkbox", { name: "Personal recommendations", exact: true }).check();
+    await page.locator("#cnd-customize").click(); // now "Save my choices"
+    await bannerGone(page);
+
+    const state = await consents(subject);
+    assert.equal(state.personalization.status, "granted");
+    assert.equal(state.personalization.allowed, true);
+    for (const p of CONSENT_PURPOSES.filter((x) => x !== "personalization")) assert.equal(state[p].status, "denied", p);
+
+    await page.getByRole("button", { name: /^View / }).first().click();
+    await page.evaluate(() => Candor.flush());
+    await page.waitForTimeout(500);
+    const events = await storedEvents(subject);
+    assert.ok(events.length >= 1, "the product view was not stored");
+    for (const e of events) assert.deepEqual(e.purposes, ["personalization"], JSON.stringify(e));
+    assert.ok(events.some((e) => e.event_type === "Product Viewed"));
+    // Persisting the visitor id is allowed now.
+    assert.ok(await page.evaluate(() => localStorage.getItem("candor.anonymousId")));
+  } finally {
+    await b.close();
+  }
+});
+
+test("accept all grants every consent purpose", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("accept");
+    const page = await openShop(b, subject);
+    await page.locator("#cnd-accept").click();
+    await bannerGone(page);
+    const state = await consents(subject);
+    for (const p of CONSENT_PURPOSES) assert.equal(state[p].status, "granted", p);
+    // The recommendation widget renders even where the endpoint does not exist yet.
+    await page.locator("#recs .candor-recs-empty, #recs .candor-recs-list").first().waitFor();
+  } finally {
+    await b.close();
+  }
+});
+
+test("Global Privacy Control: shown, and sale or sharing stays denied even after accept all", async () => {
+  const b = await open({ gpc: true });
+  try {
+    const subject = newSubject("gpc");
+    const page = await openShop(b, subject);
+    await page.locator("[data-candor=gpc]").waitFor();
+    await page.locator("#cnd-customize").click();
+    const ads = page.getByRole("checkbox", { name: "Targeted advertising", exact: true });
+    assert.equal(await ads.isChecked(), false);
+    assert.equal(await ads.isDisabled(), true, "the sale/sharing purpose should be shown as off");
+    await page.locator("#cnd-accept").click();
+    await bannerGone(page);
+    const state = await consents(subject);
+    assert.equal(state.targeted_advertising.allowed, false);
+    assert.equal(state.targeted_advertising.status, "denied");
+    for (const p of CONSENT_PURPOSES.filter((x) => x !== "targeted_advertising")) assert.equal(state[p].status, "granted", p);
+    assert.deepEqual(await page.evaluate(() => Candor.consent().gpc), true);
+  } finally {
+    await b.close();
+  }
+});
+
+test("banner: Reject all is exactly as prominent as Accept all, nothing is pre-ticked", async () => {
+  const b = await open();
+  try {
+    const page = await openShop(b, newSubject("banner"));
+    const accept = page.locator("#cnd-accept");
+    const reject = page.locator("#cnd-reject");
+    const [a, r] = [await accept.boundingBox(), await reject.boundingBox()];
+    assert.equal(Math.round(a.width), Math.round(r.width));
+    assert.equal(Math.round(a.height), Math.round(r.height));
+    assert.equal(Math.round(a.y), Math.round(r.y), "the buttons should sit on one line");
+    const look = (l) => l.evaluate((n) => {
+      const s = getComputedStyle(n);
+      return [s.backgroundColor, s.color, s.fontSize, s.fontWeight, s.borderTopWidth, s.borderTopColor, s.paddingTop, s.paddingLeft].join("|");
+    });
+    assert.equal(await look(accept), await look(reject));
+    // Every purpose is shown with its exact plain-language text from the policy.
+    const policy = await (await fetch(`${BASE}/v1/policy`, { headers: { Authorization: `Bearer ${KEYS.ingest}` } })).json();
+    const bannerText = await page.locator("#candor-consent .b").innerText();
+    for (const p of policy.purposes) assert.ok(bannerText.includes(p.text), p.id);
+    const contrast = await lowestContrast(page);
+    assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
+    await screenshot(page, "banner.png");
+
+    await page.locator("#cnd-customize").click();
+    const checked = await page.locator("#candor-consent input[type=checkbox]").evaluateAll((xs) => xs.filter((x) => x.checked).length);
+    assert.equal(checked, 0, "a purpose was pre-ticked");
+    await screenshot(page, "banner-customize.png");
+  } finally {
+    await b.close();
+  }
+});
+
+test("banner: the keyboard reaches every button, with a visible focus ring", async () => {
+  const b = await open();
+  try {
+    const page = await openShop(b, newSubject("banner-keys"));
+    const all = await controls(page, "#candor-consent");
+    const seen = await tabThrough(page, 40);
+    for (const id of all) assert.ok(seen.some((s) => s.key === id), `${id} not reachable by Tab`);
+    for (const s of seen.filter((s) => s.key.startsWith("cnd-"))) assert.ok(s.outline, `${s.key} has no visible focus`);
+    // And a choice can be made without a mouse.
+    await page.locator("#cnd-reject").focus();
+    await page.keyboard.press("Enter");
+    await bannerGone(page);
+  } finally {
+    await b.close();
+  }
+});
+
+function privacyUrl(subject) {
+  const q = new URLSearchParams({ subject, key: KEYS.ingest, readKey: KEYS.decide });
+  return `${BASE}/privacy/?${q}`;
+}
+
+test("privacy center: a switch grants, then withdraws, and the history shows both", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("center");
+    const { page } = b;
+    await page.goto(privacyUrl(subject));
+    const sw = page.getByRole("switch", { name: "Personal recommendations", exact: true });
+    await sw.waitFor();
+    assert.equal(await sw.isChecked(), false);
+    // Plain-language text and the reason are shown with each purpose.
+    const row = page.locator(".purpose[data-purpose=personalization]");
+    assert.match(await row.innerText(), /Remember what you view and buy/);
+    assert.match(await row.innerText(), /no choice yet/);
+
+    await sw.click();
+    await page.getByRole("status").filter({ hasText: "Saved: Personal recommendations is now on." }).waitFor();
+    assert.equal((await consents(subject)).personalization.status, "granted");
+    assert.equal(await page.getByRole("switch", { name: "Personal recommendations", exact: true }).isChecked(), true);
+
+    await page.getByRole("switch", { name: "Personal recommendations", exact: true }).click();
+    await page.getByRole("status").filter({ hasText: "is now off" }).waitFor();
+    const after = await consents(subject);
+    assert.equal(after.personalization.status, "denied");
+    assert.equal(after.personalization.reason_code, "withdrawn");
+    await page.locator("#told table tbody tr").nth(1).waitFor();
+
+    // The contract purpose has no switch: it is not a choice.
+    assert.equal(await page.locator(".purpose[data-purpose=order_fulfilment] input").count(), 0);
+    // Sections whose endpoints are not there yet say so instead of breaking.
+    await page.locator("#inferred [data-state], #inferred dl, #inferred p").first().waitFor();
+    const contrast = await lowestContrast(page);
+    assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
+    await screenshot(page, "privacy-center.png", { fullPage: true });
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("privacy center: deleting asks for confirmation first", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await page.goto(privacyUrl(newSubject("delete")));
+    await page.locator("#purposes .purpose").first().waitFor();
+    const deletes = [];
+    page.on("request", (r) => { if (r.method() === "DELETE") deletes.push(r.url()); });
+    await page.locator("#delete-btn").click();
+    assert.equal(await page.locator("#delete-confirm").isVisible(), true);
+    await page.locator("#delete-no").click();
+    assert.equal(await page.locator("#delete-confirm").isVisible(), false);
+    assert.equal(deletes.length, 0, "cancel must not delete");
+    await page.locator("#delete-btn").click();
+    await page.locator("#delete-yes").click();
+    await page.locator("#delete-status p").first().waitFor();
+    assert.equal(deletes.length, 1);
+  } finally {
+    await b.close();
+  }
+});
+
+test("privacy center: the keyboard reaches every control, with a visible focus ring", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await page.goto(privacyUrl(newSubject("center-keys")));
+    await page.locator("#purposes .purpose").first().waitFor();
+    await page.locator("#told table, #told .muted").first().waitFor();
+    const all = await controls(page);
+    const seen = await tabThrough(page, all.length + 10);
+    for (const id of all) assert.ok(seen.some((s) => s.key === id), `${id} not reachable by Tab`);
+    for (const s of seen) assert.ok(s.outline, `${s.key} has no visible focus`);
+    // Every control has an accessible name.
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll("button, input, select, textarea")]
+      .filter((n) => !(n.labels && n.labels.length) && !n.getAttribute("aria-label") && !n.textContent.trim())
+      .map((n) => n.id));
+    assert.deepEqual(unnamed, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("console: the admin key opens the data map; missing endpoints say not available yet", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await page.goto(`${BASE}/console/`);
+    await page.getByLabel("Admin API key").fill("cnd_0000000000000000_" + "0".repeat(64));
+    await page.getByRole("button", { name: "Use key" }).click();
+    await page.getByRole("alert").waitFor();
+    assert.equal(await page.locator("#dashboard").isVisible(), false);
+
+    await page.getByLabel("Admin API key").fill(KEYS.admin);
+    await page.getByRole("button", { name: "Use key" }).click();
+    await page.locator("#data-map table").waitFor();
+    assert.match(await page.locator("#data-map").innerText(), /Personal recommendations/);
+    await page.locator("#consent-rates [data-state=unavailable]").waitFor();
+    await page.locator("#lint [data-state=unavailable], #lint p, #lint ul").first().waitFor();
+    await page.locator("#drops table, #drops p").first().waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("candor.console.adminKey")), KEYS.admin);
+    assert.equal(await page.evaluate(() => localStorage.length), 0, "the admin key must not outlive the tab");
+
+    const all = await controls(page);
+    const seen = await tabThrough(page, all.length + 10);
+    for (const id of all) assert.ok(seen.some((s) => s.key === id), `${id} not reachable by Tab`);
+    const contrast = await lowestContrast(page);
+    assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, "console.png", { fullPage: true });
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("a changed policy version asks again", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("reask");
+    const page = await openShop(b, subject);
+    await page.locator("#cnd-reject").click();
+    await bannerGone(page);
+    await page.reload();
+    await page.locator("#products li").first().waitFor();
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator("#candor-consent").count(), 0, "asked again under the same policy");
+    await page.evaluate(() => {
+      const c = JSON.parse(localStorage.getItem("candor.choice"));
+      c.policyVersion = "an-older-version";
+      localStorage.setItem("candor.choice", JSON.stringify(c));
+    });
+    await page.reload();
+    await page.locator("#cnd-accept").waitFor();
+  } finally {
+    await b.close();
+  }
+});
