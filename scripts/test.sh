@@ -35,4 +35,9 @@ if [ -z "${CANDOR_TEST_POSTGRES_URL:-}" ]; then
   export CANDOR_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/postgres"
 fi
 
-exec cargo test --workspace "$@"
+cargo test --workspace "$@"
+
+# The HTTP API suite again, every test on its own PostgreSQL schema: both backends must behave
+# exactly alike.
+echo "test.sh: the HTTP API suite on PostgreSQL" >&2
+CANDOR_TEST_BACKEND=postgres cargo test -p candor-server --test it "$@"

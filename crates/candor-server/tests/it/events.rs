@@ -6,7 +6,7 @@ use candor_domain::time::{DAY_MS, Timestamp};
 use candor_server::jobs::retention_run_once;
 use serde_json::{Value, json};
 
-use crate::support::{NOW, TestApp};
+use crate::support::{NOW, TestApp, off_runtime};
 
 async fn grant(app: &TestApp, subject: &str, purposes: &[&str]) {
     let decisions: Vec<Value> = purposes
@@ -307,7 +307,7 @@ async fn identify_merges_only_what_the_identified_subject_allows() {
     // Orders (a contract purpose) need the email; nothing needs the favourite colour.
     assert_eq!(res["minimized"], json!(["favourite_colour"]));
     let key = app.state.subject_key("user-1").unwrap();
-    let contact = app.state.store.contact(&key).unwrap();
+    let contact = off_runtime(|| app.state.store.contact(&key).unwrap());
     assert_eq!(contact.len(), 1);
     assert_eq!(contact[0].0, "email");
     assert!(
@@ -355,7 +355,7 @@ async fn profiles_learn_only_from_personalization_and_forget_on_withdrawal() {
     post(&app, vec![viewed("fay", "f1", "sku-1")]).await;
     let key = app.state.subject_key("fay").unwrap();
     assert_eq!(
-        app.state.store.profile(&key).unwrap(),
+        off_runtime(|| app.state.store.profile(&key).unwrap()),
         None,
         "analytics does not build profiles"
     );
@@ -365,7 +365,7 @@ async fn profiles_learn_only_from_personalization_and_forget_on_withdrawal() {
         vec![viewed("fay", "f2", "sku-2"), viewed("fay", "f3", "sku-2")],
     )
     .await;
-    let p = app.state.store.profile(&key).unwrap().unwrap();
+    let p = off_runtime(|| app.state.store.profile(&key).unwrap().unwrap());
     assert_eq!(p.n_views, 2);
     assert!(
         p.affinities.contains_key("Yoga") && !p.affinities.contains_key("Running"),
@@ -381,11 +381,12 @@ async fn profiles_learn_only_from_personalization_and_forget_on_withdrawal() {
     )
     .await;
     let later = Timestamp::from_millis(NOW + 60_000);
-    let report =
-        retention_run_once(app.state.store.as_ref(), &app.state.policy, 14.0, later).unwrap();
+    let report = off_runtime(|| {
+        retention_run_once(app.state.store.as_ref(), &app.state.policy, 14.0, later).unwrap()
+    });
     assert_eq!(report.narrowed, 2, "{report:?}");
     assert_eq!(
-        app.state.store.profile(&key).unwrap(),
+        off_runtime(|| app.state.store.profile(&key).unwrap()),
         None,
         "the profile derived from withdrawn data is reset"
     );
@@ -402,8 +403,9 @@ async fn profiles_learn_only_from_personalization_and_forget_on_withdrawal() {
         Some(all),
     )
     .await;
-    let report =
-        retention_run_once(app.state.store.as_ref(), &app.state.policy, 14.0, later).unwrap();
+    let report = off_runtime(|| {
+        retention_run_once(app.state.store.as_ref(), &app.state.policy, 14.0, later).unwrap()
+    });
     assert_eq!(report.unconsented_deleted, 3);
     assert!(events_of(&app, "fay").await.is_empty());
 }
@@ -419,20 +421,27 @@ async fn session_only_data_is_gone_after_the_visit() {
     );
     let key = app.state.subject_key("gus").unwrap();
     assert!(
-        app.state.store.profile(&key).unwrap().is_some(),
+        off_runtime(|| app.state.store.profile(&key).unwrap().is_some()),
         "the visit is personalized"
     );
     let after_visit = Timestamp::from_millis(NOW + 31 * 60_000);
-    let report = retention_run_once(
-        app.state.store.as_ref(),
-        &app.state.policy,
-        14.0,
-        after_visit,
-    )
-    .unwrap();
+    let report = off_runtime(|| {
+        retention_run_once(
+            app.state.store.as_ref(),
+            &app.state.policy,
+            14.0,
+            after_visit,
+        )
+        .unwrap()
+    });
     assert_eq!(report.expired_deleted, 1);
-    assert!(app.state.store.all_events(&key).unwrap().is_empty());
-    assert_eq!(app.state.store.profile(&key).unwrap(), None);
+    assert!(off_runtime(|| app
+        .state
+        .store
+        .all_events(&key)
+        .unwrap()
+        .is_empty()));
+    assert_eq!(off_runtime(|| app.state.store.profile(&key).unwrap()), None);
 }
 
 #[tokio::test]
@@ -440,25 +449,33 @@ async fn retention_deletes_expired_data() {
     let app = TestApp::new();
     grant(&app, "hal", &["analytics"]).await;
     post(&app, vec![viewed("hal", "h1", "sku-1")]).await;
-    let store = app.state.store.as_ref();
     let key = app.state.subject_key("hal").unwrap();
-    let r = retention_run_once(
-        store,
-        &app.state.policy,
-        14.0,
-        Timestamp::from_millis(NOW + 394 * DAY_MS),
-    )
-    .unwrap();
+    let r = off_runtime(|| {
+        retention_run_once(
+            app.state.store.as_ref(),
+            &app.state.policy,
+            14.0,
+            Timestamp::from_millis(NOW + 394 * DAY_MS),
+        )
+        .unwrap()
+    });
     assert_eq!(r.expired_deleted, 0);
-    let r = retention_run_once(
-        store,
-        &app.state.policy,
-        14.0,
-        Timestamp::from_millis(NOW + 396 * DAY_MS),
-    )
-    .unwrap();
+    let r = off_runtime(|| {
+        retention_run_once(
+            app.state.store.as_ref(),
+            &app.state.policy,
+            14.0,
+            Timestamp::from_millis(NOW + 396 * DAY_MS),
+        )
+        .unwrap()
+    });
     assert_eq!(r.expired_deleted, 1);
-    assert!(store.all_events(&key).unwrap().is_empty());
+    assert!(off_runtime(|| app
+        .state
+        .store
+        .all_events(&key)
+        .unwrap()
+        .is_empty()));
 }
 
 #[tokio::test]

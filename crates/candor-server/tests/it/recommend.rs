@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use candor_server::recommend::rebuild_once;
 use serde_json::{Value, json};
 
-use crate::support::{Response, TestApp};
+use crate::support::{Response, TestApp, off_runtime};
 
 /// Running gear, yoga gear, and wine with a wine glass: wine is the most popular, and the
 /// glass is bought with nothing but wine.
@@ -119,7 +119,7 @@ fn ids(r: &Response) -> Vec<String> {
 }
 
 fn rebuild(app: &TestApp) -> candor_server::recommend::RebuildReport {
-    rebuild_once(&app.state).unwrap()
+    off_runtime(|| rebuild_once(&app.state).unwrap())
 }
 
 #[tokio::test]

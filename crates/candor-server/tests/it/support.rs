@@ -1,4 +1,8 @@
 //! A test harness around the router: a fresh store, fixed clock and keys per test.
+//!
+//! The store is SQLite in a temporary directory, or, with `CANDOR_TEST_BACKEND=postgres`, a
+//! fresh schema on the PostgreSQL server at `CANDOR_TEST_POSTGRES_URL` (dropped when the test
+//! ends): `scripts/test.sh` runs this whole suite on both, so every endpoint behaves alike.
 
 use std::sync::Arc;
 
@@ -10,8 +14,11 @@ use candor_domain::time::Timestamp;
 use candor_server::auth::{NewKey, create_key};
 use candor_server::config::{Config, Overrides};
 use candor_server::{AppState, Clock, ServerSecret};
-use candor_store::Scope;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use candor_store::postgres::PostgresStore;
 use candor_store::sqlite::SqliteStore;
+use candor_store::{Scope, Store};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -26,6 +33,76 @@ pub struct TestApp {
     pub ingest: String,
     pub decide: String,
     _dir: tempfile::TempDir,
+    _schema: Option<PgSchema>,
+}
+
+/// A PostgreSQL schema that lives as long as one test.
+struct PgSchema {
+    url: String,
+    name: String,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        off_runtime(|| {
+            if let Ok(mut c) = postgres::Client::connect(&self.url, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+            }
+        });
+    }
+}
+
+/// Runs blocking store work on a thread of its own: the PostgreSQL driver is synchronous and
+/// may not block a thread that drives async tasks, as a test's body does.
+pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+fn test_keys(store: &dyn Store) -> (String, String, String) {
+    let now = Timestamp::from_millis(NOW);
+    let key = |scopes| {
+        create_key(
+            store,
+            NewKey {
+                scopes,
+                allowed_origins: vec![],
+                label: String::new(),
+            },
+            now,
+        )
+        .unwrap()
+        .1
+    };
+    (
+        key(vec![Scope::Admin]),
+        key(vec![Scope::Ingest]),
+        key(vec![Scope::Decide]),
+    )
+}
+
+/// The store the suite runs on: SQLite by default, PostgreSQL when asked.
+fn test_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<PgSchema>) {
+    match std::env::var("CANDOR_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let url = std::env::var("CANDOR_TEST_POSTGRES_URL")
+                .expect("CANDOR_TEST_BACKEND=postgres needs CANDOR_TEST_POSTGRES_URL");
+            static N: AtomicU32 = AtomicU32::new(0);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let name = format!(
+                "candor_http_{}_{nanos}_{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            );
+            let schema = PgSchema { url, name };
+            let store = PostgresStore::connect(&schema.url, Some(&schema.name))
+                .unwrap_or_else(|e| panic!("PostgreSQL must be reachable for this run: {e}"));
+            (Arc::new(store), Some(schema))
+        }
+        Ok("sqlite") | Err(_) => (Arc::new(SqliteStore::open(dir).unwrap()), None),
+        Ok(other) => panic!("unknown CANDOR_TEST_BACKEND `{other}`; use sqlite or postgres"),
+    }
 }
 
 pub struct Response {
@@ -48,28 +125,15 @@ impl TestApp {
 
     pub fn with_policy(policy: Policy) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        // The PostgreSQL driver is synchronous and may not run on the test's async thread.
+        let (store, schema, (admin, ingest, decide)) = off_runtime(|| {
+            let (store, schema) = test_store(dir.path());
+            let keys = test_keys(store.as_ref());
+            (store, schema, keys)
+        });
         let mut config = Config::resolve("", Overrides::default()).unwrap();
         config.data_dir = dir.path().to_owned();
         let now = Timestamp::from_millis(NOW);
-        let key = |scopes| {
-            create_key(
-                store.as_ref(),
-                NewKey {
-                    scopes,
-                    allowed_origins: vec![],
-                    label: String::new(),
-                },
-                now,
-            )
-            .unwrap()
-            .1
-        };
-        let (admin, ingest, decide) = (
-            key(vec![Scope::Admin]),
-            key(vec![Scope::Ingest]),
-            key(vec![Scope::Decide]),
-        );
         let state = AppState::new(
             store,
             policy,
@@ -84,6 +148,43 @@ impl TestApp {
             ingest,
             decide,
             _dir: dir,
+            _schema: schema,
+        }
+    }
+
+    /// Everything the store holds, as bytes to scan for what must not be there: on SQLite
+    /// every file of the data directory (database, WAL, journals), on PostgreSQL every row of
+    /// every table in the test's schema, as text.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match &self._schema {
+            None => {
+                let mut bytes = Vec::new();
+                for entry in std::fs::read_dir(&self.state.config.data_dir).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_file() {
+                        bytes.extend(std::fs::read(path).unwrap());
+                    }
+                }
+                bytes
+            }
+            Some(schema) => off_runtime(|| {
+                let mut c = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+                let tables = c
+                    .query(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+                        &[&schema.name],
+                    )
+                    .unwrap();
+                let mut bytes = Vec::new();
+                for t in tables {
+                    let table: String = t.get(0);
+                    let sql = format!("SELECT t::text FROM {}.{table} t", schema.name);
+                    for row in c.query(&sql, &[]).unwrap() {
+                        bytes.extend(row.get::<_, String>(0).into_bytes());
+                    }
+                }
+                bytes
+            }),
         }
     }
 

@@ -163,6 +163,18 @@ impl Conn<'_> {
     }
 }
 
+impl Drop for Pool {
+    /// Closing a connection runs the driver's own small runtime, which must not happen on a
+    /// thread that is driving async tasks; so the idle connections are closed on a thread of
+    /// their own, and dropping the store is safe from anywhere.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.lock().idle);
+        if !idle.is_empty() {
+            std::thread::spawn(move || drop(idle));
+        }
+    }
+}
+
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
         let Some(client) = self.client.take() else {
