@@ -31,6 +31,10 @@ pub const MODEL_REBUILD_INTERVAL: Duration = Duration::from_secs(15 * 60);
 /// The shortest gap between two rebuilds, so a burst of withdrawals costs one rebuild, not one
 /// each.
 pub const MODEL_REBUILD_GAP_MIN: Duration = Duration::from_secs(10);
+/// How often each instance checks whether another one asked for a rebuild.
+pub const GENERATION_POLL: Duration = Duration::from_secs(2);
+/// The store counter every instance watches: bumped when someone's data must leave the models.
+pub const MODELS_GENERATION: &str = "models";
 /// Subjects read per store round trip while rebuilding.
 const SUBJECTS_PAGE_LEN: u32 = 500;
 /// EASE's solve is dense and cubic in its item count: 2,500 items take about 150 MB and a few
@@ -42,6 +46,9 @@ pub const EASE_ITEMS_MAX: usize = 2_500;
 pub struct Models {
     /// When it was built; `None` for the empty snapshot the server starts with.
     pub built_at: Option<Timestamp>,
+    /// The store's `models` generation read before training: a bump after it (by any
+    /// instance) means this snapshot may hold data that must go.
+    pub generation: i64,
     catalog: Vec<CatalogItem>,
     index_of: HashMap<String, u32>,
     /// Category ids per item, into `category_names`.
@@ -63,6 +70,7 @@ impl Models {
     pub fn empty() -> Models {
         Models {
             built_at: None,
+            generation: -1,
             catalog: Vec::new(),
             index_of: HashMap::new(),
             categories: ItemCategories::default(),
@@ -162,8 +170,8 @@ impl ModelCell {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(models);
     }
 
-    /// Asks [`model_loop`] to rebuild soon: call it after a withdrawal so the person's data
-    /// leaves the shared models without waiting for the timer.
+    /// Asks this instance's [`model_loop`] to rebuild soon. Use [`invalidate`] to tell every
+    /// instance.
     pub fn mark_stale(&self) {
         self.stale.notify_one();
     }
@@ -242,6 +250,8 @@ fn build(
     policy: &Policy,
     now: Timestamp,
 ) -> StoreResult<(Models, RebuildReport)> {
+    // Read first, so a withdrawal that lands while training triggers one more rebuild.
+    let generation = store.generation(MODELS_GENERATION)?;
     let catalog = read_catalog(store)?;
     let index_of: HashMap<String, u32> = catalog
         .iter()
@@ -342,6 +352,7 @@ fn build(
     report.ease_items = ease.as_ref().map_or(0, |m| m.n_modelled_items() as u32);
     let models = Models {
         built_at: Some(now),
+        generation,
         catalog,
         index_of,
         categories: ItemCategories::new(per_item),
@@ -421,9 +432,35 @@ fn read_catalog(store: &dyn Store) -> StoreResult<Vec<CatalogItem>> {
     }
 }
 
-/// Rebuilds at start, every [`MODEL_REBUILD_INTERVAL`], and soon after
-/// [`ModelCell::mark_stale`]; never more often than [`MODEL_REBUILD_GAP_MIN`]. Runs until the
-/// task is dropped.
+/// Tells every instance that a person's data must leave the shared models (a withdrawal, a
+/// removal from history, an erasure): bumps the store's generation, which the others see
+/// within [`GENERATION_POLL`], and wakes this instance's loop at once. A failure to bump is
+/// logged; the timer still rebuilds.
+pub async fn invalidate(state: &AppState) {
+    if let Err(e) = state
+        .blocking(|store| store.bump_generation(MODELS_GENERATION))
+        .await
+    {
+        tracing::warn!(error = %e, "could not record that the models are stale");
+    }
+    state.models.mark_stale();
+}
+
+/// Waits until the store's generation moves past `built`, polling every [`GENERATION_POLL`].
+async fn generation_moved(state: &AppState, built: i64) {
+    loop {
+        tokio::time::sleep(GENERATION_POLL).await;
+        let now = state
+            .blocking(|store| store.generation(MODELS_GENERATION))
+            .await;
+        if now.is_ok_and(|g| g > built) {
+            return;
+        }
+    }
+}
+
+/// Rebuilds at start, every [`MODEL_REBUILD_INTERVAL`], and soon after [`invalidate`] on any
+/// instance; never more often than [`MODEL_REBUILD_GAP_MIN`]. Runs until the task is dropped.
 pub async fn model_loop(state: AppState) {
     loop {
         let worker = state.clone();
@@ -439,10 +476,17 @@ pub async fn model_loop(state: AppState) {
             Err(e) => tracing::error!(error = %e, "recommendation model rebuild panicked"),
         }
         tokio::time::sleep(MODEL_REBUILD_GAP_MIN).await;
-        // Whichever comes first: the timer, or a request to rebuild.
+        // Whichever comes first: the timer, a request from this instance, or a bump of the
+        // generation by any instance.
+        let built = state.models.current().generation;
         let _ = tokio::time::timeout(
             MODEL_REBUILD_INTERVAL.saturating_sub(MODEL_REBUILD_GAP_MIN),
-            state.models.stale.notified(),
+            async {
+                tokio::select! {
+                    () = state.models.stale.notified() => {}
+                    () = generation_moved(&state, built) => {}
+                }
+            },
         )
         .await;
     }

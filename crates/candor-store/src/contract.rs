@@ -29,6 +29,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     expired_events_are_deleted(&fresh());
     merge_moves_events(&fresh());
     preferences_round_trip(&fresh());
+    generations_count_up(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -533,4 +534,12 @@ pub fn preferences_round_trip(store: &dyn Store) {
         store.preferences(&a).unwrap(),
         crate::Preferences::default()
     );
+}
+
+pub fn generations_count_up(store: &dyn Store) {
+    assert_eq!(store.generation("models").unwrap(), 0);
+    assert_eq!(store.bump_generation("models").unwrap(), 1);
+    assert_eq!(store.bump_generation("models").unwrap(), 2);
+    assert_eq!(store.generation("models").unwrap(), 2);
+    assert_eq!(store.generation("other").unwrap(), 0, "counters are independent");
 }

@@ -141,6 +141,14 @@ pub trait Store: Send + Sync + 'static {
     fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>>;
     fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
 
+    // --- Generations: cross-instance cache invalidation ------------------------------------
+
+    /// The current value of a named counter (0 if never bumped). Instances compare it with
+    /// the value their cache was built at.
+    fn generation(&self, name: &str) -> StoreResult<i64>;
+    /// Increments a named counter and returns the new value, atomically across instances.
+    fn bump_generation(&self, name: &str) -> StoreResult<i64>;
+
     // --- Recommendation preferences -----------------------------------------------------
 
     /// A subject's preferences; the default when they never set any.

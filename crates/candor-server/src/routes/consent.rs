@@ -289,9 +289,10 @@ pub async fn put_consents(
         ));
     }
     let policy = state.policy.clone();
-    let (records, facts) = state
+    let (records, facts, n_before) = state
         .blocking(move |store| {
             let mut existing = store.consent_records(&subject)?;
+            let n_before = existing.len();
             // The signal is recorded before this request's own decisions, so an explicit grant
             // in the same request stands and a bulk one does not.
             let mut batch = if gpc {
@@ -306,11 +307,18 @@ pub async fn put_consents(
                 .subject(&subject)?
                 .map(|s| s.facts)
                 .unwrap_or_default();
-            Ok((existing, facts))
+            Ok((existing, facts, n_before))
         })
         .await?;
     tracing::info!(key = %caller.key_id, gpc, "consent recorded");
     let derived = consent::derive(&state.policy, &facts, &records);
+    let before = consent::derive(&state.policy, &facts, &records[..n_before]);
+    if crate::recommend::personalization_allowed(&state.policy, &before)
+        && !crate::recommend::personalization_allowed(&state.policy, &derived)
+    {
+        // Their history trained the shared models; every instance rebuilds without it.
+        crate::recommend::invalidate(&state).await;
+    }
     Ok(Json(state_body(&state.policy, &derived)))
 }
 

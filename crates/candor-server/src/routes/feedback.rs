@@ -219,8 +219,8 @@ pub async fn post_feedback(
         })
         .await?;
     if removed > 0 {
-        // The shared models learnt from these events; rebuild without them soon.
-        state.models.mark_stale();
+        // The shared models learnt from these events; every instance rebuilds without them.
+        crate::recommend::invalidate(&state).await;
     }
     tracing::info!(key = %caller.key_id, removed, "recommendation feedback recorded");
     Ok(Json(FeedbackBody {

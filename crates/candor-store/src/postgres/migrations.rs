@@ -126,8 +126,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
         at          BIGINT NOT NULL
     );
     "#,
-    // 3: recommendation preferences — muted categories, hidden items, paused personalization.
+    // 3: recommendation preferences — muted categories, hidden items, paused personalization;
+    // generation counters that tell every instance when its caches are stale.
     r#"
+    CREATE TABLE generations (
+        name   TEXT PRIMARY KEY,
+        value  BIGINT NOT NULL
+    );
     CREATE TABLE preferences (
         subject_key  BYTEA PRIMARY KEY,
         preferences  TEXT NOT NULL,

@@ -748,6 +748,25 @@ impl Store for PostgresStore {
         })
     }
 
+    fn generation(&self, name: &str) -> StoreResult<i64> {
+        self.read(|c| {
+            Ok(c.query_opt("SELECT value FROM generations WHERE name = $1", &[&name])?
+                .map_or(0, |r| r.get(0)))
+        })
+    }
+
+    fn bump_generation(&self, name: &str) -> StoreResult<i64> {
+        self.write(|tx| {
+            Ok(tx
+                .query_one(
+                    "INSERT INTO generations (name, value) VALUES ($1, 1)
+                     ON CONFLICT (name) DO UPDATE SET value = generations.value + 1 RETURNING value",
+                    &[&name],
+                )?
+                .get(0))
+        })
+    }
+
     fn preferences(&self, key: &SubjectKey) -> StoreResult<crate::Preferences> {
         self.read(|c| preferences::load(c, key))
     }

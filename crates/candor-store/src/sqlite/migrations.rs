@@ -116,8 +116,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
         at          INTEGER NOT NULL
     ) STRICT;
     "#,
-    // 3: recommendation preferences — muted categories, hidden items, paused personalization.
+    // 3: recommendation preferences — muted categories, hidden items, paused personalization;
+    // generation counters that tell every instance when its caches are stale.
     r#"
+    CREATE TABLE generations (
+        name   TEXT PRIMARY KEY,
+        value  INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
     CREATE TABLE preferences (
         subject_key  BLOB PRIMARY KEY,
         preferences  TEXT NOT NULL,

@@ -560,6 +560,27 @@ impl Store for SqliteStore {
         })
     }
 
+    fn generation(&self, name: &str) -> StoreResult<i64> {
+        self.read(|c| {
+            c.query_row("SELECT value FROM generations WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map(|v| v.unwrap_or(0))
+        })
+    }
+
+    fn bump_generation(&self, name: &str) -> StoreResult<i64> {
+        self.write(|c| {
+            c.query_row(
+                "INSERT INTO generations (name, value) VALUES (?1, 1)
+                 ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+                [name],
+                |r| r.get(0),
+            )
+        })
+    }
+
     fn preferences(&self, key: &SubjectKey) -> StoreResult<crate::Preferences> {
         self.read(|c| preferences::load(c, key))
     }
