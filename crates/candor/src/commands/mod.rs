@@ -112,10 +112,15 @@ pub fn load(common: &Common, overrides: Overrides) -> anyhow::Result<Loaded> {
         let lines: Vec<String> = errors.0.iter().map(|i| format!("{name}:{i}")).collect();
         anyhow::anyhow!("the policy is invalid:\n{}", lines.join("\n"))
     })?;
+    // The environment's storage URL and secret apply to every command, not only `serve`:
+    // keys, imports and retention runs must open the same store the servers use.
+    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
     let config = Config::resolve(
         &text,
         Overrides {
             data_dir: common.data_dir.clone(),
+            storage_url: overrides.storage_url.or_else(|| env("CANDOR_STORAGE_URL")),
+            secret: overrides.secret.or_else(|| env("CANDOR_SECRET")),
             ..overrides
         },
     )

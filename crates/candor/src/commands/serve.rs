@@ -24,15 +24,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Settings from the command line; the environment's are applied by `load` for every command.
 pub fn overrides(bind: Option<String>) -> Overrides {
     Overrides {
         bind,
-        storage_url: std::env::var("CANDOR_STORAGE_URL")
-            .ok()
-            .filter(|s| !s.is_empty()),
-        secret: std::env::var("CANDOR_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty()),
         ..Overrides::default()
     }
 }

@@ -2,5 +2,6 @@
 
 mod cli;
 mod eval;
+mod postgres;
 mod serve;
 mod support;
