@@ -143,7 +143,11 @@ impl Config {
             cors_allowed_origins: file.server.cors_allowed_origins,
             secret: overrides.secret,
             secret_file: file.server.secret_file,
-            retention_interval_seconds: file.server.retention_interval_seconds.unwrap_or(60).max(1),
+            retention_interval_seconds: file
+                .server
+                .retention_interval_seconds
+                .unwrap_or(3600)
+                .max(1),
             limits: file.limits,
             profiles: file.profiles,
         })

@@ -283,18 +283,24 @@ fn consent_states(
     header_gpc: bool,
     now: Timestamp,
 ) -> StoreResult<HashMap<SubjectKey, (ConsentState, Vec<ConsentRecord>)>> {
+    // Each subject's events, in order, so the work below is linear in the batch.
+    let mut by_subject: HashMap<SubjectKey, Vec<&Incoming>> = HashMap::new();
+    for e in events {
+        by_subject.entry(e.subject).or_default().push(e);
+    }
     let mut states = HashMap::new();
     for e in events {
         if states.contains_key(&e.subject) {
             continue;
         }
+        let own = &by_subject[&e.subject];
         let facts = ctx
             .store
             .subject(&e.subject)?
             .map(|s| s.facts)
             .unwrap_or_default();
         let mut records = ctx.store.consent_records(&e.subject)?;
-        if header_gpc || events.iter().any(|x| x.subject == e.subject && x.gpc) {
+        if header_gpc || own.iter().any(|x| x.gpc) {
             let new = consent::gpc_opt_outs(ctx.policy, &records, now);
             if !new.is_empty() {
                 ctx.store
@@ -302,10 +308,7 @@ fn consent_states(
                 records.extend(new);
             }
         }
-        let carried = events
-            .iter()
-            .filter(|x| x.subject == e.subject)
-            .filter_map(|x| x.signals.as_ref());
+        let carried = own.iter().filter_map(|x| x.signals.as_ref());
         let new = records_for_events(ctx.policy, &records, carried, now);
         if !new.is_empty() {
             ctx.store

@@ -541,5 +541,9 @@ pub fn generations_count_up(store: &dyn Store) {
     assert_eq!(store.bump_generation("models").unwrap(), 1);
     assert_eq!(store.bump_generation("models").unwrap(), 2);
     assert_eq!(store.generation("models").unwrap(), 2);
-    assert_eq!(store.generation("other").unwrap(), 0, "counters are independent");
+    assert_eq!(
+        store.generation("other").unwrap(),
+        0,
+        "counters are independent"
+    );
 }

@@ -4,7 +4,9 @@
 //!
 //!     cargo bench -p candor --bench ingest
 //!
-//! Prints events/s for both and their ratio, median of several rounds.
+//! Prints events/s for both and their ratio, median of several rounds. With
+//! `CANDOR_BENCH_POSTGRES_URL` set (for example `postgres://postgres@127.0.0.1:5432/postgres`)
+//! the same load also runs against a server on PostgreSQL, in a schema of its own.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -24,8 +26,9 @@ fn candor() -> Command {
     c
 }
 
-fn key(dir: &std::path::Path, scope: &str) -> String {
+fn key(dir: &std::path::Path, scope: &str, env: &[(&str, String)]) -> String {
     let out = candor()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["keys", "create", "--scope", scope, "--data-dir"])
         .arg(dir)
         .output()
@@ -38,8 +41,9 @@ fn key(dir: &std::path::Path, scope: &str) -> String {
         .to_owned()
 }
 
-fn start(dir: &std::path::Path) -> (Child, String) {
+fn start(dir: &std::path::Path, env: &[(&str, String)]) -> (Child, String) {
     let mut child = candor()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .stdout(Stdio::piped())
@@ -150,26 +154,26 @@ fn floor_round(dir: &std::path::Path, round: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; a plain `cargo test --benches` run passes nothing and
-    // should not spend a minute here.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("ingest bench: run with `cargo bench -p candor --bench ingest`");
-        return;
-    }
+/// One server's events/s per round, after every subject granted consent.
+fn server_rates(env: &[(&str, String)]) -> Vec<f64> {
     let dir = tempfile::tempdir().unwrap();
-    let ingest = key(dir.path(), "ingest");
-    let (mut server, base) = start(dir.path());
+    let ingest = key(dir.path(), "ingest", env);
+    let (mut server, base) = start(dir.path(), env);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let http_rates: Vec<f64> = rt.block_on(async {
+    let rates = rt.block_on(async {
         let http = reqwest::Client::new();
         // Everyone grants analytics and personalization, so the full gate runs on every event.
         for s in 0..SUBJECTS {
             let body = json!({"decisions": [{"purpose": "analytics", "decision": "granted"}, {"purpose": "personalization", "decision": "granted"}]});
-            http.put(format!("{base}/v1/subjects/bench-{s}/consents")).bearer_auth(&ingest).json(&body).send().await.unwrap();
+            http.put(format!("{base}/v1/subjects/bench-{s}/consents"))
+                .bearer_auth(&ingest)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
         }
         let mut rates = Vec::new();
         for round in 0..ROUNDS {
@@ -180,21 +184,64 @@ fn main() {
     });
     let _ = server.kill();
     let _ = server.wait();
+    rates
+}
+
+/// A fresh schema on the PostgreSQL server: the storage URL that selects it, and its name.
+fn postgres_env(url: &str) -> (Vec<(&'static str, String)>, String) {
+    let schema = format!("candor_bench_{}", std::process::id());
+    let mut c = postgres::Client::connect(url, postgres::NoTls)
+        .expect("CANDOR_BENCH_POSTGRES_URL is set but unreachable");
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))
+    .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let storage = format!("{url}{sep}options=-csearch_path%3D{schema}");
+    (vec![("CANDOR_STORAGE_URL", storage)], schema)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a plain `cargo test --benches` run passes nothing and
+    // should not spend a minute here.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("ingest bench: run with `cargo bench -p candor --bench ingest`");
+        return;
+    }
+    let sqlite_rates = server_rates(&[]);
+    let pg = std::env::var("CANDOR_BENCH_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let pg_rates = pg.as_deref().map(|url| {
+        let (env, schema) = postgres_env(url);
+        let rates = server_rates(&env);
+        let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
+        rates
+    });
     let floor_dir = tempfile::tempdir().unwrap();
     drop(candor_store_schema(floor_dir.path()));
     let floor_rates: Vec<f64> = (0..ROUNDS)
         .map(|r| floor_round(floor_dir.path(), r))
         .collect();
-    let (h, f) = (median(http_rates.clone()), median(floor_rates.clone()));
+    let (h, f) = (median(sqlite_rates.clone()), median(floor_rates.clone()));
     println!(
         "events per round: {}",
         CLIENTS * BATCHES_PER_CLIENT * BATCH_LEN
     );
     println!(
-        "candor over HTTP ({CLIENTS} clients, batches of {BATCH_LEN}): {h:.0} events/s (rounds: {http_rates:.0?})"
+        "candor on SQLite over HTTP ({CLIENTS} clients, batches of {BATCH_LEN}): {h:.0} events/s (rounds: {sqlite_rates:.0?})"
     );
+    if let Some(rates) = pg_rates {
+        let p = median(rates.clone());
+        println!(
+            "candor on PostgreSQL over HTTP, same load: {p:.0} events/s (rounds: {rates:.0?})"
+        );
+        println!("ratio PostgreSQL/SQLite: {:.2}", p / h);
+    }
     println!(
-        "floor, raw SQLite inserts in one transaction:      {f:.0} events/s (rounds: {floor_rates:.0?})"
+        "floor, raw SQLite inserts in one transaction: {f:.0} events/s (rounds: {floor_rates:.0?})"
     );
     println!("ratio candor/floor: {:.2}", h / f);
 }
@@ -202,5 +249,5 @@ fn main() {
 /// Creates Candor's schema in `dir` by starting and stopping `keys create` (which opens the
 /// store and runs the migrations).
 fn candor_store_schema(dir: &std::path::Path) -> String {
-    key(dir, "admin")
+    key(dir, "admin", &[])
 }

@@ -4,7 +4,7 @@
 //!     cargo bench -p candor --bench recommend
 //!
 //! Prints requests/s and p50/p99 latency of both and the throughput ratio, median of several
-//! rounds.
+//! rounds. With `CANDOR_BENCH_POSTGRES_URL` set, the same runs against a demo on PostgreSQL.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -29,9 +29,10 @@ impl Drop for Server {
 }
 
 /// Starts `candor demo` in a fresh directory and reads its address and decide key.
-fn start(dir: &std::path::Path) -> Server {
+fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_candor"))
         .env("CANDOR_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["demo", "--bind", "127.0.0.1:0", "--subjects"])
         .arg(SUBJECTS.to_string())
         .arg("--data-dir")
@@ -114,18 +115,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("recommend bench: run with `cargo bench -p candor --bench recommend`");
-        return;
-    }
+/// Health and recommendation rounds against one demo server.
+fn measure(env: &[(&str, String)]) -> (Vec<Round>, Vec<Round>) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = start(dir.path(), env);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (health, recs) = rt.block_on(async {
+    rt.block_on(async {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(CLIENTS)
             .build()
@@ -152,23 +150,54 @@ fn main() {
             recs.push(round(&http, &server, true).await);
         }
         (health, recs)
-    });
-    drop(server);
-    let summary = |name: &str, rounds: &[Round]| {
-        let rps = median(rounds.iter().map(|r| r.per_second).collect());
-        println!(
-            "{name}: {rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (rounds: {:.0?} req/s)",
-            median(rounds.iter().map(|r| r.p50_ms).collect()),
-            median(rounds.iter().map(|r| r.p99_ms).collect()),
-            rounds.iter().map(|r| r.per_second).collect::<Vec<_>>(),
-        );
-        rps
-    };
+    })
+}
+
+fn summary(name: &str, rounds: &[Round]) -> f64 {
+    let rps = median(rounds.iter().map(|r| r.per_second).collect());
+    println!(
+        "{name}: {rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (rounds: {:.0?} req/s)",
+        median(rounds.iter().map(|r| r.p50_ms).collect()),
+        median(rounds.iter().map(|r| r.p99_ms).collect()),
+        rounds.iter().map(|r| r.per_second).collect::<Vec<_>>(),
+    );
+    rps
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("recommend bench: run with `cargo bench -p candor --bench recommend`");
+        return;
+    }
     println!(
         "{CLIENTS} concurrent clients, {}s rounds, {ROUNDS} rounds each, medians",
         ROUND.as_secs()
     );
-    let h = summary("/healthz", &health);
-    let r = summary("/v1/subjects/{id}/recommendations?n=10", &recs);
+    let (health, recs) = measure(&[]);
+    let h = summary("SQLite: /healthz", &health);
+    let r = summary("SQLite: /v1/subjects/{id}/recommendations?n=10", &recs);
     println!("ratio recommendations/healthz: {:.2}", r / h);
+    if let Some(url) = std::env::var("CANDOR_BENCH_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        let schema = format!("candor_bench_recs_{}", std::process::id());
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let storage = format!("{url}{sep}options=-csearch_path%3D{schema}");
+        let (health, recs) = measure(&[("CANDOR_STORAGE_URL", storage)]);
+        let ph = summary("PostgreSQL: /healthz", &health);
+        let pr = summary("PostgreSQL: /v1/subjects/{id}/recommendations?n=10", &recs);
+        println!(
+            "ratio recommendations/healthz on PostgreSQL: {:.2}",
+            pr / ph
+        );
+        println!("ratio PostgreSQL/SQLite recommendations: {:.2}", pr / r);
+        c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
+    }
 }

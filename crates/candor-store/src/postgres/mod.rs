@@ -750,8 +750,10 @@ impl Store for PostgresStore {
 
     fn generation(&self, name: &str) -> StoreResult<i64> {
         self.read(|c| {
-            Ok(c.query_opt("SELECT value FROM generations WHERE name = $1", &[&name])?
-                .map_or(0, |r| r.get(0)))
+            Ok(
+                c.query_opt("SELECT value FROM generations WHERE name = $1", &[&name])?
+                    .map_or(0, |r| r.get(0)),
+            )
         })
     }
 

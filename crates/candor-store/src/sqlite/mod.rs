@@ -74,13 +74,16 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // WAL: readers do not block the writer. synchronous=FULL: a commit returns only after the
     // WAL is fsync'd, so an acknowledged write survives a crash or power loss.
     // secure_delete: deleted rows are overwritten with zeros, so erased data does not linger
-    // in free pages of the file.
+    // in free pages of the file. cache_size: 32 MiB per connection (the default is 2 MiB), so
+    // the random inserts into the message-id and subject indexes mostly hit cached pages
+    // instead of re-reading them from the file.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA secure_delete = ON;
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32768;",
     )
 }
 
@@ -562,9 +565,11 @@ impl Store for SqliteStore {
 
     fn generation(&self, name: &str) -> StoreResult<i64> {
         self.read(|c| {
-            c.query_row("SELECT value FROM generations WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
+            c.query_row(
+                "SELECT value FROM generations WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
             .optional()
             .map(|v| v.unwrap_or(0))
         })
