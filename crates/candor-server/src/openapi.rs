@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::{consent, events, items, meta};
+use crate::routes::{consent, events, items, meta, rights};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,10 @@ use crate::routes::{consent, events, items, meta};
         events::post_events, events::post_batch, events::post_track, events::post_page, events::post_identify,
         events::subject_events, events::drop_stats,
         items::put_items, items::get_item, items::list_items,
+        // Data-subject rights.
+        rights::post_subject_token, rights::export, rights::put_contact, rights::delete_interest,
+        rights::delete_subject, rights::verify_receipt, rights::post_restriction,
+        rights::delete_restriction, rights::post_objection, rights::list_dsr, rights::explanations,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyAuth),

@@ -5,6 +5,8 @@ pub mod events;
 pub mod items;
 pub mod meta;
 pub mod signals;
+// Data-subject rights.
+pub mod rights;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
