@@ -220,8 +220,12 @@ impl FromRequestParts<AppState> for SubjectAccess {
         use crate::subject_token::{TokenError, verify};
         match verify(state.secret.as_bytes(), token, state.now()) {
             Ok(t) => Ok(SubjectAccess::Subject(t)),
-            Err(e @ TokenError::Invalid) => Err(ApiError::TokenRejected("token_invalid", e.to_string())),
-            Err(e @ TokenError::Expired) => Err(ApiError::TokenRejected("token_expired", e.to_string())),
+            Err(e @ TokenError::Invalid) => {
+                Err(ApiError::TokenRejected("token_invalid", e.to_string()))
+            }
+            Err(e @ TokenError::Expired) => {
+                Err(ApiError::TokenRejected("token_expired", e.to_string()))
+            }
         }
     }
 }

@@ -168,10 +168,12 @@ impl Config {
             .map_err(|e| e.message().to_owned())
             .and_then(|mut table| {
                 // Keep only the process tables; the rest is policy.
-                table.retain(|k, _| matches!(
+                table.retain(|k, _| {
+                    matches!(
                         k,
                         "server" | "storage" | "limits" | "profiles" | "subject_rights"
-                    ));
+                    )
+                });
                 FileSettings::deserialize(toml::Value::Table(table))
                     .map_err(|e| e.message().to_owned())
             })?;

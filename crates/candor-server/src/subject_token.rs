@@ -70,7 +70,9 @@ pub fn issue(secret: &[u8], subject: &SubjectKey, expires_at: Timestamp) -> Stri
 
 /// Checks a presented token: well-formed, signed with this server's secret, not expired.
 pub fn verify(secret: &[u8], token: &str, now: Timestamp) -> Result<SubjectToken, TokenError> {
-    let body = token.strip_prefix(TOKEN_PREFIX).ok_or(TokenError::Invalid)?;
+    let body = token
+        .strip_prefix(TOKEN_PREFIX)
+        .ok_or(TokenError::Invalid)?;
     let bytes = URL_SAFE_NO_PAD
         .decode(body)
         .map_err(|_| TokenError::Invalid)?;
@@ -125,7 +127,11 @@ mod tests {
             let mut b = raw.clone();
             b[i] ^= 1;
             let forged = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(b));
-            assert_eq!(verify(&secret, &forged, now), Err(TokenError::Invalid), "{i}");
+            assert_eq!(
+                verify(&secret, &forged, now),
+                Err(TokenError::Invalid),
+                "{i}"
+            );
         }
         assert_eq!(verify(&secret, "cst_", now), Err(TokenError::Invalid));
         assert_eq!(verify(&secret, "cst_***", now), Err(TokenError::Invalid));

@@ -681,7 +681,9 @@ pub async fn put_contact(
         .map_err(|field| {
             ApiError::unprocessable(
                 "contact_field_not_held",
-                format!("Candor holds no `{field}` for this subject, so there is nothing to correct"),
+                format!(
+                    "Candor holds no `{field}` for this subject, so there is nothing to correct"
+                ),
             )
         })?
         .ok_or_else(subject_not_found)?;
@@ -935,8 +937,7 @@ pub async fn post_objection(
             policy_version: policy.version.clone(),
             source: Source::Subject,
             bulk: true,
-            evidence: serde_json::json!({"request": "objection", "by": access.actor()})
-                .to_string(),
+            evidence: serde_json::json!({"request": "objection", "by": access.actor()}).to_string(),
             at: now,
         })
         .collect();
@@ -1169,7 +1170,9 @@ pub async fn explanations(
                     Reason::Granted { at, .. } => records
                         .iter()
                         .rev()
-                        .find(|r| r.purpose == p.id && r.at == *at && r.decision == Decision::Granted)
+                        .find(|r| {
+                            r.purpose == p.id && r.at == *at && r.decision == Decision::Granted
+                        })
                         .cloned()
                         .map(record_body),
                     _ => None,
@@ -1208,11 +1211,18 @@ pub async fn explanations(
     let personalized = allowed && restricted.is_none() && !interests_used.is_empty();
     let mut reasons = Vec::new();
     if restricted.is_some() {
-        reasons.push("Processing of your data is restricted, so nothing about you is used.".to_owned());
+        reasons.push(
+            "Processing of your data is restricted, so nothing about you is used.".to_owned(),
+        );
     } else if !allowed {
-        reasons.push("You have not allowed personalization, so this is shown to everyone alike.".to_owned());
+        reasons.push(
+            "You have not allowed personalization, so this is shown to everyone alike.".to_owned(),
+        );
     } else if interests_used.is_empty() {
-        reasons.push("Nothing we know about you matches this item; it is shown for its popularity.".to_owned());
+        reasons.push(
+            "Nothing we know about you matches this item; it is shown for its popularity."
+                .to_owned(),
+        );
     } else {
         for i in &interests_used {
             reasons.push(format!(
@@ -1230,9 +1240,17 @@ pub async fn explanations(
         },
         personalized,
         reasons,
-        interests_used: if personalized { interests_used } else { Vec::new() },
+        interests_used: if personalized {
+            interests_used
+        } else {
+            Vec::new()
+        },
         data_used: DataUsedBody {
-            events_by_type: if personalized { events_by_type } else { BTreeMap::new() },
+            events_by_type: if personalized {
+                events_by_type
+            } else {
+                BTreeMap::new()
+            },
             first_at: first.filter(|_| personalized).map(Timestamp::to_rfc3339),
             last_at: last.filter(|_| personalized).map(Timestamp::to_rfc3339),
         },

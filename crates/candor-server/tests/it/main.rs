@@ -3,5 +3,6 @@
 mod consent;
 mod conventions;
 mod events;
+mod rights;
 mod signals;
 mod support;

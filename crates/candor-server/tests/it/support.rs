@@ -47,10 +47,20 @@ impl TestApp {
     }
 
     pub fn with_policy(policy: Policy) -> TestApp {
+        TestApp::build(policy, |_| {})
+    }
+
+    /// The default policy with changed settings.
+    pub fn with_config(change: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::build(Policy::default_policy(), change)
+    }
+
+    fn build(policy: Policy, change: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
         let mut config = Config::resolve("", Overrides::default()).unwrap();
         config.data_dir = dir.path().to_owned();
+        change(&mut config);
         let now = Timestamp::from_millis(NOW);
         let key = |scopes| {
             create_key(
