@@ -2,5 +2,6 @@
 
 mod cli;
 mod eval;
+mod rights;
 mod serve;
 mod support;
