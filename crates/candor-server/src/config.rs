@@ -237,4 +237,31 @@ mod tests {
         );
         assert!(Config::resolve("[server]\nbind = \"nowhere\"\n", Overrides::default()).is_err());
     }
+
+    #[test]
+    fn subject_rights_settings_are_checked() {
+        let c = Config::resolve("", Overrides::default()).unwrap();
+        assert_eq!(c.subject_rights.token_ttl_seconds, 3_600);
+        assert_eq!(c.subject_rights.deadline_days["ccpa"], 45);
+        assert!(c.subject_rights.keep_consent_proof);
+        let c = Config::resolve(
+            "[subject_rights]\nkeep_consent_proof = false\ndeadline_days = { gdpr = 30, lgpd = 15 }\n",
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(!c.subject_rights.keep_consent_proof);
+        assert_eq!(c.subject_rights.deadline_days["lgpd"], 15);
+        for bad in [
+            "[subject_rights]\ntoken_ttl_seconds = 0\n",
+            "[subject_rights]\ntoken_ttl_seconds = 100\ntoken_ttl_seconds_max = 10\n",
+            "[subject_rights]\ndefault_jurisdiction = \"pipl\"\n",
+            "[subject_rights]\nttl = 3\n",
+        ] {
+            assert!(Config::resolve(bad, Overrides::default()).is_err(), "{bad}");
+        }
+        // The policy parser accepts the table the shipped file carries.
+        let shipped = candor_domain::policy::DEFAULT_POLICY_TOML;
+        assert!(shipped.contains("[subject_rights]"));
+        assert!(candor_domain::policy::Policy::parse(shipped).is_ok());
+    }
 }

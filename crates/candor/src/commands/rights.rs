@@ -68,9 +68,12 @@ pub fn run_token(cmd: SubjectTokenCommand) -> anyhow::Result<ExitCode> {
     let (config, secret) = settings(&common)?;
     let id = ExternalId::parse(&subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
     let key = SubjectKey::derive(secret.as_bytes(), &id);
-    let expires_at =
-        candor_server::routes::rights::token_expiry(&config.subject_rights, ttl, Clock::System.now())
-            .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+    let expires_at = candor_server::routes::rights::token_expiry(
+        &config.subject_rights,
+        ttl,
+        Clock::System.now(),
+    )
+    .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
     let token = candor_server::subject_token::issue(secret.as_bytes(), &key, expires_at);
     println!("subject token valid until {}:", expires_at.to_rfc3339());
     println!("{token}");
@@ -88,8 +91,9 @@ pub fn run_dsr(cmd: DsrCommand) -> anyhow::Result<ExitCode> {
         text = std::fs::read_to_string(&file)
             .with_context(|| format!("failed to read the receipt {}", file.display()))?;
     }
-    let receipt: SignedReceipt = serde_json::from_str(&text)
-        .context("the file is not an erasure receipt (expected {\"receipt\": ..., \"signature\": ...})")?;
+    let receipt: SignedReceipt = serde_json::from_str(&text).context(
+        "the file is not an erasure receipt (expected {\"receipt\": ..., \"signature\": ...})",
+    )?;
     let (_, secret) = settings(&common)?;
     if candor_server::erasure::verify(secret.as_bytes(), &receipt) {
         println!(

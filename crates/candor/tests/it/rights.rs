@@ -48,11 +48,23 @@ fn stop(mut server: Server) {
 
 fn subject_token(dir: &Path, subject: &str) -> String {
     let out = candor()
-        .args(["subject-token", "create", "--subject", subject, "--ttl", "600", "--data-dir"])
+        .args([
+            "subject-token",
+            "create",
+            "--subject",
+            subject,
+            "--ttl",
+            "600",
+            "--data-dir",
+        ])
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains(subject));
     text.lines().last().unwrap().to_owned()
@@ -67,8 +79,15 @@ async fn erasure_leaves_no_byte_of_the_subject_on_disk() {
     let server = Server::start(data, &[]);
     let http = reqwest::Client::new();
 
-    let items = json!({"items": [{"id": "sku-1", "title": "Trail shoe", "categories": ["Running"]}]});
-    let r = http.put(server.url("/v1/items")).bearer_auth(&admin).json(&items).send().await.unwrap();
+    let items =
+        json!({"items": [{"id": "sku-1", "title": "Trail shoe", "categories": ["Running"]}]});
+    let r = http
+        .put(server.url("/v1/items"))
+        .bearer_auth(&admin)
+        .json(&items)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     for user in [SUBJECT, "someone-else"] {
         let grant = json!({"source": "banner", "decisions": [
@@ -82,14 +101,24 @@ async fn erasure_leaves_no_byte_of_the_subject_on_disk() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let email = if user == SUBJECT { EMAIL.to_owned() } else { format!("{user}@example.org") };
+        let email = if user == SUBJECT {
+            EMAIL.to_owned()
+        } else {
+            format!("{user}@example.org")
+        };
         let batch = json!({"batch": [
             {"type": "identify", "userId": user, "messageId": format!("{user}-i"), "traits": {"email": email}},
             {"type": "track", "event": "Product Viewed", "userId": user, "messageId": format!("{user}-1"),
              "properties": {"product_id": "sku-1"}},
             {"type": "track", "event": "Product Added", "userId": user, "messageId": format!("{user}-2"),
              "properties": {"product_id": "sku-1"}}]});
-        let r = http.post(server.url("/v1/batch")).bearer_auth(&ingest).json(&batch).send().await.unwrap();
+        let r = http
+            .post(server.url("/v1/batch"))
+            .bearer_auth(&ingest)
+            .json(&batch)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
 
@@ -106,12 +135,23 @@ async fn erasure_leaves_no_byte_of_the_subject_on_disk() {
         .unwrap();
     assert_eq!(export["provided"]["contact"]["email"], EMAIL);
     assert_eq!(export["provided"]["events"].as_array().unwrap().len(), 2);
-    assert!(!export["inferred"]["interests"].as_array().unwrap().is_empty());
+    assert!(
+        !export["inferred"]["interests"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let secret = std::fs::read_to_string(data.join("secret.key")).unwrap();
-    let key = SubjectKey::derive(secret.trim().as_bytes(), &ExternalId::parse(SUBJECT).unwrap());
+    let key = SubjectKey::derive(
+        secret.trim().as_bytes(),
+        &ExternalId::parse(SUBJECT).unwrap(),
+    );
     // The scan sees the subject before erasure, so finding nothing afterwards means something.
-    assert!(!holding(data, key.as_bytes()).is_empty(), "the scan must see the stored key");
+    assert!(
+        !holding(data, key.as_bytes()).is_empty(),
+        "the scan must see the stored key"
+    );
 
     let r = http
         .delete(server.url(&format!("/v1/subjects/{SUBJECT}")))
@@ -138,22 +178,47 @@ async fn erasure_leaves_no_byte_of_the_subject_on_disk() {
         assert!(found.is_empty(), "{what} found in {found:?}");
     }
     // The other person's data is all still there.
-    let other = SubjectKey::derive(secret.trim().as_bytes(), &ExternalId::parse("someone-else").unwrap());
+    let other = SubjectKey::derive(
+        secret.trim().as_bytes(),
+        &ExternalId::parse("someone-else").unwrap(),
+    );
     assert!(!holding(data, other.as_bytes()).is_empty());
 
     // The receipt verifies offline; a changed one does not.
     let file = dir.path().join("receipt.json");
     std::fs::write(&file, receipt.to_string()).unwrap();
-    let out = candor().args(["dsr", "verify-receipt"]).arg(&file).arg("--data-dir").arg(data).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = candor()
+        .args(["dsr", "verify-receipt"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("valid"));
     let mut changed = receipt.clone();
     changed["receipt"]["deleted"]["events"] = json!(0);
     std::fs::write(&file, changed.to_string()).unwrap();
-    let out = candor().args(["dsr", "verify-receipt"]).arg(&file).arg("--data-dir").arg(data).output().unwrap();
+    let out = candor()
+        .args(["dsr", "verify-receipt"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     std::fs::write(&file, "not json").unwrap();
-    let out = candor().args(["dsr", "verify-receipt"]).arg(&file).arg("--data-dir").arg(data).output().unwrap();
+    let out = candor()
+        .args(["dsr", "verify-receipt"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an erasure receipt"));
 
@@ -182,7 +247,15 @@ fn subject_token_create_refuses_bad_input() {
         .unwrap();
     assert!(!out.status.success());
     let out = candor()
-        .args(["subject-token", "create", "--subject", "x", "--ttl", "0", "--data-dir"])
+        .args([
+            "subject-token",
+            "create",
+            "--subject",
+            "x",
+            "--ttl",
+            "0",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
