@@ -790,6 +790,8 @@ pub async fn delete_subject(
                 match store.latest_dsr(&request.subject_ref, "erasure")? {
                     None => return Ok(None),
                     Some(done) if done.status == DSR_STATUS_COMPLETED => {
+                        // Purge again: a first answer that failed at the purge is retried here.
+                        store.purge_deleted()?;
                         return Ok(serde_json::from_str::<SignedReceipt>(&done.detail).ok());
                     }
                     // Begun and interrupted: finish it below.
