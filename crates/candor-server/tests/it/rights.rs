@@ -805,3 +805,62 @@ async fn explanations_name_interests_data_purpose_and_consent() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_rights_are_in_the_openapi_document_and_check_their_input() {
+    let app = TestApp::new();
+    let r = app.call("GET", "/openapi.json", None, None).await;
+    let paths = &r.body["paths"];
+    for (path, method) in [
+        ("/v1/subject-tokens", "post"),
+        ("/v1/subjects/{id}", "delete"),
+        ("/v1/subjects/{id}/export", "get"),
+        ("/v1/subjects/{id}/contact", "put"),
+        ("/v1/subjects/{id}/interests/{category}", "delete"),
+        ("/v1/subjects/{id}/restriction", "post"),
+        ("/v1/subjects/{id}/restriction", "delete"),
+        ("/v1/subjects/{id}/objection", "post"),
+        ("/v1/subjects/{id}/explanations", "get"),
+        ("/v1/dsr", "get"),
+        ("/v1/dsr/receipts/verify", "post"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path}");
+    }
+    let long = "x".repeat(300);
+    let r = app
+        .call(
+            "DELETE",
+            &format!("/v1/subjects/{long}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.code(), "invalid_subject_id");
+    let r = app
+        .call(
+            "GET",
+            "/v1/subjects/ann/export?nonsense=1",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .call(
+            "DELETE",
+            &format!("/v1/subjects/ann/interests/{}", "c".repeat(200)),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.code(), "invalid_category");
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/ann/contact",
+            Some(&app.admin),
+            Some(json!({"email": 5})),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+}
