@@ -262,3 +262,70 @@ fn subject_token_create_refuses_bad_input() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ttl"));
 }
+
+/// A crash between "erasure begun" and "erasure done" is finished by the next `serve`.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_finishes_an_erasure_interrupted_by_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let admin = create_key(data, "admin");
+    let ingest = create_key(data, "ingest");
+    let server = Server::start(data, &[]);
+    let http = reqwest::Client::new();
+    let grant = json!({"decisions": [{"purpose": "personalization", "decision": "granted"}]});
+    let r = http
+        .put(server.url("/v1/subjects/crashy/consents"))
+        .bearer_auth(&ingest)
+        .json(&grant)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    stop(server);
+
+    // What `begin_erasure` leaves behind when the process dies right after it: the request,
+    // in progress, and the intent.
+    let secret = std::fs::read_to_string(data.join("secret.key")).unwrap();
+    let key = SubjectKey::derive(
+        secret.trim().as_bytes(),
+        &ExternalId::parse("crashy").unwrap(),
+    );
+    {
+        let db = rusqlite::Connection::open(data.join("candor.db")).unwrap();
+        db.execute(
+            "INSERT INTO dsr_requests (kind, subject_ref, jurisdiction, received_at, deadline_at, status, detail)
+             VALUES ('erasure', ?1, 'gdpr', 1, 2, 'in_progress', '{}')",
+            [[5u8; 32].as_slice()],
+        )
+        .unwrap();
+        let id = db.last_insert_rowid();
+        db.execute(
+            "INSERT INTO erasure_intents (subject_key, request_id, started_at) VALUES (?1, ?2, 1)",
+            rusqlite::params![key.as_bytes().as_slice(), id],
+        )
+        .unwrap();
+    }
+
+    let server = Server::start(data, &[]);
+    let r = http
+        .get(server.url("/v1/subjects/crashy/export"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "erased on start");
+    let log: serde_json::Value = http
+        .get(server.url("/v1/dsr"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = &log["items"][0];
+    assert_eq!(item["status"], "completed", "{log}");
+    assert_eq!(item["detail"]["receipt"]["deleted"]["consents"], 1);
+    stop(server);
+    assert!(holding(data, key.as_bytes()).is_empty());
+}
