@@ -67,10 +67,12 @@ pub enum Source {
     Import,
     /// A parent or guardian's grant for a minor.
     Parental,
+    /// The person exercising a right directly (an objection to all marketing).
+    Subject,
 }
 
 impl Source {
-    pub const ALL: [Source; 8] = [
+    pub const ALL: [Source; 9] = [
         Source::Api,
         Source::Banner,
         Source::Gpc,
@@ -79,6 +81,7 @@ impl Source {
         Source::ConsentMode,
         Source::Import,
         Source::Parental,
+        Source::Subject,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +94,7 @@ impl Source {
             Source::ConsentMode => "consent_mode",
             Source::Import => "import",
             Source::Parental => "parental",
+            Source::Subject => "subject",
         }
     }
 

@@ -158,6 +158,78 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+// --- Subject access: an admin key, or a subject token for exactly that subject. ---
+
+/// Who is asking for a subject's data: an operator with an admin key, or the person
+/// themselves with a subject token. Handlers call [`SubjectAccess::authorize`] with the
+/// subject of the path before touching any data.
+#[derive(Debug, Clone)]
+pub enum SubjectAccess {
+    Operator(Caller),
+    Subject(crate::subject_token::SubjectToken),
+}
+
+impl SubjectAccess {
+    /// Succeeds for an admin key, or a token issued for `subject`; a token for anyone else is
+    /// 403, whatever the subject exists or not.
+    pub fn authorize(
+        &self,
+        state: &AppState,
+        subject: &candor_domain::SubjectKey,
+    ) -> Result<(), ApiError> {
+        match self {
+            SubjectAccess::Operator(caller) => caller.require(&[Scope::Admin]),
+            SubjectAccess::Subject(token) if token.is_for(state.secret.as_bytes(), subject) => {
+                Ok(())
+            }
+            SubjectAccess::Subject(_) => Err(ApiError::forbidden(
+                "token_wrong_subject",
+                "this subject token was issued for another person",
+            )),
+        }
+    }
+
+    /// Who acted, for the request log: `operator` or `subject`.
+    pub fn actor(&self) -> &'static str {
+        match self {
+            SubjectAccess::Operator(_) => "operator",
+            SubjectAccess::Subject(_) => "subject",
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SubjectAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| t.starts_with(crate::subject_token::TOKEN_PREFIX));
+        let Some(token) = token else {
+            return Caller::from_request_parts(parts, state)
+                .await
+                .map(SubjectAccess::Operator);
+        };
+        use crate::subject_token::{TokenError, verify};
+        match verify(state.secret.as_bytes(), token, state.now()) {
+            Ok(t) => Ok(SubjectAccess::Subject(t)),
+            Err(e @ TokenError::Invalid) => {
+                Err(ApiError::TokenRejected("token_invalid", e.to_string()))
+            }
+            Err(e @ TokenError::Expired) => {
+                Err(ApiError::TokenRejected("token_expired", e.to_string()))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,55 @@ impl Default for ProfileSettings {
     }
 }
 
+/// `[subject_rights]`: how data-subject requests are authenticated, answered and tracked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubjectRights {
+    /// Lifetime of a subject token when the issuer asks for none.
+    pub token_ttl_seconds: u64,
+    /// Longest lifetime an issuer may ask for.
+    pub token_ttl_seconds_max: u64,
+    /// Keep a consent-proof tombstone (choices and times under a one-way hash, no evidence)
+    /// when a subject is erased, to demonstrate consent was obtained (GDPR Art. 7(1)).
+    pub keep_consent_proof: bool,
+    /// The jurisdiction a request falls under when it names none.
+    pub default_jurisdiction: String,
+    /// Days to answer a request, per jurisdiction.
+    pub deadline_days: std::collections::BTreeMap<String, u32>,
+}
+
+impl Default for SubjectRights {
+    fn default() -> SubjectRights {
+        SubjectRights {
+            token_ttl_seconds: 3_600,
+            token_ttl_seconds_max: 86_400,
+            keep_consent_proof: true,
+            default_jurisdiction: "gdpr".to_owned(),
+            deadline_days: [("gdpr".to_owned(), 30), ("ccpa".to_owned(), 45)]
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
+impl SubjectRights {
+    fn check(&self) -> Result<(), String> {
+        if self.token_ttl_seconds == 0 || self.token_ttl_seconds > self.token_ttl_seconds_max {
+            return Err(
+                "subject_rights.token_ttl_seconds must be positive and at most token_ttl_seconds_max"
+                    .into(),
+            );
+        }
+        if !self.deadline_days.contains_key(&self.default_jurisdiction) {
+            return Err(format!(
+                "subject_rights.default_jurisdiction `{}` has no entry in subject_rights.deadline_days",
+                self.default_jurisdiction
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServerSection {
@@ -76,6 +125,8 @@ struct FileSettings {
     limits: Limits,
     #[serde(default)]
     profiles: ProfileSettings,
+    #[serde(default)]
+    subject_rights: SubjectRights,
 }
 
 /// Values from flags or the environment, which win over the file.
@@ -103,6 +154,7 @@ pub struct Config {
     /// How often `serve` runs the retention job. Session-only data outlives its visit by at
     /// most this long in storage (readers already treat expired data as gone).
     pub retention_interval_seconds: u64,
+    pub subject_rights: SubjectRights,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -116,7 +168,12 @@ impl Config {
             .map_err(|e| e.message().to_owned())
             .and_then(|mut table| {
                 // Keep only the process tables; the rest is policy.
-                table.retain(|k, _| matches!(k, "server" | "storage" | "limits" | "profiles"));
+                table.retain(|k, _| {
+                    matches!(
+                        k,
+                        "server" | "storage" | "limits" | "profiles" | "subject_rights"
+                    )
+                });
                 FileSettings::deserialize(toml::Value::Table(table))
                     .map_err(|e| e.message().to_owned())
             })?;
@@ -130,6 +187,7 @@ impl Config {
         if !(file.profiles.half_life_days > 0.0 && file.profiles.half_life_days.is_finite()) {
             return Err("profiles.half_life_days must be a positive number of days".into());
         }
+        file.subject_rights.check()?;
         if file.limits.event_batch_len_max == 0 || file.limits.page_len_max == 0 {
             return Err("limits must be positive".into());
         }
@@ -150,6 +208,7 @@ impl Config {
                 .max(1),
             limits: file.limits,
             profiles: file.profiles,
+            subject_rights: file.subject_rights,
         })
     }
 }
@@ -181,5 +240,32 @@ mod tests {
                 .contains("page_size")
         );
         assert!(Config::resolve("[server]\nbind = \"nowhere\"\n", Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn subject_rights_settings_are_checked() {
+        let c = Config::resolve("", Overrides::default()).unwrap();
+        assert_eq!(c.subject_rights.token_ttl_seconds, 3_600);
+        assert_eq!(c.subject_rights.deadline_days["ccpa"], 45);
+        assert!(c.subject_rights.keep_consent_proof);
+        let c = Config::resolve(
+            "[subject_rights]\nkeep_consent_proof = false\ndeadline_days = { gdpr = 30, lgpd = 15 }\n",
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(!c.subject_rights.keep_consent_proof);
+        assert_eq!(c.subject_rights.deadline_days["lgpd"], 15);
+        for bad in [
+            "[subject_rights]\ntoken_ttl_seconds = 0\n",
+            "[subject_rights]\ntoken_ttl_seconds = 100\ntoken_ttl_seconds_max = 10\n",
+            "[subject_rights]\ndefault_jurisdiction = \"pipl\"\n",
+            "[subject_rights]\nttl = 3\n",
+        ] {
+            assert!(Config::resolve(bad, Overrides::default()).is_err(), "{bad}");
+        }
+        // The policy parser accepts the table the shipped file carries.
+        let shipped = candor_domain::policy::DEFAULT_POLICY_TOML;
+        assert!(shipped.contains("[subject_rights]"));
+        assert!(candor_domain::policy::Policy::parse(shipped).is_ok());
     }
 }

@@ -39,6 +39,10 @@ pub enum ApiError {
     /// A bug or an unexpected failure: logged in full, shown as a generic message.
     #[error("internal error")]
     Internal(String),
+    /// A subject token that is not valid (`token_invalid`) or no longer valid
+    /// (`token_expired`): 401 with its own code.
+    #[error("{1}")]
+    TokenRejected(&'static str, String),
 }
 
 /// The JSON body of every error response.
@@ -91,6 +95,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::TokenRejected(code, _) => (StatusCode::UNAUTHORIZED, code),
         }
     }
 
@@ -103,7 +108,8 @@ impl ApiError {
             | ApiError::Conflict(_, m)
             | ApiError::Unauthenticated(m)
             | ApiError::PayloadTooLarge(m)
-            | ApiError::UnsupportedMediaType(m) => m.clone(),
+            | ApiError::UnsupportedMediaType(m)
+            | ApiError::TokenRejected(_, m) => m.clone(),
             ApiError::MethodNotAllowed => "this endpoint does not accept that HTTP method".into(),
             ApiError::Unavailable(_) => {
                 "storage is unavailable right now; retry in a moment".into()

@@ -345,6 +345,20 @@ pub fn ingest(
 ) -> StoreResult<Vec<Outcome>> {
     let valid: Vec<&Incoming> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
     let states = consent_states(ctx, &valid, header_gpc, now)?;
+    // Subjects whose processing is restricted (GDPR Art. 18): their events are dropped and
+    // counted with reason `restricted`; what is already held stays untouched.
+    let mut restricted = std::collections::HashSet::new();
+    let mut involved: Vec<SubjectKey> = valid
+        .iter()
+        .flat_map(|e| std::iter::once(e.subject).chain(e.anonymous))
+        .collect();
+    involved.sort_unstable();
+    involved.dedup();
+    for s in involved {
+        if ctx.store.restriction(&s)?.is_some() {
+            restricted.insert(s);
+        }
+    }
     let mut outcomes: Vec<Option<Outcome>> = vec![None; parsed.len()];
     let mut batch = EventBatch {
         events: Vec::new(),
@@ -364,6 +378,19 @@ pub fn ingest(
             }
             Ok(e) => e,
         };
+        if restricted.contains(&e.subject)
+            || e.anonymous.as_ref().is_some_and(|a| restricted.contains(a))
+        {
+            batch.drops.push((
+                e.event_type.clone(),
+                DropReason::Restricted.code().to_owned(),
+            ));
+            outcomes[i] = Some(Outcome::Dropped {
+                reason: DropReason::Restricted.code(),
+                invalid_properties: Vec::new(),
+            });
+            continue;
+        }
         if e.call == Call::Identify {
             identifies.push(i);
             continue;

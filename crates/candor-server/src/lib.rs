@@ -18,6 +18,9 @@ pub mod recommend;
 pub mod routes;
 pub mod secret;
 pub mod state;
+// Data-subject rights.
+pub mod erasure;
+pub mod subject_token;
 
 use std::future::Future;
 use std::time::Duration;
@@ -76,6 +79,27 @@ pub fn router(state: AppState) -> Router {
             "/v1/subjects/{id}/preferences",
             get(routes::feedback::get_preferences),
         );
+
+    // Data-subject rights.
+    use axum::routing::delete;
+    use routes::rights;
+    let api = api
+        .route("/v1/subject-tokens", post(rights::post_subject_token))
+        .route("/v1/subjects/{id}", delete(rights::delete_subject))
+        .route("/v1/subjects/{id}/export", get(rights::export))
+        .route("/v1/subjects/{id}/contact", put(rights::put_contact))
+        .route(
+            "/v1/subjects/{id}/interests/{category}",
+            delete(rights::delete_interest),
+        )
+        .route(
+            "/v1/subjects/{id}/restriction",
+            post(rights::post_restriction).delete(rights::delete_restriction),
+        )
+        .route("/v1/subjects/{id}/objection", post(rights::post_objection))
+        .route("/v1/subjects/{id}/explanations", get(rights::explanations))
+        .route("/v1/dsr", get(rights::list_dsr))
+        .route("/v1/dsr/receipts/verify", post(rights::verify_receipt));
 
     Router::new()
         .route("/healthz", get(meta::healthz))

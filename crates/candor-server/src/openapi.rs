@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::routes::{consent, events, items, meta};
+use crate::routes::{consent, events, items, meta, rights};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,10 @@ use crate::routes::{consent, events, items, meta};
         items::put_items, items::get_item, items::list_items,
         crate::routes::recommend::subject_recommendations, crate::routes::recommend::similar_items,
         crate::routes::feedback::post_feedback, crate::routes::feedback::get_preferences,
+        // Data-subject rights.
+        rights::post_subject_token, rights::export, rights::put_contact, rights::delete_interest,
+        rights::delete_subject, rights::verify_receipt, rights::post_restriction,
+        rights::delete_restriction, rights::post_objection, rights::list_dsr, rights::explanations,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyAuth),

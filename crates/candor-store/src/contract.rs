@@ -30,6 +30,11 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     merge_moves_events(&fresh());
     preferences_round_trip(&fresh());
     generations_count_up(&fresh());
+    // Data-subject rights.
+    erasure_leaves_nothing_of_the_subject(&fresh());
+    erasure_is_resumable(&fresh());
+    restriction_and_muted_interests(&fresh());
+    dsr_requests_page_and_filter(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -546,4 +551,252 @@ pub fn generations_count_up(store: &dyn Store) {
         0,
         "counters are independent"
     );
+}
+
+// --- Data-subject rights. ---
+
+fn dsr(kind: &str, subject_ref: u8, at: i64, completed: bool) -> crate::NewDsrRequest {
+    crate::NewDsrRequest {
+        kind: kind.to_owned(),
+        subject_ref: [subject_ref; 32],
+        jurisdiction: "gdpr".to_owned(),
+        received_at: Timestamp::from_millis(at),
+        deadline_at: Timestamp::from_millis(at + 30 * 86_400_000),
+        completed_at: completed.then_some(Timestamp::from_millis(at)),
+        detail: "{}".to_owned(),
+    }
+}
+
+/// Gives a subject something in every table the store has for subjects.
+fn populate(store: &dyn Store, s: SubjectKey, other: SubjectKey, msg: u8) {
+    let policy = Policy::default_policy();
+    let now = Timestamp::from_millis(5_000);
+    store
+        .upsert_items(&[item("sku-e", &["Running", "Yoga"])], now)
+        .unwrap();
+    store
+        .append_consents(
+            &s,
+            &SubjectFacts {
+                age_band: AgeBand::parse("18+"),
+                country: Some("DE".into()),
+            },
+            &[
+                record(&policy, "personalization", Decision::Granted, 1_000),
+                record(&policy, "analytics", Decision::Denied, 1_100),
+            ],
+            now,
+        )
+        .unwrap();
+    store.data_key(&s, [9; 32], now).unwrap();
+    store.put_contact(&s, "email", b"sealed-bytes").unwrap();
+    store
+        .insert_events(batch(
+            vec![
+                event(s, msg, "sku-e", Some(Interaction::View), 2_000),
+                event(other, msg + 1, "sku-e", Some(Interaction::View), 2_000),
+            ],
+            5_000,
+        ))
+        .unwrap();
+    // A merge recorded in either direction links the subject too.
+    store.merge_events(&other, &s, &[], 14.0, now).unwrap();
+    store.set_restriction(&s, Some(now)).unwrap();
+    store.mute_interest(&s, "Yoga", now).unwrap();
+}
+
+pub fn erasure_leaves_nothing_of_the_subject(store: &dyn Store) {
+    let (s, other) = (subject(30), subject(31));
+    populate(store, s, other, 30);
+    let before = store.subject_footprint(&s).unwrap();
+    for kind in [
+        "events",
+        "profile",
+        "contact",
+        "data_key",
+        "consents",
+        "subject",
+        "merges",
+        "restriction",
+        "muted_interests",
+    ] {
+        assert!(before.contains_key(kind), "{kind} missing from {before:?}");
+    }
+    let plan = crate::ErasurePlan {
+        tombstone: Some([0xAB; 32]),
+    };
+    let id = store
+        .begin_erasure(&s, &plan, &dsr("erasure", 1, 6_000, false))
+        .unwrap();
+    // Beginning again returns the same request rather than a second one.
+    assert_eq!(
+        store
+            .begin_erasure(&s, &plan, &dsr("erasure", 1, 6_001, false))
+            .unwrap(),
+        id
+    );
+    let counts = store.erase_subject(&s, &plan).unwrap();
+    assert_eq!(counts["events"], 1);
+    assert_eq!(counts["consents"], 2);
+    assert_eq!(counts[crate::TOMBSTONES_KEPT], 2);
+    assert_eq!(counts["data_key"], 1);
+    assert_eq!(counts["merges"], 1);
+    assert!(
+        store.subject_footprint(&s).unwrap().is_empty(),
+        "{:?}",
+        store.subject_footprint(&s).unwrap()
+    );
+    assert!(store.subject(&s).unwrap().is_none());
+    assert!(store.consent_records(&s).unwrap().is_empty());
+    assert!(store.profile(&s).unwrap().is_none());
+    assert!(store.contact(&s).unwrap().is_empty());
+    assert!(store.restriction(&s).unwrap().is_none());
+    // The other subject keeps everything but the merge record that named both.
+    assert_eq!(store.all_events(&other).unwrap().len(), 1);
+    assert!(store.profile(&other).unwrap().is_some());
+    // Tombstones hold the choices, not the evidence or the key.
+    let tombs = store.consent_tombstones(&[0xAB; 32]).unwrap();
+    assert_eq!(tombs.len(), 2);
+    assert_eq!(tombs[0].purpose, "personalization");
+    assert_eq!(tombs[0].decision, "granted");
+    assert_eq!(tombs[1].at, Timestamp::from_millis(1_100));
+    // The intent remembers the first pass's counts; finishing clears it.
+    let intents = store.erasure_intents().unwrap();
+    assert_eq!(intents.len(), 1);
+    assert_eq!(intents[0].counts.as_ref(), Some(&counts));
+    store
+        .finish_erasure(&s, id, "{\"receipt\":1}", Timestamp::from_millis(7_000))
+        .unwrap();
+    assert!(store.erasure_intents().unwrap().is_empty());
+    let done = store.latest_dsr(&[1; 32], "erasure").unwrap().unwrap();
+    assert_eq!(done.id, id);
+    assert_eq!(done.status, crate::DSR_STATUS_COMPLETED);
+    assert_eq!(done.completed_at, Some(Timestamp::from_millis(7_000)));
+    assert_eq!(done.detail, "{\"receipt\":1}");
+    // Erasing again is harmless and finds nothing.
+    assert!(store.erase_subject(&s, &plan).unwrap().is_empty());
+    store.purge_deleted().unwrap();
+}
+
+pub fn erasure_is_resumable(store: &dyn Store) {
+    let (s, other) = (subject(32), subject(33));
+    populate(store, s, other, 40);
+    let plan = crate::ErasurePlan { tombstone: None };
+    let id = store
+        .begin_erasure(&s, &plan, &dsr("erasure", 2, 6_000, false))
+        .unwrap();
+    // A crash before the deletes: the intent is there, with no counts yet.
+    let intents = store.erasure_intents().unwrap();
+    assert_eq!(intents.len(), 1);
+    assert_eq!(intents[0].subject, s);
+    assert_eq!(intents[0].request_id, id);
+    assert_eq!(intents[0].plan, plan);
+    assert_eq!(intents[0].counts, None);
+    let counts = store.erase_subject(&s, &plan).unwrap();
+    assert!(!counts.contains_key(crate::TOMBSTONES_KEPT));
+    // A crash after the deletes: a second pass deletes nothing, the saved counts stay.
+    assert!(store.erase_subject(&s, &plan).unwrap().is_empty());
+    assert_eq!(store.erasure_intents().unwrap()[0].counts, Some(counts));
+    assert!(store.subject_footprint(&s).unwrap().is_empty());
+    let pending = store.latest_dsr(&[2; 32], "erasure").unwrap().unwrap();
+    assert_eq!(pending.status, crate::DSR_STATUS_IN_PROGRESS);
+    assert_eq!(pending.completed_at, None);
+}
+
+pub fn restriction_and_muted_interests(store: &dyn Store) {
+    let s = subject(34);
+    let now = Timestamp::from_millis(5_000);
+    assert_eq!(store.restriction(&s).unwrap(), None);
+    assert!(store.set_restriction(&s, Some(now)).unwrap());
+    assert!(
+        !store
+            .set_restriction(&s, Some(Timestamp::from_millis(9)))
+            .unwrap()
+    );
+    assert_eq!(store.restriction(&s).unwrap(), Some(now));
+    assert!(store.set_restriction(&s, None).unwrap());
+    assert!(!store.set_restriction(&s, None).unwrap());
+    assert_eq!(store.restriction(&s).unwrap(), None);
+
+    store
+        .upsert_items(&[item("sku-m", &["Running", "Yoga"])], now)
+        .unwrap();
+    store
+        .insert_events(batch(
+            vec![event(s, 50, "sku-m", Some(Interaction::View), 1_000)],
+            5_000,
+        ))
+        .unwrap();
+    assert!(store.mute_interest(&s, "Yoga", now).unwrap());
+    assert!(!store.mute_interest(&s, "Yoga", now).unwrap());
+    assert!(!store.mute_interest(&s, "Chess", now).unwrap());
+    assert_eq!(store.muted_interests(&s).unwrap(), vec!["Chess", "Yoga"]);
+    let p = store.profile(&s).unwrap().unwrap();
+    assert!(!p.affinities.contains_key("Yoga"));
+    assert!(p.affinities.contains_key("Running"));
+    // Later events about the muted category do not bring it back, nor does a rebuild.
+    store
+        .insert_events(batch(
+            vec![event(s, 51, "sku-m", Some(Interaction::Purchase), 6_000)],
+            7_000,
+        ))
+        .unwrap();
+    assert!(
+        !store
+            .profile(&s)
+            .unwrap()
+            .unwrap()
+            .affinities
+            .contains_key("Yoga")
+    );
+    store
+        .rewrite_events(
+            &s,
+            &EventRewrite::default(),
+            14.0,
+            Timestamp::from_millis(8_000),
+        )
+        .unwrap();
+    let p = store.profile(&s).unwrap().unwrap();
+    assert!(!p.affinities.contains_key("Yoga"));
+    assert_eq!(p.n_purchases, 1);
+}
+
+pub fn dsr_requests_page_and_filter(store: &dyn Store) {
+    let a = store.insert_dsr(&dsr("access", 3, 1_000, true)).unwrap();
+    let b = store.insert_dsr(&dsr("erasure", 3, 2_000, false)).unwrap();
+    let c = store.insert_dsr(&dsr("objection", 4, 3_000, true)).unwrap();
+    let all = store.dsr_requests(None, PageRequest::first(2)).unwrap();
+    assert_eq!(
+        all.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![c, b],
+        "newest first"
+    );
+    let rest = store
+        .dsr_requests(
+            None,
+            PageRequest {
+                after: all.next,
+                limit: 2,
+            },
+        )
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].id, a);
+    assert_eq!(rest.next, None);
+    let open = store
+        .dsr_requests(Some(crate::DSR_STATUS_IN_PROGRESS), PageRequest::first(10))
+        .unwrap();
+    assert_eq!(open.items.len(), 1);
+    assert_eq!(open.items[0].kind, "erasure");
+    assert_eq!(
+        open.items[0].deadline_at,
+        Timestamp::from_millis(2_000 + 30 * 86_400_000)
+    );
+    let done = store
+        .dsr_requests(Some(crate::DSR_STATUS_COMPLETED), PageRequest::first(10))
+        .unwrap();
+    assert_eq!(done.items.len(), 2);
+    assert_eq!(store.latest_dsr(&[3; 32], "access").unwrap().unwrap().id, a);
+    assert!(store.latest_dsr(&[4; 32], "access").unwrap().is_none());
 }

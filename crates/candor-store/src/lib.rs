@@ -13,6 +13,7 @@
 
 pub mod model;
 pub mod postgres;
+pub mod rights;
 pub mod sqlite;
 
 #[cfg(feature = "contract")]
@@ -22,8 +23,10 @@ use candor_domain::SubjectKey;
 use candor_domain::consent::{ConsentRecord, SubjectFacts};
 use candor_domain::profile::Profile;
 use candor_domain::time::Timestamp;
+use std::collections::BTreeMap;
 
 pub use model::*;
+pub use rights::*;
 
 /// What can go wrong when storing or loading, without driver details.
 #[derive(Debug, thiserror::Error)]
@@ -160,4 +163,60 @@ pub trait Store: Send + Sync + 'static {
         preferences: &Preferences,
         now: Timestamp,
     ) -> StoreResult<()>;
+    // --- Data-subject rights: access, rectification, erasure, restriction, request log. ---
+
+    /// How many rows each kind of personal data holds for the subject ("events", "consents",
+    /// "contact", "data_key", "profile", "subject", "merges", "restriction", "muted_interests"
+    /// ...). Kinds with no rows are left out, so an empty map means nothing is held.
+    fn subject_footprint(&self, key: &SubjectKey) -> StoreResult<BTreeMap<String, u64>>;
+    /// Deletes everything held under `key` in one transaction and returns what it deleted.
+    /// Consent records become tombstones under `plan.tombstone` when it is set. If an erasure
+    /// intent exists for the subject, the counts are saved in it in the same transaction, so a
+    /// resumed erasure still reports them. Every table holding subject data must be covered
+    /// here: the contract checks that the footprint is empty afterwards.
+    fn erase_subject(&self, key: &SubjectKey, plan: &ErasurePlan) -> StoreResult<ErasureCounts>;
+    /// Records an erasure request (status in progress) and the intent to erase, together.
+    /// Returns the request id; an intent that already exists is returned instead.
+    fn begin_erasure(
+        &self,
+        key: &SubjectKey,
+        plan: &ErasurePlan,
+        request: &NewDsrRequest,
+    ) -> StoreResult<i64>;
+    /// Erasures begun and not finished, oldest first (finished on start-up).
+    fn erasure_intents(&self) -> StoreResult<Vec<ErasureIntent>>;
+    /// Drops the intent and marks the request completed with `detail` (the receipt).
+    fn finish_erasure(
+        &self,
+        key: &SubjectKey,
+        request_id: i64,
+        detail: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The consent-proof tombstones kept under `proof`, oldest first.
+    fn consent_tombstones(&self, proof: &[u8; 32]) -> StoreResult<Vec<ConsentTombstone>>;
+    /// Makes deleted data unrecoverable from the store's files (SQLite: checkpoint and
+    /// truncate the write-ahead log). A no-op where the backend has nothing to do.
+    fn purge_deleted(&self) -> StoreResult<()>;
+
+    /// Since when processing of the subject's data is restricted, if it is.
+    fn restriction(&self, key: &SubjectKey) -> StoreResult<Option<Timestamp>>;
+    /// Restricts (`Some(since)`) or lifts (`None`). Returns whether anything changed.
+    fn set_restriction(&self, key: &SubjectKey, since: Option<Timestamp>) -> StoreResult<bool>;
+
+    /// Mutes an inferred interest: removes it from the profile and keeps it out of every later
+    /// profile update, in one transaction. Returns whether the profile held it.
+    fn mute_interest(&self, key: &SubjectKey, category: &str, now: Timestamp) -> StoreResult<bool>;
+    fn muted_interests(&self, key: &SubjectKey) -> StoreResult<Vec<String>>;
+
+    /// Records a data-subject request; returns its id.
+    fn insert_dsr(&self, request: &NewDsrRequest) -> StoreResult<i64>;
+    /// Requests, newest first, optionally only those with `status`.
+    fn dsr_requests(
+        &self,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<DsrRequest>>;
+    /// The newest request of `kind` about the subject `subject_ref` points to.
+    fn latest_dsr(&self, subject_ref: &[u8; 32], kind: &str) -> StoreResult<Option<DsrRequest>>;
 }

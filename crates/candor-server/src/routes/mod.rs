@@ -7,6 +7,8 @@ pub mod items;
 pub mod meta;
 pub mod recommend;
 pub mod signals;
+// Data-subject rights.
+pub mod rights;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

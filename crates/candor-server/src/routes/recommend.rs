@@ -154,11 +154,14 @@ pub async fn subject_recommendations(
     let now = state.now();
     // Consent first, in the same task as the read of the history, which happens only when a
     // personalization purpose allows it: a withdrawn person's history is never loaded.
-    let (facts, consent_state, preferences, history) = state
+    let (facts, consent_state, preferences, restricted, history) = state
         .blocking(move |store| {
             let facts = store.subject(&key)?.map(|r| r.facts).unwrap_or_default();
             let consent_state = consent::derive(&policy, &facts, &store.consent_records(&key)?);
-            let preferences = store.preferences(&key)?;
+            let mut preferences = store.preferences(&key)?;
+            // A restriction freezes processing: the data stays, but is not used.
+            let restricted = store.restriction(&key)?.is_some();
+            preferences.paused |= restricted;
             let history: Vec<StoredEvent> =
                 if personalization_allowed(&policy, &consent_state) && !preferences.paused {
                     store
@@ -169,7 +172,7 @@ pub async fn subject_recommendations(
                 } else {
                     Vec::new()
                 };
-            Ok((facts, consent_state, preferences, history))
+            Ok((facts, consent_state, preferences, restricted, history))
         })
         .await?;
 
@@ -180,6 +183,7 @@ pub async fn subject_recommendations(
         facts: &facts,
         consent: &consent_state,
         preferences: &preferences,
+        restricted,
         history: &history,
         context: q.context_item.as_deref(),
         n: n as usize,
@@ -309,6 +313,8 @@ struct Request<'a> {
     facts: &'a SubjectFacts,
     consent: &'a ConsentState,
     preferences: &'a Preferences,
+    /// Processing is restricted at the person's request (a data-subject right).
+    restricted: bool,
     /// Events that may feed personalization now (empty unless a purpose allows it).
     history: &'a [StoredEvent],
     context: Option<&'a str>,
@@ -343,7 +349,13 @@ fn answer(r: &Request<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
         }
     }
 
-    let basis = if prefs.paused {
+    let basis = if r.restricted {
+        BasisBody {
+            code: "restricted".to_owned(),
+            purpose: None,
+            message: "processing is restricted at the person's request".to_owned(),
+        }
+    } else if prefs.paused {
         BasisBody {
             code: "paused".to_owned(),
             purpose: None,

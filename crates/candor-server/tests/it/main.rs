@@ -4,5 +4,6 @@ mod consent;
 mod conventions;
 mod events;
 mod recommend;
+mod rights;
 mod signals;
 mod support;

@@ -619,3 +619,34 @@ async fn bad_feedback_is_refused_with_a_code() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_restricted_person_gets_non_personalized_lists_until_lifted() {
+    let app = TestApp::new();
+    seed_shop(&app).await;
+    views(&app, "ivy", &["shoe-1"]).await;
+    rebuild(&app);
+    assert_eq!(recs(&app, "ivy", "").await.body["personalized"], true);
+    let r = app
+        .call(
+            "POST",
+            "/v1/subjects/ivy/restriction",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = recs(&app, "ivy", "").await;
+    assert_eq!(r.body["personalized"], false);
+    assert_eq!(r.body["basis"]["code"], "restricted");
+    let r = app
+        .call(
+            "DELETE",
+            "/v1/subjects/ivy/restriction",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(recs(&app, "ivy", "").await.body["personalized"], true);
+}

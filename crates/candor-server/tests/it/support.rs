@@ -124,6 +124,15 @@ impl TestApp {
     }
 
     pub fn with_policy(policy: Policy) -> TestApp {
+        TestApp::build(policy, |_| {})
+    }
+
+    /// The default policy with changed settings.
+    pub fn with_config(change: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::build(Policy::default_policy(), change)
+    }
+
+    fn build(policy: Policy, change: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         // The PostgreSQL driver is synchronous and may not run on the test's async thread.
         let (store, schema, (admin, ingest, decide)) = off_runtime(|| {
@@ -133,6 +142,7 @@ impl TestApp {
         });
         let mut config = Config::resolve("", Overrides::default()).unwrap();
         config.data_dir = dir.path().to_owned();
+        change(&mut config);
         let now = Timestamp::from_millis(NOW);
         let state = AppState::new(
             store,

@@ -284,7 +284,10 @@ pub(super) fn load_profile(
 /// events for one subject would lose one's update), and `FOR UPDATE` alone cannot lock a row
 /// that does not exist yet. So an empty placeholder row is inserted first if none exists; the
 /// caller's `save_profile` replaces or deletes it before commit.
-fn lock_profile(tx: &mut Transaction<'_>, subject: &SubjectKey) -> DbResult<Option<Profile>> {
+pub(super) fn lock_profile(
+    tx: &mut Transaction<'_>,
+    subject: &SubjectKey,
+) -> DbResult<Option<Profile>> {
     let key = subject.as_bytes().as_slice();
     tx.execute(
         "INSERT INTO profiles (subject_key, profile, updated_at) VALUES ($1, '', 0)
@@ -307,6 +310,9 @@ pub(super) fn save_profile(
     now: Timestamp,
 ) -> DbResult<()> {
     let key = subject.as_bytes().as_slice();
+    // Interests the person asked us to forget never come back, whatever the events say.
+    let unmuted = super::rights::without_muted(c, subject, profile)?;
+    let profile = unmuted.as_ref().unwrap_or(profile);
     if profile.is_empty() {
         c.execute("DELETE FROM profiles WHERE subject_key = $1", &[&key])?;
         return Ok(());

@@ -139,4 +139,58 @@ pub(super) const MIGRATIONS: &[&str] = &[
         updated_at   BIGINT NOT NULL
     );
     "#,
+    // 4 (data-subject rights) — restrictions, muted interests, erasure intents, consent-proof
+    // tombstones and the request log. Self-contained: it only creates its own tables.
+    r#"
+    CREATE TABLE restrictions (
+        subject_key BYTEA PRIMARY KEY,
+        since       BIGINT NOT NULL
+    );
+
+    -- Interests a person asked us to forget; profile updates leave these categories out.
+    CREATE TABLE muted_interests (
+        subject_key BYTEA NOT NULL,
+        category    TEXT NOT NULL,
+        at          BIGINT NOT NULL,
+        PRIMARY KEY (subject_key, category)
+    );
+
+    -- Written before an erasure deletes anything and removed when it is done, so an erasure
+    -- interrupted by a crash is finished on the next start.
+    CREATE TABLE erasure_intents (
+        subject_key BYTEA PRIMARY KEY,
+        request_id  BIGINT NOT NULL,
+        tombstone   BYTEA,
+        started_at  BIGINT NOT NULL,
+        counts      TEXT
+    );
+
+    -- Consent proof kept after erasure, under a one-way keyed hash of the subject; no evidence.
+    CREATE TABLE consent_tombstones (
+        id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        proof           BYTEA NOT NULL,
+        purpose         TEXT NOT NULL,
+        decision        TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        purpose_version TEXT NOT NULL,
+        policy_version  TEXT NOT NULL,
+        at              BIGINT NOT NULL
+    );
+    CREATE INDEX consent_tombstones_by_proof ON consent_tombstones (proof, id);
+
+    -- Every data-subject request, under a keyed hash of the subject (never the key itself).
+    CREATE TABLE dsr_requests (
+        id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        subject_ref  BYTEA NOT NULL,
+        jurisdiction TEXT NOT NULL,
+        received_at  BIGINT NOT NULL,
+        deadline_at  BIGINT NOT NULL,
+        completed_at BIGINT,
+        status       TEXT NOT NULL,
+        detail       TEXT NOT NULL
+    );
+    CREATE INDEX dsr_requests_by_subject ON dsr_requests (subject_ref, kind, id);
+    CREATE INDEX dsr_requests_by_status ON dsr_requests (status, id);
+    "#,
 ];

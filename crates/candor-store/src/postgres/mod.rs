@@ -17,6 +17,7 @@ mod events;
 mod migrations;
 mod pool;
 mod preferences;
+mod rights;
 
 use candor_domain::SubjectKey;
 use candor_domain::consent::{AgeBand, ConsentRecord, Decision, Source, SubjectFacts};
@@ -31,6 +32,9 @@ pub use pool::POOL_LEN_MAX;
 use crate::{
     ApiKeyRecord, CatalogItem, DropCount, EventBatch, EventRewrite, InsertOutcome, Narrowed, Page,
     PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord,
+};
+use crate::{
+    ConsentTombstone, DsrRequest, ErasureCounts, ErasureIntent, ErasurePlan, NewDsrRequest,
 };
 
 /// How many times a write transaction runs when PostgreSQL aborts it for a serialization
@@ -780,5 +784,106 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(|tx| preferences::save(tx, key, preferences, now))
+    }
+
+    // --- Data-subject rights (postgres/rights.rs). ---
+
+    fn subject_footprint(
+        &self,
+        key: &SubjectKey,
+    ) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        self.read(|c| rights::footprint(c, key))
+    }
+
+    fn erase_subject(&self, key: &SubjectKey, plan: &ErasurePlan) -> StoreResult<ErasureCounts> {
+        self.write(|tx| rights::erase(tx, key, plan))
+    }
+
+    fn begin_erasure(
+        &self,
+        key: &SubjectKey,
+        plan: &ErasurePlan,
+        request: &NewDsrRequest,
+    ) -> StoreResult<i64> {
+        self.write(|tx| rights::begin_erasure(tx, key, plan, request))
+    }
+
+    fn erasure_intents(&self) -> StoreResult<Vec<ErasureIntent>> {
+        self.read(rights::erasure_intents)
+    }
+
+    fn finish_erasure(
+        &self,
+        key: &SubjectKey,
+        request_id: i64,
+        detail: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|tx| rights::finish_erasure(tx, key, request_id, detail, now))
+    }
+
+    fn consent_tombstones(&self, proof: &[u8; 32]) -> StoreResult<Vec<ConsentTombstone>> {
+        self.read(|c| rights::consent_tombstones(c, proof))
+    }
+
+    fn purge_deleted(&self) -> StoreResult<()> {
+        // Deleted rows are gone for every reader at commit; PostgreSQL reclaims their space
+        // with (auto)vacuum.
+        Ok(())
+    }
+
+    fn restriction(&self, key: &SubjectKey) -> StoreResult<Option<Timestamp>> {
+        self.read(|c| rights::restriction(c, key))
+    }
+
+    fn set_restriction(&self, key: &SubjectKey, since: Option<Timestamp>) -> StoreResult<bool> {
+        self.write(|tx| rights::set_restriction(tx, key, since))
+    }
+
+    fn mute_interest(&self, key: &SubjectKey, category: &str, now: Timestamp) -> StoreResult<bool> {
+        self.write(|tx| rights::mute_interest(tx, key, category, now))
+    }
+
+    fn muted_interests(&self, key: &SubjectKey) -> StoreResult<Vec<String>> {
+        self.read(|c| rights::muted(c, key))
+    }
+
+    fn insert_dsr(&self, request: &NewDsrRequest) -> StoreResult<i64> {
+        self.write(|tx| rights::insert_dsr(tx, request))
+    }
+
+    fn dsr_requests(
+        &self,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<DsrRequest>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {} FROM dsr_requests WHERE ($1::text IS NULL OR status = $1) AND id < $2 ORDER BY id DESC LIMIT $3",
+                    rights::DSR_COLUMNS
+                ),
+                &[&status, &page.after.unwrap_or(i64::MAX), &(limit + 1)],
+            )?
+            .iter()
+            .map(rights::dsr_from_row)
+            .collect::<DbResult<Vec<_>>>()
+        })?;
+        Ok(crate::sqlite::paginate(rows, limit))
+    }
+
+    fn latest_dsr(&self, subject_ref: &[u8; 32], kind: &str) -> StoreResult<Option<DsrRequest>> {
+        self.read(|c| {
+            c.query_opt(
+                &format!(
+                    "SELECT {} FROM dsr_requests WHERE subject_ref = $1 AND kind = $2 ORDER BY id DESC LIMIT 1",
+                    rights::DSR_COLUMNS
+                ),
+                &[&subject_ref.as_slice(), &kind],
+            )?
+            .map(|r| rights::dsr_from_row(&r).map(|(_, d)| d))
+            .transpose()
+        })
     }
 }

@@ -232,6 +232,9 @@ pub(super) fn save_profile(
     profile: &Profile,
     now: Timestamp,
 ) -> rusqlite::Result<()> {
+    // Interests the person asked us to forget never come back, whatever the events say.
+    let unmuted = super::rights::without_muted(conn, subject, profile)?;
+    let profile = unmuted.as_ref().unwrap_or(profile);
     if profile.is_empty() {
         conn.execute(
             "DELETE FROM profiles WHERE subject_key = ?1",

@@ -129,4 +129,58 @@ pub(super) const MIGRATIONS: &[&str] = &[
         updated_at   INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 4 (data-subject rights) — restrictions, muted interests, erasure intents, consent-proof
+    // tombstones and the request log. Self-contained: it only creates its own tables.
+    r#"
+    CREATE TABLE restrictions (
+        subject_key BLOB PRIMARY KEY,
+        since       INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    -- Interests a person asked us to forget; profile updates leave these categories out.
+    CREATE TABLE muted_interests (
+        subject_key BLOB NOT NULL,
+        category    TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (subject_key, category)
+    ) STRICT, WITHOUT ROWID;
+
+    -- Written before an erasure deletes anything and removed when it is done, so an erasure
+    -- interrupted by a crash is finished on the next start.
+    CREATE TABLE erasure_intents (
+        subject_key BLOB PRIMARY KEY,
+        request_id  INTEGER NOT NULL,
+        tombstone   BLOB,
+        started_at  INTEGER NOT NULL,
+        counts      TEXT
+    ) STRICT, WITHOUT ROWID;
+
+    -- Consent proof kept after erasure, under a one-way keyed hash of the subject; no evidence.
+    CREATE TABLE consent_tombstones (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        proof           BLOB NOT NULL,
+        purpose         TEXT NOT NULL,
+        decision        TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        purpose_version TEXT NOT NULL,
+        policy_version  TEXT NOT NULL,
+        at              INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX consent_tombstones_by_proof ON consent_tombstones (proof, id);
+
+    -- Every data-subject request, under a keyed hash of the subject (never the key itself).
+    CREATE TABLE dsr_requests (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind         TEXT NOT NULL,
+        subject_ref  BLOB NOT NULL,
+        jurisdiction TEXT NOT NULL,
+        received_at  INTEGER NOT NULL,
+        deadline_at  INTEGER NOT NULL,
+        completed_at INTEGER,
+        status       TEXT NOT NULL,
+        detail       TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX dsr_requests_by_subject ON dsr_requests (subject_ref, kind, id);
+    CREATE INDEX dsr_requests_by_status ON dsr_requests (status, id);
+    "#,
 ];

@@ -4,6 +4,7 @@
 mod events;
 mod migrations;
 mod preferences;
+mod rights;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -21,6 +22,9 @@ use candor_domain::profile::Profile;
 use crate::{
     ApiKeyRecord, CatalogItem, DropCount, EventBatch, EventRewrite, InsertOutcome, Narrowed, Page,
     PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord,
+};
+use crate::{
+    ConsentTombstone, DsrRequest, ErasureCounts, ErasureIntent, ErasurePlan, NewDsrRequest,
 };
 
 /// Reader connections kept open; WAL lets them read while the writer writes.
@@ -597,6 +601,102 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(|c| preferences::save(c, key, preferences, now))
+    }
+
+    // --- Data-subject rights (sqlite/rights.rs). ---
+
+    fn subject_footprint(
+        &self,
+        key: &SubjectKey,
+    ) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        self.read(|c| rights::footprint(c, key))
+    }
+
+    fn erase_subject(&self, key: &SubjectKey, plan: &ErasurePlan) -> StoreResult<ErasureCounts> {
+        self.write(|c| rights::erase(c, key, plan))
+    }
+
+    fn begin_erasure(
+        &self,
+        key: &SubjectKey,
+        plan: &ErasurePlan,
+        request: &NewDsrRequest,
+    ) -> StoreResult<i64> {
+        self.write(|c| rights::begin_erasure(c, key, plan, request))
+    }
+
+    fn erasure_intents(&self) -> StoreResult<Vec<ErasureIntent>> {
+        self.read(rights::erasure_intents)
+    }
+
+    fn finish_erasure(
+        &self,
+        key: &SubjectKey,
+        request_id: i64,
+        detail: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| rights::finish_erasure(c, key, request_id, detail, now))
+    }
+
+    fn consent_tombstones(&self, proof: &[u8; 32]) -> StoreResult<Vec<ConsentTombstone>> {
+        self.read(|c| rights::consent_tombstones(c, proof))
+    }
+
+    fn purge_deleted(&self) -> StoreResult<()> {
+        self.write(|c| rights::purge_deleted(c))
+    }
+
+    fn restriction(&self, key: &SubjectKey) -> StoreResult<Option<Timestamp>> {
+        self.read(|c| rights::restriction(c, key))
+    }
+
+    fn set_restriction(&self, key: &SubjectKey, since: Option<Timestamp>) -> StoreResult<bool> {
+        self.write(|c| rights::set_restriction(c, key, since))
+    }
+
+    fn mute_interest(&self, key: &SubjectKey, category: &str, now: Timestamp) -> StoreResult<bool> {
+        self.write(|c| rights::mute_interest(c, key, category, now))
+    }
+
+    fn muted_interests(&self, key: &SubjectKey) -> StoreResult<Vec<String>> {
+        self.read(|c| rights::muted(c, key))
+    }
+
+    fn insert_dsr(&self, request: &NewDsrRequest) -> StoreResult<i64> {
+        self.write(|c| rights::insert_dsr(c, request))
+    }
+
+    fn dsr_requests(
+        &self,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<DsrRequest>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM dsr_requests WHERE (?1 IS NULL OR status = ?1) AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                rights::DSR_COLUMNS
+            ))?
+            .query_map(
+                params![status, page.after.unwrap_or(i64::MAX), limit + 1],
+                rights::dsr_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(paginate(rows, limit))
+    }
+
+    fn latest_dsr(&self, subject_ref: &[u8; 32], kind: &str) -> StoreResult<Option<DsrRequest>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM dsr_requests WHERE subject_ref = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1",
+                rights::DSR_COLUMNS
+            ))?
+            .query_row(params![subject_ref.as_slice(), kind], rights::dsr_from_row)
+            .optional()
+            .map(|o| o.map(|(_, r)| r))
+        })
     }
 }
 

@@ -6,6 +6,7 @@ mod import;
 mod keys;
 mod policy;
 mod retention;
+mod rights;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,12 @@ enum Command {
     Retention(retention::RetentionCommand),
     /// Evaluate a model offline on a train/test split (MovieLens CSV layout).
     Eval(eval::EvalArgs),
+    /// Subject tokens for the data-subject rights endpoints.
+    #[command(subcommand)]
+    SubjectToken(rights::SubjectTokenCommand),
+    /// Data-subject requests.
+    #[command(subcommand)]
+    Dsr(rights::DsrCommand),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -81,6 +88,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(cmd) => import::run(cmd),
         Command::Retention(cmd) => retention::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::SubjectToken(cmd) => rights::run_token(cmd),
+        Command::Dsr(cmd) => rights::run_dsr(cmd),
     }
 }
 

@@ -52,6 +52,24 @@ pub async fn serve(
     } = loaded;
     let secret = candor_server::secret::load_or_create(&config)
         .context("failed to load the server secret")?;
+    // Erasures a crash interrupted are finished before anything else is served.
+    // On a blocking thread: store calls never run on the async runtime.
+    let resumed = {
+        let (store, secret) = (store.clone(), secret.clone());
+        tokio::task::spawn_blocking(move || {
+            candor_server::erasure::resume_pending(
+                store.as_ref(),
+                secret.as_bytes(),
+                Clock::System.now(),
+            )
+        })
+        .await
+        .context("the erasure task failed")?
+        .context("failed to finish interrupted erasures")?
+    };
+    if resumed > 0 {
+        tracing::info!(resumed, "finished interrupted erasures");
+    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("failed to listen on {}", config.bind))?;

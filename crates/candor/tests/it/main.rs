@@ -3,5 +3,6 @@
 mod cli;
 mod eval;
 mod postgres;
+mod rights;
 mod serve;
 mod support;

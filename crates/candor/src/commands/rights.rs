@@ -1,0 +1,108 @@
+//! `candor subject-token create` and `candor dsr verify-receipt`: the offline side of the
+//! data-subject rights, using the server secret directly.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use candor_domain::ExternalId;
+use candor_domain::SubjectKey;
+use candor_server::config::Config;
+use candor_server::erasure::SignedReceipt;
+use candor_server::state::{Clock, ServerSecret};
+use clap::Subcommand;
+
+use super::Common;
+
+#[derive(Debug, Subcommand)]
+pub enum SubjectTokenCommand {
+    /// Issue a token that lets one person reach only their own data; printed alone on the
+    /// last line.
+    Create {
+        /// The shop's id for the person.
+        #[arg(long)]
+        subject: String,
+        /// Lifetime in seconds (default `[subject_rights] token_ttl_seconds`).
+        #[arg(long)]
+        ttl: Option<u64>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DsrCommand {
+    /// Check an erasure receipt's signature; exits 0 if this deployment signed it unchanged,
+    /// 1 if not.
+    VerifyReceipt {
+        /// The receipt as returned by `DELETE /v1/subjects/{id}` (`-` for standard input).
+        file: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// The settings and the server secret, without opening the store.
+fn settings(common: &Common) -> anyhow::Result<(Config, ServerSecret)> {
+    let text = super::policy_text(common.policy.as_deref())?;
+    let config = Config::resolve(
+        &text,
+        candor_server::config::Overrides {
+            data_dir: common.data_dir.clone(),
+            ..super::serve::overrides(None)
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    let secret = candor_server::secret::load_or_create(&config)
+        .context("failed to load the server secret")?;
+    Ok((config, secret))
+}
+
+pub fn run_token(cmd: SubjectTokenCommand) -> anyhow::Result<ExitCode> {
+    let SubjectTokenCommand::Create {
+        subject,
+        ttl,
+        common,
+    } = cmd;
+    let (config, secret) = settings(&common)?;
+    let id = ExternalId::parse(&subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
+    let key = SubjectKey::derive(secret.as_bytes(), &id);
+    let expires_at = candor_server::routes::rights::token_expiry(
+        &config.subject_rights,
+        ttl,
+        Clock::System.now(),
+    )
+    .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+    let token = candor_server::subject_token::issue(secret.as_bytes(), &key, expires_at);
+    println!("subject token valid until {}:", expires_at.to_rfc3339());
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_dsr(cmd: DsrCommand) -> anyhow::Result<ExitCode> {
+    let DsrCommand::VerifyReceipt { file, common } = cmd;
+    let mut text = String::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("failed to read the receipt from standard input")?;
+    } else {
+        text = std::fs::read_to_string(&file)
+            .with_context(|| format!("failed to read the receipt {}", file.display()))?;
+    }
+    let receipt: SignedReceipt = serde_json::from_str(&text).context(
+        "the file is not an erasure receipt (expected {\"receipt\": ..., \"signature\": ...})",
+    )?;
+    let (_, secret) = settings(&common)?;
+    if candor_server::erasure::verify(secret.as_bytes(), &receipt) {
+        println!(
+            "valid: erasure request {} completed {}",
+            receipt.receipt.request_id, receipt.receipt.completed_at
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("invalid: this deployment did not sign this receipt, or it was changed");
+        Ok(ExitCode::FAILURE)
+    }
+}
