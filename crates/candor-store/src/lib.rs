@@ -155,6 +155,8 @@ pub trait Store: Send + Sync + 'static {
     fn audit_entries(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
     /// The last entry of the chain, if any.
     fn audit_head(&self) -> StoreResult<Option<AuditEntry>>;
+    /// The latest entry with this action code (the last recorded policy change, say).
+    fn audit_last(&self, action: &str) -> StoreResult<Option<AuditEntry>>;
 
     /// Stores a subject's audit attributes, already sealed with their data key, replacing
     /// earlier ones.

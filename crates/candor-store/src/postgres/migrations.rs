@@ -144,6 +144,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         hash       BYTEA NOT NULL
     );
 
+    CREATE INDEX audit_log_by_action ON audit_log (action, pos);
+
     CREATE TABLE audit_attributes (
         subject_key BYTEA PRIMARY KEY,
         sealed      BYTEA NOT NULL,

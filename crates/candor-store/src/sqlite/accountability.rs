@@ -80,6 +80,22 @@ impl SqliteStore {
             .map(|(_, e)| e))
     }
 
+    pub(super) fn audit_last_impl(&self, action: &str) -> StoreResult<Option<AuditEntry>> {
+        let row = self.read(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE action = ?1 ORDER BY pos DESC LIMIT 1"
+                ),
+                [action],
+                audit_row,
+            )
+            .optional()
+        })?;
+        Ok(entries_from_rows(row.into_iter().collect())?
+            .pop()
+            .map(|(_, e)| e))
+    }
+
     pub(super) fn put_audit_attributes_impl(
         &self,
         key: &SubjectKey,

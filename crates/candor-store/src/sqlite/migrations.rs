@@ -135,6 +135,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
 
     -- Self-declared protected attributes, sealed with the subject's data key. Read only by
     -- the fairness audit.
+    CREATE INDEX audit_log_by_action ON audit_log (action, pos);
+
     CREATE TABLE audit_attributes (
         subject_key BLOB PRIMARY KEY,
         sealed      BLOB NOT NULL,

@@ -573,6 +573,10 @@ impl Store for SqliteStore {
         self.audit_head_impl()
     }
 
+    fn audit_last(&self, action: &str) -> StoreResult<Option<crate::AuditEntry>> {
+        self.audit_last_impl(action)
+    }
+
     fn put_audit_attributes(
         &self,
         key: &SubjectKey,
