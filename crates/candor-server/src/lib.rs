@@ -7,6 +7,7 @@
 //! parse the wire types, call the domain and the store, and render the answer; the rules
 //! themselves live in `candor-domain`.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -58,7 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/identify", post(events::post_identify))
         .route("/v1/stats/drops", get(events::drop_stats))
         .route("/v1/items", put(items::put_items).get(items::list_items))
-        .route("/v1/items/{id}", get(items::get_item));
+        .route("/v1/items/{id}", get(items::get_item))
+        // Accountability: the audit log, audit attributes, fairness reports.
+        .route("/v1/audit", get(routes::audit::list_audit))
+        .route("/v1/audit/head", get(routes::audit::audit_head));
 
     Router::new()
         .route("/healthz", get(meta::healthz))

@@ -17,6 +17,8 @@ use crate::routes::{consent, events, items, meta};
         events::post_events, events::post_batch, events::post_track, events::post_page, events::post_identify,
         events::subject_events, events::drop_stats,
         items::put_items, items::get_item, items::list_items,
+        // Accountability
+        crate::routes::audit::list_audit, crate::routes::audit::audit_head,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyAuth),

@@ -555,7 +555,10 @@ pub fn audit_chain_appends_links_and_pages(store: &dyn Store) {
         appended.push(e);
     }
     assert_eq!(store.audit_head().unwrap().as_ref(), appended.last());
-    assert_eq!(store.audit_last("consent_changed").unwrap().as_ref(), appended.last());
+    assert_eq!(
+        store.audit_last("consent_changed").unwrap().as_ref(),
+        appended.last()
+    );
     assert_eq!(store.audit_last("policy_changed").unwrap(), None);
     // Entries read back exactly as hashed, across page boundaries.
     let read = all_audit_entries(store, 3);

@@ -5,6 +5,8 @@ pub mod events;
 pub mod items;
 pub mod meta;
 pub mod signals;
+// Accountability: the audit log, audit attributes, fairness reports, metrics.
+pub mod audit;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -63,6 +63,22 @@ pub async fn serve(loaded: Loaded, banner: Option<String>) -> anyhow::Result<()>
         println!("{b}");
     }
     let state = AppState::new(store, policy, secret, config, Clock::System);
+    // A policy that differs from the last one in the audit log is recorded as a change.
+    let s = state.clone();
+    let recorded = tokio::task::spawn_blocking(move || {
+        candor_server::audit::record_policy_if_changed(
+            s.store.as_ref(),
+            &s.policy,
+            candor_server::audit::Actor::System,
+            s.now(),
+        )
+    })
+    .await
+    .context("the policy audit task failed")?
+    .context("failed to record the policy in the audit log")?;
+    if recorded {
+        tracing::info!(policy_version = %state.policy.version, "policy change recorded in the audit log");
+    }
     tokio::spawn(retention_loop(state.clone()));
     candor_server::serve(listener, state, shutdown_signal())
         .await
