@@ -9,14 +9,17 @@
 //! of the store uses, never the shop's raw id. The log outlives erasure, and keeps nothing
 //! that identifies a person without the server secret.
 
-pub use candor_accountability::audit::{Actor, AuditAction, AuditEntry};
+pub use candor_accountability::audit::{
+    Actor, AuditAction, AuditEntry, BreakKind, ChainBreak, ChainHead,
+};
 use candor_accountability::audit::{
-    AuditDetails, AuditDraft, DETAIL_VALUE_BYTES_MAX, PurposeRef, TargetRef,
+    AuditDetails, AuditDraft, DETAIL_VALUE_BYTES_MAX, PurposeRef, TargetRef, VerifyOutcome, verify,
+    verify_against_anchor,
 };
 use candor_domain::SubjectKey;
 use candor_domain::consent::ConsentRecord;
 use candor_domain::time::Timestamp;
-use candor_store::{Store, StoreError, StoreResult};
+use candor_store::{PageRequest, Store, StoreError, StoreResult};
 
 use crate::auth::Caller;
 
@@ -211,3 +214,46 @@ mod tests {
         assert_eq!(truncate("ééé", 3), "é");
     }
 }
+
+/// What checking the stored chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainStatus {
+    /// Every entry hashes, links and is numbered in order.
+    Intact(ChainHead),
+    /// The first bad entry.
+    Broken(ChainBreak),
+    /// A stored row cannot even be read back as an entry; the message names its `seq`.
+    Unreadable(String),
+}
+
+/// Reads the whole chain in storage order and verifies it, against `anchor` when given (a
+/// head published earlier), so truncation and a rewritten tail are caught too.
+pub fn verify_chain(store: &dyn Store, anchor: Option<&ChainHead>) -> StoreResult<ChainStatus> {
+    let mut entries = Vec::new();
+    let mut page = PageRequest::first(candor_store::PAGE_LEN_MAX);
+    loop {
+        let got = match store.audit_entries(page) {
+            Ok(got) => got,
+            Err(StoreError::Other(m)) if m.starts_with(UNREADABLE_PREFIX) => {
+                return Ok(ChainStatus::Unreadable(m));
+            }
+            Err(e) => return Err(e),
+        };
+        entries.extend(got.items);
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    let outcome = match anchor {
+        Some(anchor) => verify_against_anchor(entries, anchor),
+        None => verify(entries),
+    };
+    Ok(match outcome {
+        VerifyOutcome::Intact(head) => ChainStatus::Intact(head),
+        VerifyOutcome::Broken(b) => ChainStatus::Broken(b),
+    })
+}
+
+/// How the store words a row it cannot read back (see `candor_store::accountability`).
+const UNREADABLE_PREFIX: &str = "audit entry seq ";

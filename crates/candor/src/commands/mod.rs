@@ -1,5 +1,6 @@
 //! Subcommands. Each is a plain function from parsed arguments to an exit code.
 
+mod audit;
 mod demo;
 mod eval;
 mod import;
@@ -50,6 +51,9 @@ enum Command {
     Retention(retention::RetentionCommand),
     /// Evaluate a model offline on a train/test split (MovieLens CSV layout).
     Eval(eval::EvalArgs),
+    /// The tamper-evident audit log: verify it, print its head.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -81,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(cmd) => import::run(cmd),
         Command::Retention(cmd) => retention::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Audit(cmd) => audit::run(cmd),
     }
 }
 
