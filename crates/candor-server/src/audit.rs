@@ -163,6 +163,7 @@ pub fn record_consents(
     now: Timestamp,
 ) -> StoreResult<()> {
     for r in records {
+        crate::metrics::note_consent(r.purpose.as_str(), r.decision.as_str());
         let event = AuditEvent::new(
             actor.clone(),
             AuditAction::ConsentChanged,

@@ -19,6 +19,8 @@ use crate::routes::{consent, events, items, meta};
         items::put_items, items::get_item, items::list_items,
         // Accountability
         crate::routes::audit::list_audit, crate::routes::audit::audit_head,
+        crate::routes::fairness::put_audit_attributes, crate::routes::fairness::slot_fairness,
+        crate::metrics::metrics,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyAuth),

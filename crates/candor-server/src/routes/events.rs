@@ -179,6 +179,7 @@ async fn run(
         .map(|(i, o)| result_body(i, o))
         .collect();
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    crate::metrics::note_events(count("accepted"), count("invalid"));
     Ok(Json(IngestResponse {
         accepted: count("accepted"),
         dropped: count("dropped"),

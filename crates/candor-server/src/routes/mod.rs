@@ -7,6 +7,7 @@ pub mod meta;
 pub mod signals;
 // Accountability: the audit log, audit attributes, fairness reports, metrics.
 pub mod audit;
+pub mod fairness;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -4,5 +4,6 @@ mod audit;
 mod consent;
 mod conventions;
 mod events;
+mod fairness;
 mod signals;
 mod support;
