@@ -289,3 +289,95 @@ pub fn campaign_report(
         title,
     })
 }
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// A slot's report as Markdown: each attribute's group table, then the item side.
+pub fn slot_markdown(s: &SlotFairness) -> String {
+    use candor_accountability::render::escape_markdown;
+    use std::fmt::Write as _;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Fairness of slot {}\n\nSince {}: {} exposures to {} people.\n",
+        escape_markdown(&s.slot),
+        s.since.to_rfc3339(),
+        s.n_exposures,
+        s.n_exposed_subjects
+    );
+    if s.n_exposures == 0 {
+        let _ = writeln!(
+            md,
+            "Nothing was shown in this slot in this period, so there is nothing to measure.\n"
+        );
+    }
+    group_markdown(&mut md, &s.groups);
+    let i = &s.items;
+    let _ = writeln!(
+        md,
+        "## Item side\n\nCatalog coverage: {} of {} items shown at least once. Share of \
+         exposure to the most popular tenth: {}.\n",
+        pct(i.coverage),
+        i.n_catalog_items,
+        pct(i.popularity.head_share)
+    );
+    let _ = writeln!(
+        md,
+        "| Provider | Items | Exposures | Share |\n|---|---:|---:|---:|"
+    );
+    for p in &i.providers {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            escape_markdown(&p.provider),
+            p.n_items,
+            p.n_exposures,
+            pct(p.share)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n| Popularity decile | Items | Exposures | Share |\n|---|---:|---:|---:|"
+    );
+    for d in &i.popularity.deciles {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            d.decile,
+            d.n_items,
+            d.n_exposures,
+            pct(d.share)
+        );
+    }
+    md
+}
+
+/// The people side as Markdown, one section per attribute, flagged ones called out.
+pub fn group_markdown(md: &mut String, g: &GroupFairness) {
+    use candor_accountability::render::fairness_report_markdown;
+    use std::fmt::Write as _;
+    if g.by_kind.is_empty() {
+        let _ = writeln!(
+            md,
+            "No one counted has declared audit attributes under `{FAIRNESS_PURPOSE}`, so group \
+             fairness cannot be measured.\n"
+        );
+        return;
+    }
+    if g.flagged() {
+        let _ = writeln!(
+            md,
+            "**Flagged:** a demographic parity ratio is below {PARITY_FLAG_THRESHOLD} (the \
+             four-fifths rule).\n"
+        );
+    }
+    for (_, report, undeclared) in &g.by_kind {
+        md.push_str(&fairness_report_markdown(report));
+        let _ = writeln!(
+            md,
+            "\n{undeclared} audited people did not declare this attribute.\n"
+        );
+    }
+}

@@ -202,3 +202,47 @@ async fn an_empty_period_says_so_and_bad_queries_are_refused() {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
     }
 }
+
+#[tokio::test]
+async fn campaign_outcomes_plug_into_the_same_report() {
+    use candor_server::fairness::{CampaignOutcome, campaign_report};
+    let app = TestApp::new();
+    let mut outcomes = Vec::new();
+    for i in 0..10 {
+        for group in ["woman", "man"] {
+            let id = format!("{group}-{i}");
+            grant_fairness(&app, &id).await;
+            assert_eq!(declare(&app, &id, group).await.status, StatusCode::OK);
+            // Everyone selected among women, half among men; conversions known for all.
+            outcomes.push(CampaignOutcome {
+                subject: app.state.subject_key(&id).unwrap(),
+                selected: group == "woman" || i % 2 == 0,
+                converted: Some(i < 5),
+            });
+        }
+    }
+    // Someone without attributes is left out.
+    outcomes.push(CampaignOutcome {
+        subject: app.state.subject_key("stranger").unwrap(),
+        selected: true,
+        converted: None,
+    });
+    let report = campaign_report(
+        app.state.store.as_ref(),
+        &app.state.policy,
+        "spring",
+        &outcomes,
+        10,
+        Timestamp::from_millis(NOW),
+    )
+    .unwrap();
+    assert_eq!(report.n_audited, 20);
+    assert!(report.flagged());
+    let (_, gender, _) = report
+        .by_kind
+        .iter()
+        .find(|(k, _, _)| k.as_str() == "gender")
+        .unwrap();
+    assert_eq!(gender.between_groups.dp_ratio, Some(0.5));
+    assert!(gender.between_groups.eo_difference.is_some());
+}

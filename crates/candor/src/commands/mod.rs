@@ -3,6 +3,7 @@
 mod audit;
 mod demo;
 mod eval;
+mod fairness;
 mod import;
 mod keys;
 mod policy;
@@ -54,6 +55,9 @@ enum Command {
     /// The tamper-evident audit log: verify it, print its head.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Fairness audits of recommendation slots and campaigns.
+    #[command(subcommand)]
+    Fairness(fairness::FairnessCommand),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retention(cmd) => retention::run(cmd),
         Command::Eval(args) => eval::run(args),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Fairness(cmd) => fairness::run(cmd),
     }
 }
 

@@ -219,3 +219,42 @@ fn a_cut_tail_is_found_against_an_anchor() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SEQ:HASH"));
 }
+
+#[test]
+fn fairness_report_of_an_empty_period_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        candor()
+            .args(["fairness", "report", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--slot", "home_top"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("# Fairness of slot home\\_top"), "{md}");
+    assert!(md.contains("nothing to measure"), "{md}");
+    let out = run(&["--slot", "home_top", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["empty"], true);
+    let out = run(&["--slot", "home_top", "--format", "svg"]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains("<svg"));
+    // Refusals.
+    assert!(
+        !run(&["--slot", "home_top", "--k-min", "1"])
+            .status
+            .success()
+    );
+    assert!(
+        !run(&["--slot", "home_top", "--since", "last week"])
+            .status
+            .success()
+    );
+    assert!(!run(&["--campaign", "spring"]).status.success());
+}
