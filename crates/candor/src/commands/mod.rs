@@ -7,6 +7,7 @@ mod fairness;
 mod import;
 mod keys;
 mod policy;
+mod report;
 mod retention;
 mod serve;
 
@@ -58,6 +59,8 @@ enum Command {
     /// Fairness audits of recommendation slots and campaigns.
     #[command(subcommand)]
     Fairness(fairness::FairnessCommand),
+    /// Write a self-contained HTML report: consent, drops, fairness, audit chain.
+    Report(report::ReportArgs),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Fairness(cmd) => fairness::run(cmd),
+        Command::Report(args) => report::run(args),
     }
 }
 

@@ -258,3 +258,55 @@ fn fairness_report_of_an_empty_period_says_so() {
     );
     assert!(!run(&["--campaign", "spring"]).status.success());
 }
+
+#[test]
+fn the_html_report_says_what_is_empty_and_shows_the_chain() {
+    let dir = log_with(2);
+    let out_dir = dir.path().join("report");
+    let out = candor()
+        .args(["report", "--slot", "home_top", "--data-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    assert!(html.contains("Intact: 2 entries"), "{html}");
+    assert!(html.contains("No consent decisions were recorded in this period."));
+    assert!(html.contains("No event was dropped in this period."));
+    assert!(html.contains("Nothing was shown in this slot in this period."));
+    assert!(!html.contains("<script"), "self-contained, no scripts");
+
+    // A broken chain is reported, not hidden.
+    db(dir.path())
+        .execute("UPDATE audit_log SET at = at + 1 WHERE seq = 1", [])
+        .unwrap();
+    let out = candor()
+        .args(["report", "--data-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("Broken: the first bad entry is seq 1"),
+        "{html}"
+    );
+
+    // Bad input.
+    let out = candor()
+        .args(["report", "--since", "someday", "--data-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
