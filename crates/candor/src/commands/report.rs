@@ -43,12 +43,12 @@ fn parse_since(s: &str) -> Option<Timestamp> {
     Timestamp::parse_rfc3339(s).or_else(|| Timestamp::parse_rfc3339(&format!("{s}T00:00:00Z")))
 }
 
-/// Consent decisions per day and purpose, from the audit log: (granted, all).
-fn consent_by_day(
-    store: &dyn Store,
-    since: Timestamp,
-) -> anyhow::Result<BTreeMap<String, BTreeMap<i64, (u64, u64)>>> {
-    let mut out: BTreeMap<String, BTreeMap<i64, (u64, u64)>> = BTreeMap::new();
+/// Per purpose, per day (days since the epoch): (granted, all decisions).
+type ConsentByDay = BTreeMap<String, BTreeMap<i64, (u64, u64)>>;
+
+/// Consent decisions per day and purpose, from the audit log.
+fn consent_by_day(store: &dyn Store, since: Timestamp) -> anyhow::Result<ConsentByDay> {
+    let mut out = ConsentByDay::new();
     let mut page = PageRequest::first(PAGE_LEN_MAX);
     loop {
         let got = store.audit_entries(page)?;
