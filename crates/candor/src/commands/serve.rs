@@ -57,13 +57,9 @@ pub async fn serve(loaded: Loaded, banner: Option<String>) -> anyhow::Result<()>
         .await
         .with_context(|| format!("failed to listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, policy_version = %policy.version, "candor listening");
-    println!("candor listening on http://{addr}");
-    if let Some(b) = banner {
-        println!("{b}");
-    }
     let state = AppState::new(store, policy, secret, config, Clock::System);
-    // A policy that differs from the last one in the audit log is recorded as a change.
+    // Before announcing readiness: a policy that differs from the last one in the audit log
+    // is recorded as a change.
     let s = state.clone();
     let recorded = tokio::task::spawn_blocking(move || {
         candor_server::audit::record_policy_if_changed(
@@ -78,6 +74,11 @@ pub async fn serve(loaded: Loaded, banner: Option<String>) -> anyhow::Result<()>
     .context("failed to record the policy in the audit log")?;
     if recorded {
         tracing::info!(policy_version = %state.policy.version, "policy change recorded in the audit log");
+    }
+    tracing::info!(%addr, policy_version = %state.policy.version, "candor listening");
+    println!("candor listening on http://{addr}");
+    if let Some(b) = banner {
+        println!("{b}");
     }
     tokio::spawn(retention_loop(state.clone()));
     candor_server::serve(listener, state, shutdown_signal())

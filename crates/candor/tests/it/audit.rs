@@ -310,3 +310,21 @@ fn the_html_report_says_what_is_empty_and_shows_the_chain() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn serve_records_the_policy_once_per_version() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let server = crate::support::Server::start(dir.path(), &[]);
+        drop(server);
+    }
+    let policy_changes: i64 = db(dir.path())
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'policy_changed' AND actor = 'system'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(policy_changes, 1, "the same policy twice is one change");
+    assert!(verify(dir.path(), &[]).0);
+}
