@@ -46,6 +46,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use candor_domain::crypto::{self, DataKey, NONCE_LEN};
+
 /// Longest attribute value accepted.
 pub const ATTRIBUTE_VALUE_BYTES_MAX: usize = 64;
 
@@ -80,6 +82,23 @@ impl AttributeKind {
     }
 }
 
+impl AttributeKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [AttributeKind; 6] = [
+        AttributeKind::Gender,
+        AttributeKind::AgeBand,
+        AttributeKind::Ethnicity,
+        AttributeKind::Disability,
+        AttributeKind::Religion,
+        AttributeKind::SexualOrientation,
+    ];
+
+    /// The kind with this snake_case name.
+    pub fn parse(name: &str) -> Option<AttributeKind> {
+        AttributeKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
 impl fmt::Display for AttributeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -94,6 +113,10 @@ pub enum AttributeError {
         "an attribute value must be 1..={ATTRIBUTE_VALUE_BYTES_MAX} bytes without control characters"
     )]
     InvalidValue,
+    /// Sealed attributes that do not open under the key and context given, or whose contents
+    /// are not a valid declaration.
+    #[error("the sealed attributes cannot be opened")]
+    Unreadable,
 }
 
 /// A subject's self-declared protected attributes.
@@ -143,6 +166,46 @@ impl AuditAttributes {
         self.values.remove(&kind);
     }
 
+    /// How many kinds are declared.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Seals the declarations with the subject's data key, bound to `context` (the subject and
+    /// table), for storage. The plaintext encoding never leaves this crate, so storing
+    /// attributes does not open a way to read them.
+    pub fn seal(&self, key: &DataKey, nonce: [u8; NONCE_LEN], context: &[u8]) -> Vec<u8> {
+        let mut plain = String::new();
+        for (kind, value) in &self.values {
+            // Values hold no control characters, so a newline cannot occur inside one.
+            plain.push_str(kind.as_str());
+            plain.push('=');
+            plain.push_str(value);
+            plain.push('\n');
+        }
+        crypto::seal(key, nonce, context, plain.as_bytes())
+    }
+
+    /// Opens what [`AuditAttributes::seal`] produced, with the same key and context. After
+    /// erasure (the data key destroyed) this fails: crypto-shredding.
+    pub fn open(key: &DataKey, context: &[u8], sealed: &[u8]) -> Result<Self, AttributeError> {
+        let plain = crypto::open(key, context, sealed).map_err(|_| AttributeError::Unreadable)?;
+        let text = String::from_utf8(plain).map_err(|_| AttributeError::Unreadable)?;
+        let mut out = AuditAttributes::new();
+        for line in text.lines() {
+            let (kind, value) = line.split_once('=').ok_or(AttributeError::Unreadable)?;
+            let kind = AttributeKind::parse(kind).ok_or(AttributeError::Unreadable)?;
+            out.declare(kind, value)
+                .map_err(|_| AttributeError::Unreadable)?;
+        }
+        Ok(out)
+    }
+
     /// The grouping key for one kind. Crate-private: a key handed out per subject would let
     /// other crates compare subjects by a protected attribute.
     pub(crate) fn group_key(&self, kind: AttributeKind) -> Option<GroupKey> {
@@ -158,5 +221,46 @@ pub(crate) struct GroupKey(pub(crate) String);
 impl fmt::Debug for GroupKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("GroupKey(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_attributes_open_only_with_their_key_and_context() {
+        let key = DataKey::from_bytes([3; 32]);
+        let attributes = AuditAttributes::new()
+            .with(AttributeKind::Gender, "non-binary")
+            .unwrap()
+            .with(AttributeKind::AgeBand, "25-34")
+            .unwrap();
+        let sealed = attributes.seal(&key, [9; NONCE_LEN], b"subject-a");
+        assert!(!String::from_utf8_lossy(&sealed).contains("non-binary"));
+        assert_eq!(
+            AuditAttributes::open(&key, b"subject-a", &sealed).unwrap(),
+            attributes
+        );
+        assert_eq!(
+            AuditAttributes::open(&key, b"subject-b", &sealed),
+            Err(AttributeError::Unreadable)
+        );
+        let shredded = DataKey::from_bytes([4; 32]);
+        assert_eq!(
+            AuditAttributes::open(&shredded, b"subject-a", &sealed),
+            Err(AttributeError::Unreadable)
+        );
+        let empty = AuditAttributes::new().seal(&key, [1; NONCE_LEN], b"c");
+        assert!(
+            AuditAttributes::open(&key, b"c", &empty)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            AttributeKind::parse("age_band"),
+            Some(AttributeKind::AgeBand)
+        );
+        assert_eq!(AttributeKind::parse("shoe_size"), None);
     }
 }

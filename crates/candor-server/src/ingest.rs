@@ -305,6 +305,13 @@ fn consent_states(
             if !new.is_empty() {
                 ctx.store
                     .append_consents(&e.subject, &SubjectFacts::default(), &new, now)?;
+                crate::audit::record_consents(
+                    ctx.store,
+                    &crate::audit::Actor::Subject,
+                    &e.subject,
+                    &new,
+                    now,
+                )?;
                 records.extend(new);
             }
         }
@@ -313,6 +320,13 @@ fn consent_states(
         if !new.is_empty() {
             ctx.store
                 .append_consents(&e.subject, &SubjectFacts::default(), &new, now)?;
+            crate::audit::record_consents(
+                ctx.store,
+                &crate::audit::Actor::Subject,
+                &e.subject,
+                &new,
+                now,
+            )?;
             records.extend(new);
         }
         let state = consent::derive(ctx.policy, &facts, &records);

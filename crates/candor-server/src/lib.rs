@@ -7,12 +7,15 @@
 //! parse the wire types, call the domain and the store, and render the answer; the rules
 //! themselves live in `candor-domain`.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod fairness;
 pub mod ingest;
 pub mod jobs;
+pub mod metrics;
 pub mod openapi;
 pub mod recommend;
 pub mod routes;
@@ -101,14 +104,29 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/dsr", get(rights::list_dsr))
         .route("/v1/dsr/receipts/verify", post(rights::verify_receipt));
 
+    let api = api
+        // Accountability: the audit log, audit attributes, fairness reports.
+        .route("/v1/audit", get(routes::audit::list_audit))
+        .route("/v1/audit/head", get(routes::audit::audit_head))
+        .route(
+            "/v1/subjects/{id}/audit-attributes",
+            put(routes::fairness::put_audit_attributes),
+        )
+        .route(
+            "/v1/fairness/slots/{slot}",
+            get(routes::fairness::slot_fairness),
+        );
+
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route(candor_signals::GPC_WELL_KNOWN_PATH, get(meta::gpc_json))
+        .route("/metrics", get(metrics::metrics))
         .merge(api)
         .fallback(|| async { ApiError::not_found("not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route_layer(axum::middleware::from_fn(metrics::track_latency))
         .layer(DefaultBodyLimit::max(
             state.config.limits.request_body_bytes_max,
         ))

@@ -23,6 +23,10 @@ use crate::routes::{consent, events, items, meta, rights};
         rights::post_subject_token, rights::export, rights::put_contact, rights::delete_interest,
         rights::delete_subject, rights::verify_receipt, rights::post_restriction,
         rights::delete_restriction, rights::post_objection, rights::list_dsr, rights::explanations,
+        // Accountability
+        crate::routes::audit::list_audit, crate::routes::audit::audit_head,
+        crate::routes::fairness::put_audit_attributes, crate::routes::fairness::slot_fairness,
+        crate::metrics::metrics,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&ApiKeyAuth),

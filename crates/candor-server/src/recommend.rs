@@ -491,3 +491,54 @@ pub async fn model_loop(state: AppState) {
         .await;
     }
 }
+
+/// How often buffered exposures are written: one transaction per interval instead of one
+/// fsync per recommendation request.
+pub const EXPOSURE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// Most exposures held in memory; beyond this the oldest are dropped (and logged), so a store
+/// outage cannot grow the buffer without bound.
+pub const EXPOSURES_BUFFERED_MAX: usize = 100_000;
+
+/// Queues what one list showed, for the fairness audit and frequency rules.
+pub fn buffer_exposures(state: &AppState, exposures: Vec<candor_store::Exposure>) {
+    let mut buf = state.exposures.lock().unwrap_or_else(|e| e.into_inner());
+    buf.extend(exposures);
+    if buf.len() > EXPOSURES_BUFFERED_MAX {
+        let excess = buf.len() - EXPOSURES_BUFFERED_MAX;
+        buf.drain(..excess);
+        tracing::warn!(
+            dropped = excess,
+            "exposure buffer full; oldest exposures dropped"
+        );
+    }
+}
+
+/// Writes every buffered exposure in one transaction. Blocking. On failure they are put back.
+pub fn flush_exposures(state: &AppState) -> StoreResult<usize> {
+    let batch = std::mem::take(&mut *state.exposures.lock().unwrap_or_else(|e| e.into_inner()));
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    match state.store.record_exposures(&batch) {
+        Ok(()) => Ok(batch.len()),
+        Err(e) => {
+            let mut buf = state.exposures.lock().unwrap_or_else(|e| e.into_inner());
+            let newer = std::mem::replace(&mut *buf, batch);
+            buf.extend(newer);
+            Err(e)
+        }
+    }
+}
+
+/// Flushes exposures every [`EXPOSURE_FLUSH_INTERVAL`] for as long as the server runs.
+pub async fn exposure_loop(state: AppState) {
+    loop {
+        tokio::time::sleep(EXPOSURE_FLUSH_INTERVAL).await;
+        let worker = state.clone();
+        match tokio::task::spawn_blocking(move || flush_exposures(&worker)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "exposures not written yet; will retry"),
+            Err(e) => tracing::error!(error = %e, "exposure flush panicked"),
+        }
+    }
+}

@@ -63,6 +63,8 @@ pub struct Inner {
     pub clock: Clock,
     /// The recommendation models currently served; rebuilt in the background.
     pub models: crate::recommend::ModelCell,
+    /// Exposures served but not yet written; flushed in batches by `recommend::exposure_loop`.
+    pub exposures: std::sync::Mutex<Vec<candor_store::Exposure>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -87,6 +89,7 @@ impl AppState {
             config,
             clock,
             models: crate::recommend::ModelCell::default(),
+            exposures: std::sync::Mutex::new(Vec::new()),
         }))
     }
 

@@ -35,6 +35,11 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     erasure_is_resumable(&fresh());
     restriction_and_muted_interests(&fresh());
     dsr_requests_page_and_filter(&fresh());
+    // Accountability (migration 3).
+    audit_chain_appends_links_and_pages(&fresh());
+    concurrent_audit_appends_stay_linear(&fresh());
+    audit_attributes_round_trip_and_erase(&fresh());
+    exposures_round_trip_and_erase(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -799,4 +804,167 @@ pub fn dsr_requests_page_and_filter(store: &dyn Store) {
     assert_eq!(done.items.len(), 2);
     assert_eq!(store.latest_dsr(&[3; 32], "access").unwrap().unwrap().id, a);
     assert!(store.latest_dsr(&[4; 32], "access").unwrap().is_none());
+}
+
+// --- Accountability (migration 3) ---
+
+fn audit_draft(n: u32, purpose: Option<&str>) -> crate::AuditDraft {
+    use candor_accountability::audit::{
+        Actor, AuditAction, AuditDetails, AuditDraft, PurposeRef, TargetRef,
+    };
+    AuditDraft {
+        at_ms: 1_000 + i64::from(n),
+        actor: Actor::api_key(&format!("key{n}")).unwrap(),
+        action: AuditAction::ConsentChanged,
+        target: TargetRef::parse(&format!("subject:{n:04x}")).unwrap(),
+        purpose: purpose.map(|p| PurposeRef::parse(p).unwrap()),
+        details: AuditDetails::new()
+            .with("granted", "analytics,marketing_email")
+            .unwrap()
+            .with("note", "quote \" and unicode é")
+            .unwrap(),
+    }
+}
+
+fn all_audit_entries(store: &dyn Store, page_len: u32) -> Vec<crate::AuditEntry> {
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(page_len);
+    loop {
+        let got = store.audit_entries(page).unwrap();
+        out.extend(got.items);
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => return out,
+        }
+    }
+}
+
+pub fn audit_chain_appends_links_and_pages(store: &dyn Store) {
+    use candor_accountability::audit::{GENESIS_PREV_HASH, VerifyOutcome, verify};
+    assert_eq!(store.audit_head().unwrap(), None);
+    assert!(
+        store
+            .audit_entries(PageRequest::first(10))
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let first = store
+        .audit_append(audit_draft(1, Some("analytics")))
+        .unwrap();
+    assert_eq!(first.seq, 1);
+    assert_eq!(first.prev_hash, GENESIS_PREV_HASH);
+    let mut appended = vec![first];
+    for n in 2..=7 {
+        let e = store.audit_append(audit_draft(n, None)).unwrap();
+        assert_eq!(e.seq, u64::from(n));
+        assert_eq!(e.prev_hash, appended.last().unwrap().hash);
+        appended.push(e);
+    }
+    assert_eq!(store.audit_head().unwrap().as_ref(), appended.last());
+    assert_eq!(
+        store.audit_last("consent_changed").unwrap().as_ref(),
+        appended.last()
+    );
+    assert_eq!(store.audit_last("policy_changed").unwrap(), None);
+    // Entries read back exactly as hashed, across page boundaries.
+    let read = all_audit_entries(store, 3);
+    assert_eq!(read, appended);
+    match verify(read) {
+        VerifyOutcome::Intact(head) => {
+            assert_eq!(head.count, 7);
+            assert_eq!(head.head_hash, appended[6].hash);
+        }
+        broken => panic!("{broken:?}"),
+    }
+}
+
+pub fn concurrent_audit_appends_stay_linear(store: &dyn Store) {
+    use candor_accountability::audit::verify;
+    std::thread::scope(|scope| {
+        for t in 0..4u32 {
+            scope.spawn(move || {
+                for i in 0..10 {
+                    store.audit_append(audit_draft(t * 100 + i, None)).unwrap();
+                }
+            });
+        }
+    });
+    let entries = all_audit_entries(store, 7);
+    assert_eq!(entries.len(), 40);
+    assert!(verify(entries).is_intact());
+    assert_eq!(store.audit_head().unwrap().unwrap().seq, 40);
+}
+
+pub fn audit_attributes_round_trip_and_erase(store: &dyn Store) {
+    let (a, b) = (subject(1), subject(2));
+    let now = Timestamp::from_millis(1_000);
+    assert_eq!(store.audit_attributes(&a).unwrap(), None);
+    store.put_audit_attributes(&a, b"sealed-a1", now).unwrap();
+    store.put_audit_attributes(&a, b"sealed-a2", now).unwrap();
+    store.put_audit_attributes(&b, b"sealed-b", now).unwrap();
+    assert_eq!(
+        store.audit_attributes(&a).unwrap().as_deref(),
+        Some(&b"sealed-a2"[..])
+    );
+    let mut all = Vec::new();
+    let mut after: Option<SubjectKey> = None;
+    loop {
+        let page = store.audit_attributes_after(after.as_ref(), 1).unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.0);
+        all.extend(page);
+    }
+    assert_eq!(all.len(), 2);
+    assert!(all.contains(&(a, b"sealed-a2".to_vec())));
+    assert!(store.delete_audit_attributes(&a).unwrap());
+    assert!(!store.delete_audit_attributes(&a).unwrap());
+    assert_eq!(store.audit_attributes(&a).unwrap(), None);
+    assert_eq!(
+        store.audit_attributes(&b).unwrap().as_deref(),
+        Some(&b"sealed-b"[..])
+    );
+}
+
+pub fn exposures_round_trip_and_erase(store: &dyn Store) {
+    use crate::Exposure;
+    let (a, b) = (subject(1), subject(2));
+    let exposure = |subject: SubjectKey, slot: &str, item: &str, rank: u32, at: i64| Exposure {
+        subject,
+        slot: slot.to_owned(),
+        item_id: item.to_owned(),
+        rank,
+        at: Timestamp::from_millis(at),
+        personalized: rank % 2 == 1,
+        provider: format!("provider-{item}"),
+    };
+    let batch = vec![
+        exposure(a, "home", "i1", 1, 1_000),
+        exposure(a, "home", "i2", 2, 1_000),
+        exposure(b, "home", "i1", 1, 2_000),
+        exposure(b, "pdp", "i3", 1, 2_000),
+        exposure(a, "home", "i3", 1, 3_000),
+    ];
+    store.record_exposures(&batch).unwrap();
+    store.record_exposures(&[]).unwrap();
+    let mut home = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let got = store
+            .exposures_for_slot("home", Timestamp::from_millis(1_500), page)
+            .unwrap();
+        home.extend(got.items);
+        match got.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(home, vec![batch[2].clone(), batch[4].clone()]);
+    assert_eq!(
+        store.exposures_for_subject(&a).unwrap(),
+        vec![batch[0].clone(), batch[1].clone(), batch[4].clone()]
+    );
+    assert_eq!(store.delete_exposures(&a).unwrap(), 3);
+    assert!(store.exposures_for_subject(&a).unwrap().is_empty());
+    assert_eq!(store.exposures_for_subject(&b).unwrap().len(), 2);
 }

@@ -11,6 +11,7 @@
 //! The trait is synchronous: SQLite is an in-process library, and the server calls the store
 //! from blocking tasks so the async runtime never waits on disk.
 
+pub mod accountability;
 pub mod model;
 pub mod postgres;
 pub mod rights;
@@ -25,6 +26,8 @@ use candor_domain::profile::Profile;
 use candor_domain::time::Timestamp;
 use std::collections::BTreeMap;
 
+pub use accountability::Exposure;
+pub use candor_accountability::audit::{AuditDraft, AuditEntry};
 pub use model::*;
 pub use rights::*;
 
@@ -219,4 +222,51 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Page<DsrRequest>>;
     /// The newest request of `kind` about the subject `subject_ref` points to.
     fn latest_dsr(&self, subject_ref: &[u8; 32], kind: &str) -> StoreResult<Option<DsrRequest>>;
+    // --- Accountability (migration 3): the audit chain, audit attributes, exposures. ---
+
+    /// Appends `draft` to the audit chain, linked to the current head, in one transaction that
+    /// no other append (from this process or another) can interleave with. Returns the entry
+    /// as stored.
+    fn audit_append(&self, draft: AuditDraft) -> StoreResult<AuditEntry>;
+    /// A page of the audit chain in storage order (oldest first). The cursor is a storage
+    /// position, not a sequence number, so a damaged log still pages through every row.
+    fn audit_entries(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>>;
+    /// The last entry of the chain, if any.
+    fn audit_head(&self) -> StoreResult<Option<AuditEntry>>;
+    /// The latest entry with this action code (the last recorded policy change, say).
+    fn audit_last(&self, action: &str) -> StoreResult<Option<AuditEntry>>;
+
+    /// Stores a subject's audit attributes, already sealed with their data key, replacing
+    /// earlier ones.
+    fn put_audit_attributes(
+        &self,
+        key: &SubjectKey,
+        sealed: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// A subject's sealed audit attributes.
+    fn audit_attributes(&self, key: &SubjectKey) -> StoreResult<Option<Vec<u8>>>;
+    /// Subjects with audit attributes and their sealed values, in key order after `after`.
+    fn audit_attributes_after(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<(SubjectKey, Vec<u8>)>>;
+    /// Removes a subject's audit attributes (erasure, or withdrawal of `fairness_audit`).
+    /// Returns whether there were any.
+    fn delete_audit_attributes(&self, key: &SubjectKey) -> StoreResult<bool>;
+
+    /// Records exposures (items shown in recommendation slots) in one commit.
+    fn record_exposures(&self, exposures: &[Exposure]) -> StoreResult<()>;
+    /// A page of a slot's exposures at or after `since`, oldest first.
+    fn exposures_for_slot(
+        &self,
+        slot: &str,
+        since: Timestamp,
+        page: PageRequest,
+    ) -> StoreResult<Page<Exposure>>;
+    /// Every exposure of a subject, oldest first (access requests).
+    fn exposures_for_subject(&self, key: &SubjectKey) -> StoreResult<Vec<Exposure>>;
+    /// Removes a subject's exposures (erasure). Returns how many were removed.
+    fn delete_exposures(&self, key: &SubjectKey) -> StoreResult<u64>;
 }

@@ -98,6 +98,8 @@ pub(crate) const SUBJECT_TABLES: &[(&str, &str, &str)] = &[
     ("restriction", "restrictions", "subject_key = {k}"),
     ("muted_interests", "muted_interests", "subject_key = {k}"),
     ("preferences", "preferences", "subject_key = {k}"),
+    ("exposures", "exposures", "subject_key = {k}"),
+    ("audit_attributes", "audit_attributes", "subject_key = {k}"),
 ];
 
 /// The count kind under which kept consent-proof tombstones are reported.

@@ -289,6 +289,7 @@ pub async fn put_consents(
         ));
     }
     let policy = state.policy.clone();
+    let actor = crate::audit::actor_of(&caller);
     let (records, facts, n_before) = state
         .blocking(move |store| {
             let mut existing = store.consent_records(&subject)?;
@@ -302,6 +303,7 @@ pub async fn put_consents(
             };
             batch.extend(requested);
             store.append_consents(&subject, &facts, &batch, now)?;
+            crate::audit::record_consents(store, &actor, &subject, &batch, now)?;
             existing.extend(batch);
             let facts = store
                 .subject(&subject)?

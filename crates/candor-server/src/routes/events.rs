@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{PageBody, PageQuery, cursor};
+use super::{PageBody, cursor};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -179,6 +179,7 @@ async fn run(
         .map(|(i, o)| result_body(i, o))
         .collect();
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    crate::metrics::note_events(count("accepted"), count("invalid"));
     Ok(Json(IngestResponse {
         accepted: count("accepted"),
         dropped: count("dropped"),
@@ -282,20 +283,26 @@ pub struct StoredEventBody {
 
 /// A subject's stored events, newest first (operators only).
 #[utoipa::path(get, path = "/v1/subjects/{id}/events", tag = "events", security(("api_key" = [])),
-    params(("id" = String, Path, description = "The shop's id for the person"), PageQuery),
-    responses((status = 200, body = PageBody<StoredEventBody>), (status = 403, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The shop's id for the person"), crate::routes::audit::OperatorReadQuery),
+    responses((status = 200, body = PageBody<StoredEventBody>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn subject_events(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<crate::routes::audit::OperatorReadQuery>,
 ) -> ApiResult<Json<PageBody<StoredEventBody>>> {
     caller.require(&[Scope::Admin])?;
     let subject = state.subject_key(&id)?;
-    let page = q.to_request(&state)?;
+    let page = q.page().to_request(&state)?;
+    // Every operator read of personal data is in the audit log before the data is returned.
+    let read = q.audited_read(&caller, subject, "events")?;
     let now = state.now();
     let page = state
-        .blocking(move |store| store.events(&subject, page))
+        .blocking(move |store| {
+            let page = store.events(&subject, page)?;
+            crate::audit::record(store, read, now)?;
+            Ok(page)
+        })
         .await?;
     Ok(Json(PageBody {
         items: page

@@ -9,6 +9,9 @@ pub mod recommend;
 pub mod signals;
 // Data-subject rights.
 pub mod rights;
+// Accountability: the audit log, audit attributes, fairness reports, metrics.
+pub mod audit;
+pub mod fairness;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -154,10 +154,12 @@ pub async fn subject_recommendations(
     let now = state.now();
     // Consent first, in the same task as the read of the history, which happens only when a
     // personalization purpose allows it: a withdrawn person's history is never loaded.
-    let (facts, consent_state, preferences, restricted, history) = state
+    let (facts, consent_state, preferences, restricted, known, history) = state
         .blocking(move |store| {
             let facts = store.subject(&key)?.map(|r| r.facts).unwrap_or_default();
-            let consent_state = consent::derive(&policy, &facts, &store.consent_records(&key)?);
+            let records = store.consent_records(&key)?;
+            let known = !records.is_empty();
+            let consent_state = consent::derive(&policy, &facts, &records);
             let mut preferences = store.preferences(&key)?;
             // A restriction freezes processing: the data stays, but is not used.
             let restricted = store.restriction(&key)?.is_some();
@@ -172,7 +174,14 @@ pub async fn subject_recommendations(
                 } else {
                     Vec::new()
                 };
-            Ok((facts, consent_state, preferences, restricted, history))
+            Ok((
+                facts,
+                consent_state,
+                preferences,
+                restricted,
+                known,
+                history,
+            ))
         })
         .await?;
 
@@ -191,6 +200,28 @@ pub async fn subject_recommendations(
         seed: seed(key.as_bytes(), slot.as_deref().unwrap_or(""), now),
     };
     let (personalized, basis, items) = answer(&request);
+    if known {
+        // Only for people Candor already holds consent records for: a stranger's generic list
+        // starts no trail. Erased and exported with the rest of the subject's data.
+        let slot_name = slot.clone().unwrap_or_else(|| "default".to_owned());
+        let exposures = items
+            .iter()
+            .enumerate()
+            .filter_map(|(rank, item)| {
+                let index = models.index(&item.id)?;
+                Some(candor_store::Exposure {
+                    subject: key,
+                    slot: slot_name.clone(),
+                    item_id: item.id.clone(),
+                    rank: rank as u32 + 1,
+                    at: now,
+                    personalized,
+                    provider: models.item(index).provider.clone(),
+                })
+            })
+            .collect();
+        crate::recommend::buffer_exposures(&state, exposures);
+    }
     Ok(Json(RecommendationsBody {
         personalized,
         basis,

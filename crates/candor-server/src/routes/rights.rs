@@ -235,6 +235,20 @@ pub struct InferredBody {
 pub struct ProcessingBody {
     /// Set while processing is restricted: data kept, nothing new collected or personalized.
     pub restricted_since: Option<String>,
+    /// The person's choices about recommendations.
+    pub preferences: crate::routes::feedback::PreferencesBody,
+    /// Recommendations shown to the person, newest last.
+    pub exposures: Vec<ExposureBody>,
+}
+
+/// One item shown in one recommendation list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExposureBody {
+    pub slot: String,
+    pub item_id: String,
+    pub rank: u32,
+    pub at: String,
+    pub personalized: bool,
 }
 
 /// Everything Candor holds about a person.
@@ -266,6 +280,8 @@ struct Held {
     profile: Option<Profile>,
     muted: Vec<String>,
     restricted: Option<Timestamp>,
+    exposures: Vec<candor_store::Exposure>,
+    preferences: candor_store::Preferences,
 }
 
 fn gather(
@@ -298,6 +314,8 @@ fn gather(
         profile: store.profile(subject)?,
         muted: store.muted_interests(subject)?,
         restricted: store.restriction(subject)?,
+        exposures: store.exposures_for_subject(subject)?,
+        preferences: store.preferences(subject)?,
     }))
 }
 
@@ -374,6 +392,18 @@ fn export_body(state: &AppState, held: Held) -> ExportBody {
         },
         processing: ProcessingBody {
             restricted_since: held.restricted.map(Timestamp::to_rfc3339),
+            preferences: held.preferences.into(),
+            exposures: held
+                .exposures
+                .into_iter()
+                .map(|e| ExposureBody {
+                    slot: e.slot,
+                    item_id: e.item_id,
+                    rank: e.rank,
+                    at: e.at.to_rfc3339(),
+                    personalized: e.personalized,
+                })
+                .collect(),
         },
     }
 }

@@ -380,6 +380,7 @@ pub async fn post_consent_signals(
     let decoded = parsed.decisions(&state.policy);
     let effects = effects_body(&state.policy, &decoded);
     let policy = state.policy.clone();
+    let actor = crate::audit::actor_of(&caller);
     let (records, facts) = state
         .blocking(move |store| {
             let mut existing = store.consent_records(&subject)?;
@@ -387,6 +388,7 @@ pub async fn post_consent_signals(
             if !batch.is_empty() {
                 // One append, so the signals of a request are recorded together or not at all.
                 store.append_consents(&subject, &SubjectFacts::default(), &batch, now)?;
+                crate::audit::record_consents(store, &actor, &subject, &batch, now)?;
             }
             existing.extend(batch);
             let facts = store

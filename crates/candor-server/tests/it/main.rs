@@ -1,8 +1,10 @@
 //! Router tests: the whole API through `tower::ServiceExt::oneshot`, no sockets.
 
+mod audit;
 mod consent;
 mod conventions;
 mod events;
+mod fairness;
 mod recommend;
 mod rights;
 mod signals;

@@ -650,3 +650,40 @@ async fn a_restricted_person_gets_non_personalized_lists_until_lifted() {
     assert!(r.status.is_success(), "{}", r.body);
     assert_eq!(recs(&app, "ivy", "").await.body["personalized"], true);
 }
+
+#[tokio::test]
+async fn exposures_are_recorded_for_known_people_exported_and_erased() {
+    let app = TestApp::new();
+    seed_shop(&app).await;
+    views(&app, "jo", &["shoe-1"]).await;
+    rebuild(&app);
+    let r = recs(&app, "jo", "n=3&slot=home").await;
+    assert_eq!(ids(&r).len(), 3);
+    // A stranger's generic list starts no trail.
+    recs(&app, "stranger", "n=3&slot=home").await;
+    let written = off_runtime(|| candor_server::recommend::flush_exposures(&app.state).unwrap());
+    assert_eq!(written, 3);
+    let key = app.state.subject_key("jo").unwrap();
+    let stored = off_runtime(|| app.state.store.exposures_for_subject(&key).unwrap());
+    let shown: Vec<(String, u32)> = stored.iter().map(|e| (e.item_id.clone(), e.rank)).collect();
+    let expected: Vec<(String, u32)> = ids(&r).into_iter().zip(1..).collect();
+    assert_eq!(shown, expected);
+    assert!(stored.iter().all(|e| e.slot == "home" && e.personalized));
+
+    let export = app
+        .call("GET", "/v1/subjects/jo/export", Some(&app.admin), None)
+        .await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.body);
+    assert_eq!(
+        export.body["processing"]["exposures"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let erased = app
+        .call("DELETE", "/v1/subjects/jo", Some(&app.admin), None)
+        .await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    assert!(off_runtime(|| app.state.store.exposures_for_subject(&key).unwrap()).is_empty());
+}

@@ -183,4 +183,44 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX dsr_requests_by_subject ON dsr_requests (subject_ref, kind, id);
     CREATE INDEX dsr_requests_by_status ON dsr_requests (status, id);
     "#,
+    // 3: accountability — the hash-chained audit log, sealed audit attributes, exposures.
+    r#"
+    -- Append-only. `pos` is the storage order the chain is verified in; `seq` is the chain's
+    -- own numbering, covered by each entry's hash. `target` holds pseudonymous references only.
+    CREATE TABLE audit_log (
+        pos        INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq        INTEGER NOT NULL UNIQUE,
+        at         INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        target     TEXT NOT NULL,
+        purpose    TEXT,
+        details    TEXT NOT NULL,
+        prev_hash  BLOB NOT NULL,
+        hash       BLOB NOT NULL
+    ) STRICT;
+
+    -- Self-declared protected attributes, sealed with the subject's data key. Read only by
+    -- the fairness audit.
+    CREATE INDEX audit_log_by_action ON audit_log (action, pos);
+
+    CREATE TABLE audit_attributes (
+        subject_key BLOB PRIMARY KEY,
+        sealed      BLOB NOT NULL,
+        updated_at  INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE exposures (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        subject_key  BLOB NOT NULL,
+        slot         TEXT NOT NULL,
+        item_id      TEXT NOT NULL,
+        rank         INTEGER NOT NULL,
+        at           INTEGER NOT NULL,
+        personalized INTEGER NOT NULL,
+        provider     TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX exposures_by_slot ON exposures (slot, at);
+    CREATE INDEX exposures_by_subject ON exposures (subject_key, id);
+    "#,
 ];

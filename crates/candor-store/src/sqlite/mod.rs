@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one database file in a data directory, WAL mode, full fsync
 //! on commit, secure delete.
 
+mod accountability;
 mod events;
 mod migrations;
 mod preferences;
@@ -697,6 +698,70 @@ impl Store for SqliteStore {
             .optional()
             .map(|o| o.map(|(_, r)| r))
         })
+    }
+
+    // --- Accountability (migration 3): see `accountability.rs`. ---
+
+    fn audit_append(&self, draft: crate::AuditDraft) -> StoreResult<crate::AuditEntry> {
+        self.audit_append_impl(draft)
+    }
+
+    fn audit_entries(&self, page: PageRequest) -> StoreResult<Page<crate::AuditEntry>> {
+        self.audit_entries_impl(page)
+    }
+
+    fn audit_head(&self) -> StoreResult<Option<crate::AuditEntry>> {
+        self.audit_head_impl()
+    }
+
+    fn audit_last(&self, action: &str) -> StoreResult<Option<crate::AuditEntry>> {
+        self.audit_last_impl(action)
+    }
+
+    fn put_audit_attributes(
+        &self,
+        key: &SubjectKey,
+        sealed: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.put_audit_attributes_impl(key, sealed, now)
+    }
+
+    fn audit_attributes(&self, key: &SubjectKey) -> StoreResult<Option<Vec<u8>>> {
+        self.audit_attributes_impl(key)
+    }
+
+    fn audit_attributes_after(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<(SubjectKey, Vec<u8>)>> {
+        self.audit_attributes_after_impl(after, limit)
+    }
+
+    fn delete_audit_attributes(&self, key: &SubjectKey) -> StoreResult<bool> {
+        self.delete_audit_attributes_impl(key)
+    }
+
+    fn record_exposures(&self, exposures: &[crate::Exposure]) -> StoreResult<()> {
+        self.record_exposures_impl(exposures)
+    }
+
+    fn exposures_for_slot(
+        &self,
+        slot: &str,
+        since: Timestamp,
+        page: PageRequest,
+    ) -> StoreResult<Page<crate::Exposure>> {
+        self.exposures_for_slot_impl(slot, since, page)
+    }
+
+    fn exposures_for_subject(&self, key: &SubjectKey) -> StoreResult<Vec<crate::Exposure>> {
+        self.exposures_for_subject_impl(key)
+    }
+
+    fn delete_exposures(&self, key: &SubjectKey) -> StoreResult<u64> {
+        self.delete_exposures_impl(key)
     }
 }
 

@@ -283,3 +283,42 @@ fn schema_names_are_checked() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Other(_)), "{err:?}");
 }
+
+#[test]
+fn two_instances_appending_keep_one_linear_audit_chain() {
+    use candor_accountability::audit::{
+        Actor, AuditAction, AuditDetails, AuditDraft, TargetRef, verify,
+    };
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let (one, two) = (db.store(&schema), db.store(&schema));
+    std::thread::scope(|scope| {
+        for (t, store) in [(0u32, &one), (1, &two), (2, &one), (3, &two)] {
+            scope.spawn(move || {
+                for i in 0..15u32 {
+                    let draft = AuditDraft {
+                        at_ms: i64::from(t * 100 + i),
+                        actor: Actor::System,
+                        action: AuditAction::PolicyChanged,
+                        target: TargetRef::parse(&format!("policy:{t}-{i}")).unwrap(),
+                        purpose: None,
+                        details: AuditDetails::new(),
+                    };
+                    store.audit_append(draft).unwrap();
+                }
+            });
+        }
+    });
+    let mut entries = Vec::new();
+    let mut page = candor_store::PageRequest::first(25);
+    loop {
+        let got = two.audit_entries(page).unwrap();
+        entries.extend(got.items);
+        match got.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(entries.len(), 60);
+    assert!(verify(entries).is_intact());
+}

@@ -336,6 +336,13 @@ fn movielens(
                 loaded
                     .store
                     .append_consents(&key, &SubjectFacts::default(), &records, now)?;
+                candor_server::audit::record_consents(
+                    loaded.store.as_ref(),
+                    &candor_server::audit::Actor::Cli,
+                    &key,
+                    &records,
+                    now,
+                )?;
             }
             bar.inc(1);
         }

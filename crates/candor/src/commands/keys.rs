@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use candor_server::audit::{self, Actor, AuditAction, AuditEvent, AuditTarget};
 use candor_server::auth::{NewKey, create_key};
 use candor_server::config::Overrides;
 use candor_server::state::Clock;
@@ -50,6 +51,16 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         Clock::System.now(),
     )?;
     let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+    audit::record(
+        loaded.store.as_ref(),
+        AuditEvent::new(
+            Actor::Cli,
+            AuditAction::KeyCreated,
+            AuditTarget::ApiKey(record.id.clone()),
+        )
+        .detail("scopes", scopes.join(",")),
+        Clock::System.now(),
+    )?;
     println!(
         "created key {} with scope {}; store it now, it is not shown again:",
         record.id,

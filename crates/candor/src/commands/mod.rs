@@ -1,10 +1,13 @@
 //! Subcommands. Each is a plain function from parsed arguments to an exit code.
 
+mod audit;
 mod demo;
 mod eval;
+mod fairness;
 mod import;
 mod keys;
 mod policy;
+mod report;
 mod retention;
 mod rights;
 mod serve;
@@ -57,6 +60,14 @@ enum Command {
     /// Data-subject requests.
     #[command(subcommand)]
     Dsr(rights::DsrCommand),
+    /// The tamper-evident audit log: verify it, print its head.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Fairness audits of recommendation slots and campaigns.
+    #[command(subcommand)]
+    Fairness(fairness::FairnessCommand),
+    /// Write a self-contained HTML report: consent, drops, fairness, audit chain.
+    Report(report::ReportArgs),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -90,6 +101,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::SubjectToken(cmd) => rights::run_token(cmd),
         Command::Dsr(cmd) => rights::run_dsr(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
+        Command::Fairness(cmd) => fairness::run(cmd),
+        Command::Report(args) => report::run(args),
     }
 }
 

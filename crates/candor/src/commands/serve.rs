@@ -74,18 +74,43 @@ pub async fn serve(
         .await
         .with_context(|| format!("failed to listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, policy_version = %policy.version, "candor listening");
+    let state = AppState::new(store, policy, secret, config, Clock::System);
+    // Before announcing readiness: a policy that differs from the last one in the audit log
+    // is recorded as a change.
+    let s = state.clone();
+    let recorded = tokio::task::spawn_blocking(move || {
+        candor_server::audit::record_policy_if_changed(
+            s.store.as_ref(),
+            &s.policy,
+            candor_server::audit::Actor::System,
+            s.now(),
+        )
+    })
+    .await
+    .context("the policy audit task failed")?
+    .context("failed to record the policy in the audit log")?;
+    if recorded {
+        tracing::info!(policy_version = %state.policy.version, "policy change recorded in the audit log");
+    }
+    tracing::info!(%addr, policy_version = %state.policy.version, "candor listening");
     println!("candor listening on http://{addr}");
     if let Some(b) = banner {
         println!("{b}");
     }
-    let state = AppState::new(store, policy, secret, config, Clock::System);
     tokio::spawn(retention_loop(state.clone()));
     tokio::spawn(candor_server::recommend::model_loop(state.clone()));
-    let app = candor_server::router(state).merge(candor_web::router(web));
+    tokio::spawn(candor_server::recommend::exposure_loop(state.clone()));
+    let app = candor_server::router(state.clone()).merge(candor_web::router(web));
     candor_server::serve_app(listener, app, shutdown_signal())
         .await
         .context("server failed")?;
+    // What was shown in the last second before the stop is still written.
+    let last = state.clone();
+    if let Ok(Err(e)) =
+        tokio::task::spawn_blocking(move || candor_server::recommend::flush_exposures(&last)).await
+    {
+        tracing::warn!(error = %e, "exposures lost at shutdown");
+    }
     tracing::info!("candor stopped");
     Ok(())
 }

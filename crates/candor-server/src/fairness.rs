@@ -1,0 +1,383 @@
+//! Fairness audits in the running product: the only server code that reads audit attributes.
+//!
+//! Attributes are declared under the `fairness_audit` purpose, sealed with the subject's data
+//! key ([`store_attributes`]) and opened only here, into [`AuditAttributes`] values that no
+//! caller can read: they go straight into a [`GroupTally`], and only the suppressed,
+//! aggregated report comes out. Segments, models and campaigns never see them.
+//!
+//! Reports:
+//! - [`slot_report`]: for a recommendation slot, the exposure rate per group (exposed subjects
+//!   among everyone who declared attributes and still grants `fairness_audit`), parity
+//!   difference and ratio, the four-fifths flag, and the item side (exposure share by provider
+//!   and popularity decile, catalog coverage).
+//! - [`campaign_report`]: the same group metrics over campaign outcomes
+//!   (`subject, selected, converted`), with equalized odds where conversions are known.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use candor_accountability::exposure::{CatalogItem as ExposureItem, ExposureCounts};
+use candor_accountability::{
+    AttributeKind, AuditAttributes, FairnessReport, GroupTally, ItemExposureReport,
+    PARITY_ALERT_THRESHOLD_DEFAULT, fairness_report, item_exposure_report,
+};
+use candor_domain::SubjectKey;
+use candor_domain::consent::{self, ConsentRecord};
+use candor_domain::crypto::{DataKey, NONCE_LEN};
+use candor_domain::policy::Policy;
+use candor_domain::time::Timestamp;
+use candor_store::{PAGE_LEN_MAX, PageRequest, Store, StoreError, StoreResult};
+use rand::RngCore;
+
+/// The purpose audit attributes are declared and used under.
+pub const FAIRNESS_PURPOSE: &str = "fairness_audit";
+
+/// Parity ratios below this are flagged (the four-fifths rule).
+pub const PARITY_FLAG_THRESHOLD: f64 = PARITY_ALERT_THRESHOLD_DEFAULT;
+
+fn context(subject: &SubjectKey) -> Vec<u8> {
+    let mut c = b"audit_attributes:".to_vec();
+    c.extend_from_slice(subject.as_bytes());
+    c
+}
+
+fn fresh_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    rand::thread_rng().fill_bytes(&mut out);
+    out
+}
+
+/// Whether the subject grants the fairness audit purpose now.
+pub fn grants_fairness_audit(
+    policy: &Policy,
+    facts: &consent::SubjectFacts,
+    records: &[ConsentRecord],
+) -> bool {
+    let Some(purpose) = policy.purpose_by_name(FAIRNESS_PURPOSE) else {
+        return false;
+    };
+    consent::derive(policy, facts, records).allows(&purpose.id)
+}
+
+/// Seals and stores a subject's attributes with their data key (created if they have none).
+pub fn store_attributes(
+    store: &dyn Store,
+    subject: &SubjectKey,
+    attributes: &AuditAttributes,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let key = DataKey::from_bytes(store.data_key(subject, fresh_bytes(), now)?);
+    let sealed = attributes.seal(&key, fresh_bytes::<NONCE_LEN>(), &context(subject));
+    store.put_audit_attributes(subject, &sealed, now)
+}
+
+/// Everyone whose attributes may be used now: declared, still openable (not erased), and
+/// `fairness_audit` still granted.
+fn audited_population(
+    store: &dyn Store,
+    policy: &Policy,
+    now: Timestamp,
+) -> StoreResult<Vec<(SubjectKey, AuditAttributes)>> {
+    let mut out = Vec::new();
+    let mut after: Option<SubjectKey> = None;
+    loop {
+        let page = store.audit_attributes_after(after.as_ref(), PAGE_LEN_MAX)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.0);
+        for (subject, sealed) in page {
+            let facts = store
+                .subject(&subject)?
+                .map(|s| s.facts)
+                .unwrap_or_default();
+            if !grants_fairness_audit(policy, &facts, &store.consent_records(&subject)?) {
+                continue;
+            }
+            let key = DataKey::from_bytes(store.data_key(&subject, fresh_bytes(), now)?);
+            if let Ok(attributes) = AuditAttributes::open(&key, &context(&subject), &sealed) {
+                out.push((subject, attributes));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One group report per attribute kind anyone declared.
+fn reports_by_kind(
+    title: &str,
+    rows: &[(&AuditAttributes, bool, Option<bool>)],
+    k_min: u64,
+) -> StoreResult<Vec<(AttributeKind, FairnessReport, u64)>> {
+    let mut out = Vec::new();
+    for kind in AttributeKind::ALL {
+        let mut tally = GroupTally::new();
+        let mut declared = 0u64;
+        for (attributes, selected, outcome) in rows {
+            if tally
+                .add_declared(attributes, kind, *selected, *outcome)
+                .map_err(|e| StoreError::Other(e.to_string()))?
+            {
+                declared += 1;
+            }
+        }
+        if declared > 0 {
+            let report = fairness_report(&format!("{title} by {kind}"), &tally, k_min);
+            out.push((kind, report, tally.n_undeclared()));
+        }
+    }
+    Ok(out)
+}
+
+/// Fairness of one audited decision (a slot or a campaign), per attribute kind.
+#[derive(Debug, Clone)]
+pub struct GroupFairness {
+    pub title: String,
+    /// Subjects with usable attributes that were counted.
+    pub n_audited: u64,
+    /// Per attribute kind: the report and how many audited subjects left that kind undeclared.
+    pub by_kind: Vec<(AttributeKind, FairnessReport, u64)>,
+}
+
+impl GroupFairness {
+    /// Whether any attribute's parity ratio is below [`PARITY_FLAG_THRESHOLD`].
+    pub fn flagged(&self) -> bool {
+        self.by_kind.iter().any(|(_, r, _)| {
+            r.between_groups
+                .dp_ratio
+                .is_some_and(|ratio| ratio < PARITY_FLAG_THRESHOLD)
+        })
+    }
+}
+
+/// A recommendation slot's fairness: people side and item side.
+#[derive(Debug, Clone)]
+pub struct SlotFairness {
+    pub slot: String,
+    pub since: Timestamp,
+    pub n_exposures: u64,
+    pub n_exposed_subjects: u64,
+    pub groups: GroupFairness,
+    pub items: ItemExposureReport,
+}
+
+/// Computes the fairness report of `slot` over exposures at or after `since`.
+pub fn slot_report(
+    store: &dyn Store,
+    policy: &Policy,
+    slot: &str,
+    since: Timestamp,
+    k_min: u64,
+    now: Timestamp,
+) -> StoreResult<SlotFairness> {
+    let mut exposed: BTreeSet<SubjectKey> = BTreeSet::new();
+    let mut counts = ExposureCounts::new();
+    let mut providers: HashMap<String, String> = HashMap::new();
+    let mut n_exposures = 0u64;
+    let mut page = PageRequest::first(PAGE_LEN_MAX);
+    loop {
+        let got = store.exposures_for_slot(slot, since, page)?;
+        for e in got.items {
+            n_exposures += 1;
+            exposed.insert(e.subject);
+            counts.add(&e.item_id, 1);
+            providers.entry(e.item_id).or_insert(e.provider);
+        }
+        match got.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    let population = audited_population(store, policy, now)?;
+    let rows: Vec<(&AuditAttributes, bool, Option<bool>)> = population
+        .iter()
+        .map(|(s, a)| (a, exposed.contains(s), None))
+        .collect();
+    let title = format!("Exposure in slot {slot}");
+    let groups = GroupFairness {
+        by_kind: reports_by_kind(&title, &rows, k_min)?,
+        n_audited: rows.len() as u64,
+        title,
+    };
+    let catalog = catalog_with_popularity(store, &providers)?;
+    let items: Vec<ExposureItem<'_>> = catalog
+        .iter()
+        .map(|(id, (provider, popularity))| ExposureItem {
+            id,
+            provider,
+            popularity: *popularity,
+        })
+        .collect();
+    Ok(SlotFairness {
+        slot: slot.to_owned(),
+        since,
+        n_exposures,
+        n_exposed_subjects: exposed.len() as u64,
+        groups,
+        items: item_exposure_report(&items, &counts),
+    })
+}
+
+/// The catalog with each item's provider and popularity (stored interactions with it).
+/// Items shown but no longer in the catalog keep the provider recorded with the exposure.
+fn catalog_with_popularity(
+    store: &dyn Store,
+    exposed_providers: &HashMap<String, String>,
+) -> StoreResult<BTreeMap<String, (String, u64)>> {
+    let mut catalog: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let mut page = PageRequest::first(PAGE_LEN_MAX);
+    loop {
+        let got = store.items(page)?;
+        for item in got.items {
+            catalog.insert(item.id, (item.provider, 0));
+        }
+        match got.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    for (id, provider) in exposed_providers {
+        catalog
+            .entry(id.clone())
+            .or_insert_with(|| (provider.clone(), 0));
+    }
+    let mut after: Option<SubjectKey> = None;
+    loop {
+        let subjects = store.subjects_with_events(after.as_ref(), PAGE_LEN_MAX)?;
+        let Some(last) = subjects.last() else { break };
+        after = Some(*last);
+        for s in &subjects {
+            for e in store.all_events(s)? {
+                if let Some(entry) = e.item_id.and_then(|id| catalog.get_mut(&id)) {
+                    entry.1 += 1;
+                }
+            }
+        }
+    }
+    Ok(catalog)
+}
+
+/// One subject's part in a campaign run, as the campaign feature records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CampaignOutcome {
+    pub subject: SubjectKey,
+    /// Whether the campaign selected (sent to) them.
+    pub selected: bool,
+    /// Whether they converted, where known.
+    pub converted: Option<bool>,
+}
+
+/// Group fairness of a campaign run: selection rate per group among audited subjects in
+/// `outcomes`, and equalized odds where conversions are known. Subjects without usable
+/// attributes are left out.
+pub fn campaign_report(
+    store: &dyn Store,
+    policy: &Policy,
+    campaign: &str,
+    outcomes: &[CampaignOutcome],
+    k_min: u64,
+    now: Timestamp,
+) -> StoreResult<GroupFairness> {
+    let population: HashMap<SubjectKey, AuditAttributes> = audited_population(store, policy, now)?
+        .into_iter()
+        .collect();
+    let rows: Vec<(&AuditAttributes, bool, Option<bool>)> = outcomes
+        .iter()
+        .filter_map(|o| Some((population.get(&o.subject)?, o.selected, o.converted)))
+        .collect();
+    let title = format!("Selection in campaign {campaign}");
+    Ok(GroupFairness {
+        by_kind: reports_by_kind(&title, &rows, k_min)?,
+        n_audited: rows.len() as u64,
+        title,
+    })
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// A slot's report as Markdown: each attribute's group table, then the item side.
+pub fn slot_markdown(s: &SlotFairness) -> String {
+    use candor_accountability::render::escape_markdown;
+    use std::fmt::Write as _;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Fairness of slot {}\n\nSince {}: {} exposures to {} people.\n",
+        escape_markdown(&s.slot),
+        s.since.to_rfc3339(),
+        s.n_exposures,
+        s.n_exposed_subjects
+    );
+    if s.n_exposures == 0 {
+        let _ = writeln!(
+            md,
+            "Nothing was shown in this slot in this period, so there is nothing to measure.\n"
+        );
+    }
+    group_markdown(&mut md, &s.groups);
+    let i = &s.items;
+    let _ = writeln!(
+        md,
+        "## Item side\n\nCatalog coverage: {} of {} items shown at least once. Share of \
+         exposure to the most popular tenth: {}.\n",
+        pct(i.coverage),
+        i.n_catalog_items,
+        pct(i.popularity.head_share)
+    );
+    let _ = writeln!(
+        md,
+        "| Provider | Items | Exposures | Share |\n|---|---:|---:|---:|"
+    );
+    for p in &i.providers {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            escape_markdown(&p.provider),
+            p.n_items,
+            p.n_exposures,
+            pct(p.share)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n| Popularity decile | Items | Exposures | Share |\n|---|---:|---:|---:|"
+    );
+    for d in &i.popularity.deciles {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            d.decile,
+            d.n_items,
+            d.n_exposures,
+            pct(d.share)
+        );
+    }
+    md
+}
+
+/// The people side as Markdown, one section per attribute, flagged ones called out.
+pub fn group_markdown(md: &mut String, g: &GroupFairness) {
+    use candor_accountability::render::fairness_report_markdown;
+    use std::fmt::Write as _;
+    if g.by_kind.is_empty() {
+        let _ = writeln!(
+            md,
+            "No one counted has declared audit attributes under `{FAIRNESS_PURPOSE}`, so group \
+             fairness cannot be measured.\n"
+        );
+        return;
+    }
+    if g.flagged() {
+        let _ = writeln!(
+            md,
+            "**Flagged:** a demographic parity ratio is below {PARITY_FLAG_THRESHOLD} (the \
+             four-fifths rule).\n"
+        );
+    }
+    for (_, report, undeclared) in &g.by_kind {
+        md.push_str(&fairness_report_markdown(report));
+        let _ = writeln!(
+            md,
+            "\n{undeclared} audited people did not declare this attribute.\n"
+        );
+    }
+}

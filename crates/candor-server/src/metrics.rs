@@ -1,0 +1,246 @@
+//! Prometheus metrics at `GET /metrics` (text exposition format 0.0.4), for an admin key.
+//!
+//! Counters live in this process and restart from zero with it, as Prometheus counters do;
+//! drops by reason come from the store's persistent anonymous counters, so every instance
+//! reports the same totals for them. Nothing here carries a subject, an id or a raw path:
+//! labels are purposes, decisions, reasons, slot names and route templates.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use candor_store::Scope;
+
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// Upper bounds (seconds) of the request latency histogram buckets.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Registry {
+    events_accepted: u64,
+    events_invalid: u64,
+    /// (purpose, decision) -> decisions recorded.
+    consent_decisions: BTreeMap<(String, String), u64>,
+    /// slot -> flagged at its last report.
+    slot_flags: BTreeMap<String, bool>,
+    /// (method, route) -> latency.
+    latency: BTreeMap<(String, String), Histogram>,
+}
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// Counts an ingestion request's outcome (dropped events are counted by the store).
+pub fn note_events(accepted: usize, invalid: usize) {
+    let mut r = registry();
+    r.events_accepted += accepted as u64;
+    r.events_invalid += invalid as u64;
+}
+
+/// Counts one recorded consent decision.
+pub fn note_consent(purpose: &str, decision: &str) {
+    *registry()
+        .consent_decisions
+        .entry((purpose.to_owned(), decision.to_owned()))
+        .or_default() += 1;
+}
+
+/// Remembers whether a slot's latest fairness report was flagged.
+pub fn note_slot_flag(slot: &str, flagged: bool) {
+    registry().slot_flags.insert(slot.to_owned(), flagged);
+}
+
+fn observe(method: &str, route: &str, seconds: f64) {
+    let mut r = registry();
+    let h = r
+        .latency
+        .entry((method.to_owned(), route.to_owned()))
+        .or_default();
+    h.count += 1;
+    h.sum += seconds;
+    for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+        if seconds <= *bound {
+            h.buckets[i] += 1;
+        }
+    }
+}
+
+/// Middleware timing every request by its route template (never the raw path, which holds
+/// external ids).
+pub async fn track_latency(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    observe(&method, &route, start.elapsed().as_secs_f64());
+    response
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Renders every metric; `drops` are `(event_type, reason, n)` from the store.
+pub fn render(drops: &[(String, String, u64)]) -> String {
+    let r = registry();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP candor_events_accepted_total Events stored after the consent gate.\n# TYPE candor_events_accepted_total counter\ncandor_events_accepted_total {}",
+        r.events_accepted
+    );
+    let _ = writeln!(
+        out,
+        "# HELP candor_events_invalid_total Events refused as malformed.\n# TYPE candor_events_invalid_total counter\ncandor_events_invalid_total {}",
+        r.events_invalid
+    );
+    let _ = writeln!(
+        out,
+        "# HELP candor_events_dropped_total Events not stored, by reason (all instances, from the store).\n# TYPE candor_events_dropped_total counter"
+    );
+    let mut by_reason: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for (event_type, reason, n) in drops {
+        *by_reason.entry((reason, event_type)).or_default() += n;
+    }
+    for ((reason, event_type), n) in by_reason {
+        let _ = writeln!(
+            out,
+            "candor_events_dropped_total{{reason=\"{}\",event_type=\"{}\"}} {n}",
+            escape(reason),
+            escape(event_type)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP candor_consent_decisions_total Consent decisions recorded, by purpose and decision.\n# TYPE candor_consent_decisions_total counter"
+    );
+    let mut totals: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
+    for ((purpose, decision), n) in &r.consent_decisions {
+        let _ = writeln!(
+            out,
+            "candor_consent_decisions_total{{purpose=\"{}\",decision=\"{}\"}} {n}",
+            escape(purpose),
+            escape(decision)
+        );
+        let t = totals.entry(purpose).or_default();
+        t.0 += n;
+        match decision.as_str() {
+            "granted" => t.1 += n,
+            "withdrawn" => t.2 += n,
+            _ => {}
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP candor_consent_grant_rate Share of recorded decisions that were grants, by purpose.\n# TYPE candor_consent_grant_rate gauge"
+    );
+    for (purpose, (all, granted, _)) in &totals {
+        let _ = writeln!(
+            out,
+            "candor_consent_grant_rate{{purpose=\"{}\"}} {}",
+            escape(purpose),
+            *granted as f64 / *all as f64
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP candor_consent_withdrawals_total Withdrawals recorded, by purpose.\n# TYPE candor_consent_withdrawals_total counter"
+    );
+    for (purpose, (_, _, withdrawn)) in &totals {
+        let _ = writeln!(
+            out,
+            "candor_consent_withdrawals_total{{purpose=\"{}\"}} {withdrawn}",
+            escape(purpose)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP candor_fairness_flagged Whether a slot's latest fairness report has a parity ratio below 0.8.\n# TYPE candor_fairness_flagged gauge"
+    );
+    for (slot, flagged) in &r.slot_flags {
+        let _ = writeln!(
+            out,
+            "candor_fairness_flagged{{slot=\"{}\"}} {}",
+            escape(slot),
+            u8::from(*flagged)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP candor_http_request_duration_seconds Request latency by route template.\n# TYPE candor_http_request_duration_seconds histogram"
+    );
+    for ((method, route), h) in &r.latency {
+        let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
+        for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
+            let _ = writeln!(
+                out,
+                "candor_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "candor_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(
+            out,
+            "candor_http_request_duration_seconds_sum{{{labels}}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            out,
+            "candor_http_request_duration_seconds_count{{{labels}}} {}",
+            h.count
+        );
+    }
+    out
+}
+
+/// Prometheus metrics (text format). Requires an admin key (`Authorization: Bearer KEY`,
+/// which Prometheus sends with `authorization: {credentials: KEY}`).
+#[utoipa::path(get, path = "/metrics", tag = "meta", security(("api_key" = [])),
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain"),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    caller.require(&[Scope::Admin])?;
+    let drops = state
+        .blocking(|store| store.drop_counts(0))
+        .await?
+        .into_iter()
+        .map(|d| (d.event_type, d.reason, d.n))
+        .collect::<Vec<_>>();
+    let mut response = render(&drops).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,390 @@
+//! Audit attributes (write-only) and fairness reports (admin).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use candor_accountability::fairness::{Disparities, GroupResult};
+use candor_accountability::{AttributeKind, AuditAttributes, FairnessReport, K_MIN_DEFAULT};
+use candor_domain::time::Timestamp;
+use candor_store::Scope;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::fairness::{
+    FAIRNESS_PURPOSE, GroupFairness, SlotFairness, grants_fairness_audit, slot_report,
+    store_attributes,
+};
+use crate::state::AppState;
+
+/// Self-declared attributes for fairness audits only.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditAttributesInput {
+    /// Kind to value: `gender`, `age_band`, `ethnicity`, `disability`, `religion`,
+    /// `sexual_orientation`. Replaces everything declared before.
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditAttributesStored {
+    /// How many kinds are now declared. The values are never returned.
+    pub declared: usize,
+}
+
+/// Declare protected attributes for fairness audits (requires `fairness_audit` granted).
+#[utoipa::path(put, path = "/v1/subjects/{id}/audit-attributes", tag = "fairness", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The shop's id for the person; pseudonymized on arrival")),
+    request_body = AuditAttributesInput,
+    responses((status = 200, body = AuditAttributesStored), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_audit_attributes(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AuditAttributesInput>,
+) -> ApiResult<Json<AuditAttributesStored>> {
+    caller.require(&[Scope::Ingest])?;
+    let subject = state.subject_key(&id)?;
+    if body.attributes.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_update",
+            "send at least one attribute, such as {\"attributes\": {\"age_band\": \"25-34\"}}",
+        ));
+    }
+    let mut attributes = AuditAttributes::new();
+    for (name, value) in &body.attributes {
+        let kind = AttributeKind::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = AttributeKind::ALL.iter().map(|k| k.as_str()).collect();
+            ApiError::bad_request(
+                "unknown_attribute",
+                format!("`{name}` is not one of {}", known.join(", ")),
+            )
+        })?;
+        attributes.declare(kind, value).map_err(|e| {
+            ApiError::bad_request("invalid_attribute_value", format!("`{name}`: {e}"))
+        })?;
+    }
+    if state.policy.purpose_by_name(FAIRNESS_PURPOSE).is_none() {
+        return Err(ApiError::unprocessable(
+            "fairness_audit_not_in_policy",
+            "the policy declares no `fairness_audit` purpose, so attributes cannot be collected",
+        ));
+    }
+    let policy = state.policy.clone();
+    let now = state.now();
+    let declared = attributes.len();
+    state
+        .blocking(move |store| {
+            let facts = store
+                .subject(&subject)?
+                .map(|s| s.facts)
+                .unwrap_or_default();
+            let records = store.consent_records(&subject)?;
+            if !grants_fairness_audit(&policy, &facts, &records) {
+                return Ok(false);
+            }
+            store_attributes(store, &subject, &attributes, now)?;
+            Ok(true)
+        })
+        .await?
+        .then_some(())
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "fairness_audit_not_granted",
+                "the person has not granted the `fairness_audit` purpose; record that consent first",
+            )
+        })?;
+    Ok(Json(AuditAttributesStored { declared }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupBody {
+    pub label: String,
+    /// Fewer than `k_min` people: no figures are shown.
+    pub suppressed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_selected: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection_rate: Option<f64>,
+    /// 95% Wilson interval of the selection rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection_rate_ci: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub true_positive_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_positive_rate: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisparitiesBody {
+    pub demographic_parity_difference: Option<f64>,
+    pub demographic_parity_ratio: Option<f64>,
+    pub equalized_odds_difference: Option<f64>,
+    pub equalized_odds_ratio: Option<f64>,
+}
+
+fn disparities(d: &Disparities) -> DisparitiesBody {
+    DisparitiesBody {
+        demographic_parity_difference: d.dp_difference,
+        demographic_parity_ratio: d.dp_ratio,
+        equalized_odds_difference: d.eo_difference,
+        equalized_odds_ratio: d.eo_ratio,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttributeReportBody {
+    pub attribute: String,
+    pub title: String,
+    pub k_min: u64,
+    pub groups: Vec<GroupBody>,
+    pub n_suppressed: usize,
+    /// Audited people who did not declare this attribute.
+    pub n_undeclared: u64,
+    pub overall_selection_rate: Option<f64>,
+    pub between_groups: DisparitiesBody,
+    pub to_overall: DisparitiesBody,
+    /// Parity ratio below 0.8 (the four-fifths rule); absent with fewer than two groups shown.
+    pub four_fifths_flag: Option<bool>,
+}
+
+pub fn attribute_report_body(
+    kind: AttributeKind,
+    r: &FairnessReport,
+    n_undeclared: u64,
+) -> AttributeReportBody {
+    AttributeReportBody {
+        attribute: kind.as_str().to_owned(),
+        title: r.title.clone(),
+        k_min: r.frame.k_min,
+        groups: r
+            .frame
+            .by_group
+            .iter()
+            .map(|g| match &g.result {
+                GroupResult::Reported(rates) => GroupBody {
+                    label: g.label.clone(),
+                    suppressed: false,
+                    n: Some(rates.n),
+                    n_selected: Some(rates.n_selected),
+                    selection_rate: Some(rates.selection_rate),
+                    selection_rate_ci: Some([
+                        rates.selection_rate_ci.low,
+                        rates.selection_rate_ci.high,
+                    ]),
+                    true_positive_rate: rates.true_positive_rate,
+                    false_positive_rate: rates.false_positive_rate,
+                },
+                GroupResult::Suppressed => GroupBody {
+                    label: g.label.clone(),
+                    suppressed: true,
+                    n: None,
+                    n_selected: None,
+                    selection_rate: None,
+                    selection_rate_ci: None,
+                    true_positive_rate: None,
+                    false_positive_rate: None,
+                },
+            })
+            .collect(),
+        n_suppressed: r.frame.n_suppressed(),
+        n_undeclared,
+        overall_selection_rate: r.frame.overall.map(|o| o.selection_rate),
+        between_groups: disparities(&r.between_groups),
+        to_overall: disparities(&r.to_overall),
+        four_fifths_flag: r.four_fifths_flag,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupFairnessBody {
+    pub title: String,
+    /// People with usable attributes (declared, `fairness_audit` granted) who were counted.
+    pub n_audited: u64,
+    /// Any attribute's parity ratio is below 0.8.
+    pub flagged: bool,
+    pub by_attribute: Vec<AttributeReportBody>,
+}
+
+pub fn group_fairness_body(g: &GroupFairness) -> GroupFairnessBody {
+    GroupFairnessBody {
+        title: g.title.clone(),
+        n_audited: g.n_audited,
+        flagged: g.flagged(),
+        by_attribute: g
+            .by_kind
+            .iter()
+            .map(|(k, r, u)| attribute_report_body(*k, r, *u))
+            .collect(),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderShareBody {
+    pub provider: String,
+    pub n_items: u64,
+    pub n_exposures: u64,
+    pub share: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecileBody {
+    /// 1 is the most popular tenth of the catalog.
+    pub decile: u8,
+    pub n_items: u64,
+    pub n_exposures: u64,
+    pub share: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemSideBody {
+    pub n_catalog_items: u64,
+    pub n_exposures: u64,
+    pub n_exposures_outside_catalog: u64,
+    /// Share of the catalog shown at least once.
+    pub coverage: Option<f64>,
+    pub gini: Option<f64>,
+    pub providers: Vec<ProviderShareBody>,
+    pub popularity_deciles: Vec<DecileBody>,
+    pub head_share: Option<f64>,
+    pub popularity_lift: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotFairnessBody {
+    pub slot: String,
+    pub since: String,
+    pub n_exposures: u64,
+    pub n_exposed_subjects: u64,
+    /// Nothing was shown in this slot in the period: there is nothing to measure.
+    pub empty: bool,
+    pub people: GroupFairnessBody,
+    pub items: ItemSideBody,
+}
+
+pub fn slot_body(s: &SlotFairness) -> SlotFairnessBody {
+    let i = &s.items;
+    SlotFairnessBody {
+        slot: s.slot.clone(),
+        since: s.since.to_rfc3339(),
+        n_exposures: s.n_exposures,
+        n_exposed_subjects: s.n_exposed_subjects,
+        empty: s.n_exposures == 0,
+        people: group_fairness_body(&s.groups),
+        items: ItemSideBody {
+            n_catalog_items: i.n_catalog_items,
+            n_exposures: i.n_exposures,
+            n_exposures_outside_catalog: i.n_exposures_outside_catalog,
+            coverage: i.coverage,
+            gini: i.gini,
+            providers: i
+                .providers
+                .iter()
+                .map(|p| ProviderShareBody {
+                    provider: p.provider.clone(),
+                    n_items: p.n_items,
+                    n_exposures: p.n_exposures,
+                    share: p.share,
+                })
+                .collect(),
+            popularity_deciles: i
+                .popularity
+                .deciles
+                .iter()
+                .map(|d| DecileBody {
+                    decile: d.decile,
+                    n_items: d.n_items,
+                    n_exposures: d.n_exposures,
+                    share: d.share,
+                })
+                .collect(),
+            head_share: i.popularity.head_share,
+            popularity_lift: i.popularity.popularity_lift,
+        },
+    }
+}
+
+/// `?since=&k_min=` on fairness reports.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FairnessQuery {
+    /// RFC 3339 start of the period (default: 30 days back).
+    pub since: Option<String>,
+    /// Smallest group shown (default 10, at least 2).
+    pub k_min: Option<u64>,
+}
+
+/// Default report period.
+pub const REPORT_DAYS_DEFAULT: i64 = 30;
+
+impl FairnessQuery {
+    pub fn resolve(&self, now: Timestamp) -> ApiResult<(Timestamp, u64)> {
+        let since = match &self.since {
+            None => Timestamp::from_millis(
+                now.as_millis() - REPORT_DAYS_DEFAULT * candor_domain::time::DAY_MS,
+            ),
+            Some(s) => Timestamp::parse_rfc3339(s).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_since",
+                    "since must be an RFC 3339 time such as 2026-11-01T00:00:00Z",
+                )
+            })?,
+        };
+        let k_min = self.k_min.unwrap_or(K_MIN_DEFAULT);
+        if k_min < 2 {
+            return Err(ApiError::bad_request(
+                "invalid_k_min",
+                "k_min must be at least 2: smaller groups would expose individuals",
+            ));
+        }
+        Ok((since, k_min))
+    }
+}
+
+/// Longest slot name.
+const SLOT_BYTES_MAX: usize = 64;
+
+pub fn check_slot(slot: &str) -> ApiResult<()> {
+    let ok = !slot.is_empty()
+        && slot.len() <= SLOT_BYTES_MAX
+        && slot
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_slot",
+            format!("a slot name is 1 to {SLOT_BYTES_MAX} letters, digits, `_`, `-` or `.`"),
+        ))
+    }
+}
+
+/// Fairness of a recommendation slot: exposure per audit group and per provider/popularity.
+#[utoipa::path(get, path = "/v1/fairness/slots/{slot}", tag = "fairness", security(("api_key" = [])),
+    params(("slot" = String, Path, description = "The recommendation slot"), FairnessQuery),
+    responses((status = 200, body = SlotFairnessBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn slot_fairness(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(slot): ApiPath<String>,
+    ApiQuery(q): ApiQuery<FairnessQuery>,
+) -> ApiResult<Json<SlotFairnessBody>> {
+    caller.require(&[Scope::Admin])?;
+    check_slot(&slot)?;
+    let now = state.now();
+    let (since, k_min) = q.resolve(now)?;
+    let policy = state.policy.clone();
+    let report = state
+        .blocking(move |store| slot_report(store, &policy, &slot, since, k_min, now))
+        .await?;
+    crate::metrics::note_slot_flag(&report.slot, report.groups.flagged());
+    Ok(Json(slot_body(&report)))
+}

@@ -1,0 +1,262 @@
+//! SQLite side of the accountability tables (migration 3).
+
+use candor_accountability::audit::{AuditDraft, AuditEntry};
+use candor_domain::SubjectKey;
+use candor_domain::time::Timestamp;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{SqliteStore, paginate};
+use crate::accountability::{
+    AUDIT_COLUMNS, AuditRow, Exposure, chain_next, details_to_json, entries_from_rows,
+};
+use crate::{Page, PageRequest, StoreError, StoreResult};
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        pos: r.get(0)?,
+        seq: r.get(1)?,
+        at: r.get(2)?,
+        actor: r.get(3)?,
+        action: r.get(4)?,
+        target: r.get(5)?,
+        purpose: r.get(6)?,
+        details: r.get(7)?,
+        prev_hash: r.get(8)?,
+        hash: r.get(9)?,
+    })
+}
+
+const EXPOSURE_COLUMNS: &str = "id, subject_key, slot, item_id, rank, at, personalized, provider";
+
+fn exposure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Exposure)> {
+    let key: Vec<u8> = r.get(1)?;
+    let key = <[u8; 32]>::try_from(key.as_slice()).map_err(|_| {
+        rusqlite::Error::InvalidColumnType(1, "subject key".into(), rusqlite::types::Type::Blob)
+    })?;
+    let rank: i64 = r.get(4)?;
+    Ok((
+        r.get(0)?,
+        Exposure {
+            subject: SubjectKey::from_bytes(key),
+            slot: r.get(2)?,
+            item_id: r.get(3)?,
+            rank: u32::try_from(rank).unwrap_or(u32::MAX),
+            at: Timestamp::from_millis(r.get(5)?),
+            personalized: r.get::<_, i64>(6)? != 0,
+            provider: r.get(7)?,
+        },
+    ))
+}
+
+impl SqliteStore {
+    pub(super) fn audit_append_impl(&self, draft: AuditDraft) -> StoreResult<AuditEntry> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        append(&mut conn, draft)
+    }
+
+    pub(super) fn audit_entries_impl(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE pos > ?1 ORDER BY pos LIMIT ?2"
+            ))?
+            .query_map(params![page.after.unwrap_or(0), limit + 1], audit_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(paginate(entries_from_rows(rows)?, limit))
+    }
+
+    pub(super) fn audit_head_impl(&self) -> StoreResult<Option<AuditEntry>> {
+        let row = self.read(|c| {
+            c.query_row(
+                &format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY pos DESC LIMIT 1"),
+                [],
+                audit_row,
+            )
+            .optional()
+        })?;
+        Ok(entries_from_rows(row.into_iter().collect())?
+            .pop()
+            .map(|(_, e)| e))
+    }
+
+    pub(super) fn audit_last_impl(&self, action: &str) -> StoreResult<Option<AuditEntry>> {
+        let row = self.read(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE action = ?1 ORDER BY pos DESC LIMIT 1"
+                ),
+                [action],
+                audit_row,
+            )
+            .optional()
+        })?;
+        Ok(entries_from_rows(row.into_iter().collect())?
+            .pop()
+            .map(|(_, e)| e))
+    }
+
+    pub(super) fn put_audit_attributes_impl(
+        &self,
+        key: &SubjectKey,
+        sealed: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO audit_attributes (subject_key, sealed, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (subject_key) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
+                params![key.as_bytes().as_slice(), sealed, now.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn audit_attributes_impl(&self, key: &SubjectKey) -> StoreResult<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT sealed FROM audit_attributes WHERE subject_key = ?1",
+                [key.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    pub(super) fn audit_attributes_after_impl(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<(SubjectKey, Vec<u8>)>> {
+        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = self.read(|c| {
+            c.prepare_cached(
+                "SELECT subject_key, sealed FROM audit_attributes WHERE subject_key > ?1 ORDER BY subject_key LIMIT ?2",
+            )?
+            .query_map(params![after, i64::from(limit.clamp(1, crate::PAGE_LEN_MAX))], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, v)| Some((SubjectKey::from_bytes(k.as_slice().try_into().ok()?), v)))
+            .collect())
+    }
+
+    pub(super) fn delete_audit_attributes_impl(&self, key: &SubjectKey) -> StoreResult<bool> {
+        self.write(|c| {
+            c.execute(
+                "DELETE FROM audit_attributes WHERE subject_key = ?1",
+                [key.as_bytes().as_slice()],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    pub(super) fn record_exposures_impl(&self, exposures: &[Exposure]) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO exposures (subject_key, slot, item_id, rank, at, personalized, provider)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for e in exposures {
+                    stmt.execute(params![
+                        e.subject.as_bytes().as_slice(),
+                        e.slot,
+                        e.item_id,
+                        i64::from(e.rank),
+                        e.at.as_millis(),
+                        i64::from(e.personalized),
+                        e.provider
+                    ])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    pub(super) fn exposures_for_slot_impl(
+        &self,
+        slot: &str,
+        since: Timestamp,
+        page: PageRequest,
+    ) -> StoreResult<Page<Exposure>> {
+        let limit = page.limit_clamped();
+        let rows = self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE slot = ?1 AND at >= ?2 AND id > ?3 ORDER BY id LIMIT ?4"
+            ))?
+            .query_map(
+                params![slot, since.as_millis(), page.after.unwrap_or(0), limit + 1],
+                exposure_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(paginate(rows, limit))
+    }
+
+    pub(super) fn exposures_for_subject_impl(
+        &self,
+        key: &SubjectKey,
+    ) -> StoreResult<Vec<Exposure>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE subject_key = ?1 ORDER BY id"
+            ))?
+            .query_map([key.as_bytes().as_slice()], |r| {
+                exposure_row(r).map(|(_, e)| e)
+            })?
+            .collect()
+        })
+    }
+
+    pub(super) fn delete_exposures_impl(&self, key: &SubjectKey) -> StoreResult<u64> {
+        self.write(|c| {
+            c.execute(
+                "DELETE FROM exposures WHERE subject_key = ?1",
+                [key.as_bytes().as_slice()],
+            )
+            .map(|n| n as u64)
+        })
+    }
+}
+
+/// Appends under an IMMEDIATE transaction: it takes SQLite's write lock before reading the
+/// head, so another process appending to the same file waits instead of forking the chain.
+fn append(conn: &mut Connection, draft: AuditDraft) -> StoreResult<AuditEntry> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(super::map_err)?;
+    let head: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY pos DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(super::map_err)?;
+    let entry = chain_next(head, draft).map_err(StoreError::Other)?;
+    let seq = i64::try_from(entry.seq)
+        .map_err(|_| StoreError::Other("audit sequence exhausted".into()))?;
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, target, purpose, details, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            seq,
+            entry.at_ms,
+            entry.actor.to_string(),
+            entry.action.code(),
+            entry.target.as_str(),
+            entry.purpose.as_ref().map(|p| p.as_str()),
+            details_to_json(&entry.details),
+            entry.prev_hash.as_slice(),
+            entry.hash.as_slice()
+        ],
+    )
+    .map_err(super::map_err)?;
+    tx.commit().map_err(super::map_err)?;
+    Ok(entry)
+}

@@ -1,0 +1,225 @@
+//! `candor report`: one self-contained HTML file (inline SVG, no scripts, no external
+//! resources) on consent, drops, fairness and the audit chain.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use candor_accountability::K_MIN_DEFAULT;
+use candor_accountability::render::{
+    Series, bar_chart_svg, escape_xml, fairness_report_svg, line_chart_svg,
+};
+use candor_domain::time::{DAY_MS, Timestamp};
+use candor_server::audit::{AuditAction, ChainStatus, verify_chain};
+use candor_server::config::Overrides;
+use candor_server::fairness::slot_report;
+use candor_server::state::Clock;
+use candor_store::{PAGE_LEN_MAX, PageRequest, Store};
+use clap::Args;
+
+use super::Common;
+
+/// Days covered when no `--since` is given.
+const REPORT_DAYS_DEFAULT: i64 = 30;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Start of the period: a date (2026-11-01) or an RFC 3339 time; default 30 days back.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Directory to write `index.html` into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A recommendation slot to include a fairness section for; repeatable.
+    #[arg(long = "slot")]
+    pub slots: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn parse_since(s: &str) -> Option<Timestamp> {
+    Timestamp::parse_rfc3339(s).or_else(|| Timestamp::parse_rfc3339(&format!("{s}T00:00:00Z")))
+}
+
+/// Per purpose, per day (days since the epoch): (granted, all decisions).
+type ConsentByDay = BTreeMap<String, BTreeMap<i64, (u64, u64)>>;
+
+/// Consent decisions per day and purpose, from the audit log.
+fn consent_by_day(store: &dyn Store, since: Timestamp) -> anyhow::Result<ConsentByDay> {
+    let mut out = ConsentByDay::new();
+    let mut page = PageRequest::first(PAGE_LEN_MAX);
+    loop {
+        let got = store.audit_entries(page)?;
+        for e in got.items {
+            if e.action != AuditAction::ConsentChanged || e.at_ms < since.as_millis() {
+                continue;
+            }
+            let Some(purpose) = &e.purpose else { continue };
+            let day = e.at_ms.div_euclid(DAY_MS);
+            let cell = out
+                .entry(purpose.as_str().to_owned())
+                .or_default()
+                .entry(day)
+                .or_default();
+            cell.0 += u64::from(e.details.get("decision") == Some("granted"));
+            cell.1 += 1;
+        }
+        match got.next {
+            Some(n) => page.after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let now = Clock::System.now();
+    let since = match &args.since {
+        None => Timestamp::from_millis(now.as_millis() - REPORT_DAYS_DEFAULT * DAY_MS),
+        Some(s) => parse_since(s).with_context(|| {
+            format!("--since `{s}` is not a date such as 2026-11-01 or an RFC 3339 time")
+        })?,
+    };
+    if since > now {
+        anyhow::bail!("--since is in the future: the report would be empty by construction");
+    }
+    let loaded = super::load(&args.common, Overrides::default())?;
+    let store = loaded.store.as_ref();
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Candor report</title>\
+         <style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}\
+         .flag{{color:#a00;font-weight:bold}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}</style>\
+         </head><body>\n<h1>Candor report</h1>\n<p>From {} to {}.</p>\n",
+        since.to_rfc3339(),
+        now.to_rfc3339()
+    );
+
+    // Audit chain.
+    html.push_str("<h2>Audit chain</h2>\n");
+    match verify_chain(store, None)? {
+        ChainStatus::Intact(head) => {
+            let _ = writeln!(
+                html,
+                "<p>Intact: {} entries; head {}:{}.</p>",
+                head.count,
+                head.head_seq,
+                head.head_hash_hex()
+            );
+        }
+        ChainStatus::Broken(b) => {
+            let _ = writeln!(
+                html,
+                "<p class=\"flag\">Broken: the first bad entry is seq {} (position {}): {}.</p>",
+                b.seq,
+                b.position,
+                escape_xml(&b.kind.to_string())
+            );
+        }
+        ChainStatus::Unreadable(m) => {
+            let _ = writeln!(html, "<p class=\"flag\">Broken: {}.</p>", escape_xml(&m));
+        }
+    }
+
+    // Consent.
+    html.push_str("<h2>Consent rates</h2>\n");
+    let consent = consent_by_day(store, since)?;
+    if consent.is_empty() {
+        html.push_str("<p>No consent decisions were recorded in this period.</p>\n");
+    } else {
+        let first_day = since.as_millis().div_euclid(DAY_MS);
+        let points: Vec<(String, Vec<(f64, f64)>)> = consent
+            .iter()
+            .map(|(purpose, days)| {
+                let pts = days
+                    .iter()
+                    .map(|(day, (granted, all))| {
+                        ((day - first_day) as f64, *granted as f64 / *all as f64)
+                    })
+                    .collect();
+                (purpose.clone(), pts)
+            })
+            .collect();
+        let series: Vec<Series<'_>> = points
+            .iter()
+            .map(|(name, pts)| Series { name, points: pts })
+            .collect();
+        html.push_str(&line_chart_svg(
+            "Share of decisions that granted, by day since the start of the period",
+            &series,
+        ));
+        html.push_str("<table><tr><th>Purpose</th><th>Decisions</th><th>Granted</th></tr>\n");
+        for (purpose, days) in &consent {
+            let (granted, all) = days
+                .values()
+                .fold((0, 0), |(g, a), (dg, da)| (g + dg, a + da));
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{all}</td><td>{granted}</td></tr>",
+                escape_xml(purpose)
+            );
+        }
+        html.push_str("</table>\n");
+    }
+
+    // Drops.
+    html.push_str("<h2>Events not stored</h2>\n");
+    let drops = store.drop_counts(since.as_millis().div_euclid(DAY_MS))?;
+    if drops.is_empty() {
+        html.push_str("<p>No event was dropped in this period.</p>\n");
+    } else {
+        let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
+        for d in &drops {
+            *by_reason.entry(d.reason.as_str()).or_default() += d.n;
+        }
+        let bars: Vec<(&str, f64)> = by_reason.iter().map(|(r, n)| (*r, *n as f64)).collect();
+        html.push_str(&bar_chart_svg("Dropped events by reason", &bars));
+    }
+
+    // Requests and deadlines.
+    html.push_str(
+        "<h2>Data-subject requests</h2>\n<p>No data-subject requests are recorded by this deployment.</p>\n",
+    );
+
+    // Fairness.
+    html.push_str("<h2>Fairness</h2>\n");
+    if args.slots.is_empty() {
+        html.push_str("<p>No slot was asked for (use <code>--slot NAME</code>).</p>\n");
+    }
+    for slot in &args.slots {
+        let report = slot_report(store, &loaded.policy, slot, since, K_MIN_DEFAULT, now)?;
+        let _ = writeln!(html, "<h3>Slot {}</h3>", escape_xml(slot));
+        if report.n_exposures == 0 {
+            html.push_str("<p>Nothing was shown in this slot in this period.</p>\n");
+            continue;
+        }
+        if report.groups.flagged() {
+            html.push_str(
+                "<p class=\"flag\">Flagged: a demographic parity ratio is below 0.8.</p>\n",
+            );
+        }
+        if report.groups.by_kind.is_empty() {
+            html.push_str("<p>No one exposed or audited has declared audit attributes.</p>\n");
+        }
+        for (_, r, _) in &report.groups.by_kind {
+            html.push_str(&fairness_report_svg(r));
+        }
+        let bars: Vec<(&str, f64)> = report
+            .items
+            .providers
+            .iter()
+            .map(|p| (p.provider.as_str(), p.share.unwrap_or(0.0)))
+            .collect();
+        html.push_str(&bar_chart_svg("Exposure share by provider", &bars));
+    }
+    html.push_str("</body></html>\n");
+
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("failed to create {}", args.out.display()))?;
+    let file = args.out.join("index.html");
+    std::fs::write(&file, html).with_context(|| format!("failed to write {}", file.display()))?;
+    println!("wrote {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
