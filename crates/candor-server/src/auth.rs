@@ -196,6 +196,14 @@ impl SubjectAccess {
             SubjectAccess::Subject(_) => "subject",
         }
     }
+
+    /// Who acted, as the audit log names them.
+    pub fn audit_actor(&self) -> crate::audit::Actor {
+        match self {
+            SubjectAccess::Operator(caller) => crate::audit::actor_of(caller),
+            SubjectAccess::Subject(_) => crate::audit::Actor::Subject,
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for SubjectAccess {

@@ -449,11 +449,19 @@ pub async fn export(
         serde_json::json!({"by": access.actor(), "format": if html { "html" } else { "json" }}),
     )?;
     let now = state.now();
+    let audit = crate::audit::AuditEvent::new(
+        access.audit_actor(),
+        crate::audit::AuditAction::DataExported,
+        crate::audit::AuditTarget::Subject(subject),
+    )
+    .detail("format", if html { "html" } else { "json" });
     let held = state
         .blocking(move |store| {
             let held = gather(store, &subject, now)?;
             if held.is_some() {
                 store.insert_dsr(&request)?;
+                // Recorded before the data leaves: who read a person's data, and how.
+                crate::audit::record(store, audit, now)?;
             }
             Ok(held)
         })
@@ -814,6 +822,11 @@ pub async fn delete_subject(
         state.config.subject_rights.keep_consent_proof,
     );
     let now = state.now();
+    let audit = crate::audit::AuditEvent::new(
+        access.audit_actor(),
+        crate::audit::AuditAction::Erasure,
+        crate::audit::AuditTarget::Subject(subject),
+    );
     let receipt = state
         .blocking(move |store| {
             if store.subject_footprint(&subject)?.is_empty() {
@@ -828,7 +841,10 @@ pub async fn delete_subject(
                     Some(_) => {}
                 }
             }
-            erasure::erase(store, secret.as_bytes(), &subject, &plan, &request, now).map(Some)
+            let receipt = erasure::erase(store, secret.as_bytes(), &subject, &plan, &request, now)?;
+            // The log keeps that an erasure happened, under a digest, never what was erased.
+            crate::audit::record(store, audit, now)?;
+            Ok(Some(receipt))
         })
         .await?
         .ok_or_else(subject_not_found)?;

@@ -686,4 +686,19 @@ async fn exposures_are_recorded_for_known_people_exported_and_erased() {
         .await;
     assert!(erased.status.is_success(), "{}", erased.body);
     assert!(off_runtime(|| app.state.store.exposures_for_subject(&key).unwrap()).is_empty());
+    // The audit log kept who exported and who erased, naming nobody.
+    let log = app
+        .call("GET", "/v1/audit?limit=100", Some(&app.admin), None)
+        .await;
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"data_exported") && actions.contains(&"erasure"),
+        "{actions:?}"
+    );
+    assert!(!log.body.to_string().contains(&key.to_hex()));
 }
