@@ -172,13 +172,37 @@ fn write_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<Vec
     }
     // Apply profile updates subject by subject: one read and one write per subject.
     profile_updates.sort_by_key(|u| u.0);
+    // A batch names the same few items many times: look each up once.
+    let mut item_categories: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    let mut lookup = tx.prepare_cached("SELECT categories FROM items WHERE item_id = ?1")?;
     let mut i = 0;
     while i < profile_updates.len() {
         let subject = profile_updates[i].0;
         let mut profile = load_profile(tx, &subject)?.unwrap_or_default();
         while i < profile_updates.len() && profile_updates[i].0 == subject {
             let (_, interaction, item, props, at) = &profile_updates[i];
-            let cats = categories_of(tx, item.as_deref(), props)?;
+            let catalog = match item {
+                Some(id) => match item_categories.get(id) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let text: Option<String> =
+                            lookup.query_row([id], |r| r.get(0)).optional()?;
+                        let c: Vec<String> = text
+                            .and_then(|t| serde_json::from_str(&t).ok())
+                            .unwrap_or_default();
+                        item_categories.insert(id.clone(), c.clone());
+                        c
+                    }
+                },
+                None => Vec::new(),
+            };
+            // The catalog's categories, or failing that the event's own `category` property.
+            let cats = if catalog.is_empty() {
+                categories_of(tx, None, props)?
+            } else {
+                catalog
+            };
             profile.apply(*interaction, &cats, *at, batch.half_life_days);
             i += 1;
         }
