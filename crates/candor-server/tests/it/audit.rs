@@ -8,7 +8,7 @@ use candor_domain::time::Timestamp;
 use candor_server::audit::{Actor, record_policy_if_changed};
 use serde_json::{Value, json};
 
-use crate::support::{NOW, TestApp};
+use crate::support::{NOW, TestApp, off_runtime};
 
 async fn audit_entries(app: &TestApp) -> Vec<Value> {
     let mut out = Vec::new();
@@ -74,10 +74,12 @@ async fn consent_changes_are_recorded_with_purpose_and_pseudonym() {
 
     // The stored chain verifies.
     let store = app.state.store.clone();
-    let stored = store
-        .audit_entries(candor_store::PageRequest::first(100))
-        .unwrap()
-        .items;
+    let stored = off_runtime(|| {
+        store
+            .audit_entries(candor_store::PageRequest::first(100))
+            .unwrap()
+            .items
+    });
     assert!(matches!(verify(stored), VerifyOutcome::Intact(h) if h.count == 2));
 }
 
@@ -181,8 +183,20 @@ async fn a_policy_is_recorded_once_per_version() {
     let store = app.state.store.clone();
     let now = Timestamp::from_millis(NOW);
     let policy = Policy::default_policy();
-    assert!(record_policy_if_changed(store.as_ref(), &policy, Actor::System, now).unwrap());
-    assert!(!record_policy_if_changed(store.as_ref(), &policy, Actor::System, now).unwrap());
+    assert!(off_runtime(|| record_policy_if_changed(
+        store.as_ref(),
+        &policy,
+        Actor::System,
+        now
+    )
+    .unwrap()));
+    assert!(!off_runtime(|| record_policy_if_changed(
+        store.as_ref(),
+        &policy,
+        Actor::System,
+        now
+    )
+    .unwrap()));
     let changed = Policy::parse(&DEFAULT_POLICY_TOML.replace(
         "id = \"analytics\"",
         "id = \"analytics\"\n# a comment changes nothing",
@@ -192,12 +206,26 @@ async fn a_policy_is_recorded_once_per_version() {
         Policy::parse(&DEFAULT_POLICY_TOML.replacen("retention_days = ", "retention_days = 1", 1))
             .unwrap();
     assert_eq!(
-        record_policy_if_changed(store.as_ref(), &changed, Actor::System, now).unwrap(),
+        off_runtime(
+            || record_policy_if_changed(store.as_ref(), &changed, Actor::System, now).unwrap()
+        ),
         changed.version != policy.version
     );
-    assert!(record_policy_if_changed(store.as_ref(), &edited, Actor::System, now).unwrap());
+    assert!(off_runtime(|| record_policy_if_changed(
+        store.as_ref(),
+        &edited,
+        Actor::System,
+        now
+    )
+    .unwrap()));
     // Switching back is a change too.
-    assert!(record_policy_if_changed(store.as_ref(), &policy, Actor::System, now).unwrap());
+    assert!(off_runtime(|| record_policy_if_changed(
+        store.as_ref(),
+        &policy,
+        Actor::System,
+        now
+    )
+    .unwrap()));
     let entries = audit_entries(&app).await;
     let versions: Vec<&str> = entries
         .iter()

@@ -5,7 +5,7 @@ use candor_domain::time::Timestamp;
 use candor_store::Exposure;
 use serde_json::json;
 
-use crate::support::{NOW, TestApp};
+use crate::support::{NOW, TestApp, off_runtime};
 
 async fn grant_fairness(app: &TestApp, id: &str) {
     let r = app
@@ -41,7 +41,7 @@ async fn attributes_need_the_fairness_consent_and_are_stored_sealed() {
     assert_eq!(r.body["declared"], 2);
 
     let key = app.state.subject_key("p1").unwrap();
-    let sealed = app.state.store.audit_attributes(&key).unwrap().unwrap();
+    let sealed = off_runtime(|| app.state.store.audit_attributes(&key).unwrap().unwrap());
     assert!(!String::from_utf8_lossy(&sealed).contains("woman"));
 
     // Bad input.
@@ -78,8 +78,15 @@ async fn attributes_need_the_fairness_consent_and_are_stored_sealed() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // Erasure removes them.
-    assert!(app.state.store.delete_audit_attributes(&key).unwrap());
-    assert_eq!(app.state.store.audit_attributes(&key).unwrap(), None);
+    assert!(off_runtime(|| app
+        .state
+        .store
+        .delete_audit_attributes(&key)
+        .unwrap()));
+    assert_eq!(
+        off_runtime(|| app.state.store.audit_attributes(&key).unwrap()),
+        None
+    );
 }
 
 #[tokio::test]
@@ -112,7 +119,7 @@ async fn a_slot_that_favours_one_group_is_flagged() {
             }
         }
     }
-    app.state.store.record_exposures(&exposures).unwrap();
+    off_runtime(|| app.state.store.record_exposures(&exposures).unwrap());
 
     let r = app
         .call("GET", "/v1/fairness/slots/home_top", Some(&app.admin), None)
@@ -227,15 +234,17 @@ async fn campaign_outcomes_plug_into_the_same_report() {
         selected: true,
         converted: None,
     });
-    let report = campaign_report(
-        app.state.store.as_ref(),
-        &app.state.policy,
-        "spring",
-        &outcomes,
-        10,
-        Timestamp::from_millis(NOW),
-    )
-    .unwrap();
+    let report = off_runtime(|| {
+        campaign_report(
+            app.state.store.as_ref(),
+            &app.state.policy,
+            "spring",
+            &outcomes,
+            10,
+            Timestamp::from_millis(NOW),
+        )
+        .unwrap()
+    });
     assert_eq!(report.n_audited, 20);
     assert!(report.flagged());
     let (_, gender, _) = report

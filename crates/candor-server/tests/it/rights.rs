@@ -6,7 +6,7 @@ use candor_domain::time::{DAY_MS, Timestamp};
 use candor_server::subject_token;
 use serde_json::{Value, json};
 
-use crate::support::{NOW, TestApp, purpose};
+use crate::support::{NOW, TestApp, off_runtime, purpose};
 
 const SECRET: [u8; 32] = [7; 32];
 
@@ -166,7 +166,12 @@ async fn token_matrix() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(r.code(), "token_wrong_subject");
     }
-    assert!(app.state.store.profile(&key).unwrap().is_some());
+    assert!(off_runtime(|| app
+        .state
+        .store
+        .profile(&key)
+        .unwrap()
+        .is_some()));
 
     // Only admins issue tokens, and only within the configured lifetime.
     let r = app
@@ -356,7 +361,7 @@ async fn rectification_corrects_contact_and_removed_interests_stay_removed() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["contact"]["email"], "ann@new.example");
     let key = app.state.subject_key("ann").unwrap();
-    let stored = app.state.store.contact(&key).unwrap();
+    let stored = off_runtime(|| app.state.store.contact(&key).unwrap());
     assert!(
         !String::from_utf8_lossy(&stored[0].1).contains("ann@new.example"),
         "sealed"
@@ -439,13 +444,24 @@ async fn erasure_deletes_everything_returns_a_signed_receipt_and_is_safe_twice()
     assert_eq!(receipt["receipt"]["completed_at"], at(0));
     assert_eq!(receipt["signature"].as_str().unwrap().len(), 64);
     assert!(!receipt.to_string().contains(&key.to_hex()));
-    assert!(app.state.store.subject_footprint(&key).unwrap().is_empty());
+    assert!(off_runtime(|| app
+        .state
+        .store
+        .subject_footprint(&key)
+        .unwrap()
+        .is_empty()));
     // The other subject is untouched.
     let bob = app.state.subject_key("bob").unwrap();
-    assert_eq!(app.state.store.all_events(&bob).unwrap().len(), 3);
+    assert_eq!(
+        off_runtime(|| app.state.store.all_events(&bob).unwrap().len()),
+        3
+    );
     // Tombstones are kept under the one-way hash, without evidence.
     let proof = candor_server::erasure::consent_proof(&SECRET, &key);
-    assert_eq!(app.state.store.consent_tombstones(&proof).unwrap().len(), 3);
+    assert_eq!(
+        off_runtime(|| app.state.store.consent_tombstones(&proof).unwrap().len()),
+        3
+    );
 
     // The receipt verifies; a changed one does not.
     let r = app
@@ -512,13 +528,7 @@ async fn erasure_without_consent_proof_keeps_no_tombstone() {
         .await;
     assert_eq!(r.body["receipt"]["consent_proof_kept"], 0);
     let proof = candor_server::erasure::consent_proof(&SECRET, &key);
-    assert!(
-        app.state
-            .store
-            .consent_tombstones(&proof)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(off_runtime(|| app.state.store.consent_tombstones(&proof).unwrap()).is_empty());
 }
 
 #[tokio::test]
@@ -538,18 +548,22 @@ async fn an_interrupted_erasure_is_finished_on_resume() {
         detail: "{}".into(),
     };
     // The process died after the deletes committed, before the request was marked done.
-    store.begin_erasure(&key, &plan, &request).unwrap();
-    store.erase_subject(&key, &plan).unwrap();
+    off_runtime(|| store.begin_erasure(&key, &plan, &request).unwrap());
+    off_runtime(|| store.erase_subject(&key, &plan).unwrap());
     let open = app
         .call("GET", "/v1/dsr?status=in_progress", Some(&app.admin), None)
         .await;
     assert_eq!(open.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(
-        candor_server::erasure::resume_pending(store, &SECRET, Timestamp::from_millis(NOW))
-            .unwrap(),
+        off_runtime(|| candor_server::erasure::resume_pending(
+            store,
+            &SECRET,
+            Timestamp::from_millis(NOW)
+        )
+        .unwrap()),
         1
     );
-    assert!(store.erasure_intents().unwrap().is_empty());
+    assert!(off_runtime(|| store.erasure_intents().unwrap().is_empty()));
     let open = app
         .call("GET", "/v1/dsr?status=in_progress", Some(&app.admin), None)
         .await;
