@@ -6,4 +6,5 @@ mod events;
 mod recommend;
 mod rights;
 mod signals;
+mod subject_access;
 mod support;
