@@ -163,7 +163,7 @@
   // ------------------------------------------------------------------ what we hold
 
   var facts = el("div");
-  var history = el("div");
+  var choiceHistory = el("div");
 
   function titleOf(purpose) {
     var p = current && current.purposes.filter(function (x) { return x.purpose === purpose; })[0];
@@ -172,11 +172,11 @@
 
   function loadHistory() {
     return P.api("GET", base() + "/consents/history?limit=20", readKey).then(function (r) {
-      P.clear(history).appendChild(el("h3", { text: "Your consent choices" }));
-      if (r.missing) { history.appendChild(P.unavailable("Your choice history")); return; }
-      if (!r.ok) { history.appendChild(P.failure(r)); return; }
-      if (!r.data.items.length) { history.appendChild(el("p", { class: "muted", text: "You have not made any choices yet." })); return; }
-      history.appendChild(table("Your consent choices, newest first", ["When", "Purpose", "Choice", "How"],
+      P.clear(choiceHistory).appendChild(el("h3", { text: "Your consent choices" }));
+      if (r.missing) { choiceHistory.appendChild(P.unavailable("Your choice history")); return; }
+      if (!r.ok) { choiceHistory.appendChild(P.failure(r)); return; }
+      if (!r.data.items.length) { choiceHistory.appendChild(el("p", { class: "muted", text: "You have not made any choices yet." })); return; }
+      choiceHistory.appendChild(table("Your consent choices, newest first", ["When", "Purpose", "Choice", "How"],
         r.data.items.map(function (h) {
           return [when(h.at), titleOf(h.purpose), h.decision, h.source + (h.bulk ? " (all at once)" : "")];
         })));
@@ -232,7 +232,7 @@
 
   function loadHeld() {
     P.clear($("told-body")).appendChild(facts);
-    $("told-body").appendChild(history);
+    $("told-body").appendChild(choiceHistory);
     loadHistory();
     if (!personal) {
       facts.appendChild(needsLink("Seeing the details you gave us"));
