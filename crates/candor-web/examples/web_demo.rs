@@ -79,12 +79,26 @@ async fn seed(
                 "attributes": {"price": price}})
         })
         .collect();
-    call(app, "PUT", "/v1/items", admin, serde_json::json!({"items": items})).await?;
+    call(
+        app,
+        "PUT",
+        "/v1/items",
+        admin,
+        serde_json::json!({"items": items}),
+    )
+    .await?;
     for (n, viewed) in SHOPPERS.iter().enumerate() {
         let user = format!("generated-shopper-{n}");
         let grant = serde_json::json!({"decisions": [
             {"purpose": "personalization", "decision": "granted"}]});
-        call(app, "PUT", &format!("/v1/subjects/{user}/consents"), ingest, grant).await?;
+        call(
+            app,
+            "PUT",
+            &format!("/v1/subjects/{user}/consents"),
+            ingest,
+            grant,
+        )
+        .await?;
         let events: Vec<_> = viewed
             .iter()
             .map(|item| {
@@ -92,7 +106,14 @@ async fn seed(
                     "messageId": format!("seed-{user}-{item}"), "properties": {"product_id": item}})
             })
             .collect();
-        call(app, "POST", "/v1/events", ingest, serde_json::json!({"events": events})).await?;
+        call(
+            app,
+            "POST",
+            "/v1/events",
+            ingest,
+            serde_json::json!({"events": events}),
+        )
+        .await?;
     }
     Ok(())
 }
