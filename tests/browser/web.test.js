@@ -403,6 +403,17 @@ test("privacy center: mute a category and remove an inferred interest", async ()
     assert.ok(prefs.body.muted_categories.includes(category), JSON.stringify(prefs.body));
     const recs = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/recommendations`, KEYS.decide);
     for (const it of recs.body.items) assert.ok(!it.categories.includes(category), JSON.stringify(it));
+
+    // Every new control is named, reachable by Tab, with a visible focus ring.
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll("button, input")]
+      .filter((n) => !(n.labels && n.labels.length) && !n.getAttribute("aria-label") && !n.textContent.trim())
+      .map((n) => n.outerHTML));
+    assert.deepEqual(unnamed, []);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const all = await controls(page);
+    const seen = await tabThrough(page, all.length + 10);
+    for (const id of all) assert.ok(seen.some((s) => s.key === id), `${id} not reachable by Tab`);
+    for (const s of seen) assert.ok(s.outline, `${s.key} has no visible focus`);
     assert.deepEqual(b.errors, []);
   } finally {
     await b.close();

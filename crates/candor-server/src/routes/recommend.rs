@@ -138,11 +138,11 @@ pub async fn subject_recommendations(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RecommendQuery>,
 ) -> ApiResult<Json<RecommendationsBody>> {
+    let key = state.subject_key(&id)?;
+    access.permit(&state, &key, &[Scope::Decide])?;
     let n = check_n(&state, q.n)?;
     let diversity = check_diversity(q.diversity)?;
     let slot = check_slot(q.slot)?;
-    let key = state.subject_key(&id)?;
-    access.permit(&state, &key, &[Scope::Decide])?;
     if let Some(context) = q.context_item.clone() {
         let found = state.blocking(move |store| store.item(&context)).await?;
         if found.is_none() {
