@@ -2,7 +2,8 @@
 // Candor (started by run.sh). Each test is one person, in a fresh browser profile.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, KEYS, open, newSubject, consents, storedEvents, screenshot, tabThrough, controls, lowestContrast } from "./support.js";
+import { readFileSync } from "node:fs";
+import { BASE, KEYS, api, open, newSubject, consents, storedEvents, screenshot, tabThrough, controls, lowestContrast } from "./support.js";
 
 const CONSENT_PURPOSES = ["analytics", "personalization", "session_personalization", "email_marketing", "targeted_advertising", "fairness_audit"];
 const AA_TEXT_CONTRAST_MIN = 4.5;
@@ -304,6 +305,292 @@ test("a changed policy version asks again", async () => {
     });
     await page.reload();
     await page.locator("#cnd-accept").waitFor();
+  } finally {
+    await b.close();
+  }
+});
+
+// ---------------------------------------------------------------- personal links (subject tokens)
+
+async function tokenFor(subject) {
+  const r = await api("POST", "/v1/subject-tokens", KEYS.admin, { subject });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.token;
+}
+
+function personalLink(token, subject) {
+  return `${BASE}/privacy/#${new URLSearchParams({ token, subject })}`;
+}
+
+/** A person who allows personalization and viewed `items`, as the shop would record it. */
+async function person(subject, items, extra = []) {
+  const grant = { decisions: [{ purpose: "personalization", decision: "granted" }, ...extra.map((p) => ({ purpose: p, decision: "granted" }))] };
+  const c = await api("PUT", `/v1/subjects/${encodeURIComponent(subject)}/consents`, KEYS.ingest, grant);
+  assert.equal(c.status, 200, JSON.stringify(c.body));
+  const events = items.map((item, i) => ({ type: "track", event: "Product Viewed", userId: subject, messageId: `${subject}-${i}`, properties: { product_id: item } }));
+  const e = await api("POST", "/v1/events", KEYS.ingest, { events });
+  assert.equal(e.status, 200, JSON.stringify(e.body));
+  for (const r of e.body.results) assert.equal(r.status, "accepted", JSON.stringify(r));
+}
+
+test("privacy center via a token link: only that person's data, and the token leaves the address bar", async () => {
+  const b = await open();
+  try {
+    const ann = newSubject("token-ann");
+    const bob = newSubject("token-bob");
+    await person(ann, ["shoe-trail", "socks-wool"]);
+    await person(bob, ["tent-2p", "stove-camp", "mug-enamel"], ["analytics"]);
+    const token = await tokenFor(ann);
+    const { page } = b;
+    await page.goto(personalLink(token, ann));
+    await page.getByRole("switch", { name: "Personal recommendations", exact: true }).waitFor();
+    assert.equal(await page.evaluate(() => location.hash), "", "the token stayed in the address bar");
+    assert.equal(await page.getByRole("switch", { name: "Personal recommendations", exact: true }).isChecked(), true);
+    assert.equal(await page.locator("#purpose-analytics").isChecked(), false, "Bob's analytics grant shown to Ann");
+
+    // What she told us and what we inferred are apart; her activity is hers alone.
+    await page.locator("#activity table tbody tr").first().waitFor();
+    const activity = await page.locator("#activity").innerText();
+    assert.match(activity, /shoe-trail/);
+    assert.doesNotMatch(activity, /tent-2p|stove-camp|mug-enamel/);
+    await page.locator("#interests .interest").first().waitFor();
+    assert.deepEqual(await page.locator("#interests .interest").evaluateAll((xs) => xs.map((x) => x.dataset.category)), ["running"]);
+    assert.doesNotMatch(await page.locator("#told").innerText(), /running/, "an inference shown as something she told us");
+    // Why she sees her recommendations: personalized, each item with its reasons.
+    await page.locator("#basis[data-personalized=true]").waitFor();
+    assert.ok((await page.locator("#why-list .why-item").count()) >= 1);
+
+    // Her token opens nothing of Bob's: the page says so, and the API refuses.
+    const refused = await page.evaluate(async ([t, who]) => {
+      const r = await fetch(`/v1/subjects/${encodeURIComponent(who)}/consents`, { headers: { Authorization: `Bearer ${t}` } });
+      return [r.status, (await r.json()).error.code];
+    }, [token, bob]);
+    assert.deepEqual(refused, [403, "token_wrong_subject"]);
+    const contrast = await lowestContrast(page);
+    assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
+    await screenshot(page, "privacy-center-token.png", { fullPage: true });
+
+    await page.goto("about:blank");
+    await page.goto(personalLink(token, bob));
+    await page.locator("#session-problem [role=alert]").waitFor();
+    assert.match(await page.locator("#session-problem").innerText(), /not valid/);
+    assert.equal(await page.locator("#purposes input").count(), 0);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("privacy center: mute a category and remove an inferred interest", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("mute");
+    await person(subject, ["shoe-trail", "shoe-road", "tent-2p"]);
+    const { page } = b;
+    await page.goto(personalLink(await tokenFor(subject), subject));
+    await page.locator("#interests .interest[data-category=outdoor]").waitFor();
+    await page.getByRole("button", { name: "Remove the interest outdoor" }).click();
+    await page.locator("#inferred-status .ok").waitFor();
+    await page.locator("#muted-interests").waitFor();
+    assert.equal(await page.locator("#interests .interest[data-category=outdoor]").count(), 0);
+
+    await page.locator("#why-list").waitFor();
+    const mute = page.getByRole("button", { name: /^Mute the category / }).first();
+    const category = (await mute.getAttribute("aria-label")).replace("Mute the category ", "");
+    await mute.click();
+    await page.locator(`#muted-categories li[data-category="${category}"]`).waitFor();
+    const prefs = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/preferences`, KEYS.decide);
+    assert.ok(prefs.body.muted_categories.includes(category), JSON.stringify(prefs.body));
+    const recs = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/recommendations`, KEYS.decide);
+    for (const it of recs.body.items) assert.ok(!it.categories.includes(category), JSON.stringify(it));
+
+    // Every new control is named, reachable by Tab, with a visible focus ring.
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll("button, input")]
+      .filter((n) => !(n.labels && n.labels.length) && !n.getAttribute("aria-label") && !n.textContent.trim())
+      .map((n) => n.outerHTML));
+    assert.deepEqual(unnamed, []);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const all = await controls(page);
+    const seen = await tabThrough(page, all.length + 10);
+    for (const id of all) assert.ok(seen.some((s) => s.key === id), `${id} not reachable by Tab`);
+    for (const s of seen) assert.ok(s.outline, `${s.key} has no visible focus`);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("privacy center: download my data saves the JSON export", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("download");
+    await person(subject, ["mug-enamel"]);
+    const { page } = b;
+    await page.goto(personalLink(await tokenFor(subject), subject));
+    await page.locator("#activity table").waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#download-btn").click()]);
+    assert.equal(download.suggestedFilename(), "my-data.json");
+    const data = JSON.parse(readFileSync(await download.path(), "utf8"));
+    assert.equal(data.provided.events.length, 1);
+    assert.equal(data.provided.events[0].item_id, "mug-enamel");
+    assert.equal(data.provided.consents.current.purposes.find((p) => p.purpose === "personalization").allowed, true);
+    assert.deepEqual(data.inferred.interests.map((i) => i.category), ["kitchen"]);
+    await page.getByRole("status").filter({ hasText: "downloading as my-data.json" }).waitFor();
+  } finally {
+    await b.close();
+  }
+});
+
+test("privacy center: delete with confirmation shows a receipt, and the data is gone", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("erase");
+    await person(subject, ["shoe-road", "socks-wool"]);
+    const token = await tokenFor(subject);
+    const { page } = b;
+    await page.goto(personalLink(token, subject));
+    await page.locator("#activity table").waitFor();
+    await page.locator("#delete-btn").click();
+    await page.locator("#delete-no").click();
+    assert.equal((await storedEvents(subject)).length, 2, "cancel deleted something");
+    await page.locator("#delete-btn").click();
+    await page.locator("#delete-yes").click();
+    await page.locator("#receipt").waitFor();
+    const receipt = await page.locator("#receipt").innerText();
+    assert.match(receipt, /Request \d+, completed/);
+    assert.match(receipt, /events\s+2/);
+    assert.equal(await page.evaluate(() => document.activeElement.id), "receipt", "focus moves to the receipt");
+    await page.locator("#no-activity").waitFor();
+
+    assert.deepEqual(await storedEvents(subject), []);
+    const exported = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/export`, KEYS.admin);
+    assert.equal(exported.status, 404, JSON.stringify(exported.body));
+    await screenshot(page, "privacy-center-deleted.png", { fullPage: true });
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+async function viewInShop(page, subject, title) {
+  await page.goto(`${BASE}/shop/?subject=${encodeURIComponent(subject)}`);
+  await page.locator("#cnd-accept").click();
+  await bannerGone(page);
+  await page.getByRole("button", { name: `View ${title}`, exact: true }).click();
+  await page.evaluate(() => Candor.flush());
+}
+
+async function reloadRecs(page) {
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/recommendations")),
+    page.evaluate(() => Candor.recommendations(document.getElementById("recs"), { slot: "home", n: 4 })),
+  ]);
+  return res.json();
+}
+
+test("shop widget: \"why this?\" shows the item's reasons and the basis", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("why");
+    const { page } = b;
+    await viewInShop(page, subject, "Trail running shoes");
+    let answer = await reloadRecs(page);
+    for (let i = 0; i < 20 && !answer.personalized; i += 1) answer = await reloadRecs(page); // the view lands first
+    assert.equal(answer.personalized, true, JSON.stringify(answer.basis));
+    assert.ok(answer.items.length >= 1);
+    await page.locator("#recs[data-personalized=true] .candor-rec").first().waitFor();
+    const first = answer.items[0];
+    const why = page.getByRole("button", { name: `Why this? ${first.title}`, exact: true });
+    assert.equal(await why.getAttribute("aria-expanded"), "false");
+    await why.click();
+    assert.equal(await why.getAttribute("aria-expanded"), "true");
+    const pop = page.locator(`#${await why.getAttribute("aria-controls")}`);
+    const shown = await pop.locator("li").allInnerTexts();
+    assert.deepEqual(shown, first.reasons.map((r) => r.text).slice(0, shown.length));
+    assert.ok(shown.length >= 1);
+    assert.equal(await pop.locator(".candor-why-basis").innerText(), answer.basis.message);
+    await screenshot(page, "shop-why-this.png");
+    await page.keyboard.press("Escape");
+    assert.equal(await pop.isVisible(), false);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("pausing personalization in the privacy center turns the shop's list non-personalized", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("pause");
+    const { page } = b;
+    await viewInShop(page, subject, "Camping stove");
+    let answer = await reloadRecs(page);
+    for (let i = 0; i < 20 && !answer.personalized; i += 1) answer = await reloadRecs(page);
+    assert.equal(answer.personalized, true, JSON.stringify(answer.basis));
+
+    await page.goto(personalLink(await tokenFor(subject), subject));
+    const pause = page.getByRole("switch", { name: "Pause personalization" });
+    await page.locator("#basis[data-personalized=true]").waitFor();
+    assert.equal(await pause.isChecked(), false);
+    await pause.check();
+    await page.getByRole("status").filter({ hasText: "Personalization is paused." }).waitFor();
+    await page.locator("#basis[data-personalized=false][data-basis=paused]").waitFor();
+
+    await page.goto(`${BASE}/shop/?subject=${encodeURIComponent(subject)}`);
+    await page.locator("#recs[data-personalized=false] .candor-basis").waitFor();
+    assert.match(await page.locator("#recs .candor-basis").innerText(), /paused/);
+    const recs = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/recommendations`, KEYS.decide);
+    assert.equal(recs.body.personalized, false);
+    assert.equal(recs.body.basis.code, "paused");
+  } finally {
+    await b.close();
+  }
+});
+
+test("the demo shop's privacy-center link opens the shopper's own center with a token", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await page.goto(`${BASE}/shop/`);
+    await page.locator("#cnd-reject").click();
+    await bannerGone(page);
+    const href = await page.locator("#privacy-link").getAttribute("href");
+    assert.match(href, /^\/privacy\/#token=cst_[^&]+&subject=demo-shopper$/);
+    await page.locator("#privacy-link").click();
+    await page.getByRole("switch", { name: "Personal recommendations", exact: true }).waitFor();
+    assert.equal(await page.locator("#session-problem").isVisible(), false);
+    assert.equal(await page.getByRole("switch", { name: "Personal recommendations", exact: true }).isChecked(), false);
+  } finally {
+    await b.close();
+  }
+});
+
+test("console: the request queue lists an erasure with its deadline, and the charts draw", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("queue");
+    await person(subject, ["bottle-steel"]);
+    const erased = await api("DELETE", `/v1/subjects/${encodeURIComponent(subject)}`, KEYS.admin);
+    assert.equal(erased.status, 200, JSON.stringify(erased.body));
+    const id = String(erased.body.receipt.request_id);
+    const { page } = b;
+    await page.goto(`${BASE}/console/`);
+    await page.getByLabel("Admin API key").fill(KEYS.admin);
+    await page.getByRole("button", { name: "Use key" }).click();
+    const row = page.locator("#dsr tbody tr[data-kind=erasure]").filter({ has: page.locator("td:first-child", { hasText: new RegExp(`^${id}$`) }) });
+    await row.waitFor();
+    assert.match(await row.innerText(), /erasure/);
+    assert.match(await row.innerText(), /completed/);
+    assert.match(await page.locator("#dsr-summary").innerText(), /requests: \d+ open/);
+    await page.locator("#dsr figure.chart svg[role=img]").waitFor();
+    assert.match(await page.locator("#dsr figure.chart svg").getAttribute("aria-label"), /erasure \d+/);
+    // The data subject is never named in the queue, only a keyed hash.
+    assert.doesNotMatch(await page.locator("#dsr").innerText(), new RegExp(subject));
+    const contrast = await lowestContrast(page);
+    assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
+    await page.evaluate(() => document.getElementById("dsr").scrollIntoView());
+    await screenshot(page, "console-dsr.png");
+    assert.deepEqual(b.errors, []);
   } finally {
     await b.close();
   }

@@ -189,6 +189,28 @@ impl SubjectAccess {
         }
     }
 
+    /// For routes a shop's keys also use: a key needs one of `scopes` (admin passes), a
+    /// subject token must be for `subject`.
+    pub fn permit(
+        &self,
+        state: &AppState,
+        subject: &candor_domain::SubjectKey,
+        scopes: &[Scope],
+    ) -> Result<(), ApiError> {
+        match self {
+            SubjectAccess::Operator(caller) => caller.require(scopes),
+            SubjectAccess::Subject(_) => self.authorize(state, subject),
+        }
+    }
+
+    /// What to log as the acting credential: the key id, or `subject-token`.
+    pub fn label(&self) -> &str {
+        match self {
+            SubjectAccess::Operator(caller) => &caller.key_id,
+            SubjectAccess::Subject(_) => "subject-token",
+        }
+    }
+
     /// Who acted, for the request log: `operator` or `subject`.
     pub fn actor(&self) -> &'static str {
         match self {

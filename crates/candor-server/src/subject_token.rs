@@ -97,6 +97,27 @@ pub fn verify(secret: &[u8], token: &str, now: Timestamp) -> Result<SubjectToken
     })
 }
 
+// --- Minting on demand (the demo shop's privacy-center link). ---
+
+/// Issues tokens for one person on demand, each valid for the configured lifetime from the
+/// moment it is made, so a long-running page can always hand out a fresh link.
+pub fn minter(
+    secret: &[u8],
+    subject: SubjectKey,
+    rights: &crate::config::SubjectRights,
+    clock: crate::state::Clock,
+) -> impl Fn() -> String + Send + Sync + 'static {
+    let secret = secret.to_vec();
+    let rights = rights.clone();
+    move || {
+        let now = clock.now();
+        // The configured lifetime is validated when the configuration loads.
+        let expires_at = crate::routes::rights::token_expiry(&rights, None, now)
+            .unwrap_or_else(|_| now.plus_millis(60 * 60 * 1_000));
+        issue(&secret, &subject, expires_at)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,10 @@
 //! directory and fresh keys, for trying the pages and for the browser tests
 //! (`tests/browser/run.sh`).
 //!
+//! The catalog holds the demo shop's eight products, and a few generated shoppers who allow
+//! personalization have viewed them, so recommendations can be personalized from the first
+//! click and every item has reasons to show.
+//!
 //! Prints `listening on http://ADDR`, then one `KIND KEY` line per key (admin, ingest,
 //! decide), then serves until interrupted or stopped.
 //!
@@ -11,12 +15,108 @@ use std::io::Write;
 use std::sync::Arc;
 
 use candor_domain::policy::Policy;
+use candor_domain::{ExternalId, SubjectKey};
 use candor_server::auth::{NewKey, create_key};
 use candor_server::config::{Config, Overrides};
 use candor_server::{AppState, Clock};
 use candor_store::Scope;
 use candor_store::sqlite::SqliteStore;
 use candor_web::{DemoKeys, WebConfig};
+
+/// The shop page's products: id, title, category, price.
+const CATALOG: [(&str, &str, &str, u32); 8] = [
+    ("shoe-trail", "Trail running shoes", "running", 89),
+    ("shoe-road", "Road running shoes", "running", 79),
+    ("jacket-rain", "Rain jacket", "outdoor", 120),
+    ("tent-2p", "Two-person tent", "outdoor", 210),
+    ("mug-enamel", "Enamel mug", "kitchen", 14),
+    ("stove-camp", "Camping stove", "outdoor", 45),
+    ("socks-wool", "Merino socks", "running", 18),
+    ("bottle-steel", "Steel water bottle", "kitchen", 22),
+];
+
+/// What each generated shopper viewed: runners, campers and cooks, overlapping a little.
+const SHOPPERS: [&[&str]; 6] = [
+    &["shoe-trail", "shoe-road", "socks-wool"],
+    &["shoe-trail", "socks-wool", "bottle-steel"],
+    &["shoe-road", "socks-wool", "jacket-rain"],
+    &["tent-2p", "stove-camp", "jacket-rain"],
+    &["tent-2p", "stove-camp", "mug-enamel"],
+    &["mug-enamel", "bottle-steel", "stove-camp"],
+];
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: serde_json::Value,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_string()))?;
+    let res = app.clone().oneshot(req).await?;
+    if !res.status().is_success() {
+        return Err(format!("seeding {method} {path}: {}", res.status()).into());
+    }
+    Ok(())
+}
+
+/// Loads the catalog and the generated shoppers through the API, as a shop would.
+async fn seed(
+    app: &axum::Router,
+    admin: &str,
+    ingest: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let items: Vec<_> = CATALOG
+        .iter()
+        .map(|(id, title, category, price)| {
+            serde_json::json!({"id": id, "title": title, "categories": [category],
+                "attributes": {"price": price}})
+        })
+        .collect();
+    call(
+        app,
+        "PUT",
+        "/v1/items",
+        admin,
+        serde_json::json!({"items": items}),
+    )
+    .await?;
+    for (n, viewed) in SHOPPERS.iter().enumerate() {
+        let user = format!("generated-shopper-{n}");
+        let grant = serde_json::json!({"decisions": [
+            {"purpose": "personalization", "decision": "granted"}]});
+        call(
+            app,
+            "PUT",
+            &format!("/v1/subjects/{user}/consents"),
+            ingest,
+            grant,
+        )
+        .await?;
+        let events: Vec<_> = viewed
+            .iter()
+            .map(|item| {
+                serde_json::json!({"type": "track", "event": "Product Viewed", "userId": user,
+                    "messageId": format!("seed-{user}-{item}"), "properties": {"product_id": item}})
+            })
+            .collect();
+        call(
+            app,
+            "POST",
+            "/v1/events",
+            ingest,
+            serde_json::json!({"events": events}),
+        )
+        .await?;
+    }
+    Ok(())
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,13 +133,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         Ok(create_key(store.as_ref(), new, now)?.1)
     };
+    // Created in the throwaway data directory, so each run pseudonymizes ids afresh.
+    let secret = candor_server::secret::load_or_create(&config)?;
     let keys = DemoKeys {
         admin: key(Scope::Admin)?,
         ingest: key(Scope::Ingest)?,
         decide: key(Scope::Decide)?,
+        privacy_token: Some(Arc::new(candor_server::subject_token::minter(
+            secret.as_bytes(),
+            SubjectKey::derive(
+                secret.as_bytes(),
+                &ExternalId::parse(candor_web::DEMO_SUBJECT_ID)?,
+            ),
+            &config.subject_rights,
+            Clock::System,
+        ))),
     };
-    // Created in the throwaway data directory, so each run pseudonymizes ids afresh.
-    let secret = candor_server::secret::load_or_create(&config)?;
     let state = AppState::new(
         store,
         Policy::default_policy(),
@@ -51,8 +160,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "admin {}\ningest {}\ndecide {}",
         keys.admin, keys.ingest, keys.decide
     );
-    let app =
-        candor_server::router(state).merge(candor_web::router(WebConfig { demo: Some(keys) }));
+    let admin = keys.admin.clone();
+    let ingest = keys.ingest.clone();
+    let app = candor_server::router(state.clone())
+        .merge(candor_web::router(WebConfig { demo: Some(keys) }));
+    seed(&app, &admin, &ingest).await?;
+    let worker = state.clone();
+    tokio::task::spawn_blocking(move || candor_server::recommend::rebuild_once(&worker)).await??;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     {

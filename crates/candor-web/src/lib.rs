@@ -33,7 +33,14 @@ pub struct DemoKeys {
     /// Admin-scoped. Deliberately never served to a browser: the console asks the operator
     /// for it, so a visitor of the demo shop cannot become its operator.
     pub admin: String,
+    /// Mints a fresh subject token for [`DEMO_SUBJECT_ID`], for the shop's privacy-center
+    /// link. Called on each load of the shop's configuration, so the link never outlives the
+    /// token's short lifetime.
+    pub privacy_token: Option<TokenMinter>,
 }
+
+/// Issues a subject token; supplied by whoever holds the server secret.
+pub type TokenMinter = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl std::fmt::Debug for DemoKeys {
     // Keys are secrets; a debug print of the configuration must not leak them into logs.
@@ -124,11 +131,15 @@ fn serve<S: Clone + Send + Sync + 'static>(asset: &'static Asset) -> MethodRoute
 /// `window.CandorDemo = {...}` for the demo shop: the keys a visitor's browser needs, and
 /// nothing more (no admin key).
 fn demo_config_js(keys: &DemoKeys) -> String {
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "ingestKey": keys.ingest,
         "decideKey": keys.decide,
         "subject": DEMO_SUBJECT_ID,
     });
+    if let Some(mint) = &keys.privacy_token {
+        // Only the demo shopper's own token: it opens that one person's privacy center.
+        config["privacyToken"] = serde_json::Value::String(mint());
+    }
     // JSON is valid JavaScript; serde_json escapes every string, so keys cannot break out.
     format!("window.CandorDemo = {config};\n")
 }
@@ -160,11 +171,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: WebConfig) -> Router<S> 
         .route("/shop/page.css", serve(&PAGE_CSS))
         .route("/shop/common.js", serve(&COMMON_JS));
     if let Some(keys) = &config.demo {
-        let body: Arc<str> = demo_config_js(keys).into();
+        let keys = keys.clone();
         router = router.route(
             "/shop/config.js",
             get(move || {
-                let body = Arc::clone(&body);
+                let body = demo_config_js(&keys);
                 async move {
                     (
                         StatusCode::OK,
@@ -173,7 +184,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: WebConfig) -> Router<S> 
                             (header::CACHE_CONTROL, "no-store"),
                             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
                         ],
-                        body.to_string(),
+                        body,
                     )
                 }
             }),

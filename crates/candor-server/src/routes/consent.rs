@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{PageBody, PageQuery, cursor};
-use crate::auth::Caller;
+use crate::auth::SubjectAccess;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -271,13 +271,13 @@ fn build_records(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_consents(
     State(state): State<AppState>,
-    caller: Caller,
+    access: SubjectAccess,
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ConsentUpdate>,
 ) -> ApiResult<Json<ConsentStateBody>> {
-    caller.require(&[Scope::Ingest])?;
     let subject = state.subject_key(&id)?;
+    access.permit(&state, &subject, &[Scope::Ingest])?;
     let now = state.now();
     let facts = parse_facts(body.subject.as_ref())?;
     let requested = build_records(&state, &body, now)?;
@@ -289,7 +289,7 @@ pub async fn put_consents(
         ));
     }
     let policy = state.policy.clone();
-    let actor = crate::audit::actor_of(&caller);
+    let actor = access.audit_actor();
     let (records, facts, n_before) = state
         .blocking(move |store| {
             let mut existing = store.consent_records(&subject)?;
@@ -312,7 +312,7 @@ pub async fn put_consents(
             Ok((existing, facts, n_before))
         })
         .await?;
-    tracing::info!(key = %caller.key_id, gpc, "consent recorded");
+    tracing::info!(key = %access.label(), gpc, "consent recorded");
     let derived = consent::derive(&state.policy, &facts, &records);
     let before = consent::derive(&state.policy, &facts, &records[..n_before]);
     if crate::recommend::personalization_allowed(&state.policy, &before)
@@ -330,11 +330,11 @@ pub async fn put_consents(
     responses((status = 200, body = ConsentStateBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn get_consents(
     State(state): State<AppState>,
-    caller: Caller,
+    access: SubjectAccess,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConsentStateBody>> {
-    caller.require(&[Scope::Decide])?;
     let subject = state.subject_key(&id)?;
+    access.permit(&state, &subject, &[Scope::Decide])?;
     let (records, facts) = state
         .blocking(move |store| {
             let facts = store
@@ -354,12 +354,12 @@ pub async fn get_consents(
     responses((status = 200, body = PageBody<ConsentRecordBody>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn consent_history(
     State(state): State<AppState>,
-    caller: Caller,
+    access: SubjectAccess,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<PageBody<ConsentRecordBody>>> {
-    caller.require(&[Scope::Decide])?;
     let subject = state.subject_key(&id)?;
+    access.permit(&state, &subject, &[Scope::Decide])?;
     let page = q.to_request(&state)?;
     let page = state
         .blocking(move |store| store.consent_history(&subject, page))

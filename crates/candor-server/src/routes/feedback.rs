@@ -10,7 +10,7 @@ use candor_store::{EventRewrite, Preferences, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::SubjectAccess;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -154,12 +154,12 @@ fn parse(input: FeedbackInput) -> ApiResult<Action> {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn post_feedback(
     State(state): State<AppState>,
-    caller: Caller,
+    access: SubjectAccess,
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<FeedbackInput>,
 ) -> ApiResult<Json<FeedbackBody>> {
-    caller.require(&[Scope::Ingest])?;
     let key = state.subject_key(&id)?;
+    access.permit(&state, &key, &[Scope::Ingest])?;
     let action = parse(input)?;
     // Items named must exist, so a typo does not silently do nothing.
     let item = match &action {
@@ -222,7 +222,7 @@ pub async fn post_feedback(
         // The shared models learnt from these events; every instance rebuilds without them.
         crate::recommend::invalidate(&state).await;
     }
-    tracing::info!(key = %caller.key_id, removed, "recommendation feedback recorded");
+    tracing::info!(key = %access.label(), removed, "recommendation feedback recorded");
     Ok(Json(FeedbackBody {
         preferences: preferences.into(),
         removed_events: removed,
@@ -235,11 +235,11 @@ pub async fn post_feedback(
     responses((status = 200, body = PreferencesBody), (status = 403, body = ErrorBody)))]
 pub async fn get_preferences(
     State(state): State<AppState>,
-    caller: Caller,
+    access: SubjectAccess,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<PreferencesBody>> {
-    caller.require(&[Scope::Ingest, Scope::Decide])?;
     let key = state.subject_key(&id)?;
+    access.permit(&state, &key, &[Scope::Ingest, Scope::Decide])?;
     let p = state.blocking(move |s| s.preferences(&key)).await?;
     Ok(Json(p.into()))
 }

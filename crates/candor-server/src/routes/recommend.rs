@@ -13,7 +13,7 @@ use candor_store::{Preferences, Scope, StoredEvent};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, SubjectAccess};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::recommend::{Models, feeds_personalization, personalization_allowed};
@@ -134,15 +134,15 @@ pub struct SimilarBody {
     responses((status = 200, body = RecommendationsBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn subject_recommendations(
     State(state): State<AppState>,
-    caller: Caller,
+    access: SubjectAccess,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RecommendQuery>,
 ) -> ApiResult<Json<RecommendationsBody>> {
-    caller.require(&[Scope::Decide])?;
+    let key = state.subject_key(&id)?;
+    access.permit(&state, &key, &[Scope::Decide])?;
     let n = check_n(&state, q.n)?;
     let diversity = check_diversity(q.diversity)?;
     let slot = check_slot(q.slot)?;
-    let key = state.subject_key(&id)?;
     if let Some(context) = q.context_item.clone() {
         let found = state.blocking(move |store| store.item(&context)).await?;
         if found.is_none() {

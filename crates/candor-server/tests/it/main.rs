@@ -8,4 +8,5 @@ mod fairness;
 mod recommend;
 mod rights;
 mod signals;
+mod subject_access;
 mod support;

@@ -35,6 +35,38 @@
     });
   }
 
+  var DUE_SOON_MS = 7 * 24 * 3600 * 1000;
+  var SVG = "http://www.w3.org/2000/svg";
+  function when(t) { return t ? new Date(t).toLocaleDateString() : "—"; }
+
+  /** A horizontal bar chart drawn as SVG (no script or style from elsewhere), with its numbers
+   * as text so it reads without the picture. */
+  function bars(caption, data) {
+    var max = Math.max.apply(null, data.map(function (x) { return x.value; }).concat([1]));
+    var rowH = 26, labelW = 190, barW = 360, h = data.length * rowH + 4;
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 " + (labelW + barW + 70) + " " + h);
+    svg.setAttribute("width", String(labelW + barW + 70));
+    svg.setAttribute("height", String(h));
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", caption + ": " + data.map(function (x) { return x.label + " " + x.value; }).join(", "));
+    data.forEach(function (x, i) {
+      var y = i * rowH + 2;
+      var t = document.createElementNS(SVG, "text");
+      t.setAttribute("x", "0"); t.setAttribute("y", String(y + 17)); t.setAttribute("fill", "#1a1a1a");
+      t.textContent = x.label;
+      var r = document.createElementNS(SVG, "rect");
+      r.setAttribute("x", String(labelW)); r.setAttribute("y", String(y + 3));
+      r.setAttribute("width", String(Math.max(2, Math.round(barW * x.value / max)))); r.setAttribute("height", "18");
+      r.setAttribute("fill", "#1f3a5f");
+      var v = document.createElementNS(SVG, "text");
+      v.setAttribute("x", String(labelW + Math.round(barW * x.value / max) + 8)); v.setAttribute("y", String(y + 17)); v.setAttribute("fill", "#1a1a1a");
+      v.textContent = String(x.value);
+      svg.appendChild(t); svg.appendChild(r); svg.appendChild(v);
+    });
+    return el("figure", { class: "chart" }, [el("figcaption", { class: "muted", text: caption }), svg]);
+  }
+
   function items(d) { return Array.isArray(d) ? d : (d && (d.items || d.rows)) || []; }
 
   function dashboard() {
@@ -70,13 +102,30 @@
       items(d).forEach(function (r) { byReason[r.reason] = (byReason[r.reason] || 0) + r.count; });
       var reasons = Object.keys(byReason).sort(function (a, c) { return byReason[c] - byReason[a]; });
       if (!reasons.length) { b.appendChild(el("p", { class: "muted", text: "No events were dropped in the last 30 days." })); return; }
+      b.appendChild(bars("Events not stored in the last 30 days, by reason", reasons.map(function (r) { return { label: r.replace(/_/g, " "), value: byReason[r] }; })));
       b.appendChild(table(["Reason", "Events"], reasons.map(function (r) { return [r.replace(/_/g, " "), String(byReason[r])]; })));
     });
 
-    section("dsr", "The data-subject request queue", "/v1/dsr", function (b, d) {
+    section("dsr", "The data-subject request queue", "/v1/dsr?limit=100", function (b, d) {
       var rows = items(d);
-      b.appendChild(rows.length ? table(["Request", "Kind", "Status", "Due"], rows.map(function (r) { return [r.id || "", r.kind || "", r.status || "", r.due_at || ""]; }))
-        : el("p", { class: "muted", text: "No open requests." }));
+      if (!rows.length) { b.appendChild(el("p", { class: "muted", text: "No requests yet." })); return; }
+      var now = Date.now();
+      var open = rows.filter(function (r) { return !r.completed_at; });
+      var overdue = open.filter(function (r) { return r.overdue; }).length;
+      var soon = open.filter(function (r) { return !r.overdue && Date.parse(r.deadline_at) - now < DUE_SOON_MS; }).length;
+      b.appendChild(el("p", { id: "dsr-summary", class: overdue ? "error" : "muted",
+        text: rows.length + " requests: " + open.length + " open (" + overdue + " overdue, " + soon + " due within 7 days), " + (rows.length - open.length) + " completed." }));
+      var byKind = {};
+      rows.forEach(function (r) { byKind[r.kind] = (byKind[r.kind] || 0) + 1; });
+      b.appendChild(bars("Requests by kind", Object.keys(byKind).sort().map(function (k) { return { label: k.replace(/_/g, " "), value: byKind[k] }; })));
+      b.appendChild(el("h3", { text: "Queue, newest first" }));
+      b.appendChild(table(["Request", "Kind", "Person (keyed hash)", "Received", "Deadline", "Status"], rows.map(function (r) {
+        var state = r.completed_at ? "completed " + when(r.completed_at) : r.overdue ? "OVERDUE" : r.status.replace(/_/g, " ");
+        var tr = [String(r.id), r.kind.replace(/_/g, " "), el("code", { text: r.subject_ref.slice(0, 12) + "…", title: r.subject_ref }),
+          when(r.received_at), when(r.deadline_at) + " (" + r.jurisdiction + ")", el("span", { class: r.overdue ? "error" : "", text: state })];
+        return tr;
+      })));
+      b.querySelectorAll("tbody tr").forEach(function (tr, i) { tr.setAttribute("data-kind", rows[i].kind); tr.setAttribute("data-status", rows[i].status); });
     });
 
     section("audit", "Audit log verification", "/v1/audit/verify", function (b, d) {

@@ -1,43 +1,103 @@
 /*
- * The privacy center. Opened from a link with `?token=...` (a subject token), or for the demo
- * with `?subject=ID&key=KEY` (an ingest key for changes) and optionally `&readKey=KEY` (a
- * decide key for reading; defaults to `key`).
+ * The privacy center. Opened from a personal link `/privacy/#token=cst_...&subject=ID`: the
+ * token lets this page reach that one person's data and nobody else's. It travels in the
+ * fragment, which browsers never send to any server, and is moved into this tab's
+ * sessionStorage at once and dropped from the address bar, so it is not bookmarked or shared
+ * by accident.
+ *
+ * For operators and older links, `?subject=ID&key=KEY` (an ingest key for changes) and
+ * optionally `&readKey=KEY` (a decide key for reading) still work for the consent switches,
+ * the choice history and pausing; seeing, downloading and deleting the data need the token.
  */
 (function () {
   "use strict";
   var P = window.CandorPage;
   var el = P.el;
-  var params = new URLSearchParams(location.search);
-  var subject = params.get("subject");
-  var writeKey = params.get("key");
-  var readKey = params.get("readKey") || writeKey;
-  var gpc = navigator.globalPrivacyControl === true;
-  var current = null; // the last consent state from the server
+  var SESSION = "candor.privacy.session";
+  var EVENTS_SHOWN_MAX = 20;
+  var RECS_SHOWN = 6;
 
   function $(id) { return document.getElementById(id); }
+
+  function fromFragment() {
+    var h = new URLSearchParams(location.hash.replace(/^#/, ""));
+    if (!h.get("token")) return null;
+    var s = { token: h.get("token"), subject: h.get("subject") };
+    try { sessionStorage.setItem(SESSION, JSON.stringify(s)); } catch (e) { /* private mode: keep in memory */ }
+    history.replaceState(null, "", location.pathname + location.search);
+    return s;
+  }
+  function fromSession() {
+    try { return JSON.parse(sessionStorage.getItem(SESSION)); } catch (e) { return null; }
+  }
+
+  var params = new URLSearchParams(location.search);
+  var session = fromFragment() || (params.get("key") ? null : fromSession());
+  var subject, writeKey, readKey;
+  if (session && session.token) {
+    subject = session.subject;
+    writeKey = readKey = session.token;
+  } else {
+    subject = params.get("subject");
+    writeKey = params.get("key");
+    readKey = params.get("readKey") || writeKey;
+  }
+  var personal = !!(session && session.token);
+  var gpc = navigator.globalPrivacyControl === true;
+  var current = null; // the last consent state from the server
+  var deleted = false;
+
   function base() { return "/v1/subjects/" + encodeURIComponent(subject); }
+
+  var DATA_SECTIONS = ["purposes", "told-body", "inferred-body", "activity-body", "why-body"];
+  var ACTIONS = ["pause-toggle", "download-btn", "delete-btn"];
 
   function problem(text) {
     var box = $("session-problem");
     P.clear(box).appendChild(el("p", { class: "error", role: "alert", text: text }));
     box.hidden = false;
-    ["purposes", "told-body", "inferred-body"].forEach(function (id) { P.clear($(id)); });
-    ["pause-toggle", "download-btn", "delete-btn"].forEach(function (id) { $(id).disabled = true; });
+    DATA_SECTIONS.forEach(function (id) { P.clear($(id)); });
+    ACTIONS.forEach(function (id) { $(id).disabled = true; });
   }
 
-  if (params.get("token") && !subject) {
-    problem("Sign-in links are not supported by this server yet. Please ask the shop for a new link.");
-    return;
+  function needsLink(what) {
+    return el("p", { class: "unavailable", "data-state": "needs-link", text: what + " needs your personal link from the shop." });
   }
+
   if (!subject || !writeKey) {
     problem("This page needs a personal link from the shop. Open the privacy center from the link the shop gave you.");
     return;
   }
   $("gpc").hidden = !gpc;
 
-  P.api("GET", "/v1/policy", readKey).then(function (r) {
-    if (r.ok) $("controller").textContent = r.data.controller;
-  });
+  // With a personal link the controller's name comes with the data (see loadHeld).
+  if (!personal) {
+    P.api("GET", "/v1/policy", readKey).then(function (r) {
+      if (r.ok) $("controller").textContent = r.data.controller;
+    });
+  }
+
+  function when(t) { return t ? new Date(t).toLocaleString() : "—"; }
+  function words(s) { return String(s).replace(/_/g, " "); }
+
+  function table(caption, headers, rows) {
+    return el("table", {}, [
+      el("caption", { class: "sr-only", text: caption }),
+      el("thead", {}, [el("tr", {}, headers.map(function (h) { return el("th", { scope: "col", text: h }); }))]),
+      el("tbody", {}, rows.map(function (r) {
+        return el("tr", {}, r.map(function (c) { return el("td", {}, [typeof c === "string" ? c : c]); }));
+      }))
+    ]);
+  }
+
+  /** Refused because the link expired or is someone else's: say so once, stop. */
+  function refused(r) {
+    if (r.status === 401 || (r.status === 403 && personal)) {
+      problem("This link is not valid any more (" + r.message + "). Please ask the shop for a new one.");
+      return true;
+    }
+    return false;
+  }
 
   // ------------------------------------------------------------------ choices
 
@@ -48,20 +108,21 @@
       var id = "purpose-" + p.purpose;
       var control;
       if (p.status === "not_required") {
-        control = el("span", { class: "always", text: "Always on (" + p.legal_basis.replace(/_/g, " ") + ")" });
+        control = el("span", { class: "always", text: "Always on (" + words(p.legal_basis) + ")" });
       } else {
-        var box2 = el("input", { type: "checkbox", role: "switch", id: id, "data-purpose": p.purpose,
+        var input = el("input", { type: "checkbox", role: "switch", id: id, "data-purpose": p.purpose,
           "aria-describedby": id + "-text " + id + "-reason" });
-        box2.checked = p.allowed;
-        box2.addEventListener("change", function () { toggle(p, box2); });
-        control = el("label", { class: "switch", for: id }, [box2, el("span", { class: "sr-only", text: p.title })]);
+        input.checked = p.allowed;
+        input.disabled = deleted;
+        input.addEventListener("change", function () { toggle(p, input); });
+        control = el("label", { class: "switch", for: id }, [input, el("span", { class: "sr-only", text: p.title })]);
         control.appendChild(el("span", { "aria-hidden": "true", text: p.allowed ? "On" : "Off" }));
       }
       box.appendChild(el("div", { class: "purpose", "data-purpose": p.purpose, "data-status": p.status }, [
         el("div", {}, [
           el("div", { class: "title", id: id + "-title", text: p.title }),
           el("div", { id: id + "-text", text: p.text }),
-          el("div", { class: "reason", id: id + "-reason", text: "Now: " + p.reason + (p.since ? " (" + new Date(p.since).toLocaleString() + ")" : "") })
+          el("div", { class: "reason", id: id + "-reason", text: "Now: " + p.reason + (p.since ? " (" + when(p.since) + ")" : "") })
         ]),
         control
       ]));
@@ -78,7 +139,7 @@
       if (!r.ok) {
         input.checked = !on;
         input.disabled = false;
-        P.clear($("choices-status")).appendChild(P.failure(r));
+        if (!refused(r)) P.clear($("choices-status")).appendChild(P.failure(r));
         return;
       }
       renderChoices(r.data);
@@ -87,6 +148,7 @@
       var again = document.getElementById("purpose-" + p.purpose);
       if (again) again.focus();
       loadHistory();
+      loadRecommendations();
     });
   }
 
@@ -98,10 +160,10 @@
     });
   }
 
-  // ------------------------------------------------------------------ what we know
+  // ------------------------------------------------------------------ what we hold
 
-  var told = el("div");
-  var history = el("div");
+  var facts = el("div");
+  var choiceHistory = el("div");
 
   function titleOf(purpose) {
     var p = current && current.purposes.filter(function (x) { return x.purpose === purpose; })[0];
@@ -109,77 +171,218 @@
   }
 
   function loadHistory() {
-    P.api("GET", base() + "/consents/history?limit=20", readKey).then(function (r) {
-      P.clear(history).appendChild(el("h3", { text: "Your consent choices" }));
-      if (r.missing) { history.appendChild(P.unavailable("Your choice history")); return; }
-      if (!r.ok) { history.appendChild(P.failure(r)); return; }
-      if (!r.data.items.length) { history.appendChild(el("p", { class: "muted", text: "You have not made any choices yet." })); return; }
-      var rows = r.data.items.map(function (h) {
-        return el("tr", {}, [
-          el("td", { text: new Date(h.at).toLocaleString() }),
-          el("td", { text: titleOf(h.purpose) }),
-          el("td", { text: h.decision }),
-          el("td", { text: h.source + (h.bulk ? " (all at once)" : "") })
-        ]);
-      });
-      history.appendChild(el("table", {}, [
-        el("caption", { class: "sr-only", text: "Your consent choices, newest first" }),
-        el("thead", {}, [el("tr", {}, ["When", "Purpose", "Choice", "How"].map(function (h) { return el("th", { scope: "col", text: h }); }))]),
-        el("tbody", {}, rows)
-      ]));
+    return P.api("GET", base() + "/consents/history?limit=20", readKey).then(function (r) {
+      P.clear(choiceHistory).appendChild(el("h3", { text: "Your consent choices" }));
+      if (r.missing) { choiceHistory.appendChild(P.unavailable("Your choice history")); return; }
+      if (!r.ok) { choiceHistory.appendChild(P.failure(r)); return; }
+      if (!r.data.items.length) { choiceHistory.appendChild(el("p", { class: "muted", text: "You have not made any choices yet." })); return; }
+      choiceHistory.appendChild(table("Your consent choices, newest first", ["When", "Purpose", "Choice", "How"],
+        r.data.items.map(function (h) {
+          return [when(h.at), titleOf(h.purpose), h.decision, h.source + (h.bulk ? " (all at once)" : "")];
+        })));
     });
   }
 
-  function loadProfile() {
-    P.clear($("told-body")).appendChild(told);
-    $("told-body").appendChild(history);
+  function renderFacts(provided) {
+    P.clear(facts).appendChild(el("h3", { text: "Details you gave us" }));
+    var s = provided.subject || {};
+    var rows = [];
+    if (s.age_band) rows.push(["Age", words(s.age_band)]);
+    if (s.country) rows.push(["Country", s.country]);
+    Object.keys(provided.contact || {}).forEach(function (k) { rows.push([words(k), provided.contact[k]]); });
+    if (s.first_seen) rows.push(["First seen", when(s.first_seen)]);
+    if (!rows.length) { facts.appendChild(el("p", { class: "muted", text: "You have not given us any details." })); return; }
+    facts.appendChild(el("dl", { class: "kv", id: "told-facts" }, rows.reduce(function (acc, r) {
+      return acc.concat([el("dt", { text: r[0] }), el("dd", { text: String(r[1]) })]);
+    }, [])));
+  }
+
+  function renderInferred(inferred) {
+    var box = P.clear($("inferred-body"));
+    var interests = inferred.interests || [];
+    if (!interests.length) {
+      box.appendChild(el("p", { class: "muted", id: "no-interests", text: "We have not inferred any interests about you." }));
+    } else {
+      box.appendChild(el("ul", { id: "interests", class: "plain" }, interests.map(function (i) {
+        var pct = Math.round(i.share * 100);
+        return el("li", { class: "interest row", "data-category": i.category }, [
+          el("span", { text: i.category + " — " + pct + "% of what you looked at" }),
+          el("button", { type: "button", class: "secondary", "aria-label": "Remove the interest " + i.category,
+            text: "Remove", onclick: function () { removeInterest(i.category); } })
+        ]);
+      })));
+    }
+    box.appendChild(el("p", { class: "muted", text: "Counted: " + (inferred.n_views || 0) + " views, " + (inferred.n_adds || 0) +
+      " added to cart, " + (inferred.n_purchases || 0) + " purchases; last seen " + when(inferred.last_seen) + "." }));
+    var muted = inferred.muted_interests || [];
+    if (muted.length) box.appendChild(el("p", { id: "muted-interests", text: "Removed and muted: " + muted.join(", ") + "." }));
+  }
+
+  function renderActivity(events) {
+    var box = P.clear($("activity-body"));
+    if (!events.length) { box.appendChild(el("p", { class: "muted", id: "no-activity", text: "We hold no activity about you." })); return; }
+    var recent = events.slice().sort(function (a, b) { return a.occurred_at < b.occurred_at ? 1 : -1; }).slice(0, EVENTS_SHOWN_MAX);
+    box.appendChild(table("Your recent activity, newest first", ["When", "What", "Product", "Used for", "Deleted by"],
+      recent.map(function (e) {
+        return [when(e.occurred_at), e.event_type, e.item_id || "—", e.purposes.map(titleOf).join(", ") || "—",
+          e.session_only ? "end of visit" : when(e.expires_at)];
+      })));
+    if (events.length > recent.length) box.appendChild(el("p", { class: "muted", text: (events.length - recent.length) + " older entries are in your download." }));
+  }
+
+  function loadHeld() {
+    P.clear($("told-body")).appendChild(facts);
+    $("told-body").appendChild(choiceHistory);
     loadHistory();
-    P.api("GET", base() + "/profile", readKey).then(function (r) {
-      P.clear(told);
-      var inferred = P.clear($("inferred-body"));
-      if (r.missing) {
-        told.appendChild(P.unavailable("Details you gave us"));
-        inferred.appendChild(P.unavailable("Your interest profile"));
+    if (!personal) {
+      facts.appendChild(needsLink("Seeing the details you gave us"));
+      P.clear($("inferred-body")).appendChild(needsLink("Seeing your interests"));
+      P.clear($("activity-body")).appendChild(needsLink("Seeing your activity"));
+      return Promise.resolve();
+    }
+    return P.api("GET", base() + "/export", readKey).then(function (r) {
+      if (r.status === 404) {
+        // Nothing held (or no longer held) about this person.
+        renderFacts({});
+        renderInferred({});
+        renderActivity([]);
         return;
       }
-      if (!r.ok) { inferred.appendChild(P.failure(r)); return; }
-      var d = r.data || {};
-      told.appendChild(el("h3", { text: "Details you gave us" }));
-      told.appendChild(P.render(d.declared || d.told || {}));
-      var interests = d.interests || d.inferred || [];
-      if (!interests.length) {
-        inferred.appendChild(el("p", { class: "muted", text: "We have not inferred any interests about you." }));
-      } else {
-        inferred.appendChild(P.render(interests));
+      if (!r.ok) {
+        if (refused(r)) return;
+        P.clear(facts).appendChild(P.failure(r));
+        return;
       }
-      if (typeof d.paused === "boolean") $("pause-toggle").checked = d.paused;
+      if (r.data.controller) $("controller").textContent = r.data.controller.name;
+      renderFacts(r.data.provided || {});
+      renderInferred(r.data.inferred || {});
+      renderActivity((r.data.provided && r.data.provided.events) || []);
     });
   }
 
-  // ------------------------------------------------------------------ actions
+  function removeInterest(category) {
+    P.api("DELETE", base() + "/interests/" + encodeURIComponent(category), writeKey).then(function (r) {
+      var s = P.clear($("inferred-status"));
+      if (!r.ok) { if (!refused(r)) s.appendChild(P.failure(r)); return; }
+      s.appendChild(el("p", { class: "ok", text: "Removed " + category + ". It will not be inferred again." }));
+      loadHeld();
+      loadRecommendations();
+    });
+  }
+
+  // ------------------------------------------------------------------ why these
+
+  var preferences = null;
+
+  function feedback(body, done) {
+    return P.api("POST", base() + "/feedback", writeKey, body).then(function (r) {
+      if (r.ok) {
+        preferences = r.data.preferences;
+        renderPause();
+      }
+      if (done) done(r);
+      return r;
+    });
+  }
+
+  function renderMuted(box) {
+    var muted = (preferences && preferences.muted_categories) || [];
+    if (!muted.length) return;
+    box.appendChild(el("h3", { text: "Categories you muted" }));
+    box.appendChild(el("ul", { id: "muted-categories" }, muted.map(function (c) {
+      return el("li", { class: "row", "data-category": c }, [
+        el("span", { text: c }),
+        el("button", { type: "button", class: "secondary", "aria-label": "Show " + c + " again", text: "Show again",
+          onclick: function () {
+            feedback({ action: "interested_again", category: c }, function (r) { whyStatus(r, "You will see " + c + " again."); loadRecommendations(); });
+          } })
+      ]);
+    })));
+  }
+
+  function whyStatus(r, text) {
+    var s = P.clear($("why-status"));
+    if (r.ok) s.appendChild(el("p", { class: "ok", text: text }));
+    else if (!refused(r)) s.appendChild(P.failure(r));
+  }
+
+  function loadRecommendations() {
+    if (deleted) return Promise.resolve();
+    return P.api("GET", base() + "/recommendations?n=" + RECS_SHOWN, readKey).then(function (r) {
+      var box = P.clear($("why-body"));
+      if (r.missing) { box.appendChild(P.unavailable("Your recommendations")); return; }
+      if (!r.ok) { if (!refused(r)) box.appendChild(P.failure(r)); return; }
+      var d = r.data;
+      box.appendChild(el("p", { id: "basis", class: "note", "data-personalized": String(d.personalized), "data-basis": d.basis.code },
+        [el("strong", { text: d.personalized ? "Personalized for you. " : "Not personalized. " }), d.basis.message]));
+      if (!d.items.length) {
+        box.appendChild(el("p", { class: "muted", text: "There is nothing to recommend right now." }));
+      } else {
+        box.appendChild(el("ul", { id: "why-list" }, d.items.map(function (it) {
+          var reasons = it.reasons.map(function (x) { return x.text; });
+          var li = el("li", { class: "why-item", "data-item": it.id }, [
+            el("strong", { text: it.title }),
+            el("ul", {}, (reasons.length ? reasons : ["Popular with other shoppers."]).map(function (t) { return el("li", { text: t }); }))
+          ]);
+          var cat = it.categories && it.categories[0];
+          if (cat) {
+            li.appendChild(el("button", { type: "button", class: "secondary", "aria-label": "Mute the category " + cat,
+              text: "Not interested in " + cat, onclick: function () {
+                feedback({ action: "not_interested", category: cat }, function (r2) { whyStatus(r2, "Muted " + cat + ": you will not see it recommended."); loadRecommendations(); });
+              } }));
+          }
+          return li;
+        })));
+      }
+      renderMuted(box);
+    });
+  }
+
+  // ------------------------------------------------------------------ pause
+
+  function renderPause() {
+    if (preferences) $("pause-toggle").checked = !!preferences.paused;
+  }
+
+  function loadPreferences() {
+    return P.api("GET", base() + "/preferences", readKey).then(function (r) {
+      if (r.ok) { preferences = r.data; renderPause(); }
+    });
+  }
 
   $("pause-toggle").addEventListener("change", function () {
     var t = $("pause-toggle");
     var want = t.checked;
-    P.api("PUT", base() + "/pause", writeKey, { paused: want }).then(function (r) {
+    t.disabled = true;
+    feedback({ action: want ? "pause_personalization" : "resume_personalization" }).then(function (r) {
+      t.disabled = false;
       var s = P.clear($("pause-status"));
-      if (r.ok) { s.appendChild(el("p", { class: "ok", text: want ? "Personalization is paused." : "Personalization is on again." })); return; }
+      if (r.ok) {
+        s.appendChild(el("p", { class: "ok", text: want ? "Personalization is paused." : "Personalization is on again." }));
+        loadRecommendations();
+        return;
+      }
       t.checked = !want;
-      s.appendChild(r.missing ? P.unavailable("Pausing personalization") : P.failure(r));
+      if (!refused(r)) s.appendChild(r.missing ? P.unavailable("Pausing personalization") : P.failure(r));
     });
   });
 
+  // ------------------------------------------------------------------ download
+
   $("download-btn").addEventListener("click", function () {
+    var s = P.clear($("download-status"));
+    if (!personal) { s.appendChild(needsLink("Downloading your data")); return; }
     P.api("GET", base() + "/export", readKey).then(function (r) {
-      var s = P.clear($("download-status"));
-      if (r.missing) { s.appendChild(P.unavailable("Downloading your data")); return; }
-      if (!r.ok) { s.appendChild(P.failure(r)); return; }
+      if (r.status === 404) { s.appendChild(el("p", { class: "muted", text: "We hold no data about you." })); return; }
+      if (!r.ok) { if (!refused(r)) s.appendChild(P.failure(r)); return; }
       var blob = new Blob([JSON.stringify(r.data, null, 2)], { type: "application/json" });
-      var a = el("a", { href: URL.createObjectURL(blob), download: "my-data.json", text: "Save my-data.json" });
-      s.appendChild(el("p", { class: "ok" }, ["Your data is ready. ", a]));
+      var a = el("a", { href: URL.createObjectURL(blob), download: "my-data.json", text: "Save my-data.json again" });
+      s.appendChild(el("p", { class: "ok" }, ["Your data is downloading as my-data.json. ", a]));
       a.click();
     });
   });
+
+  // ------------------------------------------------------------------ delete
 
   function closeConfirm() {
     $("delete-confirm").hidden = true;
@@ -193,6 +396,22 @@
   });
   $("delete-no").addEventListener("click", closeConfirm);
   $("delete-confirm").addEventListener("keydown", function (e) { if (e.key === "Escape") closeConfirm(); });
+
+  function renderReceipt(s, signed) {
+    var receipt = signed.receipt || signed;
+    var deletedRows = receipt.deleted || {};
+    var rows = Object.keys(deletedRows).map(function (k) { return [words(k), String(deletedRows[k])]; });
+    var box = el("div", { id: "receipt", class: "note", tabindex: "-1" }, [
+      el("h3", { text: "Your receipt" }),
+      el("p", { text: "Request " + receipt.request_id + ", completed " + when(receipt.completed_at) + ". Keep it: it proves we deleted your data." }),
+      rows.length ? table("What was deleted", ["Kind of data", "Entries deleted"], rows) : null
+    ]);
+    var file = new Blob([JSON.stringify(signed, null, 2)], { type: "application/json" });
+    box.appendChild(el("p", {}, [el("a", { href: URL.createObjectURL(file), download: "erasure-receipt.json", text: "Save the signed receipt" })]));
+    s.appendChild(box);
+    box.focus();
+  }
+
   $("delete-yes").addEventListener("click", function () {
     $("delete-yes").disabled = true;
     P.api("DELETE", base(), writeKey).then(function (r) {
@@ -201,12 +420,21 @@
       $("delete-confirm").hidden = true;
       $("delete-btn").setAttribute("aria-expanded", "false");
       if (r.missing) { s.appendChild(P.unavailable("Deleting your data")); return; }
-      if (!r.ok) { s.appendChild(P.failure(r)); return; }
-      s.appendChild(el("p", { class: "ok", text: "Your data has been deleted. Receipt:" }));
-      s.appendChild(P.render(r.data));
+      if (r.status === 403 && !personal) { s.appendChild(needsLink("Deleting your data")); return; }
+      if (!r.ok) { if (!refused(r)) s.appendChild(P.failure(r)); return; }
+      deleted = true;
+      s.appendChild(el("p", { class: "ok", text: "Your data has been deleted." }));
+      renderReceipt(s, r.data);
+      $("delete-btn").disabled = true;
+      $("pause-toggle").disabled = true;
+      loadChoices();
+      loadHeld();
+      P.clear($("why-body")).appendChild(el("p", { class: "muted", text: "Your data is deleted; you see what everyone sees." }));
     });
   });
 
-  loadChoices();
-  loadProfile();
+  loadChoices().then(function () {
+    loadHeld();
+    loadPreferences().then(loadRecommendations);
+  });
 })();

@@ -409,18 +409,22 @@
       return api("GET", "/v1/subjects/" + encodeURIComponent(subjectId()) + "/recommendations" + q, undefined, cfg.decideKey);
     }).then(function (r) {
       var items = r.ok && r.data ? (r.data.items || r.data.recommendations || []) : [];
-      renderRecs(target, items, opts);
+      renderRecs(target, items, opts, r.ok && r.data ? r.data : {});
       return items;
     }, function () {
-      renderRecs(target, [], opts);
+      renderRecs(target, [], opts, {});
       return [];
     });
   }
 
-  function renderRecs(target, items, opts) {
+  function renderRecs(target, items, opts, answer) {
     target.removeAttribute("aria-busy");
     target.textContent = "";
     target.classList.add("candor-recs");
+    // Why the whole list is (or is not) personalized, in the server's words.
+    var basis = answer.basis && answer.basis.message;
+    target.setAttribute("data-personalized", String(!!answer.personalized));
+    if (basis) target.appendChild(el("p", { class: "candor-basis", text: basis }));
     if (!items.length) {
       target.appendChild(el("p", { class: "candor-recs-empty", text: "No recommendations yet." }));
       return;
@@ -432,7 +436,8 @@
       var reasons = (it.reasons || []).map(reasonText).filter(Boolean).slice(0, REASONS_LEN_MAX);
       var popId = "candor-why-" + (opts.slot || "recs") + "-" + i;
       var pop = el("div", { class: "candor-why", id: popId, role: "note" }, [
-        el("ul", {}, (reasons.length ? reasons : ["Popular with other shoppers."]).map(function (t) { return el("li", { text: t }); }))
+        el("ul", {}, (reasons.length ? reasons : ["Popular with other shoppers."]).map(function (t) { return el("li", { text: t }); })),
+        basis ? el("p", { class: "candor-why-basis", text: basis }) : null
       ]);
       pop.hidden = true;
       var btn = el("button", {

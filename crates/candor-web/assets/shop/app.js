@@ -2,6 +2,8 @@
  * The demo shop: a product grid instrumented with the SDK, the way a real shop would use it.
  * Keys come from /shop/config.js when the server runs its demo, otherwise from a form.
  * `?subject=ID` makes the shop act as that person (the browser tests use one per test).
+ * The demo shopper's privacy-center link carries a subject token the demo mints for them;
+ * anyone else gets the operator-style link with keys.
  */
 (function () {
   "use strict";
@@ -77,7 +79,12 @@
 
   function start(k) {
     var subject = params.get("subject") || k.subject || null;
-    if (subject) {
+    var demo = window.CandorDemo;
+    if (demo && demo.privacyToken && subject === demo.subject) {
+      // A personal link: the token opens this one person's privacy center. It rides in the
+      // fragment, which the browser never sends to a server.
+      $("privacy-link").href = "/privacy/#" + new URLSearchParams({ token: demo.privacyToken, subject: subject }).toString();
+    } else if (subject) {
       var q = new URLSearchParams({ subject: subject, key: k.ingest });
       if (k.decide) q.set("readKey", k.decide);
       $("privacy-link").href = "/privacy/?" + q.toString();

@@ -42,6 +42,7 @@ fn demo_keys() -> DemoKeys {
         ingest: "cnd_ingest_key".into(),
         decide: "cnd_decide_key".into(),
         admin: "cnd_admin_key".into(),
+        privacy_token: Some(std::sync::Arc::new(|| "cst_demo_token".to_owned())),
     }
 }
 
@@ -156,6 +157,25 @@ async fn demo_config_is_served_only_for_the_demo() {
     );
     // The admin key never reaches a visitor's browser.
     assert!(!got.body.contains("cnd_admin_key"));
+    // The demo shopper's privacy-center token rides along.
+    assert!(got.body.contains("\"privacyToken\":\"cst_demo_token\""));
+}
+
+#[tokio::test]
+async fn demo_privacy_token_is_minted_on_every_load() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&n);
+    let mut keys = demo_keys();
+    keys.privacy_token = Some(Arc::new(move || {
+        format!("cst_{}", counter.fetch_add(1, Ordering::SeqCst))
+    }));
+    let demo: Router = candor_web::router(WebConfig { demo: Some(keys) });
+    let first = get(&demo, "/shop/config.js").await.body;
+    let second = get(&demo, "/shop/config.js").await.body;
+    assert!(first.contains("\"privacyToken\":\"cst_0\""), "{first}");
+    assert!(second.contains("\"privacyToken\":\"cst_1\""), "{second}");
 }
 
 #[test]

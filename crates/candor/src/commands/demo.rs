@@ -190,10 +190,19 @@ fn seed(
         args.seed,
         bind = args.bind,
     );
+    let shopper = ExternalId::parse(candor_web::DEMO_SUBJECT_ID)
+        .map_err(|e| anyhow::anyhow!("the demo shopper's id: {e}"))?;
     let keys = candor_web::DemoKeys {
         admin,
         ingest,
         decide,
+        // The shop's privacy-center link opens the demo shopper's own data, with a token.
+        privacy_token: Some(std::sync::Arc::new(candor_server::subject_token::minter(
+            secret,
+            SubjectKey::derive(secret, &shopper),
+            &loaded.config.subject_rights,
+            Clock::System,
+        ))),
     };
     Ok((banner, keys))
 }

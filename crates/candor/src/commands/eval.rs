@@ -78,7 +78,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     // Seconds spent fitting, apart from ranking every test user, for comparison with other
     // libraries' fit times.
-    let mut train_s = 0.0;
+    let train_s;
     let outcome = match args.algorithm {
         Algorithm::Ease => {
             // Offline evaluation owns the machine, unlike the server's background training.
