@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+mod campaigns;
+pub use campaigns::CampaignSettings;
+
 /// Named limits on everything a request can make grow.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -76,6 +79,8 @@ struct FileSettings {
     limits: Limits,
     #[serde(default)]
     profiles: ProfileSettings,
+    #[serde(default)]
+    campaigns: campaigns::CampaignSection,
 }
 
 /// Values from flags or the environment, which win over the file.
@@ -103,6 +108,8 @@ pub struct Config {
     /// How often `serve` runs the retention job. Session-only data outlives its visit by at
     /// most this long in storage (readers already treat expired data as gone).
     pub retention_interval_seconds: u64,
+    /// Caps, quiet hours and the delivery webhook (`[campaigns]`).
+    pub campaigns: CampaignSettings,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -116,7 +123,12 @@ impl Config {
             .map_err(|e| e.message().to_owned())
             .and_then(|mut table| {
                 // Keep only the process tables; the rest is policy.
-                table.retain(|k, _| matches!(k, "server" | "storage" | "limits" | "profiles"));
+                table.retain(|k, _| {
+                    matches!(
+                        k,
+                        "server" | "storage" | "limits" | "profiles" | "campaigns"
+                    )
+                });
                 FileSettings::deserialize(toml::Value::Table(table))
                     .map_err(|e| e.message().to_owned())
             })?;
@@ -133,7 +145,11 @@ impl Config {
         if file.limits.event_batch_len_max == 0 || file.limits.page_len_max == 0 {
             return Err("limits must be positive".into());
         }
+        let campaigns = file
+            .campaigns
+            .resolve(&bind, std::env::var("CANDOR_WEBHOOK_SECRET").ok())?;
         Ok(Config {
+            campaigns,
             bind,
             data_dir: overrides
                 .data_dir

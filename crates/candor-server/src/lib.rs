@@ -8,6 +8,7 @@
 //! themselves live in `candor-domain`.
 
 pub mod auth;
+pub mod campaigns;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -58,7 +59,36 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/identify", post(events::post_identify))
         .route("/v1/stats/drops", get(events::drop_stats))
         .route("/v1/items", put(items::put_items).get(items::list_items))
-        .route("/v1/items/{id}", get(items::get_item));
+        .route("/v1/items/{id}", get(items::get_item))
+        // Segments, campaigns, real-time decisions and unsubscribe.
+        .route("/v1/segments/lint", post(routes::segments::lint_segment))
+        .route(
+            "/v1/segments",
+            post(routes::segments::create_segment).get(routes::segments::list_segments),
+        )
+        .route("/v1/segments/{id}", get(routes::segments::get_segment))
+        .route(
+            "/v1/segments/{id}/preview",
+            get(routes::segments::preview_segment),
+        )
+        .route(
+            "/v1/subjects/{id}/segments",
+            get(routes::segments::subject_segments),
+        )
+        .route(
+            "/v1/campaigns",
+            post(routes::campaigns::create_campaign).get(routes::campaigns::list_campaigns),
+        )
+        .route("/v1/campaigns/{id}", get(routes::campaigns::get_campaign))
+        .route(
+            "/v1/campaigns/{id}/run",
+            post(routes::campaigns::run_campaign),
+        )
+        .route("/v1/decide", post(routes::decide::decide))
+        .route(
+            "/v1/unsubscribe/{token}",
+            get(routes::unsubscribe::unsubscribe_page).post(routes::unsubscribe::unsubscribe),
+        );
 
     Router::new()
         .route("/healthz", get(meta::healthz))

@@ -25,6 +25,8 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub recommendations: Option<toml::Table>,
     #[serde(default)]
+    pub campaigns: Option<toml::Table>,
+    #[serde(default)]
     pub categories: BTreeMap<Spanned<String>, Spanned<RawCategory>>,
     #[serde(default)]
     pub purposes: Vec<Spanned<RawPurpose>>,

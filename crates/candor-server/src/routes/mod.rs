@@ -5,6 +5,11 @@ pub mod events;
 pub mod items;
 pub mod meta;
 pub mod signals;
+// Segments and campaigns.
+pub mod campaigns;
+pub mod decide;
+pub mod segments;
+pub mod unsubscribe;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -333,7 +333,7 @@ fn effects_body(policy: &Policy, decoded: &Decoded) -> Vec<SignalEffectBody> {
     for (field, signal) in &decoded.signals {
         let effects = consent::signal_effects(policy, signal);
         out.push(SignalEffectBody {
-            signal: *field,
+            signal: field,
             granted: names(effects.granted),
             denied: names(effects.denied),
         });

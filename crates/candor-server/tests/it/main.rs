@@ -1,5 +1,6 @@
 //! Router tests: the whole API through `tower::ServiceExt::oneshot`, no sockets.
 
+mod campaigns;
 mod consent;
 mod conventions;
 mod events;

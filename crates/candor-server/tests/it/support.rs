@@ -47,9 +47,14 @@ impl TestApp {
     }
 
     pub fn with_policy(policy: Policy) -> TestApp {
+        TestApp::with_config(policy, "")
+    }
+
+    /// A test app whose process settings come from `config_text` (TOML, as in candor.toml).
+    pub fn with_config(policy: Policy, config_text: &str) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        let mut config = Config::resolve("", Overrides::default()).unwrap();
+        let mut config = Config::resolve(config_text, Overrides::default()).unwrap();
         config.data_dir = dir.path().to_owned();
         let now = Timestamp::from_millis(NOW);
         let key = |scopes| {

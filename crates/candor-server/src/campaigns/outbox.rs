@@ -1,0 +1,134 @@
+//! The outbox worker: posts queued deliveries to the webhook, signed, with an idempotency key,
+//! and retries failures with exponential backoff. At least once: a delivery leaves the queue
+//! only when the webhook answered 2xx; a failure, a timeout or a crash of this process leaves
+//! it queued (a crash leaves it leased until the lease ends), so a failed webhook never loses
+//! a delivery. Receivers drop repeats by the idempotency key.
+
+use std::time::Duration;
+
+use candor_domain::time::Timestamp;
+use candor_segments::sign_webhook;
+use candor_store::{DeliveryRecord, Store, StoreResult};
+
+use crate::config::CampaignSettings;
+
+/// Deliveries taken per pass.
+pub const OUTBOX_BATCH_LEN: u32 = 100;
+/// How long a taken delivery is hidden from other workers; longer than a request can take.
+pub const LEASE_MS: i64 = 5 * 60 * 1000;
+/// How long one webhook request may take.
+pub const WEBHOOK_TIMEOUT_MS: u64 = 10_000;
+/// Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA-256 of "t.body">`.
+pub const SIGNATURE_HEADER: &str = "candor-signature";
+/// Header carrying the delivery's idempotency key.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Longest error text kept with a failed delivery, in characters.
+const ERROR_CHARS_MAX: usize = 200;
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxReport {
+    pub claimed: u32,
+    pub delivered: u32,
+    pub failed: u32,
+}
+
+/// The HTTP client the worker posts with.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(WEBHOOK_TIMEOUT_MS))
+        // A webhook that redirects is misconfigured; following it would post personal data
+        // somewhere nobody configured.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+/// The delay before attempt `attempts + 1`: base × 2^(attempts − 1), at most the maximum.
+pub fn backoff_ms(settings: &CampaignSettings, attempts: u32) -> u64 {
+    let doublings = attempts.saturating_sub(1).min(32);
+    settings
+        .retry_ms_base
+        .saturating_mul(1u64 << doublings)
+        .min(settings.retry_ms_max)
+}
+
+/// One pass: takes the deliveries due at `now` and posts each once. Does nothing when no
+/// webhook is configured (deliveries wait in the outbox).
+pub async fn run_once(
+    store: std::sync::Arc<dyn Store>,
+    settings: &CampaignSettings,
+    client: &reqwest::Client,
+    now: Timestamp,
+) -> StoreResult<OutboxReport> {
+    let (Some(url), Some(secret)) = (&settings.webhook_url, &settings.webhook_secret) else {
+        return Ok(OutboxReport::default());
+    };
+    let claimed = blocking(&store, move |s| {
+        s.claim_deliveries(now, LEASE_MS, OUTBOX_BATCH_LEN)
+    })
+    .await?;
+    let mut report = OutboxReport {
+        claimed: claimed.len() as u32,
+        ..OutboxReport::default()
+    };
+    for d in claimed {
+        match post(client, url, secret.as_bytes(), &d, now).await {
+            Ok(()) => {
+                blocking(&store, move |s| s.delivery_succeeded(d.id, now)).await?;
+                report.delivered += 1;
+            }
+            Err(error) => {
+                let delay = i64::try_from(backoff_ms(settings, d.attempts)).unwrap_or(i64::MAX);
+                let next = now.plus_millis(delay);
+                tracing::warn!(delivery = d.id, attempts = d.attempts, %error, "delivery failed; will retry");
+                blocking(&store, move |s| s.delivery_failed(d.id, next, &error)).await?;
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn blocking<T: Send + 'static>(
+    store: &std::sync::Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    let store = std::sync::Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| candor_store::StoreError::Other(format!("outbox task failed: {e}")))?
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &[u8],
+    d: &DeliveryRecord,
+    now: Timestamp,
+) -> Result<(), String> {
+    let body = d.payload.clone().unwrap_or_default();
+    let t = now.as_millis().div_euclid(1000);
+    let signature = sign_webhook(secret, t, body.as_bytes());
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, format!("t={t},v1={signature}"))
+        .header(IDEMPOTENCY_HEADER, &d.idempotency_key)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            // The error names the URL, never the payload.
+            e.to_string()
+                .chars()
+                .take(ERROR_CHARS_MAX)
+                .collect::<String>()
+        })?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("the webhook answered HTTP {}", status.as_u16()))
+    }
+}
