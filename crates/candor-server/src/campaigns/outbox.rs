@@ -132,3 +132,34 @@ async fn post(
         Err(format!("the webhook answered HTTP {}", status.as_u16()))
     }
 }
+
+/// How often the worker looks for due deliveries when the last pass found none to spare.
+pub const OUTBOX_POLL_MS: u64 = 1_000;
+
+/// Runs the worker for as long as the server runs (`candor serve` spawns it). A failed pass
+/// is logged and retried on the next tick; it never stops the server. Does nothing when no
+/// webhook is configured.
+pub async fn outbox_loop(state: crate::AppState) {
+    if state.config.campaigns.webhook_url.is_none() {
+        return;
+    }
+    let client = client();
+    let mut tick = tokio::time::interval(Duration::from_millis(OUTBOX_POLL_MS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        // Keep going without waiting while passes come back full: a big run drains quickly.
+        loop {
+            let store = std::sync::Arc::clone(&state.store);
+            match run_once(store, &state.config.campaigns, &client, state.now()).await {
+                Ok(r) if r.claimed == OUTBOX_BATCH_LEN => continue,
+                Ok(r) if r.claimed > 0 => {
+                    tracing::info!(delivered = r.delivered, failed = r.failed, "outbox pass");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox pass failed"),
+            }
+            break;
+        }
+    }
+}

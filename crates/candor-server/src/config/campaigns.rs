@@ -155,3 +155,57 @@ impl CampaignSection {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str) -> Result<CampaignSettings, String> {
+        let section: CampaignSection = toml::from_str(text).map_err(|e| e.to_string())?;
+        section.resolve(&"127.0.0.1:8080".parse().unwrap(), None)
+    }
+
+    #[test]
+    fn defaults_are_the_pure_crates() {
+        let s = resolve("").unwrap();
+        assert_eq!(s.rules, ContactRules::default());
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert!(s.webhook_url.is_none());
+    }
+
+    #[test]
+    fn settings_are_read_and_refused_with_reasons() {
+        let s = resolve(
+            "caps.push = { max = 3, window_days = 2 }\n\
+             quiet_hours = { start = \"22:30\", end = \"07:00\", channels = [\"sms\"] }\n\
+             default_time_zone = \"Europe/Berlin\"\n\
+             webhook_url = \"http://127.0.0.1:9/x\"\nwebhook_secret = \"s\"\n\
+             public_url = \"https://c.example/\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.rules.caps.push, Cap::new(3, Window::days(2)));
+        assert!(s.rules.quiet_hours.channels.contains(Channel::Sms));
+        assert!(!s.rules.quiet_hours.channels.contains(Channel::Email));
+        assert_eq!(s.public_url, "https://c.example");
+        for (text, needle) in [
+            ("webhook_url = \"http://x/\"", "webhook_secret"),
+            (
+                "webhook_url = \"ftp://x/\"\nwebhook_secret = \"s\"",
+                "http(s)",
+            ),
+            ("default_time_zone = \"Mars/Base\"", "IANA"),
+            ("caps.email = { max = 1, window_days = 0 }", "window_days"),
+            (
+                "quiet_hours = { start = \"9pm\", end = \"08:00\", channels = [] }",
+                "21:00",
+            ),
+            (
+                "quiet_hours = { start = \"21:00\", end = \"08:00\", channels = [\"fax\"] }",
+                "fax",
+            ),
+        ] {
+            let e = resolve(text).unwrap_err();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+}

@@ -560,7 +560,10 @@ async fn unsubscribe_links_work_without_login_and_take_effect() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.as_str().unwrap().contains("method=\"post\""));
     let r = run(&app, "c", true).await;
-    assert_eq!(r.body["excluded"]["unsubscribed"], "fewer than 1", "nobody yet");
+    assert_eq!(
+        r.body["excluded"]["unsubscribed"], "fewer than 1",
+        "nobody yet"
+    );
 
     let req = Request::builder()
         .method("POST")

@@ -1,5 +1,6 @@
 //! Subcommands. Each is a plain function from parsed arguments to an exit code.
 
+mod campaigns;
 mod demo;
 mod eval;
 mod import;
@@ -50,6 +51,9 @@ enum Command {
     Retention(retention::RetentionCommand),
     /// Evaluate a model offline on a train/test split (MovieLens CSV layout).
     Eval(eval::EvalArgs),
+    /// Segments and campaigns: audience runs.
+    #[command(subcommand)]
+    Campaigns(campaigns::CampaignsCommand),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -81,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(cmd) => import::run(cmd),
         Command::Retention(cmd) => retention::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Campaigns(cmd) => campaigns::run(cmd),
     }
 }
 

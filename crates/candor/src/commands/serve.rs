@@ -64,6 +64,7 @@ pub async fn serve(loaded: Loaded, banner: Option<String>) -> anyhow::Result<()>
     }
     let state = AppState::new(store, policy, secret, config, Clock::System);
     tokio::spawn(retention_loop(state.clone()));
+    tokio::spawn(candor_server::campaigns::outbox::outbox_loop(state.clone()));
     candor_server::serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;
