@@ -86,6 +86,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/decide", post(routes::decide::decide))
         .route(
+            "/v1/subjects/{id}/campaigns",
+            get(routes::campaigns::subject_campaigns),
+        )
+        .route(
+            "/v1/subjects/{id}/time-zone",
+            put(routes::time_zone::put_time_zone),
+        )
+        .route(
             "/v1/unsubscribe/{token}",
             get(routes::unsubscribe::unsubscribe_page).post(routes::unsubscribe::unsubscribe),
         );

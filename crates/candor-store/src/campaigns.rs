@@ -118,3 +118,13 @@ pub struct MarketingState {
     /// Deliveries since the cutoff asked for, oldest first: (campaign id, channel, when).
     pub deliveries: Vec<(String, String, Timestamp)>,
 }
+
+/// One run's outcome for one subject, for explaining it to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectOutcome {
+    pub run_id: String,
+    pub campaign_id: String,
+    pub at: Timestamp,
+    pub selected: bool,
+    pub reason: Option<String>,
+}

@@ -716,6 +716,21 @@ pub fn runs_reserve_cap_slots_and_keep_outcomes(store: &dyn Store) {
     store.commit_run(&again).unwrap();
     assert_eq!(store.run("run-6").unwrap(), None, "decisions keep no run");
 
+    let mine = store.subject_outcomes(&b, 10).unwrap();
+    let runs: Vec<(&str, bool)> = mine
+        .iter()
+        .map(|o| (o.run_id.as_str(), o.selected))
+        .collect();
+    assert_eq!(
+        runs,
+        [("run-2", true), ("run-1", false)],
+        "newest first, recorded runs only"
+    );
+    assert_eq!(mine[1].reason.as_deref(), Some("no_consent"));
+    assert_eq!(mine[1].campaign_id, "spring");
+    assert_eq!(mine[1].at, Timestamp::from_millis(t));
+    assert_eq!(store.subject_outcomes(&b, 1).unwrap().len(), 1);
+
     let state = store
         .marketing_state(&a, Timestamp::from_millis(t - 1))
         .unwrap();
@@ -883,6 +898,7 @@ pub fn unsubscribes_time_zones_and_erasure(store: &dyn Store) {
             .unwrap(),
         crate::MarketingState::default()
     );
+    assert!(store.subject_outcomes(&a, 10).unwrap().is_empty());
     let outcomes = store.run_outcomes("erase-1").unwrap();
     assert_eq!(outcomes.len(), 1);
     assert_eq!(outcomes[0].subject, b, "only the erased subject's rows go");

@@ -172,6 +172,8 @@ pub trait Store: Send + Sync + 'static {
     fn run(&self, id: &str) -> StoreResult<Option<RunRecord>>;
     /// Every outcome of a run, in subject key order (for explanations and fairness audits).
     fn run_outcomes(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>>;
+    /// A subject's outcomes in every recorded run, newest first (at most `limit`).
+    fn subject_outcomes(&self, key: &SubjectKey, limit: u32) -> StoreResult<Vec<SubjectOutcome>>;
     /// Every delivery of a run, in id order.
     fn run_deliveries(&self, run_id: &str) -> StoreResult<Vec<DeliveryRecord>>;
     /// Takes up to `limit` queued deliveries due at `now` and leases them until

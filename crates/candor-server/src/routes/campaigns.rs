@@ -332,3 +332,73 @@ pub async fn run_campaign(
             .collect(),
     }))
 }
+
+/// Most outcomes listed for one subject.
+const SUBJECT_OUTCOMES_LEN_MAX: u32 = 100;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubjectOutcomeBody {
+    pub campaign: String,
+    pub run: String,
+    pub at: String,
+    pub selected: bool,
+    /// The exclusion code when not selected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The outcome as a sentence for the person.
+    pub explanation: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubjectOutcomes {
+    pub items: Vec<SubjectOutcomeBody>,
+}
+
+fn outcome_sentence(reason: Option<&str>) -> &'static str {
+    match reason {
+        None => "you are in the campaign's audience and were sent it",
+        Some("not_in_segment") => "not sent: you are not in the campaign's audience",
+        Some("no_consent") => "not sent: you have not agreed to this kind of message",
+        Some("unsubscribed") => "not sent: you unsubscribed from these messages",
+        Some("minor") => "not sent: this campaign is never sent to minors",
+        Some("restricted_content") => "not sent: you excluded yourself from this kind of offer",
+        Some("frequency_cap") => {
+            "not sent: you had already had as many messages as we send in that time"
+        }
+        Some("quiet_hours") => "not sent: it was night where you are",
+        Some("control_group") => {
+            "not sent: you were chosen at random for the comparison group, which gets no message"
+        }
+        Some(_) => "not sent",
+    }
+}
+
+/// Every campaign run that decided about the subject, newest first, with why they were or
+/// were not sent the message.
+#[utoipa::path(get, path = "/v1/subjects/{id}/campaigns", tag = "campaigns", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The shop's id for the person")),
+    responses((status = 200, body = SubjectOutcomes), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn subject_campaigns(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<SubjectOutcomes>> {
+    caller.require(&[Scope::Decide])?;
+    let key = state.subject_key(&id)?;
+    let outcomes = state
+        .blocking(move |store| store.subject_outcomes(&key, SUBJECT_OUTCOMES_LEN_MAX))
+        .await?;
+    Ok(Json(SubjectOutcomes {
+        items: outcomes
+            .into_iter()
+            .map(|o| SubjectOutcomeBody {
+                explanation: outcome_sentence(o.reason.as_deref()),
+                campaign: o.campaign_id,
+                run: o.run_id,
+                at: o.at.to_rfc3339(),
+                selected: o.selected,
+                reason: o.reason,
+            })
+            .collect(),
+    }))
+}

@@ -9,6 +9,7 @@ pub mod signals;
 pub mod campaigns;
 pub mod decide;
 pub mod segments;
+pub mod time_zone;
 pub mod unsubscribe;
 
 use serde::{Deserialize, Serialize};

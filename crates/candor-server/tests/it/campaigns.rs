@@ -420,8 +420,24 @@ async fn a_run_selects_or_excludes_everyone_with_a_reason() {
     views(&app, "dan", 3).await;
     // Night where she lives.
     runner(&app, "eve", 3).await;
-    let eve = app.state.subject_key("eve").unwrap();
-    store(&app).set_time_zone(&eve, "Pacific/Auckland").unwrap();
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/eve/time-zone",
+            Some(&app.ingest),
+            Some(json!({"time_zone": "Pacific/Auckland"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/eve/time-zone",
+            Some(&app.ingest),
+            Some(json!({"time_zone": "Moon/Crater"})),
+        )
+        .await;
+    assert_eq!(r.code(), "invalid_time_zone");
 
     segment(&app, "active", "views(30d) >= 2").await;
     campaign(
@@ -480,6 +496,18 @@ async fn a_run_selects_or_excludes_everyone_with_a_reason() {
     assert_eq!(
         payload.headers.list_unsubscribe_post,
         "List-Unsubscribe=One-Click"
+    );
+
+    // Each outcome can be explained to the person later.
+    let r = app
+        .call("GET", "/v1/subjects/dan/campaigns", Some(&app.decide), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["items"][0]["campaign"], "wine");
+    assert_eq!(r.body["items"][0]["reason"], "minor");
+    assert_eq!(
+        r.body["items"][0]["explanation"],
+        "not sent: this campaign is never sent to minors"
     );
 
     // The campaign's own cap (1 a week) keeps ann out of a second run.

@@ -14,7 +14,7 @@ use postgres::{GenericClient, Row};
 use super::{DbError, DbResult, PostgresStore, bad_row};
 use crate::{
     CampaignRecord, CapLimit, DeliveryRecord, MarketingState, NewRun, REASON_FREQUENCY_CAP,
-    RunOutcome, RunRecord, SegmentRecord, StoreResult,
+    RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
 };
 
 fn key_from(bytes: Vec<u8>) -> DbResult<SubjectKey> {
@@ -352,6 +352,32 @@ impl PostgresStore {
                     subject: key_from(r.try_get(0)?)?,
                     selected: r.try_get(1)?,
                     reason: r.try_get(2)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    pub(super) fn subject_outcomes_impl(
+        &self,
+        key: &SubjectKey,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectOutcome>> {
+        self.read(|c| {
+            c.query(
+                "SELECT o.run_id, r.campaign_id, r.at, o.selected, o.reason
+                 FROM run_outcomes o JOIN campaign_runs r ON r.id = o.run_id
+                 WHERE o.subject_key = $1 ORDER BY r.at DESC, o.run_id COLLATE \"C\" LIMIT $2",
+                &[&key.as_bytes().as_slice(), &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(SubjectOutcome {
+                    run_id: r.try_get(0)?,
+                    campaign_id: r.try_get(1)?,
+                    at: Timestamp::from_millis(r.try_get(2)?),
+                    selected: r.try_get(3)?,
+                    reason: r.try_get(4)?,
                 })
             })
             .collect()

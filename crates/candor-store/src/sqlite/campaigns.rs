@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{SqliteStore, bad_row};
 use crate::{
     CampaignRecord, CapLimit, DeliveryRecord, MarketingState, NewRun, REASON_FREQUENCY_CAP,
-    RunOutcome, RunRecord, SegmentRecord, StoreResult,
+    RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
 };
 
 fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
@@ -322,6 +322,30 @@ impl SqliteStore {
                     subject: key_from(r.get(0)?)?,
                     selected: r.get::<_, i64>(1)? != 0,
                     reason: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    pub(super) fn subject_outcomes_impl(
+        &self,
+        key: &SubjectKey,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectOutcome>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT o.run_id, r.campaign_id, r.at, o.selected, o.reason
+                 FROM run_outcomes o JOIN campaign_runs r ON r.id = o.run_id
+                 WHERE o.subject_key = ?1 ORDER BY r.at DESC, o.run_id LIMIT ?2",
+            )?
+            .query_map(params![key.as_bytes().as_slice(), i64::from(limit)], |r| {
+                Ok(SubjectOutcome {
+                    run_id: r.get(0)?,
+                    campaign_id: r.get(1)?,
+                    at: Timestamp::from_millis(r.get(2)?),
+                    selected: r.get::<_, i64>(3)? != 0,
+                    reason: r.get(4)?,
                 })
             })?
             .collect()

@@ -617,6 +617,14 @@ impl Store for SqliteStore {
         self.run_outcomes_impl(run_id)
     }
 
+    fn subject_outcomes(
+        &self,
+        key: &SubjectKey,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::SubjectOutcome>> {
+        self.subject_outcomes_impl(key, limit)
+    }
+
     fn run_deliveries(&self, run_id: &str) -> StoreResult<Vec<crate::DeliveryRecord>> {
         self.run_deliveries_impl(run_id)
     }
