@@ -271,22 +271,26 @@ pub fn decide_subject(
     decide(&snapshot, campaign, &ctx.settings.rules, ctx.now, seed)
 }
 
-/// The message for one person, and where to send it.
+/// The message for one person.
 pub struct Message {
     pub text: String,
     pub unsubscribe_url: String,
-    /// The person's address on the channel, when Candor holds it.
-    pub to: Option<String>,
 }
 
-fn contact_fields(ctx: &Ctx<'_>, key: &SubjectKey) -> StoreResult<HashMap<String, String>> {
-    let sealed = ctx.store.contact(key)?;
+/// The subject's contact fields, unsealed with their data key. Empty when none are held (and
+/// then no data key is created).
+pub fn contact_fields(
+    store: &dyn Store,
+    key: &SubjectKey,
+    now: Timestamp,
+) -> StoreResult<HashMap<String, String>> {
+    let sealed = store.contact(key)?;
     if sealed.is_empty() {
         return Ok(HashMap::new());
     }
     let mut fresh = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut fresh);
-    let data_key = DataKey::from_bytes(ctx.store.data_key(key, fresh, ctx.now)?);
+    let data_key = DataKey::from_bytes(store.data_key(key, fresh, now)?);
     Ok(sealed
         .into_iter()
         .filter_map(|(field, bytes)| {
@@ -297,6 +301,15 @@ fn contact_fields(ctx: &Ctx<'_>, key: &SubjectKey) -> StoreResult<HashMap<String
         .collect())
 }
 
+/// The contact field a channel's messages are addressed to.
+pub fn address_field(channel: Channel) -> Option<&'static str> {
+    match channel {
+        Channel::Email => Some("email"),
+        Channel::Sms => Some("phone"),
+        Channel::Push | Channel::Web => None,
+    }
+}
+
 /// Renders the campaign's template for one person by plain substitution.
 pub fn render(
     ctx: &Ctx<'_>,
@@ -304,7 +317,11 @@ pub fn render(
     campaign: &Campaign,
     catalog: &Catalog,
 ) -> StoreResult<Message> {
-    let contact = contact_fields(ctx, &data.key)?;
+    let contact = if campaign.template().uses(Placeholder::FirstName) {
+        contact_fields(ctx.store, &data.key, ctx.now)?
+    } else {
+        HashMap::new()
+    };
     let first_name = contact
         .get("first_name")
         .or_else(|| contact.get("firstName"))
@@ -345,15 +362,9 @@ pub fn render(
         recommendations: &titles,
         unsubscribe_url: &unsubscribe_url,
     });
-    let to = match campaign.channel() {
-        Channel::Email => contact.get("email").cloned(),
-        Channel::Sms => contact.get("phone").cloned(),
-        Channel::Push | Channel::Web => None,
-    };
     Ok(Message {
         text,
         unsubscribe_url,
-        to,
     })
 }
 
@@ -366,6 +377,8 @@ pub struct DeliveryPayload {
     pub channel: String,
     /// The pseudonymous subject key (hex); the shop's own id never leaves its system.
     pub subject: String,
+    /// The person's address on the channel, added when the delivery is posted (never kept in
+    /// the outbox, so erasing the subject's data key shreds it), if Candor holds one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     pub message: String,
@@ -494,7 +507,7 @@ pub fn run_campaign(
                         run: run_id.clone(),
                         channel: stored.channel.clone(),
                         subject: key.to_hex(),
-                        to: message.to,
+                        to: None,
                         message: message.text,
                         headers: DeliveryHeaders {
                             list_unsubscribe: format!("<{}>", message.unsubscribe_url),

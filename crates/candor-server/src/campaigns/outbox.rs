@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use candor_domain::policy::Channel;
 use candor_domain::time::Timestamp;
 use candor_segments::sign_webhook;
 use candor_store::{DeliveryRecord, Store, StoreResult};
@@ -73,7 +74,16 @@ pub async fn run_once(
         ..OutboxReport::default()
     };
     for d in claimed {
-        match post(client, url, secret.as_bytes(), &d, now).await {
+        let body = match with_address(&store, &d, now).await {
+            Ok(body) => body,
+            Err(e) => {
+                // The delivery stays leased and is taken again when the lease ends.
+                tracing::warn!(delivery = d.id, error = %e, "cannot prepare delivery");
+                report.failed += 1;
+                continue;
+            }
+        };
+        match post(client, url, secret.as_bytes(), &d, body, now).await {
             Ok(()) => {
                 blocking(&store, move |s| s.delivery_succeeded(d.id, now)).await?;
                 report.delivered += 1;
@@ -100,14 +110,36 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| candor_store::StoreError::Other(format!("outbox task failed: {e}")))?
 }
 
+/// The payload with the person's address on the channel, unsealed now: the outbox itself
+/// never holds it.
+async fn with_address(
+    store: &std::sync::Arc<dyn Store>,
+    d: &DeliveryRecord,
+    now: Timestamp,
+) -> StoreResult<String> {
+    let payload = d.payload.clone().unwrap_or_default();
+    let Some(field) = Channel::parse(&d.channel).and_then(super::address_field) else {
+        return Ok(payload);
+    };
+    let subject = d.subject;
+    let contact = blocking(store, move |s| super::contact_fields(s, &subject, now)).await?;
+    let Some(address) = contact.get(field) else {
+        return Ok(payload);
+    };
+    let mut value: serde_json::Value = serde_json::from_str(&payload)
+        .map_err(|e| candor_store::StoreError::Other(format!("unreadable delivery: {e}")))?;
+    value["to"] = serde_json::Value::from(address.as_str());
+    Ok(value.to_string())
+}
+
 async fn post(
     client: &reqwest::Client,
     url: &str,
     secret: &[u8],
     d: &DeliveryRecord,
+    body: String,
     now: Timestamp,
 ) -> Result<(), String> {
-    let body = d.payload.clone().unwrap_or_default();
     let t = now.as_millis().div_euclid(1000);
     let signature = sign_webhook(secret, t, body.as_bytes());
     let response = client

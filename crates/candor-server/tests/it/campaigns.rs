@@ -772,6 +772,15 @@ async fn app_with_webhook(url: &str) -> TestApp {
 async fn the_outbox_retries_with_backoff_until_the_webhook_accepts() {
     let (url, seen) = webhook(2).await;
     let app = app_with_webhook(&url).await;
+    let r = app
+        .call(
+            "POST",
+            "/v1/identify",
+            Some(&app.ingest),
+            Some(json!({"userId": "ann", "messageId": "id-1", "traits": {"email": "ann@example.com"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = run(&app, "c", false).await;
     let run_id = r.body["run_id"].as_str().unwrap().to_owned();
     let settings = &app.state.config.campaigns;
@@ -815,7 +824,14 @@ async fn the_outbox_retries_with_backoff_until_the_webhook_accepts() {
             d.idempotency_key.as_str(),
             "same key on every attempt"
         );
-        assert_eq!(body, d.payload.as_deref().unwrap());
+        let sent: Value = serde_json::from_str(body).unwrap();
+        let mut queued: Value = serde_json::from_str(d.payload.as_deref().unwrap()).unwrap();
+        assert!(
+            queued.get("to").is_none(),
+            "the outbox never holds the address"
+        );
+        queued["to"] = json!("ann@example.com");
+        assert_eq!(sent, queued, "the queued delivery, addressed when sent");
         let sig = headers["candor-signature"].to_str().unwrap();
         let (t, v1) = sig.split_once(",v1=").unwrap();
         let t: i64 = t.strip_prefix("t=").unwrap().parse().unwrap();
