@@ -128,3 +128,16 @@ pub struct SubjectOutcome {
     pub selected: bool,
     pub reason: Option<String>,
 }
+
+/// Everything the campaign rules read about one subject, loaded a page of subjects at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudienceRow {
+    pub key: SubjectKey,
+    pub facts: candor_domain::consent::SubjectFacts,
+    /// The consent ledger, oldest first.
+    pub consents: Vec<candor_domain::consent::ConsentRecord>,
+    pub profile: Option<candor_domain::profile::Profile>,
+    /// Every event, oldest first.
+    pub events: Vec<crate::StoredEvent>,
+    pub marketing: MarketingState,
+}

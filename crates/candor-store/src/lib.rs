@@ -158,6 +158,29 @@ pub trait Store: Send + Sync + 'static {
     fn campaigns(&self) -> StoreResult<Vec<CampaignRecord>>;
     /// Known subjects (anyone with a subject record), in key order after `after`.
     fn subject_keys(&self, after: Option<&SubjectKey>, limit: u32) -> StoreResult<Vec<SubjectKey>>;
+    /// The next page of known subjects after `after`, in key order, each with everything a
+    /// campaign decision reads (deliveries since `deliveries_since`). The default loads one
+    /// subject at a time; a backend can answer with a few set-based reads per page.
+    fn audience_page(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+        deliveries_since: Timestamp,
+    ) -> StoreResult<Vec<AudienceRow>> {
+        self.subject_keys(after, limit)?
+            .into_iter()
+            .map(|key| {
+                Ok(AudienceRow {
+                    facts: self.subject(&key)?.map(|s| s.facts).unwrap_or_default(),
+                    consents: self.consent_records(&key)?,
+                    profile: self.profile(&key)?,
+                    events: self.all_events(&key)?,
+                    marketing: self.marketing_state(&key, deliveries_since)?,
+                    key,
+                })
+            })
+            .collect()
+    }
     /// Unsubscribes, time zone and the deliveries since `since` of one subject.
     fn marketing_state(&self, key: &SubjectKey, since: Timestamp) -> StoreResult<MarketingState>;
     /// Records a subject's time zone for quiet hours.

@@ -125,6 +125,29 @@ impl Ctx<'_> {
         })
     }
 
+    /// A subject from a page of the audience.
+    pub fn subject_from_row(
+        &self,
+        row: candor_store::AudienceRow,
+        catalog: &Catalog,
+    ) -> SubjectData {
+        let view = SubjectView::new(
+            row.profile.as_ref(),
+            &row.events,
+            catalog,
+            row.facts.country.clone(),
+            self.half_life_days,
+            self.now,
+        );
+        SubjectData {
+            key: row.key,
+            facts: row.facts,
+            records: row.consents,
+            marketing: row.marketing,
+            view,
+        }
+    }
+
     /// Everything the rules need about one subject.
     pub fn load_subject(
         &self,
@@ -485,12 +508,15 @@ pub fn run_campaign(
     let mut outcomes = Vec::new();
     let mut after = None;
     loop {
-        let keys = ctx.store.subject_keys(after.as_ref(), SUBJECTS_PAGE_LEN)?;
-        let Some(last) = keys.last().copied() else {
+        let page = ctx
+            .store
+            .audience_page(after.as_ref(), SUBJECTS_PAGE_LEN, since)?;
+        let Some(last) = page.last().map(|r| r.key) else {
             break;
         };
-        for key in &keys {
-            let data = ctx.load_subject(key, &catalog, since)?;
+        for row in page {
+            let data = ctx.subject_from_row(row, &catalog);
+            let key = &data.key;
             let decision = decide_subject(ctx, &data, &campaign, stored.seed, &mut zones);
             let reason = decision.code().map(|c| c.as_str().to_owned());
             let Some(run_id) = &run_id else {

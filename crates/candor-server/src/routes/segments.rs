@@ -295,12 +295,12 @@ pub async fn preview_segment(
             let mut n = 0u64;
             let mut after = None;
             loop {
-                let keys = store.subject_keys(after.as_ref(), PREVIEW_PAGE_LEN)?;
-                let Some(last) = keys.last().copied() else {
+                let page = store.audience_page(after.as_ref(), PREVIEW_PAGE_LEN, now)?;
+                let Some(last) = page.last().map(|r| r.key) else {
                     break;
                 };
-                for key in &keys {
-                    let data = ctx.load_subject(key, &catalog, now)?;
+                for row in page {
+                    let data = ctx.subject_from_row(row, &catalog);
                     n += u64::from(segment.matches(&data.view, now));
                 }
                 after = Some(last);

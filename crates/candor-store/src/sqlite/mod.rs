@@ -190,7 +190,7 @@ fn bad_row(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnType(0, format!("{what} `{value}`"), rusqlite::types::Type::Text)
 }
 
-fn consent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ConsentRecord)> {
+pub(crate) fn consent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ConsentRecord)> {
     let purpose: String = r.get(1)?;
     let decision: String = r.get(2)?;
     let source: String = r.get(5)?;
@@ -209,7 +209,7 @@ fn consent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ConsentReco
     ))
 }
 
-const CONSENT_COLUMNS: &str =
+pub(crate) const CONSENT_COLUMNS: &str =
     "id, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at";
 
 fn api_key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
@@ -587,6 +587,15 @@ impl Store for SqliteStore {
 
     fn subject_keys(&self, after: Option<&SubjectKey>, limit: u32) -> StoreResult<Vec<SubjectKey>> {
         self.subject_keys_impl(after, limit)
+    }
+
+    fn audience_page(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+        deliveries_since: Timestamp,
+    ) -> StoreResult<Vec<crate::AudienceRow>> {
+        self.audience_page_impl(after, limit, deliveries_since)
     }
 
     fn marketing_state(
