@@ -334,10 +334,10 @@ fn upsert_subject_tx(
     Ok(())
 }
 
-const CONSENT_COLUMNS: &str =
+pub(super) const CONSENT_COLUMNS: &str =
     "id, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at";
 
-fn consent_from_row(r: &Row) -> DbResult<(i64, ConsentRecord)> {
+pub(super) fn consent_from_row(r: &Row) -> DbResult<(i64, ConsentRecord)> {
     let purpose: String = r.try_get(1)?;
     let decision: String = r.try_get(2)?;
     let source: String = r.try_get(5)?;
@@ -776,6 +776,15 @@ impl Store for PostgresStore {
 
     fn subject_keys(&self, after: Option<&SubjectKey>, limit: u32) -> StoreResult<Vec<SubjectKey>> {
         self.subject_keys_impl(after, limit)
+    }
+
+    fn audience_page(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+        deliveries_since: Timestamp,
+    ) -> StoreResult<Vec<crate::AudienceRow>> {
+        self.audience_page_impl(after, limit, deliveries_since)
     }
 
     fn marketing_state(
