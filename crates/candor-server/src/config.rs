@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+mod campaigns;
+pub use campaigns::CampaignSettings;
+
 /// Named limits on everything a request can make grow.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -127,6 +130,8 @@ struct FileSettings {
     profiles: ProfileSettings,
     #[serde(default)]
     subject_rights: SubjectRights,
+    #[serde(default)]
+    campaigns: campaigns::CampaignSection,
 }
 
 /// Values from flags or the environment, which win over the file.
@@ -155,6 +160,8 @@ pub struct Config {
     /// most this long in storage (readers already treat expired data as gone).
     pub retention_interval_seconds: u64,
     pub subject_rights: SubjectRights,
+    /// Caps, quiet hours and the delivery webhook (`[campaigns]`).
+    pub campaigns: CampaignSettings,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -171,7 +178,12 @@ impl Config {
                 table.retain(|k, _| {
                     matches!(
                         k,
-                        "server" | "storage" | "limits" | "profiles" | "subject_rights"
+                        "server"
+                            | "storage"
+                            | "limits"
+                            | "profiles"
+                            | "subject_rights"
+                            | "campaigns"
                     )
                 });
                 FileSettings::deserialize(toml::Value::Table(table))
@@ -191,7 +203,11 @@ impl Config {
         if file.limits.event_batch_len_max == 0 || file.limits.page_len_max == 0 {
             return Err("limits must be positive".into());
         }
+        let campaigns = file
+            .campaigns
+            .resolve(&bind, std::env::var("CANDOR_WEBHOOK_SECRET").ok())?;
         Ok(Config {
+            campaigns,
             bind,
             data_dir: overrides
                 .data_dir

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -115,6 +116,45 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/fairness/slots/{slot}",
             get(routes::fairness::slot_fairness),
+        );
+
+    let api = api
+        // Segments, campaigns, real-time decisions and unsubscribe.
+        .route("/v1/segments/lint", post(routes::segments::lint_segment))
+        .route(
+            "/v1/segments",
+            post(routes::segments::create_segment).get(routes::segments::list_segments),
+        )
+        .route("/v1/segments/{id}", get(routes::segments::get_segment))
+        .route(
+            "/v1/segments/{id}/preview",
+            get(routes::segments::preview_segment),
+        )
+        .route(
+            "/v1/subjects/{id}/segments",
+            get(routes::segments::subject_segments),
+        )
+        .route(
+            "/v1/campaigns",
+            post(routes::campaigns::create_campaign).get(routes::campaigns::list_campaigns),
+        )
+        .route("/v1/campaigns/{id}", get(routes::campaigns::get_campaign))
+        .route(
+            "/v1/campaigns/{id}/run",
+            post(routes::campaigns::run_campaign),
+        )
+        .route("/v1/decide", post(routes::decide::decide))
+        .route(
+            "/v1/subjects/{id}/campaigns",
+            get(routes::campaigns::subject_campaigns),
+        )
+        .route(
+            "/v1/subjects/{id}/time-zone",
+            put(routes::time_zone::put_time_zone),
+        )
+        .route(
+            "/v1/unsubscribe/{token}",
+            get(routes::unsubscribe::unsubscribe_page).post(routes::unsubscribe::unsubscribe),
         );
 
     Router::new()

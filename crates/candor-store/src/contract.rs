@@ -40,6 +40,12 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     concurrent_audit_appends_stay_linear(&fresh());
     audit_attributes_round_trip_and_erase(&fresh());
     exposures_round_trip_and_erase(&fresh());
+    // Segments and campaigns.
+    segments_and_campaigns_round_trip(&fresh());
+    runs_reserve_cap_slots_and_keep_outcomes(&fresh());
+    racing_runs_never_over_deliver(&fresh());
+    outbox_leases_retries_and_completes(&fresh());
+    unsubscribes_time_zones_and_erasure(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -967,4 +973,468 @@ pub fn exposures_round_trip_and_erase(store: &dyn Store) {
     assert_eq!(store.delete_exposures(&a).unwrap(), 3);
     assert!(store.exposures_for_subject(&a).unwrap().is_empty());
     assert_eq!(store.exposures_for_subject(&b).unwrap().len(), 2);
+}
+
+// --- Segments and campaigns -------------------------------------------------------------------
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn segment_record(id: &str, at: i64) -> crate::SegmentRecord {
+    crate::SegmentRecord {
+        id: id.to_owned(),
+        name: format!("Segment {id}"),
+        purpose: "email_marketing".to_owned(),
+        rule: "views(30d) >= 1".to_owned(),
+        created_at: Timestamp::from_millis(at),
+    }
+}
+
+fn campaign_record(id: &str, segment: &str, at: i64) -> crate::CampaignRecord {
+    crate::CampaignRecord {
+        id: id.to_owned(),
+        segment_id: segment.to_owned(),
+        spec: format!("{{\"id\":\"{id}\"}}"),
+        created_at: Timestamp::from_millis(at),
+    }
+}
+
+fn selected(s: SubjectKey, key: &str) -> crate::NewOutcome {
+    crate::NewOutcome {
+        subject: s,
+        reason: None,
+        delivery: Some(crate::NewDelivery {
+            idempotency_key: key.to_owned(),
+            payload: Some(format!("{{\"k\":\"{key}\"}}")),
+        }),
+    }
+}
+
+fn excluded(s: SubjectKey, reason: &str) -> crate::NewOutcome {
+    crate::NewOutcome {
+        subject: s,
+        reason: Some(reason.to_owned()),
+        delivery: None,
+    }
+}
+
+fn email_run(
+    run_id: &str,
+    campaign: &str,
+    now: i64,
+    outcomes: Vec<crate::NewOutcome>,
+) -> crate::NewRun {
+    crate::NewRun {
+        run_id: run_id.to_owned(),
+        campaign_id: campaign.to_owned(),
+        channel: "email".to_owned(),
+        now: Timestamp::from_millis(now),
+        channel_cap: crate::CapLimit {
+            max: 2,
+            window_ms: 24 * HOUR_MS,
+        },
+        campaign_cap: Some(crate::CapLimit {
+            max: 1,
+            window_ms: 24 * HOUR_MS,
+        }),
+        record_outcomes: true,
+        outcomes,
+    }
+}
+
+pub fn segments_and_campaigns_round_trip(store: &dyn Store) {
+    assert_eq!(store.segment("runners").unwrap(), None);
+    store
+        .insert_segment(&segment_record("runners", 10))
+        .unwrap();
+    store
+        .insert_segment(&segment_record("walkers", 20))
+        .unwrap();
+    assert!(matches!(
+        store.insert_segment(&segment_record("runners", 30)),
+        Err(crate::StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.segment("runners").unwrap(),
+        Some(segment_record("runners", 10)),
+        "a conflicting insert changes nothing"
+    );
+    let ids: Vec<String> = store
+        .segments()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, ["runners", "walkers"]);
+
+    store
+        .insert_campaign(&campaign_record("spring", "runners", 40))
+        .unwrap();
+    store
+        .insert_campaign(&campaign_record("autumn", "walkers", 50))
+        .unwrap();
+    assert!(
+        store
+            .insert_campaign(&campaign_record("spring", "walkers", 60))
+            .is_err()
+    );
+    assert_eq!(
+        store.campaign("spring").unwrap(),
+        Some(campaign_record("spring", "runners", 40))
+    );
+    assert_eq!(store.campaign("winter").unwrap(), None);
+    let ids: Vec<String> = store
+        .campaigns()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, ["spring", "autumn"]);
+}
+
+pub fn runs_reserve_cap_slots_and_keep_outcomes(store: &dyn Store) {
+    let (a, b, c) = (subject(1), subject(2), subject(3));
+    for s in [a, b, c] {
+        store
+            .upsert_subject(&s, &SubjectFacts::default(), Timestamp::from_millis(1))
+            .unwrap();
+    }
+    let mut keys = store.subject_keys(None, 10).unwrap();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.is_sorted());
+    keys.truncate(1);
+    assert_eq!(store.subject_keys(Some(&keys[0]), 10).unwrap().len(), 2);
+
+    let t = 100 * HOUR_MS;
+    let out = store
+        .commit_run(&email_run(
+            "run-1",
+            "spring",
+            t,
+            vec![
+                selected(a, "1a"),
+                excluded(b, "no_consent"),
+                selected(c, "1c"),
+            ],
+        ))
+        .unwrap();
+    assert_eq!(
+        out.iter().map(|o| o.selected).collect::<Vec<_>>(),
+        [true, false, true]
+    );
+    assert_eq!(out[1].reason.as_deref(), Some("no_consent"));
+    assert_eq!(store.run("run-1").unwrap().unwrap().campaign_id, "spring");
+    assert_eq!(store.run("run-9").unwrap(), None);
+    let mut expected: Vec<(SubjectKey, bool)> = vec![(a, true), (b, false), (c, true)];
+    expected.sort_by_key(|(k, _)| *k.as_bytes());
+    let stored: Vec<(SubjectKey, bool)> = store
+        .run_outcomes("run-1")
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.subject, o.selected))
+        .collect();
+    assert_eq!(stored, expected, "outcomes in key order");
+    let deliveries = store.run_deliveries("run-1").unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert_eq!(deliveries[0].subject, a);
+    assert_eq!(deliveries[0].attempts, 0);
+    assert_eq!(deliveries[0].delivered_at, None);
+
+    // The campaign's own cap (1 a day) is full for a and c; b has room.
+    let out = store
+        .commit_run(&email_run(
+            "run-2",
+            "spring",
+            t + HOUR_MS,
+            vec![selected(a, "2a"), selected(b, "2b"), selected(c, "2c")],
+        ))
+        .unwrap();
+    let reasons: Vec<Option<&str>> = out.iter().map(|o| o.reason.as_deref()).collect();
+    assert_eq!(
+        reasons,
+        [Some("frequency_cap"), None, Some("frequency_cap")]
+    );
+    // Another campaign on the same channel: the channel cap (2 a day) is now full for a...
+    let out = store
+        .commit_run(&email_run(
+            "run-3",
+            "autumn",
+            t + 2 * HOUR_MS,
+            vec![selected(a, "3a")],
+        ))
+        .unwrap();
+    assert!(
+        out[0].selected,
+        "a had one email today; the channel allows two"
+    );
+    let out = store
+        .commit_run(&email_run(
+            "run-4",
+            "other",
+            t + 3 * HOUR_MS,
+            vec![selected(a, "4a")],
+        ))
+        .unwrap();
+    assert_eq!(out[0].reason.as_deref(), Some("frequency_cap"));
+    // ... until the window rolls past the first delivery.
+    let out = store
+        .commit_run(&email_run(
+            "run-5",
+            "other",
+            t + 24 * HOUR_MS + 1,
+            vec![selected(a, "5a")],
+        ))
+        .unwrap();
+    assert!(out[0].selected);
+    // A commit with a key already used queues nothing twice.
+    let mut again = email_run("run-6", "again", t + 48 * HOUR_MS, vec![selected(b, "2b")]);
+    again.record_outcomes = false;
+    store.commit_run(&again).unwrap();
+    assert_eq!(store.run("run-6").unwrap(), None, "decisions keep no run");
+
+    let mine = store.subject_outcomes(&b, 10).unwrap();
+    let runs: Vec<(&str, bool)> = mine
+        .iter()
+        .map(|o| (o.run_id.as_str(), o.selected))
+        .collect();
+    assert_eq!(
+        runs,
+        [("run-2", true), ("run-1", false)],
+        "newest first, recorded runs only"
+    );
+    assert_eq!(mine[1].reason.as_deref(), Some("no_consent"));
+    assert_eq!(mine[1].campaign_id, "spring");
+    assert_eq!(mine[1].at, Timestamp::from_millis(t));
+    assert_eq!(store.subject_outcomes(&b, 1).unwrap().len(), 1);
+
+    let state = store
+        .marketing_state(&a, Timestamp::from_millis(t - 1))
+        .unwrap();
+    let campaigns: Vec<&str> = state.deliveries.iter().map(|d| d.0.as_str()).collect();
+    assert_eq!(campaigns, ["spring", "autumn", "other"]);
+    assert!(state.deliveries.is_sorted_by_key(|d| d.2));
+    assert!(state.deliveries.iter().all(|d| d.1 == "email"));
+}
+
+pub fn racing_runs_never_over_deliver(store: &dyn Store) {
+    const SUBJECTS: u32 = 20;
+    const RUNS: usize = 4;
+    let subjects: Vec<SubjectKey> = (0..SUBJECTS).map(subject).collect();
+    let now = 500 * HOUR_MS;
+    std::thread::scope(|scope| {
+        for r in 0..RUNS {
+            let subjects = &subjects;
+            scope.spawn(move || {
+                // Half the runs go through the subjects backwards, so they cross.
+                let mut order: Vec<&SubjectKey> = subjects.iter().collect();
+                if r % 2 == 1 {
+                    order.reverse();
+                }
+                let outcomes = order
+                    .into_iter()
+                    .map(|s| selected(*s, &format!("race-{r}-{}", s.to_hex())))
+                    .collect();
+                let mut run = email_run(&format!("race-{r}"), &format!("race-{r}"), now, outcomes);
+                run.channel_cap.max = 1;
+                store.commit_run(&run).unwrap();
+            });
+        }
+    });
+    let mut per_subject = std::collections::BTreeMap::<SubjectKey, u32>::new();
+    let mut selected_total = 0;
+    for r in 0..RUNS {
+        for d in store.run_deliveries(&format!("race-{r}")).unwrap() {
+            *per_subject.entry(d.subject).or_default() += 1;
+        }
+        selected_total += store
+            .run_outcomes(&format!("race-{r}"))
+            .unwrap()
+            .iter()
+            .filter(|o| o.selected)
+            .count();
+    }
+    assert_eq!(per_subject.len(), SUBJECTS as usize, "everyone got one");
+    assert!(per_subject.values().all(|n| *n == 1), "{per_subject:?}");
+    assert_eq!(
+        selected_total, SUBJECTS as usize,
+        "outcomes agree with deliveries"
+    );
+}
+
+pub fn outbox_leases_retries_and_completes(store: &dyn Store) {
+    let (a, b) = (subject(1), subject(2));
+    let t = 10 * HOUR_MS;
+    let mut run = email_run(
+        "out-1",
+        "spring",
+        t,
+        vec![selected(a, "oa"), selected(b, "ob")],
+    );
+    // A message shown by the caller itself is counted, never posted.
+    run.outcomes[1].delivery.as_mut().unwrap().payload = None;
+    store.commit_run(&run).unwrap();
+    let claimed = store
+        .claim_deliveries(Timestamp::from_millis(t), 60_000, 10)
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let d = &claimed[0];
+    assert_eq!((d.subject, d.attempts), (a, 1));
+    assert_eq!(d.payload.as_deref(), Some("{\"k\":\"oa\"}"));
+    assert_eq!(d.idempotency_key, "oa");
+    // Leased: nobody else takes it before the lease ends.
+    assert!(
+        store
+            .claim_deliveries(Timestamp::from_millis(t + 1), 60_000, 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Failed: due again at the time given, not before.
+    store
+        .delivery_failed(d.id, Timestamp::from_millis(t + 5_000), "HTTP 503")
+        .unwrap();
+    assert!(
+        store
+            .claim_deliveries(Timestamp::from_millis(t + 4_999), 60_000, 10)
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_deliveries(Timestamp::from_millis(t + 5_000), 60_000, 10)
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    assert_eq!(again[0].last_error.as_deref(), Some("HTTP 503"));
+    // A worker that dies leaves the delivery to be taken again once the lease ends.
+    let retaken = store
+        .claim_deliveries(Timestamp::from_millis(t + 65_000), 60_000, 10)
+        .unwrap();
+    assert_eq!((retaken.len(), retaken[0].attempts), (1, 3));
+    store
+        .delivery_succeeded(d.id, Timestamp::from_millis(t + 66_000))
+        .unwrap();
+    // A late failure report does not requeue a delivered message.
+    store
+        .delivery_failed(d.id, Timestamp::from_millis(t), "late")
+        .unwrap();
+    assert!(
+        store
+            .claim_deliveries(Timestamp::from_millis(t + 1_000 * HOUR_MS), 60_000, 10)
+            .unwrap()
+            .is_empty()
+    );
+    let all = store.run_deliveries("out-1").unwrap();
+    assert_eq!(
+        all[0].delivered_at,
+        Some(Timestamp::from_millis(t + 66_000))
+    );
+    assert_eq!(all[0].last_error, None);
+}
+
+pub fn unsubscribes_time_zones_and_erasure(store: &dyn Store) {
+    let (a, b) = (subject(1), subject(2));
+    let t = 10 * HOUR_MS;
+    assert_eq!(
+        store
+            .marketing_state(&a, Timestamp::from_millis(0))
+            .unwrap(),
+        crate::MarketingState::default()
+    );
+    store
+        .unsubscribe(&a, "sms", Timestamp::from_millis(t))
+        .unwrap();
+    store
+        .unsubscribe(&a, "email", Timestamp::from_millis(t))
+        .unwrap();
+    store
+        .unsubscribe(&a, "email", Timestamp::from_millis(t + 1))
+        .unwrap();
+    store.set_time_zone(&a, "Europe/Berlin").unwrap();
+    store.set_time_zone(&a, "Asia/Tokyo").unwrap();
+    store
+        .unsubscribe(&b, "email", Timestamp::from_millis(t))
+        .unwrap();
+    store
+        .commit_run(&email_run(
+            "erase-1",
+            "spring",
+            t,
+            vec![selected(a, "ea"), selected(b, "eb")],
+        ))
+        .unwrap();
+    let state = store
+        .marketing_state(&a, Timestamp::from_millis(0))
+        .unwrap();
+    assert_eq!(state.unsubscribed, ["email", "sms"]);
+    audience_pages_agree_with_point_reads(store);
+    assert_eq!(state.time_zone.as_deref(), Some("Asia/Tokyo"));
+    assert_eq!(state.deliveries.len(), 1);
+
+    store.erase_campaign_data(&a).unwrap();
+    assert_eq!(
+        store
+            .marketing_state(&a, Timestamp::from_millis(0))
+            .unwrap(),
+        crate::MarketingState::default()
+    );
+    assert!(store.subject_outcomes(&a, 10).unwrap().is_empty());
+    let outcomes = store.run_outcomes("erase-1").unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].subject, b, "only the erased subject's rows go");
+    let deliveries = store.run_deliveries("erase-1").unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].subject, b);
+    assert_eq!(
+        store
+            .marketing_state(&b, Timestamp::from_millis(0))
+            .unwrap()
+            .unsubscribed,
+        ["email"]
+    );
+}
+
+/// A page of the audience holds exactly what the per-subject reads return.
+fn audience_pages_agree_with_point_reads(store: &dyn Store) {
+    let p = Policy::default_policy();
+    let now = Timestamp::from_millis(20 * HOUR_MS);
+    for n in 10..14u8 {
+        let s = subject(u32::from(n));
+        store
+            .append_consents(
+                &s,
+                &SubjectFacts {
+                    age_band: AgeBand::parse("18+"),
+                    country: Some("DE".into()),
+                },
+                &[record(&p, "personalization", Decision::Granted, 5)],
+                now,
+            )
+            .unwrap();
+        if n % 2 == 0 {
+            store
+                .insert_events(batch(
+                    vec![event(s, n, "sku-1", Some(Interaction::View), 6)],
+                    7,
+                ))
+                .unwrap();
+            store.set_time_zone(&s, "Europe/Berlin").unwrap();
+            store.unsubscribe(&s, "push", now).unwrap();
+        }
+    }
+    let since = Timestamp::from_millis(1);
+    let mut after: Option<SubjectKey> = None;
+    let mut seen = 0;
+    loop {
+        let page = store.audience_page(after.as_ref(), 3, since).unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.key);
+        for row in &page {
+            seen += 1;
+            let k = &row.key;
+            assert_eq!(row.facts, store.subject(k).unwrap().unwrap().facts);
+            assert_eq!(row.consents, store.consent_records(k).unwrap());
+            assert_eq!(row.profile, store.profile(k).unwrap());
+            assert_eq!(row.events, store.all_events(k).unwrap());
+            assert_eq!(row.marketing, store.marketing_state(k, since).unwrap());
+        }
+    }
+    assert_eq!(seen, store.subject_keys(None, 1_000).unwrap().len());
+    assert!(seen >= 4);
 }

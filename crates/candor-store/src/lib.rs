@@ -12,6 +12,7 @@
 //! from blocking tasks so the async runtime never waits on disk.
 
 pub mod accountability;
+pub mod campaigns;
 pub mod model;
 pub mod postgres;
 pub mod rights;
@@ -27,6 +28,7 @@ use candor_domain::time::Timestamp;
 use std::collections::BTreeMap;
 
 pub use accountability::Exposure;
+pub use campaigns::*;
 pub use candor_accountability::audit::{AuditDraft, AuditEntry};
 pub use model::*;
 pub use rights::*;
@@ -269,4 +271,76 @@ pub trait Store: Send + Sync + 'static {
     fn exposures_for_subject(&self, key: &SubjectKey) -> StoreResult<Vec<Exposure>>;
     /// Removes a subject's exposures (erasure). Returns how many were removed.
     fn delete_exposures(&self, key: &SubjectKey) -> StoreResult<u64>;
+    // --- Segments and campaigns -----------------------------------------------------------
+
+    /// Saves a new segment; `Conflict` if the id is taken (segments are immutable, so running
+    /// campaigns keep the audience they were created with).
+    fn insert_segment(&self, segment: &SegmentRecord) -> StoreResult<()>;
+    fn segment(&self, id: &str) -> StoreResult<Option<SegmentRecord>>;
+    /// Every segment, oldest first.
+    fn segments(&self) -> StoreResult<Vec<SegmentRecord>>;
+    /// Saves a new campaign; `Conflict` if the id is taken.
+    fn insert_campaign(&self, campaign: &CampaignRecord) -> StoreResult<()>;
+    fn campaign(&self, id: &str) -> StoreResult<Option<CampaignRecord>>;
+    /// Every campaign, oldest first.
+    fn campaigns(&self) -> StoreResult<Vec<CampaignRecord>>;
+    /// Known subjects (anyone with a subject record), in key order after `after`.
+    fn subject_keys(&self, after: Option<&SubjectKey>, limit: u32) -> StoreResult<Vec<SubjectKey>>;
+    /// The next page of known subjects after `after`, in key order, each with everything a
+    /// campaign decision reads (deliveries since `deliveries_since`). The default loads one
+    /// subject at a time; a backend can answer with a few set-based reads per page.
+    fn audience_page(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+        deliveries_since: Timestamp,
+    ) -> StoreResult<Vec<AudienceRow>> {
+        self.subject_keys(after, limit)?
+            .into_iter()
+            .map(|key| {
+                Ok(AudienceRow {
+                    facts: self.subject(&key)?.map(|s| s.facts).unwrap_or_default(),
+                    consents: self.consent_records(&key)?,
+                    profile: self.profile(&key)?,
+                    events: self.all_events(&key)?,
+                    marketing: self.marketing_state(&key, deliveries_since)?,
+                    key,
+                })
+            })
+            .collect()
+    }
+    /// Unsubscribes, time zone and the deliveries since `since` of one subject.
+    fn marketing_state(&self, key: &SubjectKey, since: Timestamp) -> StoreResult<MarketingState>;
+    /// Records a subject's time zone for quiet hours.
+    fn set_time_zone(&self, key: &SubjectKey, time_zone: &str) -> StoreResult<()>;
+    /// Unsubscribes a subject from a channel; idempotent.
+    fn unsubscribe(&self, key: &SubjectKey, channel: &str, now: Timestamp) -> StoreResult<()>;
+    /// Commits a run in one transaction: each selected outcome's delivery is reserved only if
+    /// the channel cap and the campaign cap still have room when it is written, so concurrent
+    /// runs (on any number of instances) never over-deliver. Outcomes that lose the race come
+    /// back excluded with [`REASON_FREQUENCY_CAP`]. Returns the final outcomes in order.
+    fn commit_run(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>>;
+    fn run(&self, id: &str) -> StoreResult<Option<RunRecord>>;
+    /// Every outcome of a run, in subject key order (for explanations and fairness audits).
+    fn run_outcomes(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>>;
+    /// A subject's outcomes in every recorded run, newest first (at most `limit`).
+    fn subject_outcomes(&self, key: &SubjectKey, limit: u32) -> StoreResult<Vec<SubjectOutcome>>;
+    /// Every delivery of a run, in id order.
+    fn run_deliveries(&self, run_id: &str) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Takes up to `limit` queued deliveries due at `now` and leases them until
+    /// `now + lease_ms`, so another worker does not post them meanwhile; a worker that dies
+    /// leaves them to be taken again after the lease (at-least-once).
+    fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Marks a delivery as accepted by the webhook.
+    fn delivery_succeeded(&self, id: i64, now: Timestamp) -> StoreResult<()>;
+    /// Records a failed attempt and when to try again; the delivery stays queued.
+    fn delivery_failed(&self, id: i64, next_attempt_at: Timestamp, error: &str) -> StoreResult<()>;
+    /// Erasure: deletes every campaign row about the subject (outcomes, deliveries queued or
+    /// sent, unsubscribes, time zone).
+    fn erase_campaign_data(&self, key: &SubjectKey) -> StoreResult<()>;
 }

@@ -100,6 +100,10 @@ pub(crate) const SUBJECT_TABLES: &[(&str, &str, &str)] = &[
     ("preferences", "preferences", "subject_key = {k}"),
     ("exposures", "exposures", "subject_key = {k}"),
     ("audit_attributes", "audit_attributes", "subject_key = {k}"),
+    ("campaign_outcomes", "run_outcomes", "subject_key = {k}"),
+    ("deliveries", "deliveries", "subject_key = {k}"),
+    ("unsubscribes", "unsubscribes", "subject_key = {k}"),
+    ("time_zone", "subject_time_zones", "subject_key = {k}"),
 ];
 
 /// The count kind under which kept consent-proof tombstones are reported.

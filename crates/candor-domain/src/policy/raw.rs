@@ -26,6 +26,7 @@ pub(super) struct RawFile {
     pub recommendations: Option<toml::Table>,
     #[serde(default)]
     pub subject_rights: Option<toml::Table>,
+    pub campaigns: Option<toml::Table>,
     #[serde(default)]
     pub categories: BTreeMap<Spanned<String>, Spanned<RawCategory>>,
     #[serde(default)]

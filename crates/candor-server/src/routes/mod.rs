@@ -12,6 +12,12 @@ pub mod rights;
 // Accountability: the audit log, audit attributes, fairness reports, metrics.
 pub mod audit;
 pub mod fairness;
+// Segments and campaigns.
+pub mod campaigns;
+pub mod decide;
+pub mod segments;
+pub mod time_zone;
+pub mod unsubscribe;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

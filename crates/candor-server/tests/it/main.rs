@@ -1,6 +1,7 @@
 //! Router tests: the whole API through `tower::ServiceExt::oneshot`, no sockets.
 
 mod audit;
+mod campaigns;
 mod consent;
 mod conventions;
 mod events;

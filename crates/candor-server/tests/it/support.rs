@@ -124,15 +124,20 @@ impl TestApp {
     }
 
     pub fn with_policy(policy: Policy) -> TestApp {
-        TestApp::build(policy, |_| {})
+        TestApp::build(policy, "", |_| {})
     }
 
     /// The default policy with changed settings.
     pub fn with_config(change: impl FnOnce(&mut Config)) -> TestApp {
-        TestApp::build(Policy::default_policy(), change)
+        TestApp::build(Policy::default_policy(), "", change)
     }
 
-    fn build(policy: Policy, change: impl FnOnce(&mut Config)) -> TestApp {
+    /// A test app whose process settings come from `config_text` (TOML, as in candor.toml).
+    pub fn with_config_text(policy: Policy, config_text: &str) -> TestApp {
+        TestApp::build(policy, config_text, |_| {})
+    }
+
+    fn build(policy: Policy, config_text: &str, change: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         // The PostgreSQL driver is synchronous and may not run on the test's async thread.
         let (store, schema, (admin, ingest, decide)) = off_runtime(|| {
@@ -140,7 +145,7 @@ impl TestApp {
             let keys = test_keys(store.as_ref());
             (store, schema, keys)
         });
-        let mut config = Config::resolve("", Overrides::default()).unwrap();
+        let mut config = Config::resolve(config_text, Overrides::default()).unwrap();
         config.data_dir = dir.path().to_owned();
         change(&mut config);
         let now = Timestamp::from_millis(NOW);

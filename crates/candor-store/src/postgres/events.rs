@@ -254,7 +254,7 @@ fn categories_of(
         .unwrap_or_default()
 }
 
-fn parse_profile(text: &str) -> DbResult<Option<Profile>> {
+pub(super) fn parse_profile(text: &str) -> DbResult<Option<Profile>> {
     // An empty text is a lock placeholder of a transaction still running (see the schema);
     // it never commits, but reading it as "no profile" is the right answer regardless.
     if text.is_empty() {

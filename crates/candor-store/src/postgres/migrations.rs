@@ -232,4 +232,78 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX exposures_by_slot ON exposures (slot, at);
     CREATE INDEX exposures_by_subject ON exposures (subject_key, id);
     "#,
+    // 5: segments and campaigns — saved segments and campaigns, audience runs with their
+    // per-subject outcomes, the delivery outbox (which is also the ledger caps count),
+    // unsubscribes and declared time zones. Every subject-keyed table is erased by subject.
+    r#"
+    CREATE TABLE segments (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        purpose     TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        created_at  BIGINT NOT NULL
+    );
+
+    CREATE TABLE campaigns (
+        seq         BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+        id          TEXT PRIMARY KEY,
+        segment_id  TEXT NOT NULL REFERENCES segments (id),
+        spec        TEXT NOT NULL,
+        created_at  BIGINT NOT NULL
+    );
+
+    CREATE TABLE campaign_runs (
+        id          TEXT PRIMARY KEY,
+        campaign_id TEXT NOT NULL,
+        at          BIGINT NOT NULL
+    );
+
+    CREATE TABLE run_outcomes (
+        run_id      TEXT NOT NULL,
+        subject_key BYTEA NOT NULL,
+        selected    BOOLEAN NOT NULL,
+        reason      TEXT,
+        PRIMARY KEY (run_id, subject_key)
+    );
+    CREATE INDEX run_outcomes_by_subject ON run_outcomes (subject_key);
+
+    CREATE TABLE deliveries (
+        id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        subject_key     BYTEA NOT NULL,
+        campaign_id     TEXT NOT NULL,
+        run_id          TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        at              BIGINT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        -- NULL for messages the caller showed itself: counted for caps, never posted.
+        payload         TEXT,
+        attempts        INTEGER NOT NULL,
+        next_attempt_at BIGINT NOT NULL,
+        delivered_at    BIGINT,
+        last_error      TEXT
+    );
+    CREATE INDEX deliveries_by_subject ON deliveries (subject_key, at);
+    CREATE INDEX deliveries_by_run ON deliveries (run_id, id);
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at)
+        WHERE payload IS NOT NULL AND delivered_at IS NULL;
+
+    -- One row per channel, locked by every cap reservation on that channel: runs and
+    -- decisions from any instance reserve slots one after another, so caps stay exact.
+    CREATE TABLE cap_locks (
+        channel TEXT PRIMARY KEY
+    );
+    INSERT INTO cap_locks (channel) VALUES ('email'), ('sms'), ('push'), ('web');
+
+    CREATE TABLE unsubscribes (
+        subject_key BYTEA NOT NULL,
+        channel     TEXT NOT NULL,
+        at          BIGINT NOT NULL,
+        PRIMARY KEY (subject_key, channel)
+    );
+
+    CREATE TABLE subject_time_zones (
+        subject_key BYTEA PRIMARY KEY,
+        time_zone   TEXT NOT NULL
+    );
+    "#,
 ];

@@ -2,6 +2,7 @@
 //! on commit, secure delete.
 
 mod accountability;
+mod campaigns;
 mod events;
 mod migrations;
 mod preferences;
@@ -198,7 +199,7 @@ fn bad_row(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnType(0, format!("{what} `{value}`"), rusqlite::types::Type::Text)
 }
 
-fn consent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ConsentRecord)> {
+pub(crate) fn consent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ConsentRecord)> {
     let purpose: String = r.get(1)?;
     let decision: String = r.get(2)?;
     let source: String = r.get(5)?;
@@ -217,7 +218,7 @@ fn consent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ConsentReco
     ))
 }
 
-const CONSENT_COLUMNS: &str =
+pub(crate) const CONSENT_COLUMNS: &str =
     "id, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at";
 
 fn api_key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
@@ -762,6 +763,106 @@ impl Store for SqliteStore {
 
     fn delete_exposures(&self, key: &SubjectKey) -> StoreResult<u64> {
         self.delete_exposures_impl(key)
+    }
+
+    // --- Segments and campaigns (see `campaigns.rs`) ---------------------------------------
+
+    fn insert_segment(&self, segment: &crate::SegmentRecord) -> StoreResult<()> {
+        self.insert_segment_impl(segment)
+    }
+
+    fn segment(&self, id: &str) -> StoreResult<Option<crate::SegmentRecord>> {
+        self.segment_impl(id)
+    }
+
+    fn segments(&self) -> StoreResult<Vec<crate::SegmentRecord>> {
+        self.segments_impl()
+    }
+
+    fn insert_campaign(&self, campaign: &crate::CampaignRecord) -> StoreResult<()> {
+        self.insert_campaign_impl(campaign)
+    }
+
+    fn campaign(&self, id: &str) -> StoreResult<Option<crate::CampaignRecord>> {
+        self.campaign_impl(id)
+    }
+
+    fn campaigns(&self) -> StoreResult<Vec<crate::CampaignRecord>> {
+        self.campaigns_impl()
+    }
+
+    fn subject_keys(&self, after: Option<&SubjectKey>, limit: u32) -> StoreResult<Vec<SubjectKey>> {
+        self.subject_keys_impl(after, limit)
+    }
+
+    fn audience_page(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+        deliveries_since: Timestamp,
+    ) -> StoreResult<Vec<crate::AudienceRow>> {
+        self.audience_page_impl(after, limit, deliveries_since)
+    }
+
+    fn marketing_state(
+        &self,
+        key: &SubjectKey,
+        since: Timestamp,
+    ) -> StoreResult<crate::MarketingState> {
+        self.marketing_state_impl(key, since)
+    }
+
+    fn set_time_zone(&self, key: &SubjectKey, time_zone: &str) -> StoreResult<()> {
+        self.set_time_zone_impl(key, time_zone)
+    }
+
+    fn unsubscribe(&self, key: &SubjectKey, channel: &str, now: Timestamp) -> StoreResult<()> {
+        self.unsubscribe_impl(key, channel, now)
+    }
+
+    fn commit_run(&self, run: &crate::NewRun) -> StoreResult<Vec<crate::RunOutcome>> {
+        self.commit_run_impl(run)
+    }
+
+    fn run(&self, id: &str) -> StoreResult<Option<crate::RunRecord>> {
+        self.run_impl(id)
+    }
+
+    fn run_outcomes(&self, run_id: &str) -> StoreResult<Vec<crate::RunOutcome>> {
+        self.run_outcomes_impl(run_id)
+    }
+
+    fn subject_outcomes(
+        &self,
+        key: &SubjectKey,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::SubjectOutcome>> {
+        self.subject_outcomes_impl(key, limit)
+    }
+
+    fn run_deliveries(&self, run_id: &str) -> StoreResult<Vec<crate::DeliveryRecord>> {
+        self.run_deliveries_impl(run_id)
+    }
+
+    fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::DeliveryRecord>> {
+        self.claim_deliveries_impl(now, lease_ms, limit)
+    }
+
+    fn delivery_succeeded(&self, id: i64, now: Timestamp) -> StoreResult<()> {
+        self.delivery_succeeded_impl(id, now)
+    }
+
+    fn delivery_failed(&self, id: i64, next_attempt_at: Timestamp, error: &str) -> StoreResult<()> {
+        self.delivery_failed_impl(id, next_attempt_at, error)
+    }
+
+    fn erase_campaign_data(&self, key: &SubjectKey) -> StoreResult<()> {
+        self.erase_campaign_data_impl(key)
     }
 }
 

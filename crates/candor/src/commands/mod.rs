@@ -1,6 +1,7 @@
 //! Subcommands. Each is a plain function from parsed arguments to an exit code.
 
 mod audit;
+mod campaigns;
 mod demo;
 mod eval;
 mod fairness;
@@ -68,6 +69,9 @@ enum Command {
     Fairness(fairness::FairnessCommand),
     /// Write a self-contained HTML report: consent, drops, fairness, audit chain.
     Report(report::ReportArgs),
+    /// Segments and campaigns: audience runs.
+    #[command(subcommand)]
+    Campaigns(campaigns::CampaignsCommand),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -104,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit::run(cmd),
         Command::Fairness(cmd) => fairness::run(cmd),
         Command::Report(args) => report::run(args),
+        Command::Campaigns(cmd) => campaigns::run(cmd),
     }
 }
 

@@ -100,6 +100,7 @@ pub async fn serve(
     tokio::spawn(retention_loop(state.clone()));
     tokio::spawn(candor_server::recommend::model_loop(state.clone()));
     tokio::spawn(candor_server::recommend::exposure_loop(state.clone()));
+    tokio::spawn(candor_server::campaigns::outbox::outbox_loop(state.clone()));
     let app = candor_server::router(state.clone()).merge(candor_web::router(web));
     candor_server::serve_app(listener, app, shutdown_signal())
         .await

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `candor` binary: real processes, real sockets.
 
 mod audit;
+mod campaigns;
 mod cli;
 mod eval;
 mod postgres;

@@ -1,0 +1,584 @@
+//! Segments and campaigns in the running server: loading what the pure rules of
+//! `candor-segments` need about each person, audience runs, real-time decisions, and the
+//! outbox worker. Handlers in `routes::{segments, campaigns, decide, unsubscribe}` call these.
+//!
+//! Everything here runs on blocking threads (it calls the synchronous store), and takes `now`
+//! from the caller, so tests drive it with a fixed clock.
+
+pub mod outbox;
+pub mod view;
+
+use std::collections::HashMap;
+
+use candor_domain::SubjectKey;
+use candor_domain::consent::{self, ConsentRecord, SubjectFacts};
+use candor_domain::crypto::{self, DataKey};
+use candor_domain::ids::keyed_hash;
+use candor_domain::policy::{Audience, Channel, Policy};
+use candor_domain::time::Timestamp;
+use candor_segments::campaign::{
+    Campaign, CampaignError, CampaignSpec, Cap, ConsentCheck, ContactRules, Decision,
+    DeliveryHistory, ExclusionCode, SubjectSnapshot, channel_index, decide,
+};
+use candor_segments::kanon::{SuppressedCount, suppress, suppress_cells};
+use candor_segments::rule::Window;
+use candor_segments::template::{Placeholder, TemplateValues};
+use candor_segments::{delivery_idempotency_key, unsubscribe_token};
+use candor_store::{
+    CampaignRecord, CapLimit, MarketingState, NewDelivery, NewOutcome, NewRun, PageRequest, Store,
+    StoreResult,
+};
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use crate::config::CampaignSettings;
+use view::{Catalog, SubjectView};
+
+/// Subjects loaded per store round trip during a run.
+const SUBJECTS_PAGE_LEN: u32 = 1_000;
+/// Catalog items read for the `{{recommendations}}` placeholder.
+const CATALOG_LEN_MAX: u32 = 1_000;
+/// Items listed in `{{recommendations}}`.
+const RECOMMENDATIONS_LEN: usize = 3;
+
+/// A campaign's cap as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCap {
+    pub max: u32,
+    pub window_days: u32,
+}
+
+/// A campaign as stored in `CampaignRecord::spec`: what the operator asked for, checked
+/// against the policy when created and again before every run (the policy may have changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCampaign {
+    pub id: String,
+    pub segment: String,
+    pub channel: String,
+    pub purpose: String,
+    pub template: String,
+    /// Not sent before this instant (Unix milliseconds).
+    pub send_at: Option<i64>,
+    pub cap: Option<StoredCap>,
+    pub restricted_categories: Vec<String>,
+    pub holdout_percent: u8,
+    /// Draws the holdout, so the same people stay in the control group across runs.
+    pub seed: u64,
+}
+
+impl StoredCampaign {
+    pub fn channel(&self) -> Option<Channel> {
+        Channel::parse(&self.channel)
+    }
+
+    /// Validates against the policy with the segment's rule.
+    pub fn compile(&self, rule: &str, policy: &Policy) -> Result<Campaign, CampaignError> {
+        let channel = self.channel().ok_or(CampaignError::UnknownPurpose(format!(
+            "{} (channel `{}`)",
+            self.purpose, self.channel
+        )))?;
+        Campaign::create(
+            &CampaignSpec {
+                id: self.id.clone(),
+                segment: rule.to_owned(),
+                channel,
+                purpose: self.purpose.clone(),
+                template: self.template.clone(),
+                cap: self
+                    .cap
+                    .map(|c| Cap::new(c.max, Window::days(c.window_days))),
+                promotes: self.restricted_categories.clone(),
+                holdout_percent: self.holdout_percent,
+            },
+            policy,
+        )
+    }
+}
+
+/// What a run or a decision needs besides the store.
+pub struct Ctx<'a> {
+    pub store: &'a dyn Store,
+    pub policy: &'a Policy,
+    pub settings: &'a CampaignSettings,
+    pub server_secret: &'a [u8],
+    pub half_life_days: f64,
+    pub now: Timestamp,
+}
+
+impl Ctx<'_> {
+    /// The key unsubscribe tokens are signed with, separate from every other use of the
+    /// server secret.
+    pub fn unsubscribe_secret(&self) -> [u8; 32] {
+        unsubscribe_secret(self.server_secret)
+    }
+
+    pub fn unsubscribe_url(&self, key: &SubjectKey, channel: Channel) -> String {
+        let token = unsubscribe_token(&self.unsubscribe_secret(), key, channel);
+        format!("{}/v1/unsubscribe/{token}", self.settings.public_url)
+    }
+
+    /// The catalog, for item categories and recommendations.
+    pub fn catalog(&self) -> StoreResult<Catalog> {
+        let page = self.store.items(PageRequest::first(CATALOG_LEN_MAX))?;
+        Ok(Catalog {
+            items: page.items.into_iter().map(|i| (i.id.clone(), i)).collect(),
+        })
+    }
+
+    /// A subject from a page of the audience.
+    pub fn subject_from_row(
+        &self,
+        row: candor_store::AudienceRow,
+        catalog: &Catalog,
+    ) -> SubjectData {
+        let view = SubjectView::new(
+            row.profile.as_ref(),
+            &row.events,
+            catalog,
+            row.facts.country.clone(),
+            self.half_life_days,
+            self.now,
+        );
+        SubjectData {
+            key: row.key,
+            facts: row.facts,
+            records: row.consents,
+            marketing: row.marketing,
+            view,
+        }
+    }
+
+    /// Everything the rules need about one subject.
+    pub fn load_subject(
+        &self,
+        key: &SubjectKey,
+        catalog: &Catalog,
+        history_since: Timestamp,
+    ) -> StoreResult<SubjectData> {
+        let facts = self
+            .store
+            .subject(key)?
+            .map(|s| s.facts)
+            .unwrap_or_default();
+        let profile = self.store.profile(key)?;
+        let events = self.store.all_events(key)?;
+        let view = SubjectView::new(
+            profile.as_ref(),
+            &events,
+            catalog,
+            facts.country.clone(),
+            self.half_life_days,
+            self.now,
+        );
+        Ok(SubjectData {
+            key: *key,
+            records: self.store.consent_records(key)?,
+            marketing: self.store.marketing_state(key, history_since)?,
+            facts,
+            view,
+        })
+    }
+}
+
+/// The context for store work on a blocking thread.
+pub fn ctx<'a>(state: &'a crate::AppState, store: &'a dyn Store, now: Timestamp) -> Ctx<'a> {
+    Ctx {
+        store,
+        policy: &state.policy,
+        settings: &state.config.campaigns,
+        server_secret: state.secret.as_bytes(),
+        half_life_days: state.config.profiles.half_life_days,
+        now,
+    }
+}
+
+pub fn unsubscribe_secret(server_secret: &[u8]) -> [u8; 32] {
+    keyed_hash(server_secret, "unsubscribe", b"")
+}
+
+/// One person, loaded.
+pub struct SubjectData {
+    pub key: SubjectKey,
+    pub facts: SubjectFacts,
+    pub records: Vec<ConsentRecord>,
+    pub marketing: MarketingState,
+    pub view: SubjectView,
+}
+
+/// Time zones by name, so a run parses each zone once.
+#[derive(Default)]
+pub struct Zones(HashMap<String, Option<TimeZone>>);
+
+impl Zones {
+    fn get<'z>(&'z mut self, name: Option<&str>, default: &'z TimeZone) -> &'z TimeZone {
+        let Some(name) = name else { return default };
+        let zone = self
+            .0
+            .entry(name.to_owned())
+            .or_insert_with(|| TimeZone::get(name).ok());
+        zone.as_ref().unwrap_or(default)
+    }
+}
+
+/// The oldest delivery any cap of this campaign can still count.
+pub fn history_since(rules: &ContactRules, campaign: &Campaign, now: Timestamp) -> Timestamp {
+    let longest = Channel::ALL
+        .into_iter()
+        .map(|c| rules.caps.for_channel(c).window.as_millis())
+        .chain(campaign.cap().map(|c| c.window.as_millis()))
+        .max()
+        .unwrap_or(0);
+    Timestamp::from_millis(now.as_millis().saturating_sub(longest))
+}
+
+/// Decides one loaded person for one campaign.
+pub fn decide_subject(
+    ctx: &Ctx<'_>,
+    data: &SubjectData,
+    campaign: &Campaign,
+    seed: u64,
+    zones: &mut Zones,
+) -> Decision {
+    let state = consent::derive(ctx.policy, &data.facts, &data.records);
+    let consent = match state.get(campaign.purpose()) {
+        Some(s) => ConsentCheck {
+            allowed: s.allowed,
+            reason: s.reason.clone(),
+        },
+        None => ConsentCheck {
+            allowed: false,
+            reason: consent::Reason::NoChoiceYet,
+        },
+    };
+    let mut by_channel: [Vec<Timestamp>; 4] = Default::default();
+    let mut this_campaign = Vec::new();
+    for (campaign_id, channel, at) in &data.marketing.deliveries {
+        if let Some(c) = Channel::parse(channel) {
+            by_channel[channel_index(c)].push(*at);
+        }
+        if campaign_id == campaign.id() {
+            this_campaign.push(*at);
+        }
+    }
+    let unsubscribed = candor_segments::campaign::ChannelSet::of(
+        &data
+            .marketing
+            .unsubscribed
+            .iter()
+            .filter_map(|c| Channel::parse(c))
+            .collect::<Vec<_>>(),
+    );
+    let zone = zones.get(
+        data.marketing.time_zone.as_deref(),
+        &ctx.settings.default_time_zone,
+    );
+    let snapshot = SubjectSnapshot {
+        key: &data.key,
+        consent: &consent,
+        unsubscribed,
+        minor: data.facts.minor_below(ctx.policy).is_some(),
+        // Self-exclusion is not collected yet; nobody counts as self-excluded.
+        self_excluded: false,
+        time_zone: zone,
+        history: DeliveryHistory {
+            by_channel: [
+                &by_channel[0],
+                &by_channel[1],
+                &by_channel[2],
+                &by_channel[3],
+            ],
+            this_campaign: &this_campaign,
+        },
+        profile: &data.view,
+    };
+    decide(&snapshot, campaign, &ctx.settings.rules, ctx.now, seed)
+}
+
+/// The message for one person.
+pub struct Message {
+    pub text: String,
+    pub unsubscribe_url: String,
+}
+
+/// The subject's contact fields, unsealed with their data key. Empty when none are held (and
+/// then no data key is created).
+pub fn contact_fields(
+    store: &dyn Store,
+    key: &SubjectKey,
+    now: Timestamp,
+) -> StoreResult<HashMap<String, String>> {
+    let sealed = store.contact(key)?;
+    if sealed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut fresh = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut fresh);
+    let data_key = DataKey::from_bytes(store.data_key(key, fresh, now)?);
+    Ok(sealed
+        .into_iter()
+        .filter_map(|(field, bytes)| {
+            let context = crate::ingest::contact_context(key, &field);
+            let plain = crypto::open(&data_key, &context, &bytes).ok()?;
+            Some((field, String::from_utf8(plain).ok()?))
+        })
+        .collect())
+}
+
+/// The contact field a channel's messages are addressed to.
+pub fn address_field(channel: Channel) -> Option<&'static str> {
+    match channel {
+        Channel::Email => Some("email"),
+        Channel::Sms => Some("phone"),
+        Channel::Push | Channel::Web => None,
+    }
+}
+
+/// Renders the campaign's template for one person by plain substitution.
+pub fn render(
+    ctx: &Ctx<'_>,
+    data: &SubjectData,
+    campaign: &Campaign,
+    catalog: &Catalog,
+) -> StoreResult<Message> {
+    let contact = if campaign.template().uses(Placeholder::FirstName) {
+        contact_fields(ctx.store, &data.key, ctx.now)?
+    } else {
+        HashMap::new()
+    };
+    let first_name = contact
+        .get("first_name")
+        .or_else(|| contact.get("firstName"))
+        .map_or("", String::as_str);
+    let mut titles: Vec<&str> = Vec::new();
+    if campaign.template().uses(Placeholder::Recommendations) {
+        let minor = data.facts.minor_below(ctx.policy).is_some();
+        let restricted_for_minors: Vec<&str> =
+            ctx.policy.restricted_for(Audience::Minors).collect();
+        for category in data.view.top_interests() {
+            let mut items: Vec<_> = catalog
+                .items
+                .values()
+                .filter(|i| i.categories.iter().any(|c| c == category))
+                // Restricted items appear only in a campaign that declares them, and never
+                // for minors.
+                .filter(|i| {
+                    i.restricted.iter().all(|r| {
+                        campaign.promotes().iter().any(|p| p.as_ref() == r)
+                            && !(minor && restricted_for_minors.contains(&r.as_str()))
+                    })
+                })
+                .collect();
+            items.sort_by(|a, b| a.id.cmp(&b.id));
+            for item in items {
+                if titles.len() < RECOMMENDATIONS_LEN && !titles.contains(&item.title.as_str()) {
+                    titles.push(&item.title);
+                }
+            }
+            if titles.len() >= RECOMMENDATIONS_LEN {
+                break;
+            }
+        }
+    }
+    let unsubscribe_url = ctx.unsubscribe_url(&data.key, campaign.channel());
+    let text = campaign.template().render(&TemplateValues {
+        first_name,
+        recommendations: &titles,
+        unsubscribe_url: &unsubscribe_url,
+    });
+    Ok(Message {
+        text,
+        unsubscribe_url,
+    })
+}
+
+/// The JSON a delivery posts to the webhook.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeliveryPayload {
+    pub idempotency_key: String,
+    pub campaign: String,
+    pub run: String,
+    pub channel: String,
+    /// The pseudonymous subject key (hex); the shop's own id never leaves its system.
+    pub subject: String,
+    /// The person's address on the channel, added when the delivery is posted (never kept in
+    /// the outbox, so erasing the subject's data key shreds it), if Candor holds one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub message: String,
+    pub unsubscribe_url: String,
+    /// Headers an email sender should set (RFC 2369 and RFC 8058).
+    pub headers: DeliveryHeaders,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeliveryHeaders {
+    #[serde(rename = "List-Unsubscribe")]
+    pub list_unsubscribe: String,
+    #[serde(rename = "List-Unsubscribe-Post")]
+    pub list_unsubscribe_post: String,
+}
+
+/// Counts per outcome, in the order selected, then every exclusion code.
+pub type Counts = [u64; 1 + ExclusionCode::ALL.len()];
+
+fn slot(reason: Option<&str>) -> usize {
+    match reason {
+        None => 0,
+        Some(r) => {
+            1 + ExclusionCode::ALL
+                .iter()
+                .position(|c| c.as_str() == r)
+                .unwrap_or(ExclusionCode::FrequencyCap as usize)
+        }
+    }
+}
+
+/// The k-suppressed summary of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    pub total: SuppressedCount,
+    pub selected: SuppressedCount,
+    pub excluded: Vec<(ExclusionCode, SuppressedCount)>,
+}
+
+pub fn summarize(counts: &Counts, k: u32) -> RunSummary {
+    let cells = suppress_cells(counts, k);
+    RunSummary {
+        total: suppress(counts.iter().sum(), k),
+        selected: cells[0],
+        excluded: ExclusionCode::ALL
+            .into_iter()
+            .zip(cells[1..].iter().copied())
+            .collect(),
+    }
+}
+
+/// Why a run could not happen.
+#[derive(Debug)]
+pub enum RunRefusal {
+    /// The segment the campaign names is gone.
+    SegmentMissing(String),
+    /// The campaign no longer passes the policy (it changed since the campaign was created).
+    NoLongerValid(CampaignError),
+    /// A real run before the campaign's scheduled time.
+    NotDue(Timestamp),
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunResult {
+    pub run_id: Option<String>,
+    pub counts: Counts,
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
+/// Runs a campaign over every known subject. A dry run writes nothing; a real run stores
+/// each subject's outcome and queues a delivery for each selected subject, reserving cap
+/// slots in the same transaction so racing runs never over-deliver.
+pub fn run_campaign(
+    ctx: &Ctx<'_>,
+    record: &CampaignRecord,
+    dry_run: bool,
+) -> StoreResult<Result<RunResult, RunRefusal>> {
+    let stored: StoredCampaign = serde_json::from_str(&record.spec)
+        .map_err(|e| candor_store::StoreError::Other(format!("unreadable campaign: {e}")))?;
+    let Some(segment) = ctx.store.segment(&stored.segment)? else {
+        return Ok(Err(RunRefusal::SegmentMissing(stored.segment)));
+    };
+    let campaign = match stored.compile(&segment.rule, ctx.policy) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(RunRefusal::NoLongerValid(e))),
+    };
+    if !dry_run
+        && let Some(at) = stored.send_at
+        && ctx.now.as_millis() < at
+    {
+        return Ok(Err(RunRefusal::NotDue(Timestamp::from_millis(at))));
+    }
+    let run_id = (!dry_run).then(random_id);
+    let catalog = ctx.catalog()?;
+    let since = history_since(&ctx.settings.rules, &campaign, ctx.now);
+    let mut zones = Zones::default();
+    let mut counts: Counts = [0; 1 + ExclusionCode::ALL.len()];
+    let mut outcomes = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ctx
+            .store
+            .audience_page(after.as_ref(), SUBJECTS_PAGE_LEN, since)?;
+        let Some(last) = page.last().map(|r| r.key) else {
+            break;
+        };
+        for row in page {
+            let data = ctx.subject_from_row(row, &catalog);
+            let key = &data.key;
+            let decision = decide_subject(ctx, &data, &campaign, stored.seed, &mut zones);
+            let reason = decision.code().map(|c| c.as_str().to_owned());
+            let Some(run_id) = &run_id else {
+                counts[slot(reason.as_deref())] += 1;
+                continue;
+            };
+            let delivery = match decision {
+                Decision::Selected => {
+                    let message = render(ctx, &data, &campaign, &catalog)?;
+                    let idempotency_key = delivery_idempotency_key(&stored.id, run_id, key);
+                    let payload = DeliveryPayload {
+                        idempotency_key: idempotency_key.clone(),
+                        campaign: stored.id.clone(),
+                        run: run_id.clone(),
+                        channel: stored.channel.clone(),
+                        subject: key.to_hex(),
+                        to: None,
+                        message: message.text,
+                        headers: DeliveryHeaders {
+                            list_unsubscribe: format!("<{}>", message.unsubscribe_url),
+                            list_unsubscribe_post: "List-Unsubscribe=One-Click".to_owned(),
+                        },
+                        unsubscribe_url: message.unsubscribe_url,
+                    };
+                    Some(NewDelivery {
+                        idempotency_key,
+                        payload: Some(serde_json::to_string(&payload).map_err(|e| {
+                            candor_store::StoreError::Other(format!("payload: {e}"))
+                        })?),
+                    })
+                }
+                Decision::Excluded(_) => None,
+            };
+            outcomes.push(NewOutcome {
+                subject: *key,
+                reason,
+                delivery,
+            });
+        }
+        after = Some(last);
+    }
+    if let Some(run_id) = &run_id {
+        let committed = ctx.store.commit_run(&NewRun {
+            run_id: run_id.clone(),
+            campaign_id: stored.id.clone(),
+            channel: stored.channel.clone(),
+            now: ctx.now,
+            channel_cap: cap_limit(ctx.settings.rules.caps.for_channel(campaign.channel())),
+            campaign_cap: campaign.cap().map(cap_limit),
+            record_outcomes: true,
+            outcomes,
+        })?;
+        for o in &committed {
+            counts[slot(o.reason.as_deref())] += 1;
+        }
+    }
+    Ok(Ok(RunResult { run_id, counts }))
+}
+
+pub fn cap_limit(cap: Cap) -> CapLimit {
+    CapLimit {
+        max: cap.max,
+        window_ms: cap.window.as_millis(),
+    }
+}

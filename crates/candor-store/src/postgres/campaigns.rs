@@ -1,0 +1,596 @@
+//! Segments, campaigns, runs, the outbox and unsubscribes on PostgreSQL.
+//!
+//! Cap reservations are exact across instances: a run (or a decision) first locks its
+//! channel's row in `cap_locks`, so every reservation on a channel — and so every campaign cap,
+//! since a campaign has one channel — counts and inserts while no other transaction can. At
+//! READ COMMITTED each statement after the lock sees every delivery committed before it.
+//! One lock per channel, not per subject: a run may reserve a million slots, and a million
+//! row or advisory locks would exhaust the lock table.
+
+use std::collections::HashMap;
+
+use candor_domain::SubjectKey;
+use candor_domain::consent::{AgeBand, SubjectFacts};
+use candor_domain::time::Timestamp;
+use postgres::{GenericClient, Row};
+
+use super::{DbError, DbResult, PostgresStore, bad_row};
+use crate::{
+    AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, MarketingState, NewRun,
+    REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
+};
+
+fn key_from(bytes: Vec<u8>) -> DbResult<SubjectKey> {
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map(SubjectKey::from_bytes)
+        .map_err(|_| bad_row("subject key", "of wrong length"))
+}
+
+fn segment_from_row(r: &Row) -> DbResult<SegmentRecord> {
+    Ok(SegmentRecord {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        purpose: r.try_get(2)?,
+        rule: r.try_get(3)?,
+        created_at: Timestamp::from_millis(r.try_get(4)?),
+    })
+}
+
+fn campaign_from_row(r: &Row) -> DbResult<CampaignRecord> {
+    Ok(CampaignRecord {
+        id: r.try_get(0)?,
+        segment_id: r.try_get(1)?,
+        spec: r.try_get(2)?,
+        created_at: Timestamp::from_millis(r.try_get(3)?),
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "id, subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, delivered_at, last_error";
+
+fn delivery_from_row(r: &Row) -> DbResult<DeliveryRecord> {
+    let attempts: i32 = r.try_get(8)?;
+    Ok(DeliveryRecord {
+        id: r.try_get(0)?,
+        subject: key_from(r.try_get(1)?)?,
+        campaign_id: r.try_get(2)?,
+        run_id: r.try_get(3)?,
+        channel: r.try_get(4)?,
+        at: Timestamp::from_millis(r.try_get(5)?),
+        idempotency_key: r.try_get(6)?,
+        payload: r.try_get(7)?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        next_attempt_at: Timestamp::from_millis(r.try_get(9)?),
+        delivered_at: r.try_get::<_, Option<i64>>(10)?.map(Timestamp::from_millis),
+        last_error: r.try_get(11)?,
+    })
+}
+
+fn has_room(
+    c: &mut impl GenericClient,
+    subject: &SubjectKey,
+    filter_column: &str,
+    filter_value: &str,
+    cap: CapLimit,
+    now: Timestamp,
+) -> DbResult<bool> {
+    let n: i64 = c
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM deliveries WHERE subject_key = $1 AND {filter_column} = $2 AND at > $3 AND at <= $4"
+            ),
+            &[
+                &subject.as_bytes().as_slice(),
+                &filter_value,
+                &now.as_millis().saturating_sub(cap.window_ms),
+                &now.as_millis(),
+            ],
+        )?
+        .try_get(0)?;
+    Ok(n < i64::from(cap.max))
+}
+
+impl PostgresStore {
+    pub(super) fn insert_segment_impl(&self, s: &SegmentRecord) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO segments (id, name, purpose, rule, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&s.id, &s.name, &s.purpose, &s.rule, &s.created_at.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn segment_impl(&self, id: &str) -> StoreResult<Option<SegmentRecord>> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT id, name, purpose, rule, created_at FROM segments WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| segment_from_row(&r))
+            .transpose()
+        })
+    }
+
+    pub(super) fn segments_impl(&self) -> StoreResult<Vec<SegmentRecord>> {
+        self.read(|c| {
+            c.query(
+                "SELECT id, name, purpose, rule, created_at FROM segments ORDER BY created_at, id COLLATE \"C\"",
+                &[],
+            )?
+            .iter()
+            .map(segment_from_row)
+            .collect()
+        })
+    }
+
+    pub(super) fn insert_campaign_impl(&self, r: &CampaignRecord) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO campaigns (id, segment_id, spec, created_at) VALUES ($1, $2, $3, $4)",
+                &[&r.id, &r.segment_id, &r.spec, &r.created_at.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn campaign_impl(&self, id: &str) -> StoreResult<Option<CampaignRecord>> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT id, segment_id, spec, created_at FROM campaigns WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| campaign_from_row(&r))
+            .transpose()
+        })
+    }
+
+    pub(super) fn campaigns_impl(&self) -> StoreResult<Vec<CampaignRecord>> {
+        self.read(|c| {
+            c.query(
+                "SELECT id, segment_id, spec, created_at FROM campaigns ORDER BY seq",
+                &[],
+            )?
+            .iter()
+            .map(campaign_from_row)
+            .collect()
+        })
+    }
+
+    pub(super) fn subject_keys_impl(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectKey>> {
+        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        self.read(|c| {
+            c.query(
+                "SELECT subject_key FROM subjects WHERE subject_key > $1 ORDER BY subject_key LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| key_from(r.try_get(0)?))
+            .collect()
+        })
+    }
+
+    pub(super) fn marketing_state_impl(
+        &self,
+        key: &SubjectKey,
+        since: Timestamp,
+    ) -> StoreResult<MarketingState> {
+        let k = key.as_bytes().as_slice();
+        self.read(|c| {
+            let unsubscribed = c
+                .query(
+                    "SELECT channel FROM unsubscribes WHERE subject_key = $1 ORDER BY channel COLLATE \"C\"",
+                    &[&k],
+                )?
+                .iter()
+                .map(|r| r.try_get(0).map_err(DbError::from))
+                .collect::<DbResult<Vec<String>>>()?;
+            let time_zone = c
+                .query_opt(
+                    "SELECT time_zone FROM subject_time_zones WHERE subject_key = $1",
+                    &[&k],
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let deliveries = c
+                .query(
+                    "SELECT campaign_id, channel, at FROM deliveries WHERE subject_key = $1 AND at > $2 ORDER BY at, id",
+                    &[&k, &since.as_millis()],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        Timestamp::from_millis(r.try_get(2)?),
+                    ))
+                })
+                .collect::<DbResult<Vec<_>>>()?;
+            Ok(MarketingState {
+                unsubscribed,
+                time_zone,
+                deliveries,
+            })
+        })
+    }
+
+    /// One page of subjects with a handful of range scans over the key-ordered indexes,
+    /// instead of seven round trips per subject. The reads run in one REPEATABLE READ
+    /// transaction so the page is one consistent snapshot.
+    pub(super) fn audience_page_impl(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+        deliveries_since: Timestamp,
+    ) -> StoreResult<Vec<AudienceRow>> {
+        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        self.write(|tx| {
+            tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+            let mut rows: Vec<AudienceRow> = tx
+                .query(
+                    "SELECT subject_key, age_band, country FROM subjects WHERE subject_key > $1 ORDER BY subject_key LIMIT $2",
+                    &[&after, &i64::from(limit)],
+                )?
+                .iter()
+                .map(|r| {
+                    let band: Option<String> = r.try_get(1)?;
+                    Ok(AudienceRow {
+                        key: key_from(r.try_get(0)?)?,
+                        facts: SubjectFacts {
+                            age_band: band.as_deref().and_then(AgeBand::parse),
+                            country: r.try_get(2)?,
+                        },
+                        consents: Vec::new(),
+                        profile: None,
+                        events: Vec::new(),
+                        marketing: MarketingState::default(),
+                    })
+                })
+                .collect::<DbResult<_>>()?;
+            let Some(last) = rows.last().map(|r| r.key.as_bytes().to_vec()) else {
+                return Ok(rows);
+            };
+            let index: HashMap<[u8; 32], usize> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (*r.key.as_bytes(), i))
+                .collect();
+            // Keys in the range that are not in the page belong to rows of subjects with no
+            // subject record (not in the audience): skipped.
+            let slot = |r: &Row, col: usize| -> DbResult<Option<usize>> {
+                let bytes: Vec<u8> = r.try_get(col)?;
+                let key: Option<[u8; 32]> = bytes.as_slice().try_into().ok();
+                Ok(key.and_then(|k| index.get(&k).copied()))
+            };
+            for r in tx.query(
+                &format!(
+                    "SELECT {}, subject_key FROM consents WHERE subject_key > $1 AND subject_key <= $2 ORDER BY subject_key, id",
+                    super::CONSENT_COLUMNS
+                ),
+                &[&after, &last],
+            )? {
+                if let Some(i) = slot(&r, 9)? {
+                    rows[i].consents.push(super::consent_from_row(&r)?.1);
+                }
+            }
+            for r in tx.query(
+                &format!(
+                    "SELECT {}, subject_key FROM events WHERE subject_key > $1 AND subject_key <= $2 ORDER BY subject_key, id",
+                    super::events::EVENT_COLUMNS
+                ),
+                &[&after, &last],
+            )? {
+                if let Some(i) = slot(&r, r.len() - 1)? {
+                    rows[i].events.push(super::events::event_from_row(&r)?);
+                }
+            }
+            for r in tx.query(
+                "SELECT subject_key, profile FROM profiles WHERE subject_key > $1 AND subject_key <= $2",
+                &[&after, &last],
+            )? {
+                if let Some(i) = slot(&r, 0)? {
+                    let text: String = r.try_get(1)?;
+                    rows[i].profile = super::events::parse_profile(&text)?;
+                }
+            }
+            for r in tx.query(
+                "SELECT subject_key, channel FROM unsubscribes WHERE subject_key > $1 AND subject_key <= $2 ORDER BY subject_key, channel COLLATE \"C\"",
+                &[&after, &last],
+            )? {
+                if let Some(i) = slot(&r, 0)? {
+                    rows[i].marketing.unsubscribed.push(r.try_get(1)?);
+                }
+            }
+            for r in tx.query(
+                "SELECT subject_key, time_zone FROM subject_time_zones WHERE subject_key > $1 AND subject_key <= $2",
+                &[&after, &last],
+            )? {
+                if let Some(i) = slot(&r, 0)? {
+                    rows[i].marketing.time_zone = Some(r.try_get(1)?);
+                }
+            }
+            for r in tx.query(
+                "SELECT subject_key, campaign_id, channel, at FROM deliveries
+                 WHERE subject_key > $1 AND subject_key <= $2 AND at > $3 ORDER BY subject_key, at, id",
+                &[&after, &last, &deliveries_since.as_millis()],
+            )? {
+                if let Some(i) = slot(&r, 0)? {
+                    rows[i].marketing.deliveries.push((
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        Timestamp::from_millis(r.try_get(3)?),
+                    ));
+                }
+            }
+            Ok(rows)
+        })
+    }
+
+    pub(super) fn set_time_zone_impl(&self, key: &SubjectKey, tz: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO subject_time_zones (subject_key, time_zone) VALUES ($1, $2)
+                 ON CONFLICT (subject_key) DO UPDATE SET time_zone = excluded.time_zone",
+                &[&key.as_bytes().as_slice(), &tz],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn unsubscribe_impl(
+        &self,
+        key: &SubjectKey,
+        channel: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO unsubscribes (subject_key, channel, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&key.as_bytes().as_slice(), &channel, &now.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn commit_run_impl(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO cap_locks (channel) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&run.channel],
+            )?;
+            tx.execute(
+                "SELECT channel FROM cap_locks WHERE channel = $1 FOR UPDATE",
+                &[&run.channel],
+            )?;
+            if run.record_outcomes {
+                tx.execute(
+                    "INSERT INTO campaign_runs (id, campaign_id, at) VALUES ($1, $2, $3)",
+                    &[&run.run_id, &run.campaign_id, &run.now.as_millis()],
+                )?;
+            }
+            let insert_outcome = tx.prepare(
+                "INSERT INTO run_outcomes (run_id, subject_key, selected, reason) VALUES ($1, $2, $3, $4)",
+            )?;
+            let insert_delivery = tx.prepare(
+                "INSERT INTO deliveries (subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+            )?;
+            let mut out = Vec::with_capacity(run.outcomes.len());
+            for o in &run.outcomes {
+                let mut reason = o.reason.clone();
+                if let (None, Some(d)) = (&reason, &o.delivery) {
+                    let room = has_room(
+                        tx,
+                        &o.subject,
+                        "channel",
+                        &run.channel,
+                        run.channel_cap,
+                        run.now,
+                    )? && match run.campaign_cap {
+                        Some(cap) => has_room(
+                            tx,
+                            &o.subject,
+                            "campaign_id",
+                            &run.campaign_id,
+                            cap,
+                            run.now,
+                        )?,
+                        None => true,
+                    };
+                    if room {
+                        tx.execute(
+                            &insert_delivery,
+                            &[
+                                &o.subject.as_bytes().as_slice(),
+                                &run.campaign_id,
+                                &run.run_id,
+                                &run.channel,
+                                &run.now.as_millis(),
+                                &d.idempotency_key,
+                                &d.payload,
+                            ],
+                        )?;
+                    } else {
+                        reason = Some(REASON_FREQUENCY_CAP.to_owned());
+                    }
+                }
+                if run.record_outcomes {
+                    tx.execute(
+                        &insert_outcome,
+                        &[
+                            &run.run_id,
+                            &o.subject.as_bytes().as_slice(),
+                            &reason.is_none(),
+                            &reason,
+                        ],
+                    )?;
+                }
+                out.push(RunOutcome {
+                    subject: o.subject,
+                    selected: reason.is_none(),
+                    reason,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT id, campaign_id, at FROM campaign_runs WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| {
+                Ok(RunRecord {
+                    id: r.try_get(0)?,
+                    campaign_id: r.try_get(1)?,
+                    at: Timestamp::from_millis(r.try_get(2)?),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    pub(super) fn run_outcomes_impl(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>> {
+        self.read(|c| {
+            c.query(
+                "SELECT subject_key, selected, reason FROM run_outcomes WHERE run_id = $1 ORDER BY subject_key",
+                &[&run_id],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(RunOutcome {
+                    subject: key_from(r.try_get(0)?)?,
+                    selected: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    pub(super) fn subject_outcomes_impl(
+        &self,
+        key: &SubjectKey,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectOutcome>> {
+        self.read(|c| {
+            c.query(
+                "SELECT o.run_id, r.campaign_id, r.at, o.selected, o.reason
+                 FROM run_outcomes o JOIN campaign_runs r ON r.id = o.run_id
+                 WHERE o.subject_key = $1 ORDER BY r.at DESC, o.run_id COLLATE \"C\" LIMIT $2",
+                &[&key.as_bytes().as_slice(), &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(SubjectOutcome {
+                    run_id: r.try_get(0)?,
+                    campaign_id: r.try_get(1)?,
+                    at: Timestamp::from_millis(r.try_get(2)?),
+                    selected: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    pub(super) fn run_deliveries_impl(&self, run_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
+        self.read(|c| {
+            c.query(
+                &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE run_id = $1 ORDER BY id"),
+                &[&run_id],
+            )?
+            .iter()
+            .map(delivery_from_row)
+            .collect()
+        })
+    }
+
+    pub(super) fn claim_deliveries_impl(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        // SKIP LOCKED: workers on several instances take disjoint deliveries instead of
+        // queueing behind one another.
+        self.write(|tx| {
+            tx.query(
+                &format!(
+                    "UPDATE deliveries SET next_attempt_at = $2, attempts = attempts + 1
+                     WHERE id IN (
+                        SELECT id FROM deliveries
+                        WHERE payload IS NOT NULL AND delivered_at IS NULL AND next_attempt_at <= $1
+                        ORDER BY next_attempt_at, id LIMIT $3
+                        FOR UPDATE SKIP LOCKED)
+                     RETURNING {DELIVERY_COLUMNS}"
+                ),
+                &[
+                    &now.as_millis(),
+                    &now.as_millis().saturating_add(lease_ms),
+                    &i64::from(limit),
+                ],
+            )?
+            .iter()
+            .map(|r| {
+                // RETURNING shows the leased time; callers see when it was due, as on SQLite.
+                let mut d = delivery_from_row(r)?;
+                d.next_attempt_at = now;
+                Ok(d)
+            })
+            .collect::<DbResult<Vec<_>>>()
+            .map(|mut v| {
+                v.sort_by_key(|d| d.id);
+                v
+            })
+        })
+    }
+
+    pub(super) fn delivery_succeeded_impl(&self, id: i64, now: Timestamp) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE deliveries SET delivered_at = $2, last_error = NULL WHERE id = $1 AND delivered_at IS NULL",
+                &[&id, &now.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn delivery_failed_impl(
+        &self,
+        id: i64,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE deliveries SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND delivered_at IS NULL",
+                &[&id, &next_attempt_at.as_millis(), &error],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn erase_campaign_data_impl(&self, key: &SubjectKey) -> StoreResult<()> {
+        let k = key.as_bytes().as_slice();
+        self.write(|tx| {
+            for table in [
+                "run_outcomes",
+                "deliveries",
+                "unsubscribes",
+                "subject_time_zones",
+            ] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE subject_key = $1"),
+                    &[&k],
+                )?;
+            }
+            Ok(())
+        })
+    }
+}

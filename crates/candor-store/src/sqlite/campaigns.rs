@@ -1,0 +1,552 @@
+//! Segments, campaigns, runs, the outbox and unsubscribes on SQLite.
+//!
+//! Cap reservations are exact because SQLite has one writer: a run's transaction holds the
+//! writer connection from the first count to the commit, so no other run can slip a delivery
+//! in between a count and the insert it justifies.
+
+use std::collections::HashMap;
+
+use candor_domain::SubjectKey;
+use candor_domain::consent::{AgeBand, SubjectFacts};
+use candor_domain::time::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{SqliteStore, bad_row};
+use crate::{
+    AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, MarketingState, NewRun,
+    REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
+};
+
+fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map(SubjectKey::from_bytes)
+        .map_err(|_| bad_row("subject key", "of wrong length"))
+}
+
+fn segment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SegmentRecord> {
+    Ok(SegmentRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        purpose: r.get(2)?,
+        rule: r.get(3)?,
+        created_at: Timestamp::from_millis(r.get(4)?),
+    })
+}
+
+fn campaign_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CampaignRecord> {
+    Ok(CampaignRecord {
+        id: r.get(0)?,
+        segment_id: r.get(1)?,
+        spec: r.get(2)?,
+        created_at: Timestamp::from_millis(r.get(3)?),
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "id, subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, delivered_at, last_error";
+
+fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> {
+    Ok(DeliveryRecord {
+        id: r.get(0)?,
+        subject: key_from(r.get(1)?)?,
+        campaign_id: r.get(2)?,
+        run_id: r.get(3)?,
+        channel: r.get(4)?,
+        at: Timestamp::from_millis(r.get(5)?),
+        idempotency_key: r.get(6)?,
+        payload: r.get(7)?,
+        attempts: r.get(8)?,
+        next_attempt_at: Timestamp::from_millis(r.get(9)?),
+        delivered_at: r.get::<_, Option<i64>>(10)?.map(Timestamp::from_millis),
+        last_error: r.get(11)?,
+    })
+}
+
+/// Start of the rolling window ending at `now`: deliveries strictly after it count.
+fn window_start(now: Timestamp, cap: CapLimit) -> i64 {
+    now.as_millis().saturating_sub(cap.window_ms)
+}
+
+fn has_room(
+    conn: &Connection,
+    subject: &SubjectKey,
+    filter_column: &str,
+    filter_value: &str,
+    cap: CapLimit,
+    now: Timestamp,
+) -> rusqlite::Result<bool> {
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM deliveries WHERE subject_key = ?1 AND {filter_column} = ?2 AND at > ?3 AND at <= ?4"
+        ))?
+        .query_row(
+            params![
+                subject.as_bytes().as_slice(),
+                filter_value,
+                window_start(now, cap),
+                now.as_millis()
+            ],
+            |r| r.get(0),
+        )?;
+    Ok(n < i64::from(cap.max))
+}
+
+impl SqliteStore {
+    pub(super) fn insert_segment_impl(&self, s: &SegmentRecord) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO segments (id, name, purpose, rule, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.id, s.name, s.purpose, s.rule, s.created_at.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn segment_impl(&self, id: &str) -> StoreResult<Option<SegmentRecord>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT id, name, purpose, rule, created_at FROM segments WHERE id = ?1",
+            )?
+            .query_row([id], segment_from_row)
+            .optional()
+        })
+    }
+
+    pub(super) fn segments_impl(&self) -> StoreResult<Vec<SegmentRecord>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT id, name, purpose, rule, created_at FROM segments ORDER BY rowid",
+            )?
+            .query_map([], segment_from_row)?
+            .collect()
+        })
+    }
+
+    pub(super) fn insert_campaign_impl(&self, r: &CampaignRecord) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO campaigns (id, segment_id, spec, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![r.id, r.segment_id, r.spec, r.created_at.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn campaign_impl(&self, id: &str) -> StoreResult<Option<CampaignRecord>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT id, segment_id, spec, created_at FROM campaigns WHERE id = ?1",
+            )?
+            .query_row([id], campaign_from_row)
+            .optional()
+        })
+    }
+
+    pub(super) fn campaigns_impl(&self) -> StoreResult<Vec<CampaignRecord>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT id, segment_id, spec, created_at FROM campaigns ORDER BY rowid",
+            )?
+            .query_map([], campaign_from_row)?
+            .collect()
+        })
+    }
+
+    pub(super) fn subject_keys_impl(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectKey>> {
+        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT subject_key FROM subjects WHERE subject_key > ?1 ORDER BY subject_key LIMIT ?2",
+            )?
+            .query_map(params![after, i64::from(limit)], |r| key_from(r.get(0)?))?
+            .collect()
+        })
+    }
+
+    pub(super) fn marketing_state_impl(
+        &self,
+        key: &SubjectKey,
+        since: Timestamp,
+    ) -> StoreResult<MarketingState> {
+        let k = key.as_bytes().as_slice();
+        self.read(|c| {
+            let unsubscribed = c
+                .prepare_cached(
+                    "SELECT channel FROM unsubscribes WHERE subject_key = ?1 ORDER BY channel",
+                )?
+                .query_map([k], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            let time_zone = c
+                .prepare_cached("SELECT time_zone FROM subject_time_zones WHERE subject_key = ?1")?
+                .query_row([k], |r| r.get(0))
+                .optional()?;
+            let deliveries = c
+                .prepare_cached(
+                    "SELECT campaign_id, channel, at FROM deliveries WHERE subject_key = ?1 AND at > ?2 ORDER BY at, id",
+                )?
+                .query_map(params![k, since.as_millis()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, Timestamp::from_millis(r.get(2)?)))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(MarketingState {
+                unsubscribed,
+                time_zone,
+                deliveries,
+            })
+        })
+    }
+
+    /// One page of subjects with a handful of range scans over the key-ordered indexes,
+    /// instead of seven point reads per subject.
+    pub(super) fn audience_page_impl(
+        &self,
+        after: Option<&SubjectKey>,
+        limit: u32,
+        deliveries_since: Timestamp,
+    ) -> StoreResult<Vec<AudienceRow>> {
+        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        self.read(|c| {
+            let mut rows: Vec<AudienceRow> = c
+                .prepare_cached(
+                    "SELECT subject_key, age_band, country FROM subjects WHERE subject_key > ?1 ORDER BY subject_key LIMIT ?2",
+                )?
+                .query_map(params![after, i64::from(limit)], |r| {
+                    let band: Option<String> = r.get(1)?;
+                    Ok(AudienceRow {
+                        key: key_from(r.get(0)?)?,
+                        facts: SubjectFacts {
+                            age_band: band.as_deref().and_then(AgeBand::parse),
+                            country: r.get(2)?,
+                        },
+                        consents: Vec::new(),
+                        profile: None,
+                        events: Vec::new(),
+                        marketing: MarketingState::default(),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let Some(last) = rows.last().map(|r| r.key.as_bytes().to_vec()) else {
+                return Ok(rows);
+            };
+            let index: HashMap<[u8; 32], usize> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (*r.key.as_bytes(), i))
+                .collect();
+            // Each scan returns (subject key, row). Keys in the range that are not in the page
+            // belong to rows of subjects with no subject record (not in the audience): skipped.
+            let slot = |bytes: Vec<u8>| -> Option<usize> {
+                let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
+                index.get(&key).copied()
+            };
+            let range = params![after, last];
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {}, subject_key FROM consents WHERE subject_key > ?1 AND subject_key <= ?2 ORDER BY subject_key, id",
+                super::CONSENT_COLUMNS
+            ))?;
+            let mut q = stmt.query(range)?;
+            while let Some(r) = q.next()? {
+                let Some(i) = slot(r.get(9)?) else { continue };
+                rows[i].consents.push(super::consent_from_row(r)?.1);
+            }
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {}, subject_key FROM events WHERE subject_key > ?1 AND subject_key <= ?2 ORDER BY subject_key, id",
+                super::events::EVENT_COLUMNS
+            ))?;
+            let mut q = stmt.query(range)?;
+            while let Some(r) = q.next()? {
+                let Some(i) = slot(r.get(r.as_ref().column_count() - 1)?) else {
+                    continue;
+                };
+                rows[i].events.push(super::events::event_from_row(r)?);
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT subject_key, profile FROM profiles WHERE subject_key > ?1 AND subject_key <= ?2",
+            )?;
+            let mut q = stmt.query(range)?;
+            while let Some(r) = q.next()? {
+                let Some(i) = slot(r.get(0)?) else { continue };
+                let text: String = r.get(1)?;
+                rows[i].profile = Some(
+                    serde_json::from_str(&text).map_err(|_| bad_row("profile", "unreadable"))?,
+                );
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT subject_key, channel FROM unsubscribes WHERE subject_key > ?1 AND subject_key <= ?2 ORDER BY subject_key, channel",
+            )?;
+            let mut q = stmt.query(range)?;
+            while let Some(r) = q.next()? {
+                let Some(i) = slot(r.get(0)?) else { continue };
+                rows[i].marketing.unsubscribed.push(r.get(1)?);
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT subject_key, time_zone FROM subject_time_zones WHERE subject_key > ?1 AND subject_key <= ?2",
+            )?;
+            let mut q = stmt.query(range)?;
+            while let Some(r) = q.next()? {
+                let Some(i) = slot(r.get(0)?) else { continue };
+                rows[i].marketing.time_zone = Some(r.get(1)?);
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT subject_key, campaign_id, channel, at FROM deliveries
+                 WHERE subject_key > ?1 AND subject_key <= ?2 AND at > ?3 ORDER BY subject_key, at, id",
+            )?;
+            let mut q = stmt.query(params![after, last, deliveries_since.as_millis()])?;
+            while let Some(r) = q.next()? {
+                let Some(i) = slot(r.get(0)?) else { continue };
+                rows[i]
+                    .marketing
+                    .deliveries
+                    .push((r.get(1)?, r.get(2)?, Timestamp::from_millis(r.get(3)?)));
+            }
+            Ok(rows)
+        })
+    }
+
+    pub(super) fn set_time_zone_impl(&self, key: &SubjectKey, tz: &str) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO subject_time_zones (subject_key, time_zone) VALUES (?1, ?2)
+                 ON CONFLICT (subject_key) DO UPDATE SET time_zone = excluded.time_zone",
+                params![key.as_bytes().as_slice(), tz],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn unsubscribe_impl(
+        &self,
+        key: &SubjectKey,
+        channel: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO unsubscribes (subject_key, channel, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![key.as_bytes().as_slice(), channel, now.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn commit_run_impl(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            if run.record_outcomes {
+                tx.execute(
+                    "INSERT INTO campaign_runs (id, campaign_id, at) VALUES (?1, ?2, ?3)",
+                    params![run.run_id, run.campaign_id, run.now.as_millis()],
+                )?;
+            }
+            let mut out = Vec::with_capacity(run.outcomes.len());
+            {
+                let mut insert_outcome = tx.prepare_cached(
+                    "INSERT INTO run_outcomes (run_id, subject_key, selected, reason) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                let mut insert_delivery = tx.prepare_cached(
+                    "INSERT INTO deliveries (subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?5) ON CONFLICT (idempotency_key) DO NOTHING",
+                )?;
+                for o in &run.outcomes {
+                    let mut reason = o.reason.clone();
+                    if let (None, Some(d)) = (&reason, &o.delivery) {
+                        let room = has_room(
+                            &tx,
+                            &o.subject,
+                            "channel",
+                            &run.channel,
+                            run.channel_cap,
+                            run.now,
+                        )? && match run.campaign_cap {
+                            Some(cap) => has_room(
+                                &tx,
+                                &o.subject,
+                                "campaign_id",
+                                &run.campaign_id,
+                                cap,
+                                run.now,
+                            )?,
+                            None => true,
+                        };
+                        if room {
+                            insert_delivery.execute(params![
+                                o.subject.as_bytes().as_slice(),
+                                run.campaign_id,
+                                run.run_id,
+                                run.channel,
+                                run.now.as_millis(),
+                                d.idempotency_key,
+                                d.payload,
+                            ])?;
+                        } else {
+                            reason = Some(REASON_FREQUENCY_CAP.to_owned());
+                        }
+                    }
+                    if run.record_outcomes {
+                        insert_outcome.execute(params![
+                            run.run_id,
+                            o.subject.as_bytes().as_slice(),
+                            reason.is_none(),
+                            reason
+                        ])?;
+                    }
+                    out.push(RunOutcome {
+                        subject: o.subject,
+                        selected: reason.is_none(),
+                        reason,
+                    });
+                }
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT id, campaign_id, at FROM campaign_runs WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(RunRecord {
+                        id: r.get(0)?,
+                        campaign_id: r.get(1)?,
+                        at: Timestamp::from_millis(r.get(2)?),
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    pub(super) fn run_outcomes_impl(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT subject_key, selected, reason FROM run_outcomes WHERE run_id = ?1 ORDER BY subject_key",
+            )?
+            .query_map([run_id], |r| {
+                Ok(RunOutcome {
+                    subject: key_from(r.get(0)?)?,
+                    selected: r.get::<_, i64>(1)? != 0,
+                    reason: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    pub(super) fn subject_outcomes_impl(
+        &self,
+        key: &SubjectKey,
+        limit: u32,
+    ) -> StoreResult<Vec<SubjectOutcome>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT o.run_id, r.campaign_id, r.at, o.selected, o.reason
+                 FROM run_outcomes o JOIN campaign_runs r ON r.id = o.run_id
+                 WHERE o.subject_key = ?1 ORDER BY r.at DESC, o.run_id LIMIT ?2",
+            )?
+            .query_map(params![key.as_bytes().as_slice(), i64::from(limit)], |r| {
+                Ok(SubjectOutcome {
+                    run_id: r.get(0)?,
+                    campaign_id: r.get(1)?,
+                    at: Timestamp::from_millis(r.get(2)?),
+                    selected: r.get::<_, i64>(3)? != 0,
+                    reason: r.get(4)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    pub(super) fn run_deliveries_impl(&self, run_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE run_id = ?1 ORDER BY id"
+            ))?
+            .query_map([run_id], delivery_from_row)?
+            .collect()
+        })
+    }
+
+    pub(super) fn claim_deliveries_impl(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            let due = tx
+                .prepare_cached(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                     WHERE payload IS NOT NULL AND delivered_at IS NULL AND next_attempt_at <= ?1
+                     ORDER BY next_attempt_at, id LIMIT ?2"
+                ))?
+                .query_map(params![now.as_millis(), i64::from(limit)], delivery_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            {
+                let mut lease = tx.prepare_cached(
+                    "UPDATE deliveries SET next_attempt_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                )?;
+                for d in &due {
+                    lease.execute(params![d.id, now.as_millis().saturating_add(lease_ms)])?;
+                }
+            }
+            tx.commit()?;
+            let mut due: Vec<DeliveryRecord> = due
+                .into_iter()
+                .map(|mut d| {
+                    d.attempts += 1;
+                    d
+                })
+                .collect();
+            due.sort_by_key(|d| d.id);
+            Ok(due)
+        })
+    }
+
+    pub(super) fn delivery_succeeded_impl(&self, id: i64, now: Timestamp) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE deliveries SET delivered_at = ?2, last_error = NULL WHERE id = ?1 AND delivered_at IS NULL",
+                params![id, now.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn delivery_failed_impl(
+        &self,
+        id: i64,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE deliveries SET next_attempt_at = ?2, last_error = ?3 WHERE id = ?1 AND delivered_at IS NULL",
+                params![id, next_attempt_at.as_millis(), error],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn erase_campaign_data_impl(&self, key: &SubjectKey) -> StoreResult<()> {
+        let k = key.as_bytes().as_slice();
+        self.write(|c| {
+            let tx = c.transaction()?;
+            for table in [
+                "run_outcomes",
+                "deliveries",
+                "unsubscribes",
+                "subject_time_zones",
+            ] {
+                tx.execute(&format!("DELETE FROM {table} WHERE subject_key = ?1"), [k])?;
+            }
+            tx.commit()
+        })
+    }
+}
