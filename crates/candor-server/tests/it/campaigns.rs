@@ -12,7 +12,7 @@ use candor_server::campaigns::{DeliveryPayload, outbox};
 use candor_store::Store;
 use serde_json::{Value, json};
 
-use crate::support::{NOW, TestApp};
+use crate::support::{NOW, TestApp, off_runtime};
 
 /// A policy that shows every count, so tests can read exact summaries.
 fn k1() -> Policy {
@@ -126,7 +126,7 @@ fn store(app: &TestApp) -> Arc<dyn Store> {
 
 /// Outcome reason per external id, from the stored outcomes of a run.
 fn reasons(app: &TestApp, run_id: &str, subjects: &[&str]) -> BTreeMap<String, String> {
-    let outcomes = store(app).run_outcomes(run_id).unwrap();
+    let outcomes = off_runtime(|| store(app).run_outcomes(run_id).unwrap());
     subjects
         .iter()
         .map(|s| {
@@ -456,11 +456,11 @@ async fn a_run_selects_or_excludes_everyone_with_a_reason() {
     assert_eq!(r.body["excluded"]["quiet_hours"], 1);
     let ann = app.state.subject_key("ann").unwrap();
     assert!(
-        store(&app)
+        off_runtime(|| store(&app)
             .marketing_state(&ann, Timestamp::from_millis(0))
-            .unwrap()
-            .deliveries
-            .is_empty(),
+            .unwrap())
+        .deliveries
+        .is_empty(),
         "a dry run sends nothing"
     );
 
@@ -479,7 +479,7 @@ async fn a_run_selects_or_excludes_everyone_with_a_reason() {
     .collect();
     assert_eq!(reasons(&app, &run_id, &who), expected);
 
-    let deliveries = store(&app).run_deliveries(&run_id).unwrap();
+    let deliveries = off_runtime(|| store(&app).run_deliveries(&run_id).unwrap());
     assert_eq!(deliveries.len(), 1);
     let payload: DeliveryPayload =
         serde_json::from_str(deliveries[0].payload.as_deref().unwrap()).unwrap();
@@ -558,7 +558,7 @@ async fn racing_runs_never_over_deliver() {
     for r in [a, b, c] {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let run_id = r.body["run_id"].as_str().unwrap();
-        delivered += store(&app).run_deliveries(run_id).unwrap().len();
+        delivered += off_runtime(|| store(&app).run_deliveries(run_id).unwrap()).len();
     }
     assert_eq!(
         delivered,
@@ -568,7 +568,7 @@ async fn racing_runs_never_over_deliver() {
 }
 
 fn unsubscribe_path(app: &TestApp, run_id: &str) -> String {
-    let d = &store(app).run_deliveries(run_id).unwrap()[0];
+    let d = &off_runtime(|| store(app).run_deliveries(run_id).unwrap())[0];
     let payload: DeliveryPayload = serde_json::from_str(d.payload.as_deref().unwrap()).unwrap();
     let url = payload.unsubscribe_url;
     url[url.find("/v1/unsubscribe/").unwrap()..].to_owned()
@@ -813,7 +813,7 @@ async fn the_outbox_retries_with_backoff_until_the_webhook_accepts() {
         .unwrap();
     assert_eq!(pass.claimed, 0, "delivered once accepted");
 
-    let d = &store(&app).run_deliveries(&run_id).unwrap()[0];
+    let d = &off_runtime(|| store(&app).run_deliveries(&run_id).unwrap())[0];
     assert_eq!(d.delivered_at, Some(at(3_000)));
     assert_eq!(d.attempts, 3);
     let seen = seen.lock().unwrap();
@@ -861,7 +861,7 @@ async fn an_unreachable_webhook_loses_nothing() {
         assert_eq!((pass.claimed, pass.failed), (1, 1));
         t += 10 * 3_600_000;
     }
-    let d = &store(&app).run_deliveries(&run_id).unwrap()[0];
+    let d = &off_runtime(|| store(&app).run_deliveries(&run_id).unwrap())[0];
     assert_eq!(d.delivered_at, None);
     assert_eq!(d.attempts, 5);
     assert!(d.last_error.is_some());
