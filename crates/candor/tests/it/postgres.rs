@@ -336,3 +336,111 @@ async fn a_lost_database_gives_503_then_recovers_without_a_restart() {
     let (s, _, _) = call(&http, Method::PUT, put("after"), &ingest, Some(grant)).await;
     assert_eq!(s, 200, "writes work again, same process");
 }
+
+/// Deliveries per subject in a schema, straight from the database.
+fn deliveries_per_subject(schema: &Schema) -> Vec<i64> {
+    let (url, name) = (schema.url.clone(), schema.name.clone());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.query(
+            &format!("SELECT count(*) FROM {name}.deliveries GROUP BY subject_key"),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn frequency_caps_hold_across_instances_under_concurrent_runs() {
+    let Some(schema) = Schema::fresh("caps") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let storage = schema.storage_url(None);
+    let admin = key(dir.path(), &storage, "admin");
+    let ingest = key(dir.path(), &storage, "ingest");
+    let env = [("CANDOR_STORAGE_URL", storage.as_str())];
+    let a = Server::start(dir.path(), &env);
+    let b = Server::start(dir.path(), &env);
+    let http = reqwest::Client::new();
+    use reqwest::Method;
+
+    // On-site messages: no quiet hours, so the test does not depend on the time of day.
+    let people = 12;
+    let grant = json!({"decisions": [
+        {"purpose": "personalization", "decision": "granted"},
+        {"purpose": "targeted_advertising", "decision": "granted"}]});
+    for p in 0..people {
+        let url = a.url(&format!("/v1/subjects/fan-{p}/consents"));
+        let (s, body, _) = call(&http, Method::PUT, url, &ingest, Some(grant.clone())).await;
+        assert_eq!(s, 200, "{body}");
+        let events: Vec<Value> = (0..3)
+            .map(|i| {
+                json!({"type": "track", "event": "Product Viewed", "userId": format!("fan-{p}"),
+                            "messageId": format!("fan-{p}-{i}"),
+                            "properties": {"product_id": "sku-1", "category": "Running"}})
+            })
+            .collect();
+        let (s, body, _) = call(
+            &http,
+            Method::POST,
+            b.url("/v1/events"),
+            &ingest,
+            Some(json!({ "events": events })),
+        )
+        .await;
+        assert_eq!(s, 200, "{body}");
+    }
+    let segment = json!({"id": "fans", "name": "Fans", "purpose": "targeted_advertising", "rule": "views(30d) >= 2"});
+    let (s, body, _) = call(
+        &http,
+        Method::POST,
+        a.url("/v1/segments"),
+        &admin,
+        Some(segment),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    let campaign = json!({"id": "once", "segment": "fans", "channel": "web", "purpose": "targeted_advertising",
+                          "template": "New in Running", "cap": {"max": 1, "window_days": 7}});
+    let (s, body, _) = call(
+        &http,
+        Method::POST,
+        b.url("/v1/campaigns"),
+        &admin,
+        Some(campaign),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+
+    // Three runs on each instance at once, racing for the same people.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let url = if i % 2 == 0 {
+                a.url("/v1/campaigns/once/run")
+            } else {
+                b.url("/v1/campaigns/once/run")
+            };
+            let (http, admin) = (http.clone(), admin.clone());
+            tokio::spawn(async move {
+                let r = http.post(url).bearer_auth(admin).send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (s, body) = t.await.unwrap();
+        assert_eq!(s, 200, "{body}");
+    }
+    let per_subject = deliveries_per_subject(&schema);
+    assert_eq!(per_subject.len(), people, "everyone got the message once");
+    assert!(
+        per_subject.iter().all(|&n| n == 1),
+        "over-delivery: {per_subject:?}"
+    );
+}
