@@ -138,6 +138,7 @@ fn decide_all(
             unsubscribed: s.unsubscribed,
             minor: s.minor,
             self_excluded: s.self_excluded,
+            restricted: false,
             time_zone: &zones[s.zone],
             history: DeliveryHistory {
                 by_channel: [&s.email_sent, &[], &[], &[]],

@@ -260,6 +260,8 @@ pub struct SubjectSnapshot<'a> {
     pub minor: bool,
     /// Excluded themselves from restricted categories (e.g. gambling self-exclusion).
     pub self_excluded: bool,
+    /// The person restricted processing of their data (a data-subject right): kept, not used.
+    pub restricted: bool,
     /// The person's time zone, for quiet hours.
     pub time_zone: &'a TimeZone,
     /// Recent deliveries, for caps.
@@ -305,6 +307,8 @@ pub enum MinorRule {
 pub enum Exclusion {
     /// The segment rule does not match.
     NotInSegment,
+    /// The person restricted processing of their data.
+    Restricted,
     /// The purpose is not allowed, with the consent reason.
     NoConsent(Reason),
     /// Unsubscribed from the channel.
@@ -331,6 +335,8 @@ pub enum Exclusion {
 pub enum ExclusionCode {
     /// See [`Exclusion::NotInSegment`].
     NotInSegment,
+    /// See [`Exclusion::Restricted`].
+    Restricted,
     /// See [`Exclusion::NoConsent`].
     NoConsent,
     /// See [`Exclusion::Unsubscribed`].
@@ -349,8 +355,9 @@ pub enum ExclusionCode {
 
 impl ExclusionCode {
     /// Every code, in precedence order.
-    pub const ALL: [ExclusionCode; 8] = [
+    pub const ALL: [ExclusionCode; 9] = [
         ExclusionCode::NotInSegment,
+        ExclusionCode::Restricted,
         ExclusionCode::NoConsent,
         ExclusionCode::Unsubscribed,
         ExclusionCode::Minor,
@@ -364,6 +371,7 @@ impl ExclusionCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ExclusionCode::NotInSegment => "not_in_segment",
+            ExclusionCode::Restricted => "restricted",
             ExclusionCode::NoConsent => "no_consent",
             ExclusionCode::Unsubscribed => "unsubscribed",
             ExclusionCode::Minor => "minor",
@@ -380,6 +388,7 @@ impl Exclusion {
     pub fn code(&self) -> ExclusionCode {
         match self {
             Exclusion::NotInSegment => ExclusionCode::NotInSegment,
+            Exclusion::Restricted => ExclusionCode::Restricted,
             Exclusion::NoConsent(_) => ExclusionCode::NoConsent,
             Exclusion::Unsubscribed(_) => ExclusionCode::Unsubscribed,
             Exclusion::Minor(_) => ExclusionCode::Minor,
@@ -396,6 +405,9 @@ impl fmt::Display for Exclusion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Exclusion::NotInSegment => f.write_str("you are not in the campaign's audience"),
+            Exclusion::Restricted => {
+                f.write_str("you asked for processing of your data to be restricted")
+            }
             Exclusion::NoConsent(reason) => write!(f, "you have not agreed to this ({reason})"),
             Exclusion::Unsubscribed(c) => {
                 write!(f, "you unsubscribed from {} messages", c.as_str())
@@ -465,7 +477,10 @@ pub fn decide(
     now: Timestamp,
     seed: u64,
 ) -> Decision {
-    let exclusion = if !campaign.segment.matches(subject.profile, now) {
+    let exclusion = if subject.restricted {
+        // Checked first: while restricted, not even the segment rule reads the person's data.
+        Exclusion::Restricted
+    } else if !campaign.segment.matches(subject.profile, now) {
         Exclusion::NotInSegment
     } else if !subject.consent.allowed {
         Exclusion::NoConsent(subject.consent.reason.clone())

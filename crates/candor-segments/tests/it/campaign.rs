@@ -80,6 +80,7 @@ impl Subject {
             unsubscribed: self.unsubscribed,
             minor: self.minor,
             self_excluded: self.self_excluded,
+            restricted: false,
             time_zone: &self.tz,
             history: DeliveryHistory {
                 by_channel: [&self.email_sent, &[], &[], &[]],
@@ -288,6 +289,7 @@ fn summary_counts_are_k_suppressed() {
         total: 176
         selected: 120
         not_in_segment: 40
+        restricted: fewer than 10
         no_consent: fewer than 10
         unsubscribed: fewer than 10
         minor: fewer than 10

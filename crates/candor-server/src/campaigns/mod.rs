@@ -130,7 +130,9 @@ impl Ctx<'_> {
         &self,
         row: candor_store::AudienceRow,
         catalog: &Catalog,
-    ) -> SubjectData {
+    ) -> StoreResult<SubjectData> {
+        let restricted = self.store.restriction(&row.key)?.is_some();
+        let self_excluded = self.store.preferences(&row.key)?.self_excluded;
         let view = SubjectView::new(
             row.profile.as_ref(),
             &row.events,
@@ -139,13 +141,15 @@ impl Ctx<'_> {
             self.half_life_days,
             self.now,
         );
-        SubjectData {
+        Ok(SubjectData {
             key: row.key,
+            restricted,
+            self_excluded,
             facts: row.facts,
             records: row.consents,
             marketing: row.marketing,
             view,
-        }
+        })
     }
 
     /// Everything the rules need about one subject.
@@ -172,6 +176,8 @@ impl Ctx<'_> {
         );
         Ok(SubjectData {
             key: *key,
+            restricted: self.store.restriction(key)?.is_some(),
+            self_excluded: self.store.preferences(key)?.self_excluded,
             records: self.store.consent_records(key)?,
             marketing: self.store.marketing_state(key, history_since)?,
             facts,
@@ -199,6 +205,10 @@ pub fn unsubscribe_secret(server_secret: &[u8]) -> [u8; 32] {
 /// One person, loaded.
 pub struct SubjectData {
     pub key: SubjectKey,
+    /// Processing restricted at the person's request.
+    pub restricted: bool,
+    /// The person excluded themselves from restricted categories (recommendation feedback).
+    pub self_excluded: bool,
     pub facts: SubjectFacts,
     pub records: Vec<ConsentRecord>,
     pub marketing: MarketingState,
@@ -277,8 +287,8 @@ pub fn decide_subject(
         consent: &consent,
         unsubscribed,
         minor: data.facts.minor_below(ctx.policy).is_some(),
-        // Self-exclusion is not collected yet; nobody counts as self-excluded.
-        self_excluded: false,
+        self_excluded: data.self_excluded,
+        restricted: data.restricted,
         time_zone: zone,
         history: DeliveryHistory {
             by_channel: [
@@ -515,7 +525,7 @@ pub fn run_campaign(
             break;
         };
         for row in page {
-            let data = ctx.subject_from_row(row, &catalog);
+            let data = ctx.subject_from_row(row, &catalog)?;
             let key = &data.key;
             let decision = decide_subject(ctx, &data, &campaign, stored.seed, &mut zones);
             let reason = decision.code().map(|c| c.as_str().to_owned());

@@ -358,6 +358,7 @@ fn outcome_sentence(reason: Option<&str>) -> &'static str {
     match reason {
         None => "you are in the campaign's audience and were sent it",
         Some("not_in_segment") => "not sent: you are not in the campaign's audience",
+        Some("restricted") => "not sent: you asked for processing of your data to be restricted",
         Some("no_consent") => "not sent: you have not agreed to this kind of message",
         Some("unsubscribed") => "not sent: you unsubscribed from these messages",
         Some("minor") => "not sent: this campaign is never sent to minors",

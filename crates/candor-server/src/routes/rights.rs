@@ -239,6 +239,19 @@ pub struct ProcessingBody {
     pub preferences: crate::routes::feedback::PreferencesBody,
     /// Recommendations shown to the person, newest last.
     pub exposures: Vec<ExposureBody>,
+    /// Every campaign run that decided about the person: sent, or not and why.
+    pub campaigns: Vec<CampaignOutcomeBody>,
+}
+
+/// One campaign decision about the person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignOutcomeBody {
+    pub campaign: String,
+    pub run: String,
+    pub at: String,
+    pub sent: bool,
+    /// The exclusion code when not sent (`no_consent`, `frequency_cap`, `restricted`...).
+    pub reason: Option<String>,
 }
 
 /// One item shown in one recommendation list.
@@ -282,6 +295,7 @@ struct Held {
     restricted: Option<Timestamp>,
     exposures: Vec<candor_store::Exposure>,
     preferences: candor_store::Preferences,
+    campaigns: Vec<candor_store::SubjectOutcome>,
 }
 
 fn gather(
@@ -315,6 +329,7 @@ fn gather(
         muted: store.muted_interests(subject)?,
         restricted: store.restriction(subject)?,
         exposures: store.exposures_for_subject(subject)?,
+        campaigns: store.subject_outcomes(subject, 10_000)?,
         preferences: store.preferences(subject)?,
     }))
 }
@@ -402,6 +417,17 @@ fn export_body(state: &AppState, held: Held) -> ExportBody {
                     rank: e.rank,
                     at: e.at.to_rfc3339(),
                     personalized: e.personalized,
+                })
+                .collect(),
+            campaigns: held
+                .campaigns
+                .into_iter()
+                .map(|o| CampaignOutcomeBody {
+                    campaign: o.campaign_id,
+                    run: o.run_id,
+                    at: o.at.to_rfc3339(),
+                    sent: o.selected,
+                    reason: o.reason,
                 })
                 .collect(),
         },

@@ -300,7 +300,7 @@ pub async fn preview_segment(
                     break;
                 };
                 for row in page {
-                    let data = ctx.subject_from_row(row, &catalog);
+                    let data = ctx.subject_from_row(row, &catalog)?;
                     n += u64::from(segment.matches(&data.view, now));
                 }
                 after = Some(last);

@@ -867,3 +867,43 @@ async fn an_unreachable_webhook_loses_nothing() {
     assert!(d.last_error.is_some());
     assert!(d.payload.is_some(), "still queued, whole");
 }
+
+#[tokio::test]
+async fn a_restricted_person_is_excluded_until_the_restriction_is_lifted() {
+    let app = TestApp::with_policy(k1());
+    runner(&app, "ann", 3).await;
+    runner(&app, "bob", 3).await;
+    segment(&app, "active", "views(30d) >= 2").await;
+    campaign(&app, json!({"id": "c", "segment": "active", "channel": "web", "purpose": "targeted_advertising", "template": "New in Running"})).await;
+    grant(&app, "ann", &["targeted_advertising"]).await;
+    grant(&app, "bob", &["targeted_advertising"]).await;
+    let r = app
+        .call(
+            "POST",
+            "/v1/subjects/ann/restriction",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = run(&app, "c", false).await;
+    assert_eq!(r.body["excluded"]["restricted"], 1, "{}", r.body);
+    assert_eq!(r.body["selected"], 1, "{}", r.body);
+    // The person's export says so.
+    let export = app
+        .call("GET", "/v1/subjects/ann/export", Some(&app.admin), None)
+        .await;
+    let outcomes = &export.body["processing"]["campaigns"];
+    assert_eq!(outcomes[0]["campaign"], "c", "{}", export.body);
+    assert_eq!(outcomes[0]["sent"], false);
+    assert_eq!(outcomes[0]["reason"], "restricted");
+    app.call(
+        "DELETE",
+        "/v1/subjects/ann/restriction",
+        Some(&app.admin),
+        None,
+    )
+    .await;
+    let r = run(&app, "c", true).await;
+    assert_eq!(r.body["selected"], 2, "{}", r.body);
+}
