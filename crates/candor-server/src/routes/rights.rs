@@ -241,6 +241,8 @@ pub struct ProcessingBody {
     pub exposures: Vec<ExposureBody>,
     /// Every campaign run that decided about the person: sent, or not and why.
     pub campaigns: Vec<CampaignOutcomeBody>,
+    /// The marketing segments the person is in now, and the values that put them there.
+    pub segments: Vec<crate::routes::segments::MembershipBody>,
 }
 
 /// One campaign decision about the person.
@@ -430,6 +432,7 @@ fn export_body(state: &AppState, held: Held) -> ExportBody {
                     reason: o.reason,
                 })
                 .collect(),
+            segments: Vec::new(),
         },
     }
 }
@@ -493,7 +496,8 @@ pub async fn export(
         })
         .await?
         .ok_or_else(subject_not_found)?;
-    let body = export_body(&state, held);
+    let mut body = export_body(&state, held);
+    body.processing.segments = crate::routes::segments::memberships(&state, subject).await?;
     let mut response = if html {
         axum::response::Html(render_html(&body)).into_response()
     } else {

@@ -372,6 +372,17 @@ pub async fn subject_segments(
 ) -> ApiResult<Json<MembershipList>> {
     caller.require(&[Scope::Admin])?;
     let key = state.subject_key(&id)?;
+    Ok(Json(MembershipList {
+        segments: memberships(&state, key).await?,
+    }))
+}
+
+/// The segments a subject is in now, each with the clause values that put them there. Also
+/// part of the subject's export.
+pub async fn memberships(
+    state: &AppState,
+    key: candor_domain::SubjectKey,
+) -> ApiResult<Vec<MembershipBody>> {
     let st = state.clone();
     let now = state.now();
     let (segments, data) = state
@@ -416,5 +427,5 @@ pub async fn subject_segments(
                 .collect(),
         });
     }
-    Ok(Json(MembershipList { segments: out }))
+    Ok(out)
 }

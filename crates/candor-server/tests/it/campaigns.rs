@@ -897,6 +897,14 @@ async fn a_restricted_person_is_excluded_until_the_restriction_is_lifted() {
     assert_eq!(outcomes[0]["campaign"], "c", "{}", export.body);
     assert_eq!(outcomes[0]["sent"], false);
     assert_eq!(outcomes[0]["reason"], "restricted");
+    let segments = &export.body["processing"]["segments"];
+    assert_eq!(segments[0]["segment"], "active", "{}", export.body);
+    assert!(
+        segments[0]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("views(30d)")
+    );
     app.call(
         "DELETE",
         "/v1/subjects/ann/restriction",
