@@ -1,7 +1,7 @@
 //! The write path shared by the HTTP endpoints and `candor import`: parse Segment-spec
 //! events, run each through the consent gate, store what may be stored, count what may not.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use candor_domain::consent::{self, ConsentRecord, ConsentState, SubjectFacts};
 use candor_domain::events::{self, DropReason, GateOutcome, PropValue, PropertyIssue};
@@ -277,29 +277,42 @@ pub fn parse(
 
 /// The consent state of each subject in a batch, recording GPC and the other consent signals
 /// the events carry first, so the gate sees them.
+/// Each subject's consent state and ledger, and the subjects (identified or anonymous) whose
+/// processing is restricted — read for the whole batch at once.
+#[allow(clippy::type_complexity)]
 fn consent_states(
     ctx: &Context<'_>,
     events: &[&Incoming],
     header_gpc: bool,
     now: Timestamp,
-) -> StoreResult<HashMap<SubjectKey, (ConsentState, Vec<ConsentRecord>)>> {
+) -> StoreResult<(
+    HashMap<SubjectKey, (ConsentState, Vec<ConsentRecord>)>,
+    HashSet<SubjectKey>,
+)> {
     // Each subject's events, in order, so the work below is linear in the batch.
     let mut by_subject: HashMap<SubjectKey, Vec<&Incoming>> = HashMap::new();
     for e in events {
         by_subject.entry(e.subject).or_default().push(e);
     }
-    let mut states = HashMap::new();
+    let involved: Vec<SubjectKey> = events
+        .iter()
+        .flat_map(|e| std::iter::once(e.subject).chain(e.anonymous))
+        .collect();
+    let mut ledgers = ctx.store.subject_ledgers(&involved)?;
+    let restricted: HashSet<SubjectKey> = ledgers
+        .iter()
+        .filter(|(_, l)| l.restricted)
+        .map(|(k, _)| *k)
+        .collect();
+    let mut states = HashMap::with_capacity(by_subject.len());
     for e in events {
         if states.contains_key(&e.subject) {
             continue;
         }
         let own = &by_subject[&e.subject];
-        let facts = ctx
-            .store
-            .subject(&e.subject)?
-            .map(|s| s.facts)
-            .unwrap_or_default();
-        let mut records = ctx.store.consent_records(&e.subject)?;
+        let ledger = ledgers.remove(&e.subject).unwrap_or_default();
+        let facts = ledger.facts;
+        let mut records = ledger.records;
         if header_gpc || own.iter().any(|x| x.gpc) {
             let new = consent::gpc_opt_outs(ctx.policy, &records, now);
             if !new.is_empty() {
@@ -332,7 +345,7 @@ fn consent_states(
         let state = consent::derive(ctx.policy, &facts, &records);
         states.insert(e.subject, (state, records));
     }
-    Ok(states)
+    Ok((states, restricted))
 }
 
 fn issue_list(issues: &[(String, PropertyIssue)]) -> (Vec<String>, Vec<(String, &'static str)>) {
@@ -358,21 +371,9 @@ pub fn ingest(
     now: Timestamp,
 ) -> StoreResult<Vec<Outcome>> {
     let valid: Vec<&Incoming> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let states = consent_states(ctx, &valid, header_gpc, now)?;
     // Subjects whose processing is restricted (GDPR Art. 18): their events are dropped and
     // counted with reason `restricted`; what is already held stays untouched.
-    let mut restricted = std::collections::HashSet::new();
-    let mut involved: Vec<SubjectKey> = valid
-        .iter()
-        .flat_map(|e| std::iter::once(e.subject).chain(e.anonymous))
-        .collect();
-    involved.sort_unstable();
-    involved.dedup();
-    for s in involved {
-        if ctx.store.restriction(&s)?.is_some() {
-            restricted.insert(s);
-        }
-    }
+    let (states, restricted) = consent_states(ctx, &valid, header_gpc, now)?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; parsed.len()];
     let mut batch = EventBatch {
         events: Vec::new(),

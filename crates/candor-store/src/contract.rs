@@ -20,6 +20,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     subjects_and_facts(&fresh());
     consents_round_trip_in_order(&fresh());
     consent_history_pages(&fresh());
+    batched_reads_agree_with_point_reads(&fresh());
     data_keys_are_stable_and_contact_is_opaque(&fresh());
     api_keys_round_trip(&fresh());
     catalog_round_trip(&fresh());
@@ -152,6 +153,99 @@ pub fn consents_round_trip_in_order(store: &dyn Store) {
     assert!(
         store.subject(&a).unwrap().is_some(),
         "appending consents creates the subject"
+    );
+}
+
+/// `subject_ledgers` and `serving_inputs` read in one call what the point reads give one by
+/// one, for known and unknown subjects alike, and read a history only when asked to.
+pub fn batched_reads_agree_with_point_reads(store: &dyn Store) {
+    let p = Policy::default_policy();
+    let now = Timestamp::from_millis(100);
+    let facts = SubjectFacts {
+        age_band: Some(AgeBand::parse("13-15").unwrap()),
+        country: Some("FR".to_owned()),
+    };
+    let (a, b, stranger) = (subject(1), subject(2), subject(99));
+    store
+        .append_consents(
+            &a,
+            &facts,
+            &[
+                record(&p, "personalization", Decision::Granted, 10),
+                record(&p, "analytics", Decision::Denied, 11),
+            ],
+            now,
+        )
+        .unwrap();
+    store
+        .append_consents(
+            &b,
+            &SubjectFacts::default(),
+            &[record(&p, "analytics", Decision::Granted, 12)],
+            now,
+        )
+        .unwrap();
+    store.set_restriction(&b, Some(now)).unwrap();
+    // More keys than one query takes, with repeats, so chunking is exercised.
+    let mut keys: Vec<SubjectKey> = (1000..2200).map(subject).collect();
+    keys.extend([a, b, stranger, a]);
+    let ledgers = store.subject_ledgers(&keys).unwrap();
+    assert_eq!(ledgers.len(), 1203, "every distinct key is answered");
+    for k in [a, b, stranger] {
+        let l = &ledgers[&k];
+        assert_eq!(l.records, store.consent_records(&k).unwrap());
+        assert_eq!(
+            l.facts,
+            store
+                .subject(&k)
+                .unwrap()
+                .map(|r| r.facts)
+                .unwrap_or_default()
+        );
+        assert_eq!(l.restricted, store.restriction(&k).unwrap().is_some());
+    }
+    assert!(ledgers[&b].restricted && !ledgers[&a].restricted);
+    assert_eq!(ledgers[&stranger], crate::SubjectLedger::default());
+
+    let mut prefs = crate::Preferences::default();
+    prefs.muted_categories.insert("Wine".to_owned());
+    store.put_preferences(&a, &prefs, now).unwrap();
+    let batch = EventBatch {
+        events: vec![NewEvent {
+            subject: a,
+            message_hash: [7; 32],
+            event_type: "Product Viewed".to_owned(),
+            item_id: Some("sku-1".to_owned()),
+            properties: "{}".to_owned(),
+            purposes: vec![PurposeId::parse("personalization").unwrap()],
+            occurred_at: now,
+            expires_at: Timestamp::from_millis(i64::MAX / 2),
+            session_only: false,
+            profile: Some(Interaction::View),
+        }],
+        drops: Vec::new(),
+        now: Some(now),
+        half_life_days: 30.0,
+        dedupe_window_ms: 1_000,
+    };
+    store.insert_events(batch).unwrap();
+    let with = store
+        .serving_inputs(&a, &|l, _| !l.records.is_empty())
+        .unwrap();
+    assert_eq!(with.ledger, ledgers[&a]);
+    assert_eq!(with.preferences, prefs);
+    assert_eq!(with.history, store.all_events(&a).unwrap());
+    assert_eq!(with.history.len(), 1);
+    let without = store
+        .serving_inputs(&a, &|_, p| !p.muted_categories.contains("Wine"))
+        .unwrap();
+    assert!(without.history.is_empty(), "no history unless asked for");
+    let b_inputs = store.serving_inputs(&b, &|_, _| true).unwrap();
+    assert!(b_inputs.ledger.restricted);
+    assert_eq!(b_inputs.preferences, crate::Preferences::default());
+    assert_eq!(
+        store.serving_inputs(&stranger, &|_, _| true).unwrap(),
+        crate::ServingInputs::default()
     );
 }
 

@@ -80,6 +80,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Every consent record of a subject, oldest first (the input of consent derivation).
     fn consent_records(&self, key: &SubjectKey) -> StoreResult<Vec<ConsentRecord>>;
+    /// The facts, consent ledger and restriction of each of `keys` (every key is in the
+    /// answer; one Candor knows nothing about has the defaults). One read for a whole batch:
+    /// the ingestion gate's lookup.
+    fn subject_ledgers(
+        &self,
+        keys: &[SubjectKey],
+    ) -> StoreResult<std::collections::HashMap<SubjectKey, SubjectLedger>>;
+    /// What a recommendations request needs about `key` in one call: the ledger, restriction
+    /// and preferences, then the history only if `wants_history` says so given those — so a
+    /// person whose consent does not allow personalization never has their history loaded.
+    fn serving_inputs(
+        &self,
+        key: &SubjectKey,
+        wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
+    ) -> StoreResult<ServingInputs>;
     /// A page of a subject's consent history, newest first.
     fn consent_history(
         &self,

@@ -1,5 +1,6 @@
 //! Records the store keeps, as plain data.
 
+use candor_domain::SubjectKey;
 use candor_domain::consent::SubjectFacts;
 use candor_domain::time::Timestamp;
 
@@ -193,4 +194,43 @@ impl Preferences {
     pub fn is_empty(&self) -> bool {
         self == &Preferences::default()
     }
+}
+
+/// What the consent gate needs about one subject, read for a whole batch at once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubjectLedger {
+    /// Default facts for a subject Candor holds nothing about.
+    pub facts: SubjectFacts,
+    /// The consent ledger, oldest first.
+    pub records: Vec<candor_domain::consent::ConsentRecord>,
+    /// Processing is restricted (GDPR Art. 18).
+    pub restricted: bool,
+}
+
+impl SubjectLedger {
+    /// The distinct keys, sorted, and an empty ledger for each: where a batched read starts.
+    pub(crate) fn blank_for(
+        keys: &[SubjectKey],
+    ) -> (
+        Vec<SubjectKey>,
+        std::collections::HashMap<SubjectKey, SubjectLedger>,
+    ) {
+        let mut distinct = keys.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let blank = distinct
+            .iter()
+            .map(|k| (*k, SubjectLedger::default()))
+            .collect();
+        (distinct, blank)
+    }
+}
+
+/// Everything a recommendations request reads about its subject, in one store call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServingInputs {
+    pub ledger: SubjectLedger,
+    pub preferences: Preferences,
+    /// Every event, oldest first — read only when the caller's check allowed it.
+    pub history: Vec<crate::StoredEvent>,
 }

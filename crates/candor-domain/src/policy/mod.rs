@@ -466,8 +466,31 @@ pub struct Policy {
     pub proxy_attributes: Vec<String>,
     /// How consent-management platforms' signals map onto the purposes.
     pub signals: SignalMapping,
+    /// How far recommendation lists are broadened by default, from 0 (relevance only) to 1;
+    /// each request may ask for another value.
+    pub recommendation_diversity: Share,
     pub version: PolicyVersion,
 }
+
+/// A share between 0 and 1, kept in thousandths so that a policy compares exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share(u16);
+
+impl Share {
+    /// The nearest thousandth of `x`, which must be within `[0, 1]`.
+    pub fn from_f64(x: f64) -> Option<Share> {
+        (0.0..=1.0)
+            .contains(&x)
+            .then(|| Share((x * 1000.0).round() as u16))
+    }
+
+    pub fn as_f32(self) -> f32 {
+        f32::from(self.0) / 1000.0
+    }
+}
+
+/// The re-ranker's tuned balance of relevance and breadth, used unless the policy says otherwise.
+pub const RECOMMENDATION_DIVERSITY_DEFAULT: Share = Share(500);
 
 /// One problem found in a policy file, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1051,6 +1074,24 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
 
     let signals = signals::build(raw.signals.as_ref(), &purposes, issues);
 
+    let recommendation_diversity = match raw
+        .recommendations
+        .as_ref()
+        .and_then(|r| r.get_ref().diversity.as_ref())
+    {
+        None => RECOMMENDATION_DIVERSITY_DEFAULT,
+        Some(d) => Share::from_f64(*d.get_ref()).unwrap_or_else(|| {
+            issues.at(
+                d.span(),
+                format!(
+                    "recommendations.diversity must be between 0 (relevance only) and 1, not {}",
+                    d.get_ref()
+                ),
+            );
+            RECOMMENDATION_DIVERSITY_DEFAULT
+        }),
+    };
+
     let mut policy = Policy {
         controller: raw.policy.controller.unwrap_or_default(),
         contact: raw.policy.contact.unwrap_or_default(),
@@ -1062,6 +1103,7 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
         k_anonymity,
         proxy_attributes,
         signals,
+        recommendation_diversity,
         version: PolicyVersion(String::new()),
     };
     policy.version = policy_version(&policy);
@@ -1091,6 +1133,12 @@ fn policy_version(p: &Policy) -> PolicyVersion {
         canonical
     } else {
         format!("{canonical}|{:?}", p.signals)
+    };
+    // Likewise for a diversity other than the default.
+    let canonical = if p.recommendation_diversity == RECOMMENDATION_DIVERSITY_DEFAULT {
+        canonical
+    } else {
+        format!("{canonical}|diversity={:?}", p.recommendation_diversity)
     };
     PolicyVersion(hash_hex(&[canonical.as_bytes()]))
 }

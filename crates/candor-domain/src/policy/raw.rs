@@ -23,8 +23,6 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub profiles: Option<toml::Table>,
     #[serde(default)]
-    pub recommendations: Option<toml::Table>,
-    #[serde(default)]
     pub subject_rights: Option<toml::Table>,
     pub campaigns: Option<toml::Table>,
     #[serde(default)]
@@ -41,6 +39,8 @@ pub(super) struct RawFile {
     pub segments: Option<Spanned<RawSegments>>,
     #[serde(default)]
     pub signals: Option<Spanned<RawSignals>>,
+    #[serde(default)]
+    pub recommendations: Option<Spanned<RawRecommendations>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +124,12 @@ pub(super) struct RawSegments {
     pub k_anonymity: Option<Spanned<i64>>,
     #[serde(default)]
     pub proxy_attributes: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRecommendations {
+    pub diversity: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -139,3 +139,29 @@ fn data_map_lists_purposes() {
         "{md}"
     );
 }
+
+#[test]
+fn recommendation_diversity_is_a_policy_default_within_bounds() {
+    let plain = Policy::parse(MINIMAL).unwrap();
+    assert_eq!(
+        plain.recommendation_diversity,
+        RECOMMENDATION_DIVERSITY_DEFAULT
+    );
+    let stated =
+        Policy::parse(&format!("{MINIMAL}\n[recommendations]\ndiversity = 0.5\n")).unwrap();
+    assert_eq!(
+        stated.version, plain.version,
+        "stating the default changes nothing"
+    );
+    let narrow =
+        Policy::parse(&format!("{MINIMAL}\n[recommendations]\ndiversity = 0.0\n")).unwrap();
+    assert_eq!(narrow.recommendation_diversity.as_f32(), 0.0);
+    assert_ne!(
+        narrow.version, plain.version,
+        "a different default is a different policy"
+    );
+    expect!["10:13: recommendations.diversity must be between 0 (relevance only) and 1, not 1.5"]
+        .assert_eq(&errors(&format!(
+            "{MINIMAL}\n[recommendations]\ndiversity = 1.5\n"
+        )));
+}

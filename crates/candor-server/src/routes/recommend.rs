@@ -9,7 +9,7 @@ use candor_domain::consent::{self, ConsentState, SubjectFacts};
 use candor_domain::policy::{Interaction, Policy};
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_recsys::{Candidate, Picked, Reason, Recommendation, RerankConfig, recommend, rerank};
-use candor_store::{Preferences, Scope, StoredEvent};
+use candor_store::{Preferences, Scope, ServingInputs, StoredEvent};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -21,9 +21,6 @@ use crate::state::AppState;
 
 /// List length when none is asked for.
 const N_DEFAULT: u32 = 10;
-/// How far diversity trades relevance away when the request does not say: calibration 0.5,
-/// MMR 0.8 and a 10% exploration share, the re-ranker's tuned defaults.
-pub const DIVERSITY_DEFAULT: f32 = 0.5;
 /// Candidates offered to re-ranking per final slot, so calibration and exploration have
 /// something to choose from.
 const CANDIDATES_PER_SLOT: usize = 5;
@@ -46,7 +43,8 @@ pub struct RecommendQuery {
     /// it.
     pub context_item: Option<String>,
     /// 0 = relevance only; 1 = strongly calibrated to the breadth of the person's interests,
-    /// diversified, with a 20% exploration share. Default 0.5.
+    /// diversified, with a 20% exploration share. Default: the policy's
+    /// `[recommendations] diversity` (0.5 unless set).
     pub diversity: Option<f32>,
 }
 
@@ -141,7 +139,7 @@ pub async fn subject_recommendations(
     let key = state.subject_key(&id)?;
     access.permit(&state, &key, &[Scope::Decide])?;
     let n = check_n(&state, q.n)?;
-    let diversity = check_diversity(q.diversity)?;
+    let diversity = check_diversity(q.diversity, state.policy.recommendation_diversity.as_f32())?;
     let slot = check_slot(q.slot)?;
     if let Some(context) = q.context_item.clone() {
         let found = state.blocking(move |store| store.item(&context)).await?;
@@ -156,29 +154,33 @@ pub async fn subject_recommendations(
     // personalization purpose allows it: a withdrawn person's history is never loaded.
     let (facts, consent_state, preferences, restricted, known, history) = state
         .blocking(move |store| {
-            let facts = store.subject(&key)?.map(|r| r.facts).unwrap_or_default();
-            let records = store.consent_records(&key)?;
-            let known = !records.is_empty();
-            let consent_state = consent::derive(&policy, &facts, &records);
-            let mut preferences = store.preferences(&key)?;
-            // A restriction freezes processing: the data stays, but is not used.
-            let restricted = store.restriction(&key)?.is_some();
-            preferences.paused |= restricted;
-            let history: Vec<StoredEvent> =
-                if personalization_allowed(&policy, &consent_state) && !preferences.paused {
-                    store
-                        .all_events(&key)?
-                        .into_iter()
-                        .filter(|e| feeds_personalization(&policy, &consent_state, e, now))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+            // Consent is derived from the ledger before the history is read, inside the one
+            // store call, and kept for the answer.
+            let derived = std::cell::OnceCell::new();
+            let ServingInputs {
+                ledger,
+                mut preferences,
+                history,
+            } = store.serving_inputs(&key, &|ledger, preferences| {
+                let state = derived
+                    .get_or_init(|| consent::derive(&policy, &ledger.facts, &ledger.records));
+                // A restriction freezes processing: the data stays, but is not used.
+                !ledger.restricted && !preferences.paused && personalization_allowed(&policy, state)
+            })?;
+            let known = !ledger.records.is_empty();
+            let consent_state = derived
+                .into_inner()
+                .unwrap_or_else(|| consent::derive(&policy, &ledger.facts, &ledger.records));
+            preferences.paused |= ledger.restricted;
+            let history: Vec<StoredEvent> = history
+                .into_iter()
+                .filter(|e| feeds_personalization(&policy, &consent_state, e, now))
+                .collect();
             Ok((
-                facts,
+                ledger.facts,
                 consent_state,
                 preferences,
-                restricted,
+                ledger.restricted,
                 known,
                 history,
             ))
@@ -284,8 +286,9 @@ fn check_n(state: &AppState, n: Option<u32>) -> ApiResult<u32> {
     Ok(n)
 }
 
-fn check_diversity(diversity: Option<f32>) -> ApiResult<f32> {
-    let d = diversity.unwrap_or(DIVERSITY_DEFAULT);
+/// The request's diversity, or the policy's default (`[recommendations] diversity`).
+fn check_diversity(diversity: Option<f32>, policy_default: f32) -> ApiResult<f32> {
+    let d = diversity.unwrap_or(policy_default);
     if !(0.0..=1.0).contains(&d) {
         return Err(ApiError::bad_request(
             "invalid_diversity",
@@ -681,7 +684,10 @@ mod tests {
     #[test]
     fn default_diversity_is_the_rerankers_tuned_default() {
         let tuned = RerankConfig::default();
-        let ours = rerank_config(tuned.n, DIVERSITY_DEFAULT);
+        let ours = rerank_config(
+            tuned.n,
+            candor_domain::policy::RECOMMENDATION_DIVERSITY_DEFAULT.as_f32(),
+        );
         assert_eq!(ours.calibration_lambda, tuned.calibration_lambda);
         assert!((ours.mmr_lambda - tuned.mmr_lambda).abs() < 1e-6);
         assert!((ours.exploration_share - tuned.exploration_share).abs() < 1e-6);

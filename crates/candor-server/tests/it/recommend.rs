@@ -702,3 +702,37 @@ async fn exposures_are_recorded_for_known_people_exported_and_erased() {
     );
     assert!(!log.body.to_string().contains(&key.to_hex()));
 }
+
+#[tokio::test]
+async fn the_policy_sets_the_default_diversity_and_a_request_overrides_it() {
+    use candor_domain::policy::{DEFAULT_POLICY_TOML, Policy};
+    let broad =
+        Policy::parse(&DEFAULT_POLICY_TOML.replace("diversity = 0.5", "diversity = 1.0")).unwrap();
+    assert_eq!(broad.recommendation_diversity.as_f32(), 1.0);
+    for app in [TestApp::new(), TestApp::with_policy(broad)] {
+        seed_shop(&app).await;
+        views(&app, "alice", &["shoe-1"]).await;
+        rebuild(&app);
+        let policy_default = app.state.policy.recommendation_diversity.as_f32();
+        let implicit = recs(&app, "alice", "n=5").await;
+        let explicit = recs(&app, "alice", &format!("n=5&diversity={policy_default}")).await;
+        assert_eq!(
+            ids(&implicit),
+            ids(&explicit),
+            "no `diversity` means the policy's"
+        );
+        let explored = |r: &Response| {
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["reasons"][0]["kind"] == "exploration")
+                .count()
+        };
+        if policy_default == 1.0 {
+            assert_eq!(explored(&implicit), 1, "{}", implicit.body);
+            let narrow = recs(&app, "alice", "n=5&diversity=0").await;
+            assert_eq!(explored(&narrow), 0, "the request's value wins");
+        }
+    }
+}

@@ -16,6 +16,7 @@
 mod accountability;
 mod campaigns;
 mod events;
+mod ledger;
 mod migrations;
 mod pool;
 mod preferences;
@@ -344,20 +345,25 @@ pub(super) const CONSENT_COLUMNS: &str =
     "id, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at";
 
 pub(super) fn consent_from_row(r: &Row) -> DbResult<(i64, ConsentRecord)> {
-    let purpose: String = r.try_get(1)?;
-    let decision: String = r.try_get(2)?;
-    let source: String = r.try_get(5)?;
+    consent_from_row_at(r, 0)
+}
+
+/// A consent row whose `CONSENT_COLUMNS` start at column `at`.
+pub(super) fn consent_from_row_at(r: &Row, at: usize) -> DbResult<(i64, ConsentRecord)> {
+    let purpose: String = r.try_get(at + 1)?;
+    let decision: String = r.try_get(at + 2)?;
+    let source: String = r.try_get(at + 5)?;
     Ok((
-        r.try_get(0)?,
+        r.try_get(at)?,
         ConsentRecord {
             purpose: PurposeId::parse(&purpose).map_err(|_| bad_row("purpose", &purpose))?,
             decision: Decision::parse(&decision).ok_or_else(|| bad_row("decision", &decision))?,
-            purpose_version: PurposeVersion::from_stored(r.try_get(3)?),
-            policy_version: PolicyVersion::from_stored(r.try_get(4)?),
+            purpose_version: PurposeVersion::from_stored(r.try_get(at + 3)?),
+            policy_version: PolicyVersion::from_stored(r.try_get(at + 4)?),
             source: Source::parse(&source).ok_or_else(|| bad_row("source", &source))?,
-            bulk: r.try_get(6)?,
-            evidence: r.try_get(7)?,
-            at: Timestamp::from_millis(r.try_get(8)?),
+            bulk: r.try_get(at + 6)?,
+            evidence: r.try_get(at + 7)?,
+            at: Timestamp::from_millis(r.try_get(at + 8)?),
         },
     ))
 }
@@ -493,6 +499,21 @@ impl Store for PostgresStore {
             .map(|r| consent_from_row(r).map(|(_, rec)| rec))
             .collect()
         })
+    }
+
+    fn subject_ledgers(
+        &self,
+        keys: &[SubjectKey],
+    ) -> StoreResult<std::collections::HashMap<SubjectKey, crate::SubjectLedger>> {
+        self.read(|c| ledger::ledgers(c, keys))
+    }
+
+    fn serving_inputs(
+        &self,
+        key: &SubjectKey,
+        wants_history: &dyn Fn(&crate::SubjectLedger, &crate::Preferences) -> bool,
+    ) -> StoreResult<crate::ServingInputs> {
+        self.read(|c| ledger::serving_inputs(c, key, wants_history))
     }
 
     fn consent_history(

@@ -17,7 +17,7 @@ use crate::{
     REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
 };
 
-fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
+pub(super) fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
     <[u8; 32]>::try_from(bytes.as_slice())
         .map(SubjectKey::from_bytes)
         .map_err(|_| bad_row("subject key", "of wrong length"))

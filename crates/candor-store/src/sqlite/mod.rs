@@ -4,6 +4,7 @@
 mod accountability;
 mod campaigns;
 mod events;
+mod ledger;
 mod migrations;
 mod preferences;
 mod rights;
@@ -200,20 +201,28 @@ fn bad_row(what: &str, value: &str) -> rusqlite::Error {
 }
 
 pub(crate) fn consent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, ConsentRecord)> {
-    let purpose: String = r.get(1)?;
-    let decision: String = r.get(2)?;
-    let source: String = r.get(5)?;
+    consent_from_row_at(r, 0)
+}
+
+/// A consent row whose `CONSENT_COLUMNS` start at column `at`.
+pub(crate) fn consent_from_row_at(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+) -> rusqlite::Result<(i64, ConsentRecord)> {
+    let purpose: String = r.get(at + 1)?;
+    let decision: String = r.get(at + 2)?;
+    let source: String = r.get(at + 5)?;
     Ok((
-        r.get(0)?,
+        r.get(at)?,
         ConsentRecord {
             purpose: PurposeId::parse(&purpose).map_err(|_| bad_row("purpose", &purpose))?,
             decision: Decision::parse(&decision).ok_or_else(|| bad_row("decision", &decision))?,
-            purpose_version: PurposeVersion::from_stored(r.get(3)?),
-            policy_version: PolicyVersion::from_stored(r.get(4)?),
+            purpose_version: PurposeVersion::from_stored(r.get(at + 3)?),
+            policy_version: PolicyVersion::from_stored(r.get(at + 4)?),
             source: Source::parse(&source).ok_or_else(|| bad_row("source", &source))?,
-            bulk: r.get::<_, i64>(6)? != 0,
-            evidence: r.get(7)?,
-            at: Timestamp::from_millis(r.get(8)?),
+            bulk: r.get::<_, i64>(at + 6)? != 0,
+            evidence: r.get(at + 7)?,
+            at: Timestamp::from_millis(r.get(at + 8)?),
         },
     ))
 }
@@ -269,20 +278,19 @@ impl Store for SqliteStore {
 
     fn subject(&self, key: &SubjectKey) -> StoreResult<Option<SubjectRecord>> {
         self.read(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT age_band, country, created_at FROM subjects WHERE subject_key = ?1",
-                [key.as_bytes().as_slice()],
-                |r| {
-                    let band: Option<String> = r.get(0)?;
-                    Ok(SubjectRecord {
-                        facts: SubjectFacts {
-                            age_band: band.as_deref().and_then(AgeBand::parse),
-                            country: r.get(1)?,
-                        },
-                        created_at: Timestamp::from_millis(r.get(2)?),
-                    })
-                },
-            )
+            )?
+            .query_row([key.as_bytes().as_slice()], |r| {
+                let band: Option<String> = r.get(0)?;
+                Ok(SubjectRecord {
+                    facts: SubjectFacts {
+                        age_band: band.as_deref().and_then(AgeBand::parse),
+                        country: r.get(1)?,
+                    },
+                    created_at: Timestamp::from_millis(r.get(2)?),
+                })
+            })
             .optional()
         })
     }
@@ -338,6 +346,21 @@ impl Store for SqliteStore {
                 .map(|r| r.map(|(_, rec)| rec))
                 .collect()
         })
+    }
+
+    fn subject_ledgers(
+        &self,
+        keys: &[SubjectKey],
+    ) -> StoreResult<std::collections::HashMap<SubjectKey, crate::SubjectLedger>> {
+        self.read(|c| ledger::ledgers(c, keys))
+    }
+
+    fn serving_inputs(
+        &self,
+        key: &SubjectKey,
+        wants_history: &dyn Fn(&crate::SubjectLedger, &crate::Preferences) -> bool,
+    ) -> StoreResult<crate::ServingInputs> {
+        self.read(|c| ledger::serving_inputs(c, key, wants_history))
     }
 
     fn consent_history(
