@@ -93,6 +93,12 @@ export async function screenshot(page, name, options = {}) {
   await page.screenshot({ path: join(SCREENSHOTS, name), ...options });
 }
 
+/** A screenshot of one element, whole, however tall. */
+export async function screenshotOf(locator, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await locator.screenshot({ path: join(SCREENSHOTS, name) });
+}
+
 /** Tabs through the page and returns the ids (or labels) of everything that took focus. */
 export async function tabThrough(page, presses) {
   const seen = [];

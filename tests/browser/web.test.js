@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { BASE, KEYS, api, open, newSubject, consents, storedEvents, screenshot, tabThrough, controls, lowestContrast } from "./support.js";
+import { BASE, KEYS, api, open, newSubject, consents, storedEvents, screenshot, screenshotOf, tabThrough, controls, lowestContrast } from "./support.js";
 
 const CONSENT_PURPOSES = ["analytics", "personalization", "session_personalization", "email_marketing", "targeted_advertising", "fairness_audit"];
 const AA_TEXT_CONTRAST_MIN = 4.5;
@@ -258,6 +258,10 @@ test("console: the admin key opens the data map; missing endpoints say not avail
   const b = await open();
   try {
     const { page } = b;
+    // A server without the fairness flags endpoint answers 404 `not_found`, as an older one would.
+    await page.route("**/v1/fairness/flags", (route) => route.fulfill({
+      status: 404, contentType: "application/json", body: JSON.stringify({ error: { code: "not_found", message: "no such route" } }),
+    }));
     await page.goto(`${BASE}/console/`);
     await page.getByLabel("Admin API key").fill("cnd_0000000000000000_" + "0".repeat(64));
     await page.getByRole("button", { name: "Use key" }).click();
@@ -268,12 +272,20 @@ test("console: the admin key opens the data map; missing endpoints say not avail
     await page.getByRole("button", { name: "Use key" }).click();
     await page.locator("#data-map table").waitFor();
     assert.match(await page.locator("#data-map").innerText(), /Personal recommendations/);
-    await page.locator("#consent-rates [data-state=unavailable]").waitFor();
+    await page.locator("#fairness [data-state=unavailable]").waitFor();
     await page.locator("#lint [data-state=unavailable], #lint p, #lint ul").first().waitFor();
     await page.locator("#drops table, #drops p").first().waitFor();
+    await page.locator("#consent-rates figure.chart").first().waitFor();
+    await page.locator("#audit-status p").waitFor();
+    await page.locator("#segments table, #segments .body p").first().waitFor();
+    await page.locator("#campaigns table, #campaigns .body p").first().waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem("candor.console.adminKey")), KEYS.admin);
     assert.equal(await page.evaluate(() => localStorage.length), 0, "the admin key must not outlive the tab");
 
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll("button, input, select, textarea")]
+      .filter((n) => !n.closest("[hidden]") && !(n.labels && n.labels.length) && !n.getAttribute("aria-label") && !n.textContent.trim())
+      .map((n) => n.outerHTML));
+    assert.deepEqual(unnamed, []);
     const all = await controls(page);
     const seen = await tabThrough(page, all.length + 10);
     for (const id of all) assert.ok(seen.some((s) => s.key === id), `${id} not reachable by Tab`);
@@ -590,6 +602,219 @@ test("console: the request queue lists an erasure with its deadline, and the cha
     assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
     await page.evaluate(() => document.getElementById("dsr").scrollIntoView());
     await screenshot(page, "console-dsr.png");
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+// ---------------------------------------------------------------- operator console views
+
+async function signIn(page) {
+  await page.goto(`${BASE}/console/`);
+  await page.getByLabel("Admin API key").fill(KEYS.admin);
+  await page.getByRole("button", { name: "Use key" }).click();
+  await page.locator("#data-map table").waitFor();
+}
+
+/** A fresh resource id no other test (or run against the same server) uses. */
+function freshId(label) {
+  return `${label}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+test("console: a lint error shows live at its line and column, and clears when fixed", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await signIn(page);
+    await page.locator("#rule-purpose").selectOption("email_marketing");
+    const rule = page.getByLabel("Rule", { exact: true });
+    await rule.fill('views(30d) >= 1 and\n  interest("running") >=');
+    const error = page.locator('#lint li.error[data-line="2"]');
+    await error.waitFor();
+    assert.match(await error.innerText(), /^2:\d+ /);
+    assert.equal(await rule.getAttribute("aria-invalid"), "true");
+    const column = Number(await error.getAttribute("data-column"));
+    assert.ok(column > 1, `column ${column}`);
+    // The caret sits under the column the server named.
+    const caretLine = (await error.locator("pre").innerText()).split("\n")[1];
+    assert.equal(caretLine.indexOf("^") + 1, column);
+    await screenshotOf(page.locator("#segments"), "console-segment-lint.png");
+
+    // Typing the missing value fixes it; the editor waits for a pause, not every keystroke.
+    const lints = [];
+    page.on("request", (r) => { if (r.url().endsWith("/v1/segments/lint")) lints.push(r); });
+    await rule.press("End");
+    await rule.pressSequentially(" 0.2", { delay: 40 });
+    await page.locator("#lint[data-state=clean] .ok").waitFor();
+    assert.equal(await page.locator("#lint li").count(), 0);
+    assert.equal(await rule.getAttribute("aria-invalid"), "false");
+    assert.ok(lints.length <= 2, `${lints.length} lint requests for 4 keystrokes`);
+
+    // A declared proxy attribute is a warning, not an error.
+    await rule.fill('attribute("first_name") == "Ann"');
+    await page.locator("#lint[data-state=warnings] li.warning[data-code=proxy_attribute]").waitFor();
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("console: saving a segment previews its size, suppressed below k, never a number", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await signIn(page);
+    const id = freshId("cooks");
+    await page.locator("#segment-id").fill(id);
+    await page.getByLabel("Name", { exact: true }).fill("Cooks");
+    await page.locator("#rule-purpose").selectOption("email_marketing");
+    await page.locator("#rule").fill('interest("kitchen") >= 0.5');
+    await page.locator("#lint[data-state=clean]").waitFor();
+    await page.getByRole("button", { name: "Save segment" }).click();
+    await page.locator("#segment-status .ok").waitFor();
+    const size = page.locator(`#preview-${id}[data-preview=suppressed]`);
+    await size.waitFor();
+    const text = await size.innerText();
+    assert.match(text, /^fewer than 10 people/);
+    assert.doesNotMatch(text.replace(/k = 10|fewer than 10/g, ""), /\d/, "a suppressed size leaked a number");
+    const api_ = await api("GET", `/v1/segments/${id}/preview`);
+    assert.equal(api_.body.size, "fewer than 10");
+
+    // Saving it again is refused next to the field it is about.
+    await page.getByRole("button", { name: "Save segment" }).click();
+    await page.locator("#segment-id-error").waitFor();
+    assert.match(await page.locator("#segment-id-error").innerText(), /already exists/);
+    assert.equal(await page.locator("#segment-id").getAttribute("aria-invalid"), "true");
+    await screenshotOf(page.locator("#segments"), "console-segments.png");
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("console: a campaign made in the form, its dry run with the exclusion breakdown", async () => {
+  const b = await open();
+  try {
+    const segment = freshId("browsers");
+    const seg = await api("POST", "/v1/segments", KEYS.admin, { id: segment, name: "Browsers", purpose: "email_marketing", rule: "views(30d) >= 1" });
+    assert.equal(seg.status, 201, JSON.stringify(seg.body));
+    const { page } = b;
+    await signIn(page);
+    await page.locator(`#campaign-segment option[value="${segment}"]`).waitFor({ state: "attached" });
+    const id = freshId("autumn");
+    await page.locator("#campaign-id").fill(id);
+    await page.locator("#campaign-segment").selectOption(segment);
+    // A field error from the API lands on its field: email needs an unsubscribe link.
+    await page.locator("#campaign-template").fill("Hello {{first_name}}");
+    await page.getByRole("button", { name: "Create campaign" }).click();
+    await page.locator("#campaign-template-error").waitFor();
+    assert.equal(await page.locator("#campaign-template").getAttribute("aria-invalid"), "true");
+    await page.locator("#campaign-template").fill("Hello {{first_name}}: {{recommendations}}. Unsubscribe: {{unsubscribe_url}}");
+    await page.getByRole("button", { name: "Create campaign" }).click();
+    await page.locator(`#campaign-detail[data-campaign="${id}"]`).waitFor();
+    assert.equal(await page.locator("#campaign-template-error").count(), 0);
+    assert.match(await page.locator("#campaign-detail").innerText(), new RegExp(segment));
+
+    await page.getByRole("button", { name: "Dry run" }).click();
+    await page.locator("#campaign-run[data-state=done] figure.chart svg[role=img]").waitFor();
+    const expected = await api("POST", `/v1/campaigns/${id}/run?dry_run=true`);
+    assert.equal(expected.status, 200, JSON.stringify(expected.body));
+    assert.ok(Object.keys(expected.body.excluded).length >= 5, JSON.stringify(expected.body));
+    const rows = await page.locator("#campaign-run-table tbody tr").evaluateAll((trs) =>
+      Object.fromEntries(trs.map((tr) => [tr.dataset.reason, tr.cells[1].textContent])));
+    assert.equal(rows.selected, String(expected.body.selected));
+    for (const [reason, n] of Object.entries(expected.body.excluded)) assert.equal(rows[reason], String(n), reason);
+    const label = await page.locator("#campaign-run svg").getAttribute("aria-label");
+    assert.match(label, /excluded: no consent/);
+    // Nothing was recorded: a dry run leaves no run behind.
+    assert.equal(expected.body.run_id, undefined);
+    await page.locator("#campaign-fairness p").first().waitFor();
+    const contrast = await lowestContrast(page);
+    assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
+    await screenshotOf(page.locator("#campaigns"), "console-campaign-dry-run.png");
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("console: the audit log shows its verified status and pages through the chain", async () => {
+  const b = await open();
+  try {
+    // Enough entries for two pages of twenty: each consent decision is one entry.
+    const subject = newSubject("audit");
+    for (const decision of ["granted", "denied", "granted", "denied"]) {
+      const decisions = CONSENT_PURPOSES.map((purpose) => ({ purpose, decision }));
+      const r = await api("PUT", `/v1/subjects/${encodeURIComponent(subject)}/consents`, KEYS.ingest, { decisions });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    const verdict = await api("GET", "/v1/audit/verify");
+    assert.equal(verdict.status, 200);
+    assert.equal(verdict.body.ok, true, JSON.stringify(verdict.body));
+    const { page } = b;
+    await signIn(page);
+    const status = page.locator("#audit-status[data-state=verified]");
+    await status.waitFor();
+    const text = await status.innerText();
+    const shown = Number(text.match(/all (\d+) entries/)[1]);
+    assert.ok(shown >= verdict.body.entries, `${shown} < ${verdict.body.entries}`);
+    assert.match(text, new RegExp(`Head ${verdict.body.head.slice(0, 16)}`));
+
+    await page.locator("#audit tbody tr").first().waitFor();
+    assert.equal(await page.locator("#audit tbody tr").count(), 20);
+    assert.equal(await page.locator("#audit tbody tr:first-child td:first-child").innerText(), "1");
+    await page.getByRole("button", { name: "Next page" }).click();
+    await page.locator("#audit tbody tr:first-child td:first-child", { hasText: /^21$/ }).waitFor();
+    assert.match(await page.locator("#audit-page").innerText(), /^Entries 21 to/);
+    // The log never names the person, only a digest.
+    assert.doesNotMatch(await page.locator("#audit").innerText(), new RegExp(subject));
+    await page.getByRole("button", { name: "First page" }).click();
+    await page.locator("#audit tbody tr:first-child td:first-child", { hasText: /^1$/ }).waitFor();
+    await screenshotOf(page.locator("#audit"), "console-audit.png");
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("console: the consent-rates chart draws the ledger's counts, suppressed below k", async () => {
+  const b = await open();
+  try {
+    for (let i = 0; i < 10; i += 1) {
+      const r = await api("PUT", `/v1/subjects/${encodeURIComponent(newSubject("rates"))}/consents`, KEYS.ingest,
+        { decisions: [{ purpose: "analytics", decision: "granted" }] });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    const stats = await api("GET", "/v1/stats/consent?bucket=day");
+    assert.equal(stats.status, 200, JSON.stringify(stats.body));
+    const analytics = stats.body.purposes.find((p) => p.purpose === "analytics");
+    const today = analytics.buckets[analytics.buckets.length - 1];
+    assert.ok(typeof today.granted === "number" && today.granted >= 10, JSON.stringify(today));
+
+    const { page } = b;
+    await signIn(page);
+    await page.locator("#consent-rates figure.chart").first().waitFor();
+    await page.locator("#consent-purpose").selectOption("analytics");
+    const chart = page.locator("#consent-chart[data-purpose=analytics] svg[role=img]");
+    await chart.waitFor();
+    const label = await chart.getAttribute("aria-label");
+    assert.match(label, new RegExp(`granted: .*${today.start} ${today.granted}`));
+    assert.ok(await chart.locator("rect").count() >= analytics.buckets.length, "a column per day and decision");
+    // The numbers are there as a table too, newest first, phrases where suppressed.
+    await page.locator("#consent-rates summary").click();
+    const first = await page.locator("#consent-rates details tbody tr:first-child td").allInnerTexts();
+    assert.deepEqual(first, [today.start, String(today.granted), String(today.denied), String(today.withdrawn)]);
+    const cells = await page.locator("#consent-rates details tbody td:not(:first-child)").allInnerTexts();
+    for (const c of cells) assert.ok(/^fewer than 10$|^withheld$/.test(c) || Number(c) >= 10, c);
+    // And per week.
+    await page.getByLabel("Count per").selectOption("week");
+    await page.locator("#consent-rates figure.chart figcaption", { hasText: "per week" }).waitFor();
+    await page.getByLabel("Count per").selectOption("day");
+    await page.locator("#consent-rates figure.chart figcaption", { hasText: "per day" }).waitFor();
+    const contrast = await lowestContrast(page);
+    assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
+    await screenshotOf(page.locator("#consent-rates"), "console-consent-rates.png");
     assert.deepEqual(b.errors, []);
   } finally {
     await b.close();

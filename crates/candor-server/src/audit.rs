@@ -240,30 +240,83 @@ pub enum ChainStatus {
 /// Reads the whole chain in storage order and verifies it, against `anchor` when given (a
 /// head published earlier), so truncation and a rewritten tail are caught too.
 pub fn verify_chain(store: &dyn Store, anchor: Option<&ChainHead>) -> StoreResult<ChainStatus> {
+    check_chain(store, anchor).map(|report| report.status)
+}
+
+/// [`verify_chain`]'s finding with how much of the chain it read, for reports that show both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub status: ChainStatus,
+    /// Entries read back before the verdict (all of them unless a row was unreadable).
+    pub entries_read: u64,
+    /// Hash of the last entry read; [`candor_accountability::audit::GENESIS_PREV_HASH`] if
+    /// none was.
+    pub last_hash: [u8; 32],
+}
+
+impl ChainReport {
+    /// The sequence number of the first bad entry and why it is bad; `None` when intact.
+    pub fn first_bad(&self) -> Option<(u64, String)> {
+        match &self.status {
+            ChainStatus::Intact(_) => None,
+            ChainStatus::Broken(b) => Some((b.seq, b.kind.to_string())),
+            ChainStatus::Unreadable(m) => Some((unreadable_seq(m).unwrap_or(0), m.clone())),
+        }
+    }
+}
+
+/// Like [`verify_chain`], and also says how many entries it read and the last one's hash.
+pub fn check_chain(store: &dyn Store, anchor: Option<&ChainHead>) -> StoreResult<ChainReport> {
     let mut entries = Vec::new();
     let mut page = PageRequest::first(candor_store::PAGE_LEN_MAX);
-    loop {
+    let unreadable = loop {
         let got = match store.audit_entries(page) {
             Ok(got) => got,
-            Err(StoreError::Other(m)) if m.starts_with(UNREADABLE_PREFIX) => {
-                return Ok(ChainStatus::Unreadable(m));
-            }
+            Err(StoreError::Other(m)) if m.starts_with(UNREADABLE_PREFIX) => break Some(m),
             Err(e) => return Err(e),
         };
         entries.extend(got.items);
         match got.next {
             Some(next) => page.after = Some(next),
-            None => break,
+            None => break None,
+        }
+    };
+    let entries_read = entries.len() as u64;
+    let last_hash = entries
+        .last()
+        .map_or(candor_accountability::audit::GENESIS_PREV_HASH, |e| e.hash);
+    let status = match unreadable {
+        Some(m) => ChainStatus::Unreadable(m),
+        None => match anchor {
+            Some(anchor) => verify_against_anchor(entries, anchor),
+            None => verify(entries),
+        }
+        .into(),
+    };
+    Ok(ChainReport {
+        status,
+        entries_read,
+        last_hash,
+    })
+}
+
+impl From<VerifyOutcome> for ChainStatus {
+    fn from(outcome: VerifyOutcome) -> ChainStatus {
+        match outcome {
+            VerifyOutcome::Intact(head) => ChainStatus::Intact(head),
+            VerifyOutcome::Broken(b) => ChainStatus::Broken(b),
         }
     }
-    let outcome = match anchor {
-        Some(anchor) => verify_against_anchor(entries, anchor),
-        None => verify(entries),
-    };
-    Ok(match outcome {
-        VerifyOutcome::Intact(head) => ChainStatus::Intact(head),
-        VerifyOutcome::Broken(b) => ChainStatus::Broken(b),
-    })
+}
+
+/// The `seq` an unreadable-row message names.
+fn unreadable_seq(message: &str) -> Option<u64> {
+    message
+        .strip_prefix(UNREADABLE_PREFIX)?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// How the store words a row it cannot read back (see `candor_store::accountability`).

@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/page", post(events::post_page))
         .route("/v1/identify", post(events::post_identify))
         .route("/v1/stats/drops", get(events::drop_stats))
+        .route("/v1/stats/consent", get(routes::stats::consent_stats))
         .route("/v1/items", put(items::put_items).get(items::list_items))
         .route("/v1/items/{id}", get(items::get_item))
         .route(
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         // Accountability: the audit log, audit attributes, fairness reports.
         .route("/v1/audit", get(routes::audit::list_audit))
         .route("/v1/audit/head", get(routes::audit::audit_head))
+        .route("/v1/audit/verify", get(routes::audit::verify_audit))
         .route(
             "/v1/subjects/{id}/audit-attributes",
             put(routes::fairness::put_audit_attributes),

@@ -15,7 +15,7 @@ use crate::routes::{consent, events, items, meta, rights};
         consent::put_consents, consent::get_consents, consent::consent_history,
         crate::routes::signals::post_consent_signals,
         events::post_events, events::post_batch, events::post_track, events::post_page, events::post_identify,
-        events::subject_events, events::drop_stats,
+        events::subject_events, events::drop_stats, crate::routes::stats::consent_stats,
         items::put_items, items::get_item, items::list_items,
         crate::routes::recommend::subject_recommendations, crate::routes::recommend::similar_items,
         crate::routes::feedback::post_feedback, crate::routes::feedback::get_preferences,
@@ -25,6 +25,7 @@ use crate::routes::{consent, events, items, meta, rights};
         rights::delete_restriction, rights::post_objection, rights::list_dsr, rights::explanations,
         // Accountability
         crate::routes::audit::list_audit, crate::routes::audit::audit_head,
+        crate::routes::audit::verify_audit,
         crate::routes::fairness::put_audit_attributes, crate::routes::fairness::slot_fairness,
         crate::metrics::metrics,
         // Segments and campaigns.

@@ -21,6 +21,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     consents_round_trip_in_order(&fresh());
     consent_history_pages(&fresh());
     batched_reads_agree_with_point_reads(&fresh());
+    consent_stats_count_buckets_and_latest_choices(&fresh());
     data_keys_are_stable_and_contact_is_opaque(&fresh());
     api_keys_round_trip(&fresh());
     catalog_round_trip(&fresh());
@@ -246,6 +247,93 @@ pub fn batched_reads_agree_with_point_reads(store: &dyn Store) {
     assert_eq!(
         store.serving_inputs(&stranger, &|_, _| true).unwrap(),
         crate::ServingInputs::default()
+    );
+}
+
+pub fn consent_stats_count_buckets_and_latest_choices(store: &dyn Store) {
+    use crate::{ConsentBucketCount, ConsentLatestCount};
+    let p = Policy::default_policy();
+    let version = |purpose: &str| {
+        p.purpose_by_name(purpose)
+            .unwrap()
+            .version
+            .as_str()
+            .to_owned()
+    };
+    const DAY: i64 = 86_400_000;
+    let empty = store.consent_stats(Timestamp::from_millis(0), DAY).unwrap();
+    assert_eq!(empty, crate::ConsentStats::default());
+    // Subject 1 grants analytics on day 1 and withdraws it on day 3; subject 2 grants it on
+    // day 3; subject 3 denies it on day 0, before the window.
+    let write = |n: u32, decision: Decision, day: i64| {
+        let at = 10 * DAY + day * DAY + 5;
+        store
+            .append_consents(
+                &subject(n),
+                &SubjectFacts::default(),
+                &[record(&p, "analytics", decision, at)],
+                Timestamp::from_millis(at),
+            )
+            .unwrap();
+    };
+    write(3, Decision::Denied, 0);
+    write(1, Decision::Granted, 1);
+    write(1, Decision::Withdrawn, 3);
+    write(2, Decision::Granted, 3);
+    store
+        .append_consents(
+            &subject(2),
+            &SubjectFacts::default(),
+            &[record(&p, "personalization", Decision::Granted, 13 * DAY)],
+            Timestamp::from_millis(13 * DAY),
+        )
+        .unwrap();
+    let stats = store
+        .consent_stats(Timestamp::from_millis(11 * DAY), DAY)
+        .unwrap();
+    let cell = |purpose: &str, bucket, decision: &str, n| ConsentBucketCount {
+        purpose: purpose.to_owned(),
+        bucket,
+        decision: decision.to_owned(),
+        n,
+    };
+    assert_eq!(
+        stats.buckets,
+        vec![
+            cell("analytics", 0, "granted", 1),
+            cell("analytics", 2, "granted", 1),
+            cell("analytics", 2, "withdrawn", 1),
+            cell("personalization", 2, "granted", 1),
+        ],
+        "only decisions from `since` on, bucketed from it"
+    );
+    let latest = |purpose: &str, decision: &str, n| ConsentLatestCount {
+        purpose: purpose.to_owned(),
+        purpose_version: version(purpose),
+        decision: decision.to_owned(),
+        n,
+    };
+    assert_eq!(
+        stats.latest,
+        vec![
+            latest("analytics", "denied", 1),
+            latest("analytics", "granted", 1),
+            latest("analytics", "withdrawn", 1),
+            latest("personalization", "granted", 1),
+        ],
+        "each subject's newest decision, however old"
+    );
+    let weekly = store
+        .consent_stats(Timestamp::from_millis(10 * DAY), 7 * DAY)
+        .unwrap();
+    assert_eq!(
+        weekly.buckets,
+        vec![
+            cell("analytics", 0, "denied", 1),
+            cell("analytics", 0, "granted", 2),
+            cell("analytics", 0, "withdrawn", 1),
+            cell("personalization", 0, "granted", 1),
+        ]
     );
 }
 

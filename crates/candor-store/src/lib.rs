@@ -159,6 +159,10 @@ pub trait Store: Send + Sync + 'static {
     fn put_profile(&self, key: &SubjectKey, profile: &Profile, now: Timestamp) -> StoreResult<()>;
     /// Anonymous counters of events not stored, since `since_day` (days since the epoch).
     fn drop_counts(&self, since_day: i64) -> StoreResult<Vec<DropCount>>;
+    /// The consent ledger counted: decisions recorded at or after `since` in buckets of
+    /// `bucket_ms` (bucket 0 starts at `since`), and every subject's latest decision per
+    /// purpose, whenever it was made.
+    fn consent_stats(&self, since: Timestamp, bucket_ms: i64) -> StoreResult<ConsentStats>;
 
     fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>>;

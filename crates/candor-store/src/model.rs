@@ -154,6 +154,37 @@ pub struct DropCount {
     pub n: u64,
 }
 
+/// Consent decisions recorded for one purpose in one time bucket of [`ConsentStats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentBucketCount {
+    pub purpose: String,
+    /// Index of the bucket: `(at - since) / bucket_ms`.
+    pub bucket: i64,
+    /// `granted`, `denied` or `withdrawn`.
+    pub decision: String,
+    pub n: u64,
+}
+
+/// How many subjects' latest recorded decision for a purpose is `decision`, given under
+/// `purpose_version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentLatestCount {
+    pub purpose: String,
+    pub purpose_version: String,
+    pub decision: String,
+    pub n: u64,
+}
+
+/// Anonymous aggregates of the consent ledger, for operators' charts. Counts only; the server
+/// suppresses them below k before anyone sees them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsentStats {
+    /// Decisions per purpose, bucket and decision, ordered by those; empty cells are absent.
+    pub buckets: Vec<ConsentBucketCount>,
+    /// Subjects per purpose, purpose version and latest decision, ordered by those.
+    pub latest: Vec<ConsentLatestCount>,
+}
+
 /// Changes the retention job makes to one subject's events.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventRewrite {

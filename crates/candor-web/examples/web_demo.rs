@@ -4,7 +4,9 @@
 //!
 //! The catalog holds the demo shop's eight products, and a few generated shoppers who allow
 //! personalization have viewed them, so recommendations can be personalized from the first
-//! click and every item has reasons to show.
+//! click and every item has reasons to show. A few hundred visitors' consent choices from the
+//! past three weeks give the console's consent chart counts above k, and a segment and a
+//! campaign give its segment and campaign views something to show.
 //!
 //! Prints `listening on http://ADDR`, then one `KIND KEY` line per key (admin, ingest,
 //! decide), then serves until interrupted or stopped.
@@ -14,13 +16,15 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use candor_domain::consent::{ConsentRecord, Decision, Source, SubjectFacts};
 use candor_domain::policy::Policy;
+use candor_domain::time::{DAY_MS, Timestamp};
 use candor_domain::{ExternalId, SubjectKey};
 use candor_server::auth::{NewKey, create_key};
 use candor_server::config::{Config, Overrides};
 use candor_server::{AppState, Clock};
-use candor_store::Scope;
 use candor_store::sqlite::SqliteStore;
+use candor_store::{Scope, Store};
 use candor_web::{DemoKeys, WebConfig};
 
 /// The shop page's products: id, title, category, price.
@@ -44,6 +48,68 @@ const SHOPPERS: [&[&str]; 6] = [
     &["tent-2p", "stove-camp", "mug-enamel"],
     &["mug-enamel", "bottle-steel", "stove-camp"],
 ];
+
+/// Days of past consent choices, and visitors choosing per day.
+const CONSENT_HISTORY_DAYS: i64 = 21;
+const VISITORS_PER_DAY: u32 = 24;
+
+/// Visitors' banner choices over the past weeks, written to the ledger as the consent API
+/// would have (the API itself records only the present). Deterministic: the same every run.
+/// Grants are likelier for analytics than for advertising, and some are withdrawn later.
+fn consent_history(
+    store: &dyn Store,
+    policy: &Policy,
+    secret: &[u8],
+    now: Timestamp,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut roll = move || {
+        // xorshift64: enough to vary the choices, with no dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % 100
+    };
+    let purposes: Vec<_> = policy
+        .purposes
+        .iter()
+        .filter(|p| p.needs_consent())
+        .collect();
+    let today = now.as_millis().div_euclid(DAY_MS) * DAY_MS;
+    for day in 0..CONSENT_HISTORY_DAYS {
+        let start = today - (CONSENT_HISTORY_DAYS - day) * DAY_MS;
+        for n in 0..VISITORS_PER_DAY {
+            let at = Timestamp::from_millis(start + i64::from(n) * 3_000_000);
+            let key =
+                SubjectKey::derive(secret, &ExternalId::parse(&format!("visitor-{day}-{n}"))?);
+            let mut records = Vec::new();
+            for (i, p) in purposes.iter().enumerate() {
+                let grant_percent = 80 - 12 * i as u64;
+                let granted = roll() < grant_percent;
+                let record = |decision, at| ConsentRecord {
+                    purpose: p.id.clone(),
+                    decision,
+                    purpose_version: p.version.clone(),
+                    policy_version: policy.version.clone(),
+                    source: Source::Banner,
+                    bulk: false,
+                    evidence: r#"{"banner":"web demo"}"#.to_owned(),
+                    at,
+                };
+                if granted {
+                    records.push(record(Decision::Granted, at));
+                    if roll() < 15 {
+                        records.push(record(Decision::Withdrawn, at.plus_days(2).min(now)));
+                    }
+                } else {
+                    records.push(record(Decision::Denied, at));
+                }
+            }
+            store.append_consents(&key, &SubjectFacts::default(), &records, at)?;
+        }
+    }
+    Ok(())
+}
 
 async fn call(
     app: &axum::Router,
@@ -115,6 +181,25 @@ async fn seed(
         )
         .await?;
     }
+    call(
+        app,
+        "POST",
+        "/v1/segments",
+        admin,
+        serde_json::json!({"id": "runners", "name": "Runners", "purpose": "email_marketing",
+            "rule": "interest(\"running\") >= 0.3 and views(30d) >= 2"}),
+    )
+    .await?;
+    call(
+        app,
+        "POST",
+        "/v1/campaigns",
+        admin,
+        serde_json::json!({"id": "trail-season", "segment": "runners", "channel": "email",
+            "purpose": "email_marketing",
+            "template": "Hi {{first_name}}, new for the trail: {{recommendations}}. Unsubscribe: {{unsubscribe_url}}"}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -149,6 +234,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Clock::System,
         ))),
     };
+    consent_history(
+        store.as_ref(),
+        &Policy::default_policy(),
+        secret.as_bytes(),
+        now,
+    )?;
     let state = AppState::new(
         store,
         Policy::default_policy(),

@@ -85,6 +85,7 @@ static PRIVACY_HTML: Asset = asset!("privacy/index.html", HTML);
 static PRIVACY_JS: Asset = asset!("privacy/app.js", JS);
 static CONSOLE_HTML: Asset = asset!("console/index.html", HTML);
 static CONSOLE_JS: Asset = asset!("console/app.js", JS);
+static CONSOLE_CHARTS_JS: Asset = asset!("console/charts.js", JS);
 static SHOP_HTML: Asset = asset!("shop/index.html", HTML);
 static SHOP_JS: Asset = asset!("shop/app.js", JS);
 
@@ -163,6 +164,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: WebConfig) -> Router<S> 
         )
         .route("/console/", serve(&CONSOLE_HTML))
         .route("/console/app.js", serve(&CONSOLE_JS))
+        .route("/console/charts.js", serve(&CONSOLE_CHARTS_JS))
         .route("/console/page.css", serve(&PAGE_CSS))
         .route("/console/common.js", serve(&COMMON_JS))
         .route("/shop", get(|| async { Redirect::permanent("/shop/") }))

@@ -1,5 +1,5 @@
-//! The audit log over HTTP: pages of entries and the head to anchor elsewhere (admin only),
-//! and the query every operator read of personal data carries.
+//! The audit log over HTTP: pages of entries, the head to anchor elsewhere and a check of the
+//! whole chain (admin only), and the query every operator read of personal data carries.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{PageBody, PageQuery, cursor};
-use crate::audit::{AuditAction, AuditEvent, AuditTarget, actor_of};
+use crate::audit::{AuditAction, AuditEvent, AuditTarget, actor_of, check_chain};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
@@ -161,5 +161,50 @@ pub async fn audit_head(
             hash: hex::encode(GENESIS_PREV_HASH),
             at: None,
         },
+    }))
+}
+
+/// The first entry that does not verify.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FirstBadBody {
+    pub seq: u64,
+    /// What is wrong: `hash mismatch`, `broken link`, `sequence gap (expected 3)`, or that the
+    /// row cannot be read back at all.
+    pub reason: String,
+}
+
+/// The verdict on the whole audit chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditVerifyBody {
+    /// Every entry hashes, links to the one before and is numbered in order.
+    pub ok: bool,
+    /// Entries read (all of them, unless a row could not be read back).
+    pub entries: u64,
+    /// Hash of the last entry read (hex); 64 zeros when the log is empty.
+    pub head: String,
+    /// The first bad entry; null when the chain verifies.
+    pub first_bad: Option<FirstBadBody>,
+}
+
+/// Verify the whole audit chain now, as `candor audit verify` does. Nothing is repaired.
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("api_key" = [])),
+    responses((status = 200, body = AuditVerifyBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn verify_audit(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<AuditVerifyBody>> {
+    caller.require(&[Scope::Admin])?;
+    let report = state.blocking(|store| check_chain(store, None)).await?;
+    if let Some((seq, reason)) = report.first_bad() {
+        // Worth an operator's attention even if nobody is looking at the console.
+        tracing::warn!(seq, %reason, "the audit chain does not verify");
+    }
+    Ok(Json(AuditVerifyBody {
+        ok: report.first_bad().is_none(),
+        entries: report.entries_read,
+        head: hex::encode(report.last_hash),
+        first_bad: report
+            .first_bad()
+            .map(|(seq, reason)| FirstBadBody { seq, reason }),
     }))
 }

@@ -7,6 +7,7 @@ pub mod items;
 pub mod meta;
 pub mod recommend;
 pub mod signals;
+pub mod stats;
 // Data-subject rights.
 pub mod rights;
 // Accountability: the audit log, audit attributes, fairness reports, metrics.

@@ -156,7 +156,7 @@ async fn operator_reads_of_personal_data_are_recorded_with_purpose() {
 #[tokio::test]
 async fn the_audit_log_is_for_admins_only() {
     let app = TestApp::new();
-    for path in ["/v1/audit", "/v1/audit/head"] {
+    for path in ["/v1/audit", "/v1/audit/head", "/v1/audit/verify"] {
         for key in [&app.ingest, &app.decide] {
             let r = app.call("GET", path, Some(key), None).await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
@@ -235,4 +235,96 @@ async fn a_policy_is_recorded_once_per_version() {
     assert_eq!(versions.first(), Some(&policy.version.as_str()));
     assert_eq!(versions.last(), Some(&policy.version.as_str()));
     assert!(entries.iter().all(|e| e["actor"] == "system"));
+}
+
+/// Five consent changes: five entries, seq 1 to 5.
+async fn five_entries(app: &TestApp) {
+    let decisions: Vec<Value> = ["analytics", "personalization", "email_marketing"]
+        .iter()
+        .map(|p| json!({"purpose": p, "decision": "granted"}))
+        .collect();
+    for (who, n) in [("ada", 3), ("bo", 2)] {
+        let r = app
+            .call(
+                "PUT",
+                &format!("/v1/subjects/{who}/consents"),
+                Some(&app.ingest),
+                Some(json!({"decisions": decisions[..n].to_vec()})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+}
+
+async fn verdict(app: &TestApp) -> Value {
+    let r = app
+        .call("GET", "/v1/audit/verify", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn verify_reports_an_intact_chain_with_its_head() {
+    let app = TestApp::new();
+    let empty = verdict(&app).await;
+    assert_eq!(
+        empty,
+        json!({"ok": true, "entries": 0, "head": "0".repeat(64), "first_bad": null})
+    );
+    five_entries(&app).await;
+    let v = verdict(&app).await;
+    let head = app
+        .call("GET", "/v1/audit/head", Some(&app.admin), None)
+        .await
+        .body;
+    assert_eq!(
+        v,
+        json!({"ok": true, "entries": 5, "head": head["hash"], "first_bad": null})
+    );
+}
+
+#[tokio::test]
+async fn verify_names_the_first_tampered_entry() {
+    // A field changed behind the store's back: the entry no longer matches its hash.
+    let app = TestApp::new();
+    five_entries(&app).await;
+    assert_eq!(
+        app.tamper("UPDATE audit_log SET at = at + 1 WHERE seq = 3"),
+        1
+    );
+    let v = verdict(&app).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["entries"], 5);
+    assert_eq!(v["first_bad"], json!({"seq": 3, "reason": "hash mismatch"}));
+
+    // A row deleted: the gap is found at the entry after it.
+    let app = TestApp::new();
+    five_entries(&app).await;
+    assert_eq!(app.tamper("DELETE FROM audit_log WHERE seq = 2"), 1);
+    let v = verdict(&app).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["entries"], 4);
+    assert_eq!(
+        v["first_bad"],
+        json!({"seq": 3, "reason": "sequence gap (expected 2)"})
+    );
+
+    // A value that cannot even be read back names its entry too, and is not a 500.
+    let app = TestApp::new();
+    five_entries(&app).await;
+    assert_eq!(
+        app.tamper("UPDATE audit_log SET actor = 'somebody else' WHERE seq = 4"),
+        1
+    );
+    let v = verdict(&app).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["first_bad"]["seq"], 4, "{v}");
+    assert!(
+        v["first_bad"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unreadable"),
+        "{v}"
+    );
 }

@@ -9,5 +9,6 @@ mod fairness;
 mod recommend;
 mod rights;
 mod signals;
+mod stats;
 mod subject_access;
 mod support;

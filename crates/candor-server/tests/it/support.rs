@@ -203,6 +203,29 @@ impl TestApp {
         }
     }
 
+    /// Runs one SQL statement straight on the database, behind the store's back, as someone
+    /// tampering with it would: on SQLite the data directory's file, on PostgreSQL the test's
+    /// schema. Returns the number of rows changed.
+    pub fn tamper(&self, sql: &str) -> u64 {
+        match &self._schema {
+            None => {
+                let path = self
+                    .state
+                    .config
+                    .data_dir
+                    .join(candor_store::sqlite::DATABASE_FILE);
+                let c = rusqlite::Connection::open(path).unwrap();
+                c.execute(sql, []).unwrap() as u64
+            }
+            Some(schema) => off_runtime(|| {
+                let mut c = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+                c.batch_execute(&format!("SET search_path TO {}", schema.name))
+                    .unwrap();
+                c.execute(sql, &[]).unwrap()
+            }),
+        }
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Response {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();

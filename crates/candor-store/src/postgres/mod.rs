@@ -36,9 +36,25 @@ use crate::{
     ApiKeyRecord, CatalogItem, DropCount, EventBatch, EventRewrite, InsertOutcome, Narrowed, Page,
     PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord,
 };
+use crate::{ConsentBucketCount, ConsentLatestCount, ConsentStats};
 use crate::{
     ConsentTombstone, DsrRequest, ErasureCounts, ErasureIntent, ErasurePlan, NewDsrRequest,
 };
+
+/// Decisions per purpose, time bucket and decision (`$1` = since, `$2` = bucket length).
+/// COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
+const CONSENT_BUCKETS_SQL: &str =
+    "SELECT purpose, (at - $1) / $2 AS bucket, decision, count(*) FROM consents
+     WHERE at >= $1 GROUP BY purpose, bucket, decision
+     ORDER BY purpose COLLATE \"C\", bucket, decision COLLATE \"C\"";
+/// Subjects per purpose, purpose version and latest decision: the newest row of each subject
+/// and purpose is its current choice (the ledger is append-only).
+const CONSENT_LATEST_SQL: &str = "SELECT purpose, purpose_version, decision, count(*) FROM (
+       SELECT purpose, purpose_version, decision,
+              row_number() OVER (PARTITION BY subject_key, purpose ORDER BY id DESC) AS newest
+       FROM consents) AS latest
+     WHERE newest = 1 GROUP BY purpose, purpose_version, decision
+     ORDER BY purpose COLLATE \"C\", purpose_version COLLATE \"C\", decision COLLATE \"C\"";
 
 /// How many times a write transaction runs when PostgreSQL aborts it for a serialization
 /// failure or a deadlock; those are transient and the transaction had no effect.
@@ -730,6 +746,42 @@ impl Store for PostgresStore {
 
     fn drop_counts(&self, since_day: i64) -> StoreResult<Vec<DropCount>> {
         self.read(|c| events::drop_counts(c, since_day))
+    }
+
+    fn consent_stats(&self, since: Timestamp, bucket_ms: i64) -> StoreResult<ConsentStats> {
+        self.read(|c| {
+            let count = |r: &Row, i| -> DbResult<u64> {
+                Ok(u64::try_from(r.try_get::<_, i64>(i)?).unwrap_or(0))
+            };
+            let buckets = c
+                .query(
+                    CONSENT_BUCKETS_SQL,
+                    &[&since.as_millis(), &bucket_ms.max(1)],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(ConsentBucketCount {
+                        purpose: r.try_get(0)?,
+                        bucket: r.try_get(1)?,
+                        decision: r.try_get(2)?,
+                        n: count(r, 3)?,
+                    })
+                })
+                .collect::<DbResult<_>>()?;
+            let latest = c
+                .query(CONSENT_LATEST_SQL, &[])?
+                .iter()
+                .map(|r| {
+                    Ok(ConsentLatestCount {
+                        purpose: r.try_get(0)?,
+                        purpose_version: r.try_get(1)?,
+                        decision: r.try_get(2)?,
+                        n: count(r, 3)?,
+                    })
+                })
+                .collect::<DbResult<_>>()?;
+            Ok(ConsentStats { buckets, latest })
+        })
     }
 
     fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {

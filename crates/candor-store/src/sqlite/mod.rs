@@ -26,9 +26,23 @@ use crate::{
     ApiKeyRecord, CatalogItem, DropCount, EventBatch, EventRewrite, InsertOutcome, Narrowed, Page,
     PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord,
 };
+use crate::{ConsentBucketCount, ConsentLatestCount, ConsentStats};
 use crate::{
     ConsentTombstone, DsrRequest, ErasureCounts, ErasureIntent, ErasurePlan, NewDsrRequest,
 };
+
+/// Decisions per purpose, time bucket and decision (`?1` = since, `?2` = bucket length).
+const CONSENT_BUCKETS_SQL: &str =
+    "SELECT purpose, (at - ?1) / ?2 AS bucket, decision, count(*) FROM consents
+     WHERE at >= ?1 GROUP BY purpose, bucket, decision ORDER BY purpose, bucket, decision";
+/// Subjects per purpose, purpose version and latest decision: the newest row of each subject
+/// and purpose is its current choice (the ledger is append-only).
+const CONSENT_LATEST_SQL: &str = "SELECT purpose, purpose_version, decision, count(*) FROM (
+       SELECT purpose, purpose_version, decision,
+              row_number() OVER (PARTITION BY subject_key, purpose ORDER BY id DESC) AS newest
+       FROM consents)
+     WHERE newest = 1 GROUP BY purpose, purpose_version, decision
+     ORDER BY purpose, purpose_version, decision";
 
 /// Reader connections kept open; WAL lets them read while the writer writes.
 const READERS_LEN: usize = 4;
@@ -552,6 +566,34 @@ impl Store for SqliteStore {
 
     fn drop_counts(&self, since_day: i64) -> StoreResult<Vec<DropCount>> {
         self.read(|c| events::drop_counts(c, since_day))
+    }
+
+    fn consent_stats(&self, since: Timestamp, bucket_ms: i64) -> StoreResult<ConsentStats> {
+        self.read(|c| {
+            let buckets = c
+                .prepare_cached(CONSENT_BUCKETS_SQL)?
+                .query_map(params![since.as_millis(), bucket_ms.max(1)], |r| {
+                    Ok(ConsentBucketCount {
+                        purpose: r.get(0)?,
+                        bucket: r.get(1)?,
+                        decision: r.get(2)?,
+                        n: r.get::<_, i64>(3)?.try_into().unwrap_or(0),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let latest = c
+                .prepare_cached(CONSENT_LATEST_SQL)?
+                .query_map([], |r| {
+                    Ok(ConsentLatestCount {
+                        purpose: r.get(0)?,
+                        purpose_version: r.get(1)?,
+                        decision: r.get(2)?,
+                        n: r.get::<_, i64>(3)?.try_into().unwrap_or(0),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(ConsentStats { buckets, latest })
+        })
     }
 
     fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {

@@ -68,6 +68,7 @@ async fn serves_every_page_and_its_files() {
         ("/privacy/page.css", "text/css"),
         ("/console/", "text/html"),
         ("/console/app.js", "text/javascript"),
+        ("/console/charts.js", "text/javascript"),
         ("/console/page.css", "text/css"),
         ("/shop/", "text/html"),
         ("/shop/app.js", "text/javascript"),
@@ -111,6 +112,7 @@ async fn nothing_is_loaded_from_another_origin() {
         "/privacy/page.css",
         "/console/",
         "/console/app.js",
+        "/console/charts.js",
         "/shop/",
         "/shop/app.js",
     ] {

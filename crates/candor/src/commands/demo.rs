@@ -130,6 +130,7 @@ fn seed(
         })
         .collect();
     store.upsert_items(&items, now)?;
+    seed_marketing(store, policy, now)?;
     // Behaviour goes through the same gate as live traffic: what consent does not allow is
     // not stored, and the demo's counters show it.
     let ctx = candor_server::ingest::Context {
@@ -205,4 +206,46 @@ fn seed(
         ))),
     };
     Ok((banner, keys))
+}
+
+/// A segment and a campaign, so the console's segment and campaign views (size preview, dry
+/// run, fairness report) have something to show from the start.
+fn seed_marketing(
+    store: &dyn candor_store::Store,
+    policy: &candor_domain::policy::Policy,
+    now: candor_domain::time::Timestamp,
+) -> anyhow::Result<()> {
+    let rule = "views(30d) >= 3";
+    let campaign = candor_server::campaigns::StoredCampaign {
+        id: "weekly-picks".to_owned(),
+        segment: "active-browsers".to_owned(),
+        channel: "email".to_owned(),
+        purpose: "email_marketing".to_owned(),
+        template: "Hi {{first_name}}, picked for you: {{recommendations}}. \
+                   Unsubscribe: {{unsubscribe_url}}"
+            .to_owned(),
+        send_at: None,
+        cap: None,
+        restricted_categories: Vec::new(),
+        holdout_percent: 10,
+        seed: 42,
+    };
+    // The same checks `POST /v1/campaigns` makes, segment rule included.
+    campaign
+        .compile(rule, policy)
+        .map_err(|e| anyhow::anyhow!("the demo campaign does not pass the policy: {e}"))?;
+    store.insert_segment(&candor_store::SegmentRecord {
+        id: campaign.segment.clone(),
+        name: "Active browsers".to_owned(),
+        purpose: campaign.purpose.clone(),
+        rule: rule.to_owned(),
+        created_at: now,
+    })?;
+    store.insert_campaign(&candor_store::CampaignRecord {
+        id: campaign.id.clone(),
+        segment_id: campaign.segment.clone(),
+        spec: serde_json::to_string(&campaign)?,
+        created_at: now,
+    })?;
+    Ok(())
 }

@@ -1,0 +1,107 @@
+/*
+ * Charts for the operator console, drawn as SVG in the page (no script, font or style from
+ * elsewhere). Every chart carries its numbers as text and in its accessible name, so it reads
+ * without the picture. Counts the server suppressed below k ("fewer than 10", "withheld") are
+ * drawn as an empty outline with that phrase, never as a number.
+ */
+(function (global) {
+  "use strict";
+  var SVG = "http://www.w3.org/2000/svg";
+  var INK = "#1a1a1a";
+  /** Series colours: all at least 3:1 against white (non-text contrast). */
+  var COLOURS = ["#1f3a5f", "#a4161a", "#7a4100", "#1e6b35"];
+
+  function node(tag, attrs, text) {
+    var n = document.createElementNS(SVG, tag);
+    for (var k in attrs) n.setAttribute(k, String(attrs[k]));
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+
+  /** A count from the API: a number, or a phrase when suppressed. */
+  function count(v) {
+    return typeof v === "number" ? { value: v, text: String(v), exact: true } : { value: 0, text: String(v), exact: false };
+  }
+
+  function svgRoot(width, height, label) {
+    var svg = node("svg", { viewBox: "0 0 " + width + " " + height, width: width, height: height, role: "img", "aria-label": label });
+    return svg;
+  }
+
+  function figure(caption, svg, extra) {
+    var P = global.CandorPage;
+    return P.el("figure", { class: "chart" }, [P.el("figcaption", { class: "muted", text: caption }), svg].concat(extra || []));
+  }
+
+  /**
+   * Horizontal bars. `data`: [{label, value, text}] where `value` sets the length and `text`
+   * (default: the value) is written after the bar; `exact: false` draws a dashed outline.
+   */
+  function bars(caption, data) {
+    var max = Math.max.apply(null, data.map(function (x) { return x.value; }).concat([1]));
+    var rowH = 26, labelW = 270, barW = 300, w = labelW + barW + 170, h = data.length * rowH + 4;
+    var svg = svgRoot(w, h, caption + ": " + data.map(function (x) { return x.label + " " + (x.text || x.value); }).join(", "));
+    data.forEach(function (x, i) {
+      var y = i * rowH + 2;
+      var len = x.exact === false ? 0 : Math.round(barW * x.value / max);
+      svg.appendChild(node("text", { x: 0, y: y + 17, fill: INK }, x.label));
+      if (x.exact === false) {
+        svg.appendChild(node("rect", { x: labelW, y: y + 4, width: 24, height: 16, fill: "none", stroke: "#474747", "stroke-dasharray": "3 2" }));
+        len = 24;
+      } else {
+        svg.appendChild(node("rect", { x: labelW, y: y + 3, width: Math.max(2, len), height: 18, fill: COLOURS[0] }));
+      }
+      svg.appendChild(node("text", { x: labelW + len + 8, y: y + 17, fill: INK }, x.text || String(x.value)));
+    });
+    return figure(caption, svg);
+  }
+
+  /**
+   * Grouped columns over time. `starts`: bucket labels; `series`: [{name, values: [count from
+   * the API]}]. Suppressed cells are dashed marks at the base line with their phrase as a
+   * tooltip.
+   */
+  function columns(caption, starts, series) {
+    var P = global.CandorPage;
+    var cells = series.map(function (s) { return s.values.map(count); });
+    var max = 1;
+    cells.forEach(function (cs) { cs.forEach(function (c) { if (c.value > max) max = c.value; }); });
+    var left = 44, top = 8, plotH = 160, bottom = 34;
+    var groupW = Math.max(12, Math.min(40, Math.floor(720 / Math.max(1, starts.length))));
+    var barW = Math.max(3, Math.floor((groupW - 2) / series.length));
+    var w = left + starts.length * groupW + 8, h = top + plotH + bottom;
+    var label = caption + ". " + series.map(function (s, i) {
+      var shown = starts.map(function (d, j) { return cells[i][j].exact ? d + " " + cells[i][j].text : null; }).filter(Boolean);
+      return s.name + ": " + (shown.length ? shown.join(", ") : "every count below k");
+    }).join("; ");
+    var svg = svgRoot(w, h, label);
+    // Axis and a top tick with the largest value.
+    svg.appendChild(node("line", { x1: left, y1: top + plotH, x2: w - 4, y2: top + plotH, stroke: "#474747" }));
+    svg.appendChild(node("text", { x: 0, y: top + 12, fill: INK }, String(max)));
+    svg.appendChild(node("text", { x: 0, y: top + plotH, fill: INK }, "0"));
+    var every = Math.max(1, Math.ceil(starts.length / 6));
+    starts.forEach(function (d, j) {
+      var gx = left + j * groupW;
+      series.forEach(function (s, i) {
+        var c = cells[i][j];
+        var x = gx + 1 + i * barW;
+        var r;
+        if (c.exact && c.value > 0) {
+          var bh = Math.max(1, Math.round(plotH * c.value / max));
+          r = node("rect", { x: x, y: top + plotH - bh, width: barW - 1, height: bh, fill: COLOURS[i % COLOURS.length] });
+        } else {
+          r = node("rect", { x: x, y: top + plotH - 4, width: barW - 1, height: 4, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-dasharray": "2 1" });
+        }
+        r.appendChild(node("title", {}, s.name + ", " + d + ": " + c.text));
+        svg.appendChild(r);
+      });
+      if (j % every === 0) svg.appendChild(node("text", { x: gx, y: top + plotH + 20, fill: INK }, d.slice(5)));
+    });
+    var legend = P.el("ul", { class: "legend" }, series.map(function (s, i) {
+      return P.el("li", {}, [P.el("span", { class: "swatch swatch-" + i, "aria-hidden": "true" }), s.name]);
+    }));
+    return figure(caption, svg, [legend]);
+  }
+
+  global.CandorCharts = { bars: bars, columns: columns, count: count };
+})(window);
