@@ -466,7 +466,18 @@ pub struct Policy {
     pub proxy_attributes: Vec<String>,
     /// How consent-management platforms' signals map onto the purposes.
     pub signals: SignalMapping,
+    /// What happens when a fairness audit flags a campaign.
+    pub fairness: FairnessRules,
     pub version: PolicyVersion,
+}
+
+/// The `[fairness]` table: what a flagged campaign run (a demographic parity ratio below
+/// four-fifths) may still do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FairnessRules {
+    /// Keep every delivery of a flagged run, and of later runs of the same campaign, out of
+    /// the outbox until an operator acknowledges the flag.
+    pub hold_flagged_campaigns: bool,
 }
 
 /// One problem found in a policy file, with its position.
@@ -1050,6 +1061,13 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
     };
 
     let signals = signals::build(raw.signals.as_ref(), &purposes, issues);
+    let fairness = FairnessRules {
+        hold_flagged_campaigns: raw
+            .fairness
+            .as_ref()
+            .and_then(|f| f.hold_flagged_campaigns)
+            .unwrap_or(false),
+    };
 
     let mut policy = Policy {
         controller: raw.policy.controller.unwrap_or_default(),
@@ -1062,6 +1080,7 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
         k_anonymity,
         proxy_attributes,
         signals,
+        fairness,
         version: PolicyVersion(String::new()),
     };
     policy.version = policy_version(&policy);
@@ -1091,6 +1110,12 @@ fn policy_version(p: &Policy) -> PolicyVersion {
         canonical
     } else {
         format!("{canonical}|{:?}", p.signals)
+    };
+    // Likewise `[fairness]`: holding flagged campaigns changes what the policy permits.
+    let canonical = if p.fairness == FairnessRules::default() {
+        canonical
+    } else {
+        format!("{canonical}|{:?}", p.fairness)
     };
     PolicyVersion(hash_hex(&[canonical.as_bytes()]))
 }
