@@ -296,37 +296,36 @@ pub fn render(stored: &StoreMetrics) -> String {
     out
 }
 
+/// A gauge per request kind: name, help, value.
+type DsrGauge = (&'static str, &'static str, fn(&DsrKindSummary) -> u64);
+
 fn render_dsr(out: &mut String, stored: &StoreMetrics) {
-    let _ = writeln!(
-        out,
-        "# HELP candor_dsr_open Data-subject requests not yet answered, by kind (all instances).\n# TYPE candor_dsr_open gauge"
-    );
-    for k in &stored.dsr {
-        let _ = writeln!(
-            out,
-            "candor_dsr_open{{kind=\"{}\"}} {}",
-            escape(&k.kind),
-            k.n_open
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP candor_dsr_overdue Data-subject requests open past their statutory deadline, by kind.\n# TYPE candor_dsr_overdue gauge"
-    );
-    for k in &stored.dsr {
-        let _ = writeln!(
-            out,
-            "candor_dsr_overdue{{kind=\"{}\"}} {}",
-            escape(&k.kind),
-            k.n_overdue
-        );
+    let gauges: [DsrGauge; 2] = [
+        (
+            "candor_dsr_open",
+            "Data-subject requests not yet answered, by kind (all instances).",
+            |k| k.n_open,
+        ),
+        (
+            "candor_dsr_overdue",
+            "Data-subject requests open past their statutory deadline, by kind.",
+            |k| k.n_overdue,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for k in &stored.dsr {
+            let _ = writeln!(out, "{name}{{kind=\"{}\"}} {}", escape(&k.kind), value(k));
+        }
     }
     let oldest = stored
         .dsr
         .iter()
         .filter_map(|k| k.oldest_open_received_at)
         .min()
-        .map_or(0, |at| (stored.now.as_millis() - at.as_millis()).max(0) / 1000);
+        .map_or(0, |at| {
+            (stored.now.as_millis() - at.as_millis()).max(0) / 1000
+        });
     let _ = writeln!(
         out,
         "# HELP candor_dsr_oldest_open_age_seconds Age of the oldest open data-subject request (0 when none is open).\n# TYPE candor_dsr_oldest_open_age_seconds gauge\ncandor_dsr_oldest_open_age_seconds {oldest}"
@@ -341,9 +340,7 @@ fn render_dsr(out: &mut String, stored: &StoreMetrics) {
 pub async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     caller.require(&[Scope::Admin])?;
     let now = state.now();
-    let stored = state
-        .blocking(move |store| read_store(store, now))
-        .await?;
+    let stored = state.blocking(move |store| read_store(store, now)).await?;
     let mut response = render(&stored).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

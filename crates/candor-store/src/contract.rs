@@ -816,14 +816,21 @@ pub fn dsr_requests_page_and_filter(store: &dyn Store) {
 
 pub fn dsr_summary_counts_open_closed_and_overdue(store: &dyn Store) {
     const DAY: i64 = 86_400_000;
-    assert!(store.dsr_summary(Timestamp::from_millis(0), Timestamp::from_millis(0)).unwrap().is_empty());
+    assert!(
+        store
+            .dsr_summary(Timestamp::from_millis(0), Timestamp::from_millis(0))
+            .unwrap()
+            .is_empty()
+    );
     store.insert_dsr(&dsr("access", 1, 1_000, true)).unwrap();
     // Completed 40 days after arrival: late.
     let mut late = dsr("access", 2, 2_000, false);
     late.completed_at = Some(Timestamp::from_millis(2_000 + 40 * DAY));
     store.insert_dsr(&late).unwrap();
     store.insert_dsr(&dsr("erasure", 3, 3_000, false)).unwrap();
-    store.insert_dsr(&dsr("erasure", 4, 50 * DAY, false)).unwrap();
+    store
+        .insert_dsr(&dsr("erasure", 4, 50 * DAY, false))
+        .unwrap();
     let now = Timestamp::from_millis(60 * DAY);
     let all = store.dsr_summary(Timestamp::from_millis(0), now).unwrap();
     assert_eq!(
@@ -848,7 +855,9 @@ pub fn dsr_summary_counts_open_closed_and_overdue(store: &dyn Store) {
         ]
     );
     // A later period leaves out closed requests from before it, never open ones.
-    let later = store.dsr_summary(Timestamp::from_millis(10 * DAY), now).unwrap();
+    let later = store
+        .dsr_summary(Timestamp::from_millis(10 * DAY), now)
+        .unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!((later[0].n_open, later[0].n_overdue), (2, 1));
 }
@@ -1012,9 +1021,7 @@ pub fn exposures_round_trip_and_erase(store: &dyn Store) {
         vec![batch[0].clone(), batch[1].clone(), batch[4].clone()]
     );
     assert_eq!(
-        store
-            .exposure_slots(Timestamp::from_millis(0), 10)
-            .unwrap(),
+        store.exposure_slots(Timestamp::from_millis(0), 10).unwrap(),
         vec!["home".to_owned(), "pdp".to_owned()]
     );
     assert_eq!(
@@ -1024,7 +1031,13 @@ pub fn exposures_round_trip_and_erase(store: &dyn Store) {
         vec!["home".to_owned()],
         "only slots shown since"
     );
-    assert_eq!(store.exposure_slots(Timestamp::from_millis(0), 1).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .exposure_slots(Timestamp::from_millis(0), 1)
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(store.delete_exposures(&a).unwrap(), 3);
     assert!(store.exposures_for_subject(&a).unwrap().is_empty());
     assert_eq!(store.exposures_for_subject(&b).unwrap().len(), 2);
@@ -1513,7 +1526,11 @@ pub fn flagged_runs_hold_deliveries_until_acknowledged(store: &dyn Store) {
     store.commit_run(&run).unwrap();
     assert_eq!(store.held_deliveries(Some("fl-1")).unwrap(), 1);
     assert!(store.run_deliveries("fl-1").unwrap()[0].held);
-    let claim = |at: i64| store.claim_deliveries(Timestamp::from_millis(at), 60_000, 10).unwrap();
+    let claim = |at: i64| {
+        store
+            .claim_deliveries(Timestamp::from_millis(at), 60_000, 10)
+            .unwrap()
+    };
     assert!(claim(t).is_empty());
     // A later run of the same campaign, not flagged itself, is held behind the open flag.
     let mut later = email_run("fl-2", "spring", t + 1, vec![selected(b, "fb")]);
@@ -1577,6 +1594,9 @@ pub fn flagged_runs_hold_deliveries_until_acknowledged(store: &dyn Store) {
     free.flag = Some(crate::NewFlag { parity_ratio: 0.6 });
     store.commit_run(&free).unwrap();
     assert_eq!(store.held_deliveries(None).unwrap(), 0);
-    assert_eq!(store.fairness_flags(Some("spring"), 10).unwrap()[0].run_id, "fl-3");
+    assert_eq!(
+        store.fairness_flags(Some("spring"), 10).unwrap()[0].run_id,
+        "fl-3"
+    );
     assert_eq!(store.fairness_flags(Some("spring"), 1).unwrap().len(), 1);
 }

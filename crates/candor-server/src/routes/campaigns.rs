@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::segments::{check_id, count_json};
-use crate::auth::Caller;
 use crate::audit::{AuditAction, AuditEvent, AuditTarget};
+use crate::auth::Caller;
 use crate::campaigns::{self, RunRefusal, RunResult, StoredCampaign, StoredCap, summarize};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};

@@ -11,10 +11,10 @@ use candor_store::{Acknowledgement, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{AuditAction, AuditEvent, AuditTarget};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::audit::{AuditAction, AuditEvent, AuditTarget};
 use crate::fairness::{
     CampaignFairness, CampaignFairnessMissing, FAIRNESS_PURPOSE, FLAGS_LEN_MAX, GroupFairness,
     SlotFairness, campaign_fairness, grants_fairness_audit, slot_group_reports, slot_report,
@@ -418,10 +418,7 @@ pub struct CampaignFairnessBody {
     pub report: GroupFairnessBody,
 }
 
-fn acknowledgement(
-    at: Option<Timestamp>,
-    note: Option<&String>,
-) -> Option<AcknowledgementBody> {
+fn acknowledgement(at: Option<Timestamp>, note: Option<&String>) -> Option<AcknowledgementBody> {
     at.map(|at| AcknowledgementBody {
         at: at.to_rfc3339(),
         note: note.cloned().unwrap_or_default(),
@@ -434,9 +431,10 @@ pub fn campaign_fairness_body(c: &CampaignFairness) -> CampaignFairnessBody {
         run: c.run.id.clone(),
         flagged: c.flagged(),
         held: c.held,
-        acknowledged: c.flag.as_ref().and_then(|f| {
-            acknowledgement(f.acknowledged_at, f.acknowledgement_note.as_ref())
-        }),
+        acknowledged: c
+            .flag
+            .as_ref()
+            .and_then(|f| acknowledgement(f.acknowledged_at, f.acknowledgement_note.as_ref())),
         report: group_fairness_body(&c.groups),
     }
 }
@@ -460,9 +458,10 @@ fn missing(m: CampaignFairnessMissing) -> ApiError {
             "no_runs",
             "the campaign has never been run; run it with POST /v1/campaigns/{id}/run (dry runs are not kept)",
         ),
-        CampaignFairnessMissing::RunNotFound => {
-            ApiError::not_found("run_not_found", "no run with this id belongs to the campaign")
-        }
+        CampaignFairnessMissing::RunNotFound => ApiError::not_found(
+            "run_not_found",
+            "no run with this id belongs to the campaign",
+        ),
     }
 }
 
@@ -495,9 +494,7 @@ pub async fn campaign_fairness_report(
     let policy = state.policy.clone();
     let now = state.now();
     let report = state
-        .blocking(move |store| {
-            campaign_fairness(store, &policy, &id, q.run.as_deref(), k_min, now)
-        })
+        .blocking(move |store| campaign_fairness(store, &policy, &id, q.run.as_deref(), k_min, now))
         .await?
         .map_err(missing)?;
     Ok(Json(campaign_fairness_body(&report)))
@@ -629,7 +626,9 @@ pub async fn acknowledge_campaign(
         .blocking(move |store| {
             let outcome = store.acknowledge_fairness_flags(&campaign, &note, now)?;
             if let Acknowledgement::Done {
-                n_flags, n_released, ..
+                n_flags,
+                n_released,
+                ..
             } = &outcome
                 && *n_flags > 0
             {

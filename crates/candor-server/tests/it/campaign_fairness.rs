@@ -23,7 +23,13 @@ fn policy(hold: bool) -> Policy {
 /// their gender under `fairness_audit` and agreed to marketing emails. Everyone has three
 /// views except the men from index `men_active` on, who have none: the campaign selects
 /// people with two views or more.
-async fn population(hold: bool, men_active: usize) -> (TestApp, std::sync::Arc<std::sync::Mutex<crate::campaigns::Seen>>) {
+async fn population(
+    hold: bool,
+    men_active: usize,
+) -> (
+    TestApp,
+    std::sync::Arc<std::sync::Mutex<crate::campaigns::Seen>>,
+) {
     let (url, seen) = webhook(0).await;
     let app = TestApp::with_config_text(
         policy(hold),
@@ -39,7 +45,16 @@ async fn population(hold: bool, men_active: usize) -> (TestApp, std::sync::Arc<s
             )
             .await;
             assert_eq!(declare(&app, &id, group).await.status, StatusCode::OK);
-            views(&app, &id, if group == "man" && i >= men_active { 0 } else { 3 }).await;
+            views(
+                &app,
+                &id,
+                if group == "man" && i >= men_active {
+                    0
+                } else {
+                    3
+                },
+            )
+            .await;
         }
     }
     segment(&app, "active", "views(30d) >= 2").await;
@@ -93,7 +108,12 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
     // Before any run: nothing to report or acknowledge.
     let r = get(&app, "/v1/fairness/campaigns/spring").await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "no_runs"));
-    assert!(r.body["error"]["message"].as_str().unwrap().contains("run it"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("run it")
+    );
     let r = acknowledge(&app, "spring", json!({"note": "fine"})).await;
     assert_eq!(
         (r.status, r.code()),
@@ -102,7 +122,10 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
 
     // 12 of 12 women and 4 of 12 men selected: parity ratio 1/3.
     let r = run(&app, "spring", false).await;
-    assert_eq!((r.body["flagged"].clone(), r.body["held"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (r.body["flagged"].clone(), r.body["held"].clone()),
+        (json!(true), json!(true))
+    );
     let run_id = r.body["run_id"].as_str().unwrap().to_owned();
     let pass = outbox_pass(&app).await;
     assert_eq!(pass.claimed, 0, "nothing leaves the outbox");
@@ -113,15 +136,23 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
     let b = &r.body;
     assert_eq!(b["campaign"], "spring");
     assert_eq!(b["run"], run_id);
-    assert_eq!((b["flagged"].clone(), b["held"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (b["flagged"].clone(), b["held"].clone()),
+        (json!(true), json!(true))
+    );
     assert!(b["acknowledged"].is_null());
     assert_eq!(b["report"]["n_audited"], 24);
     let g = gender(&b["report"]);
-    let ratio = g["between_groups"]["demographic_parity_ratio"].as_f64().unwrap();
+    let ratio = g["between_groups"]["demographic_parity_ratio"]
+        .as_f64()
+        .unwrap();
     assert!((ratio - 1.0 / 3.0).abs() < 1e-9, "{ratio}");
     // The conversion window has not closed yet: no equalized odds.
     assert!(g["between_groups"]["equalized_odds_difference"].is_null());
-    assert!(b["report"].get("items").is_none(), "no item side for campaigns");
+    assert!(
+        b["report"].get("items").is_none(),
+        "no item side for campaigns"
+    );
 
     let r = get(&app, "/v1/fairness/flags").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -134,7 +165,10 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
     assert!(flags[0]["acknowledged"].is_null());
     assert!((flags[0]["parity_ratio"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
     let text = metrics(&app).await;
-    assert!(text.contains("candor_fairness_flagged{kind=\"campaign\",id=\"spring\"} 1"), "{text}");
+    assert!(
+        text.contains("candor_fairness_flagged{kind=\"campaign\",id=\"spring\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("candor_deliveries_held 16"), "{text}");
 
     // Refusals.
@@ -152,7 +186,10 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
         "the note is required"
     );
     let r = acknowledge(&app, "autumn", json!({"note": "fine"})).await;
-    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "campaign_not_found"));
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::NOT_FOUND, "campaign_not_found")
+    );
     let r = app
         .call(
             "POST",
@@ -168,7 +205,10 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
     let note = "Reviewed: the segment follows viewing, which differs by gender here.";
     let r = acknowledge(&app, "spring", json!({"note": note})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!((r.body["n_flags"].clone(), r.body["n_released"].clone()), (json!(1), json!(16)));
+    assert_eq!(
+        (r.body["n_flags"].clone(), r.body["n_released"].clone()),
+        (json!(1), json!(16))
+    );
     assert_eq!(r.body["acknowledged"]["note"], note);
     let entry = off_runtime(|| {
         store(&app)
@@ -181,12 +221,22 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
     // Idempotent: nothing more happens, the acknowledgement stands, no new audit entry.
     let again = acknowledge(&app, "spring", json!({"note": "once more"})).await;
     assert_eq!(again.status, StatusCode::OK);
-    assert_eq!((again.body["n_flags"].clone(), again.body["n_released"].clone()), (json!(0), json!(0)));
+    assert_eq!(
+        (
+            again.body["n_flags"].clone(),
+            again.body["n_released"].clone()
+        ),
+        (json!(0), json!(0))
+    );
     assert_eq!(again.body["acknowledged"], r.body["acknowledged"]);
     let last = off_runtime(|| store(&app).audit_head().unwrap().unwrap());
     assert!(last.seq >= entry.seq);
     assert_eq!(
-        off_runtime(|| store(&app).audit_last("fairness_acknowledged").unwrap().unwrap().seq),
+        off_runtime(|| store(&app)
+            .audit_last("fairness_acknowledged")
+            .unwrap()
+            .unwrap()
+            .seq),
         entry.seq
     );
 
@@ -194,10 +244,16 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
     assert_eq!((pass.claimed, pass.delivered), (16, 16));
     assert_eq!(seen.lock().unwrap().requests.len(), 16);
     let r = get(&app, "/v1/fairness/campaigns/spring").await;
-    assert_eq!((r.body["flagged"].clone(), r.body["held"].clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (r.body["flagged"].clone(), r.body["held"].clone()),
+        (json!(true), json!(false))
+    );
     assert_eq!(r.body["acknowledged"]["note"], note);
     let text = metrics(&app).await;
-    assert!(text.contains("candor_fairness_flagged{kind=\"campaign\",id=\"spring\"} 0"), "{text}");
+    assert!(
+        text.contains("candor_fairness_flagged{kind=\"campaign\",id=\"spring\"} 0"),
+        "{text}"
+    );
     assert!(text.contains("candor_deliveries_held 0"), "{text}");
 }
 
@@ -205,7 +261,10 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
 async fn without_the_hold_a_flagged_run_is_delivered_and_listed() {
     let (app, seen) = population(false, 4).await;
     let r = run(&app, "spring", false).await;
-    assert_eq!((r.body["flagged"].clone(), r.body["held"].clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (r.body["flagged"].clone(), r.body["held"].clone()),
+        (json!(true), json!(false))
+    );
     let pass = outbox_pass(&app).await;
     assert_eq!(pass.delivered, 16);
     assert_eq!(seen.lock().unwrap().requests.len(), 16);
@@ -213,10 +272,16 @@ async fn without_the_hold_a_flagged_run_is_delivered_and_listed() {
     let flags = r.body["flags"].as_array().unwrap();
     assert_eq!((flags.len(), flags[0]["held"].clone()), (1, json!(false)));
     let r = get(&app, "/v1/fairness/campaigns/spring").await;
-    assert_eq!((r.body["flagged"].clone(), r.body["held"].clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (r.body["flagged"].clone(), r.body["held"].clone()),
+        (json!(true), json!(false))
+    );
     // It can still be acknowledged, for the record.
     let r = acknowledge(&app, "spring", json!({"note": "seen"})).await;
-    assert_eq!((r.status, r.body["n_released"].clone()), (StatusCode::OK, json!(0)));
+    assert_eq!(
+        (r.status, r.body["n_released"].clone()),
+        (StatusCode::OK, json!(0))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,30 +289,69 @@ async fn an_unflagged_run_is_never_held() {
     // 12 of 12 women and 10 of 12 men: parity ratio 0.83.
     let (app, seen) = population(true, 10).await;
     let r = run(&app, "spring", false).await;
-    assert_eq!((r.body["flagged"].clone(), r.body["held"].clone()), (json!(false), json!(false)));
+    assert_eq!(
+        (r.body["flagged"].clone(), r.body["held"].clone()),
+        (json!(false), json!(false))
+    );
     let run_id = r.body["run_id"].as_str().unwrap().to_owned();
     assert_eq!(outbox_pass(&app).await.delivered, 22);
     assert_eq!(seen.lock().unwrap().requests.len(), 22);
-    let r = get(&app, &format!("/v1/fairness/campaigns/spring?run={run_id}&k_min=5")).await;
+    let r = get(
+        &app,
+        &format!("/v1/fairness/campaigns/spring?run={run_id}&k_min=5"),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!((r.body["flagged"].clone(), r.body["held"].clone()), (json!(false), json!(false)));
+    assert_eq!(
+        (r.body["flagged"].clone(), r.body["held"].clone()),
+        (json!(false), json!(false))
+    );
     assert_eq!(r.body["report"]["by_attribute"][0]["k_min"], 5);
     let r = get(&app, "/v1/fairness/flags").await;
     assert_eq!(r.body["flags"], json!([]));
     let r = acknowledge(&app, "spring", json!({"note": "nothing to see"})).await;
-    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "campaign_not_flagged"));
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "campaign_not_flagged")
+    );
     for (path, status, code) in [
-        ("/v1/fairness/campaigns/spring?run=nope", StatusCode::NOT_FOUND, "run_not_found"),
-        ("/v1/fairness/campaigns/spring?k_min=1", StatusCode::BAD_REQUEST, "invalid_k_min"),
-        ("/v1/fairness/campaigns/spring?colour=red", StatusCode::BAD_REQUEST, "invalid_query"),
-        ("/v1/fairness/campaigns/autumn", StatusCode::NOT_FOUND, "campaign_not_found"),
-        ("/v1/fairness/campaigns/Not%20An%20Id", StatusCode::BAD_REQUEST, "invalid_id"),
-        ("/v1/fairness/flags?k_min=0", StatusCode::BAD_REQUEST, "invalid_k_min"),
+        (
+            "/v1/fairness/campaigns/spring?run=nope",
+            StatusCode::NOT_FOUND,
+            "run_not_found",
+        ),
+        (
+            "/v1/fairness/campaigns/spring?k_min=1",
+            StatusCode::BAD_REQUEST,
+            "invalid_k_min",
+        ),
+        (
+            "/v1/fairness/campaigns/spring?colour=red",
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
+        (
+            "/v1/fairness/campaigns/autumn",
+            StatusCode::NOT_FOUND,
+            "campaign_not_found",
+        ),
+        (
+            "/v1/fairness/campaigns/Not%20An%20Id",
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        ),
+        (
+            "/v1/fairness/flags?k_min=0",
+            StatusCode::BAD_REQUEST,
+            "invalid_k_min",
+        ),
     ] {
         let r = get(&app, path).await;
         assert_eq!((r.status, r.code()), (status, code), "{path}: {}", r.body);
     }
-    let r = app.call("GET", "/v1/fairness/flags", Some(&app.decide), None).await;
+    let r = app
+        .call("GET", "/v1/fairness/flags", Some(&app.decide), None)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -267,8 +371,10 @@ async fn metrics_show_the_request_backlog_and_exclusions() {
     };
     off_runtime(|| {
         let s = store(&app);
-        s.insert_dsr(&request("access", NOW - 40 * DAY, None)).unwrap();
-        s.insert_dsr(&request("access", NOW - 2 * DAY, None)).unwrap();
+        s.insert_dsr(&request("access", NOW - 40 * DAY, None))
+            .unwrap();
+        s.insert_dsr(&request("access", NOW - 2 * DAY, None))
+            .unwrap();
         s.insert_dsr(&request("erasure", NOW - 5 * DAY, Some(NOW - 4 * DAY)))
             .unwrap();
     });
@@ -284,16 +390,95 @@ async fn metrics_show_the_request_backlog_and_exclusions() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let reason = r.body["decisions"][0]["reason"].as_str().unwrap().to_owned();
+    let reason = r.body["decisions"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let text = metrics(&app).await;
     assert!(
-        text.contains(&format!("candor_campaign_exclusions_total{{reason=\"{reason}\"}} ")),
+        text.contains(&format!(
+            "candor_campaign_exclusions_total{{reason=\"{reason}\"}} "
+        )),
         "{text}"
     );
-    assert!(text.contains("candor_dsr_open{kind=\"access\"} 2"), "{text}");
-    assert!(text.contains("candor_dsr_open{kind=\"erasure\"} 0"), "{text}");
-    assert!(text.contains("candor_dsr_overdue{kind=\"access\"} 1"), "{text}");
-    assert!(text.contains(&format!("candor_dsr_oldest_open_age_seconds {}", 40 * DAY / 1000)), "{text}");
-    assert!(text.contains("# TYPE candor_campaign_exclusions_total counter"), "{text}");
-    assert!(text.contains("# TYPE candor_deliveries_held gauge"), "{text}");
+    assert!(
+        text.contains("candor_dsr_open{kind=\"access\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("candor_dsr_open{kind=\"erasure\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("candor_dsr_overdue{kind=\"access\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "candor_dsr_oldest_open_age_seconds {}",
+            40 * DAY / 1000
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE candor_campaign_exclusions_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE candor_deliveries_held gauge"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equalized_odds_appear_once_the_conversion_window_has_closed() {
+    use candor_server::fairness::CONVERSION_WINDOW_DAYS;
+    let (app, _seen) = population(false, 4).await;
+    run(&app, "spring", false).await;
+    // The same store, a week and a day later.
+    let day = candor_domain::time::DAY_MS;
+    let later_ms = NOW + (CONVERSION_WINDOW_DAYS + 1) * day;
+    let later = app.at(Timestamp::from_millis(later_ms));
+    // Half of each group bought within the window; one more woman only after it closed.
+    let mut events = Vec::new();
+    for i in 0..12 {
+        for group in ["woman", "man"] {
+            let bought_at = match (i % 2, group, i) {
+                (0, _, _) => Some(NOW + day),
+                (_, "woman", 11) => Some(NOW + (CONVERSION_WINDOW_DAYS) * day + 1),
+                _ => None,
+            };
+            if let Some(at) = bought_at {
+                events.push(json!({"type": "track", "event": "Order Completed",
+                    "userId": format!("{group}-{i}"), "messageId": format!("order-{group}-{i}"),
+                    "timestamp": Timestamp::from_millis(at).to_rfc3339(),
+                    "properties": {"order_id": format!("o-{group}-{i}"), "total": 10}}));
+            }
+        }
+    }
+    let r = later
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&later.ingest),
+            Some(json!({"events": events})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = get(&later, "/v1/fairness/campaigns/spring").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let g = gender(&r.body["report"]);
+    // Women: all selected, so TPR = FPR = 1. Men: selected 0..4, converted the even ones:
+    // TPR = 2/6, FPR = 2/6. Equalized odds difference = max(1 - 1/3, 1 - 1/3).
+    let eo = g["between_groups"]["equalized_odds_difference"]
+        .as_f64()
+        .unwrap();
+    assert!((eo - 2.0 / 3.0).abs() < 1e-9, "{eo}");
+    let women = g["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["label"] == "woman")
+        .unwrap();
+    assert_eq!(women["true_positive_rate"], 1.0);
 }

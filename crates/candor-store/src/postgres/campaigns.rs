@@ -17,8 +17,8 @@ use postgres::{GenericClient, Row};
 use super::{DbError, DbResult, PostgresStore, bad_row};
 use crate::{
     Acknowledgement, AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, FairnessFlag,
-    MarketingState, NewRun,
-    REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
+    MarketingState, NewRun, REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord,
+    StoreResult, SubjectOutcome,
 };
 
 fn key_from(bytes: Vec<u8>) -> DbResult<SubjectKey> {
@@ -458,11 +458,12 @@ impl PostgresStore {
         })
     }
 
-    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+    /// The first run matching `filter` (SQL after `WHERE`, with `$1` bound to `value`).
+    fn run_where(&self, filter: &str, value: &str) -> StoreResult<Option<RunRecord>> {
         self.read(|c| {
             c.query_opt(
-                "SELECT id, campaign_id, at FROM campaign_runs WHERE id = $1",
-                &[&id],
+                &format!("SELECT id, campaign_id, at FROM campaign_runs WHERE {filter}"),
+                &[&value],
             )?
             .map(|r| {
                 Ok(RunRecord {
@@ -475,21 +476,17 @@ impl PostgresStore {
         })
     }
 
+    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+        self.run_where("id = $1", id)
+    }
+
     pub(super) fn latest_run_impl(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>> {
-        self.read(|c| {
-            c.query_opt(
-                "SELECT id, campaign_id, at FROM campaign_runs WHERE campaign_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
-                &[&campaign_id],
-            )?
-            .map(|r| {
-                Ok(RunRecord {
-                    id: r.try_get(0)?,
-                    campaign_id: r.try_get(1)?,
-                    at: Timestamp::from_millis(r.try_get(2)?),
-                })
-            })
-            .transpose()
-        })
+        // Run ids are random: two runs in the same millisecond tie-break arbitrarily but
+        // stably.
+        self.run_where(
+            "campaign_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
+            campaign_id,
+        )
     }
 
     pub(super) fn fairness_flags_impl(

@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{SqliteStore, bad_row};
 use crate::{
     Acknowledgement, AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, FairnessFlag,
-    MarketingState, NewRun,
-    REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
+    MarketingState, NewRun, REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord,
+    StoreResult, SubjectOutcome,
 };
 
 fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
@@ -424,11 +424,12 @@ impl SqliteStore {
         })
     }
 
-    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+    /// The first run matching `filter` (SQL after `WHERE`, with `?1` bound to `value`).
+    fn run_where(&self, filter: &str, value: &str) -> StoreResult<Option<RunRecord>> {
         self.read(|c| {
             c.query_row(
-                "SELECT id, campaign_id, at FROM campaign_runs WHERE id = ?1",
-                [id],
+                &format!("SELECT id, campaign_id, at FROM campaign_runs WHERE {filter}"),
+                [value],
                 |r| {
                     Ok(RunRecord {
                         id: r.get(0)?,
@@ -441,21 +442,15 @@ impl SqliteStore {
         })
     }
 
+    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+        self.run_where("id = ?1", id)
+    }
+
     pub(super) fn latest_run_impl(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT id, campaign_id, at FROM campaign_runs WHERE campaign_id = ?1 ORDER BY at DESC, rowid DESC LIMIT 1",
-                [campaign_id],
-                |r| {
-                    Ok(RunRecord {
-                        id: r.get(0)?,
-                        campaign_id: r.get(1)?,
-                        at: Timestamp::from_millis(r.get(2)?),
-                    })
-                },
-            )
-            .optional()
-        })
+        self.run_where(
+            "campaign_id = ?1 ORDER BY at DESC, rowid DESC LIMIT 1",
+            campaign_id,
+        )
     }
 
     pub(super) fn fairness_flags_impl(
@@ -508,7 +503,12 @@ impl SqliteStore {
                      WHERE campaign_id = ?1 AND acknowledged_at IS NOT NULL
                      ORDER BY acknowledged_at DESC, flagged_at DESC LIMIT 1",
                     [campaign_id],
-                    |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())),
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        ))
+                    },
                 )
                 .optional()?;
             tx.commit()?;

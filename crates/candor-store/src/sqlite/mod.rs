@@ -724,7 +724,9 @@ impl Store for SqliteStore {
                     n_closed: r.get::<_, i64>(2)? as u64,
                     n_overdue: r.get::<_, i64>(3)? as u64,
                     n_closed_late: r.get::<_, i64>(4)? as u64,
-                    oldest_open_received_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_millis),
+                    oldest_open_received_at: r
+                        .get::<_, Option<i64>>(5)?
+                        .map(Timestamp::from_millis),
                 })
             })?
             .collect()

@@ -111,8 +111,14 @@ fn campaign_report(
     now: candor_domain::time::Timestamp,
 ) -> anyhow::Result<ExitCode> {
     let loaded = super::load(common, Overrides::default())?;
-    let report = match campaign_fairness(loaded.store.as_ref(), &loaded.policy, id, run, k_min, now)?
-    {
+    let report = match campaign_fairness(
+        loaded.store.as_ref(),
+        &loaded.policy,
+        id,
+        run,
+        k_min,
+        now,
+    )? {
         Ok(r) => r,
         Err(CampaignFairnessMissing::CampaignNotFound) => anyhow::bail!("no campaign `{id}`"),
         Err(CampaignFairnessMissing::NoRuns) => anyhow::bail!(

@@ -115,7 +115,12 @@ fn requests_section(
     for k in &kinds {
         let oldest = k.oldest_open_received_at.map_or_else(
             || "none open".to_owned(),
-            |at| format!("{:.1}", (now.as_millis() - at.as_millis()) as f64 / DAY_MS as f64),
+            |at| {
+                format!(
+                    "{:.1}",
+                    (now.as_millis() - at.as_millis()) as f64 / DAY_MS as f64
+                )
+            },
         );
         let _ = writeln!(
             html,

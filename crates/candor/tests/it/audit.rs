@@ -271,10 +271,12 @@ fn campaign_with_a_flagged_run() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     crate::campaigns::seed(dir.path());
     let store = SqliteStore::open(dir.path()).unwrap();
-    let now = Timestamp::from_millis(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64);
+    let now = Timestamp::from_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
     let subject = |n: u8| candor_domain::SubjectKey::from_bytes([n; 32]);
     store
         .commit_run(&NewRun {
@@ -282,7 +284,10 @@ fn campaign_with_a_flagged_run() -> tempfile::TempDir {
             campaign_id: "spring".into(),
             channel: "email".into(),
             now,
-            channel_cap: candor_store::CapLimit { max: 5, window_ms: 1 },
+            channel_cap: candor_store::CapLimit {
+                max: 5,
+                window_ms: 1,
+            },
             campaign_cap: None,
             record_outcomes: true,
             outcomes: vec![
@@ -305,7 +310,11 @@ fn campaign_with_a_flagged_run() -> tempfile::TempDir {
         })
         .unwrap();
     let day = 86_400_000;
-    for (kind, age_days, done) in [("access", 40, false), ("access", 1, true), ("erasure", 2, false)] {
+    for (kind, age_days, done) in [
+        ("access", 40, false),
+        ("access", 1, true),
+        ("erasure", 2, false),
+    ] {
         let received = now.as_millis() - age_days * day;
         store
             .insert_dsr(&NewDsrRequest {
@@ -334,7 +343,11 @@ fn fairness_report_of_a_campaign_reads_its_stored_runs() {
             .unwrap()
     };
     let out = run(&["--campaign", "spring", "--format", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["campaign"], "spring");
     assert_eq!(json["run"], "run-1");
@@ -353,7 +366,10 @@ fn fairness_report_of_a_campaign_reads_its_stored_runs() {
     let out = run(&["--campaign", "spring", "--run", "run-2"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run `run-2`"));
-    assert!(!run(&["--run", "run-1"]).status.success(), "--run needs --campaign");
+    assert!(
+        !run(&["--run", "run-1"]).status.success(),
+        "--run needs --campaign"
+    );
     let never = tempfile::tempdir().unwrap();
     crate::campaigns::seed(never.path());
     let out = candor()
@@ -365,13 +381,14 @@ fn fairness_report_of_a_campaign_reads_its_stored_runs() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("never been run"));
 }
 
-#[test]
-fn the_html_report_says_what_is_empty_and_shows_the_chain() {
-    let dir = log_with(2);
-    let out_dir = dir.path().join("report");
+/// Runs `candor report` over `dir` (with `extra` arguments) and returns the HTML it wrote.
+fn html_report(dir: &Path, extra: &[&str]) -> String {
+    let out_dir = dir.join("report");
     let out = candor()
-        .args(["report", "--slot", "home_top", "--data-dir"])
-        .arg(dir.path())
+        .arg("report")
+        .args(extra)
+        .arg("--data-dir")
+        .arg(dir)
         .arg("--out")
         .arg(&out_dir)
         .output()
@@ -381,12 +398,21 @@ fn the_html_report_says_what_is_empty_and_shows_the_chain() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    std::fs::read_to_string(out_dir.join("index.html")).unwrap()
+}
+
+#[test]
+fn the_html_report_says_what_is_empty_and_shows_the_chain() {
+    let dir = log_with(2);
+    let out_dir = dir.path().join("report");
+    let html = html_report(dir.path(), &["--slot", "home_top"]);
     assert!(html.contains("Intact: 2 entries"), "{html}");
     assert!(html.contains("No consent decisions were recorded in this period."));
     assert!(html.contains("No event was dropped in this period."));
     assert!(html.contains("Nothing was shown in this slot in this period."));
-    assert!(html.contains("No data-subject request was received in this period, and none is open."));
+    assert!(
+        html.contains("No data-subject request was received in this period, and none is open.")
+    );
     assert!(html.contains("No campaign has been created."));
     assert!(!html.contains("NaN"), "no division by zero");
     assert!(!html.contains("<script"), "self-contained, no scripts");
@@ -395,15 +421,7 @@ fn the_html_report_says_what_is_empty_and_shows_the_chain() {
     db(dir.path())
         .execute("UPDATE audit_log SET at = at + 1 WHERE seq = 1", [])
         .unwrap();
-    let out = candor()
-        .args(["report", "--data-dir"])
-        .arg(dir.path())
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    let html = html_report(dir.path(), &[]);
     assert!(
         html.contains("Broken: the first bad entry is seq 1"),
         "{html}"
@@ -423,23 +441,32 @@ fn the_html_report_says_what_is_empty_and_shows_the_chain() {
 #[test]
 fn the_html_report_shows_requests_deadlines_and_campaign_fairness() {
     let dir = campaign_with_a_flagged_run();
-    let out_dir = dir.path().join("report");
-    let out = candor()
-        .args(["report", "--data-dir"])
-        .arg(dir.path())
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    let html = html_report(dir.path(), &[]);
     assert!(html.contains("<h2>Requests and deadlines</h2>"), "{html}");
-    assert!(html.contains("1 open request(s) are past their statutory deadline."), "{html}");
-    assert!(html.contains("<tr><td>access</td><td>1</td><td>1</td><td>1</td><td>0</td><td>40.0</td></tr>"), "{html}");
-    assert!(html.contains("<tr><td>erasure</td><td>1</td><td>0</td><td>0</td><td>0</td><td>2.0</td></tr>"), "{html}");
+    assert!(
+        html.contains("1 open request(s) are past their statutory deadline."),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<tr><td>access</td><td>1</td><td>1</td><td>1</td><td>0</td><td>40.0</td></tr>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<tr><td>erasure</td><td>1</td><td>0</td><td>0</td><td>0</td><td>2.0</td></tr>"
+        ),
+        "{html}"
+    );
     assert!(html.contains("Data-subject requests by kind"), "{html}");
     assert!(html.contains("<h2>Fairness per campaign</h2>"), "{html}");
-    assert!(html.contains("<td>0.500</td><td class=\"flag\">flagged</td><td>held until acknowledged</td>"), "{html}");
+    assert!(
+        html.contains(
+            "<td>0.500</td><td class=\"flag\">flagged</td><td>held until acknowledged</td>"
+        ),
+        "{html}"
+    );
 }
 
 #[test]
