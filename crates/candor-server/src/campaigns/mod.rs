@@ -631,6 +631,30 @@ pub fn run_campaign(
     }))
 }
 
+/// Writes a real run to the audit log (`campaign_run`: run id, flagged, held). A dry run
+/// records nothing, so it leaves no entry.
+pub fn audit_run(
+    store: &dyn Store,
+    actor: crate::audit::Actor,
+    campaign: &str,
+    result: &RunResult,
+    now: Timestamp,
+) -> StoreResult<()> {
+    use crate::audit::{AuditAction, AuditEvent, AuditTarget};
+    let Some(run_id) = &result.run_id else {
+        return Ok(());
+    };
+    let event = AuditEvent::new(
+        actor,
+        AuditAction::CampaignRun,
+        AuditTarget::Campaign(campaign.to_owned()),
+    )
+    .detail("run", run_id.clone())
+    .detail("flagged", result.flagged.to_string())
+    .detail("held", result.held.to_string());
+    crate::audit::record(store, event, now).map(|_| ())
+}
+
 pub fn cap_limit(cap: Cap) -> CapLimit {
     CapLimit {
         max: cap.max,

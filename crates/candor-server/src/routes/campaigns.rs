@@ -12,9 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::segments::{check_id, count_json};
-use crate::audit::{AuditAction, AuditEvent, AuditTarget};
 use crate::auth::Caller;
-use crate::campaigns::{self, RunRefusal, RunResult, StoredCampaign, StoredCap, summarize};
+use crate::campaigns::{self, RunRefusal, StoredCampaign, StoredCap, summarize};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -303,22 +302,8 @@ pub async fn run_campaign(
         .blocking(move |store| {
             let ctx = campaigns::ctx(&st, store, now);
             let result = campaigns::run_campaign(&ctx, &record, dry_run)?;
-            if let Ok(RunResult {
-                run_id: Some(run_id),
-                flagged,
-                held,
-                ..
-            }) = &result
-            {
-                let event = AuditEvent::new(
-                    actor.clone(),
-                    AuditAction::CampaignRun,
-                    AuditTarget::Campaign(record.id.clone()),
-                )
-                .detail("run", run_id.clone())
-                .detail("flagged", flagged.to_string())
-                .detail("held", held.to_string());
-                crate::audit::record(store, event, now)?;
+            if let Ok(done) = &result {
+                campaigns::audit_run(store, actor.clone(), &record.id, done, now)?;
             }
             Ok(result)
         })

@@ -127,6 +127,12 @@ async fn a_flagged_run_with_the_hold_on_waits_for_an_acknowledgement() {
         (json!(true), json!(true))
     );
     let run_id = r.body["run_id"].as_str().unwrap().to_owned();
+    let entry = off_runtime(|| store(&app).audit_last("campaign_run").unwrap().unwrap());
+    assert_eq!(entry.details.get("run"), Some(run_id.as_str()));
+    assert_eq!(
+        (entry.details.get("flagged"), entry.details.get("held")),
+        (Some("true"), Some("true"))
+    );
     let pass = outbox_pass(&app).await;
     assert_eq!(pass.claimed, 0, "nothing leaves the outbox");
     assert!(seen.lock().unwrap().requests.is_empty());

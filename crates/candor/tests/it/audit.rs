@@ -220,17 +220,20 @@ fn a_cut_tail_is_found_against_an_anchor() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("SEQ:HASH"));
 }
 
+/// Runs `candor fairness report` over `dir` with `args`.
+fn fairness_report(dir: &Path, args: &[&str]) -> std::process::Output {
+    candor()
+        .args(["fairness", "report", "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn fairness_report_of_an_empty_period_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        candor()
-            .args(["fairness", "report", "--data-dir"])
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| fairness_report(dir.path(), args);
     let out = run(&["--slot", "home_top"]);
     assert!(
         out.status.success(),
@@ -334,14 +337,7 @@ fn campaign_with_a_flagged_run() -> tempfile::TempDir {
 #[test]
 fn fairness_report_of_a_campaign_reads_its_stored_runs() {
     let dir = campaign_with_a_flagged_run();
-    let run = |args: &[&str]| {
-        candor()
-            .args(["fairness", "report", "--data-dir"])
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| fairness_report(dir.path(), args);
     let out = run(&["--campaign", "spring", "--format", "json"]);
     assert!(
         out.status.success(),
@@ -372,11 +368,7 @@ fn fairness_report_of_a_campaign_reads_its_stored_runs() {
     );
     let never = tempfile::tempdir().unwrap();
     crate::campaigns::seed(never.path());
-    let out = candor()
-        .args(["fairness", "report", "--campaign", "spring", "--data-dir"])
-        .arg(never.path())
-        .output()
-        .unwrap();
+    let out = fairness_report(never.path(), &["--campaign", "spring"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("never been run"));
 }
