@@ -211,6 +211,8 @@ actions! {
     RetentionRun => "retention_run",
     /// A fairness report was produced.
     FairnessReported => "fairness_reported",
+    /// An operator acknowledged a campaign's fairness flag, releasing held deliveries.
+    FairnessAcknowledged => "fairness_acknowledged",
 }
 
 impl fmt::Display for AuditAction {

@@ -11,7 +11,9 @@
 //!   difference and ratio, the four-fifths flag, and the item side (exposure share by provider
 //!   and popularity decile, catalog coverage).
 //! - [`campaign_report`]: the same group metrics over campaign outcomes
-//!   (`subject, selected, converted`), with equalized odds where conversions are known.
+//!   (`subject, selected, converted`), with equalized odds where conversions are known;
+//!   [`campaign_fairness`] applies it to a stored run, conversions being purchases within
+//!   [`CONVERSION_WINDOW_DAYS`] of the run.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -23,9 +25,11 @@ use candor_accountability::{
 use candor_domain::SubjectKey;
 use candor_domain::consent::{self, ConsentRecord};
 use candor_domain::crypto::{DataKey, NONCE_LEN};
-use candor_domain::policy::Policy;
+use candor_domain::policy::{Interaction, Policy};
 use candor_domain::time::Timestamp;
-use candor_store::{PAGE_LEN_MAX, PageRequest, Store, StoreError, StoreResult};
+use candor_store::{
+    FairnessFlag, PAGE_LEN_MAX, PageRequest, RunRecord, Store, StoreError, StoreResult,
+};
 use rand::RngCore;
 
 /// The purpose audit attributes are declared and used under.
@@ -139,11 +143,17 @@ pub struct GroupFairness {
 impl GroupFairness {
     /// Whether any attribute's parity ratio is below [`PARITY_FLAG_THRESHOLD`].
     pub fn flagged(&self) -> bool {
-        self.by_kind.iter().any(|(_, r, _)| {
-            r.between_groups
-                .dp_ratio
-                .is_some_and(|ratio| ratio < PARITY_FLAG_THRESHOLD)
-        })
+        self.parity_ratio_min()
+            .is_some_and(|ratio| ratio < PARITY_FLAG_THRESHOLD)
+    }
+
+    /// The lowest demographic parity ratio (between groups) over the attributes measured;
+    /// `None` when no attribute has two groups large enough to compare.
+    pub fn parity_ratio_min(&self) -> Option<f64> {
+        self.by_kind
+            .iter()
+            .filter_map(|(_, r, _)| r.between_groups.dp_ratio)
+            .min_by(f64::total_cmp)
     }
 }
 
@@ -158,6 +168,57 @@ pub struct SlotFairness {
     pub items: ItemExposureReport,
 }
 
+/// Exposures of `slot` at or after `since`: everyone exposed, per-item counts and each
+/// shown item's provider, and the number of exposures.
+struct SlotExposures {
+    exposed: BTreeSet<SubjectKey>,
+    counts: ExposureCounts,
+    providers: HashMap<String, String>,
+    n_exposures: u64,
+}
+
+fn slot_exposures(store: &dyn Store, slot: &str, since: Timestamp) -> StoreResult<SlotExposures> {
+    let mut out = SlotExposures {
+        exposed: BTreeSet::new(),
+        counts: ExposureCounts::new(),
+        providers: HashMap::new(),
+        n_exposures: 0,
+    };
+    let mut page = PageRequest::first(PAGE_LEN_MAX);
+    loop {
+        let got = store.exposures_for_slot(slot, since, page)?;
+        for e in got.items {
+            out.n_exposures += 1;
+            out.exposed.insert(e.subject);
+            out.counts.add(&e.item_id, 1);
+            out.providers.entry(e.item_id).or_insert(e.provider);
+        }
+        match got.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+fn slot_groups(
+    population: &[(SubjectKey, AuditAttributes)],
+    exposed: &BTreeSet<SubjectKey>,
+    slot: &str,
+    k_min: u64,
+) -> StoreResult<GroupFairness> {
+    let rows: Vec<(&AuditAttributes, bool, Option<bool>)> = population
+        .iter()
+        .map(|(s, a)| (a, exposed.contains(s), None))
+        .collect();
+    let title = format!("Exposure in slot {slot}");
+    Ok(GroupFairness {
+        by_kind: reports_by_kind(&title, &rows, k_min)?,
+        n_audited: rows.len() as u64,
+        title,
+    })
+}
+
 /// Computes the fairness report of `slot` over exposures at or after `since`.
 pub fn slot_report(
     store: &dyn Store,
@@ -167,36 +228,10 @@ pub fn slot_report(
     k_min: u64,
     now: Timestamp,
 ) -> StoreResult<SlotFairness> {
-    let mut exposed: BTreeSet<SubjectKey> = BTreeSet::new();
-    let mut counts = ExposureCounts::new();
-    let mut providers: HashMap<String, String> = HashMap::new();
-    let mut n_exposures = 0u64;
-    let mut page = PageRequest::first(PAGE_LEN_MAX);
-    loop {
-        let got = store.exposures_for_slot(slot, since, page)?;
-        for e in got.items {
-            n_exposures += 1;
-            exposed.insert(e.subject);
-            counts.add(&e.item_id, 1);
-            providers.entry(e.item_id).or_insert(e.provider);
-        }
-        match got.next {
-            Some(n) => page.after = Some(n),
-            None => break,
-        }
-    }
+    let exposures = slot_exposures(store, slot, since)?;
     let population = audited_population(store, policy, now)?;
-    let rows: Vec<(&AuditAttributes, bool, Option<bool>)> = population
-        .iter()
-        .map(|(s, a)| (a, exposed.contains(s), None))
-        .collect();
-    let title = format!("Exposure in slot {slot}");
-    let groups = GroupFairness {
-        by_kind: reports_by_kind(&title, &rows, k_min)?,
-        n_audited: rows.len() as u64,
-        title,
-    };
-    let catalog = catalog_with_popularity(store, &providers)?;
+    let groups = slot_groups(&population, &exposures.exposed, slot, k_min)?;
+    let catalog = catalog_with_popularity(store, &exposures.providers)?;
     let items: Vec<ExposureItem<'_>> = catalog
         .iter()
         .map(|(id, (provider, popularity))| ExposureItem {
@@ -208,11 +243,38 @@ pub fn slot_report(
     Ok(SlotFairness {
         slot: slot.to_owned(),
         since,
-        n_exposures,
-        n_exposed_subjects: exposed.len() as u64,
+        n_exposures: exposures.n_exposures,
+        n_exposed_subjects: exposures.exposed.len() as u64,
         groups,
-        items: item_exposure_report(&items, &counts),
+        items: item_exposure_report(&items, &exposures.counts),
     })
+}
+
+/// Most slots measured for the list of flags.
+pub const FLAGGED_SLOTS_LEN_MAX: u32 = 100;
+
+/// The people side of every slot shown since `since` (at most [`FLAGGED_SLOTS_LEN_MAX`]),
+/// computed now: one read of the audited population for all of them, and no item side.
+pub fn slot_group_reports(
+    store: &dyn Store,
+    policy: &Policy,
+    since: Timestamp,
+    k_min: u64,
+    now: Timestamp,
+) -> StoreResult<Vec<(String, GroupFairness)>> {
+    let slots = store.exposure_slots(since, FLAGGED_SLOTS_LEN_MAX)?;
+    if slots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let population = audited_population(store, policy, now)?;
+    slots
+        .into_iter()
+        .map(|slot| {
+            let exposures = slot_exposures(store, &slot, since)?;
+            let groups = slot_groups(&population, &exposures.exposed, &slot, k_min)?;
+            Ok((slot, groups))
+        })
+        .collect()
 }
 
 /// The catalog with each item's provider and popularity (stored interactions with it).
@@ -278,6 +340,15 @@ pub fn campaign_report(
     let population: HashMap<SubjectKey, AuditAttributes> = audited_population(store, policy, now)?
         .into_iter()
         .collect();
+    campaign_groups(&population, campaign, outcomes, k_min)
+}
+
+fn campaign_groups(
+    population: &HashMap<SubjectKey, AuditAttributes>,
+    campaign: &str,
+    outcomes: &[CampaignOutcome],
+    k_min: u64,
+) -> StoreResult<GroupFairness> {
     let rows: Vec<(&AuditAttributes, bool, Option<bool>)> = outcomes
         .iter()
         .filter_map(|o| Some((population.get(&o.subject)?, o.selected, o.converted)))
@@ -288,6 +359,166 @@ pub fn campaign_report(
         n_audited: rows.len() as u64,
         title,
     })
+}
+
+/// A person converted after a campaign run when they purchased (an event the policy maps to
+/// the `purchase` interaction) within this many days after the run. Everyone decided — sent
+/// the message or not — is measured over the same window, so equalized odds compare like
+/// with like.
+pub const CONVERSION_WINDOW_DAYS: i64 = 7;
+
+/// Whether the subject purchased in the conversion window after `at`; `None` until the
+/// window has closed, so a half-observed window is never reported as "did not convert".
+fn converted_after(
+    store: &dyn Store,
+    subject: &SubjectKey,
+    at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<Option<bool>> {
+    let end = at.plus_millis(CONVERSION_WINDOW_DAYS * candor_domain::time::DAY_MS);
+    if now < end {
+        return Ok(None);
+    }
+    Ok(Some(store.all_events(subject)?.iter().any(|e| {
+        e.interaction == Some(Interaction::Purchase) && e.occurred_at > at && e.occurred_at <= end
+    })))
+}
+
+/// A stored campaign run's fairness, with its flag as recorded when it committed.
+#[derive(Debug, Clone)]
+pub struct CampaignFairness {
+    pub campaign: String,
+    pub run: RunRecord,
+    /// The flag stored when the run committed, if it was flagged then.
+    pub flag: Option<FairnessFlag>,
+    /// Some of the run's deliveries are held behind a fairness flag.
+    pub held: bool,
+    /// Measured now, from the stored outcomes and the attributes usable now.
+    pub groups: GroupFairness,
+}
+
+impl CampaignFairness {
+    /// Flagged when it committed, or by the measurement now.
+    pub fn flagged(&self) -> bool {
+        self.flag.is_some() || self.groups.flagged()
+    }
+
+    /// The lowest parity ratio: as measured now, else as stored with the flag.
+    pub fn parity_ratio(&self) -> Option<f64> {
+        self.groups
+            .parity_ratio_min()
+            .or(self.flag.as_ref().map(|f| f.parity_ratio))
+    }
+}
+
+/// Why a stored campaign run cannot be measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignFairnessMissing {
+    CampaignNotFound,
+    /// The campaign was never run for real.
+    NoRuns,
+    /// No run with that id belongs to the campaign.
+    RunNotFound,
+}
+
+/// Most flags listed or read per request.
+pub const FLAGS_LEN_MAX: u32 = 500;
+
+/// The group fairness of a stored run of `campaign` (its latest by default): selected
+/// (delivered) against everyone the run decided, with equalized odds once the conversion
+/// window of [`CONVERSION_WINDOW_DAYS`] has closed.
+pub fn campaign_fairness(
+    store: &dyn Store,
+    policy: &Policy,
+    campaign: &str,
+    run: Option<&str>,
+    k_min: u64,
+    now: Timestamp,
+) -> StoreResult<Result<CampaignFairness, CampaignFairnessMissing>> {
+    if store.campaign(campaign)?.is_none() {
+        return Ok(Err(CampaignFairnessMissing::CampaignNotFound));
+    }
+    let run = match run {
+        Some(id) => match store.run(id)? {
+            Some(r) if r.campaign_id == campaign => r,
+            _ => return Ok(Err(CampaignFairnessMissing::RunNotFound)),
+        },
+        None => match store.latest_run(campaign)? {
+            Some(r) => r,
+            None => return Ok(Err(CampaignFairnessMissing::NoRuns)),
+        },
+    };
+    let population: HashMap<SubjectKey, AuditAttributes> = audited_population(store, policy, now)?
+        .into_iter()
+        .collect();
+    let mut outcomes = Vec::new();
+    for o in store.run_outcomes(&run.id)? {
+        // Conversions are read only for people whose attributes count.
+        if !population.contains_key(&o.subject) {
+            continue;
+        }
+        outcomes.push(CampaignOutcome {
+            converted: converted_after(store, &o.subject, run.at, now)?,
+            subject: o.subject,
+            selected: o.selected,
+        });
+    }
+    let groups = campaign_groups(&population, campaign, &outcomes, k_min)?;
+    let flag = store
+        .fairness_flags(Some(campaign), FLAGS_LEN_MAX)?
+        .into_iter()
+        .find(|f| f.run_id == run.id);
+    let held = store.held_deliveries(Some(&run.id))? > 0;
+    Ok(Ok(CampaignFairness {
+        campaign: campaign.to_owned(),
+        run,
+        flag,
+        held,
+        groups,
+    }))
+}
+
+/// A campaign run's report as Markdown.
+pub fn campaign_markdown(c: &CampaignFairness) -> String {
+    use candor_accountability::render::escape_markdown;
+    use std::fmt::Write as _;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Fairness of campaign {}\n\nRun {} at {}: {} audited people decided.\n",
+        escape_markdown(&c.campaign),
+        escape_markdown(&c.run.id),
+        c.run.at.to_rfc3339(),
+        c.groups.n_audited
+    );
+    if let Some(f) = &c.flag {
+        let _ = writeln!(
+            md,
+            "**Flagged when it ran** (parity ratio {:.3}).{}\n",
+            f.parity_ratio,
+            match (&f.acknowledged_at, &f.acknowledgement_note) {
+                (Some(at), note) => format!(
+                    " Acknowledged at {}: {}",
+                    at.to_rfc3339(),
+                    escape_markdown(note.as_deref().unwrap_or(""))
+                ),
+                (None, _) => " Not acknowledged.".to_owned(),
+            }
+        );
+    }
+    if c.held {
+        let _ = writeln!(
+            md,
+            "Deliveries of this run are held until the flag is acknowledged.\n"
+        );
+    }
+    let _ = writeln!(
+        md,
+        "Conversions: a purchase within {CONVERSION_WINDOW_DAYS} days of the run; equalized \
+         odds appear once that window has closed.\n"
+    );
+    group_markdown(&mut md, &c.groups);
+    md
 }
 
 fn pct(v: Option<f64>) -> String {

@@ -118,7 +118,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/fairness/slots/{slot}",
             get(routes::fairness::slot_fairness),
-        );
+        )
+        .route(
+            "/v1/fairness/campaigns/{id}",
+            get(routes::fairness::campaign_fairness_report),
+        )
+        .route(
+            "/v1/fairness/campaigns/{id}/acknowledge",
+            post(routes::fairness::acknowledge_campaign),
+        )
+        .route("/v1/fairness/flags", get(routes::fairness::fairness_flags));
 
     let api = api
         // Segments, campaigns, real-time decisions and unsubscribe.

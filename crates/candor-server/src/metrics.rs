@@ -1,9 +1,11 @@
 //! Prometheus metrics at `GET /metrics` (text exposition format 0.0.4), for an admin key.
 //!
 //! Counters live in this process and restart from zero with it, as Prometheus counters do;
-//! drops by reason come from the store's persistent anonymous counters, so every instance
-//! reports the same totals for them. Nothing here carries a subject, an id or a raw path:
-//! labels are purposes, decisions, reasons, slot names and route templates.
+//! drops by reason, the data-subject-request backlog, campaign fairness flags and held
+//! deliveries are read from the store at scrape time, so every instance reports the same
+//! values for them. Nothing here carries a subject, an id of a person or a raw path: labels
+//! are purposes, decisions, reasons, request kinds, slot and campaign names and route
+//! templates.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,7 +16,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use candor_store::Scope;
+use candor_domain::time::Timestamp;
+use candor_store::{DsrKindSummary, Scope, Store, StoreResult};
 
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -40,6 +43,8 @@ struct Registry {
     consent_decisions: BTreeMap<(String, String), u64>,
     /// slot -> flagged at its last report.
     slot_flags: BTreeMap<String, bool>,
+    /// Exclusion code -> people excluded by real campaign runs and decisions.
+    exclusions: BTreeMap<String, u64>,
     /// (method, route) -> latency.
     latency: BTreeMap<(String, String), Histogram>,
 }
@@ -70,6 +75,13 @@ pub fn note_consent(purpose: &str, decision: &str) {
 /// Remembers whether a slot's latest fairness report was flagged.
 pub fn note_slot_flag(slot: &str, flagged: bool) {
     registry().slot_flags.insert(slot.to_owned(), flagged);
+}
+
+/// Counts people a real campaign run or a (non-dry) decision excluded, by exclusion code.
+pub fn note_exclusions(reason: &str, n: u64) {
+    if n > 0 {
+        *registry().exclusions.entry(reason.to_owned()).or_default() += n;
+    }
 }
 
 fn observe(method: &str, route: &str, seconds: f64) {
@@ -108,9 +120,44 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Renders every metric; `drops` are `(event_type, reason, n)` from the store.
-pub fn render(drops: &[(String, String, u64)]) -> String {
+/// What the metrics read from the store at scrape time, shared by every instance.
+#[derive(Debug)]
+pub struct StoreMetrics {
+    /// `(event_type, reason, n)`.
+    pub drops: Vec<(String, String, u64)>,
+    /// The data-subject-request backlog per kind.
+    pub dsr: Vec<DsrKindSummary>,
+    /// Campaign id -> whether it has a fairness flag not yet acknowledged.
+    pub campaign_flags: BTreeMap<String, bool>,
+    /// Deliveries held behind a fairness flag.
+    pub held_deliveries: u64,
+    pub now: Timestamp,
+}
+
+/// Reads [`StoreMetrics`].
+pub fn read_store(store: &dyn Store, now: Timestamp) -> StoreResult<StoreMetrics> {
+    let drops = store
+        .drop_counts(0)?
+        .into_iter()
+        .map(|d| (d.event_type, d.reason, d.n))
+        .collect();
+    let mut campaign_flags: BTreeMap<String, bool> = BTreeMap::new();
+    for f in store.fairness_flags(None, crate::fairness::FLAGS_LEN_MAX)? {
+        *campaign_flags.entry(f.campaign_id).or_default() |= f.acknowledged_at.is_none();
+    }
+    Ok(StoreMetrics {
+        drops,
+        dsr: store.dsr_summary(Timestamp::from_millis(0), now)?,
+        campaign_flags,
+        held_deliveries: store.held_deliveries(None)?,
+        now,
+    })
+}
+
+/// Renders every metric.
+pub fn render(stored: &StoreMetrics) -> String {
     let r = registry();
+    let drops = &stored.drops;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -183,16 +230,41 @@ pub fn render(drops: &[(String, String, u64)]) -> String {
     }
     let _ = writeln!(
         out,
-        "# HELP candor_fairness_flagged Whether a slot's latest fairness report has a parity ratio below 0.8.\n# TYPE candor_fairness_flagged gauge"
+        "# HELP candor_fairness_flagged Parity ratio below 0.8: for a slot, in its latest report (computed by this process); for a campaign, a flagged run not yet acknowledged (all instances, from the store).\n# TYPE candor_fairness_flagged gauge"
     );
     for (slot, flagged) in &r.slot_flags {
         let _ = writeln!(
             out,
-            "candor_fairness_flagged{{slot=\"{}\"}} {}",
+            "candor_fairness_flagged{{kind=\"slot\",id=\"{}\"}} {}",
             escape(slot),
             u8::from(*flagged)
         );
     }
+    for (campaign, flagged) in &stored.campaign_flags {
+        let _ = writeln!(
+            out,
+            "candor_fairness_flagged{{kind=\"campaign\",id=\"{}\"}} {}",
+            escape(campaign),
+            u8::from(*flagged)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP candor_deliveries_held Deliveries kept out of the outbox until a fairness flag is acknowledged (all instances).\n# TYPE candor_deliveries_held gauge\ncandor_deliveries_held {}",
+        stored.held_deliveries
+    );
+    let _ = writeln!(
+        out,
+        "# HELP candor_campaign_exclusions_total People not selected by real campaign runs and decisions, by exclusion code (this process).\n# TYPE candor_campaign_exclusions_total counter"
+    );
+    for (reason, n) in &r.exclusions {
+        let _ = writeln!(
+            out,
+            "candor_campaign_exclusions_total{{reason=\"{}\"}} {n}",
+            escape(reason)
+        );
+    }
+    render_dsr(&mut out, stored);
     let _ = writeln!(
         out,
         "# HELP candor_http_request_duration_seconds Request latency by route template.\n# TYPE candor_http_request_duration_seconds histogram"
@@ -224,6 +296,42 @@ pub fn render(drops: &[(String, String, u64)]) -> String {
     out
 }
 
+/// A gauge per request kind: name, help, value.
+type DsrGauge = (&'static str, &'static str, fn(&DsrKindSummary) -> u64);
+
+fn render_dsr(out: &mut String, stored: &StoreMetrics) {
+    let gauges: [DsrGauge; 2] = [
+        (
+            "candor_dsr_open",
+            "Data-subject requests not yet answered, by kind (all instances).",
+            |k| k.n_open,
+        ),
+        (
+            "candor_dsr_overdue",
+            "Data-subject requests open past their statutory deadline, by kind.",
+            |k| k.n_overdue,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for k in &stored.dsr {
+            let _ = writeln!(out, "{name}{{kind=\"{}\"}} {}", escape(&k.kind), value(k));
+        }
+    }
+    let oldest = stored
+        .dsr
+        .iter()
+        .filter_map(|k| k.oldest_open_received_at)
+        .min()
+        .map_or(0, |at| {
+            (stored.now.as_millis() - at.as_millis()).max(0) / 1000
+        });
+    let _ = writeln!(
+        out,
+        "# HELP candor_dsr_oldest_open_age_seconds Age of the oldest open data-subject request (0 when none is open).\n# TYPE candor_dsr_oldest_open_age_seconds gauge\ncandor_dsr_oldest_open_age_seconds {oldest}"
+    );
+}
+
 /// Prometheus metrics (text format). Requires an admin key (`Authorization: Bearer KEY`,
 /// which Prometheus sends with `authorization: {credentials: KEY}`).
 #[utoipa::path(get, path = "/metrics", tag = "meta", security(("api_key" = [])),
@@ -231,13 +339,9 @@ pub fn render(drops: &[(String, String, u64)]) -> String {
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     caller.require(&[Scope::Admin])?;
-    let drops = state
-        .blocking(|store| store.drop_counts(0))
-        .await?
-        .into_iter()
-        .map(|d| (d.event_type, d.reason, d.n))
-        .collect::<Vec<_>>();
-    let mut response = render(&drops).into_response();
+    let now = state.now();
+    let stored = state.blocking(move |store| read_store(store, now)).await?;
+    let mut response = render(&stored).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -27,6 +27,8 @@ use crate::routes::{consent, events, items, meta, rights};
         crate::routes::audit::list_audit, crate::routes::audit::audit_head,
         crate::routes::audit::verify_audit,
         crate::routes::fairness::put_audit_attributes, crate::routes::fairness::slot_fairness,
+        crate::routes::fairness::campaign_fairness_report, crate::routes::fairness::fairness_flags,
+        crate::routes::fairness::acknowledge_campaign,
         crate::metrics::metrics,
         // Segments and campaigns.
         crate::routes::segments::lint_segment, crate::routes::segments::create_segment,

@@ -54,7 +54,7 @@ pub struct NewOutcome {
 }
 
 /// One audience run (or one real-time decision) to commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewRun {
     pub run_id: String,
     pub campaign_id: String,
@@ -68,6 +68,50 @@ pub struct NewRun {
     /// decisions keep only the delivery they reserve).
     pub record_outcomes: bool,
     pub outcomes: Vec<NewOutcome>,
+    /// The run's fairness flag, when its group fairness was measured before the commit and a
+    /// demographic parity ratio fell below four-fifths: stored in the same transaction.
+    pub flag: Option<NewFlag>,
+    /// Hold the run's deliveries (keep them out of the outbox until an operator acknowledges)
+    /// when the run is flagged or the campaign still has an unacknowledged flag. Decided
+    /// inside the transaction, so an acknowledgement cannot slip between the check and the
+    /// insert.
+    pub hold_if_flagged: bool,
+}
+
+/// A flagged run, as measured before its commit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewFlag {
+    /// The lowest demographic parity ratio over the attributes measured.
+    pub parity_ratio: f64,
+}
+
+/// A stored fairness flag of a campaign run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FairnessFlag {
+    pub campaign_id: String,
+    pub run_id: String,
+    pub parity_ratio: f64,
+    pub flagged_at: Timestamp,
+    /// The run's deliveries are held until the flag is acknowledged.
+    pub held: bool,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledgement_note: Option<String>,
+}
+
+/// What acknowledging a campaign's flags did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acknowledgement {
+    /// The campaign has never been flagged: there is nothing to acknowledge.
+    NotFlagged,
+    /// Every flag is acknowledged now. `n_flags` were acknowledged by this call (0 when all
+    /// already were: the call changed nothing and `at`/`note` are the earlier ones) and
+    /// `n_released` held deliveries were let out to the outbox.
+    Done {
+        n_flags: u64,
+        n_released: u64,
+        at: Timestamp,
+        note: String,
+    },
 }
 
 /// What happened to one subject in a committed run.
@@ -106,6 +150,8 @@ pub struct DeliveryRecord {
     pub next_attempt_at: Timestamp,
     pub delivered_at: Option<Timestamp>,
     pub last_error: Option<String>,
+    /// Kept out of the outbox until the campaign's fairness flag is acknowledged.
+    pub held: bool,
 }
 
 /// What the campaign rules need about one subject besides consent and profile.

@@ -37,6 +37,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     erasure_is_resumable(&fresh());
     restriction_and_muted_interests(&fresh());
     dsr_requests_page_and_filter(&fresh());
+    dsr_summary_counts_open_closed_and_overdue(&fresh());
     // Accountability (migration 3).
     audit_chain_appends_links_and_pages(&fresh());
     concurrent_audit_appends_stay_linear(&fresh());
@@ -48,6 +49,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     racing_runs_never_over_deliver(&fresh());
     outbox_leases_retries_and_completes(&fresh());
     unsubscribes_time_zones_and_erasure(&fresh());
+    flagged_runs_hold_deliveries_until_acknowledged(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -994,6 +996,54 @@ pub fn dsr_requests_page_and_filter(store: &dyn Store) {
     assert!(store.latest_dsr(&[4; 32], "access").unwrap().is_none());
 }
 
+pub fn dsr_summary_counts_open_closed_and_overdue(store: &dyn Store) {
+    const DAY: i64 = 86_400_000;
+    assert!(
+        store
+            .dsr_summary(Timestamp::from_millis(0), Timestamp::from_millis(0))
+            .unwrap()
+            .is_empty()
+    );
+    store.insert_dsr(&dsr("access", 1, 1_000, true)).unwrap();
+    // Completed 40 days after arrival: late.
+    let mut late = dsr("access", 2, 2_000, false);
+    late.completed_at = Some(Timestamp::from_millis(2_000 + 40 * DAY));
+    store.insert_dsr(&late).unwrap();
+    store.insert_dsr(&dsr("erasure", 3, 3_000, false)).unwrap();
+    store
+        .insert_dsr(&dsr("erasure", 4, 50 * DAY, false))
+        .unwrap();
+    let now = Timestamp::from_millis(60 * DAY);
+    let all = store.dsr_summary(Timestamp::from_millis(0), now).unwrap();
+    assert_eq!(
+        all,
+        vec![
+            crate::DsrKindSummary {
+                kind: "access".into(),
+                n_open: 0,
+                n_closed: 2,
+                n_overdue: 0,
+                n_closed_late: 1,
+                oldest_open_received_at: None,
+            },
+            crate::DsrKindSummary {
+                kind: "erasure".into(),
+                n_open: 2,
+                n_closed: 0,
+                n_overdue: 1,
+                n_closed_late: 0,
+                oldest_open_received_at: Some(Timestamp::from_millis(3_000)),
+            },
+        ]
+    );
+    // A later period leaves out closed requests from before it, never open ones.
+    let later = store
+        .dsr_summary(Timestamp::from_millis(10 * DAY), now)
+        .unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!((later[0].n_open, later[0].n_overdue), (2, 1));
+}
+
 // --- Accountability (migration 3) ---
 
 fn audit_draft(n: u32, purpose: Option<&str>) -> crate::AuditDraft {
@@ -1152,6 +1202,24 @@ pub fn exposures_round_trip_and_erase(store: &dyn Store) {
         store.exposures_for_subject(&a).unwrap(),
         vec![batch[0].clone(), batch[1].clone(), batch[4].clone()]
     );
+    assert_eq!(
+        store.exposure_slots(Timestamp::from_millis(0), 10).unwrap(),
+        vec!["home".to_owned(), "pdp".to_owned()]
+    );
+    assert_eq!(
+        store
+            .exposure_slots(Timestamp::from_millis(2_500), 10)
+            .unwrap(),
+        vec!["home".to_owned()],
+        "only slots shown since"
+    );
+    assert_eq!(
+        store
+            .exposure_slots(Timestamp::from_millis(0), 1)
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(store.delete_exposures(&a).unwrap(), 3);
     assert!(store.exposures_for_subject(&a).unwrap().is_empty());
     assert_eq!(store.exposures_for_subject(&b).unwrap().len(), 2);
@@ -1220,6 +1288,8 @@ fn email_run(
         }),
         record_outcomes: true,
         outcomes,
+        flag: None,
+        hold_if_flagged: false,
     }
 }
 
@@ -1619,4 +1689,96 @@ fn audience_pages_agree_with_point_reads(store: &dyn Store) {
     }
     assert_eq!(seen, store.subject_keys(None, 1_000).unwrap().len());
     assert!(seen >= 4);
+}
+
+pub fn flagged_runs_hold_deliveries_until_acknowledged(store: &dyn Store) {
+    let (a, b, c) = (subject(1), subject(2), subject(3));
+    let t = 10 * HOUR_MS;
+    assert_eq!(store.latest_run("spring").unwrap(), None);
+    assert_eq!(
+        store
+            .acknowledge_fairness_flags("spring", "nothing to see", Timestamp::from_millis(t))
+            .unwrap(),
+        crate::Acknowledgement::NotFlagged
+    );
+    // A flagged run with the hold on: its deliveries stay out of the outbox.
+    let mut run = email_run("fl-1", "spring", t, vec![selected(a, "fa")]);
+    run.flag = Some(crate::NewFlag { parity_ratio: 0.5 });
+    run.hold_if_flagged = true;
+    store.commit_run(&run).unwrap();
+    assert_eq!(store.held_deliveries(Some("fl-1")).unwrap(), 1);
+    assert!(store.run_deliveries("fl-1").unwrap()[0].held);
+    let claim = |at: i64| {
+        store
+            .claim_deliveries(Timestamp::from_millis(at), 60_000, 10)
+            .unwrap()
+    };
+    assert!(claim(t).is_empty());
+    // A later run of the same campaign, not flagged itself, is held behind the open flag.
+    let mut later = email_run("fl-2", "spring", t + 1, vec![selected(b, "fb")]);
+    later.hold_if_flagged = true;
+    store.commit_run(&later).unwrap();
+    assert_eq!(store.held_deliveries(None).unwrap(), 2);
+    // Another campaign is not affected.
+    let mut other = email_run("ot-1", "summer", t + 2, vec![selected(c, "oc")]);
+    other.hold_if_flagged = true;
+    store.commit_run(&other).unwrap();
+    assert_eq!(claim(t + 2).len(), 1);
+    assert_eq!(store.latest_run("spring").unwrap().unwrap().id, "fl-2");
+
+    let flags = store.fairness_flags(None, 10).unwrap();
+    assert_eq!(flags.len(), 1);
+    assert_eq!(
+        flags[0],
+        crate::FairnessFlag {
+            campaign_id: "spring".into(),
+            run_id: "fl-1".into(),
+            parity_ratio: 0.5,
+            flagged_at: Timestamp::from_millis(t),
+            held: true,
+            acknowledged_at: None,
+            acknowledgement_note: None,
+        }
+    );
+    assert!(store.fairness_flags(Some("summer"), 10).unwrap().is_empty());
+
+    let ack = store
+        .acknowledge_fairness_flags("spring", "reviewed", Timestamp::from_millis(t + 10))
+        .unwrap();
+    assert_eq!(
+        ack,
+        crate::Acknowledgement::Done {
+            n_flags: 1,
+            n_released: 2,
+            at: Timestamp::from_millis(t + 10),
+            note: "reviewed".into(),
+        }
+    );
+    assert_eq!(store.held_deliveries(None).unwrap(), 0);
+    assert_eq!(claim(t + 10).len(), 2);
+    let flag = &store.fairness_flags(Some("spring"), 10).unwrap()[0];
+    assert!(!flag.held);
+    assert_eq!(flag.acknowledgement_note.as_deref(), Some("reviewed"));
+    // Again: nothing changes, and the first acknowledgement stands.
+    assert_eq!(
+        store
+            .acknowledge_fairness_flags("spring", "again", Timestamp::from_millis(t + 20))
+            .unwrap(),
+        crate::Acknowledgement::Done {
+            n_flags: 0,
+            n_released: 0,
+            at: Timestamp::from_millis(t + 10),
+            note: "reviewed".into(),
+        }
+    );
+    // Without the hold, a flagged run is recorded and delivered.
+    let mut free = email_run("fl-3", "spring", t + 30, vec![selected(c, "fc")]);
+    free.flag = Some(crate::NewFlag { parity_ratio: 0.6 });
+    store.commit_run(&free).unwrap();
+    assert_eq!(store.held_deliveries(None).unwrap(), 0);
+    assert_eq!(
+        store.fairness_flags(Some("spring"), 10).unwrap()[0].run_id,
+        "fl-3"
+    );
+    assert_eq!(store.fairness_flags(Some("spring"), 1).unwrap().len(), 1);
 }

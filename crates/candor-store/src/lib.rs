@@ -243,6 +243,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Page<DsrRequest>>;
     /// The newest request of `kind` about the subject `subject_ref` points to.
     fn latest_dsr(&self, subject_ref: &[u8; 32], kind: &str) -> StoreResult<Option<DsrRequest>>;
+    /// The request log summed per kind, in kind order, over requests received at or after
+    /// `since` and every request still open whenever it arrived (an old open request is still
+    /// owed an answer). Overdue means open with its deadline before `now`.
+    fn dsr_summary(&self, since: Timestamp, now: Timestamp) -> StoreResult<Vec<DsrKindSummary>>;
     // --- Accountability (migration 3): the audit chain, audit attributes, exposures. ---
 
     /// Appends `draft` to the audit chain, linked to the current head, in one transaction that
@@ -290,6 +294,8 @@ pub trait Store: Send + Sync + 'static {
     fn exposures_for_subject(&self, key: &SubjectKey) -> StoreResult<Vec<Exposure>>;
     /// Removes a subject's exposures (erasure). Returns how many were removed.
     fn delete_exposures(&self, key: &SubjectKey) -> StoreResult<u64>;
+    /// The slots with exposures at or after `since`, in name order (at most `limit`).
+    fn exposure_slots(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<String>>;
     // --- Segments and campaigns -----------------------------------------------------------
 
     /// Saves a new segment; `Conflict` if the id is taken (segments are immutable, so running
@@ -340,6 +346,25 @@ pub trait Store: Send + Sync + 'static {
     /// back excluded with [`REASON_FREQUENCY_CAP`]. Returns the final outcomes in order.
     fn commit_run(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>>;
     fn run(&self, id: &str) -> StoreResult<Option<RunRecord>>;
+    /// The campaign's most recent recorded run (real runs only; dry runs are not kept).
+    fn latest_run(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>>;
+    /// Stored fairness flags, newest first, of one campaign or of all (at most `limit`).
+    fn fairness_flags(
+        &self,
+        campaign_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<FairnessFlag>>;
+    /// Acknowledges every unacknowledged flag of the campaign with `note` and releases its
+    /// held deliveries to the outbox, in one transaction that no run committing for the
+    /// campaign can interleave with (so no run is held behind a flag acknowledged meanwhile).
+    fn acknowledge_fairness_flags(
+        &self,
+        campaign_id: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> StoreResult<Acknowledgement>;
+    /// Undelivered deliveries held behind a fairness flag: of one run, or of every run.
+    fn held_deliveries(&self, run_id: Option<&str>) -> StoreResult<u64>;
     /// Every outcome of a run, in subject key order (for explanations and fairness audits).
     fn run_outcomes(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>>;
     /// A subject's outcomes in every recorded run, newest first (at most `limit`).

@@ -68,6 +68,21 @@ pub struct NewDsrRequest {
     pub detail: String,
 }
 
+/// The request log of one kind, summed (metrics and reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsrKindSummary {
+    pub kind: String,
+    /// Not completed yet.
+    pub n_open: u64,
+    pub n_closed: u64,
+    /// Open past their deadline.
+    pub n_overdue: u64,
+    /// Completed after their deadline.
+    pub n_closed_late: u64,
+    /// When the oldest open request arrived.
+    pub oldest_open_received_at: Option<Timestamp>,
+}
+
 /// A recorded request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsrRequest {

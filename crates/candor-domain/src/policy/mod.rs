@@ -469,6 +469,8 @@ pub struct Policy {
     /// How far recommendation lists are broadened by default, from 0 (relevance only) to 1;
     /// each request may ask for another value.
     pub recommendation_diversity: Share,
+    /// What happens when a fairness audit flags a campaign.
+    pub fairness: FairnessRules,
     pub version: PolicyVersion,
 }
 
@@ -491,6 +493,15 @@ impl Share {
 
 /// The re-ranker's tuned balance of relevance and breadth, used unless the policy says otherwise.
 pub const RECOMMENDATION_DIVERSITY_DEFAULT: Share = Share(500);
+
+/// The `[fairness]` table: what a flagged campaign run (a demographic parity ratio below
+/// four-fifths) may still do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FairnessRules {
+    /// Keep every delivery of a flagged run, and of later runs of the same campaign, out of
+    /// the outbox until an operator acknowledges the flag.
+    pub hold_flagged_campaigns: bool,
+}
 
 /// One problem found in a policy file, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1073,6 +1084,13 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
     };
 
     let signals = signals::build(raw.signals.as_ref(), &purposes, issues);
+    let fairness = FairnessRules {
+        hold_flagged_campaigns: raw
+            .fairness
+            .as_ref()
+            .and_then(|f| f.hold_flagged_campaigns)
+            .unwrap_or(false),
+    };
 
     let recommendation_diversity = match raw
         .recommendations
@@ -1104,6 +1122,7 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
         proxy_attributes,
         signals,
         recommendation_diversity,
+        fairness,
         version: PolicyVersion(String::new()),
     };
     policy.version = policy_version(&policy);
@@ -1139,6 +1158,12 @@ fn policy_version(p: &Policy) -> PolicyVersion {
         canonical
     } else {
         format!("{canonical}|diversity={:?}", p.recommendation_diversity)
+    };
+    // Likewise `[fairness]`: holding flagged campaigns changes what the policy permits.
+    let canonical = if p.fairness == FairnessRules::default() {
+        canonical
+    } else {
+        format!("{canonical}|{:?}", p.fairness)
     };
     PolicyVersion(hash_hex(&[canonical.as_bytes()]))
 }

@@ -41,6 +41,8 @@ pub(super) struct RawFile {
     pub signals: Option<Spanned<RawSignals>>,
     #[serde(default)]
     pub recommendations: Option<Spanned<RawRecommendations>>,
+    #[serde(default)]
+    pub fairness: Option<RawFairness>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -140,4 +142,10 @@ pub(super) struct RawSignals {
     pub tcf_purposes: BTreeMap<Spanned<String>, Vec<Spanned<i64>>>,
     #[serde(default)]
     pub consent_mode: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFairness {
+    pub hold_flagged_campaigns: Option<bool>,
 }

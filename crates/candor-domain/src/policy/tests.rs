@@ -165,3 +165,35 @@ fn recommendation_diversity_is_a_policy_default_within_bounds() {
             "{MINIMAL}\n[recommendations]\ndiversity = 1.5\n"
         )));
 }
+
+#[test]
+fn the_fairness_hold_is_off_by_default_checked_and_versioned() {
+    let off = Policy::parse(MINIMAL).unwrap();
+    assert!(!off.fairness.hold_flagged_campaigns);
+    let explicit_off = Policy::parse(&format!(
+        "{MINIMAL}\n[fairness]\nhold_flagged_campaigns = false\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        explicit_off.version, off.version,
+        "the default keeps the version"
+    );
+    let on = Policy::parse(&format!(
+        "{MINIMAL}\n[fairness]\nhold_flagged_campaigns = true\n"
+    ))
+    .unwrap();
+    assert!(on.fairness.hold_flagged_campaigns);
+    assert_ne!(
+        on.version, off.version,
+        "turning the hold on is a policy change"
+    );
+    let wrong_type = errors(&format!(
+        "{MINIMAL}\n[fairness]\nhold_flagged_campaigns = \"yes\"\n"
+    ));
+    assert!(wrong_type.starts_with("10:"), "{wrong_type}");
+    let unknown = errors(&format!("{MINIMAL}\n[fairness]\nhold_flagged = true\n"));
+    assert!(
+        unknown.contains("unknown field `hold_flagged`"),
+        "{unknown}"
+    );
+}

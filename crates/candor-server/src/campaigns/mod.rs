@@ -479,6 +479,40 @@ pub enum RunRefusal {
 pub struct RunResult {
     pub run_id: Option<String>,
     pub counts: Counts,
+    /// A real run whose parity ratio fell below four-fifths when it committed.
+    pub flagged: bool,
+    /// Its deliveries are held behind a fairness flag (the policy's hold switch).
+    pub held: bool,
+}
+
+/// The flag to store with a real run, measured on its decisions before they are committed,
+/// so a hold is decided before any delivery can reach the outbox. The decisions are those
+/// made from the snapshot; a slot a racing run takes first (excluded at commit with
+/// `frequency_cap`) is not reflected, which moves rates by at most those few people.
+fn measure_run(
+    ctx: &Ctx<'_>,
+    campaign: &str,
+    outcomes: &[NewOutcome],
+) -> StoreResult<Option<candor_store::NewFlag>> {
+    let decided: Vec<crate::fairness::CampaignOutcome> = outcomes
+        .iter()
+        .map(|o| crate::fairness::CampaignOutcome {
+            subject: o.subject,
+            selected: o.reason.is_none(),
+            converted: None,
+        })
+        .collect();
+    let report = crate::fairness::campaign_report(
+        ctx.store,
+        ctx.policy,
+        campaign,
+        &decided,
+        candor_accountability::K_MIN_DEFAULT,
+        ctx.now,
+    )?;
+    Ok(report.flagged().then(|| candor_store::NewFlag {
+        parity_ratio: report.parity_ratio_min().unwrap_or(0.0),
+    }))
 }
 
 fn random_id() -> String {
@@ -568,7 +602,10 @@ pub fn run_campaign(
         }
         after = Some(last);
     }
+    let (mut flagged, mut held) = (false, false);
     if let Some(run_id) = &run_id {
+        let flag = measure_run(ctx, &stored.id, &outcomes)?;
+        flagged = flag.is_some();
         let committed = ctx.store.commit_run(&NewRun {
             run_id: run_id.clone(),
             campaign_id: stored.id.clone(),
@@ -578,12 +615,44 @@ pub fn run_campaign(
             campaign_cap: campaign.cap().map(cap_limit),
             record_outcomes: true,
             outcomes,
+            flag,
+            hold_if_flagged: ctx.policy.fairness.hold_flagged_campaigns,
         })?;
         for o in &committed {
             counts[slot(o.reason.as_deref())] += 1;
         }
+        held = ctx.store.held_deliveries(Some(run_id))? > 0;
     }
-    Ok(Ok(RunResult { run_id, counts }))
+    Ok(Ok(RunResult {
+        run_id,
+        counts,
+        flagged,
+        held,
+    }))
+}
+
+/// Writes a real run to the audit log (`campaign_run`: run id, flagged, held). A dry run
+/// records nothing, so it leaves no entry.
+pub fn audit_run(
+    store: &dyn Store,
+    actor: crate::audit::Actor,
+    campaign: &str,
+    result: &RunResult,
+    now: Timestamp,
+) -> StoreResult<()> {
+    use crate::audit::{AuditAction, AuditEvent, AuditTarget};
+    let Some(run_id) = &result.run_id else {
+        return Ok(());
+    };
+    let event = AuditEvent::new(
+        actor,
+        AuditAction::CampaignRun,
+        AuditTarget::Campaign(campaign.to_owned()),
+    )
+    .detail("run", run_id.clone())
+    .detail("flagged", result.flagged.to_string())
+    .detail("held", result.held.to_string());
+    crate::audit::record(store, event, now).map(|_| ())
 }
 
 pub fn cap_limit(cap: Cap) -> CapLimit {

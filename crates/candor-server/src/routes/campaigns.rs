@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use candor_domain::policy::Channel;
 use candor_domain::time::Timestamp;
-use candor_segments::campaign::CampaignError;
+use candor_segments::campaign::{CampaignError, ExclusionCode};
 use candor_segments::rule::WINDOW_DAYS_MAX;
 use candor_store::{CampaignRecord, Scope};
 use serde::{Deserialize, Serialize};
@@ -272,6 +272,12 @@ pub struct RunBody {
     /// Per exclusion reason, in precedence order.
     #[schema(value_type = Object)]
     pub excluded: serde_json::Map<String, serde_json::Value>,
+    /// A real run whose demographic parity ratio fell below four-fifths
+    /// (`GET /v1/fairness/campaigns/{id}`).
+    pub flagged: bool,
+    /// Its deliveries wait for an operator's acknowledgement
+    /// (`POST /v1/fairness/campaigns/{id}/acknowledge`).
+    pub held: bool,
 }
 
 /// Decide every subject for the campaign: selected, or excluded with a reason. A real run
@@ -291,10 +297,15 @@ pub async fn run_campaign(
     let st = state.clone();
     let now = state.now();
     let dry_run = q.dry_run;
+    let actor = crate::audit::actor_of(&caller);
     let result = state
         .blocking(move |store| {
             let ctx = campaigns::ctx(&st, store, now);
-            campaigns::run_campaign(&ctx, &record, dry_run)
+            let result = campaigns::run_campaign(&ctx, &record, dry_run)?;
+            if let Ok(done) = &result {
+                campaigns::audit_run(store, actor.clone(), &record.id, done, now)?;
+            }
+            Ok(result)
         })
         .await?
         .map_err(|refusal| match refusal {
@@ -315,7 +326,10 @@ pub async fn run_campaign(
             ),
         })?;
     if let Some(run_id) = &result.run_id {
-        tracing::info!(key = %caller.key_id, run = %run_id, "campaign run committed");
+        tracing::info!(key = %caller.key_id, run = %run_id, flagged = result.flagged, held = result.held, "campaign run committed");
+        for (code, n) in ExclusionCode::ALL.iter().zip(&result.counts[1..]) {
+            crate::metrics::note_exclusions(code.as_str(), *n);
+        }
     }
     let k = state.policy.k_anonymity;
     let summary = summarize(&result.counts, k);
@@ -330,6 +344,8 @@ pub async fn run_campaign(
             .into_iter()
             .map(|(code, n)| (code.as_str().to_owned(), count_json(n)))
             .collect(),
+        flagged: result.flagged,
+        held: result.held,
     }))
 }
 

@@ -102,6 +102,7 @@ pub async fn decide(
     };
     let st = state.clone();
     let now = state.now();
+    let dry_run = req.dry_run;
     let outcome = state
         .blocking(move |store| -> StoreResult<ApiResult<DecideResponse>> {
             let ctx = campaigns::ctx(&st, store, now);
@@ -170,6 +171,10 @@ pub async fn decide(
                         channel_cap: cap_limit(ctx.settings.rules.caps.for_channel(channel)),
                         campaign_cap: campaign.cap().map(cap_limit),
                         record_outcomes: false,
+                        // On-site messages are shown by the caller, never posted: nothing to
+                        // hold. Fairness is audited on audience runs.
+                        flag: None,
+                        hold_if_flagged: false,
                         outcomes: vec![NewOutcome {
                             subject: key,
                             reason: None,
@@ -224,5 +229,12 @@ pub async fn decide(
             }))
         })
         .await??;
+    if !dry_run {
+        for d in &outcome.decisions {
+            if let Some(reason) = d.reason {
+                crate::metrics::note_exclusions(reason, 1);
+            }
+        }
+    }
     Ok(Json(outcome))
 }

@@ -7,15 +7,17 @@ use axum::extract::State;
 use candor_accountability::fairness::{Disparities, GroupResult};
 use candor_accountability::{AttributeKind, AuditAttributes, FairnessReport, K_MIN_DEFAULT};
 use candor_domain::time::Timestamp;
-use candor_store::Scope;
+use candor_store::{Acknowledgement, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{AuditAction, AuditEvent, AuditTarget};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::fairness::{
-    FAIRNESS_PURPOSE, GroupFairness, SlotFairness, grants_fairness_audit, slot_report,
+    CampaignFairness, CampaignFairnessMissing, FAIRNESS_PURPOSE, FLAGS_LEN_MAX, GroupFairness,
+    SlotFairness, campaign_fairness, grants_fairness_audit, slot_group_reports, slot_report,
     store_attributes,
 };
 use crate::state::AppState;
@@ -336,15 +338,20 @@ impl FairnessQuery {
                 )
             })?,
         };
-        let k_min = self.k_min.unwrap_or(K_MIN_DEFAULT);
-        if k_min < 2 {
-            return Err(ApiError::bad_request(
-                "invalid_k_min",
-                "k_min must be at least 2: smaller groups would expose individuals",
-            ));
-        }
-        Ok((since, k_min))
+        Ok((since, k_min(self.k_min)?))
     }
+}
+
+/// The smallest group shown: [`K_MIN_DEFAULT`] unless asked, never below 2.
+fn k_min(asked: Option<u64>) -> ApiResult<u64> {
+    let k_min = asked.unwrap_or(K_MIN_DEFAULT);
+    if k_min < 2 {
+        return Err(ApiError::bad_request(
+            "invalid_k_min",
+            "k_min must be at least 2: smaller groups would expose individuals",
+        ));
+    }
+    Ok(k_min)
 }
 
 /// Longest slot name.
@@ -387,4 +394,278 @@ pub async fn slot_fairness(
         .await?;
     crate::metrics::note_slot_flag(&report.slot, report.groups.flagged());
     Ok(Json(slot_body(&report)))
+}
+
+/// An operator's acknowledgement of a fairness flag.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcknowledgementBody {
+    pub at: String,
+    pub note: String,
+}
+
+/// A stored campaign run's group fairness and its flag.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignFairnessBody {
+    pub campaign: String,
+    pub run: String,
+    /// Flagged when the run committed (parity ratio below 0.8), or by the report now.
+    pub flagged: bool,
+    /// Some of the run's deliveries are held until the flag is acknowledged.
+    pub held: bool,
+    pub acknowledged: Option<AcknowledgementBody>,
+    /// Selection (delivered) among everyone the run decided, per audit attribute; equalized
+    /// odds once the conversion window (a purchase within 7 days) has closed.
+    pub report: GroupFairnessBody,
+}
+
+fn acknowledgement(at: Option<Timestamp>, note: Option<&String>) -> Option<AcknowledgementBody> {
+    at.map(|at| AcknowledgementBody {
+        at: at.to_rfc3339(),
+        note: note.cloned().unwrap_or_default(),
+    })
+}
+
+pub fn campaign_fairness_body(c: &CampaignFairness) -> CampaignFairnessBody {
+    CampaignFairnessBody {
+        campaign: c.campaign.clone(),
+        run: c.run.id.clone(),
+        flagged: c.flagged(),
+        held: c.held,
+        acknowledged: c
+            .flag
+            .as_ref()
+            .and_then(|f| acknowledgement(f.acknowledged_at, f.acknowledgement_note.as_ref())),
+        report: group_fairness_body(&c.groups),
+    }
+}
+
+/// `?run=&k_min=` on a campaign's fairness.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignFairnessQuery {
+    /// A run of the campaign (default: its latest real run).
+    pub run: Option<String>,
+    /// Smallest group shown (default 10, at least 2).
+    pub k_min: Option<u64>,
+}
+
+fn missing(m: CampaignFairnessMissing) -> ApiError {
+    match m {
+        CampaignFairnessMissing::CampaignNotFound => {
+            ApiError::not_found("campaign_not_found", "no campaign with this id")
+        }
+        CampaignFairnessMissing::NoRuns => ApiError::not_found(
+            "no_runs",
+            "the campaign has never been run; run it with POST /v1/campaigns/{id}/run (dry runs are not kept)",
+        ),
+        CampaignFairnessMissing::RunNotFound => ApiError::not_found(
+            "run_not_found",
+            "no run with this id belongs to the campaign",
+        ),
+    }
+}
+
+/// Longest run id accepted in a query.
+const RUN_ID_BYTES_MAX: usize = 64;
+
+/// Fairness of a campaign run: selection rate per audit group, parity, equalized odds where
+/// conversions are known, and the run's flag, hold and acknowledgement.
+#[utoipa::path(get, path = "/v1/fairness/campaigns/{id}", tag = "fairness", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The campaign id"), CampaignFairnessQuery),
+    responses((status = 200, body = CampaignFairnessBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn campaign_fairness_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CampaignFairnessQuery>,
+) -> ApiResult<Json<CampaignFairnessBody>> {
+    caller.require(&[Scope::Admin])?;
+    super::segments::check_id("campaign", &id)?;
+    let k_min = k_min(q.k_min)?;
+    if let Some(run) = &q.run
+        && (run.is_empty() || run.len() > RUN_ID_BYTES_MAX)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_run",
+            format!("a run id is 1 to {RUN_ID_BYTES_MAX} characters"),
+        ));
+    }
+    let policy = state.policy.clone();
+    let now = state.now();
+    let report = state
+        .blocking(move |store| campaign_fairness(store, &policy, &id, q.run.as_deref(), k_min, now))
+        .await?
+        .map_err(missing)?;
+    Ok(Json(campaign_fairness_body(&report)))
+}
+
+/// One flag: a campaign run or a slot whose parity ratio is below 0.8.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagBody {
+    /// `campaign` or `slot`.
+    pub kind: &'static str,
+    /// The campaign id or the slot name.
+    pub id: String,
+    /// The flagged run (campaigns only).
+    pub run: Option<String>,
+    pub parity_ratio: f64,
+    /// When the run committed; for a slot, now (slots are measured on request).
+    pub flagged_at: String,
+    pub held: bool,
+    pub acknowledged: Option<AcknowledgementBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagsBody {
+    pub flags: Vec<FlagBody>,
+}
+
+/// Every fairness flag: stored campaign flags (newest first, at most 500), then each slot
+/// shown in the period whose people-side report is flagged now.
+#[utoipa::path(get, path = "/v1/fairness/flags", tag = "fairness", security(("api_key" = [])),
+    params(FairnessQuery),
+    responses((status = 200, body = FlagsBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn fairness_flags(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<FairnessQuery>,
+) -> ApiResult<Json<FlagsBody>> {
+    caller.require(&[Scope::Admin])?;
+    let now = state.now();
+    let (since, k_min) = q.resolve(now)?;
+    let policy = state.policy.clone();
+    let (campaigns, slots) = state
+        .blocking(move |store| {
+            Ok((
+                store.fairness_flags(None, FLAGS_LEN_MAX)?,
+                slot_group_reports(store, &policy, since, k_min, now)?,
+            ))
+        })
+        .await?;
+    let mut flags: Vec<FlagBody> = campaigns
+        .into_iter()
+        .map(|f| FlagBody {
+            kind: "campaign",
+            acknowledged: acknowledgement(f.acknowledged_at, f.acknowledgement_note.as_ref()),
+            id: f.campaign_id,
+            run: Some(f.run_id),
+            parity_ratio: f.parity_ratio,
+            flagged_at: f.flagged_at.to_rfc3339(),
+            held: f.held,
+        })
+        .collect();
+    for (slot, groups) in slots {
+        crate::metrics::note_slot_flag(&slot, groups.flagged());
+        if let Some(ratio) = groups.parity_ratio_min().filter(|_| groups.flagged()) {
+            flags.push(FlagBody {
+                kind: "slot",
+                id: slot,
+                run: None,
+                parity_ratio: ratio,
+                flagged_at: now.to_rfc3339(),
+                held: false,
+                acknowledged: None,
+            });
+        }
+    }
+    Ok(Json(FlagsBody { flags }))
+}
+
+/// Longest acknowledgement note, in characters.
+pub const ACKNOWLEDGEMENT_NOTE_CHARS_MAX: usize = 1_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeInput {
+    /// Why the flag is accepted (what was reviewed, what was decided); kept in the audit log.
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcknowledgedBody {
+    pub campaign: String,
+    pub acknowledged: AcknowledgementBody,
+    /// Flags acknowledged by this request (0 when all already were).
+    pub n_flags: u64,
+    /// Held deliveries released to the outbox by this request.
+    pub n_released: u64,
+}
+
+/// Acknowledge a campaign's fairness flags: every unacknowledged flag is acknowledged with the
+/// note, held deliveries are released to the outbox, and the acknowledgement is written to the
+/// audit log. Repeating it changes nothing and returns the standing acknowledgement.
+#[utoipa::path(post, path = "/v1/fairness/campaigns/{id}/acknowledge", tag = "fairness", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The campaign id")),
+    request_body = AcknowledgeInput,
+    responses((status = 200, body = AcknowledgedBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn acknowledge_campaign(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<AcknowledgeInput>,
+) -> ApiResult<Json<AcknowledgedBody>> {
+    caller.require(&[Scope::Admin])?;
+    let note = input.note.trim().to_owned();
+    if note.is_empty() || note.chars().count() > ACKNOWLEDGEMENT_NOTE_CHARS_MAX {
+        return Err(ApiError::bad_request(
+            "invalid_note",
+            format!(
+                "say in 1 to {ACKNOWLEDGEMENT_NOTE_CHARS_MAX} characters what was reviewed and decided"
+            ),
+        ));
+    }
+    let record = super::campaigns::load_campaign(&state, id).await?;
+    let now = state.now();
+    let actor = crate::audit::actor_of(&caller);
+    let campaign = record.id.clone();
+    let outcome = state
+        .blocking(move |store| {
+            let outcome = store.acknowledge_fairness_flags(&campaign, &note, now)?;
+            if let Acknowledgement::Done {
+                n_flags,
+                n_released,
+                ..
+            } = &outcome
+                && *n_flags > 0
+            {
+                let event = AuditEvent::new(
+                    actor.clone(),
+                    AuditAction::FairnessAcknowledged,
+                    AuditTarget::Campaign(campaign.clone()),
+                )
+                .detail("flags", n_flags.to_string())
+                .detail("released", n_released.to_string())
+                .detail("note", note.clone());
+                crate::audit::record(store, event, now)?;
+            }
+            Ok(outcome)
+        })
+        .await?;
+    match outcome {
+        Acknowledgement::NotFlagged => Err(ApiError::Conflict(
+            "campaign_not_flagged",
+            "the campaign has no fairness flag to acknowledge".to_owned(),
+        )),
+        Acknowledgement::Done {
+            n_flags,
+            n_released,
+            at,
+            note,
+        } => {
+            tracing::info!(key = %caller.key_id, n_flags, n_released, "fairness flags acknowledged");
+            Ok(Json(AcknowledgedBody {
+                campaign: record.id,
+                acknowledged: AcknowledgementBody {
+                    at: at.to_rfc3339(),
+                    note,
+                },
+                n_flags,
+                n_released,
+            }))
+        }
+    }
 }

@@ -33,7 +33,7 @@ async fn consent(app: &TestApp, subject: &str, body: Value) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
-async fn grant(app: &TestApp, subject: &str, purposes: &[&str]) {
+pub(crate) async fn grant(app: &TestApp, subject: &str, purposes: &[&str]) {
     let decisions: Vec<Value> = purposes
         .iter()
         .map(|p| json!({"purpose": p, "decision": "granted"}))
@@ -42,7 +42,7 @@ async fn grant(app: &TestApp, subject: &str, purposes: &[&str]) {
 }
 
 /// `n` Product Viewed events of a Running item, an hour apart, before NOW.
-async fn views(app: &TestApp, subject: &str, n: usize) {
+pub(crate) async fn views(app: &TestApp, subject: &str, n: usize) {
     if n == 0 {
         return;
     }
@@ -86,7 +86,7 @@ async fn post(app: &TestApp, path: &str, body: Value) -> crate::support::Respons
     app.call("POST", path, Some(&app.admin), Some(body)).await
 }
 
-async fn segment(app: &TestApp, id: &str, rule: &str) {
+pub(crate) async fn segment(app: &TestApp, id: &str, rule: &str) {
     let r = post(
         app,
         "/v1/segments",
@@ -98,7 +98,7 @@ async fn segment(app: &TestApp, id: &str, rule: &str) {
 
 const EMAIL: &str = "Hi {{first_name}}! Try {{recommendations}}. Unsubscribe: {{unsubscribe_url}}";
 
-async fn campaign(app: &TestApp, body: Value) {
+pub(crate) async fn campaign(app: &TestApp, body: Value) {
     let mut full = json!({"channel": "email", "purpose": "email_marketing", "template": EMAIL});
     for (k, v) in body.as_object().unwrap() {
         full[k] = v.clone();
@@ -107,7 +107,7 @@ async fn campaign(app: &TestApp, body: Value) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
 
-async fn run(app: &TestApp, id: &str, dry_run: bool) -> crate::support::Response {
+pub(crate) async fn run(app: &TestApp, id: &str, dry_run: bool) -> crate::support::Response {
     let r = app
         .call(
             "POST",
@@ -120,7 +120,7 @@ async fn run(app: &TestApp, id: &str, dry_run: bool) -> crate::support::Response
     r
 }
 
-fn store(app: &TestApp) -> Arc<dyn Store> {
+pub(crate) fn store(app: &TestApp) -> Arc<dyn Store> {
     Arc::clone(&app.state.store)
 }
 
@@ -724,12 +724,12 @@ async fn decide_picks_the_first_allowed_message_and_counts_it() {
 
 /// What the test webhook saw.
 #[derive(Default)]
-struct Seen {
-    requests: Vec<(HeaderMap, String)>,
+pub(crate) struct Seen {
+    pub(crate) requests: Vec<(HeaderMap, String)>,
 }
 
 /// A webhook on a local port that answers 503 to its first `failures` requests.
-async fn webhook(failures: usize) -> (String, Arc<Mutex<Seen>>) {
+pub(crate) async fn webhook(failures: usize) -> (String, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let state = Arc::clone(&seen);
     let app = axum::Router::new().route(
@@ -753,7 +753,7 @@ async fn webhook(failures: usize) -> (String, Arc<Mutex<Seen>>) {
     (format!("http://{addr}/hook"), seen)
 }
 
-const WEBHOOK_SECRET: &str = "whsec-test";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec-test";
 
 async fn app_with_webhook(url: &str) -> TestApp {
     let app = TestApp::with_config_text(

@@ -19,7 +19,7 @@ async fn grant_fairness(app: &TestApp, id: &str) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
-async fn declare(app: &TestApp, id: &str, gender: &str) -> crate::support::Response {
+pub(crate) async fn declare(app: &TestApp, id: &str, gender: &str) -> crate::support::Response {
     app.call(
         "PUT",
         &format!("/v1/subjects/{id}/audit-attributes"),
@@ -174,7 +174,7 @@ async fn a_slot_that_favours_one_group_is_flagged() {
     assert_eq!(r.status, StatusCode::OK);
     let text = r.body.as_str().unwrap().to_owned();
     assert!(
-        text.contains("candor_fairness_flagged{slot=\"home_top\"}"),
+        text.contains("candor_fairness_flagged{kind=\"slot\",id=\"home_top\"}"),
         "{text}"
     );
     assert!(text.contains(

@@ -1,6 +1,7 @@
 //! Router tests: the whole API through `tower::ServiceExt::oneshot`, no sockets.
 
 mod audit;
+mod campaign_fairness;
 mod campaigns;
 mod consent;
 mod conventions;

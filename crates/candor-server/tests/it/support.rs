@@ -167,6 +167,20 @@ impl TestApp {
         }
     }
 
+    /// The same store and keys with the clock at `now`, for what a later day sees.
+    pub fn at(mut self, now: Timestamp) -> TestApp {
+        let state = AppState::new(
+            Arc::clone(&self.state.store),
+            (*self.state.policy).clone(),
+            ServerSecret::new(vec![7; 32]),
+            self.state.config.clone(),
+            Clock::Fixed(now),
+        );
+        self.router = candor_server::router(state.clone());
+        self.state = state;
+        self
+    }
+
     /// Everything the store holds, as bytes to scan for what must not be there: on SQLite
     /// every file of the data directory (database, WAL, journals), on PostgreSQL every row of
     /// every table in the test's schema, as text.

@@ -16,8 +16,9 @@ use postgres::{GenericClient, Row};
 
 use super::{DbError, DbResult, PostgresStore, bad_row};
 use crate::{
-    AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, MarketingState, NewRun,
-    REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
+    Acknowledgement, AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, FairnessFlag,
+    MarketingState, NewRun, REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord,
+    StoreResult, SubjectOutcome,
 };
 
 pub(super) fn key_from(bytes: Vec<u8>) -> DbResult<SubjectKey> {
@@ -45,7 +46,7 @@ fn campaign_from_row(r: &Row) -> DbResult<CampaignRecord> {
     })
 }
 
-const DELIVERY_COLUMNS: &str = "id, subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, delivered_at, last_error";
+const DELIVERY_COLUMNS: &str = "id, subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, delivered_at, last_error, held";
 
 fn delivery_from_row(r: &Row) -> DbResult<DeliveryRecord> {
     let attempts: i32 = r.try_get(8)?;
@@ -62,6 +63,7 @@ fn delivery_from_row(r: &Row) -> DbResult<DeliveryRecord> {
         next_attempt_at: Timestamp::from_millis(r.try_get(9)?),
         delivered_at: r.try_get::<_, Option<i64>>(10)?.map(Timestamp::from_millis),
         last_error: r.try_get(11)?,
+        held: r.try_get(12)?,
     })
 }
 
@@ -366,6 +368,22 @@ impl PostgresStore {
                 "SELECT channel FROM cap_locks WHERE channel = $1 FOR UPDATE",
                 &[&run.channel],
             )?;
+            // After the channel lock, which acknowledgements take too: none can land between
+            // this check and the inserts it decides.
+            let held = run.hold_if_flagged
+                && (run.flag.is_some()
+                    || tx
+                        .query_one(
+                            "SELECT EXISTS (SELECT 1 FROM fairness_flags WHERE campaign_id = $1 AND acknowledged_at IS NULL)",
+                            &[&run.campaign_id],
+                        )?
+                        .try_get::<_, bool>(0)?);
+            if let Some(flag) = &run.flag {
+                tx.execute(
+                    "INSERT INTO fairness_flags (run_id, campaign_id, parity_ratio, flagged_at, held) VALUES ($1, $2, $3, $4, $5)",
+                    &[&run.run_id, &run.campaign_id, &flag.parity_ratio, &run.now.as_millis(), &held],
+                )?;
+            }
             if run.record_outcomes {
                 tx.execute(
                     "INSERT INTO campaign_runs (id, campaign_id, at) VALUES ($1, $2, $3)",
@@ -376,8 +394,8 @@ impl PostgresStore {
                 "INSERT INTO run_outcomes (run_id, subject_key, selected, reason) VALUES ($1, $2, $3, $4)",
             )?;
             let insert_delivery = tx.prepare(
-                "INSERT INTO deliveries (subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+                "INSERT INTO deliveries (subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, held)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $5, $8) ON CONFLICT (idempotency_key) DO NOTHING",
             )?;
             let mut out = Vec::with_capacity(run.outcomes.len());
             for o in &run.outcomes {
@@ -412,6 +430,7 @@ impl PostgresStore {
                                 &run.now.as_millis(),
                                 &d.idempotency_key,
                                 &d.payload,
+                                &held,
                             ],
                         )?;
                     } else {
@@ -439,11 +458,12 @@ impl PostgresStore {
         })
     }
 
-    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+    /// The first run matching `filter` (SQL after `WHERE`, with `$1` bound to `value`).
+    fn run_where(&self, filter: &str, value: &str) -> StoreResult<Option<RunRecord>> {
         self.read(|c| {
             c.query_opt(
-                "SELECT id, campaign_id, at FROM campaign_runs WHERE id = $1",
-                &[&id],
+                &format!("SELECT id, campaign_id, at FROM campaign_runs WHERE {filter}"),
+                &[&value],
             )?
             .map(|r| {
                 Ok(RunRecord {
@@ -453,6 +473,100 @@ impl PostgresStore {
                 })
             })
             .transpose()
+        })
+    }
+
+    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+        self.run_where("id = $1", id)
+    }
+
+    pub(super) fn latest_run_impl(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>> {
+        // Run ids are random: two runs in the same millisecond tie-break arbitrarily but
+        // stably.
+        self.run_where(
+            "campaign_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
+            campaign_id,
+        )
+    }
+
+    pub(super) fn fairness_flags_impl(
+        &self,
+        campaign_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<FairnessFlag>> {
+        self.read(|c| {
+            c.query(
+                "SELECT campaign_id, run_id, parity_ratio, flagged_at, held, acknowledged_at, acknowledgement_note
+                 FROM fairness_flags WHERE $1::text IS NULL OR campaign_id = $1
+                 ORDER BY flagged_at DESC, run_id LIMIT $2",
+                &[&campaign_id, &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(FairnessFlag {
+                    campaign_id: r.try_get(0)?,
+                    run_id: r.try_get(1)?,
+                    parity_ratio: r.try_get(2)?,
+                    flagged_at: Timestamp::from_millis(r.try_get(3)?),
+                    held: r.try_get(4)?,
+                    acknowledged_at: r.try_get::<_, Option<i64>>(5)?.map(Timestamp::from_millis),
+                    acknowledgement_note: r.try_get(6)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    pub(super) fn acknowledge_fairness_flags_impl(
+        &self,
+        campaign_id: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> StoreResult<Acknowledgement> {
+        self.write(|tx| {
+            // Every channel's cap lock, in one order: a run of this campaign (whatever its
+            // channel) either committed before, and its held deliveries are released here, or
+            // commits after and sees the flag acknowledged. Runs lock one row, so no cycle.
+            tx.query(
+                "SELECT channel FROM cap_locks ORDER BY channel FOR UPDATE",
+                &[],
+            )?;
+            let n_flags = tx.execute(
+                "UPDATE fairness_flags SET acknowledged_at = $2, acknowledgement_note = $3, held = FALSE
+                 WHERE campaign_id = $1 AND acknowledged_at IS NULL",
+                &[&campaign_id, &now.as_millis(), &note],
+            )?;
+            let n_released = tx.execute(
+                "UPDATE deliveries SET held = FALSE WHERE campaign_id = $1 AND held",
+                &[&campaign_id],
+            )?;
+            let latest = tx.query_opt(
+                "SELECT acknowledged_at, acknowledgement_note FROM fairness_flags
+                 WHERE campaign_id = $1 AND acknowledged_at IS NOT NULL
+                 ORDER BY acknowledged_at DESC, flagged_at DESC LIMIT 1",
+                &[&campaign_id],
+            )?;
+            Ok(match latest {
+                None => Acknowledgement::NotFlagged,
+                Some(r) => Acknowledgement::Done {
+                    n_flags,
+                    n_released,
+                    at: Timestamp::from_millis(r.try_get(0)?),
+                    note: r.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
+                },
+            })
+        })
+    }
+
+    pub(super) fn held_deliveries_impl(&self, run_id: Option<&str>) -> StoreResult<u64> {
+        self.read(|c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM deliveries WHERE held AND delivered_at IS NULL AND ($1::text IS NULL OR run_id = $1)",
+                    &[&run_id],
+                )?
+                .try_get(0)?;
+            Ok(n as u64)
         })
     }
 
@@ -526,7 +640,7 @@ impl PostgresStore {
                     "UPDATE deliveries SET next_attempt_at = $2, attempts = attempts + 1
                      WHERE id IN (
                         SELECT id FROM deliveries
-                        WHERE payload IS NOT NULL AND delivered_at IS NULL AND next_attempt_at <= $1
+                        WHERE payload IS NOT NULL AND delivered_at IS NULL AND NOT held AND next_attempt_at <= $1
                         ORDER BY next_attempt_at, id LIMIT $3
                         FOR UPDATE SKIP LOCKED)
                      RETURNING {DELIVERY_COLUMNS}"

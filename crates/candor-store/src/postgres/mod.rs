@@ -962,6 +962,41 @@ impl Store for PostgresStore {
         })
     }
 
+    fn dsr_summary(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Vec<crate::DsrKindSummary>> {
+        self.read(|c| {
+            c.query(
+                "SELECT kind,
+                        count(*) FILTER (WHERE completed_at IS NULL),
+                        count(*) FILTER (WHERE completed_at IS NOT NULL),
+                        count(*) FILTER (WHERE completed_at IS NULL AND deadline_at < $2),
+                        count(*) FILTER (WHERE completed_at > deadline_at),
+                        min(received_at) FILTER (WHERE completed_at IS NULL)
+                 FROM dsr_requests WHERE received_at >= $1 OR completed_at IS NULL
+                 GROUP BY kind ORDER BY kind",
+                &[&since.as_millis(), &now.as_millis()],
+            )?
+            .iter()
+            .map(|r| {
+                let n = |i: usize| -> DbResult<u64> { Ok(r.try_get::<_, i64>(i)? as u64) };
+                Ok(crate::DsrKindSummary {
+                    kind: r.try_get(0)?,
+                    n_open: n(1)?,
+                    n_closed: n(2)?,
+                    n_overdue: n(3)?,
+                    n_closed_late: n(4)?,
+                    oldest_open_received_at: r
+                        .try_get::<_, Option<i64>>(5)?
+                        .map(Timestamp::from_millis),
+                })
+            })
+            .collect()
+        })
+    }
+
     // --- Accountability (migration 3): see `accountability.rs`. ---
 
     fn audit_append(&self, draft: crate::AuditDraft) -> StoreResult<crate::AuditEntry> {
@@ -1026,6 +1061,18 @@ impl Store for PostgresStore {
         self.delete_exposures_impl(key)
     }
 
+    fn exposure_slots(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
+        self.read(|c| {
+            c.query(
+                "SELECT DISTINCT slot FROM exposures WHERE at >= $1 ORDER BY slot LIMIT $2",
+                &[&since.as_millis(), &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+        })
+    }
+
     // --- Segments and campaigns (see `campaigns.rs`) ---------------------------------------
 
     fn insert_segment(&self, segment: &crate::SegmentRecord) -> StoreResult<()> {
@@ -1087,6 +1134,31 @@ impl Store for PostgresStore {
 
     fn run(&self, id: &str) -> StoreResult<Option<crate::RunRecord>> {
         self.run_impl(id)
+    }
+
+    fn latest_run(&self, campaign_id: &str) -> StoreResult<Option<crate::RunRecord>> {
+        self.latest_run_impl(campaign_id)
+    }
+
+    fn fairness_flags(
+        &self,
+        campaign_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::FairnessFlag>> {
+        self.fairness_flags_impl(campaign_id, limit)
+    }
+
+    fn acknowledge_fairness_flags(
+        &self,
+        campaign_id: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> StoreResult<crate::Acknowledgement> {
+        self.acknowledge_fairness_flags_impl(campaign_id, note, now)
+    }
+
+    fn held_deliveries(&self, run_id: Option<&str>) -> StoreResult<u64> {
+        self.held_deliveries_impl(run_id)
     }
 
     fn run_outcomes(&self, run_id: &str) -> StoreResult<Vec<crate::RunOutcome>> {

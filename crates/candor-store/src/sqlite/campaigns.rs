@@ -13,8 +13,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, bad_row};
 use crate::{
-    AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, MarketingState, NewRun,
-    REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
+    Acknowledgement, AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, FairnessFlag,
+    MarketingState, NewRun, REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord,
+    StoreResult, SubjectOutcome,
 };
 
 pub(super) fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
@@ -42,7 +43,7 @@ fn campaign_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CampaignRecord> 
     })
 }
 
-const DELIVERY_COLUMNS: &str = "id, subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, delivered_at, last_error";
+const DELIVERY_COLUMNS: &str = "id, subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, delivered_at, last_error, held";
 
 fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     Ok(DeliveryRecord {
@@ -58,6 +59,7 @@ fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> 
         next_attempt_at: Timestamp::from_millis(r.get(9)?),
         delivered_at: r.get::<_, Option<i64>>(10)?.map(Timestamp::from_millis),
         last_error: r.get(11)?,
+        held: r.get::<_, i64>(12)? != 0,
     })
 }
 
@@ -336,6 +338,21 @@ impl SqliteStore {
     pub(super) fn commit_run_impl(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>> {
         self.write(|c| {
             let tx = c.transaction()?;
+            // Inside the writer's transaction: no acknowledgement can land between this check
+            // and the inserts it decides.
+            let held = run.hold_if_flagged
+                && (run.flag.is_some()
+                    || tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM fairness_flags WHERE campaign_id = ?1 AND acknowledged_at IS NULL)",
+                        [&run.campaign_id],
+                        |r| r.get::<_, bool>(0),
+                    )?);
+            if let Some(flag) = &run.flag {
+                tx.execute(
+                    "INSERT INTO fairness_flags (run_id, campaign_id, parity_ratio, flagged_at, held) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![run.run_id, run.campaign_id, flag.parity_ratio, run.now.as_millis(), held],
+                )?;
+            }
             if run.record_outcomes {
                 tx.execute(
                     "INSERT INTO campaign_runs (id, campaign_id, at) VALUES (?1, ?2, ?3)",
@@ -348,8 +365,8 @@ impl SqliteStore {
                     "INSERT INTO run_outcomes (run_id, subject_key, selected, reason) VALUES (?1, ?2, ?3, ?4)",
                 )?;
                 let mut insert_delivery = tx.prepare_cached(
-                    "INSERT INTO deliveries (subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?5) ON CONFLICT (idempotency_key) DO NOTHING",
+                    "INSERT INTO deliveries (subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, held)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?5, ?8) ON CONFLICT (idempotency_key) DO NOTHING",
                 )?;
                 for o in &run.outcomes {
                     let mut reason = o.reason.clone();
@@ -381,6 +398,7 @@ impl SqliteStore {
                                 run.now.as_millis(),
                                 d.idempotency_key,
                                 d.payload,
+                                held,
                             ])?;
                         } else {
                             reason = Some(REASON_FREQUENCY_CAP.to_owned());
@@ -406,11 +424,12 @@ impl SqliteStore {
         })
     }
 
-    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+    /// The first run matching `filter` (SQL after `WHERE`, with `?1` bound to `value`).
+    fn run_where(&self, filter: &str, value: &str) -> StoreResult<Option<RunRecord>> {
         self.read(|c| {
             c.query_row(
-                "SELECT id, campaign_id, at FROM campaign_runs WHERE id = ?1",
-                [id],
+                &format!("SELECT id, campaign_id, at FROM campaign_runs WHERE {filter}"),
+                [value],
                 |r| {
                     Ok(RunRecord {
                         id: r.get(0)?,
@@ -420,6 +439,99 @@ impl SqliteStore {
                 },
             )
             .optional()
+        })
+    }
+
+    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+        self.run_where("id = ?1", id)
+    }
+
+    pub(super) fn latest_run_impl(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>> {
+        self.run_where(
+            "campaign_id = ?1 ORDER BY at DESC, rowid DESC LIMIT 1",
+            campaign_id,
+        )
+    }
+
+    pub(super) fn fairness_flags_impl(
+        &self,
+        campaign_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<FairnessFlag>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT campaign_id, run_id, parity_ratio, flagged_at, held, acknowledged_at, acknowledgement_note
+                 FROM fairness_flags WHERE ?1 IS NULL OR campaign_id = ?1
+                 ORDER BY flagged_at DESC, run_id LIMIT ?2",
+            )?
+            .query_map(params![campaign_id, i64::from(limit)], |r| {
+                Ok(FairnessFlag {
+                    campaign_id: r.get(0)?,
+                    run_id: r.get(1)?,
+                    parity_ratio: r.get(2)?,
+                    flagged_at: Timestamp::from_millis(r.get(3)?),
+                    held: r.get::<_, i64>(4)? != 0,
+                    acknowledged_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_millis),
+                    acknowledgement_note: r.get(6)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    pub(super) fn acknowledge_fairness_flags_impl(
+        &self,
+        campaign_id: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> StoreResult<Acknowledgement> {
+        // The single writer keeps runs of this campaign from committing meanwhile.
+        self.write(|c| {
+            let tx = c.transaction()?;
+            let n_flags = tx.execute(
+                "UPDATE fairness_flags SET acknowledged_at = ?2, acknowledgement_note = ?3, held = 0
+                 WHERE campaign_id = ?1 AND acknowledged_at IS NULL",
+                params![campaign_id, now.as_millis(), note],
+            )? as u64;
+            let n_released = tx.execute(
+                "UPDATE deliveries SET held = 0 WHERE campaign_id = ?1 AND held = 1",
+                [campaign_id],
+            )? as u64;
+            let latest: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT acknowledged_at, acknowledgement_note FROM fairness_flags
+                     WHERE campaign_id = ?1 AND acknowledged_at IS NOT NULL
+                     ORDER BY acknowledged_at DESC, flagged_at DESC LIMIT 1",
+                    [campaign_id],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        ))
+                    },
+                )
+                .optional()?;
+            tx.commit()?;
+            Ok(match latest {
+                None => Acknowledgement::NotFlagged,
+                Some((at, note)) => Acknowledgement::Done {
+                    n_flags,
+                    n_released,
+                    at: Timestamp::from_millis(at),
+                    note,
+                },
+            })
+        })
+    }
+
+    pub(super) fn held_deliveries_impl(&self, run_id: Option<&str>) -> StoreResult<u64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT count(*) FROM deliveries WHERE held = 1 AND delivered_at IS NULL AND (?1 IS NULL OR run_id = ?1)",
+                [run_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
         })
     }
 
@@ -484,7 +596,7 @@ impl SqliteStore {
             let due = tx
                 .prepare_cached(&format!(
                     "SELECT {DELIVERY_COLUMNS} FROM deliveries
-                     WHERE payload IS NOT NULL AND delivered_at IS NULL AND next_attempt_at <= ?1
+                     WHERE payload IS NOT NULL AND delivered_at IS NULL AND held = 0 AND next_attempt_at <= ?1
                      ORDER BY next_attempt_at, id LIMIT ?2"
                 ))?
                 .query_map(params![now.as_millis(), i64::from(limit)], delivery_from_row)?

@@ -289,4 +289,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
         time_zone   TEXT NOT NULL
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 6: fairness flags and held deliveries — a campaign run whose demographic parity ratio
+    // fell below four-fifths is flagged when it commits; with the policy's hold switch its
+    // deliveries stay out of the outbox until an operator acknowledges. No subject data: a
+    // flag holds only the aggregate ratio.
+    r#"
+    CREATE TABLE fairness_flags (
+        run_id               TEXT PRIMARY KEY,
+        campaign_id          TEXT NOT NULL,
+        parity_ratio         REAL NOT NULL,
+        flagged_at           INTEGER NOT NULL,
+        held                 INTEGER NOT NULL DEFAULT 0,
+        acknowledged_at      INTEGER,
+        acknowledgement_note TEXT
+    ) STRICT;
+    CREATE INDEX fairness_flags_by_campaign ON fairness_flags (campaign_id, flagged_at);
+
+    ALTER TABLE deliveries ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX deliveries_due;
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at)
+        WHERE payload IS NOT NULL AND delivered_at IS NULL AND held = 0;
+    CREATE INDEX deliveries_held ON deliveries (campaign_id) WHERE held = 1;
+    "#,
 ];

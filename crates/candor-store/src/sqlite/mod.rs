@@ -766,6 +766,38 @@ impl Store for SqliteStore {
         })
     }
 
+    fn dsr_summary(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Vec<crate::DsrKindSummary>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT kind,
+                        sum(completed_at IS NULL),
+                        sum(completed_at IS NOT NULL),
+                        sum(completed_at IS NULL AND deadline_at < ?2),
+                        sum(completed_at IS NOT NULL AND completed_at > deadline_at),
+                        min(CASE WHEN completed_at IS NULL THEN received_at END)
+                 FROM dsr_requests WHERE received_at >= ?1 OR completed_at IS NULL
+                 GROUP BY kind ORDER BY kind",
+            )?
+            .query_map(params![since.as_millis(), now.as_millis()], |r| {
+                Ok(crate::DsrKindSummary {
+                    kind: r.get(0)?,
+                    n_open: r.get::<_, i64>(1)? as u64,
+                    n_closed: r.get::<_, i64>(2)? as u64,
+                    n_overdue: r.get::<_, i64>(3)? as u64,
+                    n_closed_late: r.get::<_, i64>(4)? as u64,
+                    oldest_open_received_at: r
+                        .get::<_, Option<i64>>(5)?
+                        .map(Timestamp::from_millis),
+                })
+            })?
+            .collect()
+        })
+    }
+
     // --- Accountability (migration 3): see `accountability.rs`. ---
 
     fn audit_append(&self, draft: crate::AuditDraft) -> StoreResult<crate::AuditEntry> {
@@ -830,6 +862,16 @@ impl Store for SqliteStore {
         self.delete_exposures_impl(key)
     }
 
+    fn exposure_slots(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT DISTINCT slot FROM exposures WHERE at >= ?1 ORDER BY slot LIMIT ?2",
+            )?
+            .query_map(params![since.as_millis(), i64::from(limit)], |r| r.get(0))?
+            .collect()
+        })
+    }
+
     // --- Segments and campaigns (see `campaigns.rs`) ---------------------------------------
 
     fn insert_segment(&self, segment: &crate::SegmentRecord) -> StoreResult<()> {
@@ -891,6 +933,31 @@ impl Store for SqliteStore {
 
     fn run(&self, id: &str) -> StoreResult<Option<crate::RunRecord>> {
         self.run_impl(id)
+    }
+
+    fn latest_run(&self, campaign_id: &str) -> StoreResult<Option<crate::RunRecord>> {
+        self.latest_run_impl(campaign_id)
+    }
+
+    fn fairness_flags(
+        &self,
+        campaign_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::FairnessFlag>> {
+        self.fairness_flags_impl(campaign_id, limit)
+    }
+
+    fn acknowledge_fairness_flags(
+        &self,
+        campaign_id: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> StoreResult<crate::Acknowledgement> {
+        self.acknowledge_fairness_flags_impl(campaign_id, note, now)
+    }
+
+    fn held_deliveries(&self, run_id: Option<&str>) -> StoreResult<u64> {
+        self.held_deliveries_impl(run_id)
     }
 
     fn run_outcomes(&self, run_id: &str) -> StoreResult<Vec<crate::RunOutcome>> {

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use candor_server::audit::Actor;
 use candor_server::campaigns::{self, Ctx, RunRefusal, summarize};
 use candor_server::config::Overrides;
 use candor_server::state::Clock;
@@ -75,11 +76,24 @@ pub fn run(cmd: CampaignsCommand) -> anyhow::Result<ExitCode> {
                 Some(run) => println!("run {run}"),
                 None => println!("dry run: nothing recorded or sent"),
             }
+            campaigns::audit_run(ctx.store, Actor::Cli, &record.id, &result, ctx.now)?;
             let summary = summarize(&result.counts, loaded.policy.k_anonymity);
             println!("total: {}", summary.total);
             println!("selected: {}", summary.selected);
             for (code, n) in summary.excluded {
                 println!("{}: {n}", code.as_str());
+            }
+            if result.flagged {
+                println!(
+                    "flagged: a demographic parity ratio is below 0.8 (candor fairness report --campaign {})",
+                    record.id
+                );
+            }
+            if result.held {
+                println!(
+                    "held: deliveries wait for an acknowledgement (POST /v1/fairness/campaigns/{}/acknowledge)",
+                    record.id
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -7,8 +7,8 @@ use candor_accountability::K_MIN_DEFAULT;
 use candor_accountability::render::{bar_chart_svg, fairness_report_svg};
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_server::config::Overrides;
-use candor_server::fairness::slot_report;
-use candor_server::routes::fairness::{REPORT_DAYS_DEFAULT, slot_body};
+use candor_server::fairness::{CampaignFairnessMissing, campaign_fairness, slot_report};
+use candor_server::routes::fairness::{REPORT_DAYS_DEFAULT, campaign_fairness_body, slot_body};
 use candor_server::state::Clock;
 use clap::{Subcommand, ValueEnum};
 
@@ -21,9 +21,12 @@ pub enum FairnessCommand {
         /// The recommendation slot.
         #[arg(long, required_unless_present = "campaign")]
         slot: Option<String>,
-        /// A campaign run, by id.
+        /// A campaign (its latest real run unless `--run` names one).
         #[arg(long, conflicts_with = "slot")]
         campaign: Option<String>,
+        /// A run of the campaign, by id.
+        #[arg(long, requires = "campaign")]
+        run: Option<String>,
         /// Start of the period, RFC 3339 (default: 30 days back).
         #[arg(long)]
         since: Option<String>,
@@ -48,6 +51,7 @@ pub fn run(cmd: FairnessCommand) -> anyhow::Result<ExitCode> {
     let FairnessCommand::Report {
         slot,
         campaign,
+        run,
         since,
         k_min,
         format,
@@ -56,13 +60,11 @@ pub fn run(cmd: FairnessCommand) -> anyhow::Result<ExitCode> {
     if k_min < 2 {
         anyhow::bail!("--k-min must be at least 2: smaller groups would expose individuals");
     }
+    let now = Clock::System.now();
     let Some(slot) = slot else {
         let id = campaign.unwrap_or_default();
-        anyhow::bail!(
-            "no outcomes are stored for campaign `{id}`: this deployment records no campaign runs"
-        );
+        return campaign_report(&common, &id, run.as_deref(), k_min, format, now);
     };
-    let now = Clock::System.now();
     let since = match since {
         None => Timestamp::from_millis(now.as_millis() - REPORT_DAYS_DEFAULT * DAY_MS),
         Some(s) => Timestamp::parse_rfc3339(&s).with_context(|| {
@@ -95,6 +97,52 @@ pub fn run(cmd: FairnessCommand) -> anyhow::Result<ExitCode> {
                     bar_chart_svg(&format!("Exposure share by provider, slot {slot}"), &bars)
                 );
             }
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn campaign_report(
+    common: &Common,
+    id: &str,
+    run: Option<&str>,
+    k_min: u64,
+    format: Format,
+    now: candor_domain::time::Timestamp,
+) -> anyhow::Result<ExitCode> {
+    let loaded = super::load(common, Overrides::default())?;
+    let report = match campaign_fairness(
+        loaded.store.as_ref(),
+        &loaded.policy,
+        id,
+        run,
+        k_min,
+        now,
+    )? {
+        Ok(r) => r,
+        Err(CampaignFairnessMissing::CampaignNotFound) => anyhow::bail!("no campaign `{id}`"),
+        Err(CampaignFairnessMissing::NoRuns) => anyhow::bail!(
+            "campaign `{id}` has never been run: run it (POST /v1/campaigns/{id}/run) first; dry runs are not kept"
+        ),
+        Err(CampaignFairnessMissing::RunNotFound) => {
+            anyhow::bail!("campaign `{id}` has no run `{}`", run.unwrap_or_default())
+        }
+    };
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&campaign_fairness_body(&report))?
+        ),
+        Format::Markdown => print!("{}", candor_server::fairness::campaign_markdown(&report)),
+        Format::Svg => match report.groups.by_kind.first() {
+            Some((_, r, _)) => println!("{}", fairness_report_svg(r)),
+            None => println!(
+                "{}",
+                bar_chart_svg(
+                    &format!("Selection in campaign {id}: no audited people to compare"),
+                    &[]
+                )
+            ),
         },
     }
     Ok(ExitCode::SUCCESS)

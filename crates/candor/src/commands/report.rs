@@ -1,5 +1,6 @@
 //! `candor report`: one self-contained HTML file (inline SVG, no scripts, no external
-//! resources) on consent, drops, fairness and the audit chain.
+//! resources) on consent, drops, data-subject requests and their deadlines, fairness per
+//! campaign and slot, and the audit chain.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,7 +15,7 @@ use candor_accountability::render::{
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_server::audit::{AuditAction, ChainStatus, verify_chain};
 use candor_server::config::Overrides;
-use candor_server::fairness::slot_report;
+use candor_server::fairness::{campaign_fairness, slot_report};
 use candor_server::state::Clock;
 use candor_store::{PAGE_LEN_MAX, PageRequest, Store};
 use clap::Args;
@@ -71,6 +72,139 @@ fn consent_by_day(store: &dyn Store, since: Timestamp) -> anyhow::Result<Consent
             None => return Ok(out),
         }
     }
+}
+
+/// "Requests and deadlines": requests received in the period and every request still open,
+/// per kind.
+fn requests_section(
+    html: &mut String,
+    store: &dyn Store,
+    since: Timestamp,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    html.push_str("<h2>Requests and deadlines</h2>\n");
+    let kinds = store.dsr_summary(since, now)?;
+    if kinds.is_empty() {
+        html.push_str(
+            "<p>No data-subject request was received in this period, and none is open.</p>\n",
+        );
+        return Ok(());
+    }
+    let overdue: u64 = kinds.iter().map(|k| k.n_overdue).sum();
+    if overdue > 0 {
+        let _ = writeln!(
+            html,
+            "<p class=\"flag\">{overdue} open request(s) are past their statutory deadline.</p>"
+        );
+    }
+    let labels: Vec<(String, f64)> = kinds
+        .iter()
+        .flat_map(|k| {
+            [
+                (format!("{} open", k.kind), k.n_open as f64),
+                (format!("{} closed", k.kind), k.n_closed as f64),
+            ]
+        })
+        .collect();
+    let bars: Vec<(&str, f64)> = labels.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    html.push_str(&bar_chart_svg("Data-subject requests by kind", &bars));
+    html.push_str(
+        "<table><tr><th>Kind</th><th>Open</th><th>Closed</th><th>Overdue</th>\
+         <th>Closed late</th><th>Oldest open (days)</th></tr>\n",
+    );
+    for k in &kinds {
+        let oldest = k.oldest_open_received_at.map_or_else(
+            || "none open".to_owned(),
+            |at| {
+                format!(
+                    "{:.1}",
+                    (now.as_millis() - at.as_millis()) as f64 / DAY_MS as f64
+                )
+            },
+        );
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{oldest}</td></tr>",
+            escape_xml(&k.kind),
+            k.n_open,
+            k.n_closed,
+            k.n_overdue,
+            k.n_closed_late
+        );
+    }
+    html.push_str("</table>\n");
+    Ok(())
+}
+
+/// "Fairness per campaign": the latest real run of each campaign.
+fn campaigns_section(
+    html: &mut String,
+    store: &dyn Store,
+    policy: &candor_domain::policy::Policy,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    html.push_str("<h2>Fairness per campaign</h2>\n");
+    let campaigns = store.campaigns()?;
+    if campaigns.is_empty() {
+        html.push_str("<p>No campaign has been created.</p>\n");
+        return Ok(());
+    }
+    let mut rows = String::new();
+    let mut ratios: Vec<(String, f64)> = Vec::new();
+    for c in &campaigns {
+        let id = escape_xml(&c.id);
+        match campaign_fairness(store, policy, &c.id, None, K_MIN_DEFAULT, now)? {
+            Err(_) => {
+                let _ = writeln!(
+                    rows,
+                    "<tr><td>{id}</td><td colspan=\"4\">never run</td></tr>"
+                );
+            }
+            Ok(f) => {
+                let ratio = f.parity_ratio();
+                if let Some(r) = ratio {
+                    ratios.push((c.id.clone(), r));
+                }
+                let status = match (&f.flag, f.held) {
+                    (_, true) => "held until acknowledged".to_owned(),
+                    (Some(flag), false) => match flag.acknowledged_at {
+                        Some(at) => format!(
+                            "acknowledged {}: {}",
+                            at.to_rfc3339(),
+                            escape_xml(flag.acknowledgement_note.as_deref().unwrap_or(""))
+                        ),
+                        None => "sent, not acknowledged".to_owned(),
+                    },
+                    (None, false) => "sent".to_owned(),
+                };
+                let _ = writeln!(
+                    rows,
+                    "<tr><td>{id}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{status}</td></tr>",
+                    f.run.at.to_rfc3339(),
+                    ratio.map_or_else(
+                        || "n/a (fewer than two groups to compare)".to_owned(),
+                        |r| format!("{r:.3}")
+                    ),
+                    if f.flagged() { " class=\"flag\"" } else { "" },
+                    if f.flagged() { "flagged" } else { "no" },
+                );
+            }
+        }
+    }
+    if !ratios.is_empty() {
+        let bars: Vec<(&str, f64)> = ratios.iter().map(|(c, r)| (c.as_str(), *r)).collect();
+        html.push_str(&bar_chart_svg(
+            "Lowest demographic parity ratio of each campaign's latest run (flagged below 0.8)",
+            &bars,
+        ));
+    }
+    html.push_str(
+        "<table><tr><th>Campaign</th><th>Latest run</th><th>Parity ratio</th><th>Flag</th>\
+         <th>Deliveries</th></tr>\n",
+    );
+    html.push_str(&rows);
+    html.push_str("</table>\n");
+    Ok(())
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -178,13 +312,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         html.push_str(&bar_chart_svg("Dropped events by reason", &bars));
     }
 
-    // Requests and deadlines.
-    html.push_str(
-        "<h2>Data-subject requests</h2>\n<p>No data-subject requests are recorded by this deployment.</p>\n",
-    );
+    requests_section(&mut html, store, since, now)?;
+    campaigns_section(&mut html, store, &loaded.policy, now)?;
 
     // Fairness.
-    html.push_str("<h2>Fairness</h2>\n");
+    html.push_str("<h2>Fairness per slot</h2>\n");
     if args.slots.is_empty() {
         html.push_str("<p>No slot was asked for (use <code>--slot NAME</code>).</p>\n");
     }

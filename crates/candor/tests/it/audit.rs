@@ -220,17 +220,20 @@ fn a_cut_tail_is_found_against_an_anchor() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("SEQ:HASH"));
 }
 
+/// Runs `candor fairness report` over `dir` with `args`.
+fn fairness_report(dir: &Path, args: &[&str]) -> std::process::Output {
+    candor()
+        .args(["fairness", "report", "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn fairness_report_of_an_empty_period_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        candor()
-            .args(["fairness", "report", "--data-dir"])
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| fairness_report(dir.path(), args);
     let out = run(&["--slot", "home_top"]);
     assert!(
         out.status.success(),
@@ -256,16 +259,128 @@ fn fairness_report_of_an_empty_period_says_so() {
             .status
             .success()
     );
-    assert!(!run(&["--campaign", "spring"]).status.success());
+    // No such campaign.
+    let out = run(&["--campaign", "spring"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no campaign `spring`"));
+}
+
+/// A data directory with campaign `spring`, one flagged run of it (`run-1`, held) over two
+/// people without audit attributes, and three data-subject requests.
+fn campaign_with_a_flagged_run() -> tempfile::TempDir {
+    use candor_domain::time::Timestamp;
+    use candor_store::sqlite::SqliteStore;
+    use candor_store::{NewDelivery, NewDsrRequest, NewFlag, NewOutcome, NewRun, Store};
+    let dir = tempfile::tempdir().unwrap();
+    crate::campaigns::seed(dir.path());
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let now = Timestamp::from_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    let subject = |n: u8| candor_domain::SubjectKey::from_bytes([n; 32]);
+    store
+        .commit_run(&NewRun {
+            run_id: "run-1".into(),
+            campaign_id: "spring".into(),
+            channel: "email".into(),
+            now,
+            channel_cap: candor_store::CapLimit {
+                max: 5,
+                window_ms: 1,
+            },
+            campaign_cap: None,
+            record_outcomes: true,
+            outcomes: vec![
+                NewOutcome {
+                    subject: subject(1),
+                    reason: None,
+                    delivery: Some(NewDelivery {
+                        idempotency_key: "k1".into(),
+                        payload: Some("{}".into()),
+                    }),
+                },
+                NewOutcome {
+                    subject: subject(2),
+                    reason: Some("not_in_segment".into()),
+                    delivery: None,
+                },
+            ],
+            flag: Some(NewFlag { parity_ratio: 0.5 }),
+            hold_if_flagged: true,
+        })
+        .unwrap();
+    let day = 86_400_000;
+    for (kind, age_days, done) in [
+        ("access", 40, false),
+        ("access", 1, true),
+        ("erasure", 2, false),
+    ] {
+        let received = now.as_millis() - age_days * day;
+        store
+            .insert_dsr(&NewDsrRequest {
+                kind: kind.into(),
+                subject_ref: [age_days as u8; 32],
+                jurisdiction: "gdpr".into(),
+                received_at: Timestamp::from_millis(received),
+                deadline_at: Timestamp::from_millis(received + 30 * day),
+                completed_at: done.then_some(now),
+                detail: "{}".into(),
+            })
+            .unwrap();
+    }
+    dir
 }
 
 #[test]
-fn the_html_report_says_what_is_empty_and_shows_the_chain() {
-    let dir = log_with(2);
-    let out_dir = dir.path().join("report");
+fn fairness_report_of_a_campaign_reads_its_stored_runs() {
+    let dir = campaign_with_a_flagged_run();
+    let run = |args: &[&str]| fairness_report(dir.path(), args);
+    let out = run(&["--campaign", "spring", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["campaign"], "spring");
+    assert_eq!(json["run"], "run-1");
+    assert_eq!(json["flagged"], true);
+    assert_eq!(json["held"], true);
+    assert!(json["acknowledged"].is_null());
+    assert_eq!(json["report"]["n_audited"], 0);
+    let out = run(&["--campaign", "spring", "--run", "run-1"]);
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("# Fairness of campaign spring"), "{md}");
+    assert!(md.contains("Flagged when it ran"), "{md}");
+    assert!(md.contains("held until the flag is acknowledged"), "{md}");
+    let out = run(&["--campaign", "spring", "--format", "svg"]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains("<svg"));
+    // Refusals.
+    let out = run(&["--campaign", "spring", "--run", "run-2"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run `run-2`"));
+    assert!(
+        !run(&["--run", "run-1"]).status.success(),
+        "--run needs --campaign"
+    );
+    let never = tempfile::tempdir().unwrap();
+    crate::campaigns::seed(never.path());
+    let out = fairness_report(never.path(), &["--campaign", "spring"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never been run"));
+}
+
+/// Runs `candor report` over `dir` (with `extra` arguments) and returns the HTML it wrote.
+fn html_report(dir: &Path, extra: &[&str]) -> String {
+    let out_dir = dir.join("report");
     let out = candor()
-        .args(["report", "--slot", "home_top", "--data-dir"])
-        .arg(dir.path())
+        .arg("report")
+        .args(extra)
+        .arg("--data-dir")
+        .arg(dir)
         .arg("--out")
         .arg(&out_dir)
         .output()
@@ -275,26 +390,30 @@ fn the_html_report_says_what_is_empty_and_shows_the_chain() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    std::fs::read_to_string(out_dir.join("index.html")).unwrap()
+}
+
+#[test]
+fn the_html_report_says_what_is_empty_and_shows_the_chain() {
+    let dir = log_with(2);
+    let out_dir = dir.path().join("report");
+    let html = html_report(dir.path(), &["--slot", "home_top"]);
     assert!(html.contains("Intact: 2 entries"), "{html}");
     assert!(html.contains("No consent decisions were recorded in this period."));
     assert!(html.contains("No event was dropped in this period."));
     assert!(html.contains("Nothing was shown in this slot in this period."));
+    assert!(
+        html.contains("No data-subject request was received in this period, and none is open.")
+    );
+    assert!(html.contains("No campaign has been created."));
+    assert!(!html.contains("NaN"), "no division by zero");
     assert!(!html.contains("<script"), "self-contained, no scripts");
 
     // A broken chain is reported, not hidden.
     db(dir.path())
         .execute("UPDATE audit_log SET at = at + 1 WHERE seq = 1", [])
         .unwrap();
-    let out = candor()
-        .args(["report", "--data-dir"])
-        .arg(dir.path())
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    let html = html_report(dir.path(), &[]);
     assert!(
         html.contains("Broken: the first bad entry is seq 1"),
         "{html}"
@@ -309,6 +428,37 @@ fn the_html_report_says_what_is_empty_and_shows_the_chain() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+#[test]
+fn the_html_report_shows_requests_deadlines_and_campaign_fairness() {
+    let dir = campaign_with_a_flagged_run();
+    let html = html_report(dir.path(), &[]);
+    assert!(html.contains("<h2>Requests and deadlines</h2>"), "{html}");
+    assert!(
+        html.contains("1 open request(s) are past their statutory deadline."),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<tr><td>access</td><td>1</td><td>1</td><td>1</td><td>0</td><td>40.0</td></tr>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<tr><td>erasure</td><td>1</td><td>0</td><td>0</td><td>0</td><td>2.0</td></tr>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("Data-subject requests by kind"), "{html}");
+    assert!(html.contains("<h2>Fairness per campaign</h2>"), "{html}");
+    assert!(
+        html.contains(
+            "<td>0.500</td><td class=\"flag\">flagged</td><td>held until acknowledged</td>"
+        ),
+        "{html}"
+    );
 }
 
 #[test]

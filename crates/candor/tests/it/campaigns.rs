@@ -7,7 +7,7 @@ use candor_store::{CampaignRecord, SegmentRecord, Store};
 
 use crate::support::candor;
 
-fn seed(dir: &std::path::Path) {
+pub(crate) fn seed(dir: &std::path::Path) {
     let store = SqliteStore::open(dir).unwrap();
     let now = Timestamp::from_millis(0);
     store
