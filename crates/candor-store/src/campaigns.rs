@@ -2,6 +2,8 @@
 //! plain data. The store never interprets rules, templates or caps beyond counting deliveries
 //! inside a window: the rules live in `candor-segments`, the wire formats in the server.
 
+use std::collections::HashMap;
+
 use candor_domain::SubjectKey;
 use candor_domain::time::Timestamp;
 
@@ -114,6 +116,86 @@ pub enum Acknowledgement {
     },
 }
 
+/// Outcomes a commit handles at a time: one grouped cap count and one multi-row insert per
+/// table each, instead of two counts and two inserts per person.
+pub(crate) const COMMIT_CHUNK_LEN: usize = 500;
+
+/// Deliveries that already count against a run's two caps for one subject.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CapUse {
+    /// On the run's channel, inside the channel cap's window.
+    pub channel: u32,
+    /// Of the run's campaign, inside the campaign cap's window.
+    pub campaign: u32,
+}
+
+impl NewRun {
+    /// Start of the rolling window of `cap` ending at this run's `now`: deliveries strictly
+    /// after it count. No upper bound: a racing run that read its clock a moment later may
+    /// already have delivered "after" this run's `now`, and that delivery counts.
+    pub(crate) fn window_start(&self, cap: CapLimit) -> i64 {
+        self.now.as_millis().saturating_sub(cap.window_ms)
+    }
+
+    /// Where the campaign cap's window starts; with no campaign cap, after every delivery.
+    pub(crate) fn campaign_window_start(&self) -> i64 {
+        self.campaign_cap.map_or(i64::MAX, |c| self.window_start(c))
+    }
+
+    fn has_room(&self, used: CapUse) -> bool {
+        used.channel < self.channel_cap.max
+            && self.campaign_cap.is_none_or(|c| used.campaign < c.max)
+    }
+
+    /// Decides the run's final outcomes a chunk at a time, for a backend that already holds
+    /// whatever makes its counts exact (SQLite's single writer, PostgreSQL's channel lock)
+    /// on its connection `conn`: `count` returns the cap use of the subjects that want a delivery (those it leaves out
+    /// have none), `insert` writes a chunk's deliveries and, when the run keeps them, its
+    /// outcomes. A subject that appears twice in a chunk sees its first reservation.
+    pub(crate) fn reserve<C: ?Sized, E>(
+        &self,
+        conn: &mut C,
+        count: impl Fn(&mut C, &[&SubjectKey]) -> Result<HashMap<SubjectKey, CapUse>, E>,
+        insert: impl Fn(&mut C, &[(&SubjectKey, &NewDelivery)], &[RunOutcome]) -> Result<(), E>,
+    ) -> Result<Vec<RunOutcome>, E> {
+        let mut out = Vec::with_capacity(self.outcomes.len());
+        for chunk in self.outcomes.chunks(COMMIT_CHUNK_LEN) {
+            let wanting: Vec<&SubjectKey> = chunk
+                .iter()
+                .filter(|o| o.reason.is_none() && o.delivery.is_some())
+                .map(|o| &o.subject)
+                .collect();
+            let mut used = if wanting.is_empty() {
+                HashMap::new()
+            } else {
+                count(conn, &wanting)?
+            };
+            let mut deliveries = Vec::with_capacity(wanting.len());
+            let first = out.len();
+            for o in chunk {
+                let mut reason = o.reason.clone();
+                if let (None, Some(d)) = (&reason, &o.delivery) {
+                    let use_ = used.entry(o.subject).or_default();
+                    if self.has_room(*use_) {
+                        use_.channel += 1;
+                        use_.campaign += 1;
+                        deliveries.push((&o.subject, d));
+                    } else {
+                        reason = Some(REASON_FREQUENCY_CAP.to_owned());
+                    }
+                }
+                out.push(RunOutcome {
+                    subject: o.subject,
+                    selected: reason.is_none(),
+                    reason,
+                });
+            }
+            insert(conn, &deliveries, &out[first..])?;
+        }
+        Ok(out)
+    }
+}
+
 /// What happened to one subject in a committed run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOutcome {
@@ -175,6 +257,55 @@ pub struct SubjectOutcome {
     pub reason: Option<String>,
 }
 
+/// What a page of the audience holds besides each subject's facts, consents, profile and
+/// marketing state: only what the caller's rules can read, so a run over a million people
+/// does not load and parse every event they ever sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudienceQuery {
+    /// Deliveries strictly after this instant (the longest cap window).
+    pub deliveries_since: Timestamp,
+    /// Profile events (those with an interaction) that occurred strictly after this instant;
+    /// `None` reads no events at all.
+    pub events_since: Option<Timestamp>,
+}
+
+/// The part of a stored event a segment rule reads: when, how it fed the profile, and which
+/// item category it was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudienceEvent {
+    pub occurred_at: Timestamp,
+    pub interaction: candor_domain::policy::Interaction,
+    pub item_id: Option<String>,
+    /// The `category` property the site sent (a string), used for items not in the catalog.
+    pub category: Option<String>,
+}
+
+impl AudienceEvent {
+    /// The rule's view of a stored event; `None` for events that feed no profile.
+    pub fn of(e: &crate::StoredEvent) -> Option<AudienceEvent> {
+        Some(AudienceEvent {
+            occurred_at: e.occurred_at,
+            interaction: e.interaction?,
+            item_id: e.item_id.clone(),
+            category: category_property(&e.properties),
+        })
+    }
+}
+
+/// The `category` property of an event's properties JSON, if it is a string. Reads only that
+/// key: every other property is skipped without being built.
+pub(crate) fn category_property(properties: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Properties<'a> {
+        #[serde(borrow, default)]
+        category: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Properties<'_>>(properties)
+        .ok()?
+        .category
+        .map(std::borrow::Cow::into_owned)
+}
+
 /// Everything the campaign rules read about one subject, loaded a page of subjects at a time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudienceRow {
@@ -183,7 +314,27 @@ pub struct AudienceRow {
     /// The consent ledger, oldest first.
     pub consents: Vec<candor_domain::consent::ConsentRecord>,
     pub profile: Option<candor_domain::profile::Profile>,
-    /// Every event, oldest first.
-    pub events: Vec<crate::StoredEvent>,
+    /// The profile events the query asked for, in storage order.
+    pub events: Vec<AudienceEvent>,
     pub marketing: MarketingState,
+    /// Since when processing is restricted at the person's request, if it is.
+    pub restriction: Option<Timestamp>,
+    /// The person's recommendation preferences (self-exclusion among them).
+    pub preferences: crate::Preferences,
+}
+
+impl AudienceRow {
+    /// A row with the subject's facts and nothing else yet, for backends to fill.
+    pub fn new(key: SubjectKey, facts: candor_domain::consent::SubjectFacts) -> AudienceRow {
+        AudienceRow {
+            key,
+            facts,
+            consents: Vec::new(),
+            profile: None,
+            events: Vec::new(),
+            marketing: MarketingState::default(),
+            restriction: None,
+            preferences: crate::Preferences::default(),
+        }
+    }
 }

@@ -10,8 +10,8 @@ use candor_domain::PurposeId;
 use candor_domain::policy::Interaction;
 
 use crate::{
-    ApiKeyRecord, CatalogItem, EventBatch, EventRewrite, InsertOutcome, Narrowed, NewEvent,
-    PageRequest, Scope, Store,
+    ApiKeyRecord, AudienceEvent, AudienceQuery, CatalogItem, EventBatch, EventRewrite,
+    InsertOutcome, Narrowed, NewEvent, PageRequest, Scope, Store,
 };
 
 /// Every check, in order, each on a store from `fresh`.
@@ -1642,11 +1642,12 @@ pub fn unsubscribes_time_zones_and_erasure(store: &dyn Store) {
     );
 }
 
-/// A page of the audience holds exactly what the per-subject reads return.
+/// A page of the audience holds exactly what the per-subject reads return, with only the
+/// profile events the query asks for.
 fn audience_pages_agree_with_point_reads(store: &dyn Store) {
     let p = Policy::default_policy();
     let now = Timestamp::from_millis(20 * HOUR_MS);
-    for n in 10..14u8 {
+    for n in 10..16u8 {
         let s = subject(u32::from(n));
         store
             .append_consents(
@@ -1660,35 +1661,100 @@ fn audience_pages_agree_with_point_reads(store: &dyn Store) {
             )
             .unwrap();
         if n % 2 == 0 {
+            let mut with_category = event(s, n, "sku-1", Some(Interaction::Purchase), 9);
+            with_category.properties = r#"{"product_id":"sku-1","category":"Running"}"#.into();
+            let mut odd_category = event(s, n + 100, "sku-2", Some(Interaction::View), 8);
+            odd_category.properties = r#"{"category":7,"x":[1,{"y":"z"}]}"#.into();
             store
                 .insert_events(batch(
-                    vec![event(s, n, "sku-1", Some(Interaction::View), 6)],
-                    7,
+                    vec![
+                        event(s, n + 50, "sku-1", Some(Interaction::View), 6),
+                        with_category,
+                        odd_category,
+                        // Feeds no profile: never part of the page.
+                        event(s, n + 150, "sku-3", None, 10),
+                    ],
+                    11,
                 ))
                 .unwrap();
             store.set_time_zone(&s, "Europe/Berlin").unwrap();
             store.unsubscribe(&s, "push", now).unwrap();
         }
-    }
-    let since = Timestamp::from_millis(1);
-    let mut after: Option<SubjectKey> = None;
-    let mut seen = 0;
-    loop {
-        let page = store.audience_page(after.as_ref(), 3, since).unwrap();
-        let Some(last) = page.last() else { break };
-        after = Some(last.key);
-        for row in &page {
-            seen += 1;
-            let k = &row.key;
-            assert_eq!(row.facts, store.subject(k).unwrap().unwrap().facts);
-            assert_eq!(row.consents, store.consent_records(k).unwrap());
-            assert_eq!(row.profile, store.profile(k).unwrap());
-            assert_eq!(row.events, store.all_events(k).unwrap());
-            assert_eq!(row.marketing, store.marketing_state(k, since).unwrap());
+        if n % 3 == 0 {
+            store
+                .set_restriction(&s, Some(Timestamp::from_millis(3)))
+                .unwrap();
+            let preferences = crate::Preferences {
+                self_excluded: true,
+                ..crate::Preferences::default()
+            };
+            store.put_preferences(&s, &preferences, now).unwrap();
         }
     }
-    assert_eq!(seen, store.subject_keys(None, 1_000).unwrap().len());
-    assert!(seen >= 4);
+    for events_since in [None, Some(0), Some(7)] {
+        let query = AudienceQuery {
+            deliveries_since: Timestamp::from_millis(1),
+            events_since: events_since.map(Timestamp::from_millis),
+        };
+        let mut after: Option<SubjectKey> = None;
+        let mut seen = 0;
+        let mut events_seen = 0;
+        loop {
+            let page = store.audience_page(after.as_ref(), 4, &query).unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.key);
+            for row in &page {
+                seen += 1;
+                let k = &row.key;
+                assert_eq!(row.facts, store.subject(k).unwrap().unwrap().facts);
+                assert_eq!(row.consents, store.consent_records(k).unwrap());
+                assert_eq!(row.profile, store.profile(k).unwrap());
+                let events: Vec<AudienceEvent> = match query.events_since {
+                    None => Vec::new(),
+                    Some(since) => store
+                        .all_events(k)
+                        .unwrap()
+                        .iter()
+                        .filter(|e| e.occurred_at > since)
+                        .filter_map(AudienceEvent::of)
+                        .collect(),
+                };
+                assert_eq!(row.events, events);
+                events_seen += row.events.len();
+                assert_eq!(
+                    row.marketing,
+                    store.marketing_state(k, query.deliveries_since).unwrap()
+                );
+                assert_eq!(row.restriction, store.restriction(k).unwrap());
+                assert_eq!(row.preferences, store.preferences(k).unwrap());
+            }
+        }
+        assert_eq!(seen, store.subject_keys(None, 1_000).unwrap().len());
+        assert!(seen >= 6);
+        // Three subjects with three profile events each; two of each are after 7.
+        let expected = match events_since {
+            None => 0,
+            Some(0) => 9,
+            _ => 6,
+        };
+        assert_eq!(events_seen, expected, "events since {events_since:?}");
+    }
+    // What a rule reads of the events, category included.
+    let s = subject(10);
+    let stored = store.all_events(&s).unwrap();
+    let read: Vec<(Interaction, Option<String>)> = stored
+        .iter()
+        .filter_map(AudienceEvent::of)
+        .map(|e| (e.interaction, e.category))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            (Interaction::View, None),
+            (Interaction::Purchase, Some("Running".to_owned())),
+            (Interaction::View, None),
+        ]
+    );
 }
 
 pub fn flagged_runs_hold_deliveries_until_acknowledged(store: &dyn Store) {

@@ -312,25 +312,33 @@ pub trait Store: Send + Sync + 'static {
     /// Known subjects (anyone with a subject record), in key order after `after`.
     fn subject_keys(&self, after: Option<&SubjectKey>, limit: u32) -> StoreResult<Vec<SubjectKey>>;
     /// The next page of known subjects after `after`, in key order, each with everything a
-    /// campaign decision reads (deliveries since `deliveries_since`). The default loads one
+    /// campaign decision reads (as much history as `query` asks for). The default loads one
     /// subject at a time; a backend can answer with a few set-based reads per page.
     fn audience_page(
         &self,
         after: Option<&SubjectKey>,
         limit: u32,
-        deliveries_since: Timestamp,
+        query: &AudienceQuery,
     ) -> StoreResult<Vec<AudienceRow>> {
         self.subject_keys(after, limit)?
             .into_iter()
             .map(|key| {
-                Ok(AudienceRow {
-                    facts: self.subject(&key)?.map(|s| s.facts).unwrap_or_default(),
-                    consents: self.consent_records(&key)?,
-                    profile: self.profile(&key)?,
-                    events: self.all_events(&key)?,
-                    marketing: self.marketing_state(&key, deliveries_since)?,
-                    key,
-                })
+                let facts = self.subject(&key)?.map(|s| s.facts).unwrap_or_default();
+                let mut row = AudienceRow::new(key, facts);
+                row.consents = self.consent_records(&key)?;
+                row.profile = self.profile(&key)?;
+                if let Some(since) = query.events_since {
+                    row.events = self
+                        .all_events(&key)?
+                        .iter()
+                        .filter(|e| e.occurred_at > since)
+                        .filter_map(AudienceEvent::of)
+                        .collect();
+                }
+                row.marketing = self.marketing_state(&key, query.deliveries_since)?;
+                row.restriction = self.restriction(&key)?;
+                row.preferences = self.preferences(&key)?;
+                Ok(row)
             })
             .collect()
     }

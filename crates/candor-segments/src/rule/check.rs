@@ -21,6 +21,23 @@ pub(crate) enum BoolNode {
     PurchasedIn(Box<str>, Window),
 }
 
+impl BoolNode {
+    /// The longest window any event feature under this node reads (`views`, `purchases`,
+    /// `viewed_in`, `purchased_in`); `None` when none does.
+    pub(crate) fn event_window(&self) -> Option<Window> {
+        match self {
+            BoolNode::Lit(_) | BoolNode::CmpStr(..) | BoolNode::CmpWindow(..) => None,
+            BoolNode::Not(inner) => inner.event_window(),
+            BoolNode::And(items) | BoolNode::Or(items) => {
+                items.iter().filter_map(BoolNode::event_window).max()
+            }
+            BoolNode::CmpNum(_, a, b) => a.event_window().max(b.event_window()),
+            BoolNode::CmpBool(_, a, b) => a.event_window().max(b.event_window()),
+            BoolNode::ViewedIn(_, w) | BoolNode::PurchasedIn(_, w) => Some(*w),
+        }
+    }
+}
+
 /// A number-valued expression.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum NumNode {
@@ -30,6 +47,18 @@ pub(crate) enum NumNode {
     Purchases(Window),
     DaysSinceLastSeen,
     Attribute(Box<str>),
+}
+
+impl NumNode {
+    fn event_window(&self) -> Option<Window> {
+        match self {
+            NumNode::Views(w) | NumNode::Purchases(w) => Some(*w),
+            NumNode::Lit(_)
+            | NumNode::Interest(_)
+            | NumNode::DaysSinceLastSeen
+            | NumNode::Attribute(_) => None,
+        }
+    }
 }
 
 /// A string-valued expression.

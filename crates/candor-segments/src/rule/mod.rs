@@ -174,6 +174,13 @@ impl Rule {
         eval::eval_bool(&self.compiled, profile, now)
     }
 
+    /// The longest window of events the rule reads (views and purchases), or `None` when it
+    /// reads no event at all: a caller loading people for this rule can leave out every event
+    /// older than `now - window`, or every event, without changing a single answer.
+    pub fn event_window(&self) -> Option<Window> {
+        self.compiled.event_window()
+    }
+
     /// The value of each clause for one person, for "You are in 'Runners' because ...".
     pub fn explain(&self, profile: &(impl ProfileView + ?Sized), now: Timestamp) -> Explanation {
         let matched = self.matches(profile, now);

@@ -1,7 +1,7 @@
 //! The interpreter and explanations.
 
 use candor_domain::time::{DAY_MS, Timestamp};
-use candor_segments::rule::{Rule, TestProfile};
+use candor_segments::rule::{Rule, TestProfile, Window};
 use expect_test::expect;
 
 use crate::at;
@@ -112,4 +112,28 @@ fn explanations_give_each_clause_its_value() {
     let e = rule.explain(&quiet, now());
     assert!(!e.matched);
     expect![[r#"You are not in 'Runners' because views(30d) = 1, not >= 5 and interest("Comedy") = 0, not >= 0.3 and country() = unknown, not == "DE"."#]].assert_eq(&e.sentence("Runners"));
+}
+
+#[test]
+fn the_event_window_is_the_longest_window_an_event_feature_reads() {
+    let window = |src: &str| Rule::parse(src).expect(src).event_window();
+    assert_eq!(window(r#"interest("Comedy") >= 0.3"#), None);
+    assert_eq!(
+        window(r#"country() == "DE" and days_since_last_seen() < 3"#),
+        None
+    );
+    assert_eq!(
+        window("7d < 30d"),
+        None,
+        "comparing durations reads no event"
+    );
+    assert_eq!(window("views(30d) >= 2"), Some(Window::days(30)));
+    assert_eq!(
+        window(r#"not purchased_in("Drama", 2w) or views(24h) > 0 and viewed_in("A", 40d)"#),
+        Some(Window::days(40))
+    );
+    assert_eq!(
+        window("(purchases(48h) >= 1) == (views(1d) >= 1)"),
+        Some(Window::hours(48))
+    );
 }

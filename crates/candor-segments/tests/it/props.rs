@@ -146,3 +146,32 @@ proptest! {
         prop_assert_eq!(rule.explain(&p, now).matched, x);
     }
 }
+
+proptest! {
+    /// A caller may drop every event older than the rule's event window (or every event, when
+    /// the rule has none) before asking: the answer never changes.
+    #[test]
+    fn events_outside_the_event_window_never_change_the_answer(
+        src in rule_text(),
+        p in profile(),
+    ) {
+        let now = Timestamp::from_millis(100 * 24 * 60 * 60 * 1000);
+        let rule = Rule::parse(&src).unwrap();
+        let keep = |events: &[(Timestamp, String)]| -> Vec<(Timestamp, String)> {
+            events
+                .iter()
+                .filter(|(t, _)| {
+                    rule.event_window()
+                        .is_some_and(|w| t.as_millis() > now.as_millis() - w.as_millis())
+                })
+                .cloned()
+                .collect()
+        };
+        let trimmed = TestProfile {
+            views: keep(&p.views),
+            purchases: keep(&p.purchases),
+            ..p.clone()
+        };
+        prop_assert_eq!(rule.matches(&trimmed, now), rule.matches(&p, now));
+    }
+}

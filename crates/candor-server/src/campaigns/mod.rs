@@ -25,8 +25,8 @@ use candor_segments::rule::Window;
 use candor_segments::template::{Placeholder, TemplateValues};
 use candor_segments::{delivery_idempotency_key, unsubscribe_token};
 use candor_store::{
-    CampaignRecord, CapLimit, MarketingState, NewDelivery, NewOutcome, NewRun, PageRequest, Store,
-    StoreResult,
+    AudienceEvent, AudienceQuery, CampaignRecord, CapLimit, MarketingState, NewDelivery,
+    NewOutcome, NewRun, PageRequest, Store, StoreResult,
 };
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -130,9 +130,7 @@ impl Ctx<'_> {
         &self,
         row: candor_store::AudienceRow,
         catalog: &Catalog,
-    ) -> StoreResult<SubjectData> {
-        let restricted = self.store.restriction(&row.key)?.is_some();
-        let self_excluded = self.store.preferences(&row.key)?.self_excluded;
+    ) -> SubjectData {
         let view = SubjectView::new(
             row.profile.as_ref(),
             &row.events,
@@ -141,15 +139,15 @@ impl Ctx<'_> {
             self.half_life_days,
             self.now,
         );
-        Ok(SubjectData {
+        SubjectData {
             key: row.key,
-            restricted,
-            self_excluded,
+            restricted: row.restriction.is_some(),
+            self_excluded: row.preferences.self_excluded,
             facts: row.facts,
             records: row.consents,
             marketing: row.marketing,
             view,
-        })
+        }
     }
 
     /// Everything the rules need about one subject.
@@ -165,7 +163,12 @@ impl Ctx<'_> {
             .map(|s| s.facts)
             .unwrap_or_default();
         let profile = self.store.profile(key)?;
-        let events = self.store.all_events(key)?;
+        let events: Vec<AudienceEvent> = self
+            .store
+            .all_events(key)?
+            .iter()
+            .filter_map(AudienceEvent::of)
+            .collect();
         let view = SubjectView::new(
             profile.as_ref(),
             &events,
@@ -202,6 +205,59 @@ pub fn unsubscribe_secret(server_secret: &[u8]) -> [u8; 32] {
     keyed_hash(server_secret, "unsubscribe", b"")
 }
 
+/// Pages of the audience read ahead while the caller works on the current one.
+const PAGES_AHEAD_MAX: usize = 2;
+
+/// What a run (or a segment preview) reads of each person for `rule`: deliveries since
+/// `deliveries_since`, and only the events inside the rule's longest window — none at all when
+/// the rule reads no event.
+pub fn audience_query(
+    rule: &candor_segments::rule::Rule,
+    deliveries_since: Timestamp,
+    now: Timestamp,
+) -> AudienceQuery {
+    AudienceQuery {
+        deliveries_since,
+        events_since: rule
+            .event_window()
+            .map(|w| Timestamp::from_millis(now.as_millis().saturating_sub(w.as_millis()))),
+    }
+}
+
+/// Hands every page of the audience, in key order, to `each`. A thread of its own reads the
+/// next pages (at most [`PAGES_AHEAD_MAX`] ahead, through a bounded channel) while `each`
+/// works on the current one, so reading and deciding overlap on two cores. Scoped: the reader
+/// ends before this returns, and stops at its next page when `each` fails.
+pub fn for_each_audience_page(
+    store: &dyn Store,
+    query: &AudienceQuery,
+    mut each: impl FnMut(Vec<candor_store::AudienceRow>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    std::thread::scope(|scope| {
+        let (pages, ready) = std::sync::mpsc::sync_channel(PAGES_AHEAD_MAX);
+        scope.spawn(move || {
+            let mut after = None;
+            loop {
+                let page = store.audience_page(after.as_ref(), SUBJECTS_PAGE_LEN, query);
+                after = page.as_ref().ok().and_then(|p| p.last().map(|r| r.key));
+                // The last page is the empty one (or an error); a send fails only when the
+                // caller stopped listening.
+                if pages.send(page).is_err() || after.is_none() {
+                    return;
+                }
+            }
+        });
+        for page in ready {
+            let page = page?;
+            if page.is_empty() {
+                break;
+            }
+            each(page)?;
+        }
+        Ok(())
+    })
+}
+
 /// One person, loaded.
 pub struct SubjectData {
     pub key: SubjectKey,
@@ -222,11 +278,12 @@ pub struct Zones(HashMap<String, Option<TimeZone>>);
 impl Zones {
     fn get<'z>(&'z mut self, name: Option<&str>, default: &'z TimeZone) -> &'z TimeZone {
         let Some(name) = name else { return default };
-        let zone = self
-            .0
-            .entry(name.to_owned())
-            .or_insert_with(|| TimeZone::get(name).ok());
-        zone.as_ref().unwrap_or(default)
+        // Looked up before inserting, so the common case (a zone already seen) allocates
+        // nothing.
+        if !self.0.contains_key(name) {
+            self.0.insert(name.to_owned(), TimeZone::get(name).ok());
+        }
+        self.0.get(name).and_then(Option::as_ref).unwrap_or(default)
     }
 }
 
@@ -547,19 +604,13 @@ pub fn run_campaign(
     let run_id = (!dry_run).then(random_id);
     let catalog = ctx.catalog()?;
     let since = history_since(&ctx.settings.rules, &campaign, ctx.now);
+    let query = audience_query(campaign.segment(), since, ctx.now);
     let mut zones = Zones::default();
     let mut counts: Counts = [0; 1 + ExclusionCode::ALL.len()];
     let mut outcomes = Vec::new();
-    let mut after = None;
-    loop {
-        let page = ctx
-            .store
-            .audience_page(after.as_ref(), SUBJECTS_PAGE_LEN, since)?;
-        let Some(last) = page.last().map(|r| r.key) else {
-            break;
-        };
+    for_each_audience_page(ctx.store, &query, |page| {
         for row in page {
-            let data = ctx.subject_from_row(row, &catalog)?;
+            let data = ctx.subject_from_row(row, &catalog);
             let key = &data.key;
             let decision = decide_subject(ctx, &data, &campaign, stored.seed, &mut zones);
             let reason = decision.code().map(|c| c.as_str().to_owned());
@@ -600,8 +651,8 @@ pub fn run_campaign(
                 delivery,
             });
         }
-        after = Some(last);
-    }
+        Ok(())
+    })?;
     let (mut flagged, mut held) = (false, false);
     if let Some(run_id) = &run_id {
         let flag = measure_run(ctx, &stored.id, &outcomes)?;

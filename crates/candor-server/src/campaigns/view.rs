@@ -7,7 +7,7 @@ use candor_domain::policy::Interaction;
 use candor_domain::profile::Profile;
 use candor_domain::time::Timestamp;
 use candor_segments::rule::{ProfileView, Window, in_window};
-use candor_store::{CatalogItem, StoredEvent};
+use candor_store::{AudienceEvent, CatalogItem};
 
 /// Item categories by item id, loaded once per run.
 #[derive(Debug, Default)]
@@ -16,16 +16,12 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    fn categories_of(&self, e: &StoredEvent) -> Vec<String> {
+    fn categories_of(&self, e: &AudienceEvent) -> Vec<String> {
         if let Some(item) = e.item_id.as_ref().and_then(|id| self.items.get(id)) {
             return item.categories.clone();
         }
         // Without a catalog entry, the category the site sent with the event.
-        serde_json::from_str::<serde_json::Value>(&e.properties)
-            .ok()
-            .and_then(|p| p.get("category")?.as_str().map(str::to_owned))
-            .map(|c| vec![c])
-            .unwrap_or_default()
+        e.category.iter().cloned().collect()
     }
 }
 
@@ -42,11 +38,12 @@ pub struct SubjectView {
 }
 
 impl SubjectView {
-    /// Builds the view from what the store holds; events that no personalization purpose
-    /// allows (no `interaction`) are not read.
+    /// Builds the view from what the store holds (events that no personalization purpose
+    /// allows have no `AudienceEvent`). Events outside the rule's event window may be left
+    /// out: they never change what the rule sees.
     pub fn new(
         profile: Option<&Profile>,
-        events: &[StoredEvent],
+        events: &[AudienceEvent],
         catalog: &Catalog,
         country: Option<String>,
         half_life_days: f64,
@@ -62,8 +59,8 @@ impl SubjectView {
         }
         for e in events {
             let list = match e.interaction {
-                Some(Interaction::View) => &mut view.views,
-                Some(Interaction::Purchase) => &mut view.purchases,
+                Interaction::View => &mut view.views,
+                Interaction::Purchase => &mut view.purchases,
                 _ => continue,
             };
             list.push((e.occurred_at, catalog.categories_of(e)));

@@ -20,8 +20,6 @@ use crate::state::AppState;
 
 /// Longest segment or campaign id, in bytes.
 pub const RESOURCE_ID_BYTES_MAX: usize = 64;
-/// Subjects examined per store round trip for a size preview.
-const PREVIEW_PAGE_LEN: u32 = 1_000;
 
 pub(crate) fn check_id(what: &'static str, id: &str) -> ApiResult<()> {
     let ok = !id.is_empty()
@@ -293,18 +291,14 @@ pub async fn preview_segment(
             let ctx = campaigns::ctx(&st, store, now);
             let catalog = ctx.catalog()?;
             let mut n = 0u64;
-            let mut after = None;
-            loop {
-                let page = store.audience_page(after.as_ref(), PREVIEW_PAGE_LEN, now)?;
-                let Some(last) = page.last().map(|r| r.key) else {
-                    break;
-                };
+            let query = campaigns::audience_query(segment.rule(), now, now);
+            campaigns::for_each_audience_page(store, &query, |page| {
                 for row in page {
-                    let data = ctx.subject_from_row(row, &catalog)?;
+                    let data = ctx.subject_from_row(row, &catalog);
                     n += u64::from(segment.matches(&data.view, now));
                 }
-                after = Some(last);
-            }
+                Ok(())
+            })?;
             Ok(n)
         })
         .await?;

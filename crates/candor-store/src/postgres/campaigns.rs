@@ -15,10 +15,12 @@ use candor_domain::time::Timestamp;
 use postgres::{GenericClient, Row};
 
 use super::{DbError, DbResult, PostgresStore, bad_row};
+use candor_domain::policy::Interaction;
+
 use crate::{
-    Acknowledgement, AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, FairnessFlag,
-    MarketingState, NewRun, REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord,
-    StoreResult, SubjectOutcome,
+    Acknowledgement, AudienceEvent, AudienceQuery, AudienceRow, CampaignRecord, CapUse,
+    DeliveryRecord, FairnessFlag, MarketingState, NewDelivery, NewRun, RunOutcome, RunRecord,
+    SegmentRecord, StoreResult, SubjectOutcome,
 };
 
 pub(super) fn key_from(bytes: Vec<u8>) -> DbResult<SubjectKey> {
@@ -67,29 +69,108 @@ fn delivery_from_row(r: &Row) -> DbResult<DeliveryRecord> {
     })
 }
 
-fn has_room(
+/// The cap use of each of `subjects` in one grouped read (over `deliveries_by_subject`).
+fn cap_use(
     c: &mut impl GenericClient,
-    subject: &SubjectKey,
-    filter_column: &str,
-    filter_value: &str,
-    cap: CapLimit,
-    now: Timestamp,
-) -> DbResult<bool> {
-    let n: i64 = c
-        .query_one(
-            &format!(
-                "SELECT count(*) FROM deliveries WHERE subject_key = $1 AND {filter_column} = $2 AND at > $3"
-            ),
-            // No upper bound: a run on another instance that read its clock a moment later
-            // may already have delivered "after" this run's `now`, and that delivery counts.
-            &[
-                &subject.as_bytes().as_slice(),
-                &filter_value,
-                &now.as_millis().saturating_sub(cap.window_ms),
-            ],
-        )?
-        .try_get(0)?;
-    Ok(n < i64::from(cap.max))
+    run: &NewRun,
+    subjects: &[&SubjectKey],
+) -> DbResult<HashMap<SubjectKey, CapUse>> {
+    let (channel_since, campaign_since) = (
+        run.window_start(run.channel_cap),
+        run.campaign_window_start(),
+    );
+    let keys: Vec<&[u8]> = subjects.iter().map(|k| k.as_bytes().as_slice()).collect();
+    let rows = c.query(
+        "SELECT subject_key, count(*) FILTER (WHERE channel = $1 AND at > $2),
+                count(*) FILTER (WHERE campaign_id = $3 AND at > $4)
+         FROM deliveries WHERE subject_key = ANY($5) AND at > $6
+         GROUP BY subject_key",
+        &[
+            &run.channel,
+            &channel_since,
+            &run.campaign_id,
+            &campaign_since,
+            &keys,
+            &channel_since.min(campaign_since),
+        ],
+    )?;
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    rows.iter()
+        .map(|r| {
+            Ok((
+                key_from(r.try_get(0)?)?,
+                CapUse {
+                    channel: count(r.try_get(1)?),
+                    campaign: count(r.try_get(2)?),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// A chunk's deliveries in one statement, from arrays.
+/// Queues a page of deliveries; `held` ones wait for a fairness flag's acknowledgement.
+fn insert_deliveries(
+    c: &mut impl GenericClient,
+    run: &NewRun,
+    deliveries: &[(&SubjectKey, &NewDelivery)],
+    held: bool,
+) -> DbResult<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let subjects: Vec<&[u8]> = deliveries
+        .iter()
+        .map(|(s, _)| s.as_bytes().as_slice())
+        .collect();
+    let keys: Vec<&str> = deliveries
+        .iter()
+        .map(|(_, d)| d.idempotency_key.as_str())
+        .collect();
+    let payloads: Vec<Option<&str>> = deliveries
+        .iter()
+        .map(|(_, d)| d.payload.as_deref())
+        .collect();
+    c.execute(
+        "INSERT INTO deliveries (subject_key, idempotency_key, payload, campaign_id, run_id, channel, at, attempts, next_attempt_at, held)
+         SELECT s, k, p, $4, $5, $6, $7, 0, $7, $8 FROM unnest($1::bytea[], $2::text[], $3::text[]) WITH ORDINALITY AS u(s, k, p, n)
+         ORDER BY n
+         ON CONFLICT (idempotency_key) DO NOTHING",
+        &[
+            &subjects,
+            &keys,
+            &payloads,
+            &run.campaign_id,
+            &run.run_id,
+            &run.channel,
+            &run.now.as_millis(),
+            &held,
+        ],
+    )?;
+    Ok(())
+}
+
+/// A chunk's outcomes in one statement, from arrays.
+fn insert_outcomes(
+    c: &mut impl GenericClient,
+    run: &NewRun,
+    outcomes: &[RunOutcome],
+) -> DbResult<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let subjects: Vec<&[u8]> = outcomes
+        .iter()
+        .map(|o| o.subject.as_bytes().as_slice())
+        .collect();
+    let selected: Vec<bool> = outcomes.iter().map(|o| o.selected).collect();
+    let reasons: Vec<Option<&str>> = outcomes.iter().map(|o| o.reason.as_deref()).collect();
+    c.execute(
+        "INSERT INTO run_outcomes (run_id, subject_key, selected, reason)
+         SELECT $1, s, sel, r FROM unnest($2::bytea[], $3::bool[], $4::text[]) AS u(s, sel, r)",
+        &[&run.run_id, &subjects, &selected, &reasons],
+    )?;
+    Ok(())
 }
 
 impl PostgresStore {
@@ -221,13 +302,13 @@ impl PostgresStore {
     }
 
     /// One page of subjects with a handful of range scans over the key-ordered indexes,
-    /// instead of seven round trips per subject. The reads run in one REPEATABLE READ
+    /// instead of nine round trips per subject. The reads run in one REPEATABLE READ
     /// transaction so the page is one consistent snapshot.
     pub(super) fn audience_page_impl(
         &self,
         after: Option<&SubjectKey>,
         limit: u32,
-        deliveries_since: Timestamp,
+        query: &AudienceQuery,
     ) -> StoreResult<Vec<AudienceRow>> {
         let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
         self.write(|tx| {
@@ -240,17 +321,11 @@ impl PostgresStore {
                 .iter()
                 .map(|r| {
                     let band: Option<String> = r.try_get(1)?;
-                    Ok(AudienceRow {
-                        key: key_from(r.try_get(0)?)?,
-                        facts: SubjectFacts {
-                            age_band: band.as_deref().and_then(AgeBand::parse),
-                            country: r.try_get(2)?,
-                        },
-                        consents: Vec::new(),
-                        profile: None,
-                        events: Vec::new(),
-                        marketing: MarketingState::default(),
-                    })
+                    let facts = SubjectFacts {
+                        age_band: band.as_deref().and_then(AgeBand::parse),
+                        country: r.try_get(2)?,
+                    };
+                    Ok(AudienceRow::new(key_from(r.try_get(0)?)?, facts))
                 })
                 .collect::<DbResult<_>>()?;
             let Some(last) = rows.last().map(|r| r.key.as_bytes().to_vec()) else {
@@ -261,73 +336,120 @@ impl PostgresStore {
                 .enumerate()
                 .map(|(i, r)| (*r.key.as_bytes(), i))
                 .collect();
-            // Keys in the range that are not in the page belong to rows of subjects with no
-            // subject record (not in the audience): skipped.
-            let slot = |r: &Row, col: usize| -> DbResult<Option<usize>> {
-                let bytes: Vec<u8> = r.try_get(col)?;
-                let key: Option<[u8; 32]> = bytes.as_slice().try_into().ok();
-                Ok(key.and_then(|k| index.get(&k).copied()))
+            // Runs `sql` over the page's key range (an extra parameter after the two bounds)
+            // and hands each row that belongs to a subject of the page to `fill`. Keys in the
+            // range that are not in the page belong to rows of subjects with no subject record
+            // (not in the audience): skipped. The subject key is the first column, or the
+            // last where `fill` reads a shared row layout.
+            let mut scan = |sql: &str,
+                            extra: Option<i64>,
+                            fill: &mut dyn FnMut(&mut AudienceRow, &Row) -> DbResult<()>|
+             -> DbResult<()> {
+                let found = match &extra {
+                    Some(x) => tx.query(sql, &[&after, &last, x])?,
+                    None => tx.query(sql, &[&after, &last])?,
+                };
+                for r in found {
+                    let col = if sql.starts_with("SELECT subject_key") {
+                        0
+                    } else {
+                        r.len() - 1
+                    };
+                    let bytes: &[u8] = r.try_get(col)?;
+                    let i = <[u8; 32]>::try_from(bytes)
+                        .ok()
+                        .and_then(|k| index.get(&k).copied());
+                    if let Some(i) = i {
+                        fill(&mut rows[i], &r)?;
+                    }
+                }
+                Ok(())
             };
-            for r in tx.query(
+            scan(
                 &format!(
                     "SELECT {}, subject_key FROM consents WHERE subject_key > $1 AND subject_key <= $2 ORDER BY subject_key, id",
                     super::CONSENT_COLUMNS
                 ),
-                &[&after, &last],
-            )? {
-                if let Some(i) = slot(&r, 9)? {
-                    rows[i].consents.push(super::consent_from_row(&r)?.1);
-                }
+                None,
+                &mut |row, r| {
+                    row.consents.push(super::consent_from_row(r)?.1);
+                    Ok(())
+                },
+            )?;
+            if let Some(since) = query.events_since {
+                scan(
+                    "SELECT subject_key, occurred_at, interaction, item_id, properties FROM events
+                     WHERE subject_key > $1 AND subject_key <= $2 AND interaction IS NOT NULL AND occurred_at > $3
+                     ORDER BY subject_key, id",
+                    Some(since.as_millis()),
+                    &mut |row, r| {
+                        let Some(interaction) = Interaction::parse(r.try_get(2)?) else {
+                            return Ok(());
+                        };
+                        row.events.push(AudienceEvent {
+                            occurred_at: Timestamp::from_millis(r.try_get(1)?),
+                            interaction,
+                            item_id: r.try_get(3)?,
+                            category: crate::campaigns::category_property(r.try_get(4)?),
+                        });
+                        Ok(())
+                    },
+                )?;
             }
-            for r in tx.query(
-                &format!(
-                    "SELECT {}, subject_key FROM events WHERE subject_key > $1 AND subject_key <= $2 ORDER BY subject_key, id",
-                    super::events::EVENT_COLUMNS
-                ),
-                &[&after, &last],
-            )? {
-                if let Some(i) = slot(&r, r.len() - 1)? {
-                    rows[i].events.push(super::events::event_from_row(&r)?);
-                }
-            }
-            for r in tx.query(
+            scan(
                 "SELECT subject_key, profile FROM profiles WHERE subject_key > $1 AND subject_key <= $2",
-                &[&after, &last],
-            )? {
-                if let Some(i) = slot(&r, 0)? {
-                    let text: String = r.try_get(1)?;
-                    rows[i].profile = super::events::parse_profile(&text)?;
-                }
-            }
-            for r in tx.query(
+                None,
+                &mut |row, r| {
+                    row.profile = super::events::parse_profile(r.try_get(1)?)?;
+                    Ok(())
+                },
+            )?;
+            scan(
                 "SELECT subject_key, channel FROM unsubscribes WHERE subject_key > $1 AND subject_key <= $2 ORDER BY subject_key, channel COLLATE \"C\"",
-                &[&after, &last],
-            )? {
-                if let Some(i) = slot(&r, 0)? {
-                    rows[i].marketing.unsubscribed.push(r.try_get(1)?);
-                }
-            }
-            for r in tx.query(
+                None,
+                &mut |row, r| {
+                    row.marketing.unsubscribed.push(r.try_get(1)?);
+                    Ok(())
+                },
+            )?;
+            scan(
                 "SELECT subject_key, time_zone FROM subject_time_zones WHERE subject_key > $1 AND subject_key <= $2",
-                &[&after, &last],
-            )? {
-                if let Some(i) = slot(&r, 0)? {
-                    rows[i].marketing.time_zone = Some(r.try_get(1)?);
-                }
-            }
-            for r in tx.query(
+                None,
+                &mut |row, r| {
+                    row.marketing.time_zone = Some(r.try_get(1)?);
+                    Ok(())
+                },
+            )?;
+            scan(
                 "SELECT subject_key, campaign_id, channel, at FROM deliveries
                  WHERE subject_key > $1 AND subject_key <= $2 AND at > $3 ORDER BY subject_key, at, id",
-                &[&after, &last, &deliveries_since.as_millis()],
-            )? {
-                if let Some(i) = slot(&r, 0)? {
-                    rows[i].marketing.deliveries.push((
+                Some(query.deliveries_since.as_millis()),
+                &mut |row, r| {
+                    row.marketing.deliveries.push((
                         r.try_get(1)?,
                         r.try_get(2)?,
                         Timestamp::from_millis(r.try_get(3)?),
                     ));
-                }
-            }
+                    Ok(())
+                },
+            )?;
+            scan(
+                "SELECT subject_key, since FROM restrictions WHERE subject_key > $1 AND subject_key <= $2",
+                None,
+                &mut |row, r| {
+                    row.restriction = Some(Timestamp::from_millis(r.try_get(1)?));
+                    Ok(())
+                },
+            )?;
+            scan(
+                "SELECT subject_key, preferences FROM preferences WHERE subject_key > $1 AND subject_key <= $2",
+                None,
+                &mut |row, r| {
+                    row.preferences = serde_json::from_str(r.try_get(1)?)
+                        .map_err(|_| bad_row("preferences", "document"))?;
+                    Ok(())
+                },
+            )?;
             Ok(rows)
         })
     }
@@ -390,71 +512,17 @@ impl PostgresStore {
                     &[&run.run_id, &run.campaign_id, &run.now.as_millis()],
                 )?;
             }
-            let insert_outcome = tx.prepare(
-                "INSERT INTO run_outcomes (run_id, subject_key, selected, reason) VALUES ($1, $2, $3, $4)",
-            )?;
-            let insert_delivery = tx.prepare(
-                "INSERT INTO deliveries (subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, held)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $5, $8) ON CONFLICT (idempotency_key) DO NOTHING",
-            )?;
-            let mut out = Vec::with_capacity(run.outcomes.len());
-            for o in &run.outcomes {
-                let mut reason = o.reason.clone();
-                if let (None, Some(d)) = (&reason, &o.delivery) {
-                    let room = has_room(
-                        tx,
-                        &o.subject,
-                        "channel",
-                        &run.channel,
-                        run.channel_cap,
-                        run.now,
-                    )? && match run.campaign_cap {
-                        Some(cap) => has_room(
-                            tx,
-                            &o.subject,
-                            "campaign_id",
-                            &run.campaign_id,
-                            cap,
-                            run.now,
-                        )?,
-                        None => true,
-                    };
-                    if room {
-                        tx.execute(
-                            &insert_delivery,
-                            &[
-                                &o.subject.as_bytes().as_slice(),
-                                &run.campaign_id,
-                                &run.run_id,
-                                &run.channel,
-                                &run.now.as_millis(),
-                                &d.idempotency_key,
-                                &d.payload,
-                                &held,
-                            ],
-                        )?;
-                    } else {
-                        reason = Some(REASON_FREQUENCY_CAP.to_owned());
+            run.reserve(
+                tx,
+                |tx, subjects| cap_use(tx, run, subjects),
+                |tx, deliveries, outcomes| {
+                    insert_deliveries(tx, run, deliveries, held)?;
+                    if run.record_outcomes {
+                        insert_outcomes(tx, run, outcomes)?;
                     }
-                }
-                if run.record_outcomes {
-                    tx.execute(
-                        &insert_outcome,
-                        &[
-                            &run.run_id,
-                            &o.subject.as_bytes().as_slice(),
-                            &reason.is_none(),
-                            &reason,
-                        ],
-                    )?;
-                }
-                out.push(RunOutcome {
-                    subject: o.subject,
-                    selected: reason.is_none(),
-                    reason,
-                });
-            }
-            Ok(out)
+                    Ok(())
+                },
+            )
         })
     }
 

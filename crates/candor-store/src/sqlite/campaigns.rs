@@ -12,10 +12,12 @@ use candor_domain::time::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, bad_row};
+use candor_domain::policy::Interaction;
+
 use crate::{
-    Acknowledgement, AudienceRow, CampaignRecord, CapLimit, DeliveryRecord, FairnessFlag,
-    MarketingState, NewRun, REASON_FREQUENCY_CAP, RunOutcome, RunRecord, SegmentRecord,
-    StoreResult, SubjectOutcome,
+    Acknowledgement, AudienceEvent, AudienceQuery, AudienceRow, CampaignRecord, CapUse,
+    DeliveryRecord, FairnessFlag, MarketingState, NewDelivery, NewRun, RunOutcome, RunRecord,
+    SegmentRecord, StoreResult, SubjectOutcome,
 };
 
 pub(super) fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
@@ -63,34 +65,105 @@ fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> 
     })
 }
 
-/// Start of the rolling window ending at `now`: deliveries strictly after it count.
-fn window_start(now: Timestamp, cap: CapLimit) -> i64 {
-    now.as_millis().saturating_sub(cap.window_ms)
+/// `(?, ?, ...), (?, ...)`: `rows` tuples of `cols` placeholders, for multi-row statements.
+fn placeholders(rows: usize, cols: usize) -> String {
+    let row = format!("({})", vec!["?"; cols].join(", "));
+    vec![row; rows].join(", ")
 }
 
-fn has_room(
+/// The cap use of each of `subjects` in one grouped read (over `deliveries_by_subject`).
+fn cap_use(
     conn: &Connection,
-    subject: &SubjectKey,
-    filter_column: &str,
-    filter_value: &str,
-    cap: CapLimit,
-    now: Timestamp,
-) -> rusqlite::Result<bool> {
-    let n: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM deliveries WHERE subject_key = ?1 AND {filter_column} = ?2 AND at > ?3"
-        ))?
-        .query_row(
-            // No upper bound: a racing run that started a moment later may already have
-            // delivered "after" this run's `now`, and that delivery counts.
-            params![
-                subject.as_bytes().as_slice(),
-                filter_value,
-                window_start(now, cap)
-            ],
-            |r| r.get(0),
-        )?;
-    Ok(n < i64::from(cap.max))
+    run: &NewRun,
+    subjects: &[&SubjectKey],
+) -> rusqlite::Result<HashMap<SubjectKey, CapUse>> {
+    let (channel_since, campaign_since) = (
+        run.window_start(run.channel_cap),
+        run.campaign_window_start(),
+    );
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT subject_key, sum(channel = ?1 AND at > ?2), sum(campaign_id = ?3 AND at > ?4)
+         FROM deliveries WHERE at > ?5 AND subject_key IN ({})
+         GROUP BY subject_key",
+        vec!["?"; subjects.len()].join(", ")
+    ))?;
+    let since = channel_since.min(campaign_since);
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![
+        &run.channel,
+        &channel_since,
+        &run.campaign_id,
+        &campaign_since,
+        &since,
+    ];
+    let keys: Vec<&[u8]> = subjects.iter().map(|k| k.as_bytes().as_slice()).collect();
+    values.extend(keys.iter().map(|k| k as &dyn rusqlite::ToSql));
+    let mut used = HashMap::with_capacity(subjects.len());
+    let mut rows = stmt.query(values.as_slice())?;
+    while let Some(r) = rows.next()? {
+        let count = |i| {
+            r.get::<_, i64>(i)
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        };
+        used.insert(
+            key_from(r.get(0)?)?,
+            CapUse {
+                channel: count(1)?,
+                campaign: count(2)?,
+            },
+        );
+    }
+    Ok(used)
+}
+
+/// Queues a page of deliveries; `held` ones wait for a fairness flag's acknowledgement.
+fn insert_deliveries(
+    conn: &Connection,
+    run: &NewRun,
+    deliveries: &[(&SubjectKey, &NewDelivery)],
+    held: bool,
+) -> rusqlite::Result<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO deliveries (subject_key, idempotency_key, payload, campaign_id, run_id, channel, at, attempts, next_attempt_at, held)
+         SELECT column1, column2, column3, ?1, ?2, ?3, ?4, 0, ?4, ?5 FROM (VALUES {})
+         WHERE true ON CONFLICT (idempotency_key) DO NOTHING",
+        placeholders(deliveries.len(), 3)
+    ))?;
+    let now = run.now.as_millis();
+    let mut values: Vec<&dyn rusqlite::ToSql> =
+        vec![&run.campaign_id, &run.run_id, &run.channel, &now, &held];
+    for (subject, d) in deliveries {
+        values.push(subject.as_bytes());
+        values.push(&d.idempotency_key);
+        values.push(&d.payload);
+    }
+    stmt.execute(values.as_slice())?;
+    Ok(())
+}
+
+fn insert_outcomes(
+    conn: &Connection,
+    run: &NewRun,
+    outcomes: &[RunOutcome],
+) -> rusqlite::Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO run_outcomes (run_id, subject_key, selected, reason)
+         SELECT ?1, column1, column2, column3 FROM (VALUES {})",
+        placeholders(outcomes.len(), 3)
+    ))?;
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&run.run_id];
+    for o in outcomes {
+        values.push(o.subject.as_bytes());
+        values.push(&o.selected);
+        values.push(&o.reason);
+    }
+    stmt.execute(values.as_slice())?;
+    Ok(())
 }
 
 impl SqliteStore {
@@ -203,12 +276,12 @@ impl SqliteStore {
     }
 
     /// One page of subjects with a handful of range scans over the key-ordered indexes,
-    /// instead of seven point reads per subject.
+    /// instead of nine point reads per subject.
     pub(super) fn audience_page_impl(
         &self,
         after: Option<&SubjectKey>,
         limit: u32,
-        deliveries_since: Timestamp,
+        query: &AudienceQuery,
     ) -> StoreResult<Vec<AudienceRow>> {
         let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
         self.read(|c| {
@@ -218,17 +291,11 @@ impl SqliteStore {
                 )?
                 .query_map(params![after, i64::from(limit)], |r| {
                     let band: Option<String> = r.get(1)?;
-                    Ok(AudienceRow {
-                        key: key_from(r.get(0)?)?,
-                        facts: SubjectFacts {
-                            age_band: band.as_deref().and_then(AgeBand::parse),
-                            country: r.get(2)?,
-                        },
-                        consents: Vec::new(),
-                        profile: None,
-                        events: Vec::new(),
-                        marketing: MarketingState::default(),
-                    })
+                    let facts = SubjectFacts {
+                        age_band: band.as_deref().and_then(AgeBand::parse),
+                        country: r.get(2)?,
+                    };
+                    Ok(AudienceRow::new(key_from(r.get(0)?)?, facts))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let Some(last) = rows.last().map(|r| r.key.as_bytes().to_vec()) else {
@@ -241,70 +308,127 @@ impl SqliteStore {
                 .collect();
             // Each scan returns (subject key, row). Keys in the range that are not in the page
             // belong to rows of subjects with no subject record (not in the audience): skipped.
-            let slot = |bytes: Vec<u8>| -> Option<usize> {
-                let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
-                index.get(&key).copied()
+            let slot = |r: &rusqlite::Row<'_>, col: usize| -> rusqlite::Result<Option<usize>> {
+                let bytes = r.get_ref(col)?.as_blob()?;
+                Ok(<[u8; 32]>::try_from(bytes)
+                    .ok()
+                    .and_then(|k| index.get(&k).copied()))
             };
-            let range = params![after, last];
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {}, subject_key FROM consents WHERE subject_key > ?1 AND subject_key <= ?2 ORDER BY subject_key, id",
-                super::CONSENT_COLUMNS
-            ))?;
-            let mut q = stmt.query(range)?;
-            while let Some(r) = q.next()? {
-                let Some(i) = slot(r.get(9)?) else { continue };
-                rows[i].consents.push(super::consent_from_row(r)?.1);
-            }
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {}, subject_key FROM events WHERE subject_key > ?1 AND subject_key <= ?2 ORDER BY subject_key, id",
-                super::events::EVENT_COLUMNS
-            ))?;
-            let mut q = stmt.query(range)?;
-            while let Some(r) = q.next()? {
-                let Some(i) = slot(r.get(r.as_ref().column_count() - 1)?) else {
-                    continue;
+            // Runs `sql` over the page's key range (an extra parameter after the two bounds),
+            // and hands each row that belongs to a subject of the page to `fill`. The subject
+            // key is the first column, or the last where `fill` reads a shared row layout.
+            let mut scan = |sql: &str,
+                            extra: Option<i64>,
+                            fill: &mut dyn FnMut(&mut AudienceRow, &rusqlite::Row<'_>) -> rusqlite::Result<()>|
+             -> rusqlite::Result<()> {
+                let mut stmt = c.prepare_cached(sql)?;
+                let key_col = if sql.starts_with("SELECT subject_key") {
+                    0
+                } else {
+                    stmt.column_count() - 1
                 };
-                rows[i].events.push(super::events::event_from_row(r)?);
+                let mut q = match extra {
+                    Some(x) => stmt.query(params![after, last, x])?,
+                    None => stmt.query(params![after, last])?,
+                };
+                while let Some(r) = q.next()? {
+                    if let Some(i) = slot(r, key_col)? {
+                        fill(&mut rows[i], r)?;
+                    }
+                }
+                Ok(())
+            };
+            scan(
+                &format!(
+                    "SELECT {}, subject_key FROM consents WHERE subject_key > ?1 AND subject_key <= ?2 ORDER BY subject_key, id",
+                    super::CONSENT_COLUMNS
+                ),
+                None,
+                &mut |row, r| {
+                    row.consents.push(super::consent_from_row(r)?.1);
+                    Ok(())
+                },
+            )?;
+            if let Some(since) = query.events_since {
+                scan(
+                    "SELECT subject_key, occurred_at, interaction, item_id, properties FROM events
+                     WHERE subject_key > ?1 AND subject_key <= ?2 AND interaction IS NOT NULL AND occurred_at > ?3
+                     ORDER BY subject_key, id",
+                    Some(since.as_millis()),
+                    &mut |row, r| {
+                        let interaction = r.get_ref(2)?.as_str()?;
+                        let Some(interaction) = Interaction::parse(interaction) else {
+                            return Ok(());
+                        };
+                        row.events.push(AudienceEvent {
+                            occurred_at: Timestamp::from_millis(r.get(1)?),
+                            interaction,
+                            item_id: r.get(3)?,
+                            category: crate::campaigns::category_property(
+                                r.get_ref(4)?.as_str()?,
+                            ),
+                        });
+                        Ok(())
+                    },
+                )?;
             }
-            let mut stmt = c.prepare_cached(
+            scan(
                 "SELECT subject_key, profile FROM profiles WHERE subject_key > ?1 AND subject_key <= ?2",
+                None,
+                &mut |row, r| {
+                    row.profile = Some(
+                        serde_json::from_str(r.get_ref(1)?.as_str()?)
+                            .map_err(|_| bad_row("profile", "unreadable"))?,
+                    );
+                    Ok(())
+                },
             )?;
-            let mut q = stmt.query(range)?;
-            while let Some(r) = q.next()? {
-                let Some(i) = slot(r.get(0)?) else { continue };
-                let text: String = r.get(1)?;
-                rows[i].profile = Some(
-                    serde_json::from_str(&text).map_err(|_| bad_row("profile", "unreadable"))?,
-                );
-            }
-            let mut stmt = c.prepare_cached(
+            scan(
                 "SELECT subject_key, channel FROM unsubscribes WHERE subject_key > ?1 AND subject_key <= ?2 ORDER BY subject_key, channel",
+                None,
+                &mut |row, r| {
+                    row.marketing.unsubscribed.push(r.get(1)?);
+                    Ok(())
+                },
             )?;
-            let mut q = stmt.query(range)?;
-            while let Some(r) = q.next()? {
-                let Some(i) = slot(r.get(0)?) else { continue };
-                rows[i].marketing.unsubscribed.push(r.get(1)?);
-            }
-            let mut stmt = c.prepare_cached(
+            scan(
                 "SELECT subject_key, time_zone FROM subject_time_zones WHERE subject_key > ?1 AND subject_key <= ?2",
+                None,
+                &mut |row, r| {
+                    row.marketing.time_zone = Some(r.get(1)?);
+                    Ok(())
+                },
             )?;
-            let mut q = stmt.query(range)?;
-            while let Some(r) = q.next()? {
-                let Some(i) = slot(r.get(0)?) else { continue };
-                rows[i].marketing.time_zone = Some(r.get(1)?);
-            }
-            let mut stmt = c.prepare_cached(
+            scan(
                 "SELECT subject_key, campaign_id, channel, at FROM deliveries
                  WHERE subject_key > ?1 AND subject_key <= ?2 AND at > ?3 ORDER BY subject_key, at, id",
+                Some(query.deliveries_since.as_millis()),
+                &mut |row, r| {
+                    row.marketing.deliveries.push((
+                        r.get(1)?,
+                        r.get(2)?,
+                        Timestamp::from_millis(r.get(3)?),
+                    ));
+                    Ok(())
+                },
             )?;
-            let mut q = stmt.query(params![after, last, deliveries_since.as_millis()])?;
-            while let Some(r) = q.next()? {
-                let Some(i) = slot(r.get(0)?) else { continue };
-                rows[i]
-                    .marketing
-                    .deliveries
-                    .push((r.get(1)?, r.get(2)?, Timestamp::from_millis(r.get(3)?)));
-            }
+            scan(
+                "SELECT subject_key, since FROM restrictions WHERE subject_key > ?1 AND subject_key <= ?2",
+                None,
+                &mut |row, r| {
+                    row.restriction = Some(Timestamp::from_millis(r.get(1)?));
+                    Ok(())
+                },
+            )?;
+            scan(
+                "SELECT subject_key, preferences FROM preferences WHERE subject_key > ?1 AND subject_key <= ?2",
+                None,
+                &mut |row, r| {
+                    row.preferences = serde_json::from_str(r.get_ref(1)?.as_str()?)
+                        .map_err(|_| bad_row("preferences", "unreadable"))?;
+                    Ok(())
+                },
+            )?;
             Ok(rows)
         })
     }
@@ -359,66 +483,17 @@ impl SqliteStore {
                     params![run.run_id, run.campaign_id, run.now.as_millis()],
                 )?;
             }
-            let mut out = Vec::with_capacity(run.outcomes.len());
-            {
-                let mut insert_outcome = tx.prepare_cached(
-                    "INSERT INTO run_outcomes (run_id, subject_key, selected, reason) VALUES (?1, ?2, ?3, ?4)",
-                )?;
-                let mut insert_delivery = tx.prepare_cached(
-                    "INSERT INTO deliveries (subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, held)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?5, ?8) ON CONFLICT (idempotency_key) DO NOTHING",
-                )?;
-                for o in &run.outcomes {
-                    let mut reason = o.reason.clone();
-                    if let (None, Some(d)) = (&reason, &o.delivery) {
-                        let room = has_room(
-                            &tx,
-                            &o.subject,
-                            "channel",
-                            &run.channel,
-                            run.channel_cap,
-                            run.now,
-                        )? && match run.campaign_cap {
-                            Some(cap) => has_room(
-                                &tx,
-                                &o.subject,
-                                "campaign_id",
-                                &run.campaign_id,
-                                cap,
-                                run.now,
-                            )?,
-                            None => true,
-                        };
-                        if room {
-                            insert_delivery.execute(params![
-                                o.subject.as_bytes().as_slice(),
-                                run.campaign_id,
-                                run.run_id,
-                                run.channel,
-                                run.now.as_millis(),
-                                d.idempotency_key,
-                                d.payload,
-                                held,
-                            ])?;
-                        } else {
-                            reason = Some(REASON_FREQUENCY_CAP.to_owned());
-                        }
-                    }
+            let out = run.reserve(
+                &mut &*tx,
+                |tx, subjects| cap_use(tx, run, subjects),
+                |tx, deliveries, outcomes| {
+                    insert_deliveries(tx, run, deliveries, held)?;
                     if run.record_outcomes {
-                        insert_outcome.execute(params![
-                            run.run_id,
-                            o.subject.as_bytes().as_slice(),
-                            reason.is_none(),
-                            reason
-                        ])?;
+                        insert_outcomes(tx, run, outcomes)?;
                     }
-                    out.push(RunOutcome {
-                        subject: o.subject,
-                        selected: reason.is_none(),
-                        reason,
-                    });
-                }
-            }
+                    Ok(())
+                },
+            )?;
             tx.commit()?;
             Ok(out)
         })

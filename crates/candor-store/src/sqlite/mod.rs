@@ -989,9 +989,9 @@ impl Store for SqliteStore {
         &self,
         after: Option<&SubjectKey>,
         limit: u32,
-        deliveries_since: Timestamp,
+        query: &crate::AudienceQuery,
     ) -> StoreResult<Vec<crate::AudienceRow>> {
-        self.audience_page_impl(after, limit, deliveries_since)
+        self.audience_page_impl(after, limit, query)
     }
 
     fn marketing_state(
