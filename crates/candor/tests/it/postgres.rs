@@ -44,7 +44,10 @@ impl Schema {
     fn storage_url(&self, via: Option<u16>) -> String {
         let mut url = self.url.clone();
         if let Some(port) = via {
-            url = url.replace(":5432", &format!(":{port}"));
+            // Through the relay, whether or not the URL names PostgreSQL's port.
+            let mut parsed = reqwest::Url::parse(&url).expect("the test URL parses");
+            parsed.set_port(Some(port)).expect("the test URL has a host");
+            url = parsed.to_string();
         }
         let sep = if url.contains('?') { '&' } else { '?' };
         format!("{url}{sep}options=-csearch_path%3D{}", self.name)
