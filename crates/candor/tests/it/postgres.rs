@@ -46,7 +46,9 @@ impl Schema {
         if let Some(port) = via {
             // Through the relay, whether or not the URL names PostgreSQL's port.
             let mut parsed = reqwest::Url::parse(&url).expect("the test URL parses");
-            parsed.set_port(Some(port)).expect("the test URL has a host");
+            parsed
+                .set_port(Some(port))
+                .expect("the test URL has a host");
             url = parsed.to_string();
         }
         let sep = if url.contains('?') { '&' } else { '?' };
