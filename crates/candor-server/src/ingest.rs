@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use candor_domain::consent::{self, ConsentRecord, ConsentState, SubjectFacts};
+use candor_domain::consent::{self, ConsentState, SubjectFacts};
 use candor_domain::events::{self, DropReason, GateOutcome, PropValue, PropertyIssue};
 use candor_domain::ids::keyed_hash;
 use candor_domain::policy::{Interaction, Policy};
@@ -277,18 +277,14 @@ pub fn parse(
 
 /// The consent state of each subject in a batch, recording GPC and the other consent signals
 /// the events carry first, so the gate sees them.
-/// Each subject's consent state and ledger, and the subjects (identified or anonymous) whose
-/// processing is restricted — read for the whole batch at once.
-#[allow(clippy::type_complexity)]
+/// Each subject's consent state, and the subjects (identified or anonymous) whose processing
+/// is restricted — read for the whole batch at once.
 fn consent_states(
     ctx: &Context<'_>,
     events: &[&Incoming],
     header_gpc: bool,
     now: Timestamp,
-) -> StoreResult<(
-    HashMap<SubjectKey, (ConsentState, Vec<ConsentRecord>)>,
-    HashSet<SubjectKey>,
-)> {
+) -> StoreResult<(HashMap<SubjectKey, ConsentState>, HashSet<SubjectKey>)> {
     // Each subject's events, in order, so the work below is linear in the batch.
     let mut by_subject: HashMap<SubjectKey, Vec<&Incoming>> = HashMap::new();
     for e in events {
@@ -342,8 +338,7 @@ fn consent_states(
             )?;
             records.extend(new);
         }
-        let state = consent::derive(ctx.policy, &facts, &records);
-        states.insert(e.subject, (state, records));
+        states.insert(e.subject, consent::derive(ctx.policy, &facts, &records));
     }
     Ok((states, restricted))
 }
@@ -410,7 +405,7 @@ pub fn ingest(
             identifies.push(i);
             continue;
         }
-        let (state, _) = &states[&e.subject];
+        let state = &states[&e.subject];
         match events::gate(
             ctx.policy,
             state,
@@ -496,7 +491,7 @@ pub fn ingest(
     }
     for i in identifies {
         let Ok(e) = &parsed[i] else { continue };
-        outcomes[i] = Some(identify(ctx, e, &states[&e.subject].0, now)?);
+        outcomes[i] = Some(identify(ctx, e, &states[&e.subject], now)?);
     }
     Ok(outcomes
         .into_iter()

@@ -157,18 +157,16 @@ impl Ctx<'_> {
         catalog: &Catalog,
         history_since: Timestamp,
     ) -> StoreResult<SubjectData> {
-        let facts = self
-            .store
-            .subject(key)?
-            .map(|s| s.facts)
-            .unwrap_or_default();
+        // The ledger, restriction, preferences and events in one store call (as a
+        // recommendations request reads them), then the profile and the contact history.
+        let inputs = self.store.serving_inputs(key, &|_, _| true)?;
         let profile = self.store.profile(key)?;
-        let events: Vec<AudienceEvent> = self
-            .store
-            .all_events(key)?
+        let events: Vec<AudienceEvent> = inputs
+            .history
             .iter()
             .filter_map(AudienceEvent::of)
             .collect();
+        let facts = inputs.ledger.facts;
         let view = SubjectView::new(
             profile.as_ref(),
             &events,
@@ -179,9 +177,9 @@ impl Ctx<'_> {
         );
         Ok(SubjectData {
             key: *key,
-            restricted: self.store.restriction(key)?.is_some(),
-            self_excluded: self.store.preferences(key)?.self_excluded,
-            records: self.store.consent_records(key)?,
+            restricted: inputs.ledger.restricted,
+            self_excluded: inputs.preferences.self_excluded,
+            records: inputs.ledger.records,
             marketing: self.store.marketing_state(key, history_since)?,
             facts,
             view,

@@ -67,7 +67,7 @@ fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> 
 
 /// `(?, ?, ...), (?, ...)`: `rows` tuples of `cols` placeholders, for multi-row statements.
 fn placeholders(rows: usize, cols: usize) -> String {
-    let row = format!("({})", vec!["?"; cols].join(", "));
+    let row = format!("({})", super::marks(cols));
     vec![row; rows].join(", ")
 }
 
@@ -85,7 +85,7 @@ fn cap_use(
         "SELECT subject_key, sum(channel = ?1 AND at > ?2), sum(campaign_id = ?3 AND at > ?4)
          FROM deliveries WHERE at > ?5 AND subject_key IN ({})
          GROUP BY subject_key",
-        vec!["?"; subjects.len()].join(", ")
+        super::marks(subjects.len())
     ))?;
     let since = channel_since.min(campaign_since);
     let mut values: Vec<&dyn rusqlite::ToSql> = vec![

@@ -13,17 +13,6 @@ use crate::{Preferences, ServingInputs, SubjectLedger};
 /// Keys per `IN (...)` list, well under SQLite's limit on bound parameters.
 const KEYS_PER_QUERY: usize = 500;
 
-fn placeholders(n: usize) -> String {
-    let mut s = String::with_capacity(n * 2);
-    for i in 0..n {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push('?');
-    }
-    s
-}
-
 /// The facts, ledger and restriction of every key, three range reads per 500 keys.
 pub(super) fn ledgers(
     conn: &Connection,
@@ -31,7 +20,7 @@ pub(super) fn ledgers(
 ) -> rusqlite::Result<HashMap<SubjectKey, SubjectLedger>> {
     let (distinct, mut out) = SubjectLedger::blank_for(keys);
     for chunk in distinct.chunks(KEYS_PER_QUERY) {
-        let marks = placeholders(chunk.len());
+        let marks = super::marks(chunk.len());
         let keys = || params_from_iter(chunk.iter().map(|k| k.as_bytes().as_slice()));
         let mut facts = conn.prepare_cached(&format!(
             "SELECT subject_key, age_band, country FROM subjects WHERE subject_key IN ({marks})"

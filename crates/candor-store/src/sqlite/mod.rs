@@ -293,6 +293,11 @@ fn upsert_subject_tx(
     Ok(())
 }
 
+/// `?, ?, ?` for an `IN (...)` list or a row of `n` values.
+pub(crate) fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 fn bad_row(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnType(0, format!("{what} `{value}`"), rusqlite::types::Type::Text)
 }
