@@ -2,6 +2,10 @@
 //!
 //! Only the SHA-256 of the secret part is stored; the id finds the record and the secret is
 //! compared in constant time. A missing, empty or unknown key never means open access.
+//!
+//! Key records found in the store are kept in memory for a few seconds ([`KeyCache`]), so a
+//! busy endpoint does not read the same record on every request; the secret is still compared
+//! on every request, and an unknown id is always looked up afresh.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -35,6 +39,61 @@ fn parse_key(raw: &str) -> Option<PresentedKey<'_>> {
 
 fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
+}
+
+/// How long a key record read from the store is trusted before it is read again: the longest
+/// a change made by another process (another instance, the command line) takes to apply here.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Most key records kept; the cache starts over when full (there are few keys in practice).
+const KEY_CACHE_MAX: usize = 1024;
+
+/// Recently read API key records, by key id.
+#[derive(Default)]
+pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, CachedKey>>);
+
+struct CachedKey {
+    read_at: std::time::Instant,
+    record: std::sync::Arc<ApiKeyRecord>,
+}
+
+impl KeyCache {
+    fn get(&self, id: &str) -> Option<std::sync::Arc<ApiKeyRecord>> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id)
+            .filter(|c| c.read_at.elapsed() < KEY_CACHE_TTL)
+            .map(|c| std::sync::Arc::clone(&c.record))
+    }
+
+    fn put(&self, record: std::sync::Arc<ApiKeyRecord>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= KEY_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(
+            record.id.clone(),
+            CachedKey {
+                read_at: std::time::Instant::now(),
+                record,
+            },
+        );
+    }
+}
+
+/// The record of key `id`: from the cache while fresh, otherwise from the store.
+async fn key_record(
+    state: &AppState,
+    id: &str,
+) -> Result<Option<std::sync::Arc<ApiKeyRecord>>, ApiError> {
+    if let Some(record) = state.api_keys.get(id) {
+        return Ok(Some(record));
+    }
+    let lookup = id.to_owned();
+    let record = state.blocking(move |store| store.api_key(&lookup)).await?;
+    Ok(record.map(|record| {
+        let record = std::sync::Arc::new(record);
+        state.api_keys.put(std::sync::Arc::clone(&record));
+        record
+    }))
 }
 
 /// Options for a new key.
@@ -133,9 +192,8 @@ impl FromRequestParts<AppState> for Caller {
             })?;
         let presented = parse_key(&raw)
             .ok_or_else(|| ApiError::Unauthenticated("the API key is malformed".into()))?;
-        let id = presented.id.to_owned();
-        let record = state.blocking(move |store| store.api_key(&id)).await?;
-        let record = record
+        let record = key_record(state, presented.id)
+            .await?
             .filter(|r| bool::from(r.secret_hash.ct_eq(&hash_secret(presented.secret))))
             .ok_or_else(|| ApiError::Unauthenticated("the API key is not valid".into()))?;
         // A key bound to browser origins may only be used from those origins.
@@ -152,8 +210,8 @@ impl FromRequestParts<AppState> for Caller {
             ));
         }
         Ok(Caller {
-            key_id: record.id,
-            scopes: record.scopes,
+            key_id: record.id.clone(),
+            scopes: record.scopes.clone(),
         })
     }
 }

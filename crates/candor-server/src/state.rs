@@ -65,6 +65,8 @@ pub struct Inner {
     pub models: crate::recommend::ModelCell,
     /// Exposures served but not yet written; flushed in batches by `recommend::exposure_loop`.
     pub exposures: std::sync::Mutex<Vec<candor_store::Exposure>>,
+    /// API key records read recently (see [`crate::auth::KeyCache`]).
+    pub api_keys: crate::auth::KeyCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -90,6 +92,7 @@ impl AppState {
             clock,
             models: crate::recommend::ModelCell::default(),
             exposures: std::sync::Mutex::new(Vec::new()),
+            api_keys: crate::auth::KeyCache::default(),
         }))
     }
 

@@ -4,7 +4,10 @@
 //!     cargo bench -p candor --bench recommend
 //!
 //! Prints requests/s and p50/p99 latency of both and the throughput ratio, median of several
-//! rounds. With `CANDOR_BENCH_POSTGRES_URL` set, the same runs against a demo on PostgreSQL.
+//! rounds, and the server's CPU time per request (from `/proc`, where there is one): on a
+//! machine shared with other work, throughput moves with the load, CPU time per request much
+//! less. With `CANDOR_BENCH_POSTGRES_URL` set, the same runs against a demo on PostgreSQL;
+//! with `CANDOR_BENCH_BIN=PATH`, against that `candor` binary instead of this build.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -30,7 +33,10 @@ impl Drop for Server {
 
 /// Starts `candor demo` in a fresh directory and reads its address and decide key.
 fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_candor"))
+    // `CANDOR_BENCH_BIN` runs another build (an earlier commit, say) under the same load.
+    let bin =
+        std::env::var("CANDOR_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_candor").into());
+    let mut child = Command::new(bin)
         .env("CANDOR_LOG", "warn")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["demo", "--bind", "127.0.0.1:0", "--subjects"])
@@ -63,10 +69,24 @@ struct Round {
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Server CPU time (user + system) per request, in microseconds, when `/proc` tells it.
+    cpu_us: Option<f64>,
+}
+
+/// CPU time used so far by process `pid`, in seconds (Linux `/proc/PID/stat`).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux platform Rust supports.
+    Some(ticks / 100.0)
 }
 
 /// `CLIENTS` loops, each sending its next request when the last one is answered, for `ROUND`.
 async fn round(http: &reqwest::Client, server: &Server, recommend: bool) -> Round {
+    let pid = server.child.id();
+    let cpu_before = cpu_seconds(pid);
     let start = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|c| {
@@ -101,12 +121,16 @@ async fn round(http: &reqwest::Client, server: &Server, recommend: bool) -> Roun
         all.extend(t.await.unwrap());
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu_us = cpu_before
+        .zip(cpu_seconds(pid))
+        .map(|(before, after)| (after - before) * 1e6 / all.len() as f64);
     all.sort_by(f64::total_cmp);
     let at = |q: f64| all[((all.len() as f64 - 1.0) * q) as usize];
     Round {
         per_second: all.len() as f64 / secs,
         p50_ms: at(0.5),
         p99_ms: at(0.99),
+        cpu_us,
     }
 }
 
@@ -155,8 +179,15 @@ fn measure(env: &[(&str, String)]) -> (Vec<Round>, Vec<Round>) {
 
 fn summary(name: &str, rounds: &[Round]) -> f64 {
     let rps = median(rounds.iter().map(|r| r.per_second).collect());
+    let cpu = rounds
+        .iter()
+        .map(|r| r.cpu_us)
+        .collect::<Option<Vec<f64>>>()
+        .map_or_else(String::new, |v| {
+            format!(", server CPU {:.0} µs/request", median(v))
+        });
     println!(
-        "{name}: {rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (rounds: {:.0?} req/s)",
+        "{name}: {rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms{cpu} (rounds: {:.0?} req/s)",
         median(rounds.iter().map(|r| r.p50_ms).collect()),
         median(rounds.iter().map(|r| r.p99_ms).collect()),
         rounds.iter().map(|r| r.per_second).collect::<Vec<_>>(),
