@@ -94,15 +94,48 @@ pub fn recommend(
     let scores = model.score(&history);
     top_n(&scores, exclude, n)
         .into_iter()
-        .map(|(item, score)| explain(model, &history, item, score, contributors_max))
+        .map(|(item, score)| {
+            let explained = explained(model, &history, item, contributors_max);
+            debug_assert!(
+                explained.score == score,
+                "explanation does not add up to the score"
+            );
+            explained
+        })
         .collect()
 }
 
-fn explain(
+/// The top `n` items for `history` with their scores, as [`recommend`] ranks them, without
+/// explanations: when only a few of them will be shown, [`explain`] those.
+pub fn recommend_scores(
+    model: &impl AdditiveModel,
+    history: &[u32],
+    exclude: &[u32],
+    n: usize,
+) -> Vec<(u32, f32)> {
+    let history = normalize_history(history, model.n_items());
+    top_n(&model.score(&history), exclude, n)
+}
+
+/// One item's score for `history` with its `contributors_max` largest contributing history
+/// items: the entry [`recommend`] gives for it, with the same score to the last bit.
+pub fn explain(
     model: &impl AdditiveModel,
     history: &[u32],
     item: u32,
-    score: f32,
+    contributors_max: usize,
+) -> Recommendation {
+    let history = normalize_history(history, model.n_items());
+    explained(model, &history, item, contributors_max)
+}
+
+/// [`explain`] over a normalized history. The scorer sums contributions in history order;
+/// summing the same terms in the same order reproduces its score bit for bit, which is what
+/// makes the explanation faithful rather than approximate.
+fn explained(
+    model: &impl AdditiveModel,
+    history: &[u32],
+    item: u32,
     contributors_max: usize,
 ) -> Recommendation {
     let mut contributions: Vec<Contribution> = history
@@ -112,10 +145,7 @@ fn explain(
             weight: model.contribution(from, item),
         })
         .collect();
-    // The scorer sums in history order; summing the same terms in the same order reproduces it
-    // bit for bit, which is what makes the explanation faithful rather than approximate.
     let total = contributions.iter().fold(0.0f32, |sum, c| sum + c.weight);
-    debug_assert!(total == score, "explanation does not add up to the score");
     contributions.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.item.cmp(&b.item)));
     let shown = contributions.len().min(contributors_max);
     let other_contributions = contributions[shown..].iter().map(|c| c.weight).sum();

@@ -32,7 +32,10 @@ pub use categories::{ItemCategories, jaccard_distance};
 pub use ease::{EaseConfig, EaseModel};
 pub use error::RecsysError;
 pub use eval::{EvalConfig, EvalOutcome, EvalReport, evaluate, write_recs_csv};
-pub use explain::{AdditiveModel, Contribution, Recommendation, Scorer, recommend, top_n};
+pub use explain::{
+    AdditiveModel, Contribution, Recommendation, Scorer, explain, recommend, recommend_scores,
+    top_n,
+};
 pub use interactions::{Interaction, Interactions};
 pub use knn::{ItemKnn, KnnConfig, SimilarItem};
 pub use movielens::{MovieLensSplit, load_movielens_genres, load_movielens_split};

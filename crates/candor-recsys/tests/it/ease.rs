@@ -1,4 +1,6 @@
-use candor_recsys::{AdditiveModel, EaseConfig, EaseModel, RecsysError, Scorer, recommend};
+use candor_recsys::{
+    AdditiveModel, EaseConfig, EaseModel, RecsysError, Scorer, explain, recommend, recommend_scores,
+};
 use proptest::prelude::*;
 
 use crate::{histories, interactions};
@@ -103,6 +105,23 @@ proptest! {
                 by_history_order.sort_by_key(|c| c.item);
                 let sum = by_history_order.iter().fold(0.0f32, |s, c| s + c.weight);
                 prop_assert_eq!(sum, rec.score);
+            }
+        }
+    }
+
+    /// Ranking without explanations and explaining only the shown items gives what
+    /// `recommend` gives: the same items, scores and contributors.
+    #[test]
+    fn explaining_afterwards_matches_recommend((n_items, users) in histories(), lambda in 0.5f32..50.0) {
+        let model = EaseModel::train(&interactions(n_items, &users), &config(lambda)).unwrap();
+        for history in &users {
+            let full = recommend(&model, history, history, 5, 3);
+            let scores = recommend_scores(&model, history, history, 5);
+            prop_assert_eq!(scores.len(), full.len());
+            for ((item, score), rec) in scores.into_iter().zip(full) {
+                prop_assert_eq!(item, rec.item);
+                prop_assert_eq!(score.to_bits(), rec.score.to_bits());
+                prop_assert_eq!(explain(&model, history, item, 3), rec);
             }
         }
     }

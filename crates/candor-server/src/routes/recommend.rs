@@ -8,7 +8,9 @@ use axum::extract::State;
 use candor_domain::consent::{self, ConsentState, SubjectFacts};
 use candor_domain::policy::{Interaction, Policy};
 use candor_domain::time::{DAY_MS, Timestamp};
-use candor_recsys::{Candidate, Picked, Reason, Recommendation, RerankConfig, recommend, rerank};
+use candor_recsys::{
+    Candidate, Contribution, Picked, Reason, RerankConfig, explain, recommend_scores, rerank,
+};
 use candor_store::{Preferences, Scope, ServingInputs, StoredEvent};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -410,24 +412,34 @@ fn answer(r: &Request<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
     let mut exclude = history.clone();
     exclude.extend((0..models.n_items()).filter(|&item| blocked(item)));
     let pool = CANDIDATES_MIN.max(r.n * CANDIDATES_PER_SLOT);
-    let scored: Vec<Recommendation> = match &models.ease {
-        Some(ease) if history.iter().any(|&item| ease.covers(item)) => {
-            recommend(ease, &history, &exclude, pool, CONTRIBUTORS_MAX)
-        }
-        _ => recommend(&models.knn, &history, &exclude, pool, CONTRIBUTORS_MAX),
+    // Candidates are ranked without explanations; only the items picked are explained.
+    let ease = models
+        .ease
+        .as_ref()
+        .filter(|ease| history.iter().any(|&item| ease.covers(item)));
+    let scored = match ease {
+        Some(ease) => recommend_scores(ease, &history, &exclude, pool),
+        None => recommend_scores(&models.knn, &history, &exclude, pool),
+    };
+    let explain_item = |item: u32| -> Vec<Contribution> {
+        let explained = match ease {
+            Some(ease) => explain(ease, &history, item, CONTRIBUTORS_MAX),
+            None => explain(&models.knn, &history, item, CONTRIBUTORS_MAX),
+        };
+        explained
+            .contributors
+            .into_iter()
+            .filter(|c| c.weight > 0.0)
+            .collect()
     };
     let mut candidates: Vec<Candidate> = scored
         .into_iter()
-        .filter(|rec| rec.score > 0.0)
-        .map(|rec| Candidate {
-            item: rec.item,
-            score: rec.score,
+        .filter(|&(_, score)| score > 0.0)
+        .map(|(item, score)| Candidate {
+            item,
+            score,
             reason: Reason::Relevance {
-                contributors: rec
-                    .contributors
-                    .into_iter()
-                    .filter(|c| c.weight > 0.0)
-                    .collect(),
+                contributors: Vec::new(),
             },
         })
         .collect();
@@ -458,7 +470,13 @@ fn answer(r: &Request<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
     let items = picked
         .into_iter()
         .map(|p| {
-            let reason = item_reason(models, &p.reason, &strongest);
+            let reason = match p.reason {
+                Reason::Relevance { .. } => Reason::Relevance {
+                    contributors: explain_item(p.item),
+                },
+                other => other,
+            };
+            let reason = item_reason(models, &reason, &strongest);
             rendered(models, p.item, p.score, vec![reason])
         })
         .collect();
