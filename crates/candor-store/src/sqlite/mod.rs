@@ -46,6 +46,8 @@ const CONSENT_LATEST_SQL: &str = "SELECT purpose, purpose_version, decision, cou
 
 /// Reader connections kept open; WAL lets them read while the writer writes.
 const READERS_LEN: usize = 4;
+/// The memory map each reader asks for (SQLite lowers it to its own limit).
+const READER_MMAP_BYTES: u64 = 1 << 40;
 /// How long a connection waits for a lock before reporting the store unavailable.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// Name of the database file inside the data directory.
@@ -208,9 +210,15 @@ impl SqliteStore {
                 c.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
                     .map_err(map_err)?;
                 // Readers keep as many pages cached as the writer, and read the database file
-                // through a memory map instead of copying each page out of the OS cache.
-                c.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456;")
-                    .map_err(map_err)?;
+                // through a memory map instead of copying each page out of the OS cache. The
+                // map asks for far more than any file: SQLite caps it at its compile-time limit
+                // (2 GiB), and a run over a large audience reads the whole file, where every
+                // page past the map is a system call and a copy. It is address space, not
+                // memory: the pages are the OS cache's.
+                c.execute_batch(&format!(
+                    "PRAGMA cache_size = -32768; PRAGMA mmap_size = {READER_MMAP_BYTES};"
+                ))
+                .map_err(map_err)?;
                 Ok(Mutex::new(c))
             })
             .collect::<StoreResult<Vec<_>>>()?;
