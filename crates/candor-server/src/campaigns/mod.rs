@@ -336,11 +336,11 @@ pub fn decide_subject(
     seed: u64,
     zones: &mut Zones,
 ) -> Decision {
-    let state = consent::derive(ctx.policy, &data.facts, &data.records);
-    let consent = match state.get(campaign.purpose()) {
+    let state = consent::derive_one(ctx.policy, &data.facts, &data.records, campaign.purpose());
+    let consent = match state {
         Some(s) => ConsentCheck {
             allowed: s.allowed,
-            reason: s.reason.clone(),
+            reason: s.reason,
         },
         None => ConsentCheck {
             allowed: false,
