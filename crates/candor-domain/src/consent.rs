@@ -322,17 +322,33 @@ pub fn derive(policy: &Policy, facts: &SubjectFacts, records: &[ConsentRecord]) 
     let purposes = policy
         .purposes
         .iter()
-        .map(|p| {
-            let reason = decide(p, minor_age, records.iter().filter(|r| r.purpose == p.id));
-            let allowed = matches!(reason, Reason::Granted { .. } | Reason::LegalBasis(_));
-            PurposeState {
-                purpose: p.id.clone(),
-                allowed,
-                reason,
-            }
-        })
+        .map(|p| purpose_state(p, minor_age, records))
         .collect();
     ConsentState { purposes }
+}
+
+/// The state of one purpose of the policy, exactly as [`derive`] computes it among all the
+/// others (each purpose's state depends only on the facts and that purpose's records), for
+/// callers that decide about one purpose for many people. `None` if the policy has no such
+/// purpose.
+pub fn derive_one(
+    policy: &Policy,
+    facts: &SubjectFacts,
+    records: &[ConsentRecord],
+    purpose: &PurposeId,
+) -> Option<PurposeState> {
+    let p = policy.purposes.iter().find(|p| &p.id == purpose)?;
+    Some(purpose_state(p, facts.minor_below(policy), records))
+}
+
+fn purpose_state(p: &Purpose, minor_age: Option<u8>, records: &[ConsentRecord]) -> PurposeState {
+    let reason = decide(p, minor_age, records.iter().filter(|r| r.purpose == p.id));
+    let allowed = matches!(reason, Reason::Granted { .. } | Reason::LegalBasis(_));
+    PurposeState {
+        purpose: p.id.clone(),
+        allowed,
+        reason,
+    }
 }
 
 fn decide<'a>(

@@ -267,6 +267,16 @@ pub struct AudienceQuery {
     /// Profile events (those with an interaction) that occurred strictly after this instant;
     /// `None` reads no events at all.
     pub events_since: Option<Timestamp>,
+    /// Only subjects whose key is at most this one (inclusive), so that several readers can
+    /// each take a part of the key space; `None` reads to the end.
+    pub up_to: Option<SubjectKey>,
+}
+
+impl AudienceQuery {
+    /// The highest key a page may hold: `up_to`, or the highest key there can be.
+    pub fn last_key(&self) -> [u8; 32] {
+        self.up_to.map_or([u8::MAX; 32], |k| *k.as_bytes())
+    }
 }
 
 /// The part of a stored event a segment rule reads: when, how it fed the profile, and which

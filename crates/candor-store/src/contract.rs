@@ -1695,6 +1695,7 @@ fn audience_pages_agree_with_point_reads(store: &dyn Store) {
         let query = AudienceQuery {
             deliveries_since: Timestamp::from_millis(1),
             events_since: events_since.map(Timestamp::from_millis),
+            up_to: None,
         };
         let mut after: Option<SubjectKey> = None;
         let mut seen = 0;
@@ -1738,6 +1739,27 @@ fn audience_pages_agree_with_point_reads(store: &dyn Store) {
             _ => 6,
         };
         assert_eq!(events_seen, expected, "events since {events_since:?}");
+    }
+    // Readers that split the key space at any key (inclusive upper bound) together see every
+    // subject once, in key order.
+    let all = store.subject_keys(None, 1_000).unwrap();
+    for split in [all[0], all[all.len() / 2], *all.last().unwrap()] {
+        let mut read = Vec::new();
+        for (start, up_to) in [(None, Some(split)), (Some(split), None)] {
+            let query = AudienceQuery {
+                deliveries_since: Timestamp::from_millis(1),
+                events_since: None,
+                up_to,
+            };
+            let mut after = start;
+            loop {
+                let page = store.audience_page(after.as_ref(), 3, &query).unwrap();
+                let Some(last) = page.last() else { break };
+                after = Some(last.key);
+                read.extend(page.iter().map(|r| r.key));
+            }
+        }
+        assert_eq!(read, all, "split at {split:?}");
     }
     // What a rule reads of the events, category included.
     let s = subject(10);

@@ -320,8 +320,10 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         query: &AudienceQuery,
     ) -> StoreResult<Vec<AudienceRow>> {
+        let last_key = query.last_key();
         self.subject_keys(after, limit)?
             .into_iter()
+            .take_while(|key| key.as_bytes() <= &last_key)
             .map(|key| {
                 let facts = self.subject(&key)?.map(|s| s.facts).unwrap_or_default();
                 let mut row = AudienceRow::new(key, facts);

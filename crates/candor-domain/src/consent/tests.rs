@@ -371,6 +371,18 @@ fn arb_facts() -> impl Strategy<Value = SubjectFacts> {
 }
 
 proptest! {
+    /// One purpose derived alone is that purpose's state among all of them.
+    #[test]
+    fn one_purpose_is_its_part_of_the_whole(raw in prop::collection::vec(arb_record(), 0..20), facts in arb_facts()) {
+        let p = policy();
+        let records = build(&p, &raw);
+        let s = derive(&p, &facts, &records);
+        for purpose in &p.purposes {
+            let one = derive_one(&p, &facts, &records, &purpose.id);
+            prop_assert_eq!(one.as_ref(), s.get(&purpose.id));
+        }
+    }
+
     /// A consent purpose is allowed only if the latest record about it is a grant.
     #[test]
     fn allowed_implies_latest_is_grant(raw in prop::collection::vec(arb_record(), 0..20), facts in arb_facts()) {

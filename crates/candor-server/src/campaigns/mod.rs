@@ -203,8 +203,9 @@ pub fn unsubscribe_secret(server_secret: &[u8]) -> [u8; 32] {
     keyed_hash(server_secret, "unsubscribe", b"")
 }
 
-/// Pages of the audience read ahead while the caller works on the current one.
-const PAGES_AHEAD_MAX: usize = 2;
+/// Parts of the key space an audience is split into, each read and decided by a thread of its
+/// own: reading from the store is most of a run's work, and two threads keep both cores busy.
+pub const AUDIENCE_PARTS: usize = 2;
 
 /// What a run (or a segment preview) reads of each person for `rule`: deliveries since
 /// `deliveries_since`, and only the events inside the rule's longest window — none at all when
@@ -219,40 +220,71 @@ pub fn audience_query(
         events_since: rule
             .event_window()
             .map(|w| Timestamp::from_millis(now.as_millis().saturating_sub(w.as_millis()))),
+        up_to: None,
     }
 }
 
-/// Hands every page of the audience, in key order, to `each`. A thread of its own reads the
-/// next pages (at most [`PAGES_AHEAD_MAX`] ahead, through a bounded channel) while `each`
-/// works on the current one, so reading and deciding overlap on two cores. Scoped: the reader
-/// ends before this returns, and stops at its next page when `each` fails.
-pub fn for_each_audience_page(
+/// The `i`-th of `n` parts of the key space, as (exclusive start, inclusive end) keys. Subject
+/// keys are keyed hashes, spread evenly over the space, so equal slices of the first two bytes
+/// hold about as many people each.
+fn key_part(i: usize, n: usize) -> (Option<SubjectKey>, Option<SubjectKey>) {
+    // The last key of part `i`: every key whose first two bytes are below the next part's.
+    let last = |i: usize| {
+        let next = (i + 1) * 0x1_0000 / n;
+        let mut key = [u8::MAX; 32];
+        key[..2].copy_from_slice(&((next - 1) as u16).to_be_bytes());
+        SubjectKey::from_bytes(key)
+    };
+    let start = (i > 0).then(|| last(i - 1));
+    let end = (i + 1 < n).then(|| last(i));
+    (start, end)
+}
+
+/// Folds every page of the audience into one accumulator per part of the key space
+/// ([`AUDIENCE_PARTS`]), returned in key order: part `i` holds subjects with lower keys than
+/// part `i + 1`, and each part sees its pages in key order. Every part runs on a scoped thread
+/// of its own that reads a page and then hands it to `each`, so the parts read and decide side
+/// by side. A part that fails stops the others at their next page.
+pub fn fold_audience<A: Send>(
     store: &dyn Store,
     query: &AudienceQuery,
-    mut each: impl FnMut(Vec<candor_store::AudienceRow>) -> StoreResult<()>,
-) -> StoreResult<()> {
-    std::thread::scope(|scope| {
-        let (pages, ready) = std::sync::mpsc::sync_channel(PAGES_AHEAD_MAX);
-        scope.spawn(move || {
-            let mut after = None;
-            loop {
-                let page = store.audience_page(after.as_ref(), SUBJECTS_PAGE_LEN, query);
-                after = page.as_ref().ok().and_then(|p| p.last().map(|r| r.key));
-                // The last page is the empty one (or an error); a send fails only when the
-                // caller stopped listening.
-                if pages.send(page).is_err() || after.is_none() {
-                    return;
-                }
-            }
-        });
-        for page in ready {
-            let page = page?;
-            if page.is_empty() {
-                break;
-            }
-            each(page)?;
+    init: impl Fn() -> A + Sync,
+    each: impl Fn(&mut A, Vec<candor_store::AudienceRow>) -> StoreResult<()> + Sync,
+) -> StoreResult<Vec<A>> {
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let part = |i: usize| -> StoreResult<A> {
+        let (mut after, up_to) = key_part(i, AUDIENCE_PARTS);
+        let query = AudienceQuery { up_to, ..*query };
+        let mut acc = init();
+        // Relaxed: the flag only cuts short work whose result is discarded anyway.
+        while !failed.load(std::sync::atomic::Ordering::Relaxed) {
+            let page = store.audience_page(after.as_ref(), SUBJECTS_PAGE_LEN, &query)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.key);
+            each(&mut acc, page)?;
         }
-        Ok(())
+        Ok(acc)
+    };
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = (0..AUDIENCE_PARTS)
+            .map(|i| {
+                let (part, failed) = (&part, &failed);
+                scope.spawn(move || {
+                    let result = part(i);
+                    if result.is_err() {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    result
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .map(|p| {
+                p.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     })
 }
 
@@ -304,11 +336,11 @@ pub fn decide_subject(
     seed: u64,
     zones: &mut Zones,
 ) -> Decision {
-    let state = consent::derive(ctx.policy, &data.facts, &data.records);
-    let consent = match state.get(campaign.purpose()) {
+    let state = consent::derive_one(ctx.policy, &data.facts, &data.records, campaign.purpose());
+    let consent = match state {
         Some(s) => ConsentCheck {
             allowed: s.allowed,
-            reason: s.reason.clone(),
+            reason: s.reason,
         },
         None => ConsentCheck {
             allowed: false,
@@ -603,14 +635,23 @@ pub fn run_campaign(
     let catalog = ctx.catalog()?;
     let since = history_since(&ctx.settings.rules, &campaign, ctx.now);
     let query = audience_query(campaign.segment(), since, ctx.now);
-    let mut zones = Zones::default();
-    let mut counts: Counts = [0; 1 + ExclusionCode::ALL.len()];
-    let mut outcomes = Vec::new();
-    for_each_audience_page(ctx.store, &query, |page| {
+    /// One part of the audience, decided.
+    #[derive(Default)]
+    struct Part {
+        zones: Zones,
+        counts: Counts,
+        outcomes: Vec<NewOutcome>,
+    }
+    let parts = fold_audience(ctx.store, &query, Part::default, |part, page| {
+        let Part {
+            zones,
+            counts,
+            outcomes,
+        } = part;
         for row in page {
             let data = ctx.subject_from_row(row, &catalog);
             let key = &data.key;
-            let decision = decide_subject(ctx, &data, &campaign, stored.seed, &mut zones);
+            let decision = decide_subject(ctx, &data, &campaign, stored.seed, zones);
             let reason = decision.code().map(|c| c.as_str().to_owned());
             let Some(run_id) = &run_id else {
                 counts[slot(reason.as_deref())] += 1;
@@ -651,6 +692,14 @@ pub fn run_campaign(
         }
         Ok(())
     })?;
+    let mut counts: Counts = [0; 1 + ExclusionCode::ALL.len()];
+    let mut outcomes = Vec::new();
+    for part in parts {
+        for (total, n) in counts.iter_mut().zip(part.counts) {
+            *total += n;
+        }
+        outcomes.extend(part.outcomes);
+    }
     let (mut flagged, mut held) = (false, false);
     if let Some(run_id) = &run_id {
         let flag = measure_run(ctx, &stored.id, &outcomes)?;

@@ -290,16 +290,20 @@ pub async fn preview_segment(
         .blocking(move |store| {
             let ctx = campaigns::ctx(&st, store, now);
             let catalog = ctx.catalog()?;
-            let mut n = 0u64;
             let query = campaigns::audience_query(segment.rule(), now, now);
-            campaigns::for_each_audience_page(store, &query, |page| {
-                for row in page {
-                    let data = ctx.subject_from_row(row, &catalog);
-                    n += u64::from(segment.matches(&data.view, now));
-                }
-                Ok(())
-            })?;
-            Ok(n)
+            let parts = campaigns::fold_audience(
+                store,
+                &query,
+                || 0u64,
+                |n, page| {
+                    for row in page {
+                        let data = ctx.subject_from_row(row, &catalog);
+                        *n += u64::from(segment.matches(&data.view, now));
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok(parts.into_iter().sum::<u64>())
         })
         .await?;
     let k = state.policy.k_anonymity;

@@ -311,12 +311,13 @@ impl PostgresStore {
         query: &AudienceQuery,
     ) -> StoreResult<Vec<AudienceRow>> {
         let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        let last_key = query.last_key().to_vec();
         self.write(|tx| {
             tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
             let mut rows: Vec<AudienceRow> = tx
                 .query(
-                    "SELECT subject_key, age_band, country FROM subjects WHERE subject_key > $1 ORDER BY subject_key LIMIT $2",
-                    &[&after, &i64::from(limit)],
+                    "SELECT subject_key, age_band, country FROM subjects WHERE subject_key > $1 AND subject_key <= $3 ORDER BY subject_key LIMIT $2",
+                    &[&after, &i64::from(limit), &last_key],
                 )?
                 .iter()
                 .map(|r| {

@@ -284,12 +284,13 @@ impl SqliteStore {
         query: &AudienceQuery,
     ) -> StoreResult<Vec<AudienceRow>> {
         let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
+        let last_key = query.last_key();
         self.read(|c| {
             let mut rows: Vec<AudienceRow> = c
                 .prepare_cached(
-                    "SELECT subject_key, age_band, country FROM subjects WHERE subject_key > ?1 ORDER BY subject_key LIMIT ?2",
+                    "SELECT subject_key, age_band, country FROM subjects WHERE subject_key > ?1 AND subject_key <= ?3 ORDER BY subject_key LIMIT ?2",
                 )?
-                .query_map(params![after, i64::from(limit)], |r| {
+                .query_map(params![after, i64::from(limit), last_key.as_slice()], |r| {
                     let band: Option<String> = r.get(1)?;
                     let facts = SubjectFacts {
                         age_band: band.as_deref().and_then(AgeBand::parse),

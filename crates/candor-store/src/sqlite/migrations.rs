@@ -311,4 +311,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
         WHERE payload IS NOT NULL AND delivered_at IS NULL AND held = 0;
     CREATE INDEX deliveries_held ON deliveries (campaign_id) WHERE held = 1;
     "#,
+    // 7: covering indexes for audience runs — a run reads every subject's consents, profile
+    // events and recent deliveries in key order; with an index on the key alone, each row was
+    // a second lookup in the table, scattered across the file, and most of a run's time. These
+    // replace the key-only indexes (same leading columns, so point reads of one subject use
+    // them as before) and carry every column those reads return.
+    r#"
+    DROP INDEX consents_by_subject;
+    CREATE INDEX consents_by_subject ON consents
+        (subject_key, id, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at);
+    DROP INDEX events_by_subject;
+    CREATE INDEX events_by_subject ON events
+        (subject_key, id, interaction, occurred_at, item_id, properties);
+    -- Also what caps count: a run's page of recent deliveries and a commit's grouped cap
+    -- counts read only these columns, not the rows with their payloads.
+    DROP INDEX deliveries_by_subject;
+    CREATE INDEX deliveries_by_subject ON deliveries (subject_key, at, campaign_id, channel);
+    "#,
 ];

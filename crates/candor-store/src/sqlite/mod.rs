@@ -46,6 +46,8 @@ const CONSENT_LATEST_SQL: &str = "SELECT purpose, purpose_version, decision, cou
 
 /// Reader connections kept open; WAL lets them read while the writer writes.
 const READERS_LEN: usize = 4;
+/// The memory map each reader asks for (SQLite lowers it to its own limit).
+const READER_MMAP_BYTES: u64 = 1 << 40;
 /// How long a connection waits for a lock before reporting the store unavailable.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// Name of the database file inside the data directory.
@@ -208,9 +210,15 @@ impl SqliteStore {
                 c.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
                     .map_err(map_err)?;
                 // Readers keep as many pages cached as the writer, and read the database file
-                // through a memory map instead of copying each page out of the OS cache.
-                c.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456;")
-                    .map_err(map_err)?;
+                // through a memory map instead of copying each page out of the OS cache. The
+                // map asks for far more than any file: SQLite caps it at its compile-time limit
+                // (2 GiB), and a run over a large audience reads the whole file, where every
+                // page past the map is a system call and a copy. It is address space, not
+                // memory: the pages are the OS cache's.
+                c.execute_batch(&format!(
+                    "PRAGMA cache_size = -32768; PRAGMA mmap_size = {READER_MMAP_BYTES};"
+                ))
+                .map_err(map_err)?;
                 Ok(Mutex::new(c))
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -244,8 +252,21 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> StoreResult<T> {
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+        // The first free connection from the next one in turn, and only if all are busy a
+        // wait for that one: a quick point read must not queue behind a long read (a page of
+        // an audience run) on another thread while a connection sits idle.
+        let n = self.readers.len();
+        let first = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
+        let free = (0..n).find_map(|j| match self.readers[(first + j) % n].try_lock() {
+            Ok(conn) => Some(conn),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        });
+        let conn = free.unwrap_or_else(|| {
+            self.readers[first]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        });
         f(&conn).map_err(map_err)
     }
 }
@@ -311,17 +332,18 @@ pub(crate) fn consent_from_row_at(
     r: &rusqlite::Row<'_>,
     at: usize,
 ) -> rusqlite::Result<(i64, ConsentRecord)> {
-    let purpose: String = r.get(at + 1)?;
-    let decision: String = r.get(at + 2)?;
-    let source: String = r.get(at + 5)?;
+    // Parsed from the row's own text: an audience run reads millions of these.
+    let purpose = r.get_ref(at + 1)?.as_str()?;
+    let decision = r.get_ref(at + 2)?.as_str()?;
+    let source = r.get_ref(at + 5)?.as_str()?;
     Ok((
         r.get(at)?,
         ConsentRecord {
-            purpose: PurposeId::parse(&purpose).map_err(|_| bad_row("purpose", &purpose))?,
-            decision: Decision::parse(&decision).ok_or_else(|| bad_row("decision", &decision))?,
+            purpose: PurposeId::parse(purpose).map_err(|_| bad_row("purpose", purpose))?,
+            decision: Decision::parse(decision).ok_or_else(|| bad_row("decision", decision))?,
             purpose_version: PurposeVersion::from_stored(r.get(at + 3)?),
             policy_version: PolicyVersion::from_stored(r.get(at + 4)?),
-            source: Source::parse(&source).ok_or_else(|| bad_row("source", &source))?,
+            source: Source::parse(source).ok_or_else(|| bad_row("source", source))?,
             bulk: r.get::<_, i64>(at + 6)? != 0,
             evidence: r.get(at + 7)?,
             at: Timestamp::from_millis(r.get(at + 8)?),
