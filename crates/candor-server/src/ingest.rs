@@ -275,10 +275,9 @@ pub fn parse(
     })
 }
 
-/// The consent state of each subject in a batch, recording GPC and the other consent signals
-/// the events carry first, so the gate sees them.
-/// Each subject's consent state, and the subjects (identified or anonymous) whose processing
-/// is restricted — read for the whole batch at once.
+/// Each subject's consent state in a batch, after recording GPC and the other consent signals
+/// the events carry, so the gate sees them; and the subjects (identified or anonymous) whose
+/// processing is restricted. Read for the whole batch at once.
 fn consent_states(
     ctx: &Context<'_>,
     events: &[&Incoming],
