@@ -79,7 +79,6 @@ pub fn store_attributes(
 fn audited_population(
     store: &dyn Store,
     policy: &Policy,
-    now: Timestamp,
 ) -> StoreResult<Vec<(SubjectKey, AuditAttributes)>> {
     let mut out = Vec::new();
     let mut after: Option<SubjectKey> = None;
@@ -95,7 +94,12 @@ fn audited_population(
             if !grants_fairness_audit(policy, &facts, &store.consent_records(&subject)?) {
                 continue;
             }
-            let key = DataKey::from_bytes(store.data_key(&subject, fresh_bytes(), now)?);
+            // Read, never created: sealed attributes always have their key, and a campaign
+            // run measures while it holds the writer.
+            let Some(key) = store.existing_data_key(&subject)? else {
+                continue;
+            };
+            let key = DataKey::from_bytes(key);
             if let Ok(attributes) = AuditAttributes::open(&key, &context(&subject), &sealed) {
                 out.push((subject, attributes));
             }
@@ -226,10 +230,9 @@ pub fn slot_report(
     slot: &str,
     since: Timestamp,
     k_min: u64,
-    now: Timestamp,
 ) -> StoreResult<SlotFairness> {
     let exposures = slot_exposures(store, slot, since)?;
-    let population = audited_population(store, policy, now)?;
+    let population = audited_population(store, policy)?;
     let groups = slot_groups(&population, &exposures.exposed, slot, k_min)?;
     let catalog = catalog_with_popularity(store, &exposures.providers)?;
     let items: Vec<ExposureItem<'_>> = catalog
@@ -260,13 +263,12 @@ pub fn slot_group_reports(
     policy: &Policy,
     since: Timestamp,
     k_min: u64,
-    now: Timestamp,
 ) -> StoreResult<Vec<(String, GroupFairness)>> {
     let slots = store.exposure_slots(since, FLAGGED_SLOTS_LEN_MAX)?;
     if slots.is_empty() {
         return Ok(Vec::new());
     }
-    let population = audited_population(store, policy, now)?;
+    let population = audited_population(store, policy)?;
     slots
         .into_iter()
         .map(|slot| {
@@ -335,11 +337,9 @@ pub fn campaign_report(
     campaign: &str,
     outcomes: &[CampaignOutcome],
     k_min: u64,
-    now: Timestamp,
 ) -> StoreResult<GroupFairness> {
-    let population: HashMap<SubjectKey, AuditAttributes> = audited_population(store, policy, now)?
-        .into_iter()
-        .collect();
+    let population: HashMap<SubjectKey, AuditAttributes> =
+        audited_population(store, policy)?.into_iter().collect();
     campaign_groups(&population, campaign, outcomes, k_min)
 }
 
@@ -448,9 +448,8 @@ pub fn campaign_fairness(
             None => return Ok(Err(CampaignFairnessMissing::NoRuns)),
         },
     };
-    let population: HashMap<SubjectKey, AuditAttributes> = audited_population(store, policy, now)?
-        .into_iter()
-        .collect();
+    let population: HashMap<SubjectKey, AuditAttributes> =
+        audited_population(store, policy)?.into_iter().collect();
     let mut outcomes = Vec::new();
     for o in store.run_outcomes(&run.id)? {
         // Conversions are read only for people whose attributes count.

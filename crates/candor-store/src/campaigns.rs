@@ -159,7 +159,22 @@ impl NewRun {
         insert: impl Fn(&mut C, &[(&SubjectKey, &NewDelivery)], &[RunOutcome]) -> Result<(), E>,
     ) -> Result<Vec<RunOutcome>, E> {
         let mut out = Vec::with_capacity(self.outcomes.len());
-        for chunk in self.outcomes.chunks(COMMIT_CHUNK_LEN) {
+        self.reserve_chunks(conn, &self.outcomes, &count, &insert, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`NewRun::reserve`] for `outcomes` instead of the run's own, appending the final
+    /// outcomes to `out`: a streamed run ([`crate::Store::stream_run`]) reserves each batch
+    /// as it is decided.
+    pub(crate) fn reserve_chunks<C: ?Sized, E>(
+        &self,
+        conn: &mut C,
+        outcomes: &[NewOutcome],
+        count: &impl Fn(&mut C, &[&SubjectKey]) -> Result<HashMap<SubjectKey, CapUse>, E>,
+        insert: &impl Fn(&mut C, &[(&SubjectKey, &NewDelivery)], &[RunOutcome]) -> Result<(), E>,
+        out: &mut Vec<RunOutcome>,
+    ) -> Result<(), E> {
+        for chunk in outcomes.chunks(COMMIT_CHUNK_LEN) {
             let wanting: Vec<&SubjectKey> = chunk
                 .iter()
                 .filter(|o| o.reason.is_none() && o.delivery.is_some())
@@ -192,8 +207,44 @@ impl NewRun {
             }
             insert(conn, &deliveries, &out[first..])?;
         }
-        Ok(out)
+        Ok(())
     }
+}
+
+/// Where a streamed run's decisions go as they are made ([`crate::Store::stream_run`]).
+/// Several threads may write at once.
+pub trait RunSink: Sync {
+    /// Takes a batch of decided outcomes, each of a subject not yet written in this run.
+    fn write(&self, outcomes: Vec<NewOutcome>) -> crate::StoreResult<()>;
+}
+
+/// A [`RunSink`] that keeps the outcomes for a commit at the end.
+#[derive(Default)]
+pub struct BufferedRun(std::sync::Mutex<Vec<NewOutcome>>);
+
+impl BufferedRun {
+    pub fn into_outcomes(self) -> Vec<NewOutcome> {
+        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl RunSink for BufferedRun {
+    fn write(&self, outcomes: Vec<NewOutcome>) -> crate::StoreResult<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(outcomes);
+        Ok(())
+    }
+}
+
+/// A streamed run, committed.
+#[derive(Debug)]
+pub struct CommittedRun {
+    /// Every final outcome (after cap reservations), in the order the batches were written.
+    pub outcomes: Vec<RunOutcome>,
+    /// The run's deliveries are held behind a fairness flag.
+    pub held: bool,
 }
 
 /// What happened to one subject in a committed run.

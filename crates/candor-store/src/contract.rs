@@ -47,6 +47,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     segments_and_campaigns_round_trip(&fresh());
     runs_reserve_cap_slots_and_keep_outcomes(&fresh());
     racing_runs_never_over_deliver(&fresh());
+    streamed_runs_reserve_measure_and_roll_back(&fresh());
     outbox_leases_retries_and_completes(&fresh());
     unsubscribes_time_zones_and_erasure(&fresh());
     flagged_runs_hold_deliveries_until_acknowledged(&fresh());
@@ -400,7 +401,14 @@ pub fn consent_history_pages(store: &dyn Store) {
 pub fn data_keys_are_stable_and_contact_is_opaque(store: &dyn Store) {
     let s = subject(4);
     let now = Timestamp::from_millis(1);
+    assert_eq!(
+        store.existing_data_key(&s).unwrap(),
+        None,
+        "reading creates none"
+    );
+    assert_eq!(store.existing_data_key(&s).unwrap(), None);
     let k = store.data_key(&s, [1; 32], now).unwrap();
+    assert_eq!(store.existing_data_key(&s).unwrap(), Some([1; 32]));
     assert_eq!(k, [1; 32]);
     assert_eq!(
         store.data_key(&s, [2; 32], now).unwrap(),
@@ -1509,6 +1517,115 @@ pub fn racing_runs_never_over_deliver(store: &dyn Store) {
     assert_eq!(
         selected_total, SUBJECTS as usize,
         "outcomes agree with deliveries"
+    );
+}
+
+pub fn streamed_runs_reserve_measure_and_roll_back(store: &dyn Store) {
+    const SUBJECTS: u32 = 40;
+    let subjects: Vec<SubjectKey> = (0..SUBJECTS).map(subject).collect();
+    let t = 300 * HOUR_MS;
+    // The first five already had today's message of this campaign (its cap is 1 a day).
+    let earlier: Vec<crate::NewOutcome> = subjects[..5]
+        .iter()
+        .map(|s| selected(*s, &format!("early-{}", s.to_hex())))
+        .collect();
+    store
+        .commit_run(&email_run("early", "stream", t, earlier))
+        .unwrap();
+
+    // A run whose deciding fails keeps nothing, not even the batches it already wrote.
+    let mut run = email_run("broken", "stream", t + 1, Vec::new());
+    let failed = store.stream_run(
+        &run,
+        &mut |sink| {
+            sink.write(vec![selected(subjects[10], "broken-10")])?;
+            Err(crate::StoreError::Other("deciding failed".into()))
+        },
+        &mut |_| panic!("a failed run is not measured"),
+    );
+    assert!(failed.is_err());
+    assert_eq!(store.run("broken").unwrap(), None);
+    assert!(store.run_deliveries("broken").unwrap().is_empty());
+
+    // Two threads write batches of one run at once; the measure sees every final outcome and
+    // flags the run, which (with the policy's hold) holds its deliveries.
+    run.run_id = "streamed".into();
+    run.hold_if_flagged = true;
+    let mut measured = Vec::new();
+    let committed = store
+        .stream_run(
+            &run,
+            &mut |sink| {
+                std::thread::scope(|scope| {
+                    for half in subjects.chunks(SUBJECTS as usize / 2) {
+                        scope.spawn(move || {
+                            for batch in half.chunks(7) {
+                                let outcomes = batch
+                                    .iter()
+                                    .map(|s| match s.as_bytes()[0] % 4 {
+                                        0 => excluded(*s, "no_consent"),
+                                        _ => selected(*s, &format!("streamed-{}", s.to_hex())),
+                                    })
+                                    .collect();
+                                sink.write(outcomes).unwrap();
+                            }
+                        });
+                    }
+                });
+                Ok(())
+            },
+            &mut |outcomes| {
+                measured = outcomes.to_vec();
+                Ok(Some(crate::NewFlag { parity_ratio: 0.5 }))
+            },
+        )
+        .unwrap();
+    assert!(committed.held);
+    // The measure saw every outcome, final or (where a backend reserves at the commit) as
+    // decided: a cap can only turn a selection into an exclusion.
+    assert_eq!(measured.len(), committed.outcomes.len());
+    for (m, o) in measured.iter().zip(&committed.outcomes) {
+        assert_eq!(m.subject, o.subject);
+        assert!(m.selected || !o.selected, "{m:?} {o:?}");
+    }
+    assert_eq!(committed.outcomes.len(), SUBJECTS as usize);
+    let mut stored = store.run_outcomes("streamed").unwrap();
+    let mut expected = committed.outcomes.clone();
+    expected.sort_by_key(|o| *o.subject.as_bytes());
+    stored.sort_by_key(|o| *o.subject.as_bytes());
+    assert_eq!(stored, expected);
+    for o in &committed.outcomes {
+        let capped = subjects[..5].contains(&o.subject);
+        let wanted = o.subject.as_bytes()[0] % 4 != 0;
+        match (wanted, capped) {
+            (false, _) => assert_eq!(o.reason.as_deref(), Some("no_consent")),
+            (true, true) => assert_eq!(o.reason.as_deref(), Some("frequency_cap")),
+            (true, false) => assert!(o.selected, "{o:?}"),
+        }
+    }
+    let deliveries = store.run_deliveries("streamed").unwrap();
+    assert_eq!(
+        deliveries.len(),
+        committed.outcomes.iter().filter(|o| o.selected).count()
+    );
+    assert!(deliveries.iter().all(|d| d.held));
+    assert_eq!(
+        store.held_deliveries(Some("streamed")).unwrap(),
+        deliveries.len() as u64
+    );
+    let flags = store.fairness_flags(Some("stream"), 10).unwrap();
+    assert_eq!(flags.len(), 1);
+    assert_eq!(
+        (flags[0].run_id.as_str(), flags[0].held),
+        ("streamed", true)
+    );
+    assert!(
+        store
+            .claim_deliveries(Timestamp::from_millis(t + 2), 60_000, 100)
+            .unwrap()
+            .iter()
+            .all(|d| d.run_id != "streamed"),
+        "held deliveries stay out of the outbox"
     );
 }
 

@@ -107,6 +107,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores sealed contact data (already encrypted with the subject's data key).
     fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()>;
     fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>>;
+    /// The subject's data key if one was created, without creating one: for reading sealed
+    /// contact data, which never exists without its key.
+    fn existing_data_key(&self, key: &SubjectKey) -> StoreResult<Option<[u8; 32]>>;
 
     /// Inserts or replaces catalog items.
     fn upsert_items(&self, items: &[CatalogItem], now: Timestamp) -> StoreResult<()>;
@@ -355,6 +358,42 @@ pub trait Store: Send + Sync + 'static {
     /// runs (on any number of instances) never over-deliver. Outcomes that lose the race come
     /// back excluded with [`REASON_FREQUENCY_CAP`]. Returns the final outcomes in order.
     fn commit_run(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>>;
+    /// Commits a run while it is decided: `decide` hands batches of outcomes to the sink (from
+    /// any number of threads), then `measure` sees every outcome (final where the backend
+    /// reserves caps as the run is decided, otherwise as decided) and returns the run's
+    /// fairness flag, and the run commits in one transaction with the same guarantees as
+    /// [`Store::commit_run`] (exact caps, deliveries held when the policy holds a flagged
+    /// campaign, nothing visible before the commit and nothing kept when either closure
+    /// fails). `run.outcomes` and `run.flag` are not read. The default collects the outcomes
+    /// and commits them at the end; a backend that can reserve while the run is decided
+    /// overlaps writing with deciding.
+    fn stream_run(
+        &self,
+        run: &NewRun,
+        decide: &mut dyn FnMut(&dyn RunSink) -> StoreResult<()>,
+        measure: &mut dyn FnMut(&[RunOutcome]) -> StoreResult<Option<NewFlag>>,
+    ) -> StoreResult<CommittedRun> {
+        let sink = BufferedRun::default();
+        decide(&sink)?;
+        let outcomes = sink.into_outcomes();
+        let decided: Vec<RunOutcome> = outcomes
+            .iter()
+            .map(|o| RunOutcome {
+                subject: o.subject,
+                selected: o.reason.is_none(),
+                reason: o.reason.clone(),
+            })
+            .collect();
+        let flag = measure(&decided)?;
+        let run = NewRun {
+            outcomes,
+            flag,
+            ..run.clone()
+        };
+        let outcomes = self.commit_run(&run)?;
+        let held = run.hold_if_flagged && self.held_deliveries(Some(&run.run_id))? > 0;
+        Ok(CommittedRun { outcomes, held })
+    }
     fn run(&self, id: &str) -> StoreResult<Option<RunRecord>>;
     /// The campaign's most recent recorded run (real runs only; dry runs are not kept).
     fn latest_run(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>>;

@@ -26,7 +26,7 @@ use candor_segments::template::{Placeholder, TemplateValues};
 use candor_segments::{delivery_idempotency_key, unsubscribe_token};
 use candor_store::{
     AudienceEvent, AudienceQuery, CampaignRecord, CapLimit, MarketingState, NewDelivery,
-    NewOutcome, NewRun, PageRequest, Store, StoreResult,
+    NewOutcome, NewRun, PageRequest, RunOutcome, RunSink, Store, StoreResult,
 };
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -399,18 +399,17 @@ pub struct Message {
 
 /// The subject's contact fields, unsealed with their data key. Empty when none are held (and
 /// then no data key is created).
-pub fn contact_fields(
-    store: &dyn Store,
-    key: &SubjectKey,
-    now: Timestamp,
-) -> StoreResult<HashMap<String, String>> {
+pub fn contact_fields(store: &dyn Store, key: &SubjectKey) -> StoreResult<HashMap<String, String>> {
     let sealed = store.contact(key)?;
     if sealed.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut fresh = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut fresh);
-    let data_key = DataKey::from_bytes(store.data_key(key, fresh, now)?);
+    // Read, never created: sealed contact data always has its key, and a campaign run calls
+    // this while it holds the writer.
+    let Some(data_key) = store.existing_data_key(key)? else {
+        return Ok(HashMap::new());
+    };
+    let data_key = DataKey::from_bytes(data_key);
     Ok(sealed
         .into_iter()
         .filter_map(|(field, bytes)| {
@@ -438,7 +437,7 @@ pub fn render(
     catalog: &Catalog,
 ) -> StoreResult<Message> {
     let contact = if campaign.template().uses(Placeholder::FirstName) {
-        contact_fields(ctx.store, &data.key, ctx.now)?
+        contact_fields(ctx.store, &data.key)?
     } else {
         HashMap::new()
     };
@@ -485,6 +484,41 @@ pub fn render(
     Ok(Message {
         text,
         unsubscribe_url,
+    })
+}
+
+/// What a queued delivery keeps of its message: only what was rendered for the person. The
+/// rest of the webhook body comes from the delivery's own record when it is posted
+/// ([`webhook_payload`]), so a large run writes each id once, not again inside every payload.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct QueuedMessage {
+    pub message: String,
+    pub unsubscribe_url: String,
+}
+
+/// The body posted to the webhook for a queued delivery (without the address, which the
+/// outbox adds when it posts). Deliveries queued with the whole body (as earlier versions
+/// did) are read as they are.
+pub fn webhook_payload(d: &candor_store::DeliveryRecord) -> StoreResult<DeliveryPayload> {
+    let stored = d.payload.as_deref().unwrap_or_default();
+    if let Ok(whole) = serde_json::from_str::<DeliveryPayload>(stored) {
+        return Ok(whole);
+    }
+    let queued: QueuedMessage = serde_json::from_str(stored)
+        .map_err(|e| candor_store::StoreError::Other(format!("unreadable delivery: {e}")))?;
+    Ok(DeliveryPayload {
+        idempotency_key: d.idempotency_key.clone(),
+        campaign: d.campaign_id.clone(),
+        run: d.run_id.clone(),
+        channel: d.channel.clone(),
+        subject: d.subject.to_hex(),
+        to: None,
+        message: queued.message,
+        headers: DeliveryHeaders {
+            list_unsubscribe: format!("<{}>", queued.unsubscribe_url),
+            list_unsubscribe_post: "List-Unsubscribe=One-Click".to_owned(),
+        },
+        unsubscribe_url: queued.unsubscribe_url,
     })
 }
 
@@ -579,13 +613,13 @@ pub struct RunResult {
 fn measure_run(
     ctx: &Ctx<'_>,
     campaign: &str,
-    outcomes: &[NewOutcome],
+    outcomes: &[RunOutcome],
 ) -> StoreResult<Option<candor_store::NewFlag>> {
     let decided: Vec<crate::fairness::CampaignOutcome> = outcomes
         .iter()
         .map(|o| crate::fairness::CampaignOutcome {
             subject: o.subject,
-            selected: o.reason.is_none(),
+            selected: o.selected,
             converted: None,
         })
         .collect();
@@ -595,11 +629,34 @@ fn measure_run(
         campaign,
         &decided,
         candor_accountability::K_MIN_DEFAULT,
-        ctx.now,
     )?;
     Ok(report.flagged().then(|| candor_store::NewFlag {
         parity_ratio: report.parity_ratio_min().unwrap_or(0.0),
     }))
+}
+
+/// The delivery to queue for one selected person: the rendered message and its webhook
+/// payload.
+fn new_delivery(
+    ctx: &Ctx<'_>,
+    data: &SubjectData,
+    campaign: &Campaign,
+    catalog: &Catalog,
+    stored: &StoredCampaign,
+    run_id: &str,
+) -> StoreResult<NewDelivery> {
+    let message = render(ctx, data, campaign, catalog)?;
+    let queued = QueuedMessage {
+        message: message.text,
+        unsubscribe_url: message.unsubscribe_url,
+    };
+    Ok(NewDelivery {
+        idempotency_key: delivery_idempotency_key(&stored.id, run_id, &data.key),
+        payload: Some(
+            serde_json::to_string(&queued)
+                .map_err(|e| candor_store::StoreError::Other(format!("payload: {e}")))?,
+        ),
+    })
 }
 
 fn random_id() -> String {
@@ -635,53 +692,31 @@ pub fn run_campaign(
     let catalog = ctx.catalog()?;
     let since = history_since(&ctx.settings.rules, &campaign, ctx.now);
     let query = audience_query(campaign.segment(), since, ctx.now);
-    /// One part of the audience, decided.
+    /// One part of the audience, decided: the time zones it met and, in a dry run, its counts.
     #[derive(Default)]
     struct Part {
         zones: Zones,
         counts: Counts,
-        outcomes: Vec<NewOutcome>,
     }
-    let parts = fold_audience(ctx.store, &query, Part::default, |part, page| {
-        let Part {
-            zones,
-            counts,
-            outcomes,
-        } = part;
+    // Decides one page of the audience into `part`; a real run's outcomes go to `sink`.
+    let decide_page = |part: &mut Part,
+                       page: Vec<candor_store::AudienceRow>,
+                       sink: Option<&dyn RunSink>|
+     -> StoreResult<()> {
+        let mut outcomes = Vec::new();
         for row in page {
             let data = ctx.subject_from_row(row, &catalog);
             let key = &data.key;
-            let decision = decide_subject(ctx, &data, &campaign, stored.seed, zones);
+            let decision = decide_subject(ctx, &data, &campaign, stored.seed, &mut part.zones);
             let reason = decision.code().map(|c| c.as_str().to_owned());
             let Some(run_id) = &run_id else {
-                counts[slot(reason.as_deref())] += 1;
+                part.counts[slot(reason.as_deref())] += 1;
                 continue;
             };
             let delivery = match decision {
-                Decision::Selected => {
-                    let message = render(ctx, &data, &campaign, &catalog)?;
-                    let idempotency_key = delivery_idempotency_key(&stored.id, run_id, key);
-                    let payload = DeliveryPayload {
-                        idempotency_key: idempotency_key.clone(),
-                        campaign: stored.id.clone(),
-                        run: run_id.clone(),
-                        channel: stored.channel.clone(),
-                        subject: key.to_hex(),
-                        to: None,
-                        message: message.text,
-                        headers: DeliveryHeaders {
-                            list_unsubscribe: format!("<{}>", message.unsubscribe_url),
-                            list_unsubscribe_post: "List-Unsubscribe=One-Click".to_owned(),
-                        },
-                        unsubscribe_url: message.unsubscribe_url,
-                    };
-                    Some(NewDelivery {
-                        idempotency_key,
-                        payload: Some(serde_json::to_string(&payload).map_err(|e| {
-                            candor_store::StoreError::Other(format!("payload: {e}"))
-                        })?),
-                    })
-                }
+                Decision::Selected => Some(new_delivery(
+                    ctx, &data, &campaign, &catalog, &stored, run_id,
+                )?),
                 Decision::Excluded(_) => None,
             };
             outcomes.push(NewOutcome {
@@ -690,21 +725,31 @@ pub fn run_campaign(
                 delivery,
             });
         }
-        Ok(())
-    })?;
-    let mut counts: Counts = [0; 1 + ExclusionCode::ALL.len()];
-    let mut outcomes = Vec::new();
-    for part in parts {
-        for (total, n) in counts.iter_mut().zip(part.counts) {
-            *total += n;
+        match sink {
+            Some(sink) if !outcomes.is_empty() => sink.write(outcomes),
+            _ => Ok(()),
         }
-        outcomes.extend(part.outcomes);
-    }
-    let (mut flagged, mut held) = (false, false);
-    if let Some(run_id) = &run_id {
-        let flag = measure_run(ctx, &stored.id, &outcomes)?;
-        flagged = flag.is_some();
-        let committed = ctx.store.commit_run(&NewRun {
+    };
+    let mut counts: Counts = [0; 1 + ExclusionCode::ALL.len()];
+    let Some(run_id) = &run_id else {
+        let parts = fold_audience(ctx.store, &query, Part::default, |part, page| {
+            decide_page(part, page, None)
+        })?;
+        for part in parts {
+            for (total, n) in counts.iter_mut().zip(part.counts) {
+                *total += n;
+            }
+        }
+        return Ok(Ok(RunResult {
+            run_id: None,
+            counts,
+            flagged: false,
+            held: false,
+        }));
+    };
+    let mut flagged = false;
+    let committed = ctx.store.stream_run(
+        &NewRun {
             run_id: run_id.clone(),
             campaign_id: stored.id.clone(),
             channel: stored.channel.clone(),
@@ -712,17 +757,28 @@ pub fn run_campaign(
             channel_cap: cap_limit(ctx.settings.rules.caps.for_channel(campaign.channel())),
             campaign_cap: campaign.cap().map(cap_limit),
             record_outcomes: true,
-            outcomes,
-            flag,
+            outcomes: Vec::new(),
+            flag: None,
             hold_if_flagged: ctx.policy.fairness.hold_flagged_campaigns,
-        })?;
-        for o in &committed {
-            counts[slot(o.reason.as_deref())] += 1;
-        }
-        held = ctx.store.held_deliveries(Some(run_id))? > 0;
+        },
+        &mut |sink| {
+            fold_audience(ctx.store, &query, Part::default, |part, page| {
+                decide_page(part, page, Some(sink))
+            })
+            .map(drop)
+        },
+        &mut |outcomes| {
+            let flag = measure_run(ctx, &stored.id, outcomes)?;
+            flagged = flag.is_some();
+            Ok(flag)
+        },
+    )?;
+    for o in &committed.outcomes {
+        counts[slot(o.reason.as_deref())] += 1;
     }
+    let held = committed.held;
     Ok(Ok(RunResult {
-        run_id,
+        run_id: Some(run_id.clone()),
         counts,
         flagged,
         held,

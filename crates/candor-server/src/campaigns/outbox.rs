@@ -74,7 +74,7 @@ pub async fn run_once(
         ..OutboxReport::default()
     };
     for d in claimed {
-        let body = match with_address(&store, &d, now).await {
+        let body = match with_address(&store, &d).await {
             Ok(body) => body,
             Err(e) => {
                 // The delivery stays leased and is taken again when the lease ends.
@@ -110,26 +110,20 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| candor_store::StoreError::Other(format!("outbox task failed: {e}")))?
 }
 
-/// The payload with the person's address on the channel, unsealed now: the outbox itself
-/// never holds it.
+/// The webhook body with the person's address on the channel, unsealed now: the outbox
+/// itself never holds it.
 async fn with_address(
     store: &std::sync::Arc<dyn Store>,
     d: &DeliveryRecord,
-    now: Timestamp,
 ) -> StoreResult<String> {
-    let payload = d.payload.clone().unwrap_or_default();
-    let Some(field) = Channel::parse(&d.channel).and_then(super::address_field) else {
-        return Ok(payload);
-    };
-    let subject = d.subject;
-    let contact = blocking(store, move |s| super::contact_fields(s, &subject, now)).await?;
-    let Some(address) = contact.get(field) else {
-        return Ok(payload);
-    };
-    let mut value: serde_json::Value = serde_json::from_str(&payload)
-        .map_err(|e| candor_store::StoreError::Other(format!("unreadable delivery: {e}")))?;
-    value["to"] = serde_json::Value::from(address.as_str());
-    Ok(value.to_string())
+    let mut payload = super::webhook_payload(d)?;
+    if let Some(field) = Channel::parse(&d.channel).and_then(super::address_field) {
+        let subject = d.subject;
+        let contact = blocking(store, move |s| super::contact_fields(s, &subject)).await?;
+        payload.to = contact.get(field).cloned();
+    }
+    serde_json::to_string(&payload)
+        .map_err(|e| candor_store::StoreError::Other(format!("delivery body: {e}")))
 }
 
 async fn post(

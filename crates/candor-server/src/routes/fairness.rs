@@ -390,7 +390,7 @@ pub async fn slot_fairness(
     let (since, k_min) = q.resolve(now)?;
     let policy = state.policy.clone();
     let report = state
-        .blocking(move |store| slot_report(store, &policy, &slot, since, k_min, now))
+        .blocking(move |store| slot_report(store, &policy, &slot, since, k_min))
         .await?;
     crate::metrics::note_slot_flag(&report.slot, report.groups.flagged());
     Ok(Json(slot_body(&report)))
@@ -540,7 +540,7 @@ pub async fn fairness_flags(
         .blocking(move |store| {
             Ok((
                 store.fairness_flags(None, FLAGS_LEN_MAX)?,
-                slot_group_reports(store, &policy, since, k_min, now)?,
+                slot_group_reports(store, &policy, since, k_min)?,
             ))
         })
         .await?;

@@ -9,7 +9,7 @@ use candor_domain::policy::Policy;
 use candor_domain::time::Timestamp;
 use candor_segments::campaign::in_control_group;
 use candor_segments::verify_webhook;
-use candor_server::campaigns::{DeliveryPayload, StoredCampaign, outbox};
+use candor_server::campaigns::{DeliveryPayload, StoredCampaign, outbox, webhook_payload};
 use candor_store::Store;
 use serde_json::{Value, json};
 
@@ -482,8 +482,7 @@ async fn a_run_selects_or_excludes_everyone_with_a_reason() {
 
     let deliveries = off_runtime(|| store(&app).run_deliveries(&run_id).unwrap());
     assert_eq!(deliveries.len(), 1);
-    let payload: DeliveryPayload =
-        serde_json::from_str(deliveries[0].payload.as_deref().unwrap()).unwrap();
+    let payload: DeliveryPayload = webhook_payload(&deliveries[0]).unwrap();
     assert_eq!(payload.subject, ann.to_hex(), "the shop's id never leaves");
     assert_eq!(payload.campaign, "wine");
     assert!(
@@ -570,7 +569,7 @@ async fn racing_runs_never_over_deliver() {
 
 fn unsubscribe_path(app: &TestApp, run_id: &str) -> String {
     let d = &off_runtime(|| store(app).run_deliveries(run_id).unwrap())[0];
-    let payload: DeliveryPayload = serde_json::from_str(d.payload.as_deref().unwrap()).unwrap();
+    let payload: DeliveryPayload = webhook_payload(d).unwrap();
     let url = payload.unsubscribe_url;
     url[url.find("/v1/unsubscribe/").unwrap()..].to_owned()
 }
@@ -826,7 +825,7 @@ async fn the_outbox_retries_with_backoff_until_the_webhook_accepts() {
             "same key on every attempt"
         );
         let sent: Value = serde_json::from_str(body).unwrap();
-        let mut queued: Value = serde_json::from_str(d.payload.as_deref().unwrap()).unwrap();
+        let mut queued: Value = serde_json::to_value(webhook_payload(&d).unwrap()).unwrap();
         assert!(
             queued.get("to").is_none(),
             "the outbox never holds the address"

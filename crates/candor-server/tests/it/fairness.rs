@@ -241,7 +241,6 @@ async fn campaign_outcomes_plug_into_the_same_report() {
             "spring",
             &outcomes,
             10,
-            Timestamp::from_millis(NOW),
         )
         .unwrap()
     });

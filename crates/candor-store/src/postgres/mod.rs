@@ -585,6 +585,21 @@ impl Store for PostgresStore {
         })
     }
 
+    fn existing_data_key(&self, key: &SubjectKey) -> StoreResult<Option<[u8; 32]>> {
+        let stored: Option<Vec<u8>> = self.read(|c| {
+            Ok(c.query_opt(
+                "SELECT data_key FROM subject_keys WHERE subject_key = $1",
+                &[&key.as_bytes().as_slice()],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+        })?;
+        stored
+            .map(|k| k.try_into())
+            .transpose()
+            .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
+    }
+
     fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>> {
         // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
         self.read(|c| {

@@ -11,13 +11,13 @@ use candor_domain::consent::{AgeBand, SubjectFacts};
 use candor_domain::time::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{SqliteStore, bad_row};
+use super::{SqliteStore, bad_row, map_err};
 use candor_domain::policy::Interaction;
 
 use crate::{
     Acknowledgement, AudienceEvent, AudienceQuery, AudienceRow, CampaignRecord, CapUse,
-    DeliveryRecord, FairnessFlag, MarketingState, NewDelivery, NewRun, RunOutcome, RunRecord,
-    SegmentRecord, StoreResult, SubjectOutcome,
+    CommittedRun, DeliveryRecord, FairnessFlag, MarketingState, NewDelivery, NewFlag, NewOutcome,
+    NewRun, RunOutcome, RunRecord, RunSink, SegmentRecord, StoreResult, SubjectOutcome,
 };
 
 pub(super) fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
@@ -164,6 +164,99 @@ fn insert_outcomes(
     }
     stmt.execute(values.as_slice())?;
     Ok(())
+}
+
+/// Whether the campaign has a flag no operator has acknowledged yet.
+fn unacknowledged_flag(conn: &Connection, campaign_id: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM fairness_flags WHERE campaign_id = ?1 AND acknowledged_at IS NULL)",
+        [campaign_id],
+        |r| r.get::<_, bool>(0),
+    )
+}
+
+fn insert_flag(
+    conn: &Connection,
+    run: &NewRun,
+    flag: &NewFlag,
+    held: bool,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO fairness_flags (run_id, campaign_id, parity_ratio, flagged_at, held) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![run.run_id, run.campaign_id, flag.parity_ratio, run.now.as_millis(), held],
+    )?;
+    Ok(())
+}
+
+fn insert_run(conn: &Connection, run: &NewRun) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO campaign_runs (id, campaign_id, at) VALUES (?1, ?2, ?3)",
+        params![run.run_id, run.campaign_id, run.now.as_millis()],
+    )?;
+    Ok(())
+}
+
+/// The writer connection inside a streamed run's transaction, with the final outcomes so far.
+struct StreamedRun<'a> {
+    state: std::sync::Mutex<(&'a mut Connection, Vec<RunOutcome>)>,
+    run: &'a NewRun,
+    held: bool,
+}
+
+impl RunSink for StreamedRun<'_> {
+    fn write(&self, outcomes: Vec<NewOutcome>) -> StoreResult<()> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (conn, out) = &mut *state;
+        let (run, held) = (self.run, self.held);
+        run.reserve_chunks(
+            &mut &**conn,
+            &outcomes,
+            &|c, subjects| cap_use(c, run, subjects),
+            &|c, deliveries, outcomes| {
+                insert_deliveries(c, run, deliveries, held)?;
+                if run.record_outcomes {
+                    insert_outcomes(c, run, outcomes)?;
+                }
+                Ok(())
+            },
+            out,
+        )
+        .map_err(map_err)
+    }
+}
+
+/// The body of [`SqliteStore::stream_run_impl`], inside its transaction.
+fn stream_in_transaction(
+    conn: &mut Connection,
+    run: &NewRun,
+    decide: &mut dyn FnMut(&dyn RunSink) -> StoreResult<()>,
+    measure: &mut dyn FnMut(&[RunOutcome]) -> StoreResult<Option<NewFlag>>,
+) -> StoreResult<CommittedRun> {
+    let held_before =
+        run.hold_if_flagged && unacknowledged_flag(conn, &run.campaign_id).map_err(map_err)?;
+    if run.record_outcomes {
+        insert_run(conn, run).map_err(map_err)?;
+    }
+    let sink = StreamedRun {
+        state: std::sync::Mutex::new((conn, Vec::new())),
+        run,
+        held: held_before,
+    };
+    decide(&sink)?;
+    let (conn, outcomes) = sink.state.into_inner().unwrap_or_else(|p| p.into_inner());
+    let flag = measure(&outcomes)?;
+    let held = held_before || (run.hold_if_flagged && flag.is_some());
+    if let Some(flag) = &flag {
+        insert_flag(conn, run, flag, held).map_err(map_err)?;
+    }
+    if held && !held_before {
+        conn.execute(
+            "UPDATE deliveries SET held = 1 WHERE run_id = ?1",
+            [&run.run_id],
+        )
+        .map_err(map_err)?;
+    }
+    Ok(CommittedRun { outcomes, held })
 }
 
 impl SqliteStore {
@@ -466,23 +559,12 @@ impl SqliteStore {
             // Inside the writer's transaction: no acknowledgement can land between this check
             // and the inserts it decides.
             let held = run.hold_if_flagged
-                && (run.flag.is_some()
-                    || tx.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM fairness_flags WHERE campaign_id = ?1 AND acknowledged_at IS NULL)",
-                        [&run.campaign_id],
-                        |r| r.get::<_, bool>(0),
-                    )?);
+                && (run.flag.is_some() || unacknowledged_flag(&tx, &run.campaign_id)?);
             if let Some(flag) = &run.flag {
-                tx.execute(
-                    "INSERT INTO fairness_flags (run_id, campaign_id, parity_ratio, flagged_at, held) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![run.run_id, run.campaign_id, flag.parity_ratio, run.now.as_millis(), held],
-                )?;
+                insert_flag(&tx, run, flag, held)?;
             }
             if run.record_outcomes {
-                tx.execute(
-                    "INSERT INTO campaign_runs (id, campaign_id, at) VALUES (?1, ?2, ?3)",
-                    params![run.run_id, run.campaign_id, run.now.as_millis()],
-                )?;
+                insert_run(&tx, run)?;
             }
             let out = run.reserve(
                 &mut &*tx,
@@ -498,6 +580,30 @@ impl SqliteStore {
             tx.commit()?;
             Ok(out)
         })
+    }
+
+    /// A streamed run holds the writer from its first batch to its commit, in one transaction:
+    /// batches are reserved and written as the audience is decided (by whichever deciding
+    /// thread hands them over), so writing overlaps deciding, and caps stay exact because no
+    /// other writer can come in between. Deliveries are written held only when the campaign
+    /// already has an unacknowledged flag; a run the measure flags (with the policy holding
+    /// flagged campaigns) holds the rest before the commit makes any of them visible.
+    pub(super) fn stream_run_impl(
+        &self,
+        run: &NewRun,
+        decide: &mut dyn FnMut(&dyn RunSink) -> StoreResult<()>,
+        measure: &mut dyn FnMut(&[RunOutcome]) -> StoreResult<Option<NewFlag>>,
+    ) -> StoreResult<CommittedRun> {
+        let mut conn = self.writer_connection();
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+        let result = stream_in_transaction(&mut conn, run, decide, measure);
+        match &result {
+            Ok(_) => conn.execute_batch("COMMIT").map_err(map_err)?,
+            Err(_) => {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+        result
     }
 
     /// The first run matching `filter` (SQL after `WHERE`, with `?1` bound to `value`).

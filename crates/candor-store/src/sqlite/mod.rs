@@ -242,10 +242,21 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> StoreResult<T> {
-        // A poisoned lock means a panic while writing; SQLite rolled back the transaction, so
-        // the connection itself is still usable.
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // A poisoned lock means a panic while writing; the transaction is rolled back, so the
+        // connection itself is still usable.
+        let mut conn = self.writer_connection();
         f(&mut conn).map_err(map_err)
+    }
+
+    /// The writer connection, outside any transaction.
+    pub(crate) fn writer_connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // A panic inside a transaction that rusqlite does not roll back itself (a streamed
+        // run's) leaves it open: roll it back before the next writer builds on it.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        conn
     }
 
     pub(crate) fn read<T>(
@@ -532,6 +543,18 @@ impl Store for SqliteStore {
             )?;
             Ok(())
         })
+    }
+
+    fn existing_data_key(&self, key: &SubjectKey) -> StoreResult<Option<[u8; 32]>> {
+        let stored: Option<Vec<u8>> = self.read(|c| {
+            c.prepare_cached("SELECT data_key FROM subject_keys WHERE subject_key = ?1")?
+                .query_row([key.as_bytes().as_slice()], |r| r.get(0))
+                .optional()
+        })?;
+        stored
+            .map(|k| k.try_into())
+            .transpose()
+            .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
     }
 
     fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>> {
@@ -1039,6 +1062,15 @@ impl Store for SqliteStore {
 
     fn commit_run(&self, run: &crate::NewRun) -> StoreResult<Vec<crate::RunOutcome>> {
         self.commit_run_impl(run)
+    }
+
+    fn stream_run(
+        &self,
+        run: &crate::NewRun,
+        decide: &mut dyn FnMut(&dyn crate::RunSink) -> StoreResult<()>,
+        measure: &mut dyn FnMut(&[crate::RunOutcome]) -> StoreResult<Option<crate::NewFlag>>,
+    ) -> StoreResult<crate::CommittedRun> {
+        self.stream_run_impl(run, decide, measure)
     }
 
     fn run(&self, id: &str) -> StoreResult<Option<crate::RunRecord>> {

@@ -72,14 +72,7 @@ pub fn run(cmd: FairnessCommand) -> anyhow::Result<ExitCode> {
         })?,
     };
     let loaded = super::load(&common, Overrides::default())?;
-    let report = slot_report(
-        loaded.store.as_ref(),
-        &loaded.policy,
-        &slot,
-        since,
-        k_min,
-        now,
-    )?;
+    let report = slot_report(loaded.store.as_ref(), &loaded.policy, &slot, since, k_min)?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&slot_body(&report))?),
         Format::Markdown => print!("{}", candor_server::fairness::slot_markdown(&report)),

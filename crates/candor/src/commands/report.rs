@@ -321,7 +321,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         html.push_str("<p>No slot was asked for (use <code>--slot NAME</code>).</p>\n");
     }
     for slot in &args.slots {
-        let report = slot_report(store, &loaded.policy, slot, since, K_MIN_DEFAULT, now)?;
+        let report = slot_report(store, &loaded.policy, slot, since, K_MIN_DEFAULT)?;
         let _ = writeln!(html, "<h3>Slot {}</h3>", escape_xml(slot));
         if report.n_exposures == 0 {
             html.push_str("<p>Nothing was shown in this slot in this period.</p>\n");
