@@ -143,24 +143,44 @@ fn insert_deliveries(
     Ok(())
 }
 
-fn insert_outcomes(
-    conn: &Connection,
-    run: &NewRun,
-    outcomes: &[RunOutcome],
-) -> rusqlite::Result<()> {
+/// The code of an exclusion reason, added to `outcome_reasons` the first time it is seen.
+fn reason_code(conn: &Connection, reason: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached("INSERT INTO outcome_reasons (reason) VALUES (?1) ON CONFLICT DO NOTHING")?
+        .execute([reason])?;
+    conn.prepare_cached("SELECT code FROM outcome_reasons WHERE reason = ?1")?
+        .query_row([reason], |r| r.get(0))
+}
+
+/// Writes a chunk of a run's outcomes under the run's `seq` (see migration 9).
+fn insert_outcomes(conn: &Connection, seq: i64, outcomes: &[RunOutcome]) -> rusqlite::Result<()> {
     if outcomes.is_empty() {
         return Ok(());
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO run_outcomes (run_id, subject_key, selected, reason)
-         SELECT ?1, column1, column2, column3 FROM (VALUES {})",
-        placeholders(outcomes.len(), 3)
-    ))?;
-    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&run.run_id];
+    // A handful of distinct reasons per chunk: one code lookup each.
+    let mut codes: Vec<(&str, i64)> = Vec::new();
+    let mut coded: Vec<Option<i64>> = Vec::with_capacity(outcomes.len());
     for o in outcomes {
+        coded.push(match o.reason.as_deref() {
+            None => None,
+            Some(reason) => Some(match codes.iter().find(|(r, _)| *r == reason) {
+                Some((_, code)) => *code,
+                None => {
+                    let code = reason_code(conn, reason)?;
+                    codes.push((reason, code));
+                    code
+                }
+            }),
+        });
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO run_outcomes (run, subject_key, reason)
+         SELECT ?1, column1, column2 FROM (VALUES {})",
+        placeholders(outcomes.len(), 2)
+    ))?;
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&seq];
+    for (o, code) in outcomes.iter().zip(&coded) {
         values.push(o.subject.as_bytes());
-        values.push(&o.selected);
-        values.push(&o.reason);
+        values.push(code);
     }
     stmt.execute(values.as_slice())?;
     Ok(())
@@ -188,18 +208,21 @@ fn insert_flag(
     Ok(())
 }
 
-fn insert_run(conn: &Connection, run: &NewRun) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO campaign_runs (id, campaign_id, at) VALUES (?1, ?2, ?3)",
+/// Records the run; returns its `seq`, which its outcomes are stored under.
+fn insert_run(conn: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "INSERT INTO campaign_runs (id, campaign_id, at) VALUES (?1, ?2, ?3) RETURNING seq",
         params![run.run_id, run.campaign_id, run.now.as_millis()],
-    )?;
-    Ok(())
+        |r| r.get(0),
+    )
 }
 
 /// The writer connection inside a streamed run's transaction, with the final outcomes so far.
 struct StreamedRun<'a> {
     state: std::sync::Mutex<(&'a mut Connection, Vec<RunOutcome>)>,
     run: &'a NewRun,
+    /// The run's `seq`, when it keeps its outcomes.
+    seq: Option<i64>,
     held: bool,
 }
 
@@ -207,15 +230,15 @@ impl RunSink for StreamedRun<'_> {
     fn write(&self, outcomes: Vec<NewOutcome>) -> StoreResult<()> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let (conn, out) = &mut *state;
-        let (run, held) = (self.run, self.held);
+        let (run, seq, held) = (self.run, self.seq, self.held);
         run.reserve_chunks(
             &mut &**conn,
             &outcomes,
             &|c, subjects| cap_use(c, run, subjects),
             &|c, deliveries, outcomes| {
                 insert_deliveries(c, run, deliveries, held)?;
-                if run.record_outcomes {
-                    insert_outcomes(c, run, outcomes)?;
+                if let Some(seq) = seq {
+                    insert_outcomes(c, seq, outcomes)?;
                 }
                 Ok(())
             },
@@ -234,12 +257,14 @@ fn stream_in_transaction(
 ) -> StoreResult<CommittedRun> {
     let held_before =
         run.hold_if_flagged && unacknowledged_flag(conn, &run.campaign_id).map_err(map_err)?;
-    if run.record_outcomes {
-        insert_run(conn, run).map_err(map_err)?;
-    }
+    let seq = match run.record_outcomes {
+        true => Some(insert_run(conn, run).map_err(map_err)?),
+        false => None,
+    };
     let sink = StreamedRun {
         state: std::sync::Mutex::new((conn, Vec::new())),
         run,
+        seq,
         held: held_before,
     };
     decide(&sink)?;
@@ -563,16 +588,17 @@ impl SqliteStore {
             if let Some(flag) = &run.flag {
                 insert_flag(&tx, run, flag, held)?;
             }
-            if run.record_outcomes {
-                insert_run(&tx, run)?;
-            }
+            let seq = match run.record_outcomes {
+                true => Some(insert_run(&tx, run)?),
+                false => None,
+            };
             let out = run.reserve(
                 &mut &*tx,
                 |tx, subjects| cap_use(tx, run, subjects),
                 |tx, deliveries, outcomes| {
                     insert_deliveries(tx, run, deliveries, held)?;
-                    if run.record_outcomes {
-                        insert_outcomes(tx, run, outcomes)?;
+                    if let Some(seq) = seq {
+                        insert_outcomes(tx, seq, outcomes)?;
                     }
                     Ok(())
                 },
@@ -720,13 +746,18 @@ impl SqliteStore {
     pub(super) fn run_outcomes_impl(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>> {
         self.read(|c| {
             c.prepare_cached(
-                "SELECT subject_key, selected, reason FROM run_outcomes WHERE run_id = ?1 ORDER BY subject_key",
+                "SELECT o.subject_key, c.reason
+                 FROM campaign_runs r
+                 JOIN run_outcomes o ON o.run = r.seq
+                 LEFT JOIN outcome_reasons c ON c.code = o.reason
+                 WHERE r.id = ?1 ORDER BY o.subject_key",
             )?
             .query_map([run_id], |r| {
+                let reason: Option<String> = r.get(1)?;
                 Ok(RunOutcome {
                     subject: key_from(r.get(0)?)?,
-                    selected: r.get::<_, i64>(1)? != 0,
-                    reason: r.get(2)?,
+                    selected: reason.is_none(),
+                    reason,
                 })
             })?
             .collect()
@@ -740,17 +771,20 @@ impl SqliteStore {
     ) -> StoreResult<Vec<SubjectOutcome>> {
         self.read(|c| {
             c.prepare_cached(
-                "SELECT o.run_id, r.campaign_id, r.at, o.selected, o.reason
-                 FROM run_outcomes o JOIN campaign_runs r ON r.id = o.run_id
-                 WHERE o.subject_key = ?1 ORDER BY r.at DESC, o.run_id LIMIT ?2",
+                "SELECT r.id, r.campaign_id, r.at, c.reason
+                 FROM run_outcomes o
+                 JOIN campaign_runs r ON r.seq = o.run
+                 LEFT JOIN outcome_reasons c ON c.code = o.reason
+                 WHERE o.subject_key = ?1 ORDER BY r.at DESC, r.id LIMIT ?2",
             )?
             .query_map(params![key.as_bytes().as_slice(), i64::from(limit)], |r| {
+                let reason: Option<String> = r.get(3)?;
                 Ok(SubjectOutcome {
                     run_id: r.get(0)?,
                     campaign_id: r.get(1)?,
                     at: Timestamp::from_millis(r.get(2)?),
-                    selected: r.get::<_, i64>(3)? != 0,
-                    reason: r.get(4)?,
+                    selected: reason.is_none(),
+                    reason,
                 })
             })?
             .collect()

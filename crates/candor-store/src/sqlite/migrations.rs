@@ -328,4 +328,95 @@ pub(super) const MIGRATIONS: &[&str] = &[
     DROP INDEX deliveries_by_subject;
     CREATE INDEX deliveries_by_subject ON deliveries (subject_key, at, campaign_id, channel);
     "#,
+    // 9: compact run outcomes — a run writes one outcome per known subject, twice (the row and
+    // the by-subject index), and each repeated the run's 24-character id and the reason's
+    // text. Runs get a small integer alias, reasons a code from a table of their own, and
+    // `selected` is what it always was: no reason.
+    r#"
+    CREATE TABLE campaign_runs_v8 (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        campaign_id TEXT NOT NULL,
+        at          INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO campaign_runs_v8 (seq, id, campaign_id, at)
+        SELECT rowid, id, campaign_id, at FROM campaign_runs;
+    DROP TABLE campaign_runs;
+    ALTER TABLE campaign_runs_v8 RENAME TO campaign_runs;
+
+    CREATE TABLE outcome_reasons (
+        code   INTEGER PRIMARY KEY,
+        reason TEXT NOT NULL UNIQUE
+    ) STRICT;
+    INSERT INTO outcome_reasons (reason)
+        SELECT DISTINCT reason FROM run_outcomes WHERE reason IS NOT NULL ORDER BY reason;
+
+    CREATE TABLE run_outcomes_v8 (
+        run         INTEGER NOT NULL,
+        subject_key BLOB NOT NULL,
+        -- outcome_reasons.code; NULL when selected.
+        reason      INTEGER,
+        PRIMARY KEY (run, subject_key)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO run_outcomes_v8 (run, subject_key, reason)
+        SELECT r.seq, o.subject_key, c.code
+        FROM run_outcomes o
+        JOIN campaign_runs r ON r.id = o.run_id
+        LEFT JOIN outcome_reasons c ON c.reason = o.reason;
+    DROP TABLE run_outcomes;
+    ALTER TABLE run_outcomes_v8 RENAME TO run_outcomes;
+    CREATE INDEX run_outcomes_by_subject ON run_outcomes (subject_key);
+    "#,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+    use rusqlite::Connection;
+
+    #[test]
+    fn compacting_outcomes_keeps_every_earlier_run() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO campaign_runs (id, campaign_id, at) VALUES ('run-a', 'spring', 10), ('run-b', 'spring', 20);
+             INSERT INTO run_outcomes (run_id, subject_key, selected, reason) VALUES
+                 ('run-a', x'01', 1, NULL), ('run-a', x'02', 0, 'no_consent'),
+                 ('run-b', x'01', 0, 'frequency_cap');",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[8]).unwrap();
+        let rows: Vec<(String, i64, Vec<u8>, Option<String>)> = conn
+            .prepare(
+                "SELECT r.id, r.at, o.subject_key, c.reason FROM run_outcomes o
+                 JOIN campaign_runs r ON r.seq = o.run
+                 LEFT JOIN outcome_reasons c ON c.code = o.reason
+                 ORDER BY r.seq, o.subject_key",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("run-a".to_owned(), 10, vec![1], None),
+                (
+                    "run-a".to_owned(),
+                    10,
+                    vec![2],
+                    Some("no_consent".to_owned())
+                ),
+                (
+                    "run-b".to_owned(),
+                    20,
+                    vec![1],
+                    Some("frequency_cap".to_owned())
+                ),
+            ]
+        );
+    }
+}

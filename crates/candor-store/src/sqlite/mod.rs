@@ -119,6 +119,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     ))
 }
 
+/// Largest page cache of the writer connection, in KiB (256 MiB).
+const WRITER_CACHE_KIB: u32 = 262_144;
 /// Pages in the write-ahead log past which the writer checkpoints inline (256 MiB of 4 KiB
 /// pages): the background checkpointer normally keeps the log far below this.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 65_536;
@@ -200,6 +202,15 @@ impl SqliteStore {
         let mut writer = Connection::open(&path).map_err(map_err)?;
         configure(&writer).map_err(map_err)?;
         migrate(&mut writer)?;
+        // The writer may keep more pages than a reader: one transaction of a large audience
+        // run touches a few hundred MiB of pages, and a cache smaller than that spills dirty
+        // pages into the log mid-transaction and writes them again when they change once more.
+        // An upper bound, not an allocation: a quiet writer keeps only the pages it used.
+        writer
+            .execute_batch(&format!(
+                "PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA mmap_size = {READER_MMAP_BYTES};"
+            ))
+            .map_err(map_err)?;
         let readers = (0..READERS_LEN)
             .map(|_| {
                 let c = Connection::open_with_flags(
