@@ -116,6 +116,11 @@ fn cap_use(
 }
 
 /// Queues a page of deliveries; `held` ones wait for a fairness flag's acknowledgement.
+///
+/// `OR IGNORE` rather than `ON CONFLICT DO NOTHING`: both skip a repeated idempotency key (the
+/// only constraint these rows can meet), but a statement that could abort halfway needs a
+/// statement journal to undo its first rows, and keeping and freeing that journal for every
+/// chunk was a large part of a big run's writing.
 fn insert_deliveries(
     conn: &Connection,
     run: &NewRun,
@@ -126,9 +131,8 @@ fn insert_deliveries(
         return Ok(());
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO deliveries (subject_key, idempotency_key, payload, campaign_id, run_id, channel, at, attempts, next_attempt_at, held)
-         SELECT column1, column2, column3, ?1, ?2, ?3, ?4, 0, ?4, ?5 FROM (VALUES {})
-         WHERE true ON CONFLICT (idempotency_key) DO NOTHING",
+        "INSERT OR IGNORE INTO deliveries (subject_key, idempotency_key, payload, campaign_id, run_id, channel, at, attempts, next_attempt_at, held)
+         SELECT column1, column2, column3, ?1, ?2, ?3, ?4, 0, ?4, ?5 FROM (VALUES {})",
         placeholders(deliveries.len(), 3)
     ))?;
     let now = run.now.as_millis();
@@ -173,7 +177,9 @@ fn insert_outcomes(conn: &Connection, seq: i64, outcomes: &[RunOutcome]) -> rusq
         });
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO run_outcomes (run, subject_key, reason)
+        // `OR FAIL`: a repeated subject (which a run never writes) fails the run, whose
+        // transaction then rolls back whole, so the statement needs no journal of its own.
+        "INSERT OR FAIL INTO run_outcomes (run, subject_key, reason)
          SELECT ?1, column1, column2 FROM (VALUES {})",
         placeholders(outcomes.len(), 2)
     ))?;
