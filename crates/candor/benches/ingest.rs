@@ -6,7 +6,8 @@
 //!
 //! Prints events/s for both and their ratio, median of several rounds. With
 //! `CANDOR_BENCH_POSTGRES_URL` set (for example `postgres://postgres@127.0.0.1:5432/postgres`)
-//! the same load also runs against a server on PostgreSQL, in a schema of its own.
+//! the same load also runs against a server on PostgreSQL, in a schema of its own. With
+//! `CANDOR_BENCH_BIN=PATH`, against that `candor` binary instead of this build.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -21,7 +22,10 @@ const SUBJECTS: usize = 1_000;
 const ROUNDS: usize = 3;
 
 fn candor() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_candor"));
+    // `CANDOR_BENCH_BIN` runs another build (an earlier commit, say) beside the same floor.
+    let bin =
+        std::env::var("CANDOR_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_candor").into());
+    let mut c = Command::new(bin);
     c.env("CANDOR_LOG", "warn");
     c
 }
