@@ -530,10 +530,35 @@ pub fn flush_exposures(state: &AppState) -> StoreResult<usize> {
     }
 }
 
-/// Flushes exposures every [`EXPOSURE_FLUSH_INTERVAL`] for as long as the server runs.
+/// Buffered exposures past which a flush starts before the interval is up: under heavy
+/// serving the buffer would otherwise fill faster than one flush a second empties it, and the
+/// oldest exposures would be dropped.
+pub const EXPOSURES_FLUSH_EARLY: usize = EXPOSURES_BUFFERED_MAX / 4;
+const _: () = assert!(EXPOSURES_FLUSH_EARLY > 0 && EXPOSURES_FLUSH_EARLY < EXPOSURES_BUFFERED_MAX);
+/// How often the flush loop looks at the buffer while it waits.
+const EXPOSURE_FLUSH_POLL: Duration = Duration::from_millis(50);
+
+/// Whether to flush now, with `buffered` exposures waiting and `waited` since the last flush.
+pub fn exposure_flush_due(buffered: usize, waited: Duration) -> bool {
+    buffered >= EXPOSURES_FLUSH_EARLY || (buffered > 0 && waited >= EXPOSURE_FLUSH_INTERVAL)
+}
+
+/// Flushes exposures at least every [`EXPOSURE_FLUSH_INTERVAL`], and sooner once
+/// [`EXPOSURES_FLUSH_EARLY`] are waiting, for as long as the server runs.
 pub async fn exposure_loop(state: AppState) {
     loop {
-        tokio::time::sleep(EXPOSURE_FLUSH_INTERVAL).await;
+        let since = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(EXPOSURE_FLUSH_POLL).await;
+            let buffered = state
+                .exposures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .len();
+            if exposure_flush_due(buffered, since.elapsed()) {
+                break;
+            }
+        }
         let worker = state.clone();
         match tokio::task::spawn_blocking(move || flush_exposures(&worker)).await {
             Ok(Ok(_)) => {}

@@ -825,7 +825,7 @@ async fn the_outbox_retries_with_backoff_until_the_webhook_accepts() {
             "same key on every attempt"
         );
         let sent: Value = serde_json::from_str(body).unwrap();
-        let mut queued: Value = serde_json::to_value(webhook_payload(&d).unwrap()).unwrap();
+        let mut queued: Value = serde_json::to_value(webhook_payload(d).unwrap()).unwrap();
         assert!(
             queued.get("to").is_none(),
             "the outbox never holds the address"

@@ -651,6 +651,24 @@ async fn a_restricted_person_gets_non_personalized_lists_until_lifted() {
     assert_eq!(recs(&app, "ivy", "").await.body["personalized"], true);
 }
 
+#[test]
+fn exposures_flush_early_under_load_and_on_the_interval_otherwise() {
+    use candor_server::recommend::{
+        EXPOSURE_FLUSH_INTERVAL, EXPOSURES_FLUSH_EARLY, exposure_flush_due,
+    };
+    use std::time::Duration;
+    assert!(
+        !exposure_flush_due(0, EXPOSURE_FLUSH_INTERVAL * 5),
+        "nothing to write"
+    );
+    assert!(!exposure_flush_due(10, Duration::from_millis(100)));
+    assert!(exposure_flush_due(10, EXPOSURE_FLUSH_INTERVAL));
+    assert!(
+        exposure_flush_due(EXPOSURES_FLUSH_EARLY, Duration::ZERO),
+        "a filling buffer is written before the interval is up"
+    );
+}
+
 #[tokio::test]
 async fn exposures_are_recorded_for_known_people_exported_and_erased() {
     let app = TestApp::new();
