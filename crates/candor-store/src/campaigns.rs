@@ -55,6 +55,17 @@ pub struct NewOutcome {
     pub delivery: Option<NewDelivery>,
 }
 
+impl NewOutcome {
+    /// The outcome as decided, before any cap reservation.
+    pub fn as_decided(&self) -> RunOutcome {
+        RunOutcome {
+            subject: self.subject,
+            selected: self.reason.is_none(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
 /// One audience run (or one real-time decision) to commit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRun {
@@ -218,12 +229,13 @@ pub trait RunSink: Sync {
     fn write(&self, outcomes: Vec<NewOutcome>) -> crate::StoreResult<()>;
 }
 
-/// A [`RunSink`] that keeps the outcomes for a commit at the end.
+/// A [`RunSink`] that keeps the outcomes for a commit at the end (the default
+/// [`crate::Store::stream_run`]).
 #[derive(Default)]
-pub struct BufferedRun(std::sync::Mutex<Vec<NewOutcome>>);
+pub(crate) struct BufferedRun(std::sync::Mutex<Vec<NewOutcome>>);
 
 impl BufferedRun {
-    pub fn into_outcomes(self) -> Vec<NewOutcome> {
+    pub(crate) fn into_outcomes(self) -> Vec<NewOutcome> {
         self.0.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -243,7 +255,7 @@ impl RunSink for BufferedRun {
 pub struct CommittedRun {
     /// Every final outcome (after cap reservations), in the order the batches were written.
     pub outcomes: Vec<RunOutcome>,
-    /// The run's deliveries are held behind a fairness flag.
+    /// The run queued deliveries and they are held behind a fairness flag.
     pub held: bool,
 }
 

@@ -1627,6 +1627,19 @@ pub fn streamed_runs_reserve_measure_and_roll_back(store: &dyn Store) {
             .all(|d| d.run_id != "streamed"),
         "held deliveries stay out of the outbox"
     );
+
+    // A flagged run that queues nothing holds nothing.
+    run.run_id = "nobody".into();
+    let committed = store
+        .stream_run(
+            &run,
+            &mut |sink| sink.write(vec![excluded(subjects[20], "not_in_segment")]),
+            &mut |_| Ok(Some(crate::NewFlag { parity_ratio: 0.5 })),
+        )
+        .unwrap();
+    assert!(!committed.held);
+    assert_eq!(committed.outcomes.len(), 1);
+    assert_eq!(store.fairness_flags(Some("stream"), 10).unwrap().len(), 2);
 }
 
 pub fn outbox_leases_retries_and_completes(store: &dyn Store) {

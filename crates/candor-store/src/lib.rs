@@ -49,6 +49,13 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A stored data key as read from either backend, checked for its length.
+pub(crate) fn data_key_from(stored: Vec<u8>) -> StoreResult<[u8; 32]> {
+    stored
+        .try_into()
+        .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
+}
+
 /// The storage contract.
 pub trait Store: Send + Sync + 'static {
     /// Whether the store can serve requests now (for `/readyz`).
@@ -376,14 +383,7 @@ pub trait Store: Send + Sync + 'static {
         let sink = BufferedRun::default();
         decide(&sink)?;
         let outcomes = sink.into_outcomes();
-        let decided: Vec<RunOutcome> = outcomes
-            .iter()
-            .map(|o| RunOutcome {
-                subject: o.subject,
-                selected: o.reason.is_none(),
-                reason: o.reason.clone(),
-            })
-            .collect();
+        let decided: Vec<RunOutcome> = outcomes.iter().map(NewOutcome::as_decided).collect();
         let flag = measure(&decided)?;
         let run = NewRun {
             outcomes,

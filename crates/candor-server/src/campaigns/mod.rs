@@ -397,15 +397,15 @@ pub struct Message {
     pub unsubscribe_url: String,
 }
 
-/// The subject's contact fields, unsealed with their data key. Empty when none are held (and
-/// then no data key is created).
+/// The subject's contact fields, unsealed with their data key. Empty when none are held. Never
+/// writes (the key is read, not created), so a campaign run can call it while it holds the
+/// writer.
 pub fn contact_fields(store: &dyn Store, key: &SubjectKey) -> StoreResult<HashMap<String, String>> {
     let sealed = store.contact(key)?;
     if sealed.is_empty() {
         return Ok(HashMap::new());
     }
-    // Read, never created: sealed contact data always has its key, and a campaign run calls
-    // this while it holds the writer.
+    // Sealed contact data always has its key; none means the subject was erased meanwhile.
     let Some(data_key) = store.existing_data_key(key)? else {
         return Ok(HashMap::new());
     };
@@ -497,13 +497,11 @@ pub struct QueuedMessage {
 }
 
 /// The body posted to the webhook for a queued delivery (without the address, which the
-/// outbox adds when it posts). Deliveries queued with the whole body (as earlier versions
-/// did) are read as they are.
+/// outbox adds when it posts). A whole body queued by an earlier version also carries
+/// `message` and `unsubscribe_url`, and its other fields are the delivery's own columns, so
+/// it reads the same way.
 pub fn webhook_payload(d: &candor_store::DeliveryRecord) -> StoreResult<DeliveryPayload> {
     let stored = d.payload.as_deref().unwrap_or_default();
-    if let Ok(whole) = serde_json::from_str::<DeliveryPayload>(stored) {
-        return Ok(whole);
-    }
     let queued: QueuedMessage = serde_json::from_str(stored)
         .map_err(|e| candor_store::StoreError::Other(format!("unreadable delivery: {e}")))?;
     Ok(DeliveryPayload {

@@ -567,6 +567,49 @@ async fn racing_runs_never_over_deliver() {
     );
 }
 
+#[test]
+fn queued_messages_and_whole_bodies_of_earlier_versions_post_the_same_body() {
+    let subject = candor_domain::SubjectKey::from_bytes([7; 32]);
+    let url = "https://shop.example/v1/unsubscribe/tok";
+    let record = |payload: String| candor_store::DeliveryRecord {
+        id: 1,
+        subject,
+        campaign_id: "spring".into(),
+        run_id: "run-1".into(),
+        channel: "email".into(),
+        at: Timestamp::from_millis(NOW),
+        idempotency_key: "key-1".into(),
+        payload: Some(payload),
+        attempts: 0,
+        next_attempt_at: Timestamp::from_millis(NOW),
+        delivered_at: None,
+        last_error: None,
+        held: false,
+    };
+    let whole = json!({
+        "idempotency_key": "key-1",
+        "campaign": "spring",
+        "run": "run-1",
+        "channel": "email",
+        "subject": subject.to_hex(),
+        "message": format!("Hi! {url}"),
+        "unsubscribe_url": url,
+        "headers": {
+            "List-Unsubscribe": format!("<{url}>"),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    });
+    let queued = json!({"message": format!("Hi! {url}"), "unsubscribe_url": url});
+    for stored in [&whole, &queued] {
+        let body = webhook_payload(&record(stored.to_string())).unwrap();
+        assert_eq!(serde_json::to_value(body).unwrap(), whole);
+    }
+    assert!(
+        webhook_payload(&record("{\"message\": 1}".into())).is_err(),
+        "an unreadable delivery is an error, not an empty message"
+    );
+}
+
 fn unsubscribe_path(app: &TestApp, run_id: &str) -> String {
     let d = &off_runtime(|| store(app).run_deliveries(run_id).unwrap())[0];
     let payload: DeliveryPayload = webhook_payload(d).unwrap();

@@ -569,9 +569,7 @@ impl Store for PostgresStore {
                 )?
                 .try_get(0)?)
         })?;
-        stored
-            .try_into()
-            .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
+        crate::data_key_from(stored)
     }
 
     fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()> {
@@ -594,10 +592,7 @@ impl Store for PostgresStore {
             .map(|r| r.try_get(0))
             .transpose()?)
         })?;
-        stored
-            .map(|k| k.try_into())
-            .transpose()
-            .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
+        stored.map(crate::data_key_from).transpose()
     }
 
     fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>> {

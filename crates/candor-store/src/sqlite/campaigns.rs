@@ -287,6 +287,8 @@ fn stream_in_transaction(
         )
         .map_err(map_err)?;
     }
+    // Held as the default `stream_run` reports it: a run that queued nothing holds nothing.
+    let held = held && outcomes.iter().any(|o| o.selected);
     Ok(CommittedRun { outcomes, held })
 }
 
@@ -628,12 +630,14 @@ impl SqliteStore {
     ) -> StoreResult<CommittedRun> {
         let mut conn = self.writer_connection();
         conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
-        let result = stream_in_transaction(&mut conn, run, decide, measure);
-        match &result {
-            Ok(_) => conn.execute_batch("COMMIT").map_err(map_err)?,
-            Err(_) => {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
+        let result = stream_in_transaction(&mut conn, run, decide, measure).and_then(|committed| {
+            conn.execute_batch("COMMIT")
+                .map_err(map_err)
+                .map(|()| committed)
+        });
+        if result.is_err() {
+            // Whatever failed, deciding, measuring or the commit itself, none of the run stays.
+            let _ = conn.execute_batch("ROLLBACK");
         }
         result
     }

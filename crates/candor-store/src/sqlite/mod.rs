@@ -205,7 +205,8 @@ impl SqliteStore {
         // The writer may keep more pages than a reader: one transaction of a large audience
         // run touches a few hundred MiB of pages, and a cache smaller than that spills dirty
         // pages into the log mid-transaction and writes them again when they change once more.
-        // An upper bound, not an allocation: a quiet writer keeps only the pages it used.
+        // An upper bound, not an allocation: a quiet writer keeps only the pages it used. The
+        // writer maps the file like the readers, so pages it only reads are not copied.
         writer
             .execute_batch(&format!(
                 "PRAGMA cache_size = -{WRITER_CACHE_KIB}; PRAGMA mmap_size = {READER_MMAP_BYTES};"
@@ -540,9 +541,7 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
         })?;
-        stored
-            .try_into()
-            .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
+        crate::data_key_from(stored)
     }
 
     fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()> {
@@ -562,10 +561,7 @@ impl Store for SqliteStore {
                 .query_row([key.as_bytes().as_slice()], |r| r.get(0))
                 .optional()
         })?;
-        stored
-            .map(|k| k.try_into())
-            .transpose()
-            .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
+        stored.map(crate::data_key_from).transpose()
     }
 
     fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>> {
