@@ -712,7 +712,8 @@ test("console: a campaign made in the form, its dry run with the exclusion break
     assert.equal(await page.locator("#campaign-template").getAttribute("aria-invalid"), "true");
     await page.locator("#campaign-template").fill("Hello {{first_name}}: {{recommendations}}. Unsubscribe: {{unsubscribe_url}}");
     await page.getByRole("button", { name: "Create campaign" }).click();
-    await page.locator(`#campaign-detail[data-campaign="${id}"]`).waitFor();
+    // The detail opens at once and fills in when the campaign has been read.
+    await page.locator(`#campaign-detail[data-campaign="${id}"] #campaign-info[data-state=done]`).waitFor();
     assert.equal(await page.locator("#campaign-template-error").count(), 0);
     assert.match(await page.locator("#campaign-detail").innerText(), new RegExp(segment));
 

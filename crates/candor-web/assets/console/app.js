@@ -368,7 +368,8 @@
     box.setAttribute("data-campaign", id);
     var h = el("h3", { id: "campaign-detail-h", tabindex: "-1", text: "Campaign " + id });
     box.appendChild(h);
-    var info = el("div", {}, [el("p", { class: "muted", text: "Loading…" })]);
+    var info = el("div", { id: "campaign-info", "data-state": "loading", "aria-busy": "true" },
+      [el("p", { class: "muted", text: "Loading…" })]);
     var run = el("div", { id: "campaign-run", "aria-live": "polite" });
     var fair = el("div", { id: "campaign-fairness" });
     box.appendChild(info);
@@ -382,6 +383,8 @@
     h.focus();
     api("GET", "/v1/campaigns/" + enc(id)).then(function (r) {
       P.clear(info);
+      info.setAttribute("data-state", "done");
+      info.removeAttribute("aria-busy");
       if (!r.ok) { info.appendChild(P.failure(r)); return; }
       var c = r.data;
       var shown = { segment: c.segment, channel: c.channel, purpose: purposeTitle(c.purpose), message: c.template,
