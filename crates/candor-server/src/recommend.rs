@@ -204,16 +204,17 @@ pub fn interaction_weight(interaction: Interaction) -> f32 {
     }
 }
 
-/// Whether a stored event may feed personalization now: it was admitted for a profile, a
-/// personalization purpose it was stored for is still allowed, and that purpose's retention
-/// has not run out.
+/// Whether a past event may feed personalization now: it has not expired, a personalization
+/// purpose it was stored for is still allowed, and that purpose's retention has not run out.
+/// (An event that names no item or was admitted without an interaction is never a
+/// [`candor_store::HistoryEvent`].)
 pub fn feeds_personalization(
     policy: &Policy,
     state: &ConsentState,
-    event: &candor_store::StoredEvent,
+    event: &candor_store::HistoryEvent,
     now: Timestamp,
 ) -> bool {
-    if event.interaction.is_none() || event.item_id.is_none() || event.expires_at <= now {
+    if event.expires_at <= now {
         return false;
     }
     event.purposes.iter().any(|id| {
@@ -316,17 +317,17 @@ fn build(
             }
             let mut strongest: HashMap<u32, f32> = HashMap::new();
             for event in store.all_events(subject)? {
+                let Some(event) = event.as_history() else {
+                    continue;
+                };
                 if !feeds_personalization(policy, &consent_state, &event, now) {
                     continue;
                 }
-                let (Some(item), Some(interaction)) = (
-                    event.item_id.as_deref().and_then(|id| index_of.get(id)),
-                    event.interaction,
-                ) else {
+                let Some(item) = index_of.get(event.item_id.as_str()) else {
                     continue;
                 };
                 let weight = strongest.entry(*item).or_insert(0.0);
-                *weight = weight.max(interaction_weight(interaction));
+                *weight = weight.max(interaction_weight(event.interaction));
             }
             if strongest.is_empty() {
                 continue;

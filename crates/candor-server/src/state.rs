@@ -107,6 +107,23 @@ impl AppState {
         Ok(SubjectKey::derive(self.secret.as_bytes(), &id))
     }
 
+    /// A short store read on the request's own thread when the store says it would not wait
+    /// ([`Store::reads_in_place`]: SQLite with a reader connection free), otherwise on the
+    /// blocking pool like [`AppState::blocking`]. For point reads on the serving path, where
+    /// the hop to another thread and back costs more than the read; a read that misses the
+    /// page cache holds the worker for one disk read.
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+    {
+        if self.store.reads_in_place() {
+            f(self.store.as_ref()).map_err(ApiError::from)
+        } else {
+            self.blocking(f).await
+        }
+    }
+
     /// Runs store work on the blocking pool so the async runtime never waits on disk.
     pub async fn blocking<T, F>(&self, f: F) -> ApiResult<T>
     where

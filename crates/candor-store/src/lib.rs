@@ -61,6 +61,15 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the store can serve requests now (for `/readyz`).
     fn ping(&self) -> StoreResult<()>;
 
+    /// Whether a short read could run right now on the caller's thread without waiting: on
+    /// the network, or for a connection another thread holds. A hint, not a promise — a read
+    /// started on it may still wait a little if another thread takes the connection first.
+    /// The server runs point reads in place on its async workers when this says so, and on
+    /// the blocking pool otherwise. By default, never.
+    fn reads_in_place(&self) -> bool {
+        false
+    }
+
     /// Reads a process-wide value (server secret, demo seed...).
     fn meta_get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     /// Stores `value` under `key` unless one exists; returns the value that is stored now, so

@@ -145,6 +145,40 @@ pub struct StoredEvent {
     pub interaction: Option<candor_domain::policy::Interaction>,
 }
 
+impl StoredEvent {
+    /// What serving reads of this event, if it can feed a profile at all (it names an item
+    /// and was admitted with an interaction).
+    pub fn as_history(&self) -> Option<HistoryEvent> {
+        Some(HistoryEvent {
+            item_id: self.item_id.clone()?,
+            interaction: self.interaction?,
+            purposes: self.purposes.clone(),
+            occurred_at: self.occurred_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+/// One past event as a recommendations request reads it: the item and what the person did
+/// with it, and what decides whether it may still feed personalization (its purposes, when it
+/// happened, when it expires). Only events with an item and an interaction are read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEvent {
+    pub item_id: String,
+    pub interaction: candor_domain::policy::Interaction,
+    pub purposes: Vec<candor_domain::PurposeId>,
+    pub occurred_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Parses a stored comma-separated purpose list; the error is the first unreadable purpose.
+pub(crate) fn purposes_from_text(text: &str) -> Result<Vec<candor_domain::PurposeId>, &str> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|p| candor_domain::PurposeId::parse(p).map_err(|_| p))
+        .collect()
+}
+
 /// An anonymous counter of events not stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DropCount {
@@ -262,6 +296,7 @@ impl SubjectLedger {
 pub struct ServingInputs {
     pub ledger: SubjectLedger,
     pub preferences: Preferences,
-    /// Every event, oldest first — read only when the caller's check allowed it.
-    pub history: Vec<crate::StoredEvent>,
+    /// Every event that names an item and an interaction, oldest first — read only when the
+    /// caller's check allowed it.
+    pub history: Vec<HistoryEvent>,
 }

@@ -97,28 +97,49 @@ pub struct DsrRequest {
     pub detail: String,
 }
 
-/// Every table holding data about a subject, as `(kind, table, condition)` with `{k}` standing
-/// for the subject key parameter. [`crate::Store::erase_subject`] deletes from each and
+/// Every table holding data about a subject, as `(kind, table, condition, weight)` with `{k}`
+/// standing for the subject key parameter and `weight` what one row counts for: `1`, or the
+/// column saying how many records it holds (a served list holds several exposures). [`crate::Store::erase_subject`] deletes from each and
 /// [`crate::Store::subject_footprint`] counts each, in both backends. A table added for
 /// subject data must be listed here, or erasure leaves it behind (the contract suite checks
 /// the footprint is empty after erasure).
-pub(crate) const SUBJECT_TABLES: &[(&str, &str, &str)] = &[
-    ("events", "events", "subject_key = {k}"),
-    ("profile", "profiles", "subject_key = {k}"),
-    ("contact", "contact", "subject_key = {k}"),
-    ("data_key", "subject_keys", "subject_key = {k}"),
-    ("consents", "consents", "subject_key = {k}"),
-    ("subject", "subjects", "subject_key = {k}"),
-    ("merges", "merges", "from_key = {k} OR to_key = {k}"),
-    ("restriction", "restrictions", "subject_key = {k}"),
-    ("muted_interests", "muted_interests", "subject_key = {k}"),
-    ("preferences", "preferences", "subject_key = {k}"),
-    ("exposures", "exposures", "subject_key = {k}"),
-    ("audit_attributes", "audit_attributes", "subject_key = {k}"),
-    ("campaign_outcomes", "run_outcomes", "subject_key = {k}"),
-    ("deliveries", "deliveries", "subject_key = {k}"),
-    ("unsubscribes", "unsubscribes", "subject_key = {k}"),
-    ("time_zone", "subject_time_zones", "subject_key = {k}"),
+pub(crate) const SUBJECT_TABLES: &[(&str, &str, &str, &str)] = &[
+    ("events", "events", "subject_key = {k}", "1"),
+    ("profile", "profiles", "subject_key = {k}", "1"),
+    ("contact", "contact", "subject_key = {k}", "1"),
+    ("data_key", "subject_keys", "subject_key = {k}", "1"),
+    ("consents", "consents", "subject_key = {k}", "1"),
+    ("subject", "subjects", "subject_key = {k}", "1"),
+    ("merges", "merges", "from_key = {k} OR to_key = {k}", "1"),
+    ("restriction", "restrictions", "subject_key = {k}", "1"),
+    (
+        "muted_interests",
+        "muted_interests",
+        "subject_key = {k}",
+        "1",
+    ),
+    ("preferences", "preferences", "subject_key = {k}", "1"),
+    (
+        "exposures",
+        "exposure_lists",
+        "subject_key = {k}",
+        "n_items",
+    ),
+    (
+        "audit_attributes",
+        "audit_attributes",
+        "subject_key = {k}",
+        "1",
+    ),
+    (
+        "campaign_outcomes",
+        "run_outcomes",
+        "subject_key = {k}",
+        "1",
+    ),
+    ("deliveries", "deliveries", "subject_key = {k}", "1"),
+    ("unsubscribes", "unsubscribes", "subject_key = {k}", "1"),
+    ("time_zone", "subject_time_zones", "subject_key = {k}", "1"),
 ];
 
 /// The count kind under which kept consent-proof tombstones are reported.

@@ -157,12 +157,14 @@ impl Ctx<'_> {
         catalog: &Catalog,
         history_since: Timestamp,
     ) -> StoreResult<SubjectData> {
-        // The ledger, restriction, preferences and events in one store call (as a
-        // recommendations request reads them), then the profile and the contact history.
-        let inputs = self.store.serving_inputs(key, &|_, _| true)?;
+        // The ledger, restriction and preferences in one store call (as a recommendations
+        // request reads them), then the events — the rules also read events without an item
+        // and their `category` property — the profile and the contact history.
+        let inputs = self.store.serving_inputs(key, &|_, _| false)?;
         let profile = self.store.profile(key)?;
-        let events: Vec<AudienceEvent> = inputs
-            .history
+        let events: Vec<AudienceEvent> = self
+            .store
+            .all_events(key)?
             .iter()
             .filter_map(AudienceEvent::of)
             .collect();

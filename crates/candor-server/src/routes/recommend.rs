@@ -11,7 +11,7 @@ use candor_domain::time::{DAY_MS, Timestamp};
 use candor_recsys::{
     Candidate, Contribution, Picked, Reason, RerankConfig, explain, recommend_scores, rerank,
 };
-use candor_store::{Preferences, Scope, ServingInputs, StoredEvent};
+use candor_store::{HistoryEvent, Preferences, Scope, ServingInputs};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -144,7 +144,7 @@ pub async fn subject_recommendations(
     let diversity = check_diversity(q.diversity, state.policy.recommendation_diversity.as_f32())?;
     let slot = check_slot(q.slot)?;
     if let Some(context) = q.context_item.clone() {
-        let found = state.blocking(move |store| store.item(&context)).await?;
+        let found = state.read(move |store| store.item(&context)).await?;
         if found.is_none() {
             return Err(item_not_found());
         }
@@ -155,7 +155,7 @@ pub async fn subject_recommendations(
     // Consent first, in the same task as the read of the history, which happens only when a
     // personalization purpose allows it: a withdrawn person's history is never loaded.
     let (facts, consent_state, preferences, restricted, known, history) = state
-        .blocking(move |store| {
+        .read(move |store| {
             // Consent is derived from the ledger before the history is read, inside the one
             // store call, and kept for the answer.
             let derived = std::cell::OnceCell::new();
@@ -174,7 +174,7 @@ pub async fn subject_recommendations(
                 .into_inner()
                 .unwrap_or_else(|| consent::derive(&policy, &ledger.facts, &ledger.records));
             preferences.paused |= ledger.restricted;
-            let history: Vec<StoredEvent> = history
+            let history: Vec<HistoryEvent> = history
                 .into_iter()
                 .filter(|e| feeds_personalization(&policy, &consent_state, e, now))
                 .collect();
@@ -252,7 +252,7 @@ pub async fn similar_items(
     let n = check_n(&state, q.n)? as usize;
     let lookup = id.clone();
     if state
-        .blocking(move |store| store.item(&lookup))
+        .read(move |store| store.item(&lookup))
         .await?
         .is_none()
     {
@@ -352,7 +352,7 @@ struct Request<'a> {
     /// Processing is restricted at the person's request (a data-subject right).
     restricted: bool,
     /// Events that may feed personalization now (empty unless a purpose allows it).
-    history: &'a [StoredEvent],
+    history: &'a [HistoryEvent],
     context: Option<&'a str>,
     n: usize,
     diversity: f32,
@@ -373,15 +373,12 @@ fn answer(r: &Request<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
     // The person's items with the strongest thing they did with each.
     let mut strongest: HashMap<u32, Interaction> = HashMap::new();
     for event in r.history {
-        let (Some(item), Some(interaction)) = (
-            event.item_id.as_deref().and_then(|id| models.index(id)),
-            event.interaction,
-        ) else {
+        let Some(item) = models.index(&event.item_id) else {
             continue;
         };
-        let kept = strongest.entry(item).or_insert(interaction);
-        if rank(interaction) > rank(*kept) {
-            *kept = interaction;
+        let kept = strongest.entry(item).or_insert(event.interaction);
+        if rank(event.interaction) > rank(*kept) {
+            *kept = event.interaction;
         }
     }
 

@@ -7,7 +7,9 @@ use postgres::Row;
 
 use super::{DbError, DbResult, PostgresStore};
 use crate::accountability::{
-    AUDIT_COLUMNS, AuditRow, Exposure, chain_next, details_to_json, entries_from_rows,
+    AUDIT_COLUMNS, AuditRow, EXPOSURE_LIST_COLUMNS, Exposure, ExposureListRow, chain_next,
+    details_to_json, entries_from_rows, expand_lists, exposure_lists, exposures_after,
+    list_page_bounds,
 };
 use crate::sqlite::paginate;
 use crate::{Page, PageRequest, StoreResult};
@@ -27,25 +29,19 @@ fn audit_row(r: &Row) -> DbResult<AuditRow> {
     })
 }
 
-const EXPOSURE_COLUMNS: &str = "id, subject_key, slot, item_id, rank, at, personalized, provider";
+fn exposure_list_row(r: &Row) -> DbResult<ExposureListRow> {
+    Ok(ExposureListRow {
+        id: r.try_get(0)?,
+        subject_key: r.try_get(1)?,
+        slot: r.try_get(2)?,
+        at: r.try_get(3)?,
+        personalized: r.try_get(4)?,
+        items: r.try_get(5)?,
+    })
+}
 
-fn exposure_row(r: &Row) -> DbResult<(i64, Exposure)> {
-    let key: Vec<u8> = r.try_get(1)?;
-    let key = <[u8; 32]>::try_from(key.as_slice())
-        .map_err(|_| DbError::BadRow("unreadable exposure subject key".into()))?;
-    let rank: i64 = r.try_get(4)?;
-    Ok((
-        r.try_get(0)?,
-        Exposure {
-            subject: SubjectKey::from_bytes(key),
-            slot: r.try_get(2)?,
-            item_id: r.try_get(3)?,
-            rank: u32::try_from(rank).unwrap_or(u32::MAX),
-            at: Timestamp::from_millis(r.try_get(5)?),
-            personalized: r.try_get(6)?,
-            provider: r.try_get(7)?,
-        },
-    ))
+fn expanded(rows: Vec<ExposureListRow>) -> DbResult<Vec<(i64, Exposure)>> {
+    expand_lists(rows).ok_or_else(|| DbError::BadRow("unreadable exposure list".into()))
 }
 
 impl PostgresStore {
@@ -191,20 +187,20 @@ impl PostgresStore {
     pub(super) fn record_exposures_impl(&self, exposures: &[Exposure]) -> StoreResult<()> {
         self.write(|tx| {
             let stmt = tx.prepare(
-                "INSERT INTO exposures (subject_key, slot, item_id, rank, at, personalized, provider)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO exposure_lists (subject_key, slot, at, personalized, items, n_items)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )?;
-            for e in exposures {
+            for list in exposure_lists(exposures) {
+                let e = list.first;
                 tx.execute(
                     &stmt,
                     &[
                         &e.subject.as_bytes().as_slice(),
                         &e.slot,
-                        &e.item_id,
-                        &i64::from(e.rank),
                         &e.at.as_millis(),
                         &e.personalized,
-                        &e.provider,
+                        &list.items,
+                        &list.n_items,
                     ],
                 )?;
             }
@@ -219,18 +215,22 @@ impl PostgresStore {
         page: PageRequest,
     ) -> StoreResult<Page<Exposure>> {
         let limit = page.limit_clamped();
+        let (from_list, lists) = list_page_bounds(page.after, limit);
         let rows = self.read(|c| {
-            c.query(
-                &format!(
-                    "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE slot = $1 AND at >= $2 AND id > $3 ORDER BY id LIMIT $4"
-                ),
-                &[&slot, &since.as_millis(), &page.after.unwrap_or(0), &(limit + 1)],
-            )?
-            .iter()
-            .map(exposure_row)
-            .collect::<DbResult<Vec<_>>>()
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {EXPOSURE_LIST_COLUMNS} FROM exposure_lists
+                         WHERE slot = $1 AND at >= $2 AND id >= $3 ORDER BY id LIMIT $4"
+                    ),
+                    &[&slot, &since.as_millis(), &from_list, &lists],
+                )?
+                .iter()
+                .map(exposure_list_row)
+                .collect::<DbResult<Vec<_>>>()?;
+            expanded(rows)
         })?;
-        Ok(paginate(rows, limit))
+        Ok(paginate(exposures_after(rows, page.after), limit))
     }
 
     pub(super) fn exposures_for_subject_impl(
@@ -238,24 +238,31 @@ impl PostgresStore {
         key: &SubjectKey,
     ) -> StoreResult<Vec<Exposure>> {
         self.read(|c| {
-            c.query(
-                &format!(
-                    "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE subject_key = $1 ORDER BY id"
-                ),
-                &[&key.as_bytes().as_slice()],
-            )?
-            .iter()
-            .map(|r| exposure_row(r).map(|(_, e)| e))
-            .collect()
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {EXPOSURE_LIST_COLUMNS} FROM exposure_lists WHERE subject_key = $1 ORDER BY id"
+                    ),
+                    &[&key.as_bytes().as_slice()],
+                )?
+                .iter()
+                .map(exposure_list_row)
+                .collect::<DbResult<Vec<_>>>()?;
+            Ok(expanded(rows)?.into_iter().map(|(_, e)| e).collect())
         })
     }
 
     pub(super) fn delete_exposures_impl(&self, key: &SubjectKey) -> StoreResult<u64> {
         self.write(|tx| {
-            Ok(tx.execute(
-                "DELETE FROM exposures WHERE subject_key = $1",
+            let rows = tx.query(
+                "DELETE FROM exposure_lists WHERE subject_key = $1 RETURNING n_items",
                 &[&key.as_bytes().as_slice()],
-            )?)
+            )?;
+            let mut n = 0i64;
+            for r in &rows {
+                n += r.try_get::<_, i64>(0)?;
+            }
+            Ok(n as u64)
         })
     }
 }

@@ -14,7 +14,9 @@ use candor_domain::time::{DAY_MS, Timestamp};
 use postgres::{GenericClient, Row, Transaction};
 
 use super::{DbError, DbResult, bad_row};
-use crate::{CatalogItem, DropCount, EventBatch, InsertOutcome, Narrowed, StoredEvent};
+use crate::{
+    CatalogItem, DropCount, EventBatch, HistoryEvent, InsertOutcome, Narrowed, StoredEvent,
+};
 
 fn purposes_text(p: &[PurposeId]) -> String {
     p.iter()
@@ -381,16 +383,28 @@ pub(super) fn event_from_row(r: &Row) -> DbResult<StoredEvent> {
         event_type: r.try_get(1)?,
         item_id: r.try_get(2)?,
         properties: r.try_get(3)?,
-        purposes: purposes
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|p| PurposeId::parse(p).map_err(|_| bad_row("purpose", p)))
-            .collect::<DbResult<_>>()?,
+        purposes: crate::model::purposes_from_text(&purposes).map_err(|p| bad_row("purpose", p))?,
         occurred_at: Timestamp::from_millis(r.try_get(5)?),
         received_at: Timestamp::from_millis(r.try_get(6)?),
         expires_at: Timestamp::from_millis(r.try_get(7)?),
         session_only: r.try_get(8)?,
         interaction: interaction.as_deref().and_then(Interaction::parse),
+    })
+}
+
+/// The columns of [`history_from_row`].
+pub(super) const HISTORY_COLUMNS: &str = "item_id, interaction, purposes, occurred_at, expires_at";
+
+pub(super) fn history_from_row(r: &Row) -> DbResult<HistoryEvent> {
+    let interaction: String = r.try_get(1)?;
+    let purposes: String = r.try_get(2)?;
+    Ok(HistoryEvent {
+        item_id: r.try_get(0)?,
+        interaction: Interaction::parse(&interaction)
+            .ok_or_else(|| bad_row("interaction", &interaction))?,
+        purposes: crate::model::purposes_from_text(&purposes).map_err(|p| bad_row("purpose", p))?,
+        occurred_at: Timestamp::from_millis(r.try_get(3)?),
+        expires_at: Timestamp::from_millis(r.try_get(4)?),
     })
 }
 

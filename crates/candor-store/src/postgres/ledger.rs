@@ -89,13 +89,15 @@ pub(super) fn serving_inputs(
     let history = if wants_history(&ledger, &preferences) {
         c.query(
             &format!(
-                "SELECT {} FROM events WHERE subject_key = $1 ORDER BY id",
-                super::events::EVENT_COLUMNS
+                "SELECT {} FROM events
+                 WHERE subject_key = $1 AND interaction IS NOT NULL AND item_id IS NOT NULL
+                 ORDER BY id",
+                super::events::HISTORY_COLUMNS
             ),
             &[&k],
         )?
         .iter()
-        .map(super::events::event_from_row)
+        .map(super::events::history_from_row)
         .collect::<DbResult<_>>()?
     } else {
         Vec::new()

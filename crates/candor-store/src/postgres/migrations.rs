@@ -328,4 +328,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
         WHERE payload IS NOT NULL AND delivered_at IS NULL AND NOT held;
     CREATE INDEX deliveries_held ON deliveries (campaign_id) WHERE held;
     "#,
+    // 7: one exposure row per served list — a list of ten wrote ten rows and ten entries in
+    // the by-subject index, the largest write of a recommendations request. Rows of one list
+    // share subject, slot, time and kind; their items move into a JSON array in rank order.
+    r#"
+    CREATE TABLE exposure_lists (
+        id           BIGSERIAL PRIMARY KEY,
+        subject_key  BYTEA NOT NULL,
+        slot         TEXT NOT NULL,
+        at           BIGINT NOT NULL,
+        personalized BOOLEAN NOT NULL,
+        -- [[rank, item_id, provider], ...] in the order served.
+        items        TEXT NOT NULL,
+        n_items      BIGINT NOT NULL
+    );
+    INSERT INTO exposure_lists (subject_key, slot, at, personalized, items, n_items)
+        SELECT subject_key, slot, at, personalized,
+               json_agg(json_build_array(rank, item_id, provider) ORDER BY rank, id)::text,
+               count(*)
+        FROM exposures
+        GROUP BY subject_key, slot, at, personalized
+        ORDER BY min(id);
+    DROP TABLE exposures;
+    CREATE INDEX exposure_lists_by_slot ON exposure_lists (slot, at);
+    CREATE INDEX exposure_lists_by_subject ON exposure_lists (subject_key, id);
+    "#,
 ];

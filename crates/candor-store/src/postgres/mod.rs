@@ -1074,7 +1074,7 @@ impl Store for PostgresStore {
     fn exposure_slots(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
         self.read(|c| {
             c.query(
-                "SELECT DISTINCT slot FROM exposures WHERE at >= $1 ORDER BY slot LIMIT $2",
+                "SELECT DISTINCT slot FROM exposure_lists WHERE at >= $1 ORDER BY slot LIMIT $2",
                 &[&since.as_millis(), &i64::from(limit)],
             )?
             .iter()

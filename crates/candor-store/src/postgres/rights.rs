@@ -21,10 +21,13 @@ pub(super) fn footprint(
     key: &SubjectKey,
 ) -> DbResult<std::collections::BTreeMap<String, u64>> {
     let mut out = std::collections::BTreeMap::new();
-    for (kind, table, cond) in SUBJECT_TABLES {
+    for (kind, table, cond, weight) in SUBJECT_TABLES {
         let n: i64 = c
             .query_one(
-                &format!("SELECT count(*) FROM {table} WHERE {}", sql(cond)),
+                &format!(
+                    "SELECT coalesce(sum({weight}), 0)::bigint FROM {table} WHERE {}",
+                    sql(cond)
+                ),
                 &[&key.as_bytes().as_slice()],
             )?
             .try_get(0)?;
@@ -56,8 +59,17 @@ pub(super) fn erase(
             counts.insert(TOMBSTONES_KEPT.to_owned(), n);
         }
     }
-    for (kind, table, cond) in SUBJECT_TABLES {
-        let mut n = tx.execute(&format!("DELETE FROM {table} WHERE {}", sql(cond)), &[&k])?;
+    for (kind, table, cond, weight) in SUBJECT_TABLES {
+        let delete = format!("DELETE FROM {table} WHERE {}", sql(cond));
+        let mut n = if *weight == "1" {
+            tx.execute(&delete, &[&k])?
+        } else {
+            let mut sum = 0i64;
+            for r in tx.query(&format!("{delete} RETURNING {weight}"), &[&k])? {
+                sum += r.try_get::<_, i64>(0)?;
+            }
+            sum as u64
+        };
         if *table == "profiles" && !had_profile {
             // Only the lock placeholder inserted above: not data the person had.
             n = 0;

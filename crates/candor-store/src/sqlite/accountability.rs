@@ -7,7 +7,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{SqliteStore, paginate};
 use crate::accountability::{
-    AUDIT_COLUMNS, AuditRow, Exposure, chain_next, details_to_json, entries_from_rows,
+    AUDIT_COLUMNS, AuditRow, EXPOSURE_LIST_COLUMNS, Exposure, ExposureListRow, chain_next,
+    details_to_json, entries_from_rows, expand_lists, exposure_lists, exposures_after,
+    list_page_bounds,
 };
 use crate::{Page, PageRequest, StoreError, StoreResult};
 
@@ -26,26 +28,19 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     })
 }
 
-const EXPOSURE_COLUMNS: &str = "id, subject_key, slot, item_id, rank, at, personalized, provider";
+fn exposure_list_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExposureListRow> {
+    Ok(ExposureListRow {
+        id: r.get(0)?,
+        subject_key: r.get(1)?,
+        slot: r.get(2)?,
+        at: r.get(3)?,
+        personalized: r.get(4)?,
+        items: r.get(5)?,
+    })
+}
 
-fn exposure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Exposure)> {
-    let key: Vec<u8> = r.get(1)?;
-    let key = <[u8; 32]>::try_from(key.as_slice()).map_err(|_| {
-        rusqlite::Error::InvalidColumnType(1, "subject key".into(), rusqlite::types::Type::Blob)
-    })?;
-    let rank: i64 = r.get(4)?;
-    Ok((
-        r.get(0)?,
-        Exposure {
-            subject: SubjectKey::from_bytes(key),
-            slot: r.get(2)?,
-            item_id: r.get(3)?,
-            rank: u32::try_from(rank).unwrap_or(u32::MAX),
-            at: Timestamp::from_millis(r.get(5)?),
-            personalized: r.get::<_, i64>(6)? != 0,
-            provider: r.get(7)?,
-        },
-    ))
+fn expanded(rows: Vec<ExposureListRow>) -> rusqlite::Result<Vec<(i64, Exposure)>> {
+    expand_lists(rows).ok_or_else(|| super::bad_row("exposure list", "unreadable"))
 }
 
 impl SqliteStore {
@@ -159,18 +154,18 @@ impl SqliteStore {
             let tx = c.transaction()?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO exposures (subject_key, slot, item_id, rank, at, personalized, provider)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO exposure_lists (subject_key, slot, at, personalized, items, n_items)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
-                for e in exposures {
+                for list in exposure_lists(exposures) {
+                    let e = list.first;
                     stmt.execute(params![
                         e.subject.as_bytes().as_slice(),
                         e.slot,
-                        e.item_id,
-                        i64::from(e.rank),
                         e.at.as_millis(),
-                        i64::from(e.personalized),
-                        e.provider
+                        e.personalized,
+                        list.items,
+                        list.n_items
                     ])?;
                 }
             }
@@ -185,17 +180,21 @@ impl SqliteStore {
         page: PageRequest,
     ) -> StoreResult<Page<Exposure>> {
         let limit = page.limit_clamped();
+        let (from_list, lists) = list_page_bounds(page.after, limit);
         let rows = self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE slot = ?1 AND at >= ?2 AND id > ?3 ORDER BY id LIMIT ?4"
-            ))?
-            .query_map(
-                params![slot, since.as_millis(), page.after.unwrap_or(0), limit + 1],
-                exposure_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()
+            let rows = c
+                .prepare_cached(&format!(
+                    "SELECT {EXPOSURE_LIST_COLUMNS} FROM exposure_lists
+                     WHERE slot = ?1 AND at >= ?2 AND id >= ?3 ORDER BY id LIMIT ?4"
+                ))?
+                .query_map(
+                    params![slot, since.as_millis(), from_list, lists],
+                    exposure_list_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            expanded(rows)
         })?;
-        Ok(paginate(rows, limit))
+        Ok(paginate(exposures_after(rows, page.after), limit))
     }
 
     pub(super) fn exposures_for_subject_impl(
@@ -203,23 +202,22 @@ impl SqliteStore {
         key: &SubjectKey,
     ) -> StoreResult<Vec<Exposure>> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {EXPOSURE_COLUMNS} FROM exposures WHERE subject_key = ?1 ORDER BY id"
-            ))?
-            .query_map([key.as_bytes().as_slice()], |r| {
-                exposure_row(r).map(|(_, e)| e)
-            })?
-            .collect()
+            let rows = c
+                .prepare_cached(&format!(
+                    "SELECT {EXPOSURE_LIST_COLUMNS} FROM exposure_lists WHERE subject_key = ?1 ORDER BY id"
+                ))?
+                .query_map([key.as_bytes().as_slice()], exposure_list_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(expanded(rows)?.into_iter().map(|(_, e)| e).collect())
         })
     }
 
     pub(super) fn delete_exposures_impl(&self, key: &SubjectKey) -> StoreResult<u64> {
         self.write(|c| {
-            c.execute(
-                "DELETE FROM exposures WHERE subject_key = ?1",
-                [key.as_bytes().as_slice()],
-            )
-            .map(|n| n as u64)
+            c.prepare_cached("DELETE FROM exposure_lists WHERE subject_key = ?1 RETURNING n_items")?
+                .query_map([key.as_bytes().as_slice()], |r| r.get::<_, i64>(0))?
+                .sum::<rusqlite::Result<i64>>()
+                .map(|n| n as u64)
         })
     }
 }

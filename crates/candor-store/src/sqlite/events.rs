@@ -11,7 +11,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, bad_row};
 use crate::{
-    CatalogItem, DropCount, EventBatch, InsertOutcome, Narrowed, StoreResult, StoredEvent,
+    CatalogItem, DropCount, EventBatch, HistoryEvent, InsertOutcome, Narrowed, StoreResult,
+    StoredEvent,
 };
 
 /// One caller's batch waiting for a group commit, and the slot its result goes into.
@@ -312,16 +313,29 @@ pub(super) fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEv
         event_type: r.get(1)?,
         item_id: r.get(2)?,
         properties: r.get(3)?,
-        purposes: purposes
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|p| PurposeId::parse(p).map_err(|_| bad_row("purpose", p)))
-            .collect::<rusqlite::Result<_>>()?,
+        purposes: crate::model::purposes_from_text(&purposes).map_err(|p| bad_row("purpose", p))?,
         occurred_at: Timestamp::from_millis(r.get(5)?),
         received_at: Timestamp::from_millis(r.get(6)?),
         expires_at: Timestamp::from_millis(r.get(7)?),
         session_only: r.get::<_, i64>(8)? != 0,
         interaction: interaction.as_deref().and_then(Interaction::parse),
+    })
+}
+
+/// The columns of [`history_from_row`], all in the `events_by_subject` index: reading a
+/// subject's history touches no table row.
+pub(super) const HISTORY_COLUMNS: &str = "item_id, interaction, purposes, occurred_at, expires_at";
+
+pub(super) fn history_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryEvent> {
+    let interaction: String = r.get(1)?;
+    let purposes: String = r.get(2)?;
+    Ok(HistoryEvent {
+        item_id: r.get(0)?,
+        interaction: Interaction::parse(&interaction)
+            .ok_or_else(|| bad_row("interaction", &interaction))?,
+        purposes: crate::model::purposes_from_text(&purposes).map_err(|p| bad_row("purpose", p))?,
+        occurred_at: Timestamp::from_millis(r.get(3)?),
+        expires_at: Timestamp::from_millis(r.get(4)?),
     })
 }
 

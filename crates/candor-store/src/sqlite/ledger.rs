@@ -99,10 +99,12 @@ pub(super) fn serving_inputs(
     };
     let history = if wants_history(&ledger, &preferences) {
         conn.prepare_cached(&format!(
-            "SELECT {} FROM events WHERE subject_key = ?1 ORDER BY id",
-            super::events::EVENT_COLUMNS
+            "SELECT {} FROM events
+             WHERE subject_key = ?1 AND interaction IS NOT NULL AND item_id IS NOT NULL
+             ORDER BY id",
+            super::events::HISTORY_COLUMNS
         ))?
-        .query_map([k], super::events::event_from_row)?
+        .query_map([k], super::events::history_from_row)?
         .collect::<rusqlite::Result<_>>()?
     } else {
         Vec::new()

@@ -367,6 +367,39 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE run_outcomes_v8 RENAME TO run_outcomes;
     CREATE INDEX run_outcomes_by_subject ON run_outcomes (subject_key);
     "#,
+    // 10: the serving history from the index alone — a recommendations request reads every
+    // event of its subject that names an item, and the purposes and expiry that decide whether
+    // each may still feed personalization were only in the table row: one extra lookup per
+    // event. The by-subject index now carries them too.
+    r#"
+    DROP INDEX events_by_subject;
+    CREATE INDEX events_by_subject ON events
+        (subject_key, id, interaction, occurred_at, item_id, properties, purposes, expires_at);
+    "#,
+    // 11: one exposure row per served list — a list of ten wrote ten rows and ten entries in
+    // the by-subject index, the largest write of a recommendations request. Rows of one list
+    // share subject, slot, time and kind; their items move into a JSON array in rank order.
+    r#"
+    CREATE TABLE exposure_lists (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        subject_key  BLOB NOT NULL,
+        slot         TEXT NOT NULL,
+        at           INTEGER NOT NULL,
+        personalized INTEGER NOT NULL,
+        -- [[rank, item_id, provider], ...] in the order served.
+        items        TEXT NOT NULL,
+        n_items      INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO exposure_lists (subject_key, slot, at, personalized, items, n_items)
+        SELECT subject_key, slot, at, personalized,
+               json_group_array(json_array(rank, item_id, provider)), count(*)
+        FROM (SELECT * FROM exposures ORDER BY subject_key, slot, at, personalized, rank, id)
+        GROUP BY subject_key, slot, at, personalized
+        ORDER BY min(id);
+    DROP TABLE exposures;
+    CREATE INDEX exposure_lists_by_slot ON exposure_lists (slot, at);
+    CREATE INDEX exposure_lists_by_subject ON exposure_lists (subject_key, id);
+    "#,
 ];
 
 #[cfg(test)]
@@ -418,5 +451,64 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn single_exposures_become_the_lists_they_were_served_in() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..10] {
+            conn.execute_batch(sql).unwrap();
+        }
+        // Two lists for one subject and slot, and one for another subject; rows out of rank
+        // order within a list.
+        conn.execute_batch(
+            "INSERT INTO exposures (subject_key, slot, item_id, rank, at, personalized, provider) VALUES
+                 (x'01', 'home', 'b', 2, 10, 1, 'acme'),
+                 (x'01', 'home', 'a', 1, 10, 1, 'zenith'),
+                 (x'02', 'home', 'c', 1, 10, 0, 'acme'),
+                 (x'01', 'home', 'd', 1, 20, 1, 'acme');",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[10]).unwrap();
+        let rows: Vec<(Vec<u8>, i64, bool, String, i64)> = conn
+            .prepare(
+                "SELECT subject_key, at, personalized, items, n_items FROM exposure_lists ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let items = |text: &str| -> Vec<(u32, String, String)> {
+            let mut items: Vec<(u32, String, String)> = serde_json::from_str(text).unwrap();
+            items.sort();
+            items
+        };
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            (rows[0].0.clone(), rows[0].1, rows[0].2, rows[0].4),
+            (vec![1], 10, true, 2)
+        );
+        assert_eq!(
+            items(&rows[0].3),
+            [
+                (1, "a".to_owned(), "zenith".to_owned()),
+                (2, "b".to_owned(), "acme".to_owned())
+            ]
+        );
+        assert_eq!(
+            (rows[1].0.clone(), rows[1].1, rows[1].2, rows[1].4),
+            (vec![2], 10, false, 1)
+        );
+        assert_eq!(items(&rows[1].3), [(1, "c".to_owned(), "acme".to_owned())]);
+        assert_eq!((rows[2].0.clone(), rows[2].1, rows[2].4), (vec![1], 20, 1));
+        let gone: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'exposures'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, 0);
     }
 }

@@ -21,9 +21,12 @@ pub(super) fn footprint(
     key: &SubjectKey,
 ) -> rusqlite::Result<std::collections::BTreeMap<String, u64>> {
     let mut out = std::collections::BTreeMap::new();
-    for (kind, table, cond) in SUBJECT_TABLES {
+    for (kind, table, cond, weight) in SUBJECT_TABLES {
         let n: i64 = conn.query_row(
-            &format!("SELECT count(*) FROM {table} WHERE {}", sql(cond)),
+            &format!(
+                "SELECT coalesce(sum({weight}), 0) FROM {table} WHERE {}",
+                sql(cond)
+            ),
             [key.as_bytes().as_slice()],
             |r| r.get(0),
         )?;
@@ -53,8 +56,15 @@ pub(super) fn erase(
             counts.insert(TOMBSTONES_KEPT.to_owned(), n as u64);
         }
     }
-    for (kind, table, cond) in SUBJECT_TABLES {
-        let n = tx.execute(&format!("DELETE FROM {table} WHERE {}", sql(cond)), [k])?;
+    for (kind, table, cond, weight) in SUBJECT_TABLES {
+        let delete = format!("DELETE FROM {table} WHERE {}", sql(cond));
+        let n = if *weight == "1" {
+            tx.execute(&delete, [k])?
+        } else {
+            tx.prepare(&format!("{delete} RETURNING {weight}"))?
+                .query_map([k], |r| r.get::<_, i64>(0))?
+                .sum::<rusqlite::Result<i64>>()? as usize
+        };
         if n > 0 {
             counts.insert((*kind).to_owned(), n as u64);
         }
