@@ -1,6 +1,7 @@
 //! Ingestion throughput: a real `candor serve` over HTTP (batches of 500, several concurrent
 //! clients, every batch durable before its 2xx) beside the floor — the same rows inserted
-//! straight into SQLite in one transaction. Run with:
+//! straight into SQLite in one transaction, and in commits the size of the server's groups.
+//! Run with:
 //!
 //!     cargo bench -p candor --bench ingest
 //!
@@ -20,6 +21,9 @@ const CLIENTS: usize = 4;
 const BATCHES_PER_CLIENT: usize = 40;
 const SUBJECTS: usize = 1_000;
 const ROUNDS: usize = 3;
+/// Events per commit in the grouped floor: two of the four clients' batches, the group size
+/// the server's commits reach under this load (most commits carry two batches).
+const GROUP_LEN: usize = 1_000;
 
 fn candor() -> Command {
     // `CANDOR_BENCH_BIN` runs another build (an earlier commit, say) beside the same floor.
@@ -143,24 +147,47 @@ fn spread(a: u64, b: u64) -> [u8; 32] {
 /// deduplication, and one profile upsert per subject per batch — inserted straight into
 /// Candor's own schema in one transaction, fsync on commit, with no HTTP, no parsing and no
 /// consent gate.
-fn floor_round(dir: &std::path::Path, round: usize) -> f64 {
+/// The same rows as a round of the server's load, written straight into Candor's schema; one
+/// transaction for the round, or one per `per_commit` events (each fsync'd, as group commits
+/// are) when given.
+fn floor_round(dir: &std::path::Path, round: usize, per_commit: Option<usize>) -> f64 {
     let conn = rusqlite::Connection::open(dir.join("candor.db")).unwrap();
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
         .unwrap();
+    // Commits the size of the server's groups, on the server writer's settings: its page cache
+    // and memory map, and checkpoints on another connection twice a second instead of inline.
+    let checkpointer = per_commit.map(|_| {
+        conn.execute_batch(
+            "PRAGMA cache_size = -262144; PRAGMA mmap_size = 1099511627776;
+             PRAGMA wal_autocheckpoint = 65536;",
+        )
+        .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let path = dir.join("candor.db");
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let c = rusqlite::Connection::open(path).unwrap();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                let _ = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            }
+        });
+        (stop, thread)
+    });
     let n = CLIENTS * BATCHES_PER_CLIENT * BATCH_LEN;
     let start = Instant::now();
-    let tx = conn.unchecked_transaction().unwrap();
+    conn.execute_batch("BEGIN").unwrap();
     {
-        let mut event = tx
+        let mut event = conn
             .prepare(
                 "INSERT INTO events (subject_key, event_type, item_id, properties, purposes, occurred_at, received_at, expires_at, session_only, interaction)
                  VALUES (?1, 'Product Viewed', ?2, ?3, 'analytics,personalization', ?4, ?4, ?5, 0, 'view')",
             )
             .unwrap();
-        let mut seen = tx
+        let mut seen = conn
             .prepare("INSERT INTO seen_messages (message_hash, seen_at) VALUES (?1, ?2)")
             .unwrap();
-        let mut profile = tx
+        let mut profile = conn
             .prepare(
                 "INSERT INTO profiles (subject_key, profile, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (subject_key) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
@@ -203,10 +230,18 @@ fn floor_round(dir: &std::path::Path, round: usize) -> f64 {
                     ])
                     .unwrap();
             }
+            if per_commit.is_some_and(|every| ((batch + 1) * BATCH_LEN) % every == 0) {
+                conn.execute_batch("COMMIT; BEGIN").unwrap();
+            }
         }
     }
-    tx.commit().unwrap();
-    n as f64 / start.elapsed().as_secs_f64()
+    conn.execute_batch("COMMIT").unwrap();
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    if let Some((stop, thread)) = checkpointer {
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        thread.join().unwrap();
+    }
+    rate
 }
 
 /// One server's events/s per round, after every subject granted consent.
@@ -278,7 +313,14 @@ fn main() {
     let floor_dir = tempfile::tempdir().unwrap();
     drop(candor_store_schema(floor_dir.path()));
     let floor_rates: Vec<f64> = (0..ROUNDS)
-        .map(|r| floor_round(floor_dir.path(), r))
+        .map(|r| floor_round(floor_dir.path(), r, None))
+        .collect();
+    // What durable commits the size of the server's groups cost with no server around them:
+    // the ceiling for any server over this schema at this concurrency.
+    let grouped_dir = tempfile::tempdir().unwrap();
+    drop(candor_store_schema(grouped_dir.path()));
+    let grouped_rates: Vec<f64> = (0..ROUNDS)
+        .map(|r| floor_round(grouped_dir.path(), r, Some(GROUP_LEN)))
         .collect();
     let (h, f) = (median(sqlite_rates.clone()), median(floor_rates.clone()));
     println!(
@@ -299,6 +341,11 @@ fn main() {
         "floor, the same rows inserted straight into SQLite in one transaction: {f:.0} events/s (rounds: {floor_rates:.0?})"
     );
     println!("ratio candor/floor: {:.2}", h / f);
+    let g = median(grouped_rates.clone());
+    println!(
+        "the same rows committed {GROUP_LEN} at a time (the server's group commits): {g:.0} events/s (rounds: {grouped_rates:.0?})"
+    );
+    println!("ratio candor/grouped floor: {:.2}", h / g);
 }
 
 /// Creates Candor's schema in `dir` by starting and stopping `keys create` (which opens the
