@@ -4,7 +4,7 @@
 use candor_domain::consent;
 use candor_domain::events::still_allowed;
 use candor_domain::policy::Policy;
-use candor_domain::time::Timestamp;
+use candor_domain::time::{DAY_MS, Timestamp};
 use candor_store::{EventRewrite, Narrowed, Store, StoreResult};
 
 use crate::ingest::DEDUPE_WINDOW_MS;
@@ -23,9 +23,13 @@ pub struct RetentionReport {
     pub unconsented_deleted: u64,
     /// Events that lost some purposes and keep the rest.
     pub narrowed: u64,
+    /// Recommendation exposures older than the policy's `[fairness] exposure_retention_days`,
+    /// deleted.
+    pub exposures_deleted: u64,
 }
 
-/// Deletes expired data, and data that serves no purpose the subject still allows; rebuilds
+/// Deletes expired data — events past their purposes' retention, exposures past the policy's
+/// exposure retention — and data that serves no purpose the subject still allows; rebuilds
 /// the profiles derived from it.
 pub fn retention_run_once(
     store: &dyn Store,
@@ -38,6 +42,17 @@ pub fn retention_run_once(
         let n = store.delete_expired(now, EXPIRED_CHUNK_LEN, half_life_days, DEDUPE_WINDOW_MS)?;
         report.expired_deleted += n;
         if n < u64::from(EXPIRED_CHUNK_LEN) {
+            break;
+        }
+    }
+    let exposures_before =
+        Timestamp::from_millis(now.as_millis().saturating_sub(
+            i64::from(policy.fairness.exposure_retention_days).saturating_mul(DAY_MS),
+        ));
+    loop {
+        let deleted = store.delete_exposures_before(exposures_before, EXPIRED_CHUNK_LEN)?;
+        report.exposures_deleted += deleted.exposures;
+        if deleted.lists < u64::from(EXPIRED_CHUNK_LEN) {
             break;
         }
     }

@@ -1268,9 +1268,38 @@ pub fn exposures_round_trip_and_erase(store: &dyn Store) {
         }
         assert_eq!(got, feed, "pages of {page_len}");
     }
+    // Retention deletes lists served before the cutoff among the oldest it reads. Lists now,
+    // oldest first: b's two single ones (2,000), f (4,000, five), g (5,000, three), o (4,200,
+    // two, recorded last).
+    let old = listed("o", 2, 4_200);
+    store.record_exposures(&old).unwrap();
+    let cutoff = Timestamp::from_millis(4_500);
+    let deleted = |lists, exposures| crate::DeletedExposures { lists, exposures };
+    assert_eq!(
+        store.delete_exposures_before(cutoff, 2).unwrap(),
+        deleted(2, 2)
+    );
+    assert_eq!(
+        store.delete_exposures_before(cutoff, 2).unwrap(),
+        deleted(1, 5),
+        "f goes, g is kept: fewer than read, so a retention pass stops here"
+    );
+    assert_eq!(
+        store.delete_exposures_before(cutoff, 100).unwrap(),
+        deleted(1, 2),
+        "an expired list recorded behind a kept one goes on a later read"
+    );
+    assert_eq!(
+        store.delete_exposures_before(cutoff, 100).unwrap(),
+        deleted(0, 0)
+    );
+    assert_eq!(
+        store.exposures_for_subject(&b).unwrap(),
+        listed("g", 3, 5_000)
+    );
     // Erasure counts exposures, not the lists they were served in.
-    assert_eq!(store.subject_footprint(&b).unwrap()["exposures"], 10);
-    assert_eq!(store.delete_exposures(&b).unwrap(), 10);
+    assert_eq!(store.subject_footprint(&b).unwrap()["exposures"], 3);
+    assert_eq!(store.delete_exposures(&b).unwrap(), 3);
     assert!(
         !store
             .subject_footprint(&b)

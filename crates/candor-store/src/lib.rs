@@ -27,7 +27,7 @@ use candor_domain::profile::Profile;
 use candor_domain::time::Timestamp;
 use std::collections::BTreeMap;
 
-pub use accountability::Exposure;
+pub use accountability::{DeletedExposures, Exposure};
 pub use campaigns::*;
 pub use candor_accountability::audit::{AuditDraft, AuditEntry};
 pub use model::*;
@@ -315,6 +315,15 @@ pub trait Store: Send + Sync + 'static {
     fn delete_exposures(&self, key: &SubjectKey) -> StoreResult<u64>;
     /// The slots with exposures at or after `since`, in name order (at most `limit`).
     fn exposure_slots(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<String>>;
+    /// Retention: deletes, among the `limit` oldest recorded lists, those served before
+    /// `before`. Lists are recorded in the order served, so calling again while a call deletes
+    /// every list it reads removes the expired ones oldest first, reading little more than it
+    /// deletes (there is no index on the time alone).
+    fn delete_exposures_before(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<DeletedExposures>;
     // --- Segments and campaigns -----------------------------------------------------------
 
     /// Saves a new segment; `Conflict` if the id is taken (segments are immutable, so running

@@ -230,7 +230,7 @@ fn floor_round(dir: &std::path::Path, round: usize, per_commit: Option<usize>) -
                     ])
                     .unwrap();
             }
-            if per_commit.is_some_and(|every| ((batch + 1) * BATCH_LEN) % every == 0) {
+            if per_commit.is_some_and(|every| ((batch + 1) * BATCH_LEN).is_multiple_of(every)) {
                 conn.execute_batch("COMMIT; BEGIN").unwrap();
             }
         }

@@ -495,12 +495,28 @@ impl Share {
 pub const RECOMMENDATION_DIVERSITY_DEFAULT: Share = Share(500);
 
 /// The `[fairness]` table: what a flagged campaign run (a demographic parity ratio below
-/// four-fifths) may still do.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// four-fifths) may still do, and how long the exposure log the audits read is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FairnessRules {
     /// Keep every delivery of a flagged run, and of later runs of the same campaign, out of
     /// the outbox until an operator acknowledges the flag.
     pub hold_flagged_campaigns: bool,
+    /// Days a record of what was recommended to whom is kept for the fairness audit; the
+    /// retention job deletes older ones.
+    pub exposure_retention_days: u32,
+}
+
+/// Exposure records are kept this many days unless `[fairness] exposure_retention_days` says
+/// otherwise: a quarter's audits, and no longer.
+pub const EXPOSURE_RETENTION_DAYS_DEFAULT: u32 = 90;
+
+impl Default for FairnessRules {
+    fn default() -> Self {
+        FairnessRules {
+            hold_flagged_campaigns: false,
+            exposure_retention_days: EXPOSURE_RETENTION_DAYS_DEFAULT,
+        }
+    }
 }
 
 /// One problem found in a policy file, with its position.
@@ -1090,6 +1106,14 @@ fn build(raw: raw::RawFile, issues: &mut Issues) -> Policy {
             .as_ref()
             .and_then(|f| f.hold_flagged_campaigns)
             .unwrap_or(false),
+        exposure_retention_days: raw
+            .fairness
+            .as_ref()
+            .and_then(|f| f.exposure_retention_days.as_ref())
+            .map_or(Some(EXPOSURE_RETENTION_DAYS_DEFAULT), |d| {
+                positive_u32(issues, d, "exposure_retention_days", 36_500)
+            })
+            .unwrap_or(EXPOSURE_RETENTION_DAYS_DEFAULT),
     };
 
     let recommendation_diversity = match raw
@@ -1159,7 +1183,8 @@ fn policy_version(p: &Policy) -> PolicyVersion {
     } else {
         format!("{canonical}|diversity={:?}", p.recommendation_diversity)
     };
-    // Likewise `[fairness]`: holding flagged campaigns changes what the policy permits.
+    // Likewise `[fairness]`: holding flagged campaigns changes what the policy permits, and
+    // the exposure retention what it keeps.
     let canonical = if p.fairness == FairnessRules::default() {
         canonical
     } else {

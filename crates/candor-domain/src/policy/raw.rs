@@ -148,4 +148,5 @@ pub(super) struct RawSignals {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFairness {
     pub hold_flagged_campaigns: Option<bool>,
+    pub exposure_retention_days: Option<Spanned<i64>>,
 }

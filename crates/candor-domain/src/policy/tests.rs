@@ -197,3 +197,32 @@ fn the_fairness_hold_is_off_by_default_checked_and_versioned() {
         "{unknown}"
     );
 }
+
+#[test]
+fn exposures_are_kept_ninety_days_unless_the_policy_says_otherwise() {
+    let default = Policy::parse(MINIMAL).unwrap();
+    assert_eq!(default.fairness.exposure_retention_days, 90);
+    let explicit = Policy::parse(&format!(
+        "{MINIMAL}\n[fairness]\nexposure_retention_days = 90\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        explicit.version, default.version,
+        "the default keeps the version"
+    );
+    let shorter = Policy::parse(&format!(
+        "{MINIMAL}\n[fairness]\nexposure_retention_days = 30\n"
+    ))
+    .unwrap();
+    assert_eq!(shorter.fairness.exposure_retention_days, 30);
+    assert_ne!(
+        shorter.version, default.version,
+        "keeping less is a policy change"
+    );
+    for bad in ["0", "-5", "40000"] {
+        let e = errors(&format!(
+            "{MINIMAL}\n[fairness]\nexposure_retention_days = {bad}\n"
+        ));
+        assert!(e.contains("exposure_retention_days"), "{bad}: {e}");
+    }
+}

@@ -479,6 +479,44 @@ async fn retention_deletes_expired_data() {
 }
 
 #[tokio::test]
+async fn retention_deletes_exposures_past_the_policys_retention() {
+    let app = TestApp::new();
+    let key = app.state.subject_key("ida").unwrap();
+    let days = i64::from(app.state.policy.fairness.exposure_retention_days);
+    let shown = |item: &str, at: i64| candor_store::Exposure {
+        subject: key,
+        slot: "home".to_owned(),
+        item_id: item.to_owned(),
+        rank: 1,
+        at: Timestamp::from_millis(at),
+        personalized: true,
+        provider: "acme".to_owned(),
+    };
+    let old = shown("old", NOW - (days + 1) * DAY_MS);
+    let recent = shown("recent", NOW - (days - 1) * DAY_MS);
+    off_runtime(|| {
+        app.state
+            .store
+            .record_exposures(&[old, recent.clone()])
+            .unwrap()
+    });
+    let r = off_runtime(|| {
+        retention_run_once(
+            app.state.store.as_ref(),
+            &app.state.policy,
+            14.0,
+            Timestamp::from_millis(NOW),
+        )
+        .unwrap()
+    });
+    assert_eq!(r.exposures_deleted, 1);
+    assert_eq!(
+        off_runtime(|| app.state.store.exposures_for_subject(&key).unwrap()),
+        vec![recent]
+    );
+}
+
+#[tokio::test]
 async fn gpc_in_event_context_is_recorded() {
     let app = TestApp::new();
     let all = json!({"choice": "accept_all", "decisions": [{"purpose": "targeted_advertising", "decision": "granted"}, {"purpose": "analytics", "decision": "granted"}]});

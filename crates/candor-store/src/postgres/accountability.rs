@@ -7,9 +7,9 @@ use postgres::Row;
 
 use super::{DbError, DbResult, PostgresStore};
 use crate::accountability::{
-    AUDIT_COLUMNS, AuditRow, EXPOSURE_LIST_COLUMNS, Exposure, ExposureListRow, chain_next,
-    details_to_json, entries_from_rows, expand_lists, exposure_lists, exposures_after,
-    list_page_bounds,
+    AUDIT_COLUMNS, AuditRow, DeletedExposures, EXPOSURE_LIST_COLUMNS, Exposure, ExposureListRow,
+    chain_next, delete_exposures_before_sql, details_to_json, entries_from_rows, expand_lists,
+    exposure_lists, exposures_after, list_page_bounds,
 };
 use crate::sqlite::paginate;
 use crate::{Page, PageRequest, StoreResult};
@@ -249,6 +249,24 @@ impl PostgresStore {
                 .map(exposure_list_row)
                 .collect::<DbResult<Vec<_>>>()?;
             Ok(expanded(rows)?.into_iter().map(|(_, e)| e).collect())
+        })
+    }
+
+    pub(super) fn delete_exposures_before_impl(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<DeletedExposures> {
+        self.write(|tx| {
+            let mut deleted = DeletedExposures::default();
+            for r in tx.query(
+                &delete_exposures_before_sql("$1", "$2"),
+                &[&before.as_millis(), &i64::from(limit)],
+            )? {
+                deleted.lists += 1;
+                deleted.exposures += r.try_get::<_, i64>(0)? as u64;
+            }
+            Ok(deleted)
         })
     }
 

@@ -1071,6 +1071,14 @@ impl Store for PostgresStore {
         self.delete_exposures_impl(key)
     }
 
+    fn delete_exposures_before(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<crate::DeletedExposures> {
+        self.delete_exposures_before_impl(before, limit)
+    }
+
     fn exposure_slots(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
         self.read(|c| {
             c.query(

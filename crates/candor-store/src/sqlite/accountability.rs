@@ -7,9 +7,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{SqliteStore, paginate};
 use crate::accountability::{
-    AUDIT_COLUMNS, AuditRow, EXPOSURE_LIST_COLUMNS, Exposure, ExposureListRow, chain_next,
-    details_to_json, entries_from_rows, expand_lists, exposure_lists, exposures_after,
-    list_page_bounds,
+    AUDIT_COLUMNS, AuditRow, DeletedExposures, EXPOSURE_LIST_COLUMNS, Exposure, ExposureListRow,
+    chain_next, delete_exposures_before_sql, details_to_json, entries_from_rows, expand_lists,
+    exposure_lists, exposures_after, list_page_bounds,
 };
 use crate::{Page, PageRequest, StoreError, StoreResult};
 
@@ -209,6 +209,24 @@ impl SqliteStore {
                 .query_map([key.as_bytes().as_slice()], exposure_list_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(expanded(rows)?.into_iter().map(|(_, e)| e).collect())
+        })
+    }
+
+    pub(super) fn delete_exposures_before_impl(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<DeletedExposures> {
+        self.write(|c| {
+            let mut deleted = DeletedExposures::default();
+            let sql = delete_exposures_before_sql("?1", "?2");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params![before.as_millis(), i64::from(limit)])?;
+            while let Some(r) = rows.next()? {
+                deleted.lists += 1;
+                deleted.exposures += r.get::<_, i64>(0)? as u64;
+            }
+            Ok(deleted)
         })
     }
 

@@ -40,6 +40,10 @@ pub fn run(cmd: RetentionCommand) -> anyhow::Result<ExitCode> {
         report.narrowed
     );
     println!(
+        "exposures past their retention:    {} deleted",
+        report.exposures_deleted
+    );
+    println!(
         "subjects checked:                  {}",
         report.subjects_checked
     );

@@ -136,11 +136,15 @@ async fn retention_loop(state: AppState) {
         })
         .await;
         match pass {
-            Ok(Ok(r)) if r.expired_deleted + r.unconsented_deleted + r.narrowed > 0 => {
+            Ok(Ok(r))
+                if r.expired_deleted + r.unconsented_deleted + r.narrowed + r.exposures_deleted
+                    > 0 =>
+            {
                 tracing::info!(
                     expired = r.expired_deleted,
                     unconsented = r.unconsented_deleted,
                     narrowed = r.narrowed,
+                    exposures = r.exposures_deleted,
                     "retention pass"
                 )
             }
