@@ -46,9 +46,7 @@ pub fn retention_run_once(
         }
     }
     let exposures_before =
-        Timestamp::from_millis(now.as_millis().saturating_sub(
-            i64::from(policy.fairness.exposure_retention_days).saturating_mul(DAY_MS),
-        ));
+        now.plus_millis(-i64::from(policy.fairness.exposure_retention_days) * DAY_MS);
     loop {
         let deleted = store.delete_exposures_before(exposures_before, EXPIRED_CHUNK_LEN)?;
         report.exposures_deleted += deleted.exposures;

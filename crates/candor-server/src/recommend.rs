@@ -214,16 +214,33 @@ pub fn feeds_personalization(
     event: &candor_store::HistoryEvent,
     now: Timestamp,
 ) -> bool {
-    if event.expires_at <= now {
-        return false;
-    }
-    event.purposes.iter().any(|id| {
-        state.allows(id)
-            && policy.purpose(id).is_some_and(|p| {
-                p.personalization
-                    && (p.session_only || event.occurred_at.plus_days(p.retention_days) > now)
-            })
-    })
+    may_feed(
+        policy,
+        state,
+        &event.purposes,
+        event.occurred_at,
+        event.expires_at,
+        now,
+    )
+}
+
+/// [`feeds_personalization`] on the fields it reads, for events read whole.
+fn may_feed(
+    policy: &Policy,
+    state: &ConsentState,
+    purposes: &[candor_domain::PurposeId],
+    occurred_at: Timestamp,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> bool {
+    expires_at > now
+        && purposes.iter().any(|id| {
+            state.allows(id)
+                && policy.purpose(id).is_some_and(|p| {
+                    p.personalization
+                        && (p.session_only || occurred_at.plus_days(p.retention_days) > now)
+                })
+        })
 }
 
 /// Whether any personalization purpose is allowed in `state`.
@@ -317,17 +334,25 @@ fn build(
             }
             let mut strongest: HashMap<u32, f32> = HashMap::new();
             for event in store.all_events(subject)? {
-                let Some(event) = event.as_history() else {
+                let (Some(item), Some(interaction)) = (
+                    event.item_id.as_deref().and_then(|id| index_of.get(id)),
+                    event.interaction,
+                ) else {
                     continue;
                 };
-                if !feeds_personalization(policy, &consent_state, &event, now) {
+                let (purposes, occurred_at) = (&event.purposes, event.occurred_at);
+                if !may_feed(
+                    policy,
+                    &consent_state,
+                    purposes,
+                    occurred_at,
+                    event.expires_at,
+                    now,
+                ) {
                     continue;
                 }
-                let Some(item) = index_of.get(event.item_id.as_str()) else {
-                    continue;
-                };
                 let weight = strongest.entry(*item).or_insert(0.0);
-                *weight = weight.max(interaction_weight(event.interaction));
+                *weight = weight.max(interaction_weight(interaction));
             }
             if strongest.is_empty() {
                 continue;

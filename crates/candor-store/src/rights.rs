@@ -142,6 +142,16 @@ pub(crate) const SUBJECT_TABLES: &[(&str, &str, &str, &str)] = &[
     ("time_zone", "subject_time_zones", "subject_key = {k}", "1"),
 ];
 
+/// The `SUBJECT_TABLES` entry of `kind`, for a store method that deletes one kind alone.
+pub(crate) fn subject_table(
+    kind: &str,
+) -> &'static (&'static str, &'static str, &'static str, &'static str) {
+    SUBJECT_TABLES
+        .iter()
+        .find(|t| t.0 == kind)
+        .unwrap_or_else(|| panic!("`{kind}` is not in SUBJECT_TABLES"))
+}
+
 /// The count kind under which kept consent-proof tombstones are reported.
 pub const TOMBSTONES_KEPT: &str = "consent_tombstones_kept";
 

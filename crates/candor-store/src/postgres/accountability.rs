@@ -271,16 +271,7 @@ impl PostgresStore {
     }
 
     pub(super) fn delete_exposures_impl(&self, key: &SubjectKey) -> StoreResult<u64> {
-        self.write(|tx| {
-            let rows = tx.query(
-                "DELETE FROM exposure_lists WHERE subject_key = $1 RETURNING n_items",
-                &[&key.as_bytes().as_slice()],
-            )?;
-            let mut n = 0i64;
-            for r in &rows {
-                n += r.try_get::<_, i64>(0)?;
-            }
-            Ok(n as u64)
-        })
+        let (_, table, cond, weight) = crate::rights::subject_table("exposures");
+        self.write(|tx| super::rights::delete_weighted(tx, table, cond, weight, key.as_bytes()))
     }
 }

@@ -392,9 +392,7 @@ pub(super) fn event_from_row(r: &Row) -> DbResult<StoredEvent> {
     })
 }
 
-/// The columns of [`history_from_row`].
-pub(super) const HISTORY_COLUMNS: &str = "item_id, interaction, purposes, occurred_at, expires_at";
-
+/// One row of [`crate::model::history_sql`].
 pub(super) fn history_from_row(r: &Row) -> DbResult<HistoryEvent> {
     let interaction: String = r.try_get(1)?;
     let purposes: String = r.try_get(2)?;

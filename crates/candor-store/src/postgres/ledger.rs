@@ -87,18 +87,10 @@ pub(super) fn serving_inputs(
         None => Preferences::default(),
     };
     let history = if wants_history(&ledger, &preferences) {
-        c.query(
-            &format!(
-                "SELECT {} FROM events
-                 WHERE subject_key = $1 AND interaction IS NOT NULL AND item_id IS NOT NULL
-                 ORDER BY id",
-                super::events::HISTORY_COLUMNS
-            ),
-            &[&k],
-        )?
-        .iter()
-        .map(super::events::history_from_row)
-        .collect::<DbResult<_>>()?
+        c.query(&crate::model::history_sql("$1"), &[&k])?
+            .iter()
+            .map(super::events::history_from_row)
+            .collect::<DbResult<_>>()?
     } else {
         Vec::new()
     };

@@ -16,6 +16,26 @@ fn sql(cond: &str) -> String {
     cond.replace("{k}", "$1")
 }
 
+/// Deletes the subject's rows of one `SUBJECT_TABLES` entry; returns the records deleted, by
+/// the table's weight.
+pub(super) fn delete_weighted(
+    c: &mut impl GenericClient,
+    table: &str,
+    cond: &str,
+    weight: &str,
+    k: &[u8],
+) -> DbResult<u64> {
+    let delete = format!("DELETE FROM {table} WHERE {}", sql(cond));
+    if weight == "1" {
+        return Ok(c.execute(&delete, &[&k])?);
+    }
+    let mut n = 0i64;
+    for r in c.query(&format!("{delete} RETURNING {weight}"), &[&k])? {
+        n += r.try_get::<_, i64>(0)?;
+    }
+    Ok(n as u64)
+}
+
 pub(super) fn footprint(
     c: &mut impl GenericClient,
     key: &SubjectKey,
@@ -60,16 +80,7 @@ pub(super) fn erase(
         }
     }
     for (kind, table, cond, weight) in SUBJECT_TABLES {
-        let delete = format!("DELETE FROM {table} WHERE {}", sql(cond));
-        let mut n = if *weight == "1" {
-            tx.execute(&delete, &[&k])?
-        } else {
-            let mut sum = 0i64;
-            for r in tx.query(&format!("{delete} RETURNING {weight}"), &[&k])? {
-                sum += r.try_get::<_, i64>(0)?;
-            }
-            sum as u64
-        };
+        let mut n = delete_weighted(tx, table, cond, weight, k)?;
         if *table == "profiles" && !had_profile {
             // Only the lock placeholder inserted above: not data the person had.
             n = 0;

@@ -231,12 +231,8 @@ impl SqliteStore {
     }
 
     pub(super) fn delete_exposures_impl(&self, key: &SubjectKey) -> StoreResult<u64> {
-        self.write(|c| {
-            c.prepare_cached("DELETE FROM exposure_lists WHERE subject_key = ?1 RETURNING n_items")?
-                .query_map([key.as_bytes().as_slice()], |r| r.get::<_, i64>(0))?
-                .sum::<rusqlite::Result<i64>>()
-                .map(|n| n as u64)
-        })
+        let (_, table, cond, weight) = crate::rights::subject_table("exposures");
+        self.write(|c| super::rights::delete_weighted(c, table, cond, weight, key.as_bytes()))
     }
 }
 

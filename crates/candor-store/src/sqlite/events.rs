@@ -322,10 +322,7 @@ pub(super) fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEv
     })
 }
 
-/// The columns of [`history_from_row`], all in the `events_by_subject` index: reading a
-/// subject's history touches no table row.
-pub(super) const HISTORY_COLUMNS: &str = "item_id, interaction, purposes, occurred_at, expires_at";
-
+/// One row of [`crate::model::history_sql`].
 pub(super) fn history_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryEvent> {
     let interaction: String = r.get(1)?;
     let purposes: String = r.get(2)?;

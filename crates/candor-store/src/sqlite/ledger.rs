@@ -98,14 +98,9 @@ pub(super) fn serving_inputs(
         None => Preferences::default(),
     };
     let history = if wants_history(&ledger, &preferences) {
-        conn.prepare_cached(&format!(
-            "SELECT {} FROM events
-             WHERE subject_key = ?1 AND interaction IS NOT NULL AND item_id IS NOT NULL
-             ORDER BY id",
-            super::events::HISTORY_COLUMNS
-        ))?
-        .query_map([k], super::events::history_from_row)?
-        .collect::<rusqlite::Result<_>>()?
+        conn.prepare_cached(&crate::model::history_sql("?1"))?
+            .query_map([k], super::events::history_from_row)?
+            .collect::<rusqlite::Result<_>>()?
     } else {
         Vec::new()
     };

@@ -454,6 +454,29 @@ mod tests {
     }
 
     #[test]
+    fn a_subjects_history_is_read_from_the_index_alone() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in MIGRATIONS {
+            conn.execute_batch(sql).unwrap();
+        }
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::model::history_sql("?1")
+            ))
+            .unwrap()
+            .query_map([&[7u8; 32][..]], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH events USING COVERING INDEX events_by_subject (subject_key=?)"],
+            "no table lookup per event, and no sort"
+        );
+    }
+
+    #[test]
     fn single_exposures_become_the_lists_they_were_served_in() {
         let conn = Connection::open_in_memory().unwrap();
         for sql in &MIGRATIONS[..10] {

@@ -271,13 +271,6 @@ impl SqliteStore {
         conn
     }
 
-    /// Whether some reader connection is free right now (see [`Store::reads_in_place`]).
-    pub(crate) fn reader_free(&self) -> bool {
-        self.readers
-            .iter()
-            .any(|r| !matches!(r.try_lock(), Err(std::sync::TryLockError::WouldBlock)))
-    }
-
     pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
@@ -416,7 +409,9 @@ impl Store for SqliteStore {
     /// A point read here is a few page lookups in memory or in the mapped file, shorter than
     /// handing it to another thread and back — as long as a reader connection is free.
     fn reads_in_place(&self) -> bool {
-        self.reader_free()
+        self.readers
+            .iter()
+            .any(|r| !matches!(r.try_lock(), Err(std::sync::TryLockError::WouldBlock)))
     }
 
     fn meta_get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {

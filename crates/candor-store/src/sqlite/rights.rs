@@ -16,6 +16,25 @@ fn sql(cond: &str) -> String {
     cond.replace("{k}", "?1")
 }
 
+/// Deletes the subject's rows of one `SUBJECT_TABLES` entry; returns the records deleted, by
+/// the table's weight.
+pub(super) fn delete_weighted(
+    conn: &Connection,
+    table: &str,
+    cond: &str,
+    weight: &str,
+    k: &[u8],
+) -> rusqlite::Result<u64> {
+    let delete = format!("DELETE FROM {table} WHERE {}", sql(cond));
+    if weight == "1" {
+        return conn.execute(&delete, [k]).map(|n| n as u64);
+    }
+    conn.prepare_cached(&format!("{delete} RETURNING {weight}"))?
+        .query_map([k], |r| r.get::<_, i64>(0))?
+        .sum::<rusqlite::Result<i64>>()
+        .map(|n| n as u64)
+}
+
 pub(super) fn footprint(
     conn: &Connection,
     key: &SubjectKey,
@@ -57,16 +76,9 @@ pub(super) fn erase(
         }
     }
     for (kind, table, cond, weight) in SUBJECT_TABLES {
-        let delete = format!("DELETE FROM {table} WHERE {}", sql(cond));
-        let n = if *weight == "1" {
-            tx.execute(&delete, [k])?
-        } else {
-            tx.prepare(&format!("{delete} RETURNING {weight}"))?
-                .query_map([k], |r| r.get::<_, i64>(0))?
-                .sum::<rusqlite::Result<i64>>()? as usize
-        };
+        let n = delete_weighted(&tx, table, cond, weight, k)?;
         if n > 0 {
-            counts.insert((*kind).to_owned(), n as u64);
+            counts.insert((*kind).to_owned(), n);
         }
     }
     // Only the first pass records counts: a resumed erasure finds nothing left to count.

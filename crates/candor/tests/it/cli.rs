@@ -225,4 +225,8 @@ fn import_movielens_grants_and_is_resumable() {
         text.contains("subjects checked:                  2"),
         "{text}"
     );
+    assert!(
+        text.contains("exposures past their retention:    0 deleted"),
+        "{text}"
+    );
 }
