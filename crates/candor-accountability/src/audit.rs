@@ -199,6 +199,15 @@ actions! {
     KeyCreated => "key_created",
     /// An API key was revoked.
     KeyRevoked => "key_revoked",
+    /// An API key was rotated: a successor made, the old key set to expire.
+    KeyRotated => "key_rotated",
+    /// The keys that sign visitor and subject tokens were rotated.
+    TokenKeysRotated => "token_keys_rotated",
+    /// Every token of one person was revoked (sign out everywhere, erasure).
+    SubjectTokensRevoked => "subject_tokens_revoked",
+    /// A protection of a possible minor was lifted (an older age band, another country,
+    /// a parental grant), by a shop's backend, with its evidence.
+    MinorProtectionLifted => "minor_protection_lifted",
     /// A campaign was run (or dry-run) against an audience.
     CampaignRun => "campaign_run",
     /// An operator or integration read a subject's personal data.

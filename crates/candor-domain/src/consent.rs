@@ -195,6 +195,22 @@ impl SubjectFacts {
         let age = policy.jurisdictions.age_of_consent(self.country.as_deref());
         self.age_band.filter(|b| b.may_be_below(age)).map(|_| age)
     }
+
+    /// The facts after `update`: each fact it states replaces the one held.
+    pub fn updated(&self, update: &SubjectFacts) -> SubjectFacts {
+        SubjectFacts {
+            age_band: update.age_band.or(self.age_band),
+            country: update.country.clone().or_else(|| self.country.clone()),
+        }
+    }
+
+    /// Whether going from these facts to `after` lifts the protection of a minor: someone who
+    /// may be below the age of digital consent no longer would be (an older age band, or a
+    /// country with a lower age). Only a shop's backend may make such a change, and it is
+    /// audited.
+    pub fn loosens_minor_protection(&self, after: &SubjectFacts, policy: &Policy) -> bool {
+        self.minor_below(policy).is_some() && after.minor_below(policy).is_none()
+    }
 }
 
 /// Why a purpose is allowed or not, for the machine and for a sentence.

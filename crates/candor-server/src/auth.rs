@@ -1,70 +1,113 @@
-//! API keys: `cnd_<id>_<secret>`, sent as `Authorization: Bearer KEY`.
+//! Who may do what.
 //!
-//! Only the SHA-256 of the secret part is stored; the id finds the record and the secret is
-//! compared in constant time. A missing, empty or unknown key never means open access.
+//! Credentials come in two kinds, by where they live:
 //!
-//! Key records found in the store are kept in memory for a few seconds ([`KeyCache`]), so a
-//! busy endpoint does not read the same record on every request; the secret is still compared
-//! on every request, and an unknown id is always looked up afresh.
+//! - **Server keys** (`cnd_sk_<id>_<secret>`; keys made before the prefix, `cnd_<id>_<secret>`,
+//!   are server keys too) belong on a shop's backend. Scopes `ingest`, `decide`, `sessions`
+//!   and `admin`. A browser origin presenting one is refused unless the key lists that
+//!   origin, or the origin is Candor's own (the operator console).
+//! - **Browser credentials** never open anyone but one person: a *publishable key*
+//!   (`cnd_pk_…`, bound to origins) only starts visitor sessions; a *visitor token* (`cvt_…`)
+//!   reaches one anonymous visitor whose id Candor picked; a *subject session token*
+//!   (`cst_…`) reaches one known person, within its scopes.
+//!
+//! Keys are stored as a SHA-256 of their secret part, compared in constant time; a key can
+//! expire and be revoked. Key records and token signing keys read from the store are cached
+//! for [`KEY_CACHE_TTL`], so a revocation reaches every instance within that; unknown ids are
+//! always read afresh. A person's token revocation ("not before") is read on every request.
+//!
+//! Handlers never compare credentials themselves. A server-only handler takes a [`Caller`]
+//! (only a server key yields one) and names its scope; a handler about one person calls
+//! [`Credential::for_subject`] with the path's id and its [`Act`], and gets back a
+//! [`SubjectCap`] holding that person's subject key — the only way such a handler learns
+//! whose data to touch. What each credential may do is the one table in [`Act::rule`].
+
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use candor_domain::time::Timestamp;
-use candor_store::{ApiKeyRecord, Scope, Store, StoreResult};
+use candor_domain::{ExternalId, SubjectKey};
+use candor_store::{ApiKeyRecord, Scope, Store, StoreError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::subject_token::{self, SubjectClaims, TokenError, TokenScope, VisitorClaims};
 
 const KEY_PREFIX: &str = "cnd_";
+const SERVER_PREFIX: &str = "cnd_sk_";
+const PUBLISHABLE_PREFIX: &str = "cnd_pk_";
 const ID_HEX_LEN: usize = 16;
 const SECRET_HEX_LEN: usize = 64;
+/// The header a page sends its visitor token in beside a subject token, to merge the
+/// visitor into the person it logged in as.
+pub const VISITOR_TOKEN_HEADER: &str = "candor-visitor-token";
+
+/// Which kind of key a presented key claims to be, by its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Server,
+    Publishable,
+}
 
 /// A key as parsed from a header, before it is checked.
 struct PresentedKey<'a> {
+    kind: KeyKind,
     id: &'a str,
     secret: &'a str,
 }
 
 fn parse_key(raw: &str) -> Option<PresentedKey<'_>> {
-    let rest = raw.strip_prefix(KEY_PREFIX)?;
+    let (kind, rest) = if let Some(rest) = raw.strip_prefix(SERVER_PREFIX) {
+        (KeyKind::Server, rest)
+    } else if let Some(rest) = raw.strip_prefix(PUBLISHABLE_PREFIX) {
+        (KeyKind::Publishable, rest)
+    } else {
+        (KeyKind::Server, raw.strip_prefix(KEY_PREFIX)?)
+    };
     let (id, secret) = rest.split_once('_')?;
     let hex_ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex_ok(id, ID_HEX_LEN) && hex_ok(secret, SECRET_HEX_LEN))
-        .then_some(PresentedKey { id, secret })
+    (hex_ok(id, ID_HEX_LEN) && hex_ok(secret, SECRET_HEX_LEN)).then_some(PresentedKey {
+        kind,
+        id,
+        secret,
+    })
 }
 
 fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-/// How long a key record read from the store is trusted before it is read again: the longest
-/// a change made by another process (another instance, the command line) takes to apply here.
-pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a key record or signing key read from the store is trusted before it is read
+/// again: the longest a revocation made elsewhere (another instance, the command line) takes
+/// to apply here. Below five seconds, so a revocation is honoured everywhere within five.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(4);
 /// Most key records kept; the cache starts over when full (there are few keys in practice).
 const KEY_CACHE_MAX: usize = 1024;
 
-/// Recently read API key records, by key id.
+/// Recently read API key records, by key id. A std mutex: held only for a map operation,
+/// never across an await.
 #[derive(Default)]
 pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, CachedKey>>);
 
 struct CachedKey {
     read_at: std::time::Instant,
-    record: std::sync::Arc<ApiKeyRecord>,
+    record: Arc<ApiKeyRecord>,
 }
 
 impl KeyCache {
-    fn get(&self, id: &str) -> Option<std::sync::Arc<ApiKeyRecord>> {
+    fn get(&self, id: &str) -> Option<Arc<ApiKeyRecord>> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.get(id)
             .filter(|c| c.read_at.elapsed() < KEY_CACHE_TTL)
-            .map(|c| std::sync::Arc::clone(&c.record))
+            .map(|c| Arc::clone(&c.record))
     }
 
-    fn put(&self, record: std::sync::Arc<ApiKeyRecord>) {
+    fn put(&self, record: Arc<ApiKeyRecord>) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= KEY_CACHE_MAX {
             map.clear();
@@ -77,24 +120,28 @@ impl KeyCache {
             },
         );
     }
+
+    /// Forgets a key at once on this instance (after revoking it here).
+    pub fn forget(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
 }
 
 /// The record of key `id`: from the cache while fresh, otherwise from the store.
-async fn key_record(
-    state: &AppState,
-    id: &str,
-) -> Result<Option<std::sync::Arc<ApiKeyRecord>>, ApiError> {
+async fn key_record(state: &AppState, id: &str) -> Result<Option<Arc<ApiKeyRecord>>, ApiError> {
     if let Some(record) = state.api_keys.get(id) {
         return Ok(Some(record));
     }
     let lookup = id.to_owned();
-    let record = state.blocking(move |store| store.api_key(&lookup)).await?;
+    let record = state.read(move |store| store.api_key(&lookup)).await?;
     Ok(record.map(|record| {
-        let record = std::sync::Arc::new(record);
-        state.api_keys.put(std::sync::Arc::clone(&record));
+        let record = Arc::new(record);
+        state.api_keys.put(Arc::clone(&record));
         record
     }))
 }
+
+// --- Creating keys. ---
 
 /// Options for a new key.
 #[derive(Debug, Clone)]
@@ -102,6 +149,76 @@ pub struct NewKey {
     pub scopes: Vec<Scope>,
     pub allowed_origins: Vec<String>,
     pub label: String,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Why a key could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Longest origin accepted, and most origins per key.
+const ORIGIN_BYTES_MAX: usize = 256;
+const ORIGINS_LEN_MAX: usize = 32;
+/// Longest key label.
+const LABEL_BYTES_MAX: usize = 200;
+
+/// An origin as browsers send it: `scheme://host[:port]`, nothing after.
+fn origin_ok(o: &str) -> bool {
+    let Some((scheme, rest)) = o.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && o.len() <= ORIGIN_BYTES_MAX
+        && !rest.contains(['/', '?', '#', ' ', '@'])
+}
+
+impl NewKey {
+    /// Checks the combination: a publishable key has that scope alone and at least one
+    /// origin; a server key has at least one server scope.
+    pub fn check(&self, now: Timestamp) -> Result<(), String> {
+        if self.scopes.is_empty() {
+            return Err("a key needs at least one scope".into());
+        }
+        let publishable = self.scopes.contains(&Scope::Publishable);
+        if publishable && self.scopes.len() > 1 {
+            return Err(
+                "a publishable key has the `publishable` scope alone: it lives in web \
+                        pages, so it can only start visitor sessions"
+                    .into(),
+            );
+        }
+        if publishable && self.allowed_origins.is_empty() {
+            return Err(
+                "a publishable key needs at least one allowed origin, such as \
+                        https://shop.example"
+                    .into(),
+            );
+        }
+        if self.allowed_origins.len() > ORIGINS_LEN_MAX {
+            return Err(format!("at most {ORIGINS_LEN_MAX} origins per key"));
+        }
+        if let Some(bad) = self.allowed_origins.iter().find(|o| !origin_ok(o)) {
+            return Err(format!(
+                "`{bad}` is not an origin; write scheme://host[:port], such as https://shop.example"
+            ));
+        }
+        if self.label.len() > LABEL_BYTES_MAX {
+            return Err(format!("a label is at most {LABEL_BYTES_MAX} bytes"));
+        }
+        if self
+            .expires_at
+            .is_some_and(|e| e.as_millis() <= now.as_millis())
+        {
+            return Err("the expiry must be in the future".into());
+        }
+        Ok(())
+    }
 }
 
 /// Creates and stores a key; returns the full key, which is shown once and never stored.
@@ -109,7 +226,8 @@ pub fn create_key(
     store: &dyn Store,
     new: NewKey,
     now: Timestamp,
-) -> StoreResult<(ApiKeyRecord, String)> {
+) -> Result<(ApiKeyRecord, String), KeyError> {
+    new.check(now).map_err(KeyError::Invalid)?;
     let mut rng = rand::thread_rng();
     let mut id = [0u8; ID_HEX_LEN / 2];
     let mut secret = [0u8; SECRET_HEX_LEN / 2];
@@ -126,10 +244,54 @@ pub fn create_key(
         allowed_origins: new.allowed_origins,
         label: new.label,
         created_at: now,
+        expires_at: new.expires_at,
+        revoked_at: None,
     };
     store.insert_api_key(&record)?;
-    Ok((record, format!("{KEY_PREFIX}{id}_{secret}")))
+    let prefix = if record.is_publishable() {
+        PUBLISHABLE_PREFIX
+    } else {
+        SERVER_PREFIX
+    };
+    Ok((record, format!("{prefix}{id}_{secret}")))
 }
+
+/// How long a rotated key keeps working beside its successor, when none is given.
+pub const ROTATION_GRACE_SECONDS_DEFAULT: u64 = 86_400;
+
+/// Replaces key `id` with a new key of the same scopes, origins and label; the old key stops
+/// working after `grace_ms` (at once for 0). Returns the new record and key.
+pub fn rotate_key(
+    store: &dyn Store,
+    id: &str,
+    grace_ms: i64,
+    now: Timestamp,
+) -> Result<(ApiKeyRecord, String), KeyError> {
+    let old = store.api_key(id)?.ok_or(StoreError::NotFound)?;
+    if !old.is_live(now) {
+        return Err(KeyError::Invalid(
+            "this key is revoked or expired; create a new key instead".into(),
+        ));
+    }
+    let created = create_key(
+        store,
+        NewKey {
+            scopes: old.scopes.clone(),
+            allowed_origins: old.allowed_origins.clone(),
+            label: old.label.clone(),
+            expires_at: old.expires_at.filter(|e| e.as_millis() > now.as_millis()),
+        },
+        now,
+    )?;
+    if grace_ms <= 0 {
+        store.revoke_api_key(id, now)?;
+    } else {
+        store.expire_api_key(id, now.plus_millis(grace_ms))?;
+    }
+    Ok(created)
+}
+
+// --- Reading credentials off a request. ---
 
 /// The key in `Bearer KEY`, or in `Basic base64(KEY:)`: the form Segment-style libraries send
 /// their write key in, so sites instrumented for them can point at Candor unchanged.
@@ -148,7 +310,15 @@ fn bearer_or_basic(header: &str) -> Option<String> {
     )
 }
 
-/// The caller, authenticated by an API key.
+fn rejected(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::TokenRejected(code, message.into())
+}
+
+fn token_error(e: TokenError) -> ApiError {
+    rejected(e.code(), e.to_string())
+}
+
+/// A server key that passed every check.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key_id: String,
@@ -156,10 +326,20 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Succeeds if the key has any of `allowed` (admin can do everything).
+    /// Succeeds if the key has any of `allowed` (admin can do everything a server key can).
     pub fn require(&self, allowed: &[Scope]) -> Result<(), ApiError> {
-        if self.scopes.contains(&Scope::Admin) || self.scopes.iter().any(|s| allowed.contains(s)) {
+        if !allowed.is_empty()
+            && (self.scopes.contains(&Scope::Admin)
+                || self.scopes.iter().any(|s| allowed.contains(s)))
+        {
             return Ok(());
+        }
+        if allowed.is_empty() {
+            return Err(ApiError::forbidden(
+                "not_for_server_keys",
+                "no server key may do this: it is for the person's own token (or, to start a \
+                 visitor session, a page's publishable key)",
+            ));
         }
         let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
         Err(ApiError::forbidden(
@@ -172,7 +352,135 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// A visitor token that passed every check, with the subject key of its anonymous id.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub claims: VisitorClaims,
+    pub key: SubjectKey,
+}
+
+/// A subject session token whose signature and expiry verified. Whether it is for the person
+/// a request names, and whether that person revoked it, is checked by
+/// [`Credential::for_subject`] (or [`Person::check`]), where the subject key is known.
+#[derive(Debug, Clone)]
+pub struct Person {
+    claims: SubjectClaims,
+    /// The visitor token sent beside it, to merge that visitor into this person.
+    pub visitor: Option<Visitor>,
+}
+
+/// Whatever authenticated a request.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Server(Caller),
+    Publishable { key_id: String },
+    Visitor(Visitor),
+    Person(Person),
+}
+
+fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| !host.is_empty() && rest.eq_ignore_ascii_case(host))
+}
+
+fn origin_of(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
+}
+
+/// Refuses a key presented from a browser origin it is not meant for.
+fn check_origin(headers: &HeaderMap, record: &ApiKeyRecord) -> Result<(), ApiError> {
+    let Some(origin) = origin_of(headers) else {
+        return Ok(());
+    };
+    if record.allowed_origins.iter().any(|o| o == origin) {
+        return Ok(());
+    }
+    if !record.allowed_origins.is_empty() || record.is_publishable() {
+        return Err(ApiError::forbidden(
+            "origin_not_allowed",
+            "this key may not be used from this web origin",
+        ));
+    }
+    // A server key in a browser: only on Candor's own pages (the operator console).
+    if same_origin(headers, origin) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "server_key_from_browser",
+        "a server key must stay on the shop's backend; pages use a publishable key and \
+         per-person tokens",
+    ))
+}
+
+/// The checked record of a presented key.
+async fn checked_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<Arc<ApiKeyRecord>, ApiError> {
+    let presented =
+        parse_key(raw).ok_or_else(|| rejected("key_invalid", "the API key is malformed"))?;
+    let record = key_record(state, presented.id)
+        .await?
+        .filter(|r| bool::from(r.secret_hash.ct_eq(&hash_secret(presented.secret))))
+        .filter(|r| r.is_publishable() == (presented.kind == KeyKind::Publishable))
+        .ok_or_else(|| rejected("key_invalid", "the API key is not valid"))?;
+    let now = state.now();
+    if record.revoked_at.is_some() {
+        return Err(rejected("key_revoked", "this API key was revoked"));
+    }
+    if !record.is_live(now) {
+        return Err(rejected("key_expired", "this API key has expired"));
+    }
+    check_origin(headers, &record)?;
+    Ok(record)
+}
+
+/// Whether `key`'s tokens issued at `issued_at` were revoked since.
+async fn revoked(
+    state: &AppState,
+    key: SubjectKey,
+    issued_at: Timestamp,
+) -> Result<bool, ApiError> {
+    let not_before = state
+        .read(move |store| store.tokens_not_before(&key))
+        .await?;
+    Ok(not_before.is_some_and(|nb| issued_at.as_millis() <= nb.as_millis()))
+}
+
+async fn checked_visitor(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<Visitor, ApiError> {
+    let presented = subject_token::present_visitor(raw).map_err(token_error)?;
+    let signing = crate::token_keys::verifying_key(state, presented.key_id).await?;
+    let claims = subject_token::verify_visitor(&presented, signing.as_ref(), state.now())
+        .map_err(token_error)?;
+    // The session dies with the publishable key it was started with, and keeps its origins.
+    let live = key_record(state, &claims.publishable_key_id)
+        .await?
+        .filter(|r| r.is_publishable() && r.is_live(state.now()));
+    let Some(record) = live else {
+        return Err(rejected(
+            "token_revoked",
+            "the key this visitor session was started with is revoked or expired",
+        ));
+    };
+    check_origin(headers, &record)?;
+    let key = SubjectKey::derive(state.secret.as_bytes(), &claims.anonymous_id);
+    if revoked(state, key, claims.issued_at).await? {
+        return Err(rejected("token_revoked", "this visitor token was revoked"));
+    }
+    Ok(Visitor { claims, key })
+}
+
+impl FromRequestParts<AppState> for Credential {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -180,7 +488,9 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthenticated("send an API key as `Authorization: Bearer KEY`".into())
+            ApiError::Unauthenticated(
+                "send a key or token as `Authorization: Bearer CREDENTIAL`".into(),
+            )
         })?;
         let raw = header
             .to_str()
@@ -188,134 +498,372 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(bearer_or_basic)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| {
-                ApiError::Unauthenticated("the Authorization header must be `Bearer KEY`".into())
+                ApiError::Unauthenticated(
+                    "the Authorization header must be `Bearer CREDENTIAL`".into(),
+                )
             })?;
-        let presented = parse_key(&raw)
-            .ok_or_else(|| ApiError::Unauthenticated("the API key is malformed".into()))?;
-        let record = key_record(state, presented.id)
-            .await?
-            .filter(|r| bool::from(r.secret_hash.ct_eq(&hash_secret(presented.secret))))
-            .ok_or_else(|| ApiError::Unauthenticated("the API key is not valid".into()))?;
-        // A key bound to browser origins may only be used from those origins.
-        if !record.allowed_origins.is_empty()
-            && let Some(origin) = parts
+        if raw.starts_with(subject_token::TOKEN_PREFIX) {
+            let presented = subject_token::present_subject(&raw).map_err(token_error)?;
+            let signing = crate::token_keys::verifying_key(state, presented.key_id).await?;
+            let claims = subject_token::verify_subject(&presented, signing.as_ref(), state.now())
+                .map_err(token_error)?;
+            let visitor = match parts
                 .headers
-                .get(header::ORIGIN)
-                .and_then(|o| o.to_str().ok())
-            && !record.allowed_origins.iter().any(|o| o == origin)
-        {
-            return Err(ApiError::forbidden(
-                "origin_not_allowed",
-                "this API key may not be used from this web origin",
+                .get(VISITOR_TOKEN_HEADER)
+                .map(|v| v.to_str().unwrap_or(""))
+            {
+                None => None,
+                Some(v) => Some(checked_visitor(state, &parts.headers, v.trim()).await?),
+            };
+            return Ok(Credential::Person(Person { claims, visitor }));
+        }
+        if raw.starts_with(subject_token::VISITOR_PREFIX) {
+            return Ok(Credential::Visitor(
+                checked_visitor(state, &parts.headers, &raw).await?,
             ));
         }
-        Ok(Caller {
+        let record = checked_key(state, &parts.headers, &raw).await?;
+        if record.is_publishable() {
+            return Ok(Credential::Publishable {
+                key_id: record.id.clone(),
+            });
+        }
+        Ok(Credential::Server(Caller {
             key_id: record.id.clone(),
             scopes: record.scopes.clone(),
-        })
+        }))
     }
 }
 
-// --- Subject access: an admin key, or a subject token for exactly that subject. ---
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
 
-/// Who is asking for a subject's data: an operator with an admin key, or the person
-/// themselves with a subject token. Handlers call [`SubjectAccess::authorize`] with the
-/// subject of the path before touching any data.
-#[derive(Debug, Clone)]
-pub enum SubjectAccess {
-    Operator(Caller),
-    Subject(crate::subject_token::SubjectToken),
+    /// Only a server key yields a `Caller`: every browser credential is refused.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Credential::from_request_parts(parts, state).await? {
+            Credential::Server(caller) => Ok(caller),
+            _ => Err(needs_server_key()),
+        }
+    }
 }
 
-impl SubjectAccess {
-    /// Succeeds for an admin key, or a token issued for `subject`; a token for anyone else is
-    /// 403, whatever the subject exists or not.
-    pub fn authorize(
-        &self,
-        state: &AppState,
-        subject: &candor_domain::SubjectKey,
-    ) -> Result<(), ApiError> {
+fn needs_server_key() -> ApiError {
+    ApiError::forbidden(
+        "needs_server_key",
+        "this needs a server key from the shop's backend; browser credentials cannot do it",
+    )
+}
+
+// --- The table. ---
+
+/// Everything a browser credential may do, and what a server key needs for the same thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// Read the policy (purposes and their texts): anyone holding any credential.
+    ReadPolicy,
+    /// Read the catalog and item-to-item similarity.
+    ReadCatalog,
+    /// Start or renew a visitor session.
+    StartVisitorSession,
+    /// Send events (each event is then checked against whose they are).
+    SendEvents,
+    /// Check an erasure receipt's signature.
+    VerifyReceipt,
+    ReadRecommendations,
+    ReadPreferences,
+    /// Not interested, interested again, self-exclusion: controls anyone acting for the
+    /// person may set, because none of them loosens a protection.
+    Feedback,
+    /// Pausing, resuming, removing from history: only the person.
+    PersonalControls,
+    ReadConsent,
+    WriteConsent,
+    ConsentSignals,
+    SetTimeZone,
+    /// Access, portability, rectification, erasure, restriction, objection, explanations.
+    Privacy,
+    /// Self-declared audit attributes: only the person, under the fairness consent.
+    AuditAttributes,
+    /// Void every token issued for the person so far ("sign out everywhere").
+    RevokeSessions,
+}
+
+/// Who may perform an [`Act`]: the server scopes (admin passes wherever any scope is listed;
+/// none listed means no server key may), whether a publishable key or the person's visitor
+/// token may, and which scope a subject session token needs (`None`: it may not).
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub server: &'static [Scope],
+    pub publishable: bool,
+    pub visitor: bool,
+    pub person: Option<TokenScope>,
+}
+
+impl Act {
+    pub const ALL: [Act; 16] = [
+        Act::ReadPolicy,
+        Act::ReadCatalog,
+        Act::StartVisitorSession,
+        Act::SendEvents,
+        Act::VerifyReceipt,
+        Act::ReadRecommendations,
+        Act::ReadPreferences,
+        Act::Feedback,
+        Act::PersonalControls,
+        Act::ReadConsent,
+        Act::WriteConsent,
+        Act::ConsentSignals,
+        Act::SetTimeZone,
+        Act::Privacy,
+        Act::AuditAttributes,
+        Act::RevokeSessions,
+    ];
+
+    /// The one table of who may do what.
+    pub fn rule(self) -> Rule {
+        use Scope::{Admin, Decide, Ingest};
+        let r = |server, publishable, visitor, person| Rule {
+            server,
+            publishable,
+            visitor,
+            person,
+        };
         match self {
-            SubjectAccess::Operator(caller) => caller.require(&[Scope::Admin]),
-            SubjectAccess::Subject(token) if token.is_for(state.secret.as_bytes(), subject) => {
-                Ok(())
+            Act::ReadPolicy => r(&[Ingest, Decide], true, true, Some(TokenScope::Consent)),
+            Act::ReadCatalog => r(
+                &[Ingest, Decide],
+                false,
+                true,
+                Some(TokenScope::Recommendations),
+            ),
+            Act::StartVisitorSession => r(&[], true, true, None),
+            Act::SendEvents => r(&[Ingest], false, true, Some(TokenScope::Events)),
+            Act::VerifyReceipt => r(&[Ingest, Decide], false, false, Some(TokenScope::Privacy)),
+            Act::ReadRecommendations => {
+                r(&[Decide], false, true, Some(TokenScope::Recommendations))
             }
-            SubjectAccess::Subject(_) => Err(ApiError::forbidden(
-                "token_wrong_subject",
-                "this subject token was issued for another person",
-            )),
+            Act::ReadPreferences => r(
+                &[Ingest, Decide],
+                false,
+                true,
+                Some(TokenScope::Recommendations),
+            ),
+            Act::Feedback => r(&[Ingest], false, true, Some(TokenScope::Recommendations)),
+            Act::PersonalControls => r(&[], false, true, Some(TokenScope::Recommendations)),
+            Act::ReadConsent => r(&[Decide], false, true, Some(TokenScope::Consent)),
+            Act::WriteConsent | Act::ConsentSignals => {
+                r(&[Ingest], false, true, Some(TokenScope::Consent))
+            }
+            Act::SetTimeZone => r(&[Ingest], false, true, Some(TokenScope::Events)),
+            Act::Privacy | Act::RevokeSessions => {
+                r(&[Admin], false, false, Some(TokenScope::Privacy))
+            }
+            Act::AuditAttributes => r(&[], false, false, Some(TokenScope::Privacy)),
         }
     }
+}
 
-    /// For routes a shop's keys also use: a key needs one of `scopes` (admin passes), a
-    /// subject token must be for `subject`.
-    pub fn permit(
-        &self,
-        state: &AppState,
-        subject: &candor_domain::SubjectKey,
-        scopes: &[Scope],
-    ) -> Result<(), ApiError> {
-        match self {
-            SubjectAccess::Operator(caller) => caller.require(scopes),
-            SubjectAccess::Subject(_) => self.authorize(state, subject),
-        }
+/// Who is acting on a person, once authorized.
+#[derive(Debug, Clone)]
+pub enum By {
+    /// A shop's backend or an operator, by server key.
+    Server(Caller),
+    /// The person's own anonymous visitor session.
+    Visitor,
+    /// The person, by their subject session token.
+    Person,
+}
+
+/// Leave to act on one person: only [`Credential::for_subject`] makes one.
+#[derive(Debug, Clone)]
+pub struct SubjectCap {
+    key: SubjectKey,
+    pub by: By,
+}
+
+impl SubjectCap {
+    /// Whose data this capability reaches.
+    pub fn key(&self) -> SubjectKey {
+        self.key
     }
 
-    /// What to log as the acting credential: the key id, or `subject-token`.
+    /// Whether a server key authorized it (protections may be loosened only then).
+    pub fn is_server(&self) -> bool {
+        matches!(self.by, By::Server(_))
+    }
+
+    /// What to log as the acting credential: the key id, or the kind of token.
     pub fn label(&self) -> &str {
-        match self {
-            SubjectAccess::Operator(caller) => &caller.key_id,
-            SubjectAccess::Subject(_) => "subject-token",
+        match &self.by {
+            By::Server(caller) => &caller.key_id,
+            By::Visitor => "visitor-token",
+            By::Person => "subject-token",
         }
     }
 
-    /// Who acted, for the request log: `operator` or `subject`.
+    /// Who acted, for the request log and answers: `operator` or `subject`.
     pub fn actor(&self) -> &'static str {
-        match self {
-            SubjectAccess::Operator(_) => "operator",
-            SubjectAccess::Subject(_) => "subject",
+        match self.by {
+            By::Server(_) => "operator",
+            By::Visitor | By::Person => "subject",
         }
     }
 
     /// Who acted, as the audit log names them.
     pub fn audit_actor(&self) -> crate::audit::Actor {
-        match self {
-            SubjectAccess::Operator(caller) => crate::audit::actor_of(caller),
-            SubjectAccess::Subject(_) => crate::audit::Actor::Subject,
+        match &self.by {
+            By::Server(caller) => crate::audit::actor_of(caller),
+            By::Visitor | By::Person => crate::audit::Actor::Subject,
         }
     }
 }
 
-impl FromRequestParts<AppState> for SubjectAccess {
-    type Rejection = ApiError;
+fn publishable_refused() -> ApiError {
+    ApiError::forbidden(
+        "publishable_key_not_allowed",
+        "a publishable key can only start a visitor session (POST /v1/visitor-sessions)",
+    )
+}
 
-    async fn from_request_parts(
-        parts: &mut Parts,
+fn wrong_subject() -> ApiError {
+    ApiError::forbidden(
+        "token_wrong_subject",
+        "this token was issued for another person",
+    )
+}
+
+fn scope_missing(scope: TokenScope) -> ApiError {
+    ApiError::forbidden(
+        "token_scope_missing",
+        format!("this token lacks the `{}` scope this needs", scope.as_str()),
+    )
+}
+
+impl Person {
+    /// Succeeds if the token is for `key`, has `scope` and was not revoked since it was
+    /// issued.
+    pub async fn check(
+        &self,
         state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| t.starts_with(crate::subject_token::TOKEN_PREFIX));
-        let Some(token) = token else {
-            return Caller::from_request_parts(parts, state)
-                .await
-                .map(SubjectAccess::Operator);
-        };
-        use crate::subject_token::{TokenError, verify};
-        match verify(state.secret.as_bytes(), token, state.now()) {
-            Ok(t) => Ok(SubjectAccess::Subject(t)),
-            Err(e @ TokenError::Invalid) => {
-                Err(ApiError::TokenRejected("token_invalid", e.to_string()))
-            }
-            Err(e @ TokenError::Expired) => {
-                Err(ApiError::TokenRejected("token_expired", e.to_string()))
-            }
+        key: SubjectKey,
+        scope: TokenScope,
+    ) -> Result<(), ApiError> {
+        if !self.claims.is_for(state.secret.as_bytes(), &key) {
+            return Err(wrong_subject());
+        }
+        if !self.claims.scopes.contains(scope) {
+            return Err(scope_missing(scope));
+        }
+        if revoked(state, key, self.claims.issued_at).await? {
+            return Err(rejected(
+                "token_revoked",
+                "this token was revoked; ask the shop for a new one",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the token is for `key` (no revocation check: see [`Person::check`]).
+    pub fn is_for(&self, state: &AppState, key: &SubjectKey) -> bool {
+        self.claims.is_for(state.secret.as_bytes(), key)
+    }
+
+    pub fn scopes(&self) -> subject_token::TokenScopes {
+        self.claims.scopes
+    }
+}
+
+impl Credential {
+    /// Succeeds if this credential may perform `act`, which is about no one in particular.
+    pub fn allow(&self, act: Act) -> Result<(), ApiError> {
+        let rule = act.rule();
+        match self {
+            Credential::Server(caller) => caller.require(rule.server),
+            Credential::Publishable { .. } if rule.publishable => Ok(()),
+            Credential::Publishable { .. } => Err(publishable_refused()),
+            Credential::Visitor(_) if rule.visitor => Ok(()),
+            Credential::Person(p) => match rule.person {
+                Some(scope) if p.claims.scopes.contains(scope) => Ok(()),
+                Some(scope) => Err(scope_missing(scope)),
+                None => Err(needs_server_key()),
+            },
+            Credential::Visitor(_) => Err(needs_server_key()),
         }
     }
+
+    /// Leave to perform `act` on the person the shop calls `id`, or the refusal: 403 for a
+    /// credential that may not, or that belongs to someone else; 401 for a revoked token.
+    pub async fn for_subject(
+        &self,
+        state: &AppState,
+        id: &str,
+        act: Act,
+    ) -> Result<SubjectCap, ApiError> {
+        let rule = act.rule();
+        let by = match self {
+            Credential::Server(caller) => {
+                caller.require(rule.server)?;
+                By::Server(caller.clone())
+            }
+            Credential::Publishable { .. } => return Err(publishable_refused()),
+            Credential::Visitor(v) => {
+                if !rule.visitor {
+                    return Err(ApiError::forbidden(
+                        "needs_subject_token",
+                        "this needs the person's own session token (a logged-in person), or a \
+                         server key",
+                    ));
+                }
+                let key = state.subject_key(id)?;
+                if key != v.key {
+                    return Err(wrong_subject());
+                }
+                return Ok(SubjectCap {
+                    key,
+                    by: By::Visitor,
+                });
+            }
+            Credential::Person(p) => {
+                let scope = rule.person.ok_or_else(needs_server_key)?;
+                let key = state.subject_key(id)?;
+                p.check(state, key, scope).await?;
+                return Ok(SubjectCap {
+                    key,
+                    by: By::Person,
+                });
+            }
+        };
+        Ok(SubjectCap {
+            key: state.subject_key(id)?,
+            by,
+        })
+    }
+}
+
+/// Mints a visitor session for a fresh anonymous id, or renews `renew`'s.
+pub async fn start_visitor_session(
+    state: &AppState,
+    publishable_key_id: &str,
+    renew: Option<&VisitorClaims>,
+) -> Result<(ExternalId, String, Timestamp), ApiError> {
+    let random = match renew.and_then(|c| subject_token::anonymous_random(&c.anonymous_id)) {
+        Some(r) => r,
+        None => {
+            let mut r = [0u8; subject_token::ANONYMOUS_ID_BYTES];
+            rand::thread_rng().fill_bytes(&mut r);
+            r
+        }
+    };
+    let now = state.now();
+    let ttl = state.config.subject_rights.visitor_token_ttl_seconds;
+    let expires_at = now.plus_millis(i64::try_from(ttl).unwrap_or(86_400) * 1_000);
+    let signing = crate::token_keys::signing_key(state).await?;
+    let token = subject_token::issue_visitor(&signing, random, publishable_key_id, now, expires_at)
+        .ok_or_else(|| ApiError::Internal("a publishable key id is not hex".into()))?;
+    Ok((subject_token::anonymous_id(random), token, expires_at))
 }
 
 #[cfg(test)]
@@ -324,11 +872,79 @@ mod tests {
 
     #[test]
     fn key_format() {
-        assert!(parse_key(&format!("cnd_{}_{}", "a".repeat(16), "b".repeat(64))).is_some());
+        let (id, secret) = ("a".repeat(16), "b".repeat(64));
+        let kind = |raw: &str| parse_key(raw).map(|k| k.kind);
+        assert_eq!(kind(&format!("cnd_{id}_{secret}")), Some(KeyKind::Server));
+        assert_eq!(
+            kind(&format!("cnd_sk_{id}_{secret}")),
+            Some(KeyKind::Server)
+        );
+        assert_eq!(
+            kind(&format!("cnd_pk_{id}_{secret}")),
+            Some(KeyKind::Publishable)
+        );
         assert!(parse_key("").is_none());
         assert!(parse_key("cnd__").is_none());
-        assert!(parse_key(&format!("cnd_{}_{}", "a".repeat(15), "b".repeat(64))).is_none());
-        assert!(parse_key(&format!("xyz_{}_{}", "a".repeat(16), "b".repeat(64))).is_none());
-        assert!(parse_key(&format!("cnd_{}_{}", "g".repeat(16), "b".repeat(64))).is_none());
+        assert!(parse_key(&format!("cnd_{}_{secret}", "a".repeat(15))).is_none());
+        assert!(parse_key(&format!("xyz_{id}_{secret}")).is_none());
+        assert!(parse_key(&format!("cnd_{}_{secret}", "g".repeat(16))).is_none());
+        assert!(parse_key(&format!("cnd_xk_{id}_{secret}")).is_none());
+    }
+
+    #[test]
+    fn new_keys_are_checked() {
+        let now = Timestamp::from_millis(1_000);
+        let key = |scopes: Vec<Scope>, origins: &[&str]| NewKey {
+            scopes,
+            allowed_origins: origins.iter().map(|s| s.to_string()).collect(),
+            label: String::new(),
+            expires_at: None,
+        };
+        assert!(key(vec![Scope::Ingest], &[]).check(now).is_ok());
+        assert!(key(vec![], &[]).check(now).is_err());
+        assert!(key(vec![Scope::Publishable], &[]).check(now).is_err());
+        assert!(
+            key(
+                vec![Scope::Publishable, Scope::Ingest],
+                &["https://a.example"]
+            )
+            .check(now)
+            .is_err()
+        );
+        assert!(
+            key(vec![Scope::Publishable], &["https://a.example:8443"])
+                .check(now)
+                .is_ok()
+        );
+        for bad in [
+            "a.example",
+            "https://a.example/path",
+            "ftp://a.example",
+            "https://",
+        ] {
+            assert!(
+                key(vec![Scope::Publishable], &[bad]).check(now).is_err(),
+                "{bad}"
+            );
+        }
+        let mut expired = key(vec![Scope::Ingest], &[]);
+        expired.expires_at = Some(now);
+        assert!(expired.check(now).is_err());
+    }
+
+    #[test]
+    fn the_table_never_lets_a_publishable_key_near_a_person() {
+        for act in Act::ALL {
+            let rule = act.rule();
+            if rule.publishable {
+                assert!(
+                    matches!(act, Act::ReadPolicy | Act::StartVisitorSession),
+                    "{act:?}"
+                );
+            }
+        }
+        // What only the person may do, no server key can.
+        assert!(Act::AuditAttributes.rule().server.is_empty());
+        assert!(Act::PersonalControls.rule().server.is_empty());
     }
 }

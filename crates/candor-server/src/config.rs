@@ -51,6 +51,9 @@ impl Default for ProfileSettings {
     }
 }
 
+/// Longest visitor-token lifetime a configuration may set: 30 days.
+pub const VISITOR_TOKEN_TTL_SECONDS_MAX: u64 = 30 * 86_400;
+
 /// `[subject_rights]`: how data-subject requests are authenticated, answered and tracked.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -59,6 +62,8 @@ pub struct SubjectRights {
     pub token_ttl_seconds: u64,
     /// Longest lifetime an issuer may ask for.
     pub token_ttl_seconds_max: u64,
+    /// Lifetime of a visitor token; a page renews it before it runs out.
+    pub visitor_token_ttl_seconds: u64,
     /// Keep a consent-proof tombstone (choices and times under a one-way hash, no evidence)
     /// when a subject is erased, to demonstrate consent was obtained (GDPR Art. 7(1)).
     pub keep_consent_proof: bool,
@@ -71,8 +76,10 @@ pub struct SubjectRights {
 impl Default for SubjectRights {
     fn default() -> SubjectRights {
         SubjectRights {
-            token_ttl_seconds: 3_600,
+            // A session token is short-lived: a shop's backend mints a new one per page.
+            token_ttl_seconds: 900,
             token_ttl_seconds_max: 86_400,
+            visitor_token_ttl_seconds: 7 * 86_400,
             keep_consent_proof: true,
             default_jurisdiction: "gdpr".to_owned(),
             deadline_days: [("gdpr".to_owned(), 30), ("ccpa".to_owned(), 45)]
@@ -89,6 +96,13 @@ impl SubjectRights {
                 "subject_rights.token_ttl_seconds must be positive and at most token_ttl_seconds_max"
                     .into(),
             );
+        }
+        if self.visitor_token_ttl_seconds == 0
+            || self.visitor_token_ttl_seconds > VISITOR_TOKEN_TTL_SECONDS_MAX
+        {
+            return Err(format!(
+                "subject_rights.visitor_token_ttl_seconds must be between 1 and {VISITOR_TOKEN_TTL_SECONDS_MAX}"
+            ));
         }
         if !self.deadline_days.contains_key(&self.default_jurisdiction) {
             return Err(format!(
@@ -261,7 +275,7 @@ mod tests {
     #[test]
     fn subject_rights_settings_are_checked() {
         let c = Config::resolve("", Overrides::default()).unwrap();
-        assert_eq!(c.subject_rights.token_ttl_seconds, 3_600);
+        assert_eq!(c.subject_rights.token_ttl_seconds, 900);
         assert_eq!(c.subject_rights.deadline_days["ccpa"], 45);
         assert!(c.subject_rights.keep_consent_proof);
         let c = Config::resolve(

@@ -568,6 +568,12 @@ const CONTACT_TRAITS: &[(&str, &str)] = &[
     ("lastName", "name"),
 ];
 
+/// Whether a trait is contact data (sealed when stored, and sent only by a shop's backend or
+/// the person themselves).
+pub fn is_contact_trait(name: &str) -> bool {
+    CONTACT_TRAITS.iter().any(|(t, _)| *t == name)
+}
+
 /// Seals contact traits with the subject's data key when an allowed purpose needs their
 /// category; reports the others as minimized. Other traits are never stored.
 fn store_traits(

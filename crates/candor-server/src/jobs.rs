@@ -54,6 +54,8 @@ pub fn retention_run_once(
             break;
         }
     }
+    // Token revocation markers outlive every token they void; then they go.
+    store.delete_expired_token_revocations(now)?;
     let mut after = None;
     loop {
         let subjects = store.subjects_with_events(after.as_ref(), SUBJECTS_PAGE_LEN)?;

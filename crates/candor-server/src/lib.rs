@@ -16,6 +16,7 @@ pub mod extract;
 pub mod fairness;
 pub mod ingest;
 pub mod jobs;
+pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod recommend;
@@ -25,6 +26,7 @@ pub mod state;
 // Data-subject rights.
 pub mod erasure;
 pub mod subject_token;
+pub mod token_keys;
 
 use std::future::Future;
 use std::time::Duration;
@@ -89,7 +91,28 @@ pub fn router(state: AppState) -> Router {
     use axum::routing::delete;
     use routes::rights;
     let api = api
-        .route("/v1/subject-tokens", post(rights::post_subject_token))
+        .route(
+            "/v1/subject-tokens",
+            post(routes::sessions::post_subject_token),
+        )
+        .route(
+            "/v1/visitor-sessions",
+            post(routes::sessions::post_visitor_session),
+        )
+        .route(
+            "/v1/subjects/{id}/sessions/revoke",
+            post(routes::sessions::revoke_sessions),
+        )
+        .route(
+            "/v1/keys",
+            get(routes::keys::list_keys).post(routes::keys::create_key),
+        )
+        .route("/v1/keys/{id}/revoke", post(routes::keys::revoke_key))
+        .route("/v1/keys/{id}/rotate", post(routes::keys::rotate_key))
+        .route(
+            "/v1/token-keys/rotate",
+            post(routes::keys::rotate_token_keys),
+        )
         .route("/v1/subjects/{id}", delete(rights::delete_subject))
         .route("/v1/subjects/{id}/export", get(rights::export))
         .route("/v1/subjects/{id}/contact", put(rights::put_contact))
@@ -209,6 +232,7 @@ fn cors(state: &AppState) -> CorsLayer {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static("sec-gpc"),
+            HeaderName::from_static(auth::VISITOR_TOKEN_HEADER),
         ])
         .max_age(Duration::from_secs(600))
 }

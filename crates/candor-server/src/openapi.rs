@@ -20,9 +20,15 @@ use crate::routes::{consent, events, items, meta, rights};
         crate::routes::recommend::subject_recommendations, crate::routes::recommend::similar_items,
         crate::routes::feedback::post_feedback, crate::routes::feedback::get_preferences,
         // Data-subject rights.
-        rights::post_subject_token, rights::export, rights::put_contact, rights::delete_interest,
+        rights::export, rights::put_contact, rights::delete_interest,
         rights::delete_subject, rights::verify_receipt, rights::post_restriction,
         rights::delete_restriction, rights::post_objection, rights::list_dsr, rights::explanations,
+        // Credentials.
+        crate::routes::sessions::post_visitor_session, crate::routes::sessions::post_subject_token,
+        crate::routes::sessions::revoke_sessions,
+        crate::routes::keys::list_keys, crate::routes::keys::create_key,
+        crate::routes::keys::revoke_key, crate::routes::keys::rotate_key,
+        crate::routes::keys::rotate_token_keys,
         // Accountability
         crate::routes::audit::list_audit, crate::routes::audit::audit_head,
         crate::routes::audit::verify_audit,
@@ -56,7 +62,9 @@ impl Modify for ApiKeyAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An API key created with `candor keys create --scope SCOPE`",
+                        "A server key (`cnd_sk_…`, from `candor keys create`) on a shop's \
+                         backend; in a browser, a publishable key (`cnd_pk_…`, visitor sessions \
+                         only), a visitor token (`cvt_…`) or a subject session token (`cst_…`)",
                     ))
                     .build(),
             ),

@@ -67,6 +67,7 @@ pub struct Inner {
     pub exposures: std::sync::Mutex<Vec<candor_store::Exposure>>,
     /// API key records read recently (see [`crate::auth::KeyCache`]).
     pub api_keys: crate::auth::KeyCache,
+    pub token_keys: crate::token_keys::TokenKeyring,
 }
 
 impl std::ops::Deref for AppState {
@@ -93,6 +94,7 @@ impl AppState {
             models: crate::recommend::ModelCell::default(),
             exposures: std::sync::Mutex::new(Vec::new()),
             api_keys: crate::auth::KeyCache::default(),
+            token_keys: crate::token_keys::TokenKeyring::default(),
         }))
     }
 

@@ -24,6 +24,9 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     consent_stats_count_buckets_and_latest_choices(&fresh());
     data_keys_are_stable_and_contact_is_opaque(&fresh());
     api_keys_round_trip(&fresh());
+    api_keys_revoke_and_expire(&fresh());
+    token_keys_rotate_and_retire(&fresh());
+    token_revocations_keep_the_latest_and_survive_erasure(&fresh());
     catalog_round_trip(&fresh());
     events_dedupe_and_feed_profiles(&fresh());
     concurrent_batches_all_commit(&fresh());
@@ -441,6 +444,8 @@ pub fn api_keys_round_trip(store: &dyn Store) {
         allowed_origins: vec!["https://shop.example".into()],
         label: "web".into(),
         created_at: Timestamp::from_millis(5),
+        expires_at: None,
+        revoked_at: None,
     };
     store.insert_api_key(&key).unwrap();
     assert_eq!(store.api_key("k1").unwrap(), Some(key.clone()));
@@ -449,7 +454,235 @@ pub fn api_keys_round_trip(store: &dyn Store) {
         store.insert_api_key(&key),
         Err(crate::StoreError::Conflict(_))
     ));
-    assert_eq!(store.api_keys().unwrap(), vec![key]);
+    // Every scope, and both lifetimes set, read back as written.
+    let sessions = ApiKeyRecord {
+        id: "k2".into(),
+        secret_hash: [8; 32],
+        scopes: vec![Scope::Sessions, Scope::Admin],
+        allowed_origins: Vec::new(),
+        label: "backend".into(),
+        created_at: Timestamp::from_millis(6),
+        expires_at: Some(Timestamp::from_millis(1_000)),
+        revoked_at: Some(Timestamp::from_millis(700)),
+    };
+    let publishable = ApiKeyRecord {
+        id: "k3".into(),
+        secret_hash: [7; 32],
+        scopes: vec![Scope::Publishable],
+        allowed_origins: vec![
+            "https://shop.example".into(),
+            "https://www.shop.example".into(),
+        ],
+        label: "pages".into(),
+        created_at: Timestamp::from_millis(7),
+        expires_at: Some(Timestamp::from_millis(2_000)),
+        revoked_at: None,
+    };
+    store.insert_api_key(&sessions).unwrap();
+    store.insert_api_key(&publishable).unwrap();
+    assert_eq!(store.api_key("k2").unwrap(), Some(sessions.clone()));
+    assert_eq!(store.api_key("k3").unwrap(), Some(publishable.clone()));
+    assert!(publishable.is_publishable() && !sessions.is_publishable());
+    let mut scopes: Vec<Scope> = [&key, &sessions, &publishable]
+        .iter()
+        .flat_map(|k| k.scopes.clone())
+        .collect();
+    scopes.sort();
+    assert_eq!(scopes, Scope::ALL, "every scope is stored");
+    assert_eq!(
+        store.api_keys().unwrap(),
+        vec![key, sessions, publishable],
+        "oldest first, revoked and expired ones included"
+    );
+}
+
+pub fn api_keys_revoke_and_expire(store: &dyn Store) {
+    let t = Timestamp::from_millis;
+    let key = |id: &str, at: i64| ApiKeyRecord {
+        id: id.into(),
+        secret_hash: [1; 32],
+        scopes: vec![Scope::Ingest],
+        allowed_origins: Vec::new(),
+        label: id.into(),
+        created_at: t(at),
+        expires_at: None,
+        revoked_at: None,
+    };
+    assert!(matches!(
+        store.revoke_api_key("nope", t(1)),
+        Err(crate::StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.expire_api_key("nope", t(1)),
+        Err(crate::StoreError::NotFound)
+    ));
+    store.insert_api_key(&key("old", 1)).unwrap();
+    store.insert_api_key(&key("other", 2)).unwrap();
+    let read = |id: &str| store.api_key(id).unwrap().unwrap();
+    assert!(read("old").is_live(t(1_000_000)), "no expiry, not revoked");
+
+    // Expiry only ever moves earlier.
+    store.expire_api_key("old", t(100)).unwrap();
+    assert_eq!(read("old").expires_at, Some(t(100)));
+    store.expire_api_key("old", t(200)).unwrap();
+    assert_eq!(read("old").expires_at, Some(t(100)), "never extended");
+    store.expire_api_key("old", t(50)).unwrap();
+    assert_eq!(read("old").expires_at, Some(t(50)), "shortened");
+    assert!(read("old").is_live(t(49)));
+    assert!(!read("old").is_live(t(50)), "expired at the instant itself");
+    assert_eq!(read("old").revoked_at, None, "expiry is not revocation");
+
+    // The first revocation stands.
+    store.revoke_api_key("old", t(30)).unwrap();
+    assert_eq!(read("old").revoked_at, Some(t(30)));
+    store.revoke_api_key("old", t(40)).unwrap();
+    assert_eq!(
+        read("old").revoked_at,
+        Some(t(30)),
+        "the first time is kept"
+    );
+    assert!(
+        !read("old").is_live(t(0)),
+        "a revoked key never works again"
+    );
+    assert_eq!(
+        read("old").expires_at,
+        Some(t(50)),
+        "revocation keeps the expiry"
+    );
+
+    // A revoked key can still be expired (a rotation finishing late), and neither touches
+    // another key.
+    store.expire_api_key("old", t(20)).unwrap();
+    assert_eq!(read("old").expires_at, Some(t(20)));
+    assert_eq!(store.api_key("other").unwrap(), Some(key("other", 2)));
+    assert_eq!(
+        store.api_keys().unwrap().len(),
+        2,
+        "revoked keys are listed"
+    );
+}
+
+pub fn token_keys_rotate_and_retire(store: &dyn Store) {
+    let t = Timestamp::from_millis;
+    assert!(store.token_keys().unwrap().is_empty());
+    let one = store.insert_token_key(b"sealed-1", t(10), false).unwrap();
+    let two = store.insert_token_key(b"sealed-2", t(20), false).unwrap();
+    assert!(two > one, "ids increase: {one} then {two}");
+    assert!(
+        store
+            .token_keys()
+            .unwrap()
+            .iter()
+            .all(|k| k.retired_at.is_none()),
+        "adding a key without retire_others retires nothing"
+    );
+    let three = store.insert_token_key(b"sealed-3", t(30), true).unwrap();
+    assert!(three > two);
+    assert_eq!(
+        store.token_keys().unwrap(),
+        vec![
+            crate::TokenKeyRecord {
+                id: one,
+                sealed: b"sealed-1".to_vec(),
+                created_at: t(10),
+                retired_at: Some(t(30)),
+            },
+            crate::TokenKeyRecord {
+                id: two,
+                sealed: b"sealed-2".to_vec(),
+                created_at: t(20),
+                retired_at: Some(t(30)),
+            },
+            crate::TokenKeyRecord {
+                id: three,
+                sealed: b"sealed-3".to_vec(),
+                created_at: t(30),
+                retired_at: None,
+            },
+        ],
+        "oldest first; the earlier keys retired when the new one came"
+    );
+    let four = store.insert_token_key(b"sealed-4", t(40), true).unwrap();
+    assert!(four > three);
+    let retired: Vec<(i64, Option<Timestamp>)> = store
+        .token_keys()
+        .unwrap()
+        .iter()
+        .map(|k| (k.id, k.retired_at))
+        .collect();
+    assert_eq!(
+        retired,
+        [
+            (one, Some(t(30))),
+            (two, Some(t(30))),
+            (three, Some(t(40))),
+            (four, None)
+        ],
+        "a retired key keeps its retirement time"
+    );
+
+    assert_eq!(
+        store.delete_token_keys_retired_before(t(30)).unwrap(),
+        0,
+        "retired at the instant itself is not before it"
+    );
+    assert_eq!(store.delete_token_keys_retired_before(t(31)).unwrap(), 2);
+    assert_eq!(
+        store.delete_token_keys_retired_before(t(1_000)).unwrap(),
+        1,
+        "the live key stays whatever the time"
+    );
+    let left = store.token_keys().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!((left[0].id, left[0].retired_at), (four, None));
+    let five = store.insert_token_key(b"sealed-5", t(50), true).unwrap();
+    assert!(five > four, "ids increase after deletions too");
+}
+
+pub fn token_revocations_keep_the_latest_and_survive_erasure(store: &dyn Store) {
+    let t = Timestamp::from_millis;
+    let (s, other, stranger) = (subject(40), subject(41), subject(42));
+    assert_eq!(store.tokens_not_before(&s).unwrap(), None);
+    store.revoke_subject_tokens(&s, t(100), t(1_000)).unwrap();
+    assert_eq!(store.tokens_not_before(&s).unwrap(), Some(t(100)));
+    // An earlier revocation does not move the instant back, but keeps the marker longer.
+    store.revoke_subject_tokens(&s, t(50), t(2_000)).unwrap();
+    assert_eq!(store.tokens_not_before(&s).unwrap(), Some(t(100)));
+    // A later one moves it forward, and does not shorten how long the marker is kept.
+    store.revoke_subject_tokens(&s, t(150), t(500)).unwrap();
+    assert_eq!(store.tokens_not_before(&s).unwrap(), Some(t(150)));
+    store.revoke_subject_tokens(&other, t(10), t(300)).unwrap();
+    assert_eq!(store.tokens_not_before(&stranger).unwrap(), None);
+
+    assert_eq!(store.delete_expired_token_revocations(t(299)).unwrap(), 0);
+    assert_eq!(
+        store.delete_expired_token_revocations(t(300)).unwrap(),
+        1,
+        "kept until the instant itself"
+    );
+    assert_eq!(store.tokens_not_before(&other).unwrap(), None);
+    assert_eq!(
+        store.delete_expired_token_revocations(t(1_999)).unwrap(),
+        0,
+        "the longest keep time holds"
+    );
+
+    // Erasure removes everything of the subject but the marker, which is not counted as
+    // theirs: their old tokens stay void.
+    populate(store, s, stranger, 60);
+    let plan = crate::ErasurePlan { tombstone: None };
+    let counts = store.erase_subject(&s, &plan).unwrap();
+    assert!(!counts.is_empty());
+    assert!(
+        store.subject_footprint(&s).unwrap().is_empty(),
+        "{:?}",
+        store.subject_footprint(&s).unwrap()
+    );
+    assert_eq!(store.tokens_not_before(&s).unwrap(), Some(t(150)));
+
+    assert_eq!(store.delete_expired_token_revocations(t(2_000)).unwrap(), 1);
+    assert_eq!(store.tokens_not_before(&s).unwrap(), None);
 }
 
 fn item(id: &str, cats: &[&str]) -> CatalogItem {

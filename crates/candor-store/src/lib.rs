@@ -13,6 +13,7 @@
 
 pub mod accountability;
 pub mod campaigns;
+mod keys;
 pub mod model;
 pub mod postgres;
 pub mod rights;
@@ -185,7 +186,44 @@ pub trait Store: Send + Sync + 'static {
 
     fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// Every key, revoked and expired ones included, oldest first.
     fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Revokes key `id` at `at`. `NotFound` for an unknown id; revoking a revoked key keeps
+    /// the first revocation time and succeeds.
+    fn revoke_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()>;
+    /// Sets when key `id` stops working, never later than an expiry it already has
+    /// (rotation's grace period can only shorten a key's life). `NotFound` for an unknown id.
+    fn expire_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()>;
+
+    // --- Token signing keys and per-subject token revocation ------------------------------
+
+    /// Every token signing key, oldest first.
+    fn token_keys(&self) -> StoreResult<Vec<TokenKeyRecord>>;
+    /// Adds a signing key; marks every earlier one retired at `now` when `retire_others`.
+    /// Returns the new key's id (ids increase).
+    fn insert_token_key(
+        &self,
+        sealed: &[u8],
+        now: Timestamp,
+        retire_others: bool,
+    ) -> StoreResult<i64>;
+    /// Deletes signing keys retired before `before`; returns how many.
+    fn delete_token_keys_retired_before(&self, before: Timestamp) -> StoreResult<u64>;
+    /// The instant before which every token issued for `key` is void ("sign out
+    /// everywhere", erasure), if any.
+    fn tokens_not_before(&self, key: &SubjectKey) -> StoreResult<Option<Timestamp>>;
+    /// Voids every token issued for `key` up to `at`; the marker is kept until `keep_until`
+    /// (by then every token it voids has expired anyway). A later `at` wins over an earlier.
+    /// Not subject data: it survives erasure on purpose, so an erased person's old tokens
+    /// stay void.
+    fn revoke_subject_tokens(
+        &self,
+        key: &SubjectKey,
+        at: Timestamp,
+        keep_until: Timestamp,
+    ) -> StoreResult<()>;
+    /// Deletes revocation markers whose `keep_until` has passed; returns how many.
+    fn delete_expired_token_revocations(&self, now: Timestamp) -> StoreResult<u64>;
 
     // --- Generations: cross-instance cache invalidation ------------------------------------
 

@@ -39,24 +39,40 @@ pub struct SubjectRecord {
 }
 
 /// What an API key may do.
+///
+/// `Publishable` stands alone: a publishable key lives in web pages and can do nothing but
+/// start a visitor session. Every other scope belongs to a server key, which lives on a shop's
+/// backend and never in a browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
-    /// Send events and consents; safe to embed in a web page.
+    /// Send events and consents for anyone (a shop's backend).
     Ingest,
-    /// Read recommendations and decisions.
+    /// Read anyone's recommendations and decisions (a shop's backend).
     Decide,
     /// Everything, including operator reads of personal data.
     Admin,
+    /// Mint subject session tokens for the shop's logged-in people (a shop's backend).
+    Sessions,
+    /// Start visitor sessions from web pages of the key's allowed origins; nothing else.
+    Publishable,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Ingest, Scope::Decide, Scope::Admin];
+    pub const ALL: [Scope; 5] = [
+        Scope::Ingest,
+        Scope::Decide,
+        Scope::Admin,
+        Scope::Sessions,
+        Scope::Publishable,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Ingest => "ingest",
             Scope::Decide => "decide",
             Scope::Admin => "admin",
+            Scope::Sessions => "sessions",
+            Scope::Publishable => "publishable",
         }
     }
 
@@ -73,10 +89,41 @@ pub struct ApiKeyRecord {
     /// SHA-256 of the secret part.
     pub secret_hash: [u8; 32],
     pub scopes: Vec<Scope>,
-    /// Browser origins allowed to use the key (ingest keys); empty means any.
+    /// Browser origins allowed to use the key. A publishable key has at least one; a server
+    /// key with none is refused whenever a browser origin presents it.
     pub allowed_origins: Vec<String>,
     pub label: String,
     pub created_at: Timestamp,
+    /// The key stops working at this instant, if set.
+    pub expires_at: Option<Timestamp>,
+    /// When the key was revoked; a revoked key never works again.
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiKeyRecord {
+    /// A publishable key: safe in web pages, starts visitor sessions only.
+    pub fn is_publishable(&self) -> bool {
+        self.scopes.contains(&Scope::Publishable)
+    }
+
+    /// Whether the key may be used at `now`: not revoked and not expired.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none()
+            && self
+                .expires_at
+                .is_none_or(|e| now.as_millis() < e.as_millis())
+    }
+}
+
+/// A key that signs visitor and subject tokens, sealed under a key derived from the server
+/// secret (the database alone cannot forge a token). The newest live key signs; every key
+/// verifies until `retired_at` plus the longest token lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenKeyRecord {
+    pub id: i64,
+    pub sealed: Vec<u8>,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
 }
 
 /// A catalog item.

@@ -103,6 +103,12 @@ pub struct DsrRequest {
 /// [`crate::Store::subject_footprint`] counts each, in both backends. A table added for
 /// subject data must be listed here, or erasure leaves it behind (the contract suite checks
 /// the footprint is empty after erasure).
+///
+/// `token_revocations` is absent on purpose: a marker holds only the subject key and two
+/// instants (tokens issued before the first are void; the marker goes after the second, once
+/// every token it voids has expired, through [`crate::Store::delete_expired_token_revocations`]).
+/// It must outlive the subject's erasure, or erasing someone would bring the session tokens
+/// issued to them before it back to life.
 pub(crate) const SUBJECT_TABLES: &[(&str, &str, &str, &str)] = &[
     ("events", "events", "subject_key = {k}", "1"),
     ("profile", "profiles", "subject_key = {k}", "1"),

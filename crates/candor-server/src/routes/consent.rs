@@ -8,12 +8,11 @@ use candor_domain::consent::{
 };
 use candor_domain::policy::Policy;
 use candor_domain::time::Timestamp;
-use candor_store::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{PageBody, PageQuery, cursor};
-use crate::auth::SubjectAccess;
+use crate::auth::{Act, Credential};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -271,16 +270,28 @@ fn build_records(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_consents(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ConsentUpdate>,
 ) -> ApiResult<Json<ConsentStateBody>> {
-    let subject = state.subject_key(&id)?;
-    access.permit(&state, &subject, &[Scope::Ingest])?;
+    let access = cred.for_subject(&state, &id, Act::WriteConsent).await?;
+    let subject = access.key();
     let now = state.now();
     let facts = parse_facts(body.subject.as_ref())?;
     let requested = build_records(&state, &body, now)?;
+    let backend_sources = [Source::Parental, Source::Import];
+    if !access.is_server()
+        && requested
+            .iter()
+            .any(|r| backend_sources.contains(&r.source))
+    {
+        return Err(ApiError::forbidden(
+            "needs_server_key",
+            "a parental or imported consent can only come from the shop's backend, which \
+             verified it; a browser records its own choices as `banner` or `api`",
+        ));
+    }
     let gpc = has_gpc(&headers);
     if requested.is_empty() && !gpc && facts == SubjectFacts::default() {
         return Err(ApiError::bad_request(
@@ -290,8 +301,18 @@ pub async fn put_consents(
     }
     let policy = state.policy.clone();
     let actor = access.audit_actor();
+    let evidence = body.evidence.as_ref().map(|e| e.to_string());
+    let by_server = access.is_server();
     let (records, facts, n_before) = state
         .blocking(move |store| {
+            let held = store
+                .subject(&subject)?
+                .map(|s| s.facts)
+                .unwrap_or_default();
+            let lifted = lifted_protection(&policy, &held, &facts, &requested);
+            if lifted.is_some() && !by_server {
+                return Err(candor_store::StoreError::Conflict(LOOSENING_REFUSED.into()));
+            }
             let mut existing = store.consent_records(&subject)?;
             let n_before = existing.len();
             // The signal is recorded before this request's own decisions, so an explicit grant
@@ -304,6 +325,18 @@ pub async fn put_consents(
             batch.extend(requested);
             store.append_consents(&subject, &facts, &batch, now)?;
             crate::audit::record_consents(store, &actor, &subject, &batch, now)?;
+            if let Some(what) = lifted {
+                record_lifted(
+                    store,
+                    &actor,
+                    &subject,
+                    what,
+                    &held,
+                    &facts,
+                    evidence.as_deref(),
+                    now,
+                )?;
+            }
             existing.extend(batch);
             let facts = store
                 .subject(&subject)?
@@ -311,7 +344,8 @@ pub async fn put_consents(
                 .unwrap_or_default();
             Ok((existing, facts, n_before))
         })
-        .await?;
+        .await
+        .map_err(loosening_refused)?;
     tracing::info!(key = %access.label(), gpc, "consent recorded");
     let derived = consent::derive(&state.policy, &facts, &records);
     let before = consent::derive(&state.policy, &facts, &records[..n_before]);
@@ -330,11 +364,10 @@ pub async fn put_consents(
     responses((status = 200, body = ConsentStateBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn get_consents(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConsentStateBody>> {
-    let subject = state.subject_key(&id)?;
-    access.permit(&state, &subject, &[Scope::Decide])?;
+    let subject = cred.for_subject(&state, &id, Act::ReadConsent).await?.key();
     let (records, facts) = state
         .blocking(move |store| {
             let facts = store
@@ -354,12 +387,11 @@ pub async fn get_consents(
     responses((status = 200, body = PageBody<ConsentRecordBody>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn consent_history(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<PageBody<ConsentRecordBody>>> {
-    let subject = state.subject_key(&id)?;
-    access.permit(&state, &subject, &[Scope::Decide])?;
+    let subject = cred.for_subject(&state, &id, Act::ReadConsent).await?.key();
     let page = q.to_request(&state)?;
     let page = state
         .blocking(move |store| store.consent_history(&subject, page))
@@ -381,5 +413,67 @@ pub(crate) fn record_body(r: ConsentRecord) -> ConsentRecordBody {
         evidence: serde_json::from_str(&r.evidence)
             .unwrap_or(serde_json::Value::String(r.evidence)),
         at: r.at.to_rfc3339(),
+    }
+}
+
+const LOOSENING_REFUSED: &str = "lifting a protection of a possible minor";
+
+/// What a consent update would lift of a possible minor's protection, if anything: a parental
+/// grant, or facts under which they would no longer count as a minor.
+fn lifted_protection(
+    policy: &Policy,
+    held: &SubjectFacts,
+    update: &SubjectFacts,
+    records: &[ConsentRecord],
+) -> Option<&'static str> {
+    if held.loosens_minor_protection(&held.updated(update), policy) {
+        return Some("facts");
+    }
+    records
+        .iter()
+        .any(|r| r.source == Source::Parental && r.decision == Decision::Granted)
+        .then_some("parental_consent")
+}
+
+/// Audits a lifted protection with a digest of its evidence (the evidence itself stays in the
+/// consent ledger, which erasure can reach; the audit log outlives erasure).
+#[allow(clippy::too_many_arguments)]
+fn record_lifted(
+    store: &dyn candor_store::Store,
+    actor: &crate::audit::Actor,
+    subject: &candor_domain::SubjectKey,
+    what: &str,
+    held: &SubjectFacts,
+    update: &SubjectFacts,
+    evidence: Option<&str>,
+    now: Timestamp,
+) -> candor_store::StoreResult<()> {
+    use sha2::Digest;
+    let after = held.updated(update);
+    let band = |f: &SubjectFacts| f.age_band.map_or("unknown".to_owned(), |b| b.to_string());
+    let event = crate::audit::AuditEvent::new(
+        actor.clone(),
+        crate::audit::AuditAction::MinorProtectionLifted,
+        crate::audit::AuditTarget::Subject(*subject),
+    )
+    .detail("lifted", what)
+    .detail("age_band_before", band(held))
+    .detail("age_band_after", band(&after))
+    .detail(
+        "evidence_sha256",
+        evidence.map_or("none".to_owned(), |e| hex::encode(sha2::Sha256::digest(e))),
+    );
+    crate::audit::record(store, event, now).map(|_| ())
+}
+
+/// The refusal for a browser that tried to lift a protection.
+pub(crate) fn loosening_refused(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Conflict(_, m) if m == LOOSENING_REFUSED => ApiError::forbidden(
+            "needs_server_key",
+            "only the shop's backend may change the facts that protect a possible minor (an \
+             older age band, another country) or record a parental grant",
+        ),
+        other => other,
     }
 }

@@ -11,12 +11,13 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{PageBody, cursor};
-use crate::auth::Caller;
+use crate::auth::{Act, Caller, Credential};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::ingest::{self, Call, Outcome};
 use crate::routes::consent::has_gpc;
 use crate::state::AppState;
+use crate::subject_token::TokenScope;
 
 /// A batch of events.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -136,12 +137,85 @@ fn result_body(index: usize, o: Outcome) -> EventResult {
     r
 }
 
+/// Refuses, one event at a time, what a browser credential may not send: another person's
+/// events, a merge with a visitor whose token did not come along, contact data from an
+/// anonymous visitor. A server key may send anything.
+fn own_events(
+    state: &AppState,
+    cred: &Credential,
+    parsed: Vec<Result<ingest::Incoming, ingest::Invalid>>,
+) -> Vec<Result<ingest::Incoming, ingest::Invalid>> {
+    let refuse = |code: &'static str, message: &str| ingest::Invalid {
+        code,
+        message: message.to_owned(),
+    };
+    let check = |e: &ingest::Incoming| -> Result<(), ingest::Invalid> {
+        match cred {
+            Credential::Server(_) | Credential::Publishable { .. } => Ok(()),
+            Credential::Visitor(v) => {
+                if e.subject != v.key || e.anonymous.is_some() {
+                    return Err(refuse(
+                        "subject_not_yours",
+                        "a visitor token sends only its own visitor's events: use its \
+                         anonymousId and no userId",
+                    ));
+                }
+                if e.traits.keys().any(|t| ingest::is_contact_trait(t)) {
+                    return Err(refuse(
+                        "contact_needs_subject_token",
+                        "contact details come from the person's own session token or the \
+                         shop's backend, never from an anonymous visitor",
+                    ));
+                }
+                Ok(())
+            }
+            Credential::Person(p) => {
+                let merge_ok = match (&e.anonymous, &p.visitor) {
+                    (None, _) => true,
+                    (Some(a), Some(v)) => *a == v.key,
+                    (Some(_), None) => false,
+                };
+                if !p.is_for(state, &e.subject) || !merge_ok {
+                    return Err(refuse(
+                        "subject_not_yours",
+                        "a session token sends only its person's events (userId), and merges \
+                         only the visitor whose token comes in the Candor-Visitor-Token header",
+                    ));
+                }
+                Ok(())
+            }
+        }
+    };
+    parsed
+        .into_iter()
+        .map(|p| p.and_then(|e| check(&e).map(|()| e)))
+        .collect()
+}
+
+/// Fills in a visitor's own anonymous id on events that name nobody.
+fn with_visitor_id(cred: &Credential, mut raw: Vec<Value>) -> Vec<Value> {
+    if let Credential::Visitor(v) = cred {
+        let id = String::from_utf8_lossy(v.claims.anonymous_id.as_bytes()).into_owned();
+        for event in &mut raw {
+            if let Some(obj) = event.as_object_mut() {
+                let named = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
+                if !named("userId") && !named("anonymousId") {
+                    obj.insert("anonymousId".to_owned(), Value::String(id.clone()));
+                }
+            }
+        }
+    }
+    raw
+}
+
 async fn run(
     state: AppState,
+    cred: Credential,
     raw: Vec<Value>,
     default_call: Option<Call>,
     gpc: bool,
 ) -> ApiResult<Json<IngestResponse>> {
+    cred.allow(Act::SendEvents)?;
     let max = state.config.limits.event_batch_len_max;
     if raw.len() > max {
         return Err(ApiError::PayloadTooLarge(format!(
@@ -156,14 +230,25 @@ async fn run(
         ));
     }
     let now = state.now();
+    let raw = with_visitor_id(&cred, raw);
+    let parsed: Vec<_> = raw
+        .into_iter()
+        .map(|v| ingest::parse(v, default_call, state.secret.as_bytes(), now))
+        .collect();
+    let parsed = own_events(&state, &cred, parsed);
+    if let Credential::Person(p) = &cred {
+        // Every event left is the person's own; their token must not have been revoked.
+        if let Some(key) = parsed
+            .iter()
+            .find_map(|e| e.as_ref().ok().map(|e| e.subject))
+        {
+            p.check(&state, key, TokenScope::Events).await?;
+        }
+    }
     let app = state.clone();
     let outcomes = state
         .blocking(move |store| {
             let secret = app.secret.as_bytes();
-            let parsed = raw
-                .into_iter()
-                .map(|v| ingest::parse(v, default_call, secret, now))
-                .collect();
             let ctx = ingest::Context {
                 store,
                 policy: &app.policy,
@@ -195,12 +280,11 @@ async fn run(
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn post_events(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     headers: HeaderMap,
     ApiJson(body): ApiJson<EventsBody>,
 ) -> ApiResult<Json<IngestResponse>> {
-    caller.require(&[Scope::Ingest])?;
-    run(state, body.events, None, has_gpc(&headers)).await
+    run(state, cred, body.events, None, has_gpc(&headers)).await
 }
 
 /// Segment-spec `batch`.
@@ -208,23 +292,21 @@ pub async fn post_events(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn post_batch(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SegmentBatch>,
 ) -> ApiResult<Json<IngestResponse>> {
-    caller.require(&[Scope::Ingest])?;
-    run(state, body.batch, None, has_gpc(&headers)).await
+    run(state, cred, body.batch, None, has_gpc(&headers)).await
 }
 
 async fn single(
     state: AppState,
-    caller: Caller,
+    cred: Credential,
     headers: HeaderMap,
     body: Value,
     call: Call,
 ) -> ApiResult<Json<IngestResponse>> {
-    caller.require(&[Scope::Ingest])?;
-    run(state, vec![body], Some(call), has_gpc(&headers)).await
+    run(state, cred, vec![body], Some(call), has_gpc(&headers)).await
 }
 
 /// Segment-spec `track`.
@@ -232,11 +314,11 @@ async fn single(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_track(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
-    single(state, caller, headers, body, Call::Track).await
+    single(state, cred, headers, body, Call::Track).await
 }
 
 /// Segment-spec `page`.
@@ -244,11 +326,11 @@ pub async fn post_track(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_page(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
-    single(state, caller, headers, body, Call::Page).await
+    single(state, cred, headers, body, Call::Page).await
 }
 
 /// Segment-spec `identify`: merges the anonymous visitor into the identified subject when
@@ -257,11 +339,11 @@ pub async fn post_page(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_identify(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
-    single(state, caller, headers, body, Call::Identify).await
+    single(state, cred, headers, body, Call::Identify).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{AuditAction, AuditEvent, AuditTarget};
-use crate::auth::Caller;
+use crate::auth::{Act, Caller, Credential};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::fairness::{
@@ -45,12 +45,16 @@ pub struct AuditAttributesStored {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_audit_attributes(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AuditAttributesInput>,
 ) -> ApiResult<Json<AuditAttributesStored>> {
-    caller.require(&[Scope::Ingest])?;
-    let subject = state.subject_key(&id)?;
+    // Self-declared by the person, never by a shop: planted attributes would skew every
+    // fairness report.
+    let subject = cred
+        .for_subject(&state, &id, Act::AuditAttributes)
+        .await?
+        .key();
     if body.attributes.is_empty() {
         return Err(ApiError::bad_request(
             "empty_update",

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::State;
-use candor_store::{EventRewrite, Preferences, Scope};
+use candor_store::{EventRewrite, Preferences};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::SubjectAccess;
+use crate::auth::{Act, Credential};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -154,13 +154,19 @@ fn parse(input: FeedbackInput) -> ApiResult<Action> {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn post_feedback(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<FeedbackInput>,
 ) -> ApiResult<Json<FeedbackBody>> {
-    let key = state.subject_key(&id)?;
-    access.permit(&state, &key, &[Scope::Ingest])?;
     let action = parse(input)?;
+    // Pausing, resuming and deleting history are the person's own to do: a shop's key could
+    // otherwise erase someone's record or switch their personalization back on.
+    let act = match action {
+        Action::RemoveFromHistory(_) | Action::Pause(_) => Act::PersonalControls,
+        _ => Act::Feedback,
+    };
+    let access = cred.for_subject(&state, &id, act).await?;
+    let key = access.key();
     // Items named must exist, so a typo does not silently do nothing.
     let item = match &action {
         Action::NotInterested(Target::Item(i))
@@ -235,11 +241,13 @@ pub async fn post_feedback(
     responses((status = 200, body = PreferencesBody), (status = 403, body = ErrorBody)))]
 pub async fn get_preferences(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<PreferencesBody>> {
-    let key = state.subject_key(&id)?;
-    access.permit(&state, &key, &[Scope::Ingest, Scope::Decide])?;
+    let key = cred
+        .for_subject(&state, &id, Act::ReadPreferences)
+        .await?
+        .key();
     let p = state.blocking(move |s| s.preferences(&key)).await?;
     Ok(Json(p.into()))
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{PageBody, PageQuery, cursor};
-use crate::auth::Caller;
+use crate::auth::{Act, Caller, Credential};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -142,10 +142,10 @@ pub async fn put_items(
     responses((status = 200, body = ItemBody), (status = 404, body = ErrorBody)))]
 pub async fn get_item(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ItemBody>> {
-    caller.require(&[Scope::Decide, Scope::Ingest])?;
+    cred.allow(Act::ReadCatalog)?;
     let found = state.blocking(move |store| store.item(&id)).await?;
     found
         .map(item_body)
@@ -158,10 +158,10 @@ pub async fn get_item(
     responses((status = 200, body = PageBody<ItemBody>), (status = 400, body = ErrorBody)))]
 pub async fn list_items(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<PageBody<ItemBody>>> {
-    caller.require(&[Scope::Decide, Scope::Ingest])?;
+    cred.allow(Act::ReadCatalog)?;
     let page = q.to_request(&state)?;
     let page = state.blocking(move |store| store.items(page)).await?;
     Ok(Json(PageBody {

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Act, Caller, Credential};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use candor_store::Scope;
@@ -72,8 +72,11 @@ pub struct PolicyBody {
 /// The purposes people are asked about, for consent banners and the privacy center.
 #[utoipa::path(get, path = "/v1/policy", tag = "policy", security(("api_key" = [])),
     responses((status = 200, body = PolicyBody), (status = 401, body = ErrorBody)))]
-pub async fn policy(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<PolicyBody>> {
-    caller.require(&[Scope::Ingest, Scope::Decide])?;
+pub async fn policy(
+    State(state): State<AppState>,
+    cred: Credential,
+) -> ApiResult<Json<PolicyBody>> {
+    cred.allow(Act::ReadPolicy)?;
     let p = &state.policy;
     Ok(Json(PolicyBody {
         version: p.version.to_string(),

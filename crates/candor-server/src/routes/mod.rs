@@ -10,6 +10,9 @@ pub mod signals;
 pub mod stats;
 // Data-subject rights.
 pub mod rights;
+// Credentials: visitor sessions, subject tokens, API keys.
+pub mod keys;
+pub mod sessions;
 // Accountability: the audit log, audit attributes, fairness reports, metrics.
 pub mod audit;
 pub mod fairness;

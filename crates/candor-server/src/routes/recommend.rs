@@ -11,11 +11,11 @@ use candor_domain::time::{DAY_MS, Timestamp};
 use candor_recsys::{
     Candidate, Contribution, Picked, Reason, RerankConfig, explain, recommend_scores, rerank,
 };
-use candor_store::{HistoryEvent, Preferences, Scope, ServingInputs};
+use candor_store::{HistoryEvent, Preferences, ServingInputs};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, SubjectAccess};
+use crate::auth::{Act, Credential};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::recommend::{Models, feeds_personalization, personalization_allowed};
@@ -134,12 +134,14 @@ pub struct SimilarBody {
     responses((status = 200, body = RecommendationsBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn subject_recommendations(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RecommendQuery>,
 ) -> ApiResult<Json<RecommendationsBody>> {
-    let key = state.subject_key(&id)?;
-    access.permit(&state, &key, &[Scope::Decide])?;
+    let key = cred
+        .for_subject(&state, &id, Act::ReadRecommendations)
+        .await?
+        .key();
     let n = check_n(&state, q.n)?;
     let diversity = check_diversity(q.diversity, state.policy.recommendation_diversity.as_f32())?;
     let slot = check_slot(q.slot)?;
@@ -244,11 +246,11 @@ pub async fn subject_recommendations(
     responses((status = 200, body = SimilarBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn similar_items(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<SimilarQuery>,
 ) -> ApiResult<Json<SimilarBody>> {
-    caller.require(&[Scope::Decide])?;
+    cred.allow(Act::ReadCatalog)?;
     let n = check_n(&state, q.n)? as usize;
     let lookup = id.clone();
     if state

@@ -1,15 +1,16 @@
-//! Data-subject rights over HTTP: subject tokens, access and portability (export),
-//! rectification, erasure, restriction, objection, the request log and "why am I seeing this".
+//! Data-subject rights over HTTP: access and portability (export), rectification, erasure,
+//! restriction, objection, the request log and "why am I seeing this".
 //!
-//! Every `/v1/subjects/{id}/...` route here takes a [`SubjectAccess`]: an admin key, or a
-//! subject token issued for exactly that subject. Each request a person makes is recorded in
-//! the request log with its jurisdiction's statutory deadline.
+//! Every `/v1/subjects/{id}/...` route here asks [`Credential::for_subject`] for leave to act
+//! (`Act::Privacy`): an admin key, or the person's own session token with the `privacy`
+//! scope. Each request a person makes is recorded in the request log with its jurisdiction's
+//! statutory deadline.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use candor_domain::SubjectKey;
 use candor_domain::consent::{self, ConsentRecord, Decision, Reason, Source, SubjectFacts};
@@ -25,13 +26,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::consent::{ConsentRecordBody, ConsentStateBody, record_body, state_body};
 use super::{PageBody, PageQuery, cursor};
-use crate::auth::{Caller, SubjectAccess};
+use crate::auth::{Act, Caller, Credential};
 use crate::erasure::{self, SignedReceipt};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::ingest::contact_context;
 use crate::state::AppState;
-use crate::subject_token;
 
 /// Longest contact value accepted on rectification, in bytes.
 pub const CONTACT_VALUE_BYTES_MAX: usize = 320;
@@ -98,65 +98,6 @@ fn subject_not_found() -> ApiError {
         "subject_not_found",
         "Candor holds no data about this subject",
     )
-}
-
-// --- Subject tokens. ---
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubjectTokenRequest {
-    /// The shop's id for the person the token is for.
-    pub subject: String,
-    /// Lifetime in seconds (default `[subject_rights] token_ttl_seconds`, at most
-    /// `token_ttl_seconds_max`).
-    pub ttl_seconds: Option<u64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SubjectTokenBody {
-    /// Send as `Authorization: Bearer TOKEN` to the subject's own endpoints.
-    pub token: String,
-    pub expires_at: String,
-}
-
-/// The expiry of a token issued now with `ttl_seconds`, checked against the settings.
-pub fn token_expiry(
-    rights: &crate::config::SubjectRights,
-    ttl_seconds: Option<u64>,
-    now: Timestamp,
-) -> Result<Timestamp, String> {
-    let ttl = ttl_seconds.unwrap_or(rights.token_ttl_seconds);
-    if ttl == 0 || ttl > rights.token_ttl_seconds_max {
-        return Err(format!(
-            "ttl_seconds must be between 1 and {}",
-            rights.token_ttl_seconds_max
-        ));
-    }
-    Ok(now.plus_millis(i64::try_from(ttl).unwrap_or(i64::MAX / 2) * 1_000))
-}
-
-/// Issue a short-lived token that lets one person reach only their own data (admin key).
-#[utoipa::path(post, path = "/v1/subject-tokens", tag = "subject rights", security(("api_key" = [])),
-    request_body = SubjectTokenRequest,
-    responses((status = 201, body = SubjectTokenBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn post_subject_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<SubjectTokenRequest>,
-) -> ApiResult<(StatusCode, Json<SubjectTokenBody>)> {
-    caller.require(&[Scope::Admin])?;
-    let subject = state.subject_key(&body.subject)?;
-    let expires_at = token_expiry(&state.config.subject_rights, body.ttl_seconds, state.now())
-        .map_err(|m| ApiError::bad_request("invalid_ttl", m))?;
-    let token = subject_token::issue(state.secret.as_bytes(), &subject, expires_at);
-    Ok((
-        StatusCode::CREATED,
-        Json(SubjectTokenBody {
-            token,
-            expires_at: expires_at.to_rfc3339(),
-        }),
-    ))
 }
 
 // --- Access and portability. ---
@@ -461,13 +402,13 @@ fn wants_html(q: &ExportQuery, headers: &HeaderMap) -> ApiResult<bool> {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let subject = state.subject_key(&id)?;
-    access.authorize(&state, &subject)?;
+    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
+    let subject = access.key();
     let html = wants_html(&q, &headers)?;
     let request = new_request(
         &state,
@@ -682,13 +623,13 @@ pub struct ContactBody {
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_contact(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RequestQuery>,
     ApiJson(body): ApiJson<BTreeMap<String, String>>,
 ) -> ApiResult<Json<ContactBody>> {
-    let subject = state.subject_key(&id)?;
-    access.authorize(&state, &subject)?;
+    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
+    let subject = access.key();
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "empty_update",
@@ -776,12 +717,12 @@ pub struct InterestRemovedBody {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_interest(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath((id, category)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<InterestRemovedBody>> {
-    let subject = state.subject_key(&id)?;
-    access.authorize(&state, &subject)?;
+    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
+    let subject = access.key();
     if category.is_empty()
         || category.len() > CATEGORY_BYTES_MAX
         || category.chars().any(char::is_control)
@@ -831,12 +772,12 @@ pub async fn delete_interest(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_subject(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<SignedReceipt>> {
-    let subject = state.subject_key(&id)?;
-    access.authorize(&state, &subject)?;
+    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
+    let subject = access.key();
     let request = new_request(
         &state,
         "erasure",
@@ -857,8 +798,14 @@ pub async fn delete_subject(
         crate::audit::AuditAction::Erasure,
         crate::audit::AuditTarget::Subject(subject),
     );
+    let keep_until = now.plus_millis(crate::token_keys::token_lifetime_ms_max(
+        &state.config.subject_rights,
+    ));
     let receipt = state
         .blocking(move |store| {
+            // Every token issued for them so far dies with their data, first, so no request
+            // racing the erasure can start with one.
+            store.revoke_subject_tokens(&subject, now, keep_until)?;
             if store.subject_footprint(&subject)?.is_empty() {
                 match store.latest_dsr(&request.subject_ref, "erasure")? {
                     None => return Ok(None),
@@ -896,10 +843,10 @@ pub struct ReceiptCheckBody {
     responses((status = 200, body = ReceiptCheckBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn verify_receipt(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     ApiJson(body): ApiJson<SignedReceipt>,
 ) -> ApiResult<Json<ReceiptCheckBody>> {
-    caller.require(&[Scope::Ingest, Scope::Decide])?;
+    cred.allow(Act::VerifyReceipt)?;
     Ok(Json(ReceiptCheckBody {
         valid: erasure::verify(state.secret.as_bytes(), &body),
     }))
@@ -915,13 +862,13 @@ pub struct RestrictionBody {
 
 async fn set_restriction(
     state: AppState,
-    access: SubjectAccess,
+    cred: Credential,
     id: String,
     q: RequestQuery,
     restrict: bool,
 ) -> ApiResult<Json<RestrictionBody>> {
-    let subject = state.subject_key(&id)?;
-    access.authorize(&state, &subject)?;
+    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
+    let subject = access.key();
     let request = new_request(
         &state,
         if restrict {
@@ -956,11 +903,11 @@ async fn set_restriction(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post_restriction(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<RestrictionBody>> {
-    set_restriction(state, access, id, q, true).await
+    set_restriction(state, cred, id, q, true).await
 }
 
 /// Lift a restriction.
@@ -970,11 +917,11 @@ pub async fn post_restriction(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn delete_restriction(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<RestrictionBody>> {
-    set_restriction(state, access, id, q, false).await
+    set_restriction(state, cred, id, q, false).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -998,12 +945,12 @@ pub fn is_marketing(p: &candor_domain::policy::Purpose) -> bool {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post_objection(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<ObjectionBody>> {
-    let subject = state.subject_key(&id)?;
-    access.authorize(&state, &subject)?;
+    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
+    let subject = access.key();
     let now = state.now();
     let policy = state.policy.clone();
     let records: Vec<ConsentRecord> = policy
@@ -1188,12 +1135,12 @@ pub struct ExplanationBody {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn explanations(
     State(state): State<AppState>,
-    access: SubjectAccess,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExplanationQuery>,
 ) -> ApiResult<Json<ExplanationBody>> {
-    let subject = state.subject_key(&id)?;
-    access.authorize(&state, &subject)?;
+    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
+    let subject = access.key();
     let item_id = q.item.clone();
     let gathered = state
         .blocking(move |store| {

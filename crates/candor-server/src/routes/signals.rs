@@ -20,13 +20,12 @@ use candor_signals::{
     ConsentMode, ConsentModeValue, GppString, NormalizedSignal, OptOutSignal, SignalError,
     TcString, UsPrivacy,
 };
-use candor_store::Scope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::consent::{ConsentStateBody, has_gpc, state_body};
-use crate::auth::Caller;
+use crate::auth::{Act, Credential};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -351,13 +350,13 @@ fn effects_body(policy: &Policy, decoded: &Decoded) -> Vec<SignalEffectBody> {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post_consent_signals(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignalsInput>,
 ) -> ApiResult<Json<SignalsResponse>> {
-    caller.require(&[Scope::Ingest])?;
-    let subject = state.subject_key(&id)?;
+    let access = cred.for_subject(&state, &id, Act::ConsentSignals).await?;
+    let subject = access.key();
     let now = state.now();
     let header_gpc = has_gpc(&headers);
     if body.is_empty() && !header_gpc {
@@ -380,7 +379,7 @@ pub async fn post_consent_signals(
     let decoded = parsed.decisions(&state.policy);
     let effects = effects_body(&state.policy, &decoded);
     let policy = state.policy.clone();
-    let actor = crate::audit::actor_of(&caller);
+    let actor = access.audit_actor();
     let (records, facts) = state
         .blocking(move |store| {
             let mut existing = store.consent_records(&subject)?;
@@ -398,7 +397,7 @@ pub async fn post_consent_signals(
             Ok((existing, facts))
         })
         .await?;
-    tracing::info!(key = %caller.key_id, signals = effects.len(), "consent signals recorded");
+    tracing::info!(key = %access.label(), signals = effects.len(), "consent signals recorded");
     let derived = consent::derive(&state.policy, &facts, &records);
     Ok(Json(SignalsResponse {
         state: state_body(&state.policy, &derived),

@@ -2,12 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use candor_store::Scope;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Act, Credential};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -28,12 +27,11 @@ pub struct TimeZoneBody {
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_time_zone(
     State(state): State<AppState>,
-    caller: Caller,
+    cred: Credential,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<TimeZoneBody>,
 ) -> ApiResult<Json<TimeZoneBody>> {
-    caller.require(&[Scope::Ingest])?;
-    let key = state.subject_key(&id)?;
+    let key = cred.for_subject(&state, &id, Act::SetTimeZone).await?.key();
     let name = TimeZone::get(&body.time_zone)
         .ok()
         .and_then(|z| z.iana_name().map(str::to_owned))

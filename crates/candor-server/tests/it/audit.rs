@@ -25,7 +25,8 @@ async fn audit_entries(app: &TestApp) -> Vec<Value> {
 }
 
 fn key_id(key: &str) -> &str {
-    key.split('_').nth(1).unwrap()
+    // cnd_sk_<id>_<secret>
+    key.split('_').nth(2).unwrap()
 }
 
 #[tokio::test]

@@ -25,9 +25,13 @@ async fn a_missing_empty_or_wrong_key_never_opens_anything() {
         (Some(String::new()), "unauthenticated"),
         (
             Some("cnd_0000000000000000_".to_owned() + &"0".repeat(64)),
-            "unauthenticated",
+            "key_invalid",
         ),
-        (Some("not-a-key".to_owned()), "unauthenticated"),
+        (
+            Some("cnd_sk_0000000000000000_".to_owned() + &"0".repeat(64)),
+            "key_invalid",
+        ),
+        (Some("not-a-key".to_owned()), "key_invalid"),
     ] {
         let r = app.call("GET", path, key.as_deref(), None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{key:?}");

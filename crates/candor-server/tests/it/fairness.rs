@@ -19,11 +19,13 @@ async fn grant_fairness(app: &TestApp, id: &str) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
+/// The person declares their own attributes, with their own session token: no shop key may.
 pub(crate) async fn declare(app: &TestApp, id: &str, gender: &str) -> crate::support::Response {
+    let token = app.subject_token(id, &["privacy"]).await;
     app.call(
         "PUT",
         &format!("/v1/subjects/{id}/audit-attributes"),
-        Some(&app.ingest),
+        Some(&token),
         Some(json!({"attributes": {"gender": gender, "age_band": "25-34"}})),
     )
     .await
@@ -56,11 +58,12 @@ async fn attributes_need_the_fairness_consent_and_are_stored_sealed() {
             "invalid_attribute_value",
         ),
     ] {
+        let token = app.subject_token("p1", &["privacy"]).await;
         let r = app
             .call(
                 "PUT",
                 "/v1/subjects/p1/audit-attributes",
-                Some(&app.ingest),
+                Some(&token),
                 Some(body),
             )
             .await;

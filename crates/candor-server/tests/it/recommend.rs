@@ -402,11 +402,14 @@ async fn similar_items_come_from_co_occurrence_and_leave_restricted_items_out() 
     assert_eq!(r.body["items"], json!([]));
 }
 
+/// Feedback as the person gives it, with their own session token (pausing and removing from
+/// history are theirs alone).
 async fn feedback(app: &TestApp, subject: &str, body: Value) -> Response {
+    let token = app.subject_token(subject, &["recommendations"]).await;
     app.call(
         "POST",
         &format!("/v1/subjects/{subject}/feedback"),
-        Some(&app.ingest),
+        Some(&token),
         Some(body),
     )
     .await

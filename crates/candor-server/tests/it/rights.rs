@@ -76,7 +76,7 @@ async fn token_for(app: &TestApp, user: &str) -> String {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(r.body["expires_at"], at(3_600_000), "default one hour");
+    assert_eq!(r.body["expires_at"], at(900_000), "default fifteen minutes");
     r.body["token"].as_str().unwrap().to_owned()
 }
 
@@ -90,8 +90,17 @@ async fn token_matrix() {
     assert!(!ann.contains("ann"));
     let key = app.state.subject_key("ann").unwrap();
     let now = Timestamp::from_millis(NOW);
-    let expired = subject_token::issue(&SECRET, &key, now);
-    let foreign = subject_token::issue(&[8; 32], &key, now.plus_millis(60_000));
+    // Signed by a key this server never held, and one that expired as it was made.
+    let stranger = subject_token::SigningKey {
+        id: 1,
+        bytes: [8; 32],
+    };
+    let all = subject_token::TokenScopes::all();
+    let foreign = subject_token::issue(&stranger, &SECRET, &key, all, now, now.plus_millis(60_000));
+    let signing = candor_server::token_keys::signing_key(&app.state)
+        .await
+        .unwrap();
+    let expired = subject_token::issue(&signing, &SECRET, &key, all, now, now);
     let mut tampered = ann.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
@@ -193,9 +202,10 @@ async fn token_matrix() {
         .await;
     assert_eq!(
         r.status,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::FORBIDDEN,
         "a token cannot mint tokens"
     );
+    assert_eq!(r.code(), "needs_server_key");
     for ttl in [0, 86_401] {
         let r = app
             .call(
@@ -754,7 +764,8 @@ async fn every_request_is_logged_with_its_deadline_and_no_ids() {
     let r = app.call("GET", "/v1/dsr", Some(&app.decide), None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app.call("GET", "/v1/dsr", Some(&token), None).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.code(), "needs_server_key");
 }
 
 #[tokio::test]

@@ -123,11 +123,24 @@ async fn forged_token_is_401_and_keys_keep_their_scopes() {
             "POST",
             "/v1/subjects/ann/feedback",
             Some(&app.decide),
-            Some(json!({"action": "pause_personalization"})),
+            Some(json!({"action": "not_interested", "category": "socks"})),
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.code(), "insufficient_scope");
+    // Pausing is the person's alone: not even the shop's ingest or admin key may.
+    for key in [&app.ingest, &app.admin] {
+        let r = app
+            .call(
+                "POST",
+                "/v1/subjects/ann/feedback",
+                Some(key),
+                Some(json!({"action": "pause_personalization"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(r.code(), "not_for_server_keys");
+    }
     // Without any credential it is still 401.
     let r = app
         .call("GET", "/v1/subjects/ann/preferences", None, None)

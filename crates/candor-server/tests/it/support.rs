@@ -32,6 +32,10 @@ pub struct TestApp {
     pub admin: String,
     pub ingest: String,
     pub decide: String,
+    /// A server key with the `sessions` scope: what a shop's backend mints tokens with.
+    pub sessions: String,
+    /// A publishable key for [`SHOP_ORIGIN`].
+    pub publishable: String,
     _dir: tempfile::TempDir,
     _schema: Option<PgSchema>,
 }
@@ -58,26 +62,40 @@ pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(f).join().unwrap())
 }
 
-fn test_keys(store: &dyn Store) -> (String, String, String) {
+/// The origin the test shop's pages come from.
+pub const SHOP_ORIGIN: &str = "https://shop.example";
+
+struct Keys {
+    admin: String,
+    ingest: String,
+    decide: String,
+    sessions: String,
+    publishable: String,
+}
+
+fn test_keys(store: &dyn Store) -> Keys {
     let now = Timestamp::from_millis(NOW);
-    let key = |scopes| {
+    let key = |scopes, origins: &[&str]| {
         create_key(
             store,
             NewKey {
                 scopes,
-                allowed_origins: vec![],
+                allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
                 label: String::new(),
+                expires_at: None,
             },
             now,
         )
         .unwrap()
         .1
     };
-    (
-        key(vec![Scope::Admin]),
-        key(vec![Scope::Ingest]),
-        key(vec![Scope::Decide]),
-    )
+    Keys {
+        admin: key(vec![Scope::Admin], &[]),
+        ingest: key(vec![Scope::Ingest], &[]),
+        decide: key(vec![Scope::Decide], &[]),
+        sessions: key(vec![Scope::Sessions], &[]),
+        publishable: key(vec![Scope::Publishable], &[SHOP_ORIGIN]),
+    }
 }
 
 /// The store the suite runs on: SQLite by default, PostgreSQL when asked.
@@ -140,7 +158,7 @@ impl TestApp {
     fn build(policy: Policy, config_text: &str, change: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         // The PostgreSQL driver is synchronous and may not run on the test's async thread.
-        let (store, schema, (admin, ingest, decide)) = off_runtime(|| {
+        let (store, schema, keys) = off_runtime(|| {
             let (store, schema) = test_store(dir.path());
             let keys = test_keys(store.as_ref());
             (store, schema, keys)
@@ -159,9 +177,11 @@ impl TestApp {
         TestApp {
             router: candor_server::router(state.clone()),
             state,
-            admin,
-            ingest,
-            decide,
+            admin: keys.admin,
+            ingest: keys.ingest,
+            decide: keys.decide,
+            sessions: keys.sessions,
+            publishable: keys.publishable,
             _dir: dir,
             _schema: schema,
         }
@@ -238,6 +258,43 @@ impl TestApp {
                 c.execute(sql, &[]).unwrap()
             }),
         }
+    }
+
+    /// A subject session token for `subject`, minted as a shop's backend would, with
+    /// `scopes` (all when empty).
+    pub async fn subject_token(&self, subject: &str, scopes: &[&str]) -> String {
+        let mut body = serde_json::json!({ "subject": subject });
+        if !scopes.is_empty() {
+            body["scopes"] = serde_json::json!(scopes);
+        }
+        let r = self
+            .call(
+                "POST",
+                "/v1/subject-tokens",
+                Some(&self.sessions),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A visitor session started from the shop's page: (anonymous id, visitor token).
+    pub async fn visitor(&self) -> (String, String) {
+        let r = self
+            .call_with(
+                "POST",
+                "/v1/visitor-sessions",
+                Some(&self.publishable),
+                None,
+                &[("origin", SHOP_ORIGIN)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        (
+            r.body["anonymous_id"].as_str().unwrap().to_owned(),
+            r.body["visitor_token"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response {

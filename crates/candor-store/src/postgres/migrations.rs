@@ -353,4 +353,28 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX exposure_lists_by_slot ON exposure_lists (slot, at);
     CREATE INDEX exposure_lists_by_subject ON exposure_lists (subject_key, id);
     "#,
+    // 9: key lifetimes and session tokens — API keys get an expiry (rotation's grace period)
+    // and a revocation time; keys that sign visitor and subject tokens, sealed under the server
+    // secret; per-subject markers that void every token issued before an instant. A marker is
+    // not subject data and is not erased with the subject: it keeps an erased person's old
+    // tokens void until they have expired anyway.
+    r#"
+    ALTER TABLE api_keys ADD COLUMN expires_at BIGINT;
+    ALTER TABLE api_keys ADD COLUMN revoked_at BIGINT;
+
+    -- Insertions lock the table, so ids also follow commit order.
+    CREATE TABLE token_keys (
+        id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        sealed      BYTEA NOT NULL,
+        created_at  BIGINT NOT NULL,
+        retired_at  BIGINT
+    );
+
+    CREATE TABLE token_revocations (
+        subject_key BYTEA PRIMARY KEY,
+        not_before  BIGINT NOT NULL,
+        keep_until  BIGINT NOT NULL
+    );
+    CREATE INDEX token_revocations_by_expiry ON token_revocations (keep_until);
+    "#,
 ];

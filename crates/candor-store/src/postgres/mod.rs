@@ -34,7 +34,8 @@ pub use pool::POOL_LEN_MAX;
 
 use crate::{
     ApiKeyRecord, CatalogItem, DropCount, EventBatch, EventRewrite, InsertOutcome, Narrowed, Page,
-    PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord,
+    PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord, TokenKeyRecord,
+    keys,
 };
 use crate::{ConsentBucketCount, ConsentLatestCount, ConsentStats};
 use crate::{
@@ -384,8 +385,6 @@ pub(super) fn consent_from_row_at(r: &Row, at: usize) -> DbResult<(i64, ConsentR
     ))
 }
 
-const API_KEY_COLUMNS: &str = "id, secret_hash, scopes, allowed_origins, label, created_at";
-
 fn api_key_from_row(r: &Row) -> DbResult<ApiKeyRecord> {
     let hash: Vec<u8> = r.try_get(1)?;
     let scopes: String = r.try_get(2)?;
@@ -407,6 +406,17 @@ fn api_key_from_row(r: &Row) -> DbResult<ApiKeyRecord> {
             .collect(),
         label: r.try_get(4)?,
         created_at: Timestamp::from_millis(r.try_get(5)?),
+        expires_at: r.try_get::<_, Option<i64>>(6)?.map(Timestamp::from_millis),
+        revoked_at: r.try_get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
+    })
+}
+
+fn token_key_from_row(r: &Row) -> DbResult<TokenKeyRecord> {
+    Ok(TokenKeyRecord {
+        id: r.try_get(0)?,
+        sealed: r.try_get(1)?,
+        created_at: Timestamp::from_millis(r.try_get(2)?),
+        retired_at: r.try_get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
     })
 }
 
@@ -798,7 +808,10 @@ impl Store for PostgresStore {
         let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO api_keys (id, secret_hash, scopes, allowed_origins, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                &format!(
+                    "INSERT INTO api_keys ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    keys::API_KEY_COLUMNS
+                ),
                 &[
                     &key.id,
                     &key.secret_hash.as_slice(),
@@ -806,6 +819,8 @@ impl Store for PostgresStore {
                     &key.allowed_origins.join(" "),
                     &key.label,
                     &key.created_at.as_millis(),
+                    &key.expires_at.map(Timestamp::as_millis),
+                    &key.revoked_at.map(Timestamp::as_millis),
                 ],
             )?;
             Ok(())
@@ -815,7 +830,10 @@ impl Store for PostgresStore {
     fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>> {
         self.read(|c| {
             c.query_opt(
-                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"),
+                &format!(
+                    "SELECT {} FROM api_keys WHERE id = $1",
+                    keys::API_KEY_COLUMNS
+                ),
                 &[&id],
             )?
             .map(|r| api_key_from_row(&r))
@@ -827,13 +845,114 @@ impl Store for PostgresStore {
         self.read(|c| {
             c.query(
                 &format!(
-                    "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id COLLATE \"C\""
+                    "SELECT {} FROM api_keys ORDER BY created_at, id COLLATE \"C\"",
+                    keys::API_KEY_COLUMNS
                 ),
                 &[],
             )?
             .iter()
             .map(api_key_from_row)
             .collect()
+        })
+    }
+
+    fn revoke_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        let n = self.write(|tx| {
+            Ok(tx.execute(
+                &keys::revoke_api_key_sql("$1", "$2"),
+                &[&id, &at.as_millis()],
+            )?)
+        })?;
+        keys::found(n)
+    }
+
+    fn expire_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        let n = self.write(|tx| {
+            Ok(tx.execute(
+                &keys::expire_api_key_sql("$1", "$2"),
+                &[&id, &at.as_millis()],
+            )?)
+        })?;
+        keys::found(n)
+    }
+
+    fn token_keys(&self) -> StoreResult<Vec<TokenKeyRecord>> {
+        self.read(|c| {
+            c.query(keys::TOKEN_KEYS_SQL, &[])?
+                .iter()
+                .map(token_key_from_row)
+                .collect()
+        })
+    }
+
+    /// Inserts with the table locked against other insertions (SHARE ROW EXCLUSIVE conflicts
+    /// with itself but not with readers): a rotation racing another from a second instance
+    /// waits for it, then retires the key it added too, and ids follow commit order.
+    fn insert_token_key(
+        &self,
+        sealed: &[u8],
+        now: Timestamp,
+        retire_others: bool,
+    ) -> StoreResult<i64> {
+        self.write(|tx| {
+            tx.batch_execute("LOCK TABLE token_keys IN SHARE ROW EXCLUSIVE MODE")?;
+            if retire_others {
+                tx.execute(&keys::retire_token_keys_sql("$1"), &[&now.as_millis()])?;
+            }
+            Ok(tx
+                .query_one(
+                    &keys::insert_token_key_sql("$1", "$2"),
+                    &[&sealed, &now.as_millis()],
+                )?
+                .try_get(0)?)
+        })
+    }
+
+    fn delete_token_keys_retired_before(&self, before: Timestamp) -> StoreResult<u64> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                &keys::delete_token_keys_retired_before_sql("$1"),
+                &[&before.as_millis()],
+            )?)
+        })
+    }
+
+    fn tokens_not_before(&self, key: &SubjectKey) -> StoreResult<Option<Timestamp>> {
+        self.read(|c| {
+            c.query_opt(
+                &keys::tokens_not_before_sql("$1"),
+                &[&key.as_bytes().as_slice()],
+            )?
+            .map(|r| Ok(Timestamp::from_millis(r.try_get(0)?)))
+            .transpose()
+        })
+    }
+
+    fn revoke_subject_tokens(
+        &self,
+        key: &SubjectKey,
+        at: Timestamp,
+        keep_until: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                &keys::revoke_subject_tokens_sql("$1", "$2", "$3"),
+                &[
+                    &key.as_bytes().as_slice(),
+                    &at.as_millis(),
+                    &keep_until.as_millis(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_expired_token_revocations(&self, now: Timestamp) -> StoreResult<u64> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                &keys::delete_expired_token_revocations_sql("$1"),
+                &[&now.as_millis()],
+            )?)
         })
     }
 

@@ -400,6 +400,30 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX exposure_lists_by_slot ON exposure_lists (slot, at);
     CREATE INDEX exposure_lists_by_subject ON exposure_lists (subject_key, id);
     "#,
+    // 12: key lifetimes and session tokens — API keys get an expiry (rotation's grace period)
+    // and a revocation time; keys that sign visitor and subject tokens, sealed under the server
+    // secret; per-subject markers that void every token issued before an instant. A marker is
+    // not subject data and is not erased with the subject: it keeps an erased person's old
+    // tokens void until they have expired anyway.
+    r#"
+    ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+    ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;
+
+    -- AUTOINCREMENT: ids only ever increase, even after old keys are deleted.
+    CREATE TABLE token_keys (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        sealed      BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        retired_at  INTEGER
+    ) STRICT;
+
+    CREATE TABLE token_revocations (
+        subject_key BLOB PRIMARY KEY,
+        not_before  INTEGER NOT NULL,
+        keep_until  INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX token_revocations_by_expiry ON token_revocations (keep_until);
+    "#,
 ];
 
 #[cfg(test)]
@@ -474,6 +498,28 @@ mod tests {
             ["SEARCH events USING COVERING INDEX events_by_subject (subject_key=?)"],
             "no table lookup per event, and no sort"
         );
+    }
+
+    #[test]
+    fn keys_created_before_lifetimes_stay_live() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..11] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO api_keys (id, secret_hash, scopes, allowed_origins, label, created_at)
+             VALUES ('k1', x'00', 'ingest', '', 'web', 5);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[11]).unwrap();
+        let lifetimes: (Option<i64>, Option<i64>) = conn
+            .query_row(
+                "SELECT expires_at, revoked_at FROM api_keys WHERE id = 'k1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(lifetimes, (None, None), "no expiry, not revoked");
     }
 
     #[test]

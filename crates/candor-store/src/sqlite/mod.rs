@@ -24,7 +24,8 @@ use candor_domain::profile::Profile;
 
 use crate::{
     ApiKeyRecord, CatalogItem, DropCount, EventBatch, EventRewrite, InsertOutcome, Narrowed, Page,
-    PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord,
+    PageRequest, Scope, Store, StoreError, StoreResult, StoredEvent, SubjectRecord, TokenKeyRecord,
+    keys,
 };
 use crate::{ConsentBucketCount, ConsentLatestCount, ConsentStats};
 use crate::{
@@ -398,6 +399,17 @@ fn api_key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
             .collect(),
         label: r.get(4)?,
         created_at: Timestamp::from_millis(r.get(5)?),
+        expires_at: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_millis),
+        revoked_at: r.get::<_, Option<i64>>(7)?.map(Timestamp::from_millis),
+    })
+}
+
+fn token_key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenKeyRecord> {
+    Ok(TokenKeyRecord {
+        id: r.get(0)?,
+        sealed: r.get(1)?,
+        created_at: Timestamp::from_millis(r.get(2)?),
+        retired_at: r.get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
     })
 }
 
@@ -748,14 +760,20 @@ impl Store for SqliteStore {
         let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
         self.write(|c| {
             c.execute(
-                "INSERT INTO api_keys (id, secret_hash, scopes, allowed_origins, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &format!(
+                    "INSERT INTO api_keys ({}) VALUES ({})",
+                    keys::API_KEY_COLUMNS,
+                    marks(8)
+                ),
                 params![
                     key.id,
                     key.secret_hash.as_slice(),
                     scopes.join(","),
                     key.allowed_origins.join(" "),
                     key.label,
-                    key.created_at.as_millis()
+                    key.created_at.as_millis(),
+                    key.expires_at.map(Timestamp::as_millis),
+                    key.revoked_at.map(Timestamp::as_millis)
                 ],
             )?;
             Ok(())
@@ -764,21 +782,120 @@ impl Store for SqliteStore {
 
     fn api_key(&self, id: &str) -> StoreResult<Option<ApiKeyRecord>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT id, secret_hash, scopes, allowed_origins, label, created_at FROM api_keys WHERE id = ?1",
-                [id],
-                api_key_from_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {} FROM api_keys WHERE id = ?1",
+                keys::API_KEY_COLUMNS
+            ))?
+            .query_row([id], api_key_from_row)
             .optional()
         })
     }
 
     fn api_keys(&self) -> StoreResult<Vec<ApiKeyRecord>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, secret_hash, scopes, allowed_origins, label, created_at FROM api_keys ORDER BY created_at, id",
-            )?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {} FROM api_keys ORDER BY created_at, id",
+                keys::API_KEY_COLUMNS
+            ))?;
             stmt.query_map([], api_key_from_row)?.collect()
+        })
+    }
+
+    fn revoke_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        let n = self.write(|c| {
+            c.execute(
+                &keys::revoke_api_key_sql("?1", "?2"),
+                params![id, at.as_millis()],
+            )
+        })?;
+        keys::found(n as u64)
+    }
+
+    fn expire_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        let n = self.write(|c| {
+            c.execute(
+                &keys::expire_api_key_sql("?1", "?2"),
+                params![id, at.as_millis()],
+            )
+        })?;
+        keys::found(n as u64)
+    }
+
+    fn token_keys(&self) -> StoreResult<Vec<TokenKeyRecord>> {
+        self.read(|c| {
+            c.prepare_cached(keys::TOKEN_KEYS_SQL)?
+                .query_map([], token_key_from_row)?
+                .collect()
+        })
+    }
+
+    fn insert_token_key(
+        &self,
+        sealed: &[u8],
+        now: Timestamp,
+        retire_others: bool,
+    ) -> StoreResult<i64> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            if retire_others {
+                tx.execute(&keys::retire_token_keys_sql("?1"), [now.as_millis()])?;
+            }
+            let id = tx.query_row(
+                &keys::insert_token_key_sql("?1", "?2"),
+                params![sealed, now.as_millis()],
+                |r| r.get(0),
+            )?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    fn delete_token_keys_retired_before(&self, before: Timestamp) -> StoreResult<u64> {
+        self.write(|c| {
+            c.execute(
+                &keys::delete_token_keys_retired_before_sql("?1"),
+                [before.as_millis()],
+            )
+            .map(|n| n as u64)
+        })
+    }
+
+    fn tokens_not_before(&self, key: &SubjectKey) -> StoreResult<Option<Timestamp>> {
+        self.read(|c| {
+            c.prepare_cached(&keys::tokens_not_before_sql("?1"))?
+                .query_row([key.as_bytes().as_slice()], |r| {
+                    r.get(0).map(Timestamp::from_millis)
+                })
+                .optional()
+        })
+    }
+
+    fn revoke_subject_tokens(
+        &self,
+        key: &SubjectKey,
+        at: Timestamp,
+        keep_until: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                &keys::revoke_subject_tokens_sql("?1", "?2", "?3"),
+                params![
+                    key.as_bytes().as_slice(),
+                    at.as_millis(),
+                    keep_until.as_millis()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_expired_token_revocations(&self, now: Timestamp) -> StoreResult<u64> {
+        self.write(|c| {
+            c.execute(
+                &keys::delete_expired_token_revocations_sql("?1"),
+                [now.as_millis()],
+            )
+            .map(|n| n as u64)
         })
     }
 

@@ -41,8 +41,24 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let loaded = super::load(&common, super::serve::overrides(Some(args.bind.clone())))?;
     let secret = candor_server::secret::load_or_create(&loaded.config)?;
-    let (banner, keys) = seed(&loaded, secret.as_bytes(), &args)?;
-    let web = candor_web::WebConfig { demo: Some(keys) };
+    let (banner, publishable, admin) = seed(&loaded, secret.as_bytes(), &args)?;
+    let shopper = SubjectKey::derive(
+        secret.as_bytes(),
+        &ExternalId::parse(candor_web::DEMO_SUBJECT_ID)
+            .map_err(|e| anyhow::anyhow!("the demo shopper's id: {e}"))?,
+    );
+    // The shop's backend: it "logs in" the demo shopper and hands the page their session
+    // token, minted fresh on every load; the page never sees a server key.
+    let web = move |state: &candor_server::AppState| candor_web::WebConfig {
+        demo: Some(candor_web::DemoKeys {
+            publishable,
+            admin,
+            shopper_token: Some(std::sync::Arc::new(candor_server::subject_token::minter(
+                state.clone(),
+                shopper,
+            ))),
+        }),
+    };
     super::serve::runtime()?.block_on(super::serve::serve(loaded, Some(banner), web))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -71,7 +87,7 @@ fn seed(
     loaded: &Loaded,
     secret: &[u8],
     args: &DemoArgs,
-) -> anyhow::Result<(String, candor_web::DemoKeys)> {
+) -> anyhow::Result<(String, String, String)> {
     let now = Clock::System.now();
     let shop = synth::generate(SynthConfig {
         seed: args.seed,
@@ -162,27 +178,37 @@ fn seed(
             }
         }
     }
-    let mk = |scopes: Vec<Scope>, label: &str| {
+    let mk = |scopes: Vec<Scope>, origins: Vec<String>, label: &str| {
         create_key(
             store,
             NewKey {
                 scopes,
-                allowed_origins: Vec::new(),
+                allowed_origins: origins,
                 label: label.to_owned(),
+                expires_at: None,
             },
             now,
         )
         .map(|(_, k)| k)
     };
-    let admin = mk(vec![Scope::Admin], "demo admin")?;
-    let ingest = mk(vec![Scope::Ingest], "demo ingest")?;
-    let decide = mk(vec![Scope::Decide], "demo decide")?;
+    let admin = mk(vec![Scope::Admin], Vec::new(), "demo admin")?;
+    let ingest = mk(vec![Scope::Ingest], Vec::new(), "demo ingest")?;
+    let decide = mk(vec![Scope::Decide], Vec::new(), "demo decide")?;
+    let sessions = mk(vec![Scope::Sessions], Vec::new(), "demo shop backend")?;
+    let publishable = mk(
+        vec![Scope::Publishable],
+        demo_origins(&args.bind),
+        "demo shop pages",
+    )?;
     let banner = format!(
         "demo shop: {} items, {} people ({} allow personalization), seed {}\n\
          behaviour: {accepted} events stored, {dropped} refused by the consent gate\n\
-         admin key:  {admin}\ningest key: {ingest}\ndecide key: {decide}\n\
+         server keys (backend only):\n\
+         admin key:    {admin}\ningest key:   {ingest}\ndecide key:   {decide}\n\
+         sessions key: {sessions}\n\
+         publishable key (web pages): {publishable}\n\
          shop:           http://{bind}/shop/\n\
-         privacy center: http://{bind}/privacy/\n\
+         privacy center: from the shop's \"Your privacy\" link\n\
          console:        http://{bind}/console/ (paste the admin key)\n\
          try: curl -H 'Authorization: Bearer {decide}' http://{bind}/v1/subjects/demo-user-1/consents",
         shop.items.len(),
@@ -191,21 +217,27 @@ fn seed(
         args.seed,
         bind = args.bind,
     );
-    let shopper = ExternalId::parse(candor_web::DEMO_SUBJECT_ID)
-        .map_err(|e| anyhow::anyhow!("the demo shopper's id: {e}"))?;
-    let keys = candor_web::DemoKeys {
-        admin,
-        ingest,
-        decide,
-        // The shop's privacy-center link opens the demo shopper's own data, with a token.
-        privacy_token: Some(std::sync::Arc::new(candor_server::subject_token::minter(
-            secret,
-            SubjectKey::derive(secret, &shopper),
-            &loaded.config.subject_rights,
-            Clock::System,
-        ))),
-    };
-    Ok((banner, keys))
+    Ok((banner, publishable, admin))
+}
+
+/// The origins the demo shop's pages come from: the address it listens on, and its loopback
+/// names when it listens on a loopback or every address.
+fn demo_origins(bind: &str) -> Vec<String> {
+    let mut origins = vec![format!("http://{bind}")];
+    if let Some((host, port)) = bind.rsplit_once(':')
+        && matches!(
+            host,
+            "127.0.0.1" | "0.0.0.0" | "localhost" | "[::]" | "[::1]"
+        )
+    {
+        for name in ["127.0.0.1", "localhost", "[::1]"] {
+            let o = format!("http://{name}:{port}");
+            if !origins.contains(&o) {
+                origins.push(o);
+            }
+        }
+    }
+    origins
 }
 
 /// A segment and a campaign, so the console's segment and campaign views (size preview, dry

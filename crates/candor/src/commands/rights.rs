@@ -26,6 +26,10 @@ pub enum SubjectTokenCommand {
         /// Lifetime in seconds (default `[subject_rights] token_ttl_seconds`).
         #[arg(long)]
         ttl: Option<u64>,
+        /// What the token may do: recommendations, consent, events, privacy (default all);
+        /// repeatable.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -63,18 +67,36 @@ pub fn run_token(cmd: SubjectTokenCommand) -> anyhow::Result<ExitCode> {
     let SubjectTokenCommand::Create {
         subject,
         ttl,
+        scopes,
         common,
     } = cmd;
-    let (config, secret) = settings(&common)?;
+    let loaded = super::load(&common, candor_server::config::Overrides::default())?;
+    let secret = candor_server::secret::load_or_create(&loaded.config)
+        .context("failed to load the server secret")?;
     let id = ExternalId::parse(&subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
     let key = SubjectKey::derive(secret.as_bytes(), &id);
-    let expires_at = candor_server::routes::rights::token_expiry(
-        &config.subject_rights,
-        ttl,
-        Clock::System.now(),
+    let scopes = candor_server::routes::sessions::parse_scopes(
+        (!scopes.is_empty()).then_some(scopes.as_slice()),
     )
-    .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
-    let token = candor_server::subject_token::issue(secret.as_bytes(), &key, expires_at);
+    .map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+    let now = Clock::System.now();
+    let rights = &loaded.config.subject_rights;
+    let expires_at = candor_server::subject_token::token_expiry(rights, ttl, now)
+        .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
+    let signing = candor_server::token_keys::signing_key_from_store(
+        loaded.store.as_ref(),
+        secret.as_bytes(),
+        rights,
+        now,
+    )?;
+    let token = candor_server::subject_token::issue(
+        &signing,
+        secret.as_bytes(),
+        &key,
+        scopes,
+        now,
+        expires_at,
+    );
     println!("subject token valid until {}:", expires_at.to_rfc3339());
     println!("{token}");
     Ok(ExitCode::SUCCESS)

@@ -20,7 +20,7 @@ pub struct ServeArgs {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load(&args.common, overrides(args.bind))?;
-    runtime()?.block_on(serve(loaded, None, candor_web::WebConfig::default()))?;
+    runtime()?.block_on(serve(loaded, None, |_| candor_web::WebConfig::default()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -43,7 +43,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub async fn serve(
     loaded: Loaded,
     banner: Option<String>,
-    web: candor_web::WebConfig,
+    web: impl FnOnce(&AppState) -> candor_web::WebConfig,
 ) -> anyhow::Result<()> {
     let Loaded {
         policy,
@@ -101,7 +101,7 @@ pub async fn serve(
     tokio::spawn(candor_server::recommend::model_loop(state.clone()));
     tokio::spawn(candor_server::recommend::exposure_loop(state.clone()));
     tokio::spawn(candor_server::campaigns::outbox::outbox_loop(state.clone()));
-    let app = candor_server::router(state.clone()).merge(candor_web::router(web));
+    let app = candor_server::router(state.clone()).merge(candor_web::router(web(&state)));
     candor_server::serve_app(listener, app, shutdown_signal())
         .await
         .context("server failed")?;
