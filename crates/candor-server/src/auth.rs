@@ -359,8 +359,8 @@ pub struct Visitor {
     pub key: SubjectKey,
 }
 
-/// A subject session token whose signature and expiry verified. Whether it is for the person
-/// a request names, and whether that person revoked it, is checked by
+/// A subject session token whose signature and expiry verified, and which its person has not
+/// revoked. Whether it is for the person a request names is checked by
 /// [`Credential::for_subject`] (or [`Person::check`]), where the subject key is known.
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -441,7 +441,8 @@ async fn checked_key(
     Ok(record)
 }
 
-/// Whether `key`'s tokens issued at `issued_at` were revoked since.
+/// Whether tokens under revocation reference `key` (see `subject_token::revocation_ref`)
+/// issued at `issued_at` were revoked since.
 async fn revoked(
     state: &AppState,
     key: SubjectKey,
@@ -474,7 +475,8 @@ async fn checked_visitor(
     };
     check_origin(headers, &record)?;
     let key = SubjectKey::derive(state.secret.as_bytes(), &claims.anonymous_id);
-    if revoked(state, key, claims.issued_at).await? {
+    let reference = subject_token::revocation_ref(state.secret.as_bytes(), &key);
+    if revoked(state, reference, claims.issued_at).await? {
         return Err(rejected("token_revoked", "this visitor token was revoked"));
     }
     Ok(Visitor { claims, key })
@@ -507,6 +509,12 @@ impl FromRequestParts<AppState> for Credential {
             let signing = crate::token_keys::verifying_key(state, presented.key_id).await?;
             let claims = subject_token::verify_subject(&presented, signing.as_ref(), state.now())
                 .map_err(token_error)?;
+            if revoked(state, claims.revocation_ref(), claims.issued_at).await? {
+                return Err(rejected(
+                    "token_revoked",
+                    "this token was revoked; ask the shop for a new one",
+                ));
+            }
             let visitor = match parts
                 .headers
                 .get(VISITOR_TOKEN_HEADER)
@@ -690,6 +698,25 @@ impl SubjectCap {
         self.key
     }
 
+    /// The same leave for a more demanding act on the same person: refused if the credential
+    /// that gave it could not have performed `act`. (For acts that need the request's body to
+    /// tell apart, such as feedback that pauses.)
+    pub fn narrow(&self, act: Act) -> Result<(), ApiError> {
+        let rule = act.rule();
+        match &self.by {
+            By::Server(caller) => caller.require(rule.server),
+            By::Visitor if rule.visitor => Ok(()),
+            By::Visitor => Err(ApiError::forbidden(
+                "needs_subject_token",
+                "this needs the person's own session token (a logged-in person)",
+            )),
+            By::Person => match rule.person {
+                Some(_) => Ok(()),
+                None => Err(needs_server_key()),
+            },
+        }
+    }
+
     /// Whether a server key authorized it (protections may be loosened only then).
     pub fn is_server(&self) -> bool {
         matches!(self.by, By::Server(_))
@@ -743,9 +770,8 @@ fn scope_missing(scope: TokenScope) -> ApiError {
 }
 
 impl Person {
-    /// Succeeds if the token is for `key`, has `scope` and was not revoked since it was
-    /// issued.
-    pub async fn check(
+    /// Succeeds if the token is for `key` and has `scope`.
+    pub fn check(
         &self,
         state: &AppState,
         key: SubjectKey,
@@ -757,16 +783,10 @@ impl Person {
         if !self.claims.scopes.contains(scope) {
             return Err(scope_missing(scope));
         }
-        if revoked(state, key, self.claims.issued_at).await? {
-            return Err(rejected(
-                "token_revoked",
-                "this token was revoked; ask the shop for a new one",
-            ));
-        }
         Ok(())
     }
 
-    /// Whether the token is for `key` (no revocation check: see [`Person::check`]).
+    /// Whether the token is for `key`.
     pub fn is_for(&self, state: &AppState, key: &SubjectKey) -> bool {
         self.claims.is_for(state.secret.as_bytes(), key)
     }
@@ -829,7 +849,7 @@ impl Credential {
             Credential::Person(p) => {
                 let scope = rule.person.ok_or_else(needs_server_key)?;
                 let key = state.subject_key(id)?;
-                p.check(state, key, scope).await?;
+                p.check(state, key, scope)?;
                 return Ok(SubjectCap {
                     key,
                     by: By::Person,
@@ -840,6 +860,148 @@ impl Credential {
             key: state.subject_key(id)?,
             by,
         })
+    }
+}
+
+/// A server scope as a type: `Server<scope::Admin>` is a server key with that scope (admin
+/// passes for every scope), checked in the extractor before the handler runs and before its
+/// body is read.
+pub trait ScopeKind: Send + Sync + 'static {
+    const SCOPE: Scope;
+}
+
+/// One type per server scope, for [`Server`].
+pub mod scope {
+    use super::{Scope, ScopeKind};
+
+    macro_rules! kinds {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[derive(Debug)]
+                pub struct $name;
+                impl ScopeKind for $name {
+                    const SCOPE: Scope = Scope::$name;
+                }
+            )*
+        };
+    }
+
+    kinds!(Ingest, Decide, Sessions, Admin);
+}
+
+/// A server key holding scope `S`.
+#[derive(Debug)]
+pub struct Server<S>(Caller, std::marker::PhantomData<S>);
+
+impl<S> std::ops::Deref for Server<S> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+impl<S: ScopeKind> FromRequestParts<AppState> for Server<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(&[S::SCOPE])?;
+        Ok(Server(caller, std::marker::PhantomData))
+    }
+}
+
+/// An [`Act`] as a type, so a handler names what it does in its signature and the check runs
+/// in the extractor, before the handler and before its body is read.
+pub trait ActKind: Send + Sync + 'static {
+    const ACT: Act;
+}
+
+/// One type per [`Act`], for [`Allowed`] and [`Access`].
+pub mod act {
+    use super::{Act, ActKind};
+
+    macro_rules! kinds {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[derive(Debug)]
+                pub struct $name;
+                impl ActKind for $name {
+                    const ACT: Act = Act::$name;
+                }
+            )*
+        };
+    }
+
+    kinds!(
+        ReadPolicy,
+        ReadCatalog,
+        StartVisitorSession,
+        SendEvents,
+        VerifyReceipt,
+        ReadRecommendations,
+        ReadPreferences,
+        Feedback,
+        PersonalControls,
+        ReadConsent,
+        WriteConsent,
+        ConsentSignals,
+        SetTimeZone,
+        Privacy,
+        AuditAttributes,
+        RevokeSessions,
+    );
+}
+
+/// A credential allowed to perform `A`, which is about no one in particular.
+#[derive(Debug)]
+pub struct Allowed<A>(pub Credential, pub std::marker::PhantomData<A>);
+
+impl<A: ActKind> FromRequestParts<AppState> for Allowed<A> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let cred = Credential::from_request_parts(parts, state).await?;
+        cred.allow(A::ACT)?;
+        Ok(Allowed(cred, std::marker::PhantomData))
+    }
+}
+
+/// Leave to perform `A` on the person the path's `{id}` names: the only way a handler about
+/// one person learns whose subject key to use.
+#[derive(Debug)]
+pub struct Access<A>(SubjectCap, std::marker::PhantomData<A>);
+
+impl<A> std::ops::Deref for Access<A> {
+    type Target = SubjectCap;
+    fn deref(&self) -> &SubjectCap {
+        &self.0
+    }
+}
+
+impl<A: ActKind> FromRequestParts<AppState> for Access<A> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let cred = Credential::from_request_parts(parts, state).await?;
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("invalid_path", "the path is malformed"))?;
+        let id = params
+            .iter()
+            .find(|(name, _)| *name == "id")
+            .map(|(_, value)| value.to_owned())
+            .ok_or_else(|| ApiError::Internal("a subject route without an {id}".into()))?;
+        let cap = cred.for_subject(state, &id, A::ACT).await?;
+        Ok(Access(cap, std::marker::PhantomData))
     }
 }
 

@@ -17,9 +17,9 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use candor_domain::time::Timestamp;
-use candor_store::{DsrKindSummary, Scope, Store, StoreResult};
+use candor_store::{DsrKindSummary, Store, StoreResult};
 
-use crate::auth::Caller;
+use crate::auth::{Server, scope};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -337,8 +337,10 @@ fn render_dsr(out: &mut String, stored: &StoreMetrics) {
 #[utoipa::path(get, path = "/metrics", tag = "meta", security(("api_key" = [])),
     responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain"),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    caller.require(&[Scope::Admin])?;
+pub async fn metrics(
+    State(state): State<AppState>,
+    _: Server<scope::Admin>,
+) -> ApiResult<Response> {
     let now = state.now();
     let stored = state.blocking(move |store| read_store(store, now)).await?;
     let mut response = render(&stored).into_response();

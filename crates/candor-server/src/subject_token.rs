@@ -172,6 +172,18 @@ impl SubjectClaims {
     pub fn is_for(&self, secret: &[u8], subject: &SubjectKey) -> bool {
         bool::from(self.binding.ct_eq(&binding(secret, subject)))
     }
+
+    /// Under what its person's token revocations are kept: see [`revocation_ref`].
+    pub fn revocation_ref(&self) -> SubjectKey {
+        SubjectKey::from_bytes(self.binding)
+    }
+}
+
+/// Under what one person's token revocations are kept: the binding their tokens carry, a
+/// keyed hash of their subject key. Every token can be checked against it without knowing
+/// whom it is for, and the marker left after an erasure is not the erased person's key.
+pub fn revocation_ref(secret: &[u8], subject: &SubjectKey) -> SubjectKey {
+    SubjectKey::from_bytes(binding(secret, subject))
 }
 
 /// A visitor token whose signature verified and which has not expired.

@@ -8,13 +8,12 @@ use axum::extract::State;
 use candor_accountability::audit::{AuditEntry, GENESIS_PREV_HASH};
 use candor_domain::SubjectKey;
 use candor_domain::time::Timestamp;
-use candor_store::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{PageBody, PageQuery, cursor};
 use crate::audit::{AuditAction, AuditEvent, AuditTarget, actor_of, check_chain};
-use crate::auth::Caller;
+use crate::auth::{Caller, Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -115,10 +114,9 @@ pub(crate) fn entry_body(e: AuditEntry) -> AuditEntryBody {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_audit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<PageBody<AuditEntryBody>>> {
-    caller.require(&[Scope::Admin])?;
     let page = q.to_request(&state)?;
     let page = state
         .blocking(move |store| store.audit_entries(page))
@@ -146,9 +144,8 @@ pub struct AuditHeadBody {
     responses((status = 200, body = AuditHeadBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn audit_head(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
 ) -> ApiResult<Json<AuditHeadBody>> {
-    caller.require(&[Scope::Admin])?;
     let head = state.blocking(|store| store.audit_head()).await?;
     Ok(Json(match head {
         Some(e) => AuditHeadBody {
@@ -191,9 +188,8 @@ pub struct AuditVerifyBody {
     responses((status = 200, body = AuditVerifyBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn verify_audit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
 ) -> ApiResult<Json<AuditVerifyBody>> {
-    caller.require(&[Scope::Admin])?;
     let report = state.blocking(|store| check_chain(store, None)).await?;
     if let Some((seq, reason)) = report.first_bad() {
         // Worth an operator's attention even if nobody is looking at the console.

@@ -7,12 +7,12 @@ use candor_domain::policy::Channel;
 use candor_domain::time::Timestamp;
 use candor_segments::campaign::{CampaignError, ExclusionCode};
 use candor_segments::rule::WINDOW_DAYS_MAX;
-use candor_store::{CampaignRecord, Scope};
+use candor_store::CampaignRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::segments::{check_id, count_json};
-use crate::auth::Caller;
+use crate::auth::{Server, scope};
 use crate::campaigns::{self, RunRefusal, StoredCampaign, StoredCap, summarize};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -118,10 +118,9 @@ pub(crate) fn campaign_error(e: CampaignError) -> ApiError {
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_campaign(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> ApiResult<(StatusCode, Json<CampaignBody>)> {
-    caller.require(&[Scope::Admin])?;
     check_id("campaign", &input.id)?;
     if Channel::parse(&input.channel).is_none() {
         return Err(ApiError::unprocessable(
@@ -215,9 +214,8 @@ pub struct CampaignList {
     responses((status = 200, body = CampaignList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_campaigns(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
 ) -> ApiResult<Json<CampaignList>> {
-    caller.require(&[Scope::Admin])?;
     let all = state.blocking(|store| store.campaigns()).await?;
     let items = all
         .iter()
@@ -240,10 +238,9 @@ pub(crate) async fn load_campaign(state: &AppState, id: String) -> ApiResult<Cam
     responses((status = 200, body = CampaignBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_campaign(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CampaignBody>> {
-    caller.require(&[Scope::Admin])?;
     let record = load_campaign(&state, id).await?;
     Ok(Json(body(&record, &stored(&record)?)))
 }
@@ -288,11 +285,10 @@ pub struct RunBody {
         (status = 409, body = ErrorBody)))]
 pub async fn run_campaign(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RunQuery>,
 ) -> ApiResult<Json<RunBody>> {
-    caller.require(&[Scope::Admin])?;
     let record = load_campaign(&state, id).await?;
     let st = state.clone();
     let now = state.now();
@@ -397,10 +393,9 @@ fn outcome_sentence(reason: Option<&str>) -> &'static str {
     responses((status = 200, body = SubjectOutcomes), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn subject_campaigns(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Decide>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SubjectOutcomes>> {
-    caller.require(&[Scope::Decide])?;
     let key = state.subject_key(&id)?;
     let outcomes = state
         .blocking(move |store| store.subject_outcomes(&key, SUBJECT_OUTCOMES_LEN_MAX))

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{PageBody, PageQuery, cursor};
-use crate::auth::{Act, Credential};
+use crate::auth::{Access, act};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
 /// One choice about one purpose.
@@ -270,12 +270,10 @@ fn build_records(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_consents(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::WriteConsent>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ConsentUpdate>,
 ) -> ApiResult<Json<ConsentStateBody>> {
-    let access = cred.for_subject(&state, &id, Act::WriteConsent).await?;
     let subject = access.key();
     let now = state.now();
     let facts = parse_facts(body.subject.as_ref())?;
@@ -364,10 +362,9 @@ pub async fn put_consents(
     responses((status = 200, body = ConsentStateBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn get_consents(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::ReadConsent>,
 ) -> ApiResult<Json<ConsentStateBody>> {
-    let subject = cred.for_subject(&state, &id, Act::ReadConsent).await?.key();
+    let subject = access.key();
     let (records, facts) = state
         .blocking(move |store| {
             let facts = store
@@ -387,11 +384,10 @@ pub async fn get_consents(
     responses((status = 200, body = PageBody<ConsentRecordBody>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn consent_history(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::ReadConsent>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<PageBody<ConsentRecordBody>>> {
-    let subject = cred.for_subject(&state, &id, Act::ReadConsent).await?.key();
+    let subject = access.key();
     let page = q.to_request(&state)?;
     let page = state
         .blocking(move |store| store.consent_history(&subject, page))

@@ -6,12 +6,12 @@ use axum::extract::State;
 use candor_domain::policy::Channel;
 use candor_segments::campaign::Decision;
 use candor_segments::delivery_idempotency_key;
-use candor_store::{NewDelivery, NewOutcome, NewRun, Scope, StoreResult};
+use candor_store::{NewDelivery, NewOutcome, NewRun, StoreResult};
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Server, scope};
 use crate::campaigns::{self, StoredCampaign, Zones, cap_limit, decide_subject, history_since};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
@@ -68,10 +68,9 @@ pub struct DecideResponse {
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn decide(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Decide>,
     ApiJson(req): ApiJson<DecideRequest>,
 ) -> ApiResult<Json<DecideResponse>> {
-    caller.require(&[Scope::Decide])?;
     let key = state.subject_key(&req.subject)?;
     let channel = Channel::parse(&req.channel).ok_or_else(|| {
         ApiError::unprocessable(

@@ -5,19 +5,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use candor_domain::time::{DAY_MS, Timestamp};
-use candor_store::Scope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{PageBody, cursor};
-use crate::auth::{Act, Caller, Credential};
+use crate::auth::{Allowed, Credential, Server, act, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::ingest::{self, Call, Outcome};
 use crate::routes::consent::has_gpc;
 use crate::state::AppState;
-use crate::subject_token::TokenScope;
 
 /// A batch of events.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -215,7 +213,6 @@ async fn run(
     default_call: Option<Call>,
     gpc: bool,
 ) -> ApiResult<Json<IngestResponse>> {
-    cred.allow(Act::SendEvents)?;
     let max = state.config.limits.event_batch_len_max;
     if raw.len() > max {
         return Err(ApiError::PayloadTooLarge(format!(
@@ -236,15 +233,6 @@ async fn run(
         .map(|v| ingest::parse(v, default_call, state.secret.as_bytes(), now))
         .collect();
     let parsed = own_events(&state, &cred, parsed);
-    if let Credential::Person(p) = &cred {
-        // Every event left is the person's own; their token must not have been revoked.
-        if let Some(key) = parsed
-            .iter()
-            .find_map(|e| e.as_ref().ok().map(|e| e.subject))
-        {
-            p.check(&state, key, TokenScope::Events).await?;
-        }
-    }
     let app = state.clone();
     let outcomes = state
         .blocking(move |store| {
@@ -280,7 +268,7 @@ async fn run(
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn post_events(
     State(state): State<AppState>,
-    cred: Credential,
+    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<EventsBody>,
 ) -> ApiResult<Json<IngestResponse>> {
@@ -292,7 +280,7 @@ pub async fn post_events(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn post_batch(
     State(state): State<AppState>,
-    cred: Credential,
+    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SegmentBatch>,
 ) -> ApiResult<Json<IngestResponse>> {
@@ -314,7 +302,7 @@ async fn single(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_track(
     State(state): State<AppState>,
-    cred: Credential,
+    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
@@ -326,7 +314,7 @@ pub async fn post_track(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_page(
     State(state): State<AppState>,
-    cred: Credential,
+    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
@@ -339,7 +327,7 @@ pub async fn post_page(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_identify(
     State(state): State<AppState>,
-    cred: Credential,
+    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
@@ -369,11 +357,10 @@ pub struct StoredEventBody {
     responses((status = 200, body = PageBody<StoredEventBody>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn subject_events(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<crate::routes::audit::OperatorReadQuery>,
 ) -> ApiResult<Json<PageBody<StoredEventBody>>> {
-    caller.require(&[Scope::Admin])?;
     let subject = state.subject_key(&id)?;
     let page = q.page().to_request(&state)?;
     // Every operator read of personal data is in the audit log before the data is returned.
@@ -429,10 +416,9 @@ pub struct DropCountBody {
     responses((status = 200, body = Vec<DropCountBody>), (status = 403, body = ErrorBody)))]
 pub async fn drop_stats(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiQuery(q): ApiQuery<DropsQuery>,
 ) -> ApiResult<Json<Vec<DropCountBody>>> {
-    caller.require(&[Scope::Admin])?;
     let days = q.days.unwrap_or(30);
     if days == 0 || days > 400 {
         return Err(ApiError::bad_request(

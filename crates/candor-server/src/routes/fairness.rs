@@ -7,12 +7,12 @@ use axum::extract::State;
 use candor_accountability::fairness::{Disparities, GroupResult};
 use candor_accountability::{AttributeKind, AuditAttributes, FairnessReport, K_MIN_DEFAULT};
 use candor_domain::time::Timestamp;
-use candor_store::{Acknowledgement, Scope};
+use candor_store::Acknowledgement;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{AuditAction, AuditEvent, AuditTarget};
-use crate::auth::{Act, Caller, Credential};
+use crate::auth::{Access, Server, act, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::fairness::{
@@ -45,16 +45,12 @@ pub struct AuditAttributesStored {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_audit_attributes(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::AuditAttributes>,
     ApiJson(body): ApiJson<AuditAttributesInput>,
 ) -> ApiResult<Json<AuditAttributesStored>> {
     // Self-declared by the person, never by a shop: planted attributes would skew every
     // fairness report.
-    let subject = cred
-        .for_subject(&state, &id, Act::AuditAttributes)
-        .await?
-        .key();
+    let subject = access.key();
     if body.attributes.is_empty() {
         return Err(ApiError::bad_request(
             "empty_update",
@@ -384,11 +380,10 @@ pub fn check_slot(slot: &str) -> ApiResult<()> {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn slot_fairness(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiPath(slot): ApiPath<String>,
     ApiQuery(q): ApiQuery<FairnessQuery>,
 ) -> ApiResult<Json<SlotFairnessBody>> {
-    caller.require(&[Scope::Admin])?;
     check_slot(&slot)?;
     let now = state.now();
     let (since, k_min) = q.resolve(now)?;
@@ -480,11 +475,10 @@ const RUN_ID_BYTES_MAX: usize = 64;
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn campaign_fairness_report(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<CampaignFairnessQuery>,
 ) -> ApiResult<Json<CampaignFairnessBody>> {
-    caller.require(&[Scope::Admin])?;
     super::segments::check_id("campaign", &id)?;
     let k_min = k_min(q.k_min)?;
     if let Some(run) = &q.run
@@ -533,10 +527,9 @@ pub struct FlagsBody {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn fairness_flags(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiQuery(q): ApiQuery<FairnessQuery>,
 ) -> ApiResult<Json<FlagsBody>> {
-    caller.require(&[Scope::Admin])?;
     let now = state.now();
     let (since, k_min) = q.resolve(now)?;
     let policy = state.policy.clone();
@@ -608,11 +601,10 @@ pub struct AcknowledgedBody {
         (status = 409, body = ErrorBody)))]
 pub async fn acknowledge_campaign(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<AcknowledgeInput>,
 ) -> ApiResult<Json<AcknowledgedBody>> {
-    caller.require(&[Scope::Admin])?;
     let note = input.note.trim().to_owned();
     if note.is_empty() || note.chars().count() > ACKNOWLEDGEMENT_NOTE_CHARS_MAX {
         return Err(ApiError::bad_request(

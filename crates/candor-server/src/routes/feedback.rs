@@ -10,9 +10,9 @@ use candor_store::{EventRewrite, Preferences};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Act, Credential};
+use crate::auth::{Access, Act, act};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::ApiJson;
 use crate::state::AppState;
 
 /// Longest category name accepted.
@@ -154,18 +154,15 @@ fn parse(input: FeedbackInput) -> ApiResult<Action> {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn post_feedback(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::Feedback>,
     ApiJson(input): ApiJson<FeedbackInput>,
 ) -> ApiResult<Json<FeedbackBody>> {
     let action = parse(input)?;
     // Pausing, resuming and deleting history are the person's own to do: a shop's key could
     // otherwise erase someone's record or switch their personalization back on.
-    let act = match action {
-        Action::RemoveFromHistory(_) | Action::Pause(_) => Act::PersonalControls,
-        _ => Act::Feedback,
-    };
-    let access = cred.for_subject(&state, &id, act).await?;
+    if matches!(action, Action::RemoveFromHistory(_) | Action::Pause(_)) {
+        access.narrow(Act::PersonalControls)?;
+    }
     let key = access.key();
     // Items named must exist, so a typo does not silently do nothing.
     let item = match &action {
@@ -241,13 +238,9 @@ pub async fn post_feedback(
     responses((status = 200, body = PreferencesBody), (status = 403, body = ErrorBody)))]
 pub async fn get_preferences(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::ReadPreferences>,
 ) -> ApiResult<Json<PreferencesBody>> {
-    let key = cred
-        .for_subject(&state, &id, Act::ReadPreferences)
-        .await?
-        .key();
+    let key = access.key();
     let p = state.blocking(move |s| s.preferences(&key)).await?;
     Ok(Json(p.into()))
 }

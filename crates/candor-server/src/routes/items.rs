@@ -2,13 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use candor_store::{CatalogItem, Scope};
+use candor_store::CatalogItem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{PageBody, PageQuery, cursor};
-use crate::auth::{Act, Caller, Credential};
+use crate::auth::{Allowed, Server, act, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -114,10 +114,9 @@ fn item_body(it: CatalogItem) -> ItemBody {
     responses((status = 200, body = UpsertResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn put_items(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiJson(body): ApiJson<ItemsUpsert>,
 ) -> ApiResult<Json<UpsertResult>> {
-    caller.require(&[Scope::Admin])?;
     if body.items.len() > ITEMS_BATCH_LEN_MAX {
         return Err(ApiError::PayloadTooLarge(format!(
             "at most {ITEMS_BATCH_LEN_MAX} items per request"
@@ -142,10 +141,9 @@ pub async fn put_items(
     responses((status = 200, body = ItemBody), (status = 404, body = ErrorBody)))]
 pub async fn get_item(
     State(state): State<AppState>,
-    cred: Credential,
+    _: Allowed<act::ReadCatalog>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ItemBody>> {
-    cred.allow(Act::ReadCatalog)?;
     let found = state.blocking(move |store| store.item(&id)).await?;
     found
         .map(item_body)
@@ -158,10 +156,9 @@ pub async fn get_item(
     responses((status = 200, body = PageBody<ItemBody>), (status = 400, body = ErrorBody)))]
 pub async fn list_items(
     State(state): State<AppState>,
-    cred: Credential,
+    _: Allowed<act::ReadCatalog>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<PageBody<ItemBody>>> {
-    cred.allow(Act::ReadCatalog)?;
     let page = q.to_request(&state)?;
     let page = state.blocking(move |store| store.items(page)).await?;
     Ok(Json(PageBody {

@@ -9,7 +9,7 @@ use candor_store::{ApiKeyRecord, Scope, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, KeyError, NewKey};
+use crate::auth::{KeyError, NewKey, Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -51,8 +51,10 @@ pub struct KeysBody {
 /// Every API key, revoked and expired ones included; never a secret.
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("api_key" = [])),
     responses((status = 200, body = KeysBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<KeysBody>> {
-    caller.require(&[Scope::Admin])?;
+pub async fn list_keys(
+    State(state): State<AppState>,
+    _: Server<scope::Admin>,
+) -> ApiResult<Json<KeysBody>> {
     let now = state.now();
     let keys = state.blocking(|store| store.api_keys()).await?;
     Ok(Json(KeysBody {
@@ -112,10 +114,9 @@ fn ttl_ms(seconds: u64, what: &str) -> ApiResult<i64> {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Server<scope::Admin>,
     ApiJson(body): ApiJson<NewKeyInput>,
 ) -> ApiResult<(StatusCode, Json<CreatedKeyBody>)> {
-    caller.require(&[Scope::Admin])?;
     let scopes = body
         .scopes
         .iter()
@@ -160,10 +161,9 @@ pub async fn create_key(
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<KeyBody>> {
-    caller.require(&[Scope::Admin])?;
     let now = state.now();
     let actor = crate::audit::actor_of(&caller);
     let lookup = id.clone();
@@ -202,11 +202,10 @@ pub struct RotatedKeyBody {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rotate_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RotateInput>,
 ) -> ApiResult<(StatusCode, Json<RotatedKeyBody>)> {
-    caller.require(&[Scope::Admin])?;
     let grace = ttl_ms(
         body.grace_seconds
             .unwrap_or(crate::auth::ROTATION_GRACE_SECONDS_DEFAULT),
@@ -241,9 +240,8 @@ pub struct TokenKeysRotatedBody {
     responses((status = 200, body = TokenKeysRotatedBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn rotate_token_keys(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Server<scope::Admin>,
 ) -> ApiResult<Json<TokenKeysRotatedBody>> {
-    caller.require(&[Scope::Admin])?;
     let now = state.now();
     let actor = crate::audit::actor_of(&caller);
     let app = state.clone();

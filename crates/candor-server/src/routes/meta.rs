@@ -8,10 +8,9 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Act, Caller, Credential};
+use crate::auth::{Allowed, Server, act, scope};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
-use candor_store::Scope;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -74,9 +73,8 @@ pub struct PolicyBody {
     responses((status = 200, body = PolicyBody), (status = 401, body = ErrorBody)))]
 pub async fn policy(
     State(state): State<AppState>,
-    cred: Credential,
+    _: Allowed<act::ReadPolicy>,
 ) -> ApiResult<Json<PolicyBody>> {
-    cred.allow(Act::ReadPolicy)?;
     let p = &state.policy;
     Ok(Json(PolicyBody {
         version: p.version.to_string(),
@@ -107,8 +105,7 @@ pub async fn policy(
     responses((status = 200, description = "The data map", body = Object), (status = 403, body = ErrorBody)))]
 pub async fn data_map(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(&[Scope::Admin])?;
     Ok(Json(state.policy.data_map()))
 }

@@ -15,7 +15,7 @@ use candor_store::{HistoryEvent, Preferences, ServingInputs};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Act, Credential};
+use crate::auth::{Access, Allowed, act};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::recommend::{Models, feeds_personalization, personalization_allowed};
@@ -134,14 +134,10 @@ pub struct SimilarBody {
     responses((status = 200, body = RecommendationsBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn subject_recommendations(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::ReadRecommendations>,
     ApiQuery(q): ApiQuery<RecommendQuery>,
 ) -> ApiResult<Json<RecommendationsBody>> {
-    let key = cred
-        .for_subject(&state, &id, Act::ReadRecommendations)
-        .await?
-        .key();
+    let key = access.key();
     let n = check_n(&state, q.n)?;
     let diversity = check_diversity(q.diversity, state.policy.recommendation_diversity.as_f32())?;
     let slot = check_slot(q.slot)?;
@@ -246,11 +242,10 @@ pub async fn subject_recommendations(
     responses((status = 200, body = SimilarBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn similar_items(
     State(state): State<AppState>,
-    cred: Credential,
+    _: Allowed<act::ReadCatalog>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<SimilarQuery>,
 ) -> ApiResult<Json<SimilarBody>> {
-    cred.allow(Act::ReadCatalog)?;
     let n = check_n(&state, q.n)? as usize;
     let lookup = id.clone();
     if state

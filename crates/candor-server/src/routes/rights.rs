@@ -18,7 +18,7 @@ use candor_domain::crypto::{self, DataKey};
 use candor_domain::profile::Profile;
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_store::{
-    DSR_STATUS_COMPLETED, DSR_STATUS_IN_PROGRESS, DsrRequest, NewDsrRequest, Scope, StoredEvent,
+    DSR_STATUS_COMPLETED, DSR_STATUS_IN_PROGRESS, DsrRequest, NewDsrRequest, StoredEvent,
     SubjectRecord,
 };
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::consent::{ConsentRecordBody, ConsentStateBody, record_body, state_body};
 use super::{PageBody, PageQuery, cursor};
-use crate::auth::{Act, Caller, Credential};
+use crate::auth::{Access, Allowed, Server, act, scope};
 use crate::erasure::{self, SignedReceipt};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -402,12 +402,10 @@ fn wants_html(q: &ExportQuery, headers: &HeaderMap) -> ApiResult<bool> {
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::Privacy>,
     ApiQuery(q): ApiQuery<ExportQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
     let subject = access.key();
     let html = wants_html(&q, &headers)?;
     let request = new_request(
@@ -623,12 +621,10 @@ pub struct ContactBody {
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_contact(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::Privacy>,
     ApiQuery(q): ApiQuery<RequestQuery>,
     ApiJson(body): ApiJson<BTreeMap<String, String>>,
 ) -> ApiResult<Json<ContactBody>> {
-    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
     let subject = access.key();
     if body.is_empty() {
         return Err(ApiError::bad_request(
@@ -717,11 +713,10 @@ pub struct InterestRemovedBody {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_interest(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath((id, category)): ApiPath<(String, String)>,
+    access: Access<act::Privacy>,
+    ApiPath((_id, category)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<InterestRemovedBody>> {
-    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
     let subject = access.key();
     if category.is_empty()
         || category.len() > CATEGORY_BYTES_MAX
@@ -772,11 +767,9 @@ pub async fn delete_interest(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_subject(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::Privacy>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<SignedReceipt>> {
-    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
     let subject = access.key();
     let request = new_request(
         &state,
@@ -801,11 +794,12 @@ pub async fn delete_subject(
     let keep_until = now.plus_millis(crate::token_keys::token_lifetime_ms_max(
         &state.config.subject_rights,
     ));
+    let reference = crate::subject_token::revocation_ref(state.secret.as_bytes(), &subject);
     let receipt = state
         .blocking(move |store| {
             // Every token issued for them so far dies with their data, first, so no request
             // racing the erasure can start with one.
-            store.revoke_subject_tokens(&subject, now, keep_until)?;
+            store.revoke_subject_tokens(&reference, now, keep_until)?;
             if store.subject_footprint(&subject)?.is_empty() {
                 match store.latest_dsr(&request.subject_ref, "erasure")? {
                     None => return Ok(None),
@@ -843,10 +837,9 @@ pub struct ReceiptCheckBody {
     responses((status = 200, body = ReceiptCheckBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn verify_receipt(
     State(state): State<AppState>,
-    cred: Credential,
+    _: Allowed<act::VerifyReceipt>,
     ApiJson(body): ApiJson<SignedReceipt>,
 ) -> ApiResult<Json<ReceiptCheckBody>> {
-    cred.allow(Act::VerifyReceipt)?;
     Ok(Json(ReceiptCheckBody {
         valid: erasure::verify(state.secret.as_bytes(), &body),
     }))
@@ -862,12 +855,10 @@ pub struct RestrictionBody {
 
 async fn set_restriction(
     state: AppState,
-    cred: Credential,
-    id: String,
+    access: Access<act::Privacy>,
     q: RequestQuery,
     restrict: bool,
 ) -> ApiResult<Json<RestrictionBody>> {
-    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
     let subject = access.key();
     let request = new_request(
         &state,
@@ -903,11 +894,10 @@ async fn set_restriction(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post_restriction(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::Privacy>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<RestrictionBody>> {
-    set_restriction(state, cred, id, q, true).await
+    set_restriction(state, access, q, true).await
 }
 
 /// Lift a restriction.
@@ -917,11 +907,10 @@ pub async fn post_restriction(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn delete_restriction(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::Privacy>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<RestrictionBody>> {
-    set_restriction(state, cred, id, q, false).await
+    set_restriction(state, access, q, false).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -945,11 +934,9 @@ pub fn is_marketing(p: &candor_domain::policy::Purpose) -> bool {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post_objection(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::Privacy>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<ObjectionBody>> {
-    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
     let subject = access.key();
     let now = state.now();
     let policy = state.policy.clone();
@@ -1048,10 +1035,9 @@ fn dsr_body(r: DsrRequest, now: Timestamp) -> DsrBody {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_dsr(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiQuery(q): ApiQuery<DsrQuery>,
 ) -> ApiResult<Json<PageBody<DsrBody>>> {
-    caller.require(&[Scope::Admin])?;
     let status = match q.status.as_deref() {
         None => None,
         Some(s @ (DSR_STATUS_IN_PROGRESS | DSR_STATUS_COMPLETED)) => Some(s.to_owned()),
@@ -1135,11 +1121,9 @@ pub struct ExplanationBody {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn explanations(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::Privacy>,
     ApiQuery(q): ApiQuery<ExplanationQuery>,
 ) -> ApiResult<Json<ExplanationBody>> {
-    let access = cred.for_subject(&state, &id, Act::Privacy).await?;
     let subject = access.key();
     let item_id = q.item.clone();
     let gathered = state

@@ -8,11 +8,11 @@ use candor_segments::kanon::{SuppressedCount, suppress};
 use candor_segments::lint::{LintIssue, lint};
 use candor_segments::rule::{self, Rule, Value};
 use candor_segments::segment::{Segment, SegmentError};
-use candor_store::{Scope, SegmentRecord};
+use candor_store::SegmentRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Server, scope};
 use crate::campaigns;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
@@ -93,10 +93,9 @@ fn rule_finding(e: &rule::RuleError) -> Finding {
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn lint_segment(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiJson(body): ApiJson<LintRequest>,
 ) -> ApiResult<Json<LintResponse>> {
-    caller.require(&[Scope::Admin])?;
     let rule = match Rule::parse(&body.rule) {
         Ok(r) => r,
         Err(e) => {
@@ -181,10 +180,9 @@ pub(crate) fn segment_error(e: SegmentError) -> ApiError {
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_segment(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiJson(body): ApiJson<SegmentInput>,
 ) -> ApiResult<(StatusCode, Json<SegmentBody>)> {
-    caller.require(&[Scope::Admin])?;
     check_id("segment", &body.id)?;
     let segment = Segment::create(&body.name, &body.rule, &body.purpose, &state.policy)
         .map_err(segment_error)?;
@@ -222,9 +220,8 @@ pub struct SegmentList {
     responses((status = 200, body = SegmentList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_segments(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
 ) -> ApiResult<Json<SegmentList>> {
-    caller.require(&[Scope::Admin])?;
     let all = state.blocking(|store| store.segments()).await?;
     Ok(Json(SegmentList {
         items: all.iter().map(|r| segment_body(r, &state)).collect(),
@@ -245,10 +242,9 @@ pub(crate) async fn load_segment(state: &AppState, id: String) -> ApiResult<Segm
     responses((status = 200, body = SegmentBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_segment(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SegmentBody>> {
-    caller.require(&[Scope::Admin])?;
     let record = load_segment(&state, id).await?;
     Ok(Json(segment_body(&record, &state)))
 }
@@ -277,10 +273,9 @@ pub struct PreviewBody {
     responses((status = 200, body = PreviewBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn preview_segment(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<PreviewBody>> {
-    caller.require(&[Scope::Admin])?;
     let record = load_segment(&state, id).await?;
     let segment = Segment::create(&record.name, &record.rule, &record.purpose, &state.policy)
         .map_err(segment_error)?;
@@ -365,10 +360,9 @@ fn value_json(v: &Value) -> serde_json::Value {
     responses((status = 200, body = MembershipList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn subject_segments(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<MembershipList>> {
-    caller.require(&[Scope::Admin])?;
     let key = state.subject_key(&id)?;
     Ok(Json(MembershipList {
         segments: memberships(&state, key).await?,

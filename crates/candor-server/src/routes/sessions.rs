@@ -10,14 +10,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use candor_store::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{AuditAction, AuditEvent, AuditTarget};
-use crate::auth::{Act, Caller, Credential};
+use crate::auth::{Access, Allowed, Credential, Server, act, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::ApiJson;
 use crate::state::AppState;
 use crate::subject_token::{self, TokenScope, TokenScopes};
 
@@ -42,10 +41,9 @@ pub struct VisitorSessionBody {
         (status = 403, body = ErrorBody)))]
 pub async fn post_visitor_session(
     State(state): State<AppState>,
-    cred: Credential,
+    Allowed(cred, _): Allowed<act::StartVisitorSession>,
 ) -> ApiResult<(StatusCode, Json<VisitorSessionBody>)> {
     // The body, if any, is ignored: a visitor session takes no options yet.
-    cred.allow(Act::StartVisitorSession)?;
     let (key_id, renew) = match &cred {
         Credential::Publishable { key_id } => (key_id.clone(), None),
         Credential::Visitor(v) => (v.claims.publishable_key_id.clone(), Some(v.claims.clone())),
@@ -111,10 +109,9 @@ pub fn parse_scopes(names: Option<&[String]>) -> Result<TokenScopes, String> {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post_subject_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Sessions>,
     ApiJson(body): ApiJson<SubjectTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<SubjectTokenBody>)> {
-    caller.require(&[Scope::Sessions])?;
     let subject = state.subject_key(&body.subject)?;
     let scopes = parse_scopes(body.scopes.as_deref())
         .map_err(|m| ApiError::bad_request("invalid_scope", m))?;
@@ -155,15 +152,14 @@ pub struct RevokedBody {
         (status = 403, body = ErrorBody)))]
 pub async fn revoke_sessions(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::RevokeSessions>,
 ) -> ApiResult<Json<RevokedBody>> {
-    let access = cred.for_subject(&state, &id, Act::RevokeSessions).await?;
     let subject = access.key();
     let now = state.now();
     let keep_until = now.plus_millis(crate::token_keys::token_lifetime_ms_max(
         &state.config.subject_rights,
     ));
+    let reference = subject_token::revocation_ref(state.secret.as_bytes(), &subject);
     let audit = AuditEvent::new(
         access.audit_actor(),
         AuditAction::SubjectTokensRevoked,
@@ -171,7 +167,7 @@ pub async fn revoke_sessions(
     );
     state
         .blocking(move |store| {
-            store.revoke_subject_tokens(&subject, now, keep_until)?;
+            store.revoke_subject_tokens(&reference, now, keep_until)?;
             crate::audit::record(store, audit, now).map(|_| ())
         })
         .await?;

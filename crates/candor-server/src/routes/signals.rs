@@ -25,9 +25,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::consent::{ConsentStateBody, has_gpc, state_body};
-use crate::auth::{Act, Credential};
+use crate::auth::{Access, act};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::ApiJson;
 use crate::state::AppState;
 
 /// Consent signals as a page or a consent-management platform holds them. Send any of them,
@@ -350,12 +350,10 @@ fn effects_body(policy: &Policy, decoded: &Decoded) -> Vec<SignalEffectBody> {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn post_consent_signals(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::ConsentSignals>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignalsInput>,
 ) -> ApiResult<Json<SignalsResponse>> {
-    let access = cred.for_subject(&state, &id, Act::ConsentSignals).await?;
     let subject = access.key();
     let now = state.now();
     let header_gpc = has_gpc(&headers);

@@ -8,12 +8,12 @@ use axum::Json;
 use axum::extract::State;
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_segments::kanon::{suppress, suppress_cells};
-use candor_store::{ConsentStats, Scope};
+use candor_store::ConsentStats;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::segments::count_json;
-use crate::auth::Caller;
+use crate::auth::{Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
@@ -137,10 +137,9 @@ fn parse_since(s: &str) -> Option<Timestamp> {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn consent_stats(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Server<scope::Admin>,
     ApiQuery(q): ApiQuery<ConsentStatsQuery>,
 ) -> ApiResult<Json<ConsentStatsBody>> {
-    caller.require(&[Scope::Admin])?;
     let bucket = q.bucket.unwrap_or_default();
     let now = state.now().as_millis();
     let current = bucket.floor(now);

@@ -6,9 +6,9 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Act, Credential};
+use crate::auth::{Access, act};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::ApiJson;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -27,11 +27,10 @@ pub struct TimeZoneBody {
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_time_zone(
     State(state): State<AppState>,
-    cred: Credential,
-    ApiPath(id): ApiPath<String>,
+    access: Access<act::SetTimeZone>,
     ApiJson(body): ApiJson<TimeZoneBody>,
 ) -> ApiResult<Json<TimeZoneBody>> {
-    let key = cred.for_subject(&state, &id, Act::SetTimeZone).await?.key();
+    let key = access.key();
     let name = TimeZone::get(&body.time_zone)
         .ok()
         .and_then(|z| z.iana_name().map(str::to_owned))

@@ -1,5 +1,6 @@
 //! Router tests: the whole API through `tower::ServiceExt::oneshot`, no sockets.
 
+mod access;
 mod audit;
 mod campaign_fairness;
 mod campaigns;

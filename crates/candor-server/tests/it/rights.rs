@@ -763,7 +763,12 @@ async fn every_request_is_logged_with_its_deadline_and_no_ids() {
     assert_eq!(r.code(), "invalid_status");
     let r = app.call("GET", "/v1/dsr", Some(&app.decide), None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Ann's erasure voided her token; a live one may still not read the queue.
     let r = app.call("GET", "/v1/dsr", Some(&token), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.code(), "token_revoked");
+    let bob = token_for(&app, "bob").await;
+    let r = app.call("GET", "/v1/dsr", Some(&bob), None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.code(), "needs_server_key");
 }
