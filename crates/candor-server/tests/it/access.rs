@@ -646,3 +646,678 @@ async fn every_route_against_every_credential() {
     }
     assert_eq!(checked, rows.len() * ALL_CREDS.len());
 }
+
+// --- The attacks that drove the access model, each as a regression test. ---
+
+async fn audit_actions(app: &TestApp) -> Vec<Value> {
+    let r = app
+        .call("GET", "/v1/audit?limit=200", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["items"].as_array().unwrap().clone()
+}
+
+fn contact_of(app: &TestApp, id: &str) -> Vec<(String, Vec<u8>)> {
+    let state = app.state.clone();
+    let key = state.subject_key(id).unwrap();
+    off_runtime(move || state.store.contact(&key).unwrap())
+}
+
+#[tokio::test]
+async fn a_page_cannot_overwrite_someone_elses_email() {
+    let (app, creds) = setup().await;
+    // The shop's backend learnt ann's address when she signed up.
+    let r = app
+        .call(
+            "POST",
+            "/v1/identify",
+            Some(&app.ingest),
+            Some(json!({"userId": "ann", "traits": {"email": "ann@example.com"}})),
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["status"], "accepted", "{}", r.body);
+    let before = contact_of(&app, "ann");
+    assert!(!before.is_empty());
+    let identify = |who: &str, id: &str| json!({"type": "identify", who: id, "traits": {"email": "attacker@example.com"}});
+    // With a visitor token: another person's id, or contact data on its own visitor.
+    for (body, reason) in [
+        (identify("userId", "ann"), "subject_not_yours"),
+        (
+            identify("anonymousId", &creds.visitor),
+            "contact_needs_subject_token",
+        ),
+    ] {
+        let r = app
+            .call_with(
+                "POST",
+                "/v1/identify",
+                Some(&creds.visitor_token),
+                Some(body),
+                &[("origin", SHOP_ORIGIN)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["results"][0]["reason"], reason, "{}", r.body);
+    }
+    // With another person's session token.
+    let r = app
+        .call(
+            "POST",
+            "/v1/identify",
+            Some(&creds.bob),
+            Some(identify("userId", "ann")),
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["reason"], "subject_not_yours");
+    // The publishable key cannot send events at all.
+    let r = app
+        .call_with(
+            "POST",
+            "/v1/identify",
+            Some(&app.publishable),
+            Some(identify("userId", "ann")),
+            &[("origin", SHOP_ORIGIN)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(contact_of(&app, "ann"), before, "ann's email is untouched");
+    // Ann herself, with her own token, may change it.
+    let r = app
+        .call(
+            "POST",
+            "/v1/identify",
+            Some(&creds.ann),
+            Some(identify("userId", "ann")),
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["status"], "accepted", "{}", r.body);
+    assert_ne!(contact_of(&app, "ann"), before);
+}
+
+#[tokio::test]
+async fn only_a_server_key_lifts_a_minors_protection_and_it_is_audited() {
+    let app = TestApp::new();
+    let minor = json!({"subject": {"age_band": "13-15", "country": "DE"},
+        "decisions": [{"purpose": "personalization", "decision": "granted"}]});
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/kim/consents",
+            Some(&app.ingest),
+            Some(minor),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let kim = app.subject_token("kim", &[]).await;
+    let (visitor, visitor_token) = app.visitor().await;
+    let visitor_minor = json!({"subject": {"age_band": "13-15", "country": "DE"}});
+    let r = app
+        .call_with(
+            "PUT",
+            &format!("/v1/subjects/{visitor}/consents"),
+            Some(&visitor_token),
+            Some(visitor_minor),
+            &[("origin", SHOP_ORIGIN)],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "declaring a younger age is always fine: {}",
+        r.body
+    );
+    let before = snapshot(&app, &["kim", &visitor]);
+    let attempts = [
+        json!({"source": "parental", "evidence": {"method": "I am my own parent"},
+            "decisions": [{"purpose": "personalization", "decision": "granted"}]}),
+        json!({"subject": {"age_band": "18+"}}),
+        json!({"subject": {"country": "US"}}),
+        json!({"source": "import", "decisions": [{"purpose": "personalization", "decision": "granted"}]}),
+    ];
+    for body in &attempts {
+        let r = app
+            .call(
+                "PUT",
+                "/v1/subjects/kim/consents",
+                Some(&kim),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{body}: {}", r.body);
+        assert_eq!(r.code(), "needs_server_key");
+        let r = app
+            .call_with(
+                "PUT",
+                &format!("/v1/subjects/{visitor}/consents"),
+                Some(&visitor_token),
+                Some(body.clone()),
+                &[("origin", SHOP_ORIGIN)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{body}: {}", r.body);
+    }
+    assert_eq!(
+        snapshot(&app, &["kim", &visitor]),
+        before,
+        "nothing changed"
+    );
+    let r = app
+        .call("GET", "/v1/subjects/kim/consents", Some(&kim), None)
+        .await;
+    assert_eq!(
+        crate::support::purpose(&r.body, "personalization")["reason_code"],
+        "needs_parental_consent"
+    );
+    // The shop's backend verified a guardian: allowed, and audited with a digest of the
+    // evidence (never the evidence itself).
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/kim/consents",
+            Some(&app.ingest),
+            Some(attempts[0].clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        crate::support::purpose(&r.body, "personalization")["allowed"],
+        true
+    );
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/kim/consents",
+            Some(&app.ingest),
+            Some(json!({"subject": {"age_band": "18+"}, "evidence": {"id_check": "passport"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let lifted: Vec<Value> = audit_actions(&app)
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "minor_protection_lifted")
+        .collect();
+    assert_eq!(lifted.len(), 2, "{lifted:?}");
+    assert_eq!(lifted[0]["details"]["lifted"], "parental_consent");
+    assert_eq!(lifted[1]["details"]["lifted"], "facts");
+    assert_eq!(lifted[1]["details"]["age_band_before"], "13-15");
+    assert_eq!(lifted[1]["details"]["age_band_after"], "18+");
+    for e in &lifted {
+        let digest = e["details"]["evidence_sha256"].as_str().unwrap();
+        assert_eq!(digest.len(), 64, "{e}");
+        assert!(!e.to_string().contains("passport"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn keys_are_listed_revoked_rotated_and_expire_everywhere() {
+    assert!(
+        candor_server::auth::KEY_CACHE_TTL < std::time::Duration::from_secs(5),
+        "a revocation must reach every instance within five seconds"
+    );
+    let app = TestApp::new();
+    let key = new_key(&app, &["decide"]).await;
+    let id = key.split('_').nth(2).unwrap().to_owned();
+    let path = "/v1/subjects/ann/consents";
+    assert_eq!(
+        app.call("GET", path, Some(&key), None).await.status,
+        StatusCode::OK
+    );
+    // A second instance over the same store.
+    let other = candor_server::AppState::new(
+        app.state.store.clone(),
+        (*app.state.policy).clone(),
+        app.state.secret.clone(),
+        app.state.config.clone(),
+        candor_server::Clock::Fixed(app.state.now()),
+    );
+    let other = candor_server::router(other);
+    let call_other = |k: String| {
+        let other = other.clone();
+        async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::get(path)
+                .header("authorization", format!("Bearer {k}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            other.oneshot(req).await.unwrap().status()
+        }
+    };
+    let r = app
+        .call(
+            "POST",
+            &format!("/v1/keys/{id}/revoke"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "revoked");
+    let r = app.call("GET", path, Some(&key), None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "key_revoked")
+    );
+    assert_eq!(call_other(key.clone()).await, StatusCode::UNAUTHORIZED);
+    // Listed with its state, never with a secret.
+    let r = app.call("GET", "/v1/keys", Some(&app.admin), None).await;
+    let listed = r.body["items"].as_array().unwrap();
+    assert_eq!(listed.len(), 6);
+    let revoked = listed.iter().find(|k| k["id"] == id).unwrap();
+    assert_eq!(revoked["status"], "revoked");
+    assert!(!r.body.to_string().contains(key.rsplit('_').next().unwrap()));
+    let kinds: Vec<&str> = listed.iter().map(|k| k["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"publishable") && kinds.contains(&"server"));
+
+    // Rotation: both work during the grace period, then only the new one.
+    let old = new_key(&app, &["decide"]).await;
+    let old_id = old.split('_').nth(2).unwrap().to_owned();
+    let r = app
+        .call(
+            "POST",
+            &format!("/v1/keys/{old_id}/rotate"),
+            Some(&app.admin),
+            Some(json!({"grace_seconds": 60})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let new = r.body["key"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("cnd_sk_"));
+    assert_eq!(r.body["record"]["scopes"], json!(["decide"]));
+    for k in [&old, &new] {
+        assert_eq!(
+            app.call("GET", path, Some(k), None).await.status,
+            StatusCode::OK
+        );
+    }
+    let app = app.at(Timestamp::from_millis(NOW + 61_000));
+    let r = app.call("GET", path, Some(&old), None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "key_expired")
+    );
+    assert_eq!(
+        app.call("GET", path, Some(&new), None).await.status,
+        StatusCode::OK
+    );
+    let actions: Vec<String> = audit_actions(&app)
+        .await
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    for a in ["key_created", "key_revoked", "key_rotated"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+    // Bad requests are refused with codes.
+    let r = app
+        .call(
+            "POST",
+            "/v1/keys",
+            Some(&app.admin),
+            Some(json!({"scopes": ["publishable"]})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "invalid_key")
+    );
+    let r = app
+        .call(
+            "POST",
+            "/v1/keys",
+            Some(&app.admin),
+            Some(json!({"scopes": ["publishable", "ingest"], "allowed_origins": [SHOP_ORIGIN]})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "invalid_key")
+    );
+    let r = app
+        .call(
+            "POST",
+            "/v1/keys/ffffffffffffffff/revoke",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::NOT_FOUND, "key_not_found")
+    );
+}
+
+#[tokio::test]
+async fn one_persons_tokens_are_revoked_without_touching_anyone_else() {
+    let app = TestApp::new();
+    let ann = app.subject_token("ann", &[]).await;
+    let bob = app.subject_token("bob", &[]).await;
+    let path = |who: &str| format!("/v1/subjects/{who}/consents");
+    // Sign out everywhere, as ann.
+    let r = app
+        .call("POST", "/v1/subjects/ann/sessions/revoke", Some(&ann), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app.call("GET", &path("ann"), Some(&ann), None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+    assert_eq!(
+        app.call("GET", &path("bob"), Some(&bob), None).await.status,
+        StatusCode::OK
+    );
+    // A token minted after the revocation works.
+    let app = app.at(Timestamp::from_millis(NOW + 1_000));
+    let fresh = app.subject_token("ann", &[]).await;
+    assert_eq!(
+        app.call("GET", &path("ann"), Some(&fresh), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Erasure voids her tokens too, and bob's still work.
+    let r = app
+        .call("DELETE", "/v1/subjects/ann", Some(&fresh), None)
+        .await;
+    assert!(
+        r.status.is_success() || r.status == StatusCode::NOT_FOUND,
+        "{}",
+        r.body
+    );
+    let r = app.call("GET", &path("ann"), Some(&fresh), None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+    assert_eq!(
+        app.call("GET", &path("bob"), Some(&bob), None).await.status,
+        StatusCode::OK
+    );
+    let actions: Vec<Value> = audit_actions(&app).await;
+    assert!(
+        actions
+            .iter()
+            .any(|e| e["action"] == "subject_tokens_revoked")
+    );
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_apart_from_the_server_secret() {
+    let app = TestApp::new();
+    let before = app.subject_token("ann", &[]).await;
+    let ann_key = app.state.subject_key("ann").unwrap();
+    let r = app
+        .call("POST", "/v1/token-keys/rotate", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A new instance sees the new key (the old instance within the cache's lifetime).
+    let app = app.at(Timestamp::from_millis(NOW + 1_000));
+    let after = app.subject_token("ann", &[]).await;
+    let kid = |t: &str| subject_token::present_subject(t).unwrap().key_id;
+    assert_ne!(
+        kid(&before),
+        kid(&after),
+        "new tokens are signed with the new key"
+    );
+    for t in [&before, &after] {
+        let r = app
+            .call("GET", "/v1/subjects/ann/consents", Some(t), None)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "tokens signed before rotation stay valid"
+        );
+    }
+    // Subject keys did not change: the same person, the same pseudonym.
+    assert_eq!(app.state.subject_key("ann").unwrap(), ann_key);
+    // Once the longest token lifetime has passed since the rotation, the retired key is
+    // gone with everything it signed.
+    let lifetime =
+        candor_server::token_keys::token_lifetime_ms_max(&app.state.config.subject_rights);
+    let app = app.at(Timestamp::from_millis(NOW + 2_000 + lifetime));
+    let forged = subject_token::issue(
+        &candor_server::token_keys::signing_key(&app.state)
+            .await
+            .unwrap(),
+        app.state.secret.as_bytes(),
+        &ann_key,
+        subject_token::TokenScopes::all(),
+        app.state.now(),
+        app.state.now().plus_millis(60_000),
+    );
+    assert_eq!(
+        app.call("GET", "/v1/subjects/ann/consents", Some(&forged), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let p = subject_token::present_subject(&before).unwrap();
+    let old = candor_server::token_keys::verifying_key(&app.state, p.key_id)
+        .await
+        .unwrap();
+    assert!(
+        old.is_none(),
+        "a key retired longer than any token lives verifies nothing"
+    );
+}
+
+#[tokio::test]
+async fn visitor_sessions_are_the_servers_choice_and_die_with_their_key() {
+    let app = TestApp::new();
+    let (a, token) = app.visitor().await;
+    let (b, _) = app.visitor().await;
+    assert_ne!(a, b);
+    assert!(a.starts_with("v-") && a.len() == 34, "{a}");
+    // Renewal keeps the id.
+    let r = app
+        .call_with(
+            "POST",
+            "/v1/visitor-sessions",
+            Some(&token),
+            None,
+            &[("origin", SHOP_ORIGIN)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["anonymous_id"], a.as_str());
+    // The visitor's events: its own id is filled in, and a chosen id is refused.
+    let r = app
+        .call_with(
+            "POST",
+            "/v1/track",
+            Some(&token),
+            Some(json!({"event": "Product Viewed", "properties": {"product_id": "sku-1"}})),
+            &[("origin", SHOP_ORIGIN)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_ne!(
+        r.body["results"][0]["reason"], "subject_not_yours",
+        "{}",
+        r.body
+    );
+    let r = app
+        .call_with(
+            "POST",
+            "/v1/track",
+            Some(&token),
+            Some(json!({"event": "Product Viewed", "anonymousId": b})),
+            &[("origin", SHOP_ORIGIN)],
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["reason"], "subject_not_yours");
+    // From a foreign origin, the token is refused like its key.
+    let r = app
+        .call_with(
+            "GET",
+            &format!("/v1/subjects/{a}/consents"),
+            Some(&token),
+            None,
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "origin_not_allowed")
+    );
+    // Revoking the publishable key ends every session it started.
+    let id = app.publishable.split('_').nth(2).unwrap().to_owned();
+    let r = app
+        .call(
+            "POST",
+            &format!("/v1/keys/{id}/revoke"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app
+        .call_with(
+            "GET",
+            &format!("/v1/subjects/{a}/consents"),
+            Some(&token),
+            None,
+            &[("origin", SHOP_ORIGIN)],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_merges_into_a_person_only_with_both_tokens() {
+    let app = TestApp::new();
+    for who in ["ann"] {
+        let r = app
+            .call(
+                "PUT",
+                &format!("/v1/subjects/{who}/consents"),
+                Some(&app.ingest),
+                Some(json!({"decisions": [{"purpose": "personalization", "decision": "granted"}]})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let (mine, mine_token) = app.visitor().await;
+    let (theirs, theirs_token) = app.visitor().await;
+    for (id, token) in [(&mine, &mine_token), (&theirs, &theirs_token)] {
+        let r = app
+            .call_with(
+                "PUT",
+                &format!("/v1/subjects/{id}/consents"),
+                Some(token),
+                Some(json!({"decisions": [{"purpose": "personalization", "decision": "granted"}]})),
+                &[("origin", SHOP_ORIGIN)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = app
+            .call_with(
+                "POST",
+                "/v1/track",
+                Some(token),
+                Some(json!({"event": "Product Viewed", "properties": {"product_id": "sku-1"}})),
+                &[("origin", SHOP_ORIGIN)],
+            )
+            .await;
+        assert_eq!(r.body["results"][0]["status"], "accepted", "{}", r.body);
+    }
+    let ann = app.subject_token("ann", &[]).await;
+    let identify = |anon: &str| json!({"type": "identify", "userId": "ann", "anonymousId": anon});
+    // Without the visitor's token, or with another visitor's: refused.
+    let r = app
+        .call("POST", "/v1/identify", Some(&ann), Some(identify(&theirs)))
+        .await;
+    assert_eq!(
+        r.body["results"][0]["reason"], "subject_not_yours",
+        "{}",
+        r.body
+    );
+    let r = app
+        .call_with(
+            "POST",
+            "/v1/identify",
+            Some(&ann),
+            Some(identify(&theirs)),
+            &[
+                ("candor-visitor-token", &mine_token),
+                ("origin", SHOP_ORIGIN),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.body["results"][0]["reason"], "subject_not_yours",
+        "{}",
+        r.body
+    );
+    // With both: the visitor's history becomes ann's.
+    let r = app
+        .call_with(
+            "POST",
+            "/v1/identify",
+            Some(&ann),
+            Some(identify(&mine)),
+            &[
+                ("candor-visitor-token", &mine_token),
+                ("origin", SHOP_ORIGIN),
+            ],
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["status"], "accepted", "{}", r.body);
+    assert_eq!(r.body["results"][0]["merged_events"], 1, "{}", r.body);
+    let footprint = |id: &str| {
+        let state = app.state.clone();
+        let key = state.subject_key(id).unwrap();
+        off_runtime(move || state.store.subject_footprint(&key).unwrap())
+    };
+    assert_eq!(
+        footprint(&theirs).get("events"),
+        Some(&1),
+        "the other visitor keeps theirs"
+    );
+}
+
+#[tokio::test]
+async fn server_keys_are_refused_from_foreign_pages_but_the_console_works() {
+    let app = TestApp::new();
+    let path = "/v1/policy/data-map";
+    let r = app
+        .call_with(
+            "GET",
+            path,
+            Some(&app.admin),
+            None,
+            &[
+                ("origin", "https://shop.example"),
+                ("host", "candor.example"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "server_key_from_browser")
+    );
+    // Candor's own console: the page's origin is the server's.
+    let r = app
+        .call_with(
+            "GET",
+            path,
+            Some(&app.admin),
+            None,
+            &[
+                ("origin", "https://candor.example"),
+                ("host", "candor.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // And from a backend (no Origin) as always.
+    assert_eq!(
+        app.call("GET", path, Some(&app.admin), None).await.status,
+        StatusCode::OK
+    );
+}
