@@ -230,3 +230,119 @@ fn import_movielens_grants_and_is_resumable() {
         "{text}"
     );
 }
+
+fn run_ok(args: &[&str], dir: &std::path::Path) -> String {
+    let out = candor()
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn key_id(key: &str) -> &str {
+    key.split('_').nth(2).unwrap()
+}
+
+/// `candor keys revoke` while a server runs: the server refuses the key within five seconds
+/// (its key cache lives four), and the list, the rotation and the audit log agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_are_listed_revoked_and_rotated_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let decide = create_key(dir.path(), "decide");
+    assert!(decide.starts_with("cnd_sk_"), "{decide}");
+    let server = crate::support::Server::start(dir.path(), &[]);
+    let http = reqwest::Client::new();
+    let status = |key: String| {
+        let (http, url) = (http.clone(), server.url("/v1/subjects/cli-user/consents"));
+        async move {
+            http.get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(decide.clone()).await, 200);
+    let revoked = std::time::Instant::now();
+    let out = run_ok(&["keys", "revoke", key_id(&decide)], dir.path());
+    assert!(out.contains("revoked"), "{out}");
+    let deadline = std::time::Duration::from_secs(5);
+    loop {
+        if status(decide.clone()).await == 401 {
+            break;
+        }
+        assert!(
+            revoked.elapsed() < deadline,
+            "the server still accepts a key revoked {:?} ago",
+            revoked.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let list = run_ok(&["keys", "list"], dir.path());
+    let line = list
+        .lines()
+        .find(|l| l.starts_with(key_id(&decide)))
+        .unwrap();
+    assert!(
+        line.contains("revoked") && line.contains("server"),
+        "{line}"
+    );
+    assert!(
+        !list.contains(decide.rsplit('_').next().unwrap()),
+        "no secret is listed"
+    );
+
+    // Rotation: a new key with the same scope, printed alone on the last line.
+    let old = create_key(dir.path(), "decide");
+    let out = run_ok(
+        &["keys", "rotate", key_id(&old), "--grace", "0"],
+        dir.path(),
+    );
+    let new = out.lines().last().unwrap().to_owned();
+    assert!(new.starts_with("cnd_sk_") && new != old, "{out}");
+    let mut refused = false;
+    for _ in 0..30 {
+        if status(old.clone()).await == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(refused, "a key rotated with no grace stops working");
+    assert_eq!(status(new).await, 200);
+
+    // A publishable key needs an origin, and goes into pages with its own prefix.
+    let out = candor()
+        .args(["keys", "create", "--scope", "publishable", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("origin"));
+    let out = run_ok(
+        &[
+            "keys",
+            "create",
+            "--scope",
+            "publishable",
+            "--origin",
+            "https://shop.example",
+        ],
+        dir.path(),
+    );
+    assert!(out.lines().last().unwrap().starts_with("cnd_pk_"), "{out}");
+    let out = run_ok(&["keys", "rotate-signing"], dir.path());
+    assert!(out.contains("signs from now on"), "{out}");
+    drop(server);
+    let out = run_ok(&["audit", "verify"], dir.path());
+    assert!(!out.is_empty());
+}
