@@ -44,8 +44,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The demo prints its address, then its keys; `publishable` is the last line.
+last_line='^publishable '
 for _ in $(seq "$((startup_seconds_max * 10))"); do
-  grep -q '^decide ' "$log" && break
+  grep -q "$last_line" "$log" && break
   if ! kill -0 "$server" 2>/dev/null; then
     echo "run.sh: the server exited:" >&2
     cat "$log" >&2
@@ -53,7 +55,7 @@ for _ in $(seq "$((startup_seconds_max * 10))"); do
   fi
   sleep 0.1
 done
-if ! grep -q '^decide ' "$log"; then
+if ! grep -q "$last_line" "$log"; then
   echo "run.sh: the server did not start within ${startup_seconds_max}s" >&2
   cat "$log" >&2
   exit 1
@@ -62,7 +64,11 @@ CANDOR_URL="$(sed -n 's/^listening on //p' "$log")"
 CANDOR_ADMIN_KEY="$(awk '$1 == "admin" { print $2 }' "$log")"
 CANDOR_INGEST_KEY="$(awk '$1 == "ingest" { print $2 }' "$log")"
 CANDOR_DECIDE_KEY="$(awk '$1 == "decide" { print $2 }' "$log")"
-export CANDOR_URL CANDOR_ADMIN_KEY CANDOR_INGEST_KEY CANDOR_DECIDE_KEY
+CANDOR_SESSIONS_KEY="$(awk '$1 == "sessions" { print $2 }' "$log")"
+CANDOR_PUBLISHABLE_KEY="$(awk '$1 == "publishable" { print $2 }' "$log")"
+# Server keys are for the tests' own backend calls (as a shop's backend); pages get only the
+# publishable key and tokens.
+export CANDOR_URL CANDOR_ADMIN_KEY CANDOR_INGEST_KEY CANDOR_DECIDE_KEY CANDOR_SESSIONS_KEY CANDOR_PUBLISHABLE_KEY
 
 cd "$here"
 # One test at a time: each starts its own browser, and the machine has two cores.

@@ -1,5 +1,9 @@
-// Shared set-up for the browser tests: a fresh Chromium profile per test, and API calls that
-// check what the server recorded (the truth the pages must agree with).
+// Shared set-up for the browser tests: a fresh Chromium profile per test, API calls that
+// check what the server recorded (the truth the pages must agree with), and a stand-in for a
+// shop's backend that logs people in by minting subject tokens.
+//
+// Server keys stay in this Node process, as they stay on a shop's backend: no test hands one
+// to a page. Pages get the publishable key (from /shop/config.js) and tokens.
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -7,7 +11,13 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 export const BASE = need("CANDOR_URL");
-export const KEYS = { admin: need("CANDOR_ADMIN_KEY"), ingest: need("CANDOR_INGEST_KEY"), decide: need("CANDOR_DECIDE_KEY") };
+export const KEYS = {
+  admin: need("CANDOR_ADMIN_KEY"),
+  ingest: need("CANDOR_INGEST_KEY"),
+  decide: need("CANDOR_DECIDE_KEY"),
+  sessions: need("CANDOR_SESSIONS_KEY"),
+  publishable: need("CANDOR_PUBLISHABLE_KEY"),
+};
 const here = dirname(fileURLToPath(import.meta.url));
 export const SCREENSHOTS = process.env.CANDOR_SCREENSHOTS || join(here, "..", "..", "docs", "screenshots");
 
@@ -73,6 +83,52 @@ export async function api(method, path, key = KEYS.admin, body) {
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * What a shop's backend does when a person logs in: asks Candor, with its sessions-scoped
+ * server key, for a subject token for that one person. Resolves with the token.
+ */
+export async function subjectToken(subject, options = {}) {
+  const r = await api("POST", "/v1/subject-tokens", KEYS.sessions, { subject, ...options });
+  if (r.status !== 201) throw new Error(`subject token: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.token;
+}
+
+/** The shop's login link: the backend's token for `subject`, in the fragment. */
+export function shopLink(subject, token) {
+  return `${BASE}/shop/#${new URLSearchParams({ subject, token })}`;
+}
+
+/** The privacy center's personal link, as the shop builds it. */
+export function privacyLink(subject, token) {
+  return `${BASE}/privacy/#${new URLSearchParams({ token, subject })}`;
+}
+
+/**
+ * Opens the shop logged in as `subject` (minting a token unless one is given), from a blank
+ * page, so a link that differs from the current address only by its fragment still loads.
+ * Resolves with the token.
+ */
+export async function openShopAs(page, subject, token) {
+  const t = token || (await subjectToken(subject));
+  await page.goto("about:blank");
+  await page.goto(shopLink(subject, t));
+  return t;
+}
+
+/** Opens the shop as an anonymous visitor (no login), from a blank page. */
+export async function openShopAnonymously(page) {
+  await page.goto("about:blank");
+  await page.goto(`${BASE}/shop/#anonymous`);
+}
+
+/** Opens the privacy center logged in as `subject` (minting a token unless one is given). */
+export async function openPrivacyAs(page, subject, token) {
+  const t = token || (await subjectToken(subject));
+  await page.goto("about:blank");
+  await page.goto(privacyLink(subject, t));
+  return t;
 }
 
 /** The consent state the server holds: purpose id -> {allowed, status, reason_code}. */

@@ -1,18 +1,32 @@
 // Browser tests of the consent banner, tracker, privacy center and console against a running
-// Candor (started by run.sh). Each test is one person, in a fresh browser profile.
+// Candor (started by run.sh). Each test is one person, in a fresh browser profile. Pages get
+// only the publishable key and tokens; the server keys stay in this process, which plays the
+// shop's backend (seeding data, minting subject tokens, checking what the server recorded).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { BASE, KEYS, api, open, newSubject, consents, storedEvents, screenshot, screenshotOf, tabThrough, controls, lowestContrast } from "./support.js";
+import {
+  BASE, KEYS, api, open, newSubject, consents, storedEvents, screenshot, screenshotOf, tabThrough, controls, lowestContrast,
+  subjectToken, openShopAs, openShopAnonymously, openPrivacyAs, privacyLink,
+} from "./support.js";
 
 const CONSENT_PURPOSES = ["analytics", "personalization", "session_personalization", "email_marketing", "targeted_advertising", "fairness_audit"];
 const AA_TEXT_CONTRAST_MIN = 4.5;
 
+/** The shop, logged in as `subject` with a token the "backend" minted, showing the banner. */
 async function openShop(browser, subject) {
   const { page } = browser;
-  await page.goto(`${BASE}/shop/?subject=${encodeURIComponent(subject)}`);
+  await openShopAs(page, subject);
   await page.locator("#cnd-accept").waitFor();
   return page;
+}
+
+/** What the SDK keeps in this browser: the visitor session, wherever it is kept. */
+async function keptVisitor(page) {
+  return page.evaluate(() => ({
+    local: JSON.parse(localStorage.getItem("candor.visitor")),
+    session: JSON.parse(sessionStorage.getItem("candor.visitor")),
+  }));
 }
 
 async function bannerGone(page) {
@@ -42,7 +56,9 @@ test("reject all: every consent purpose is denied and no event is sent or stored
     assert.deepEqual(await storedEvents(subject), []);
     const stored = await page.evaluate(() => ({ choice: JSON.parse(localStorage.getItem("candor.choice")), anon: localStorage.getItem("candor.anonymousId") }));
     assert.equal(stored.choice.choice, "reject_all");
+    assert.equal(stored.choice.subject, null);
     assert.equal(stored.anon, null, "an id was kept although nothing allows it");
+    assert.deepEqual(await keptVisitor(page), { local: null, session: null }, "a visitor session was kept although nothing allows it");
     assert.deepEqual(b.errors, []);
   } finally {
     await b.close();
@@ -73,8 +89,11 @@ test("customize: personalization granted alone, its events stored, the rest deni
     assert.ok(events.length >= 1, "the product view was not stored");
     for (const e of events) assert.deepEqual(e.purposes, ["personalization"], JSON.stringify(e));
     assert.ok(events.some((e) => e.event_type === "Product Viewed"));
-    // Persisting the visitor id is allowed now.
-    assert.ok(await page.evaluate(() => localStorage.getItem("candor.anonymousId")));
+    // Persisting the visitor session is allowed now; its id is Candor's, not the page's.
+    const kept = (await keptVisitor(page)).local;
+    assert.ok(kept, "the visitor session was not kept");
+    assert.match(kept.token, /^cvt_/);
+    assert.match(kept.anonymousId, /^v-[0-9a-f]{32}$/);
   } finally {
     await b.close();
   }
@@ -134,7 +153,7 @@ test("banner: Reject all is exactly as prominent as Accept all, nothing is pre-t
     });
     assert.equal(await look(accept), await look(reject));
     // Every purpose is shown with its exact plain-language text from the policy.
-    const policy = await (await fetch(`${BASE}/v1/policy`, { headers: { Authorization: `Bearer ${KEYS.ingest}` } })).json();
+    const policy = (await api("GET", "/v1/policy")).body;
     const bannerText = await page.locator("#candor-consent .b").innerText();
     for (const p of policy.purposes) assert.ok(bannerText.includes(p.text), p.id);
     const contrast = await lowestContrast(page);
@@ -167,17 +186,12 @@ test("banner: the keyboard reaches every button, with a visible focus ring", asy
   }
 });
 
-function privacyUrl(subject) {
-  const q = new URLSearchParams({ subject, key: KEYS.ingest, readKey: KEYS.decide });
-  return `${BASE}/privacy/?${q}`;
-}
-
 test("privacy center: a switch grants, then withdraws, and the history shows both", async () => {
   const b = await open();
   try {
     const subject = newSubject("center");
     const { page } = b;
-    await page.goto(privacyUrl(subject));
+    await openPrivacyAs(page, subject);
     const sw = page.getByRole("switch", { name: "Personal recommendations", exact: true });
     await sw.waitFor();
     assert.equal(await sw.isChecked(), false);
@@ -215,7 +229,7 @@ test("privacy center: deleting asks for confirmation first", async () => {
   const b = await open();
   try {
     const { page } = b;
-    await page.goto(privacyUrl(newSubject("delete")));
+    await openPrivacyAs(page, newSubject("delete"));
     await page.locator("#purposes .purpose").first().waitFor();
     const deletes = [];
     page.on("request", (r) => { if (r.method() === "DELETE") deletes.push(r.url()); });
@@ -237,7 +251,7 @@ test("privacy center: the keyboard reaches every control, with a visible focus r
   const b = await open();
   try {
     const { page } = b;
-    await page.goto(privacyUrl(newSubject("center-keys")));
+    await openPrivacyAs(page, newSubject("center-keys"));
     await page.locator("#purposes .purpose").first().waitFor();
     await page.locator("#told table, #told .muted").first().waitFor();
     const all = await controls(page);
@@ -324,14 +338,10 @@ test("a changed policy version asks again", async () => {
 
 // ---------------------------------------------------------------- personal links (subject tokens)
 
-async function tokenFor(subject) {
-  const r = await api("POST", "/v1/subject-tokens", KEYS.admin, { subject });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body.token;
-}
+const tokenFor = subjectToken;
 
 function personalLink(token, subject) {
-  return `${BASE}/privacy/#${new URLSearchParams({ token, subject })}`;
+  return privacyLink(subject, token);
 }
 
 /** A person who allows personalization and viewed `items`, as the shop would record it. */
@@ -474,9 +484,15 @@ test("privacy center: delete with confirmation shows a receipt, and the data is 
     assert.equal(await page.evaluate(() => document.activeElement.id), "receipt", "focus moves to the receipt");
     await page.locator("#no-activity").waitFor();
 
+    assert.match(await page.locator("#delete-status").innerText(), /This link has ended/);
+    assert.equal(await page.locator("#signout-btn").isDisabled(), true);
+
     assert.deepEqual(await storedEvents(subject), []);
     const exported = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/export`, KEYS.admin);
     assert.equal(exported.status, 404, JSON.stringify(exported.body));
+    // The person's tokens ended with their data.
+    const after = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/consents`, token);
+    assert.equal(after.status, 401, JSON.stringify(after.body));
     await screenshot(page, "privacy-center-deleted.png", { fullPage: true });
     assert.deepEqual(b.errors, []);
   } finally {
@@ -485,7 +501,7 @@ test("privacy center: delete with confirmation shows a receipt, and the data is 
 });
 
 async function viewInShop(page, subject, title) {
-  await page.goto(`${BASE}/shop/?subject=${encodeURIComponent(subject)}`);
+  await openShopAs(page, subject);
   await page.locator("#cnd-accept").click();
   await bannerGone(page);
   await page.getByRole("button", { name: `View ${title}`, exact: true }).click();
@@ -548,7 +564,7 @@ test("pausing personalization in the privacy center turns the shop's list non-pe
     await page.getByRole("status").filter({ hasText: "Personalization is paused." }).waitFor();
     await page.locator("#basis[data-personalized=false][data-basis=paused]").waitFor();
 
-    await page.goto(`${BASE}/shop/?subject=${encodeURIComponent(subject)}`);
+    await openShopAs(page, subject);
     await page.locator("#recs[data-personalized=false] .candor-basis").waitFor();
     assert.match(await page.locator("#recs .candor-basis").innerText(), /paused/);
     const recs = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/recommendations`, KEYS.decide);
@@ -566,12 +582,415 @@ test("the demo shop's privacy-center link opens the shopper's own center with a 
     await page.goto(`${BASE}/shop/`);
     await page.locator("#cnd-reject").click();
     await bannerGone(page);
+    assert.match(await page.locator("#who").innerText(), /Logged in as demo-shopper/);
     const href = await page.locator("#privacy-link").getAttribute("href");
     assert.match(href, /^\/privacy\/#token=cst_[^&]+&subject=demo-shopper$/);
     await page.locator("#privacy-link").click();
     await page.getByRole("switch", { name: "Personal recommendations", exact: true }).waitFor();
     assert.equal(await page.locator("#session-problem").isVisible(), false);
     assert.equal(await page.getByRole("switch", { name: "Personal recommendations", exact: true }).isChecked(), false);
+  } finally {
+    await b.close();
+  }
+});
+
+// ---------------------------------------------------------------- who holds what
+
+/** Every Authorization and Candor-Visitor-Token header the page sends, as the server sees them. */
+function credentialsSent(page) {
+  const sent = [];
+  page.on("request", (r) => {
+    const h = r.headers();
+    if (h.authorization) sent.push({ url: r.url(), credential: h.authorization.replace(/^Bearer /, "") });
+    if (h["candor-visitor-token"]) sent.push({ url: r.url(), credential: h["candor-visitor-token"] });
+  });
+  return sent;
+}
+
+const SERVER_KEYS = () => [KEYS.admin, KEYS.ingest, KEYS.decide, KEYS.sessions];
+
+test("the shop's page holds and sends only the publishable key and tokens, never a server key", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    const sent = credentialsSent(page);
+    const subject = newSubject("holds");
+    await openShopAs(page, subject);
+    await page.locator("#cnd-accept").click();
+    await bannerGone(page);
+    await page.getByRole("button", { name: /^View / }).first().click();
+    await page.evaluate(() => Candor.flush());
+    await page.locator("#recs .candor-recs-list, #recs .candor-recs-empty").first().waitFor();
+
+    const config = await (await fetch(`${BASE}/shop/config.js`)).text();
+    const held = await page.evaluate(() => JSON.stringify({
+      demo: window.CandorDemo, local: { ...localStorage }, session: { ...sessionStorage },
+    }));
+    for (const text of [config, held, JSON.stringify(sent)]) {
+      assert.doesNotMatch(text, /cnd_sk_/);
+      for (const key of SERVER_KEYS()) assert.ok(!text.includes(key), "a server key reached the page");
+    }
+    assert.ok(sent.length > 0);
+    for (const { url, credential } of sent) {
+      assert.match(credential, /^(cnd_pk_|cvt_|cst_)/, url);
+      if (credential.startsWith("cnd_pk_")) {
+        assert.ok(/\/v1\/(visitor-sessions|policy)$/.test(new URL(url).pathname), `the publishable key went to ${url}`);
+      }
+    }
+    // The SDK itself refuses server keys, whatever the option is called.
+    const refusals = await page.evaluate(() => {
+      const fake = "cnd_sk_" + "0".repeat(16) + "_" + "0".repeat(64);
+      return [{ publishableKey: fake }, { key: fake }, { publishableKey: "cnd_pk_x", decideKey: fake }, {}].map((o) => {
+        try { Candor.init(o); return "accepted"; } catch (e) { return e.message; }
+      });
+    });
+    for (const r of refusals) assert.match(r, /publishable key \(cnd_pk_\.\.\.\); server keys must stay on your backend/);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("attack: from the shop, nothing the page holds reads or changes another person's data", async () => {
+  const b = await open();
+  try {
+    const victim = newSubject("victim");
+    await person(victim, ["shoe-trail", "socks-wool"], ["analytics"]);
+    const vpath = `/v1/subjects/${encodeURIComponent(victim)}`;
+    const snapshot = async () => ({
+      consents: await consents(victim),
+      events: (await storedEvents(victim)).map((e) => e.item_id).sort(),
+      preferences: (await api("GET", `${vpath}/preferences`)).body,
+      exported: (await api("GET", `${vpath}/export`)).status,
+      restricted: (await api("GET", `${vpath}/export`)).body.processing.restricted_since,
+    });
+    const before = await snapshot();
+    assert.equal(before.exported, 200);
+    assert.equal(before.events.length, 2);
+
+    // The attacker is an ordinary logged-in shopper who chose "accept all", so the page holds
+    // every kind of credential a page can: the publishable key, the demo shopper's token from
+    // the demo configuration, their own subject token, and a visitor token in storage.
+    const { page } = b;
+    const mallory = newSubject("mallory");
+    await openShopAs(page, mallory);
+    await page.locator("#cnd-accept").click();
+    await bannerGone(page);
+    await page.waitForFunction(() => localStorage.getItem("candor.visitor"));
+
+    const { held, answers, events } = await page.evaluate(async (target) => {
+      const creds = [];
+      const demo = window.CandorDemo || {};
+      if (demo.publishableKey) creds.push(["publishable key", demo.publishableKey]);
+      if (demo.subjectToken) creds.push(["demo shopper's subject token", demo.subjectToken]);
+      const login = JSON.parse(sessionStorage.getItem("candor.shop.login") || "null");
+      if (login && login.token) creds.push(["own subject token", login.token]);
+      const visitor = JSON.parse(localStorage.getItem("candor.visitor") || "null");
+      if (visitor) creds.push(["visitor token", visitor.token]);
+      creds.push(["no credential", null]);
+      const s = `/v1/subjects/${encodeURIComponent(target)}`;
+      const deny = { decisions: [{ purpose: "personalization", decision: "withdrawn" }, { purpose: "email_marketing", decision: "granted" }], source: "banner", choice: "individual" };
+      const attempts = [
+        ["GET", `${s}/recommendations`],
+        ["GET", `${s}/consents`],
+        ["GET", `${s}/consents/history`],
+        ["GET", `${s}/preferences`],
+        ["GET", `${s}/export`],
+        ["GET", `${s}/explanations?item=shoe-trail`],
+        ["PUT", `${s}/consents`, deny],
+        ["POST", `${s}/feedback`, { action: "pause_personalization" }],
+        ["POST", `${s}/restriction`],
+        ["POST", `${s}/objection`],
+        ["DELETE", `${s}/interests/running`],
+        ["POST", `${s}/sessions/revoke`],
+        ["DELETE", s],
+        ["POST", "/v1/subject-tokens", { subject: target }],
+      ];
+      const call = async (method, path, cred, body, extra = {}) => {
+        const headers = { ...extra };
+        if (cred) headers.Authorization = `Bearer ${cred}`;
+        if (body) headers["Content-Type"] = "application/json";
+        const r = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+        let data = null;
+        try { data = await r.json(); } catch (e) { /* no body */ }
+        return { status: r.status, data };
+      };
+      const out = [];
+      for (const [name, cred] of creds) {
+        for (const [method, path, body] of attempts) {
+          const r = await call(method, path, cred, body);
+          out.push({ name, method, path, status: r.status, code: r.data && r.data.error && r.data.error.code });
+        }
+      }
+      // Events naming the victim: refused one by one, with any token, also when merging.
+      const ev = (extra) => ({ type: "track", event: "Product Viewed", messageId: crypto.randomUUID(), properties: { product_id: "tent-2p" }, ...extra });
+      const evs = [];
+      for (const [name, cred] of creds) {
+        if (!cred) continue;
+        const r = await call("POST", "/v1/events", cred, { events: [ev({ userId: target }), ev({ type: "identify", userId: target, anonymousId: visitor.anonymousId })] },
+          visitor ? { "Candor-Visitor-Token": visitor.token } : {});
+        evs.push({ name, status: r.status, results: r.data && r.data.results });
+      }
+      return { held: creds.map((c) => c[0]), answers: out, events: evs };
+    }, victim);
+
+    assert.deepEqual(held, ["publishable key", "demo shopper's subject token", "own subject token", "visitor token", "no credential"]);
+    const let_through = answers.filter((a) => a.status !== 401 && a.status !== 403);
+    assert.deepEqual(let_through, [], "answers other than 401/403");
+    for (const e of events) {
+      if (e.status === 200) {
+        for (const r of e.results) {
+          assert.equal(r.status, "invalid", `${e.name}: ${JSON.stringify(r)}`);
+          assert.equal(r.reason, "subject_not_yours", `${e.name}: ${JSON.stringify(r)}`);
+        }
+      } else {
+        assert.ok(e.status === 401 || e.status === 403, `${e.name}: ${e.status}`);
+      }
+    }
+    assert.ok(events.some((e) => e.status === 200), "no token was tried on events");
+    // Not even for themselves may a page record a parent's consent: that takes a server key.
+    const parental = await page.evaluate(async ([id, t]) => {
+      const r = await fetch(`/v1/subjects/${encodeURIComponent(id)}/consents`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${t}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ decisions: [{ purpose: "personalization", decision: "granted" }], source: "parental",
+          evidence: { guardian_verified_by: "the page says so" } }),
+      });
+      return [r.status, (await r.json()).error.code];
+    }, [mallory, await page.evaluate(() => JSON.parse(sessionStorage.getItem("candor.shop.login")).token)]);
+    assert.deepEqual(parental, [403, "needs_server_key"]);
+    // Nothing of the victim's changed.
+    assert.deepEqual(await snapshot(), before);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("an anonymous visitor: the id is Candor's, no privacy-center link, and logging in merges the visit", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await openShopAnonymously(page);
+    await page.locator("#cnd-accept").waitFor();
+    assert.match(await page.locator("#who").innerText(), /visitor/);
+    assert.equal(await page.locator("#privacy-link").isVisible(), false);
+    assert.match(await page.locator("#privacy-note").innerText(), /needs you to be logged in/);
+    await page.locator("#cnd-accept").click();
+    await bannerGone(page);
+    const anon = await page.evaluate(() => Candor.consent().subject);
+    assert.match(anon, /^v-[0-9a-f]{32}$/);
+    assert.equal((await consents(anon)).personalization.status, "granted");
+
+    await page.getByRole("button", { name: "View Enamel mug", exact: true }).click();
+    await page.evaluate(() => Candor.flush());
+    await page.waitForTimeout(300);
+    assert.deepEqual((await storedEvents(anon)).filter((e) => e.item_id).map((e) => e.item_id), ["mug-enamel"]);
+
+    // An identify without the person's token names nobody: no userId leaves the page.
+    const posted = [];
+    page.on("request", (r) => { if (r.url().endsWith("/v1/events")) posted.push(r.postDataJSON()); });
+    const someone = newSubject("claimed");
+    await page.evaluate((id) => { Candor.identify(id, { plan: "gold" }); return Candor.flush(); }, someone);
+    assert.ok(posted.length >= 1);
+    for (const body of posted) for (const e of body.events) {
+      assert.equal(e.userId, undefined, JSON.stringify(e));
+      assert.equal(e.anonymousId, anon);
+    }
+    assert.deepEqual(await storedEvents(someone), []);
+
+    // The shop's backend logs the person in; they had allowed personalization only (say, on
+    // another device). The page merges the visitor into them, under their own choice.
+    const subject = newSubject("merged");
+    const grant = await api("PUT", `/v1/subjects/${encodeURIComponent(subject)}/consents`, KEYS.ingest,
+      { decisions: CONSENT_PURPOSES.map((p) => ({ purpose: p, decision: p === "personalization" ? "granted" : "denied" })) });
+    assert.equal(grant.status, 200, JSON.stringify(grant.body));
+    const token = await subjectToken(subject);
+    const sent = [];
+    page.on("request", (r) => { if (r.url().endsWith("/v1/events")) sent.push(r.headers()); });
+    const merged = await page.evaluate(([id, t]) => Candor.login(id, t), [subject, token]);
+    assert.ok(merged && merged.results, JSON.stringify(merged));
+    for (const r of merged.results) assert.equal(r.status, "accepted", JSON.stringify(r));
+    assert.ok(merged.results.some((r) => r.merged_events >= 1), JSON.stringify(merged));
+    const headers = sent[sent.length - 1];
+    assert.match(headers.authorization, /^Bearer cst_/);
+    assert.match(headers["candor-visitor-token"], /^cvt_/);
+    const now = await page.evaluate(() => Candor.consent());
+    assert.equal(now.subject, subject);
+    assert.equal(now.allowed.includes("personalization"), true);
+    assert.equal(now.allowed.includes("analytics"), false, "the visitor's choice overrode the person's");
+    let events = [];
+    for (let i = 0; i < 20 && !events.some((e) => e.item_id === "mug-enamel"); i += 1) {
+      events = await storedEvents(subject);
+      if (!events.length) await page.waitForTimeout(100);
+    }
+    assert.ok(events.some((e) => e.item_id === "mug-enamel"), `the visit was not merged: ${JSON.stringify(events)}`);
+    // From now on the person's own events go in under their id.
+    await page.getByRole("button", { name: "View Rain jacket", exact: true }).click();
+    await page.evaluate(() => Candor.flush());
+    await page.waitForTimeout(300);
+    assert.ok((await storedEvents(subject)).some((e) => e.item_id === "jacket-rain"));
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("logging in someone who never chose asks them, then merges the visit", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await openShopAnonymously(page);
+    await page.locator("#cnd-accept").click();
+    await bannerGone(page);
+    await page.getByRole("button", { name: "View Trail running shoes", exact: true }).click();
+    await page.evaluate(() => Candor.flush());
+    const subject = newSubject("first-login");
+    const token = await subjectToken(subject);
+    const login = page.evaluate(([id, t]) => Candor.login(id, t, { plan: "trail" }), [subject, token]);
+    await page.locator("#cnd-accept").waitFor();
+    assert.deepEqual(await storedEvents(subject), [], "sent before the person chose");
+    await page.locator("#cnd-accept").click();
+    const merged = await login;
+    assert.ok(merged.results.some((r) => r.merged_events >= 1), JSON.stringify(merged));
+    assert.equal((await consents(subject)).personalization.status, "granted");
+    assert.ok((await storedEvents(subject)).some((e) => e.item_id === "shoe-trail"));
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("the visitor session: kept when allowed, renewed near its expiry, replaced when refused", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    const starts = [];
+    page.on("request", (r) => {
+      if (r.url().endsWith("/v1/visitor-sessions")) starts.push(r.headers().authorization.replace(/^Bearer /, "").match(/^(cnd_pk_|cvt_)/)[1]);
+    });
+    await openShopAnonymously(page);
+    await page.locator("#cnd-accept").click();
+    await bannerGone(page);
+    const first = (await keptVisitor(page)).local;
+    assert.deepEqual(starts, ["cnd_pk_"]);
+
+    // Reloaded: the stored session is used as it is.
+    await page.reload();
+    await page.locator("#recs .candor-recs-list, #recs .candor-recs-empty").first().waitFor();
+    assert.equal(await page.locator("#candor-consent").count(), 0, "asked again for the same visitor");
+    assert.deepEqual(starts, ["cnd_pk_"]);
+    assert.equal(await page.evaluate(() => Candor.consent().subject), first.anonymousId);
+
+    // Within a day of its expiry: renewed with its own token, same visitor, later expiry.
+    await page.evaluate(() => {
+      const v = JSON.parse(localStorage.getItem("candor.visitor"));
+      v.expiresAt = new Date(Date.now() + 3600 * 1000).toISOString();
+      localStorage.setItem("candor.visitor", JSON.stringify(v));
+    });
+    await page.reload();
+    await page.locator("#recs .candor-recs-list, #recs .candor-recs-empty").first().waitFor();
+    assert.deepEqual(starts, ["cnd_pk_", "cvt_"]);
+    const renewed = (await keptVisitor(page)).local;
+    assert.equal(renewed.anonymousId, first.anonymousId);
+    assert.ok(Date.parse(renewed.expiresAt) > Date.now() + 3600 * 1000, renewed.expiresAt);
+
+    // A token the server refuses: a fresh session, once, and the page carries on.
+    await page.evaluate(() => {
+      const v = JSON.parse(localStorage.getItem("candor.visitor"));
+      v.token = "cvt_not-a-real-token";
+      localStorage.setItem("candor.visitor", JSON.stringify(v));
+    });
+    await page.reload();
+    await page.waitForFunction((old) => Candor.consent().subject !== old, first.anonymousId);
+    await page.locator("#products-source", { hasText: "From the shop's catalog." }).waitFor();
+    assert.deepEqual(starts, ["cnd_pk_", "cvt_", "cnd_pk_"]);
+    const fresh = await page.evaluate(() => Candor.consent().subject);
+    assert.match(fresh, /^v-[0-9a-f]{32}$/);
+    assert.notEqual(fresh, first.anonymousId);
+    // Nothing is kept of the new visitor before they choose, and nothing of the old one.
+    const kept = await keptVisitor(page);
+    assert.equal(kept.local, null);
+    assert.equal(kept.session, null);
+    // The choice was recorded for the old visitor, so the next visit asks the new one.
+    assert.equal(await page.evaluate(() => localStorage.getItem("candor.choice")), null);
+    await page.reload();
+    await page.locator("#cnd-accept").waitFor();
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("privacy center: sign out everywhere voids every token issued so far", async () => {
+  const b = await open();
+  try {
+    const subject = newSubject("signout");
+    await person(subject, ["stove-camp"]);
+    const other = await subjectToken(subject); // say, the shop open on a phone
+    const { page } = b;
+    const token = await openPrivacyAs(page, subject);
+    await page.locator("#activity table").waitFor();
+    const revokes = [];
+    page.on("request", (r) => { if (r.url().endsWith("/sessions/revoke")) revokes.push(r.method()); });
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    const note = page.locator("#session-problem [role=status]");
+    await note.waitFor();
+    assert.deepEqual(revokes, ["POST"]);
+    assert.match(await note.innerText(), /signed out everywhere/);
+    assert.match(await note.innerText(), /no longer works/);
+    assert.equal(await page.evaluate(() => document.activeElement.closest("#session-problem") !== null), true);
+    assert.equal(await page.locator("#purposes input").count(), 0, "the data stayed on screen");
+    assert.equal(await page.locator("#signout-btn").isDisabled(), true);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("candor.privacy.session")), null);
+    await screenshot(page, "privacy-center-signed-out.png");
+
+    // Both tokens are dead now, whoever holds them; the data is untouched.
+    for (const t of [token, other]) {
+      const r = await api("GET", `/v1/subjects/${encodeURIComponent(subject)}/consents`, t);
+      assert.equal(r.status, 401, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, "token_revoked");
+    }
+    assert.equal((await storedEvents(subject)).length, 1);
+
+    // The old link says so plainly and points back to the shop.
+    await openPrivacyAs(page, subject, token);
+    await page.locator("#session-problem [role=alert]").waitFor();
+    assert.match(await page.locator("#session-problem").innerText(), /signed out everywhere/);
+    assert.match(await page.locator("#session-problem").innerText(), /from the shop/);
+    // A link issued afterwards works.
+    await page.waitForTimeout(1100);
+    await openPrivacyAs(page, subject);
+    await page.locator("#activity table").waitFor();
+    assert.equal(await page.locator("#session-problem").isVisible(), false);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("privacy center: an expired link, and no link, say so and point to the shop", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    const subject = newSubject("expired");
+    const token = await subjectToken(subject, { ttl_seconds: 1 });
+    await page.waitForTimeout(1500);
+    await openPrivacyAs(page, subject, token);
+    await page.locator("#session-problem [role=alert]").waitFor();
+    const text = await page.locator("#session-problem").innerText();
+    assert.match(text, /expired/);
+    assert.match(text, /from the shop/);
+    assert.equal(await page.locator("#purposes input").count(), 0);
+
+    // An operator-style link with a key is not a way in any more; nothing is sent with it.
+    const sent = credentialsSent(page);
+    await page.goto("about:blank");
+    await page.goto(`${BASE}/privacy/?subject=${encodeURIComponent(subject)}&key=cnd_sk_0000000000000000_${"0".repeat(64)}`);
+    await page.locator("#session-problem [role=alert]").waitFor();
+    assert.match(await page.locator("#session-problem").innerText(), /personal link from the shop/);
+    assert.deepEqual(sent, []);
+    assert.deepEqual(b.errors, []);
   } finally {
     await b.close();
   }

@@ -5,10 +5,14 @@
 (function (global) {
   "use strict";
 
-  /** Calls the API. `missing` is true when this server does not offer the endpoint yet. */
-  function api(method, path, key, body) {
+  /**
+   * Calls the API with `credential` (a token, or the admin key the operator typed into the
+   * console). `code` is the error code of a refusal; `missing` is true when this server does
+   * not offer the endpoint yet.
+   */
+  function api(method, path, credential, body) {
     var headers = {};
-    if (key) headers.Authorization = "Bearer " + key;
+    if (credential) headers.Authorization = "Bearer " + credential;
     var init = { method: method, headers: headers };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -24,12 +28,13 @@
           ok: res.ok,
           data: data,
           // Unknown routes answer 404 `not_found`, known routes without this method 405.
+          code: code || null,
           missing: (res.status === 404 && (code === "not_found" || !code)) || res.status === 405 || res.status === 501,
           message: (data && data.error && data.error.message) || res.statusText
         };
       });
     }, function () {
-      return { status: 0, ok: false, data: null, missing: false, message: "the server could not be reached" };
+      return { status: 0, ok: false, data: null, code: null, missing: false, message: "the server could not be reached" };
     });
   }
 

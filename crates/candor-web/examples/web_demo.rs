@@ -8,8 +8,10 @@
 //! past three weeks give the console's consent chart counts above k, and a segment and a
 //! campaign give its segment and campaign views something to show.
 //!
-//! Prints `listening on http://ADDR`, then one `KIND KEY` line per key (admin, ingest,
-//! decide), then serves until interrupted or stopped.
+//! Prints `listening on http://ADDR`, then one `KIND KEY` line per key — the server keys
+//! `admin`, `ingest`, `decide` and `sessions` (for a backend: seeding, checking, minting subject
+//! tokens), and last `publishable`, allowed for the listening origin (the only key the shop's
+//! page gets) — then serves until interrupted or stopped.
 //!
 //!     cargo run -p candor-web --example web_demo
 
@@ -203,43 +205,51 @@ async fn seed(
     Ok(())
 }
 
+/// Creates a key with one scope, allowed from `origins` (none: any caller).
+fn new_key(
+    store: &dyn Store,
+    scope: Scope,
+    origins: &[&str],
+    now: Timestamp,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let new = NewKey {
+        scopes: vec![scope],
+        allowed_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+        label: format!("web demo {}", scope.as_str()),
+        expires_at: None,
+    };
+    Ok(create_key(store, new, now)?.1)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Bound first: the publishable key is allowed for exactly this origin.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let origin = format!("http://{addr}");
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(dir.path())?);
     let mut config = Config::resolve("", Overrides::default())?;
     config.data_dir = dir.path().to_owned();
     let now = Clock::System.now();
-    let key = |scope| -> Result<String, Box<dyn std::error::Error>> {
-        let new = NewKey {
-            scopes: vec![scope],
-            allowed_origins: vec![],
-            label: format!("web demo {}", scope.as_str()),
-        };
-        Ok(create_key(store.as_ref(), new, now)?.1)
-    };
+    // Server keys: for this process and the browser tests' backend calls, never for a page.
+    let admin = new_key(store.as_ref(), Scope::Admin, &[], now)?;
+    let ingest = new_key(store.as_ref(), Scope::Ingest, &[], now)?;
+    let decide = new_key(store.as_ref(), Scope::Decide, &[], now)?;
+    let sessions = new_key(store.as_ref(), Scope::Sessions, &[], now)?;
+    let publishable = new_key(store.as_ref(), Scope::Publishable, &[&origin], now)?;
     // Created in the throwaway data directory, so each run pseudonymizes ids afresh.
     let secret = candor_server::secret::load_or_create(&config)?;
-    let keys = DemoKeys {
-        admin: key(Scope::Admin)?,
-        ingest: key(Scope::Ingest)?,
-        decide: key(Scope::Decide)?,
-        privacy_token: Some(Arc::new(candor_server::subject_token::minter(
-            secret.as_bytes(),
-            SubjectKey::derive(
-                secret.as_bytes(),
-                &ExternalId::parse(candor_web::DEMO_SUBJECT_ID)?,
-            ),
-            &config.subject_rights,
-            Clock::System,
-        ))),
-    };
     consent_history(
         store.as_ref(),
         &Policy::default_policy(),
         secret.as_bytes(),
         now,
     )?;
+    let shopper = SubjectKey::derive(
+        secret.as_bytes(),
+        &ExternalId::parse(candor_web::DEMO_SUBJECT_ID)?,
+    );
     let state = AppState::new(
         store,
         Policy::default_policy(),
@@ -247,23 +257,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         config,
         Clock::System,
     );
-    let printed = format!(
-        "admin {}\ningest {}\ndecide {}",
-        keys.admin, keys.ingest, keys.decide
-    );
-    let admin = keys.admin.clone();
-    let ingest = keys.ingest.clone();
+    let keys = DemoKeys {
+        publishable: publishable.clone(),
+        admin: admin.clone(),
+        shopper_token: Some(Arc::new(candor_server::subject_token::minter(
+            state.clone(),
+            shopper,
+        ))),
+    };
     let app = candor_server::router(state.clone())
         .merge(candor_web::router(WebConfig { demo: Some(keys) }));
+    // Seeding is the shop's backend at work, so it uses server keys, from here.
     seed(&app, &admin, &ingest).await?;
     let worker = state.clone();
     tokio::task::spawn_blocking(move || candor_server::recommend::rebuild_once(&worker)).await??;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
-        writeln!(out, "{printed}")?;
+        writeln!(out, "listening on {origin}")?;
+        writeln!(out, "admin {admin}")?;
+        writeln!(out, "ingest {ingest}")?;
+        writeln!(out, "decide {decide}")?;
+        writeln!(out, "sessions {sessions}")?;
+        // Last: tests/browser/run.sh starts once it sees this line.
+        writeln!(out, "publishable {publishable}")?;
         out.flush()?;
     }
     axum::serve(listener, app)

@@ -2,8 +2,23 @@
 //! shop, embedded in the binary.
 //!
 //! [`router`] serves the files under `assets/` from memory. Every page is plain HTML, CSS and
-//! JavaScript that talks to the `/v1/` API with an API key, exactly as a shop's own site
-//! would, so the front end needs no server-side state and no access to the store.
+//! JavaScript that talks to the `/v1/` API exactly as a shop's own site would, so the front
+//! end needs no server-side state and no access to the store.
+//!
+//! **Who holds what.** A page a visitor or customer loads never holds a server key (those
+//! open every person's data). It holds at most:
+//! - a publishable key (`cnd_pk_...`), bound to the shop's origins, which can only start a
+//!   visitor session (`POST /v1/visitor-sessions`) and read the policy;
+//! - the visitor token Candor issues for that browser (`cvt_...`), which reaches that one
+//!   anonymous visitor's data;
+//! - a subject token (`cst_...`) for the logged-in person, minted by the shop's backend with a
+//!   server key, which reaches that one person's data (and the privacy center's actions).
+//!
+//! The SDK (`candor.js`) refuses server keys outright. The demo shop gets its publishable key
+//! and the demo shopper's subject token from `/shop/config.js`; the privacy center opens only
+//! from a personal link carrying a subject token. The operator console is for the operator,
+//! not for visitors: served by Candor itself (same origin), it uses the admin key the operator
+//! types in, kept in that tab only.
 //!
 //! **Architecture invariant:** nothing is fetched from another origin at run time — no CDN,
 //! font or script — so a person's browser talks only to the Candor instance it came to, and
@@ -19,24 +34,26 @@ use axum::routing::{MethodRouter, get};
 /// What the front end needs from the server's configuration.
 #[derive(Debug, Clone, Default)]
 pub struct WebConfig {
-    /// Keys for the demo shop; `None` outside `candor demo`, and the shop then asks for them.
+    /// Credentials for the demo shop; `None` outside `candor demo`, and the shop then runs as
+    /// an anonymous visitor and asks for a publishable key.
     pub demo: Option<DemoKeys>,
 }
 
-/// The API keys `candor demo` creates for its shop.
+/// What `candor demo` creates for its shop. Only the publishable key and fresh subject tokens
+/// reach a browser.
 #[derive(Clone)]
 pub struct DemoKeys {
-    /// Ingest-scoped: consents and events from the shop's pages.
-    pub ingest: String,
-    /// Decide-scoped: recommendations and reading consent state.
-    pub decide: String,
-    /// Admin-scoped. Deliberately never served to a browser: the console asks the operator
-    /// for it, so a visitor of the demo shop cannot become its operator.
+    /// Publishable (`cnd_pk_...`), allowed for the demo's own origin: it can only start
+    /// visitor sessions, so it is safe in the shop's page.
+    pub publishable: String,
+    /// Admin-scoped. Never served to a browser: the console asks the operator for it, so a
+    /// visitor of the demo shop cannot become its operator.
     pub admin: String,
-    /// Mints a fresh subject token for [`DEMO_SUBJECT_ID`], for the shop's privacy-center
-    /// link. Called on each load of the shop's configuration, so the link never outlives the
-    /// token's short lifetime.
-    pub privacy_token: Option<TokenMinter>,
+    /// Mints a fresh subject token for [`DEMO_SUBJECT_ID`], as a shop's backend does when a
+    /// person logs in: the demo shop acts as that person with it, and its privacy-center link
+    /// carries it. Called on each load of the shop's configuration, so the token never
+    /// outlives its short lifetime. `None`: the shop runs as an anonymous visitor.
+    pub shopper_token: Option<TokenMinter>,
 }
 
 /// Issues a subject token; supplied by whoever holds the server secret.
@@ -49,8 +66,10 @@ impl std::fmt::Debug for DemoKeys {
     }
 }
 
-/// The person the demo shop acts as, so its privacy-center link shows the same consents.
-/// A page may choose another with `?subject=` (the browser tests do, one person per test).
+/// The person the demo shop is logged in as, so its privacy-center link shows the same
+/// consents. A login link `/shop/#subject=ID&token=cst_...` (a token minted by a backend, such
+/// as the browser tests) logs the tab in as someone else; `/shop/#anonymous` shops as a
+/// visitor.
 pub const DEMO_SUBJECT_ID: &str = "demo-shopper";
 
 /// One embedded file.
@@ -103,8 +122,8 @@ fn respond(asset: &'static Asset) -> Response {
             // instance from serving a stale SDK against a newer API.
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            // The privacy center's URL carries a key or token; it must not leak to any
-            // page a link leads to.
+            // The shop's and the privacy center's URLs may carry a token; it must not leak to
+            // any page a link leads to.
             (header::REFERRER_POLICY, "no-referrer"),
         ],
         asset.body,
@@ -129,19 +148,16 @@ fn serve<S: Clone + Send + Sync + 'static>(asset: &'static Asset) -> MethodRoute
     get(move || async move { respond(asset) })
 }
 
-/// `window.CandorDemo = {...}` for the demo shop: the keys a visitor's browser needs, and
-/// nothing more (no admin key).
+/// `window.CandorDemo = {...}` for the demo shop: the publishable key and the demo shopper's
+/// own subject token, nothing more — no server key ever.
 fn demo_config_js(keys: &DemoKeys) -> String {
-    let mut config = serde_json::json!({
-        "ingestKey": keys.ingest,
-        "decideKey": keys.decide,
-        "subject": DEMO_SUBJECT_ID,
-    });
-    if let Some(mint) = &keys.privacy_token {
-        // Only the demo shopper's own token: it opens that one person's privacy center.
-        config["privacyToken"] = serde_json::Value::String(mint());
+    let mut config = serde_json::json!({ "publishableKey": keys.publishable });
+    if let Some(mint) = &keys.shopper_token {
+        // Only the demo shopper's own token: it opens that one person's data.
+        config["subject"] = serde_json::Value::from(DEMO_SUBJECT_ID);
+        config["subjectToken"] = serde_json::Value::String(mint());
     }
-    // JSON is valid JavaScript; serde_json escapes every string, so keys cannot break out.
+    // JSON is valid JavaScript; serde_json escapes every string, so values cannot break out.
     format!("window.CandorDemo = {config};\n")
 }
 

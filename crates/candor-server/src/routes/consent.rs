@@ -276,20 +276,16 @@ pub async fn put_consents(
 ) -> ApiResult<Json<ConsentStateBody>> {
     let subject = access.key();
     let now = state.now();
-    let facts = parse_facts(body.subject.as_ref())?;
-    let requested = build_records(&state, &body, now)?;
-    let backend_sources = [Source::Parental, Source::Import];
-    if !access.is_server()
-        && requested
-            .iter()
-            .any(|r| backend_sources.contains(&r.source))
-    {
+    // Who may record what comes before whether it is well-formed.
+    if !access.is_server() && matches!(body.source.as_deref(), Some("parental" | "import")) {
         return Err(ApiError::forbidden(
             "needs_server_key",
             "a parental or imported consent can only come from the shop's backend, which \
              verified it; a browser records its own choices as `banner` or `api`",
         ));
     }
+    let facts = parse_facts(body.subject.as_ref())?;
+    let requested = build_records(&state, &body, now)?;
     let gpc = has_gpc(&headers);
     if requested.is_empty() && !gpc && facts == SubjectFacts::default() {
         return Err(ApiError::bad_request(

@@ -1,13 +1,11 @@
 /*
  * The privacy center. Opened from a personal link `/privacy/#token=cst_...&subject=ID`: the
- * token lets this page reach that one person's data and nobody else's. It travels in the
- * fragment, which browsers never send to any server, and is moved into this tab's
- * sessionStorage at once and dropped from the address bar, so it is not bookmarked or shared
- * by accident.
+ * shop's backend minted the subject token for this one person when they logged in, and it
+ * lets this page reach that person's data and nobody else's. It travels in the fragment,
+ * which browsers never send to any server, and is moved into this tab's sessionStorage at
+ * once and dropped from the address bar, so it is not bookmarked or shared by accident.
  *
- * For operators and older links, `?subject=ID&key=KEY` (an ingest key for changes) and
- * optionally `&readKey=KEY` (a decide key for reading) still work for the consent switches,
- * the choice history and pausing; seeing, downloading and deleting the data need the token.
+ * There is no other way in: without a valid link the page only says where to get one.
  */
 (function () {
   "use strict";
@@ -16,6 +14,7 @@
   var SESSION = "candor.privacy.session";
   var EVENTS_SHOWN_MAX = 20;
   var RECS_SHOWN = 6;
+  var NEW_LINK = " Please open the privacy center again from the shop (log in there if you need to): it gives you a new link.";
 
   function $(id) { return document.getElementById(id); }
 
@@ -30,52 +29,51 @@
   function fromSession() {
     try { return JSON.parse(sessionStorage.getItem(SESSION)); } catch (e) { return null; }
   }
-
-  var params = new URLSearchParams(location.search);
-  var session = fromFragment() || (params.get("key") ? null : fromSession());
-  var subject, writeKey, readKey;
-  if (session && session.token) {
-    subject = session.subject;
-    writeKey = readKey = session.token;
-  } else {
-    subject = params.get("subject");
-    writeKey = params.get("key");
-    readKey = params.get("readKey") || writeKey;
+  function forgetSession() {
+    try { sessionStorage.removeItem(SESSION); } catch (e) { /* nothing kept */ }
   }
-  var personal = !!(session && session.token);
+
+  var session = fromFragment() || fromSession();
+  var subject = session && session.subject;
+  var token = session && session.token;
   var gpc = navigator.globalPrivacyControl === true;
   var current = null; // the last consent state from the server
   var deleted = false;
+  var ended = false; // the link stopped working (or the person signed out): nothing more to load
 
   function base() { return "/v1/subjects/" + encodeURIComponent(subject); }
 
   var DATA_SECTIONS = ["purposes", "told-body", "inferred-body", "activity-body", "why-body"];
-  var ACTIONS = ["pause-toggle", "download-btn", "delete-btn"];
+  var ACTIONS = ["pause-toggle", "download-btn", "delete-btn", "signout-btn"];
 
-  function problem(text) {
+  /** Stops the page: says why (an error, or `ok` news such as signing out), hides the data. */
+  function problem(text, ok) {
+    ended = true;
     var box = $("session-problem");
-    P.clear(box).appendChild(el("p", { class: "error", role: "alert", text: text }));
+    var p = el("p", { class: ok ? "note" : "error", role: ok ? "status" : "alert", tabindex: "-1", text: text });
+    P.clear(box).appendChild(p);
     box.hidden = false;
     DATA_SECTIONS.forEach(function (id) { P.clear($(id)); });
     ACTIONS.forEach(function (id) { $(id).disabled = true; });
+    return p;
   }
 
-  function needsLink(what) {
-    return el("p", { class: "unavailable", "data-state": "needs-link", text: what + " needs your personal link from the shop." });
-  }
-
-  if (!subject || !writeKey) {
-    problem("This page needs a personal link from the shop. Open the privacy center from the link the shop gave you.");
+  if (!subject || !token) {
+    problem("This page needs your personal link from the shop." + NEW_LINK);
     return;
   }
   $("gpc").hidden = !gpc;
 
-  // With a personal link the controller's name comes with the data (see loadHeld).
-  if (!personal) {
-    P.api("GET", "/v1/policy", readKey).then(function (r) {
-      if (r.ok) $("controller").textContent = r.data.controller;
+  /** Calls the API with the person's token; answers that arrive after the page ended are dropped. */
+  function api(method, path, body) {
+    return P.api(method, path, token, body).then(function (r) {
+      return ended ? new Promise(function () { /* the page has stopped: never settles */ }) : r;
     });
   }
+
+  api("GET", "/v1/policy").then(function (r) {
+    if (r.ok) $("controller").textContent = r.data.controller;
+  });
 
   function when(t) { return t ? new Date(t).toLocaleString() : "—"; }
   function words(s) { return String(s).replace(/_/g, " "); }
@@ -90,10 +88,18 @@
     ]);
   }
 
-  /** Refused because the link expired or is someone else's: say so once, stop. */
+  /** Why a refused link stopped working, in plain words. */
+  var LINK_PROBLEMS = {
+    token_expired: "Your link has expired: links to the privacy center work for a short time only, so nobody else can use an old one.",
+    token_revoked: "Your link no longer works: you signed out everywhere, which ended every link given out for you until then.",
+    token_wrong_subject: "This link is not valid for this page: it belongs to someone else's privacy center."
+  };
+
+  /** Refused because the link expired, was revoked or is someone else's: say so once, stop. */
   function refused(r) {
-    if (r.status === 401 || (r.status === 403 && personal)) {
-      problem("This link is not valid any more (" + r.message + "). Please ask the shop for a new one.");
+    if (r.status === 401 || r.code === "token_wrong_subject") {
+      forgetSession();
+      problem((LINK_PROBLEMS[r.code] || "This link is not valid any more.") + NEW_LINK);
       return true;
     }
     return false;
@@ -135,7 +141,7 @@
     var decision = on ? "granted" : p.status === "granted" ? "withdrawn" : "denied";
     var body = { decisions: [{ purpose: p.purpose, decision: decision }], source: "banner", choice: "individual",
       evidence: { ui: "privacy-center", gpc: gpc } };
-    P.api("PUT", base() + "/consents", writeKey, body).then(function (r) {
+    api("PUT", base() + "/consents", body).then(function (r) {
       if (!r.ok) {
         input.checked = !on;
         input.disabled = false;
@@ -153,10 +159,9 @@
   }
 
   function loadChoices() {
-    return P.api("GET", base() + "/consents", readKey).then(function (r) {
+    return api("GET", base() + "/consents").then(function (r) {
       if (r.ok) renderChoices(r.data);
-      else if (r.status === 401 || r.status === 403) problem("This link is not valid any more (" + r.message + ").");
-      else P.clear($("purposes")).appendChild(P.failure(r));
+      else if (!refused(r)) P.clear($("purposes")).appendChild(P.failure(r));
     });
   }
 
@@ -171,7 +176,7 @@
   }
 
   function loadHistory() {
-    return P.api("GET", base() + "/consents/history?limit=20", readKey).then(function (r) {
+    return api("GET", base() + "/consents/history?limit=20").then(function (r) {
       P.clear(choiceHistory).appendChild(el("h3", { text: "Your consent choices" }));
       if (r.missing) { choiceHistory.appendChild(P.unavailable("Your choice history")); return; }
       if (!r.ok) { choiceHistory.appendChild(P.failure(r)); return; }
@@ -231,16 +236,11 @@
   }
 
   function loadHeld() {
+    if (ended) return Promise.resolve();
     P.clear($("told-body")).appendChild(facts);
     $("told-body").appendChild(choiceHistory);
     loadHistory();
-    if (!personal) {
-      facts.appendChild(needsLink("Seeing the details you gave us"));
-      P.clear($("inferred-body")).appendChild(needsLink("Seeing your interests"));
-      P.clear($("activity-body")).appendChild(needsLink("Seeing your activity"));
-      return Promise.resolve();
-    }
-    return P.api("GET", base() + "/export", readKey).then(function (r) {
+    return api("GET", base() + "/export").then(function (r) {
       if (r.status === 404) {
         // Nothing held (or no longer held) about this person.
         renderFacts({});
@@ -261,7 +261,7 @@
   }
 
   function removeInterest(category) {
-    P.api("DELETE", base() + "/interests/" + encodeURIComponent(category), writeKey).then(function (r) {
+    api("DELETE", base() + "/interests/" + encodeURIComponent(category)).then(function (r) {
       var s = P.clear($("inferred-status"));
       if (!r.ok) { if (!refused(r)) s.appendChild(P.failure(r)); return; }
       s.appendChild(el("p", { class: "ok", text: "Removed " + category + ". It will not be inferred again." }));
@@ -275,7 +275,7 @@
   var preferences = null;
 
   function feedback(body, done) {
-    return P.api("POST", base() + "/feedback", writeKey, body).then(function (r) {
+    return api("POST", base() + "/feedback", body).then(function (r) {
       if (r.ok) {
         preferences = r.data.preferences;
         renderPause();
@@ -307,8 +307,8 @@
   }
 
   function loadRecommendations() {
-    if (deleted) return Promise.resolve();
-    return P.api("GET", base() + "/recommendations?n=" + RECS_SHOWN, readKey).then(function (r) {
+    if (deleted || ended) return Promise.resolve();
+    return api("GET", base() + "/recommendations?n=" + RECS_SHOWN).then(function (r) {
       var box = P.clear($("why-body"));
       if (r.missing) { box.appendChild(P.unavailable("Your recommendations")); return; }
       if (!r.ok) { if (!refused(r)) box.appendChild(P.failure(r)); return; }
@@ -345,7 +345,7 @@
   }
 
   function loadPreferences() {
-    return P.api("GET", base() + "/preferences", readKey).then(function (r) {
+    return api("GET", base() + "/preferences").then(function (r) {
       if (r.ok) { preferences = r.data; renderPause(); }
     });
   }
@@ -371,8 +371,7 @@
 
   $("download-btn").addEventListener("click", function () {
     var s = P.clear($("download-status"));
-    if (!personal) { s.appendChild(needsLink("Downloading your data")); return; }
-    P.api("GET", base() + "/export", readKey).then(function (r) {
+    api("GET", base() + "/export").then(function (r) {
       if (r.status === 404) { s.appendChild(el("p", { class: "muted", text: "We hold no data about you." })); return; }
       if (!r.ok) { if (!refused(r)) s.appendChild(P.failure(r)); return; }
       var blob = new Blob([JSON.stringify(r.data, null, 2)], { type: "application/json" });
@@ -414,26 +413,52 @@
 
   $("delete-yes").addEventListener("click", function () {
     $("delete-yes").disabled = true;
-    P.api("DELETE", base(), writeKey).then(function (r) {
+    api("DELETE", base()).then(function (r) {
       $("delete-yes").disabled = false;
       var s = P.clear($("delete-status"));
       $("delete-confirm").hidden = true;
       $("delete-btn").setAttribute("aria-expanded", "false");
       if (r.missing) { s.appendChild(P.unavailable("Deleting your data")); return; }
-      if (r.status === 403 && !personal) { s.appendChild(needsLink("Deleting your data")); return; }
       if (!r.ok) { if (!refused(r)) s.appendChild(P.failure(r)); return; }
       deleted = true;
-      s.appendChild(el("p", { class: "ok", text: "Your data has been deleted." }));
+      // Every link issued for the person ended with their data, this one too: show what is
+      // left from here, without asking the server again.
+      ended = true;
+      forgetSession();
+      s.appendChild(el("p", { class: "ok", text: "Your data has been deleted. This link has ended with it; to come back, open the privacy center again from the shop." }));
       renderReceipt(s, r.data);
-      $("delete-btn").disabled = true;
-      $("pause-toggle").disabled = true;
-      loadChoices();
-      loadHeld();
+      ACTIONS.forEach(function (id) { $(id).disabled = true; });
+      P.clear($("purposes")).appendChild(el("p", { class: "muted", id: "choices-kept",
+        text: "Your consent choices are kept as proof of what you allowed, without anything else about you." }));
+      P.clear(choiceHistory);
+      renderFacts({});
+      renderInferred({});
+      renderActivity([]);
       P.clear($("why-body")).appendChild(el("p", { class: "muted", text: "Your data is deleted; you see what everyone sees." }));
     });
   });
 
+  // ------------------------------------------------------------------ sign out everywhere
+
+  $("signout-btn").addEventListener("click", function () {
+    var btn = $("signout-btn");
+    btn.disabled = true;
+    api("POST", base() + "/sessions/revoke").then(function (r) {
+      var s = P.clear($("signout-status"));
+      if (!r.ok) {
+        btn.disabled = false;
+        if (!refused(r)) s.appendChild(r.missing ? P.unavailable("Signing out everywhere") : P.failure(r));
+        return;
+      }
+      forgetSession();
+      var note = problem("You are signed out everywhere. This link no longer works, and neither does any other link or access to your " +
+        "data given out for you until now, on any device. To come back, open the privacy center again from the shop.", true);
+      note.focus();
+    });
+  });
+
   loadChoices().then(function () {
+    if (ended) return;
     loadHeld();
     loadPreferences().then(loadRecommendations);
   });

@@ -1,10 +1,17 @@
 /*
  * Candor JS SDK: consent banner, tracker and recommendation widget.
  *
- *   Candor.init({ endpoint: "https://candor.example", key: "cnd_...", decideKey: "cnd_..." });
+ *   Candor.init({ endpoint: "https://candor.example", publishableKey: "cnd_pk_..." });
  *   Candor.page();
  *   Candor.track("Product Viewed", { product_id: "sku-1" });
  *   Candor.recommendations(element, { slot: "home", n: 4 });
+ *   // After your backend logged the person in and minted a subject token for them:
+ *   Candor.login("user-42", "cst_...");
+ *
+ * What it holds: a publishable key (safe in a page: it can only start visitor sessions), the
+ * visitor token Candor issues for this browser, and — when the shop's backend passes one — a
+ * subject token for the logged-in person. Each opens one visitor's or one person's data and
+ * nobody else's. Server keys (cnd_sk_...) open everyone's data and are refused here.
  *
  * Rules it keeps: nothing is sent for a purpose the person has not allowed; "Reject all" is
  * exactly as prominent as "Accept all"; no purpose is pre-ticked; Global Privacy Control keeps
@@ -14,16 +21,20 @@
 (function (global) {
   "use strict";
 
-  var VERSION = "0.1.0";
+  var VERSION = "0.2.0";
   // Limits, so a page that tracks in a loop cannot grow memory or flood the server.
   var QUEUE_LEN_MAX = 500;
   var BATCH_LEN_MAX = 50;
   var FLUSH_INTERVAL_MS = 1000;
   var REASONS_LEN_MAX = 5;
+  // A stored visitor session this close to its expiry is renewed on start (same visitor).
+  var RENEW_BEFORE_MS = 24 * 60 * 60 * 1000;
 
   var CHOICE_KEY = "candor.choice";
-  var ANON_KEY = "candor.anonymousId";
-  var USER_KEY = "candor.userId";
+  var VISITOR_KEY = "candor.visitor";
+  // Written by earlier versions; removed wherever this version writes its own.
+  var OLD_KEYS = ["candor.anonymousId", "candor.userId"];
+  var SERVER_KEY_REFUSED = "Candor.init takes a publishable key (cnd_pk_...); server keys must stay on your backend";
 
   // Which purposes each event type serves, as in the default policy. A site with its own
   // policy passes `eventPurposes`; a server whose /v1/policy lists event types overrides both.
@@ -44,8 +55,13 @@
   var decided = false;
   var queue = [];
   var timer = null;
-  var anonymousId = null;
+  var listening = false;
+  var visitor = null; // { token, anonymousId, expiresAt }: this browser's visitor session
+  var reused = false; // the visitor session came from storage, not started on this page
+  var restarted = false; // a refused visitor token was replaced once already
+  var session = null; // resolves once the page holds a credential
   var userId = null;
+  var subjectToken = null; // the logged-in person's token, from the shop's backend; never stored
   var listeners = [];
   var ready = null;
 
@@ -61,13 +77,20 @@
     }
   }
 
-  function readJson(key) {
-    var s = store("localStorage");
+  function readJson(kind, key) {
+    var s = store(kind);
     try {
       return s ? JSON.parse(s.getItem(key)) : null;
     } catch (e) {
       return null;
     }
+  }
+
+  function forget(keys) {
+    ["localStorage", "sessionStorage"].forEach(function (kind) {
+      var s = store(kind);
+      if (s) keys.forEach(function (k) { s.removeItem(k); });
+    });
   }
 
   function uuid() {
@@ -77,30 +100,121 @@
     return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
   }
 
-  function headers(key, json) {
-    var h = { Authorization: "Bearer " + key };
-    if (json) h["Content-Type"] = "application/json";
+  /** One HTTP call with `bearer`. `opts.merge` adds the visitor token so the server can merge. */
+  function call(method, path, body, bearer, opts) {
+    var h = {};
+    if (bearer) h.Authorization = "Bearer " + bearer;
+    if (body !== undefined) h["Content-Type"] = "application/json";
+    if (opts && opts.merge && visitor) h["Candor-Visitor-Token"] = visitor.token;
     // Browsers with GPC add this header themselves and refuse to let scripts set it; asking
     // for it anyway covers embedding contexts that allow it. Decisions below do not rely on it.
     if (gpcOn()) h["Sec-GPC"] = "1";
-    return h;
-  }
-
-  function api(method, path, body, key, extra) {
-    var init = { method: method, headers: headers(key || cfg.key, body !== undefined) };
+    var init = { method: method, headers: h };
     if (body !== undefined) init.body = JSON.stringify(body);
-    if (extra) for (var k in extra) init[k] = extra[k];
+    if (opts && opts.keepalive) init.keepalive = true;
     return global.fetch(cfg.endpoint + path, init).then(function (res) {
       return res.text().then(function (text) {
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        return { status: res.status, ok: res.ok, data: data };
+        var code = data && data.error && data.error.code;
+        return { status: res.status, ok: res.ok, data: data, code: code || null };
       });
     });
   }
 
+  /** Acting for a logged-in person: the page holds both their id and their subject token. */
+  function asPerson() {
+    return !!(userId && subjectToken);
+  }
+
   function subjectId() {
-    return userId || anonymousId;
+    return asPerson() ? userId : visitor && visitor.anonymousId;
+  }
+
+  /** A path under the page's own subject, worked out when the request is made. */
+  function own(suffix) {
+    return function () { return "/v1/subjects/" + encodeURIComponent(subjectId()) + suffix; };
+  }
+
+  // ---------------------------------------------------------------- visitor session
+
+  function setVisitor(d) {
+    visitor = { token: d.visitor_token, anonymousId: d.anonymous_id, expiresAt: d.expires_at };
+    if (decided) keepIds();
+    return visitor;
+  }
+
+  /**
+   * Starts a visitor session with the publishable key, or renews `old` (same anonymous id,
+   * later expiry). The anonymous id always comes from Candor, never from the page.
+   */
+  function startVisitor(old) {
+    return call("POST", "/v1/visitor-sessions", {}, old ? old.token : cfg.publishableKey).then(function (r) {
+      if (r.ok) return setVisitor(r.data);
+      // The stored token is dead (expired, revoked, from another server): start afresh.
+      if (old && r.status === 401) return startVisitor(null);
+      throw new Error("visitor session not started: " + r.status + (r.code ? " " + r.code : ""));
+    });
+  }
+
+  function storedVisitor() {
+    var v = readJson("localStorage", VISITOR_KEY) || readJson("sessionStorage", VISITOR_KEY);
+    return v && v.token && v.anonymousId ? v : null;
+  }
+
+  /** Reuses the stored visitor session, renewing it near its expiry, or starts one. */
+  function openVisitor() {
+    var v = storedVisitor();
+    var left = v ? Date.parse(v.expiresAt) - Date.now() : 0;
+    reused = left > 0;
+    if (!reused) return startVisitor(null);
+    visitor = v;
+    return left > RENEW_BEFORE_MS ? Promise.resolve(v) : startVisitor(v);
+  }
+
+  function whenSession() {
+    if (!session) {
+      // A logged-in person can do without a visitor session; it only serves the merge.
+      session = openVisitor().catch(function (err) {
+        if (asPerson()) return null;
+        session = null; // the next call tries again
+        throw err;
+      });
+    }
+    return session;
+  }
+
+  /**
+   * Calls the API as this page's visitor or person. `path` and `body` may be functions, so a
+   * retry after a fresh visitor session addresses the new anonymous id.
+   */
+  function request(method, path, body, opts) {
+    function attempt() {
+      var person = asPerson();
+      var bearer = person ? subjectToken : visitor && visitor.token;
+      return call(method, typeof path === "function" ? path() : path, typeof body === "function" ? body() : body, bearer,
+        { merge: person && opts && opts.merge, keepalive: opts && opts.keepalive }).then(function (r) {
+        // The visitor token was refused (expired, revoked): start a fresh visitor session,
+        // once per page, and try again as the new visitor.
+        if (!person && r.status === 401 && /^token_/.test(r.code || "") && !restarted) {
+          restarted = true;
+          // A stored choice that allowed anything was recorded for the old visitor: the next
+          // visit asks the new one.
+          var saved = readJson("localStorage", CHOICE_KEY);
+          if (saved && saved.choice !== "reject_all") {
+            // Nothing is allowed for the new visitor until they choose, and no id of theirs
+            // is kept meanwhile; the old visitor's stored session goes too.
+            forget([CHOICE_KEY, VISITOR_KEY]);
+            allowed = {};
+            decided = false;
+          }
+          session = startVisitor(null).catch(function (err) { session = null; throw err; });
+          return session.then(attempt);
+        }
+        return r;
+      });
+    }
+    return whenSession().then(attempt);
   }
 
   // A purpose that needs consent, is granted, and outlives the visit: only then may an id be
@@ -117,19 +231,20 @@
     return policy.purposes.some(function (p) { return p.requires_consent && allowed[p.id]; });
   }
 
+  /** Keeps the visitor session where the person's choice allows, and nowhere else. */
   function keepIds() {
     var local = store("localStorage");
-    var session = store("sessionStorage");
-    if (persistentAllowed()) {
-      if (local) {
-        local.setItem(ANON_KEY, anonymousId);
-        if (userId) local.setItem(USER_KEY, userId);
-      }
+    var tab = store("sessionStorage");
+    var kept = visitor && JSON.stringify(visitor);
+    forget(OLD_KEYS);
+    if (persistentAllowed() && kept) {
+      if (local) local.setItem(VISITOR_KEY, kept);
+      if (tab) tab.removeItem(VISITOR_KEY);
     } else {
-      if (local) { local.removeItem(ANON_KEY); local.removeItem(USER_KEY); }
-      if (session) {
-        if (sessionAllowed()) session.setItem(ANON_KEY, anonymousId);
-        else session.removeItem(ANON_KEY);
+      if (local) local.removeItem(VISITOR_KEY);
+      if (tab) {
+        if (sessionAllowed() && kept) tab.setItem(VISITOR_KEY, kept);
+        else tab.removeItem(VISITOR_KEY);
       }
     }
   }
@@ -157,14 +272,16 @@
 
   // ---------------------------------------------------------------- consent choice
 
+  /** Stores the choice, for whom it was made when an id may be kept; `choice` defaults to the stored one. */
   function remember(choice) {
     var s = store("localStorage");
-    if (!s) return;
+    var saved = readJson("localStorage", CHOICE_KEY);
+    if (!s || !(choice || saved)) return;
     // The record of the choice itself is needed to respect it, so it is kept even when
     // everything is rejected; it holds no identifier unless an id is kept anyway.
     s.setItem(CHOICE_KEY, JSON.stringify({
       policyVersion: policy.version,
-      choice: choice,
+      choice: choice || saved.choice,
       allowed: Object.keys(allowed),
       subject: persistentAllowed() ? subjectId() : null,
       at: new Date().toISOString()
@@ -187,8 +304,8 @@
       choice: choice,
       evidence: { ui: "candor.js", sdk_version: VERSION, policy_version: policy.version, gpc: gpcOn() }
     };
-    return api("PUT", "/v1/subjects/" + encodeURIComponent(subjectId()) + "/consents", body).then(function (r) {
-      if (!r.ok) throw new Error("consent not recorded: " + r.status);
+    return request("PUT", own("/consents"), body).then(function (r) {
+      if (!r.ok) throw new Error("consent not recorded: " + r.status + (r.code ? " " + r.code : ""));
       setState(r.data.purposes);
       remember(choice);
       return Candor.consent();
@@ -361,13 +478,10 @@
     if (ev.event) out.event = ev.event;
     if (ev.properties) out.properties = ev.properties;
     if (ev.traits) out.traits = ev.traits;
-    if (userId) {
-      out.userId = userId;
-      // Lets the server merge the visitor's earlier events, which it does only with consent.
-      if (ev.type === "identify" && anonymousId) out.anonymousId = anonymousId;
-    } else {
-      out.anonymousId = anonymousId;
-    }
+    // The person's events name them and this visitor, whose token rides along in a header:
+    // that lets the server merge the visitor's earlier events, which it does only with consent.
+    if (asPerson()) out.userId = userId;
+    if (visitor) out.anonymousId = visitor.anonymousId;
     out.context = { library: { name: "candor.js", version: VERSION } };
     if (gpcOn()) out.context.gpc = true;
     return out;
@@ -379,7 +493,7 @@
     queue = queue.filter(permitted);
     if (queue.length === 0) return Promise.resolve(null);
     var batch = queue.splice(0, BATCH_LEN_MAX);
-    var p = api("POST", "/v1/events", { events: batch.map(wire) }, null, keepalive ? { keepalive: true } : null)
+    var p = request("POST", "/v1/events", function () { return { events: batch.map(wire) }; }, { merge: true, keepalive: keepalive })
       .then(function (r) {
         schedule();
         return r.data;
@@ -404,10 +518,7 @@
     var n = opts.n || 4;
     var q = "?n=" + encodeURIComponent(n) + (opts.slot ? "&slot=" + encodeURIComponent(opts.slot) : "");
     target.setAttribute("aria-busy", "true");
-    var done = ready || Promise.resolve();
-    return done.then(function () {
-      return api("GET", "/v1/subjects/" + encodeURIComponent(subjectId()) + "/recommendations" + q, undefined, cfg.decideKey);
-    }).then(function (r) {
+    return request("GET", own("/recommendations" + q)).then(function (r) {
       var items = r.ok && r.data ? (r.data.items || r.data.recommendations || []) : [];
       renderRecs(target, items, opts, r.ok && r.data ? r.data : {});
       return items;
@@ -465,44 +576,66 @@
 
   // ---------------------------------------------------------------- public API
 
+  /** Whether a stored choice applies to whoever this page acts for now. */
+  function applies(saved) {
+    if (!saved || saved.policyVersion !== policy.version) return false;
+    if (saved.subject) return saved.subject === subjectId();
+    // Nothing kept an id. A choice that allows nothing applies to anyone; one that allows
+    // something was recorded for a visitor or person the server knows, so it holds only for
+    // the same visitor session (or a logged-in person, who carries their own ledger).
+    var grants = policy.purposes.some(function (p) { return p.requires_consent && saved.allowed.indexOf(p.id) >= 0; });
+    return !grants || reused || asPerson();
+  }
+
+  function checkToken(token) {
+    if (!/^cst_/.test(token || "")) throw new Error("Candor needs a subject token (cst_...) from your backend to act for a logged-in person");
+  }
+
   var Candor = {
     version: VERSION,
 
     /**
-     * Starts the SDK. Options: endpoint (default: this origin), key (ingest-scoped),
-     * decideKey (for recommendations; default: key), userId, eventPurposes, banner (default
-     * true: ask when no valid choice is stored), container, onConsent(state).
+     * Starts the SDK. Options: endpoint (default: this origin), publishableKey (cnd_pk_...),
+     * userId and subjectToken (together: act for that logged-in person; the token comes from
+     * your backend, which asks Candor for it with a server key), eventPurposes, banner
+     * (default true: ask when no valid choice is stored), container, onConsent(state).
      * Resolves with the consent state once it is known (after the banner, if shown).
      */
     init: function (options) {
+      options = options || {};
+      // A server key opens everyone's data; a page that held one would hand it to anybody.
+      if (options.key || options.decideKey || !/^cnd_pk_/.test(options.publishableKey || "")) {
+        throw new Error(SERVER_KEY_REFUSED);
+      }
+      if (options.subjectToken) checkToken(options.subjectToken);
       cfg = {
         endpoint: (options.endpoint || "").replace(/\/+$/, ""),
-        key: options.key,
-        decideKey: options.decideKey || options.key,
+        publishableKey: options.publishableKey,
         eventPurposes: options.eventPurposes || DEFAULT_EVENT_PURPOSES,
         banner: options.banner !== false,
         container: options.container || null
       };
-      if (!cfg.key) throw new Error("Candor.init needs an API key");
       if (options.onConsent) listeners.push(options.onConsent);
-      var local = store("localStorage");
-      var session = store("sessionStorage");
-      userId = options.userId || (local && local.getItem(USER_KEY)) || null;
-      anonymousId = (local && local.getItem(ANON_KEY)) || (session && session.getItem(ANON_KEY)) || uuid();
-      if (!timer && global.addEventListener) {
+      // Only both together act for a person: an id alone proves nothing, and the token is
+      // opaque (it does not say whose it is).
+      userId = options.userId && options.subjectToken ? String(options.userId) : null;
+      subjectToken = userId ? options.subjectToken : null;
+      if (!listening && global.addEventListener) {
+        listening = true;
         global.addEventListener("pagehide", function () { flush(true); });
       }
-      ready = api("GET", "/v1/policy").then(function (r) {
+      session = null;
+      var policyRead = call("GET", "/v1/policy", undefined, cfg.publishableKey).then(function (r) {
         if (!r.ok) throw new Error("policy unavailable: " + r.status);
         policy = r.data;
         if (Array.isArray(policy.event_types)) {
           policy.eventPurposes = {};
           policy.event_types.forEach(function (t) { policy.eventPurposes[t.name] = t.purposes; });
         }
-        var saved = readJson(CHOICE_KEY);
-        var sameVersion = saved && saved.policyVersion === policy.version;
-        var samePerson = saved && (!options.userId || !saved.subject || saved.subject === options.userId);
-        if (sameVersion && samePerson) {
+      });
+      ready = Promise.all([policyRead, whenSession()]).then(function () {
+        var saved = readJson("localStorage", CHOICE_KEY);
+        if (applies(saved)) {
           policy.purposes.forEach(function (p) {
             if (!p.requires_consent) saved.allowed.push(p.id);
             // GPC switched on since the choice still opts out of sale and sharing.
@@ -511,7 +644,8 @@
           setState(saved.allowed.map(function (id) { return { purpose: id, allowed: true }; }));
           return Candor.consent();
         }
-        // No choice yet, or the policy changed since: ask again, and until then send nothing.
+        // No choice yet, the policy changed since, or the choice was someone else's: ask
+        // again, and until then send nothing.
         return cfg.banner ? showBanner() : Candor.consent();
       });
       return ready;
@@ -524,7 +658,8 @@
         gpc: gpcOn(),
         policyVersion: policy && policy.version,
         allowed: Object.keys(allowed).sort(),
-        subject: subjectId()
+        subject: subjectId() || null,
+        anonymousId: (visitor && visitor.anonymousId) || null
       };
     },
 
@@ -544,26 +679,73 @@
       return enqueue({ type: "track", _name: event, event: event, properties: properties || {} });
     },
 
+    /**
+     * Records traits. Only a subject token proves who someone is: without one for `id`, the
+     * event must not name `id` as its userId — any page could otherwise claim to be anyone,
+     * and the server refuses such an event (`subject_not_yours`). So it is recorded for this
+     * visitor, and a person's id comes in through `login`, with the token their backend minted.
+     */
     identify: function (id, traits) {
-      userId = String(id);
-      if (decided) keepIds();
+      // Logged in as someone else: the traits are not theirs, and not this visitor's either.
+      if (asPerson() && String(id) !== userId) return false;
       return enqueue({ type: "identify", _name: "Identify", traits: traits || {} });
+    },
+
+    /**
+     * Acts for a logged-in person from now on, with the subject token the shop's backend
+     * minted for them, and merges this visitor into them (an identify carrying both ids, sent
+     * with both tokens). The person's own recorded choice governs from here; when they never
+     * made one, the banner asks them (the visitor's choice was not theirs to give). Resolves
+     * with the server's answer to the identify, or null when nothing was sent.
+     */
+    login: function (id, token, traits) {
+      checkToken(token);
+      var before = [userId, subjectToken];
+      return Promise.resolve(ready).catch(function () { /* a person can do without a visitor */ }).then(function () {
+        userId = String(id);
+        subjectToken = token;
+        return request("GET", own("/consents"));
+      }).then(function (r) {
+        if (!r.ok) {
+          userId = before[0];
+          subjectToken = before[1];
+          throw new Error("login refused: " + r.status + (r.code ? " " + r.code : ""));
+        }
+        var chosen = r.data.purposes.every(function (p) {
+          return p.status === "not_required" || !/^(no_choice_yet|purpose_changed)$/.test(p.reason_code);
+        });
+        var identify = { type: "identify", _name: "Identify", traits: traits || {} };
+        if (chosen) {
+          setState(r.data.purposes);
+          remember("account");
+          enqueue(identify);
+          return flush(false);
+        }
+        // Until the person chose, nothing is sent (the identify waits in the queue).
+        allowed = {};
+        decided = false;
+        enqueue(identify);
+        return cfg.banner ? showBanner().then(function () { return flush(false); }) : null;
+      });
     },
 
     flush: function () { return flush(false); },
     recommendations: recommendations,
 
-    /** Forgets the stored choice and ids in this browser (the server's record stays). */
+    /** Calls the Candor API as this visitor or logged-in person. Resolves with {status, ok, data, code}. */
+    request: function (method, path, body) { return request(method, path, body); },
+
+    /** Forgets the stored choice, the visitor session and the person's token in this browser (the server's record stays). */
     reset: function () {
-      var local = store("localStorage");
-      var session = store("sessionStorage");
-      [CHOICE_KEY, ANON_KEY, USER_KEY].forEach(function (k) {
-        if (local) local.removeItem(k);
-        if (session) session.removeItem(k);
-      });
+      forget([CHOICE_KEY, VISITOR_KEY].concat(OLD_KEYS));
       allowed = {};
       decided = false;
       queue = [];
+      visitor = null;
+      reused = false;
+      session = null;
+      userId = null;
+      subjectToken = null;
     }
   };
 

@@ -1,16 +1,24 @@
 /*
  * The demo shop: a product grid instrumented with the SDK, the way a real shop would use it.
- * Keys come from /shop/config.js when the server runs its demo, otherwise from a form.
- * `?subject=ID` makes the shop act as that person (the browser tests use one per test).
- * The demo shopper's privacy-center link carries a subject token the demo mints for them;
- * anyone else gets the operator-style link with keys.
+ *
+ * The page holds only what a shop's page may: the publishable key (it can start visitor
+ * sessions and nothing else) and, when someone is logged in, the subject token the shop's
+ * backend minted for that one person. Never a server key.
+ *
+ * Who is shopping:
+ * - `/shop/#subject=ID&token=cst_...` logs in as ID. A backend minted the token (in the demo,
+ *   the browser tests do, with a server key); it rides in the fragment, which the browser
+ *   never sends to a server, and is moved into this tab's sessionStorage at once.
+ * - `/shop/#anonymous` shops as an anonymous visitor, for this tab.
+ * - Otherwise `candor demo` logs in as its demo shopper (/shop/config.js). Without a demo
+ *   configuration the shop runs as an anonymous visitor and asks for a publishable key.
  */
 (function () {
   "use strict";
   var P = window.CandorPage;
   var el = P.el;
-  var KEYS = "candor.shop.keys";
-  var params = new URLSearchParams(location.search);
+  var KEY = "candor.shop.publishableKey";
+  var LOGIN = "candor.shop.login";
 
   // Shown when the catalog is empty or the server has no catalog endpoint.
   var BUILT_IN = [
@@ -25,11 +33,32 @@
   ];
 
   function $(id) { return document.getElementById(id); }
+  function readSession(k) { try { return JSON.parse(sessionStorage.getItem(k)); } catch (e) { return null; } }
+  function keepSession(k, v) { try { sessionStorage.setItem(k, JSON.stringify(v)); } catch (e) { /* private mode */ } }
 
-  function keys() {
+  /** Who this tab shops as: `{subject, token}` when logged in, null for an anonymous visitor. */
+  function login() {
+    var h = new URLSearchParams(location.hash.replace(/^#/, ""));
+    var fromLink = h.get("subject") && h.get("token") ? { subject: h.get("subject"), token: h.get("token") } : null;
+    if (fromLink || h.has("anonymous")) {
+      keepSession(LOGIN, fromLink || { anonymous: true });
+      history.replaceState(null, "", location.pathname + location.search);
+      return fromLink;
+    }
+    var kept = readSession(LOGIN);
+    if (kept) return kept.anonymous ? null : kept;
     var demo = window.CandorDemo;
-    if (demo && demo.ingestKey) return { ingest: demo.ingestKey, decide: demo.decideKey, subject: demo.subject };
-    try { return JSON.parse(sessionStorage.getItem(KEYS)); } catch (e) { return null; }
+    return demo && demo.subject && demo.subjectToken ? { subject: demo.subject, token: demo.subjectToken } : null;
+  }
+
+  // A new login link opened in this tab replaces the page's person.
+  window.addEventListener("hashchange", function () {
+    if (/(^#|&)(token=|anonymous)/.test(location.hash)) location.reload();
+  });
+
+  function publishableKey() {
+    var demo = window.CandorDemo;
+    return (demo && demo.publishableKey) || readSession(KEY);
   }
 
   function price(item) {
@@ -69,30 +98,45 @@
     });
   }
 
-  function loadProducts(k) {
-    return P.api("GET", "/v1/items?limit=50", k.decide || k.ingest).then(function (r) {
-      var list = r.ok && r.data && r.data.items && r.data.items.length ? r.data.items : null;
+  function loadProducts() {
+    var done = function (r) {
+      var list = r && r.ok && r.data && r.data.items && r.data.items.length ? r.data.items : null;
       $("products-source").textContent = list ? "From the shop's catalog." : "A small built-in catalog (the server has no items yet).";
       renderProducts(list || BUILT_IN);
-    });
+    };
+    return Candor.request("GET", "/v1/items?limit=50").then(done, function () { done(null); });
   }
 
-  function start(k) {
-    var subject = params.get("subject") || k.subject || null;
-    var demo = window.CandorDemo;
-    if (demo && demo.privacyToken && subject === demo.subject) {
-      // A personal link: the token opens this one person's privacy center. It rides in the
-      // fragment, which the browser never sends to a server.
-      $("privacy-link").href = "/privacy/#" + new URLSearchParams({ token: demo.privacyToken, subject: subject }).toString();
-    } else if (subject) {
-      var q = new URLSearchParams({ subject: subject, key: k.ingest });
-      if (k.decide) q.set("readKey", k.decide);
-      $("privacy-link").href = "/privacy/?" + q.toString();
+  function showWho(who) {
+    var link = $("privacy-link");
+    if (who) {
+      $("who").textContent = "Logged in as " + who.subject + ".";
+      // A personal link: the token opens this one person's privacy center, in the fragment.
+      link.href = "/privacy/#" + new URLSearchParams({ token: who.token, subject: who.subject }).toString();
+      link.hidden = false;
+      $("privacy-note").hidden = true;
+    } else {
+      $("who").textContent = "Browsing as a visitor.";
+      // The privacy center shows and changes what is held about a person, so it must know
+      // who that is: only a logged-in person gets a link.
+      link.hidden = true;
+      link.removeAttribute("href");
+      $("privacy-note").hidden = false;
     }
+  }
+
+  function start(key) {
+    var who = login();
+    var ready = Candor.init({
+      endpoint: "",
+      publishableKey: key,
+      userId: who ? who.subject : undefined,
+      subjectToken: who ? who.token : undefined
+    });
+    showWho(who);
     $("choices").addEventListener("click", function () { Candor.showBanner(); });
-    var ready = Candor.init({ endpoint: "", key: k.ingest, decideKey: k.decide || k.ingest, userId: subject || undefined });
     Candor.page();
-    loadProducts(k);
+    loadProducts();
     ready.then(function () {
       Candor.recommendations($("recs"), { slot: "home", n: 4 });
     }, function (err) {
@@ -101,19 +145,27 @@
     Candor.onConsent(function () { Candor.recommendations($("recs"), { slot: "home", n: 4 }); });
   }
 
-  var k = keys();
-  if (k && k.ingest) {
-    start(k);
+  var key = publishableKey();
+  if (key) {
+    start(key);
   } else {
     $("keys").hidden = false;
     $("recs-section").hidden = true;
     $("keys").addEventListener("submit", function (e) {
       e.preventDefault();
-      var chosen = { ingest: $("ingest-key").value.trim(), decide: $("decide-key").value.trim() || null };
-      sessionStorage.setItem(KEYS, JSON.stringify(chosen));
+      var chosen = $("publishable-key").value.trim();
+      var error = P.clear($("keys-error"));
+      try {
+        start(chosen);
+      } catch (err) {
+        // The SDK refuses anything but a publishable key: say why, next to the field.
+        error.appendChild(el("p", { class: "error", role: "alert", text: err.message }));
+        $("publishable-key").setAttribute("aria-invalid", "true");
+        return;
+      }
+      keepSession(KEY, chosen);
       $("keys").hidden = true;
       $("recs-section").hidden = false;
-      start(chosen);
     });
   }
 })();

@@ -37,12 +37,14 @@ async fn get(router: &Router, path: &str) -> Got {
     }
 }
 
+const PUBLISHABLE: &str = "cnd_pk_00000000000000aa_publishable";
+const ADMIN: &str = "cnd_sk_00000000000000bb_admin";
+
 fn demo_keys() -> DemoKeys {
     DemoKeys {
-        ingest: "cnd_ingest_key".into(),
-        decide: "cnd_decide_key".into(),
-        admin: "cnd_admin_key".into(),
-        privacy_token: Some(std::sync::Arc::new(|| "cst_demo_token".to_owned())),
+        publishable: PUBLISHABLE.into(),
+        admin: ADMIN.into(),
+        shopper_token: Some(std::sync::Arc::new(|| "cst_demo_token".to_owned())),
     }
 }
 
@@ -151,33 +153,67 @@ async fn demo_config_is_served_only_for_the_demo() {
         "{}",
         got.body
     );
-    assert!(got.body.contains("\"ingestKey\":\"cnd_ingest_key\""));
-    assert!(got.body.contains("\"decideKey\":\"cnd_decide_key\""));
+    assert!(
+        got.body
+            .contains(&format!("\"publishableKey\":\"{PUBLISHABLE}\"")),
+        "{}",
+        got.body
+    );
     assert!(
         got.body
             .contains(&format!("\"subject\":\"{}\"", candor_web::DEMO_SUBJECT_ID))
     );
-    // The admin key never reaches a visitor's browser.
-    assert!(!got.body.contains("cnd_admin_key"));
-    // The demo shopper's privacy-center token rides along.
-    assert!(got.body.contains("\"privacyToken\":\"cst_demo_token\""));
+    // The demo shopper's own token rides along: the shop is logged in as them.
+    assert!(got.body.contains("\"subjectToken\":\"cst_demo_token\""));
+    // No server key reaches a visitor's browser, under any name.
+    assert!(!got.body.contains(ADMIN));
+    assert!(!got.body.contains("cnd_sk_"), "{}", got.body);
+    for name in ["ingest", "decide", "admin"] {
+        assert!(
+            !got.body.to_lowercase().contains(name),
+            "{name} in {}",
+            got.body
+        );
+    }
+    // And nothing else: exactly these three fields.
+    let json = got
+        .body
+        .trim_start_matches("window.CandorDemo = ")
+        .trim_end()
+        .trim_end_matches(';');
+    let config: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut fields: Vec<_> = config.as_object().unwrap().keys().cloned().collect();
+    fields.sort();
+    assert_eq!(fields, ["publishableKey", "subject", "subjectToken"]);
 }
 
 #[tokio::test]
-async fn demo_privacy_token_is_minted_on_every_load() {
+async fn demo_config_without_a_minter_runs_the_shop_as_a_visitor() {
+    let mut keys = demo_keys();
+    keys.shopper_token = None;
+    let demo: Router = candor_web::router(WebConfig { demo: Some(keys) });
+    let got = get(&demo, "/shop/config.js").await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert!(got.body.contains(PUBLISHABLE), "{}", got.body);
+    assert!(!got.body.contains("subjectToken"), "{}", got.body);
+    assert!(!got.body.contains("cnd_sk_"), "{}", got.body);
+}
+
+#[tokio::test]
+async fn demo_shopper_token_is_minted_on_every_load() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let n = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&n);
     let mut keys = demo_keys();
-    keys.privacy_token = Some(Arc::new(move || {
+    keys.shopper_token = Some(Arc::new(move || {
         format!("cst_{}", counter.fetch_add(1, Ordering::SeqCst))
     }));
     let demo: Router = candor_web::router(WebConfig { demo: Some(keys) });
     let first = get(&demo, "/shop/config.js").await.body;
     let second = get(&demo, "/shop/config.js").await.body;
-    assert!(first.contains("\"privacyToken\":\"cst_0\""), "{first}");
-    assert!(second.contains("\"privacyToken\":\"cst_1\""), "{second}");
+    assert!(first.contains("\"subjectToken\":\"cst_0\""), "{first}");
+    assert!(second.contains("\"subjectToken\":\"cst_1\""), "{second}");
 }
 
 #[test]
