@@ -22,6 +22,33 @@ pub struct Limits {
     pub consent_decisions_len_max: usize,
     /// Largest evidence document attached to a consent, in bytes.
     pub consent_evidence_bytes_max: usize,
+
+    // --- Connections: every client is bounded in time and number. ---
+    /// Longest a client may take to send a request's headers; then the connection is closed.
+    pub header_read_timeout_ms: u64,
+    /// Longest a request may take, body included, before it is answered 408.
+    pub request_timeout_ms: u64,
+    /// Longest an idle keep-alive connection is kept open.
+    pub keep_alive_idle_timeout_ms: u64,
+    /// Most connections served at once; past it new ones wait to be accepted (or get 503).
+    pub connections_max: usize,
+
+    // --- Growth from one person or one key. ---
+    /// Largest single event (its JSON), in bytes; larger events are refused one by one.
+    pub event_bytes_max: usize,
+    /// Largest single property or trait value, in bytes.
+    pub property_value_bytes_max: usize,
+    /// Most consent records one person may add per day (UTC).
+    pub consent_records_per_subject_per_day_max: u32,
+    /// Most muted categories and hidden items one person may keep.
+    pub muted_categories_max: usize,
+    pub hidden_items_max: usize,
+    /// Token-bucket rate limit per API key or token: sustained requests per second and burst.
+    pub key_requests_per_second: u32,
+    pub key_requests_burst: u32,
+    /// Token-bucket rate limit per person (subject routes and their events).
+    pub subject_requests_per_second: u32,
+    pub subject_requests_burst: u32,
 }
 
 impl Default for Limits {
@@ -33,6 +60,19 @@ impl Default for Limits {
             recommendations_n_max: 100,
             consent_decisions_len_max: 64,
             consent_evidence_bytes_max: 16 * 1024,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            keep_alive_idle_timeout_ms: 60_000,
+            connections_max: 4_096,
+            event_bytes_max: 32 * 1024,
+            property_value_bytes_max: 4 * 1024,
+            consent_records_per_subject_per_day_max: 200,
+            muted_categories_max: 200,
+            hidden_items_max: 1_000,
+            key_requests_per_second: 2_000,
+            key_requests_burst: 4_000,
+            subject_requests_per_second: 20,
+            subject_requests_burst: 100,
         }
     }
 }
@@ -118,6 +158,9 @@ impl SubjectRights {
 #[serde(deny_unknown_fields)]
 struct ServerSection {
     bind: Option<String>,
+    /// PEM certificate chain and private key: with both, `serve` speaks HTTPS itself.
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     #[serde(default)]
     cors_allowed_origins: Vec<String>,
     secret_file: Option<PathBuf>,
@@ -152,6 +195,8 @@ struct FileSettings {
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub bind: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
     pub storage_url: Option<String>,
     pub secret: Option<String>,
@@ -161,6 +206,8 @@ pub struct Overrides {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// HTTPS: the PEM certificate chain and key `serve` answers with (both or neither).
+    pub tls: Option<TlsFiles>,
     pub data_dir: PathBuf,
     pub storage_url: Option<String>,
     pub cors_allowed_origins: Vec<String>,
@@ -176,6 +223,13 @@ pub struct Config {
     pub subject_rights: SubjectRights,
     /// Caps, quiet hours and the delivery webhook (`[campaigns]`).
     pub campaigns: CampaignSettings,
+}
+
+/// The certificate chain and private key of `serve`'s own HTTPS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -217,12 +271,21 @@ impl Config {
         if file.limits.event_batch_len_max == 0 || file.limits.page_len_max == 0 {
             return Err("limits must be positive".into());
         }
+        let tls = match (
+            overrides.tls_cert.or(file.server.tls_cert),
+            overrides.tls_key.or(file.server.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => return Err("TLS needs both a certificate (tls_cert) and a key (tls_key)".into()),
+        };
         let campaigns = file
             .campaigns
             .resolve(&bind, std::env::var("CANDOR_WEBHOOK_SECRET").ok())?;
         Ok(Config {
             campaigns,
             bind,
+            tls,
             data_dir: overrides
                 .data_dir
                 .or(file.storage.data_dir)
