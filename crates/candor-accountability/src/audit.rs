@@ -203,6 +203,8 @@ actions! {
     KeyRotated => "key_rotated",
     /// The keys that sign visitor and subject tokens were rotated.
     TokenKeysRotated => "token_keys_rotated",
+    /// A new key-encryption key was made to wrap every person's data key.
+    KekRotated => "kek_rotated",
     /// Every token of one person was revoked (sign out everywhere, erasure).
     SubjectTokensRevoked => "subject_tokens_revoked",
     /// A protection of a possible minor was lifted (an older age band, another country,

@@ -489,58 +489,100 @@ impl FromRequestParts<AppState> for Credential {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthenticated(
-                "send a key or token as `Authorization: Bearer CREDENTIAL`".into(),
+        let cred = authenticate(parts, state).await?;
+        cred.rate_limit(state)?;
+        Ok(cred)
+    }
+}
+
+impl Credential {
+    /// Takes a token from this credential's bucket: keys at the keys' rate, browser tokens
+    /// (one person each) at the per-person rate.
+    fn rate_limit(&self, state: &AppState) -> Result<(), ApiError> {
+        let limits = &state.config.limits;
+        let (id, per_second, burst): (Vec<u8>, _, _) = match self {
+            Credential::Server(c) => (
+                [b"k:", c.key_id.as_bytes()].concat(),
+                limits.key_requests_per_second,
+                limits.key_requests_burst,
+            ),
+            Credential::Publishable { key_id } => (
+                [b"k:", key_id.as_bytes()].concat(),
+                limits.key_requests_per_second,
+                limits.key_requests_burst,
+            ),
+            Credential::Visitor(v) => (
+                [b"s:".as_slice(), v.key.as_bytes()].concat(),
+                limits.subject_requests_per_second,
+                limits.subject_requests_burst,
+            ),
+            Credential::Person(p) => (
+                [b"s:".as_slice(), p.claims.revocation_ref().as_bytes()].concat(),
+                limits.subject_requests_per_second,
+                limits.subject_requests_burst,
+            ),
+        };
+        state.rate.take(&id, per_second, burst).map_err(|wait| {
+            ApiError::TooManyRequests(
+                "rate_limited",
+                format!("too many requests with this credential; retry in {wait} s"),
+                wait,
             )
+        })
+    }
+}
+
+/// Reads and checks whatever credential the request carries.
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Credential, ApiError> {
+    let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthenticated(
+            "send a key or token as `Authorization: Bearer CREDENTIAL`".into(),
+        )
+    })?;
+    let raw = header
+        .to_str()
+        .ok()
+        .and_then(bearer_or_basic)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthenticated("the Authorization header must be `Bearer CREDENTIAL`".into())
         })?;
-        let raw = header
-            .to_str()
-            .ok()
-            .and_then(bearer_or_basic)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthenticated(
-                    "the Authorization header must be `Bearer CREDENTIAL`".into(),
-                )
-            })?;
-        if raw.starts_with(subject_token::TOKEN_PREFIX) {
-            let presented = subject_token::present_subject(&raw).map_err(token_error)?;
-            let signing = crate::token_keys::verifying_key(state, presented.key_id).await?;
-            let claims = subject_token::verify_subject(&presented, signing.as_ref(), state.now())
-                .map_err(token_error)?;
-            if revoked(state, claims.revocation_ref(), claims.issued_at).await? {
-                return Err(rejected(
-                    "token_revoked",
-                    "this token was revoked; ask the shop for a new one",
-                ));
-            }
-            let visitor = match parts
-                .headers
-                .get(VISITOR_TOKEN_HEADER)
-                .map(|v| v.to_str().unwrap_or(""))
-            {
-                None => None,
-                Some(v) => Some(checked_visitor(state, &parts.headers, v.trim()).await?),
-            };
-            return Ok(Credential::Person(Person { claims, visitor }));
-        }
-        if raw.starts_with(subject_token::VISITOR_PREFIX) {
-            return Ok(Credential::Visitor(
-                checked_visitor(state, &parts.headers, &raw).await?,
+    if raw.starts_with(subject_token::TOKEN_PREFIX) {
+        let presented = subject_token::present_subject(&raw).map_err(token_error)?;
+        let signing = crate::token_keys::verifying_key(state, presented.key_id).await?;
+        let claims = subject_token::verify_subject(&presented, signing.as_ref(), state.now())
+            .map_err(token_error)?;
+        if revoked(state, claims.revocation_ref(), claims.issued_at).await? {
+            return Err(rejected(
+                "token_revoked",
+                "this token was revoked; ask the shop for a new one",
             ));
         }
-        let record = checked_key(state, &parts.headers, &raw).await?;
-        if record.is_publishable() {
-            return Ok(Credential::Publishable {
-                key_id: record.id.clone(),
-            });
-        }
-        Ok(Credential::Server(Caller {
-            key_id: record.id.clone(),
-            scopes: record.scopes.clone(),
-        }))
+        let visitor = match parts
+            .headers
+            .get(VISITOR_TOKEN_HEADER)
+            .map(|v| v.to_str().unwrap_or(""))
+        {
+            None => None,
+            Some(v) => Some(checked_visitor(state, &parts.headers, v.trim()).await?),
+        };
+        return Ok(Credential::Person(Person { claims, visitor }));
     }
+    if raw.starts_with(subject_token::VISITOR_PREFIX) {
+        return Ok(Credential::Visitor(
+            checked_visitor(state, &parts.headers, &raw).await?,
+        ));
+    }
+    let record = checked_key(state, &parts.headers, &raw).await?;
+    if record.is_publishable() {
+        return Ok(Credential::Publishable {
+            key_id: record.id.clone(),
+        });
+    }
+    Ok(Credential::Server(Caller {
+        key_id: record.id.clone(),
+        scopes: record.scopes.clone(),
+    }))
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -69,8 +69,9 @@ impl Default for Limits {
             consent_records_per_subject_per_day_max: 200,
             muted_categories_max: 200,
             hidden_items_max: 1_000,
-            key_requests_per_second: 2_000,
-            key_requests_burst: 4_000,
+            // A server key carries a whole shop's traffic; its bucket only stops floods.
+            key_requests_per_second: 20_000,
+            key_requests_burst: 40_000,
             subject_requests_per_second: 20,
             subject_requests_burst: 100,
         }
@@ -271,6 +272,21 @@ impl Config {
         if file.limits.event_batch_len_max == 0 || file.limits.page_len_max == 0 {
             return Err("limits must be positive".into());
         }
+        let l = &file.limits;
+        if l.header_read_timeout_ms == 0
+            || l.request_timeout_ms == 0
+            || l.keep_alive_idle_timeout_ms == 0
+            || l.connections_max == 0
+        {
+            return Err("connection limits and timeouts must be positive".into());
+        }
+        // The listener waits for every connection's slot at shutdown, in one u32 acquisition.
+        if u32::try_from(l.connections_max).is_err() {
+            return Err(format!(
+                "limits.connections_max must be at most {}",
+                u32::MAX
+            ));
+        }
         let tls = match (
             overrides.tls_cert.or(file.server.tls_cert),
             overrides.tls_key.or(file.server.tls_key),
@@ -333,6 +349,22 @@ mod tests {
                 .contains("page_size")
         );
         assert!(Config::resolve("[server]\nbind = \"nowhere\"\n", Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn connection_limits_are_checked() {
+        let c = Config::resolve("", Overrides::default()).unwrap();
+        assert_eq!(c.limits.header_read_timeout_ms, 10_000);
+        assert_eq!(c.limits.connections_max, 4_096);
+        for bad in [
+            "[limits]\nheader_read_timeout_ms = 0\n",
+            "[limits]\nrequest_timeout_ms = 0\n",
+            "[limits]\nkeep_alive_idle_timeout_ms = 0\n",
+            "[limits]\nconnections_max = 0\n",
+            "[limits]\nconnections_max = 5_000_000_000\n",
+        ] {
+            assert!(Config::resolve(bad, Overrides::default()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request (its body included) was not answered within the request timeout.
+    #[error("request timeout")]
+    RequestTimeout,
     /// The store cannot serve now; the client should retry.
     #[error("unavailable")]
     Unavailable(String),
@@ -43,6 +46,9 @@ pub enum ApiError {
     /// (`token_expired`): 401 with its own code.
     #[error("{1}")]
     TokenRejected(&'static str, String),
+    /// A quota or rate limit: 429, with the seconds until a retry can succeed.
+    #[error("{1}")]
+    TooManyRequests(&'static str, String, u64),
 }
 
 /// The JSON body of every error response.
@@ -93,9 +99,11 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::TokenRejected(code, _) => (StatusCode::UNAUTHORIZED, code),
+            ApiError::TooManyRequests(code, _, _) => (StatusCode::TOO_MANY_REQUESTS, code),
         }
     }
 
@@ -109,8 +117,12 @@ impl ApiError {
             | ApiError::Unauthenticated(m)
             | ApiError::PayloadTooLarge(m)
             | ApiError::UnsupportedMediaType(m)
-            | ApiError::TokenRejected(_, m) => m.clone(),
+            | ApiError::TokenRejected(_, m)
+            | ApiError::TooManyRequests(_, m, _) => m.clone(),
             ApiError::MethodNotAllowed => "this endpoint does not accept that HTTP method".into(),
+            ApiError::RequestTimeout => {
+                "the request was not complete and answered in time; send it again".into()
+            }
             ApiError::Unavailable(_) => {
                 "storage is unavailable right now; retry in a moment".into()
             }
@@ -144,7 +156,14 @@ impl IntoResponse for ApiError {
                 message: self.public_message(),
             },
         };
+        let retry_after = match &self {
+            ApiError::TooManyRequests(_, _, seconds) => Some(seconds.max(&1).to_string()),
+            _ => None,
+        };
         let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 header::RETRY_AFTER,

@@ -1,6 +1,7 @@
 //! Key lifecycle: create, list, revoke and rotate API keys, and rotate the token signing
-//! keys. Each change is written to the audit log with who made it. The command line and the
-//! admin API both call these, so the two cannot drift apart.
+//! keys and the key-encryption key that wraps data keys. Each change is written to the audit
+//! log with who made it. The command line and the admin API both call these, so the two
+//! cannot drift apart.
 
 use candor_domain::time::Timestamp;
 use candor_store::{ApiKeyRecord, Store, StoreError};
@@ -105,6 +106,29 @@ pub fn rotate(
         now,
     )?;
     Ok((record, key, old))
+}
+
+/// Rotates the key-encryption key: a new one wraps every data key made from now on, and every
+/// stored data key is re-wrapped under it, a batch per transaction. Audited once the new key
+/// exists; an interrupted rotation is finished by the next start
+/// ([`candor_store::Store::unlock_data_keys`]). Returns the new key's id and how many data keys
+/// were re-wrapped.
+pub fn rotate_kek(
+    store: &dyn Store,
+    actor: Actor,
+    now: Timestamp,
+) -> Result<(i64, u64), StoreError> {
+    let id = store.add_kek(now)?;
+    audit::record(
+        store,
+        AuditEvent::new(
+            actor,
+            AuditAction::KekRotated,
+            AuditTarget::ApiKey(format!("kek-{id}")),
+        ),
+        now,
+    )?;
+    Ok((id, candor_store::wrap::rewrap_all(store)?))
 }
 
 /// Rotates the token signing keys: a new key signs from now on, earlier ones verify what

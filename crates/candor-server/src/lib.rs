@@ -17,8 +17,10 @@ pub mod fairness;
 pub mod ingest;
 pub mod jobs;
 pub mod keys;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
+pub mod rate;
 pub mod recommend;
 pub mod routes;
 pub mod secret;
@@ -237,22 +239,24 @@ fn cors(state: &AppState) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests,
+/// under the connection limits of `state.config` and with its TLS files if any.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_app(listener, router(state), shutdown).await
+    let options = listen::Options::from_config(&state.config).map_err(std::io::Error::other)?;
+    serve_app(listener, router(state), options, shutdown).await
 }
 
-/// Serves `app` — the API merged with other routes, such as the web front end — the same way.
+/// Serves `app` — the API merged with other routes, such as the web front end — the same way,
+/// with `options` read beforehand (so a bad certificate stops the process before it listens).
 pub async fn serve_app(
     listener: tokio::net::TcpListener,
     app: Router,
+    options: listen::Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::accept_loop(listener, app, options, shutdown).await
 }

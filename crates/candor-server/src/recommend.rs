@@ -525,8 +525,62 @@ pub const EXPOSURE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// outage cannot grow the buffer without bound.
 pub const EXPOSURES_BUFFERED_MAX: usize = 100_000;
 
+/// How long this instance remembers a person it erased, to drop exposures that requests
+/// begun before the erasure buffer after it.
+pub const ERASED_REMEMBERED: Duration = Duration::from_secs(60);
+/// Most erased people remembered at once; the oldest are forgotten first.
+const ERASED_REMEMBERED_MAX: usize = 10_000;
+
+/// What the exposure buffer must drop: people erased here in the last
+/// [`ERASED_REMEMBERED`]. A std mutex, held only to read or update the list.
+#[derive(Default)]
+pub struct Erased(std::sync::Mutex<std::collections::VecDeque<(std::time::Instant, SubjectKey)>>);
+
+impl Erased {
+    fn recent(&self) -> Vec<SubjectKey> {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        while list
+            .front()
+            .is_some_and(|(at, _)| at.elapsed() > ERASED_REMEMBERED)
+        {
+            list.pop_front();
+        }
+        list.iter().map(|(_, k)| *k).collect()
+    }
+
+    fn remember(&self, key: SubjectKey) {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if list.len() >= ERASED_REMEMBERED_MAX {
+            list.pop_front();
+        }
+        list.push_back((std::time::Instant::now(), key));
+    }
+}
+
+/// Runs `erase` with no exposure flush in flight, dropping the person's buffered exposures
+/// before and remembering them after, so no exposure of theirs is written after the erasure
+/// (on this instance; another instance sharing the database may still hold some in its
+/// buffer for up to [`EXPOSURE_FLUSH_INTERVAL`]). Blocking.
+pub fn erasing<T>(state: &AppState, key: SubjectKey, erase: impl FnOnce() -> T) -> T {
+    let _flush = state
+        .exposure_flush
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    state.erased.remember(key);
+    state
+        .exposures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|e| e.subject != key);
+    erase()
+}
+
 /// Queues what one list showed, for the fairness audit and frequency rules.
-pub fn buffer_exposures(state: &AppState, exposures: Vec<candor_store::Exposure>) {
+pub fn buffer_exposures(state: &AppState, mut exposures: Vec<candor_store::Exposure>) {
+    let erased = state.erased.recent();
+    if !erased.is_empty() {
+        exposures.retain(|e| !erased.contains(&e.subject));
+    }
     let mut buf = state.exposures.lock().unwrap_or_else(|e| e.into_inner());
     buf.extend(exposures);
     if buf.len() > EXPOSURES_BUFFERED_MAX {
@@ -541,6 +595,12 @@ pub fn buffer_exposures(state: &AppState, exposures: Vec<candor_store::Exposure>
 
 /// Writes every buffered exposure in one transaction. Blocking. On failure they are put back.
 pub fn flush_exposures(state: &AppState) -> StoreResult<usize> {
+    // Held from taking the batch to writing it, so an erasure never runs in between. A std
+    // mutex on a blocking thread: the store call inside is synchronous.
+    let _flush = state
+        .exposure_flush
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let batch = std::mem::take(&mut *state.exposures.lock().unwrap_or_else(|e| e.into_inner()));
     if batch.is_empty() {
         return Ok(0);

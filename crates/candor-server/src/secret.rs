@@ -48,7 +48,8 @@ pub fn load_or_create(config: &Config) -> Result<ServerSecret, SecretError> {
         let text = std::fs::read_to_string(path).map_err(io_err(path))?;
         return checked(text.trim().as_bytes().to_vec());
     }
-    std::fs::create_dir_all(&config.data_dir).map_err(io_err(&config.data_dir))?;
+    // Private like the store makes it: the secret may be the first thing written there.
+    candor_store::sqlite::create_data_dir(&config.data_dir).map_err(io_err(&config.data_dir))?;
     let path = config.data_dir.join(SECRET_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => checked(text.trim().as_bytes().to_vec()),

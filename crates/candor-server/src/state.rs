@@ -65,9 +65,14 @@ pub struct Inner {
     pub models: crate::recommend::ModelCell,
     /// Exposures served but not yet written; flushed in batches by `recommend::exposure_loop`.
     pub exposures: std::sync::Mutex<Vec<candor_store::Exposure>>,
+    /// Held while exposures are written and while a person is erased (never both at once).
+    pub exposure_flush: std::sync::Mutex<()>,
+    /// People erased here lately, whose exposures the buffer drops.
+    pub erased: crate::recommend::Erased,
     /// API key records read recently (see [`crate::auth::KeyCache`]).
     pub api_keys: crate::auth::KeyCache,
     pub token_keys: crate::token_keys::TokenKeyring,
+    pub rate: crate::rate::RateLimiter,
 }
 
 impl std::ops::Deref for AppState {
@@ -93,8 +98,11 @@ impl AppState {
             clock,
             models: crate::recommend::ModelCell::default(),
             exposures: std::sync::Mutex::new(Vec::new()),
+            exposure_flush: std::sync::Mutex::new(()),
+            erased: crate::recommend::Erased::default(),
             api_keys: crate::auth::KeyCache::default(),
             token_keys: crate::token_keys::TokenKeyring::default(),
+            rate: crate::rate::RateLimiter::default(),
         }))
     }
 

@@ -14,8 +14,25 @@ use crate::{
     InsertOutcome, Narrowed, NewEvent, PageRequest, Scope, Store,
 };
 
-/// Every check, in order, each on a store from `fresh`.
+/// The server secret the contract's stores are unlocked with.
+pub const CONTRACT_SECRET: &[u8] = b"the contract's server secret, 32+";
+
+/// `store`, unlocked with [`CONTRACT_SECRET`].
+pub fn unlocked<S: Store>(store: S) -> S {
+    store
+        .unlock_data_keys(
+            crate::KekRoot::from_server_secret(CONTRACT_SECRET),
+            Timestamp::from_millis(1),
+        )
+        .unwrap();
+    store
+}
+
+/// Every check, in order, each on a store from `fresh` (unlocked but for the first).
 pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
+    data_keys_are_locked_until_unlocked(&fresh());
+    let mut fresh = move || unlocked(fresh());
+    kek_rotation_rewraps_every_key_and_resumes(&fresh());
     meta_first_writer_wins(&fresh());
     subjects_and_facts(&fresh());
     consents_round_trip_in_order(&fresh());
@@ -434,6 +451,89 @@ pub fn data_keys_are_stable_and_contact_is_opaque(store: &dyn Store) {
             ("name".to_owned(), b"sealed-3".to_vec())
         ]
     );
+}
+
+pub fn data_keys_are_locked_until_unlocked(store: &dyn Store) {
+    let s = subject(4);
+    let now = Timestamp::from_millis(1);
+    assert!(store.data_key(&s, [1; 32], now).is_err(), "locked");
+    assert_eq!(
+        store.existing_data_key(&s).unwrap(),
+        None,
+        "nothing to open"
+    );
+    let root = || crate::KekRoot::from_server_secret(CONTRACT_SECRET);
+    assert_eq!(store.unlock_data_keys(root(), now).unwrap(), 0);
+    assert_eq!(store.data_key(&s, [1; 32], now).unwrap(), [1; 32]);
+    // Unlocking again with the same secret is harmless; another secret is refused.
+    assert_eq!(store.unlock_data_keys(root(), now).unwrap(), 0);
+    let err = store
+        .unlock_data_keys(crate::KekRoot::from_server_secret(b"another secret"), now)
+        .unwrap_err();
+    assert!(err.to_string().contains("does not unwrap"), "{err}");
+    assert_eq!(store.existing_data_key(&s).unwrap(), Some([1; 32]));
+    let status = store.kek_status().unwrap();
+    assert_eq!(status.keks.len(), 1, "{status:?}");
+    assert_eq!(status.keks[0].n_data_keys, 1);
+    assert_eq!(status.keks[0].retired_at, None);
+    assert!(status.settled());
+}
+
+pub fn kek_rotation_rewraps_every_key_and_resumes(store: &dyn Store) {
+    let keys: Vec<(SubjectKey, [u8; 32])> = (0..5u8)
+        .map(|n| (subject(40 + u32::from(n)), [n + 1; 32]))
+        .collect();
+    let t = Timestamp::from_millis;
+    for (s, k) in &keys {
+        assert_eq!(store.data_key(s, *k, t(10)).unwrap(), *k);
+    }
+    let all_open = |why: &str| {
+        for (s, k) in &keys {
+            assert_eq!(store.existing_data_key(s).unwrap(), Some(*k), "{why}");
+            assert_eq!(store.data_key(s, [0; 32], t(99)).unwrap(), *k, "{why}");
+        }
+    };
+    let first = store.kek_status().unwrap().keks[0].id;
+
+    // Interrupted: a new KEK, and only part of the keys re-wrapped under it.
+    let second = store.add_kek(t(20)).unwrap();
+    assert!(second > first);
+    assert_eq!(store.rewrap_data_keys(2).unwrap(), 2);
+    let status = store.kek_status().unwrap();
+    assert!(!status.settled());
+    assert_eq!(status.keks[0].retired_at, Some(t(20)));
+    assert_eq!(
+        (status.keks[0].n_data_keys, status.keks[1].n_data_keys),
+        (3, 2)
+    );
+    all_open("each row opens with the KEK it names");
+    // A key made meanwhile goes under the newest KEK.
+    let late = subject(49);
+    store.data_key(&late, [9; 32], t(21)).unwrap();
+    assert_eq!(store.kek_status().unwrap().keks[1].n_data_keys, 3);
+    // The next start finishes the job.
+    let root = crate::KekRoot::from_server_secret(CONTRACT_SECRET);
+    assert_eq!(store.unlock_data_keys(root, t(30)).unwrap(), 3);
+    let status = store.kek_status().unwrap();
+    assert!(status.settled(), "{status:?}");
+    assert_eq!(status.keks[1].n_data_keys, 6);
+    all_open("after resuming");
+
+    // A whole rotation.
+    let (third, n) = crate::wrap::rotate_kek(store, t(40)).unwrap();
+    assert_eq!((third > second, n), (true, 6));
+    let status = store.kek_status().unwrap();
+    assert!(status.settled(), "{status:?}");
+    assert_eq!(status.keks.len(), 3);
+    assert_eq!(status.keks[2].n_data_keys, 6);
+    assert_eq!(status.keks[1].retired_at, Some(t(40)));
+    assert_eq!(store.rewrap_data_keys(100).unwrap(), 0, "nothing left");
+    all_open("after a rotation");
+    assert_eq!(store.existing_data_key(&late).unwrap(), Some([9; 32]));
+    // Erasure still destroys the key, whatever wraps it.
+    let plan = crate::ErasurePlan { tombstone: None };
+    assert_eq!(store.erase_subject(&late, &plan).unwrap()["data_key"], 1);
+    assert_eq!(store.existing_data_key(&late).unwrap(), None);
 }
 
 pub fn api_keys_round_trip(store: &dyn Store) {

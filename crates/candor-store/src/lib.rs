@@ -18,6 +18,7 @@ pub mod model;
 pub mod postgres;
 pub mod rights;
 pub mod sqlite;
+pub mod wrap;
 
 #[cfg(feature = "contract")]
 pub mod contract;
@@ -33,6 +34,7 @@ pub use campaigns::*;
 pub use candor_accountability::audit::{AuditDraft, AuditEntry};
 pub use model::*;
 pub use rights::*;
+pub use wrap::{KekRecord, KekRoot, KekStatus};
 
 /// What can go wrong when storing or loading, without driver details.
 #[derive(Debug, thiserror::Error)]
@@ -49,13 +51,6 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A stored data key as read from either backend, checked for its length.
-pub(crate) fn data_key_from(stored: Vec<u8>) -> StoreResult<[u8; 32]> {
-    stored
-        .try_into()
-        .map_err(|_| StoreError::Other("stored data key has the wrong length".into()))
-}
 
 /// The storage contract.
 pub trait Store: Send + Sync + 'static {
@@ -119,7 +114,8 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<Page<ConsentRecord>>;
 
-    /// The subject's data key, created from `fresh` if the subject has none yet.
+    /// The subject's data key, created from `fresh` if the subject has none yet. Stored
+    /// wrapped (`wrap`); fails while the store is locked ([`Store::unlock_data_keys`]).
     fn data_key(&self, key: &SubjectKey, fresh: [u8; 32], now: Timestamp) -> StoreResult<[u8; 32]>;
     /// Stores sealed contact data (already encrypted with the subject's data key).
     fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()>;
@@ -127,6 +123,24 @@ pub trait Store: Send + Sync + 'static {
     /// The subject's data key if one was created, without creating one: for reading sealed
     /// contact data, which never exists without its key.
     fn existing_data_key(&self, key: &SubjectKey) -> StoreResult<Option<[u8; 32]>>;
+
+    // --- Wrapping of data keys under key-encryption keys (`wrap`) -------------------------
+
+    /// Hands the store the root its key-encryption keys (KEKs) derive from. Creates the first
+    /// KEK if there is none, refuses a root that does not derive the newest one (another
+    /// server secret), then re-wraps under the newest KEK every data key not under it — keys
+    /// stored in the clear before wrapping existed, and those an interrupted rotation left
+    /// under an older KEK — a batch per transaction. Returns how many it re-wrapped. Until it
+    /// has succeeded, data keys can be neither created nor read.
+    fn unlock_data_keys(&self, root: KekRoot, now: Timestamp) -> StoreResult<u64>;
+    /// Adds a KEK that wraps every data key created from now on, and retires the others;
+    /// they still unwrap the keys they wrap until those are re-wrapped. Returns its id.
+    fn add_kek(&self, now: Timestamp) -> StoreResult<i64>;
+    /// Re-wraps under the newest KEK up to `limit` data keys that are in the clear or under
+    /// an older KEK, in one transaction; returns how many (0: every key is under the newest).
+    fn rewrap_data_keys(&self, limit: u32) -> StoreResult<u64>;
+    /// Every KEK with how many data keys it wraps, and how many are still in the clear.
+    fn kek_status(&self) -> StoreResult<KekStatus>;
 
     /// Inserts or replaces catalog items.
     fn upsert_items(&self, items: &[CatalogItem], now: Timestamp) -> StoreResult<()>;

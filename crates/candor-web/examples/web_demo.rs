@@ -240,6 +240,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let publishable = new_key(store.as_ref(), Scope::Publishable, &[&origin], now)?;
     // Created in the throwaway data directory, so each run pseudonymizes ids afresh.
     let secret = candor_server::secret::load_or_create(&config)?;
+    store.unlock_data_keys(
+        candor_store::KekRoot::from_server_secret(secret.as_bytes()),
+        now,
+    )?;
     consent_history(
         store.as_ref(),
         &Policy::default_policy(),

@@ -280,7 +280,7 @@ fn server_rates(env: &[(&str, String)]) -> Vec<f64> {
 /// A fresh schema on the PostgreSQL server: the storage URL that selects it, and its name.
 fn postgres_env(url: &str) -> (Vec<(&'static str, String)>, String) {
     let schema = format!("candor_bench_{}", std::process::id());
-    let mut c = postgres::Client::connect(url, postgres::NoTls)
+    let mut c = candor_store::postgres::connect_client(url)
         .expect("CANDOR_BENCH_POSTGRES_URL is set but unreachable");
     c.batch_execute(&format!(
         "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
@@ -305,7 +305,7 @@ fn main() {
     let pg_rates = pg.as_deref().map(|url| {
         let (env, schema) = postgres_env(url);
         let rates = server_rates(&env);
-        let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        let mut c = candor_store::postgres::connect_client(url).unwrap();
         c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
             .unwrap();
         rates

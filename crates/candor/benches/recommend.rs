@@ -213,7 +213,7 @@ fn main() {
         .filter(|u| !u.is_empty())
     {
         let schema = format!("candor_bench_recs_{}", std::process::id());
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut c = candor_store::postgres::connect_client(&url).unwrap();
         c.batch_execute(&format!(
             "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
         ))

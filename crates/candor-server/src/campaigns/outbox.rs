@@ -19,6 +19,15 @@ pub const OUTBOX_BATCH_LEN: u32 = 100;
 pub const LEASE_MS: i64 = 5 * 60 * 1000;
 /// How long one webhook request may take.
 pub const WEBHOOK_TIMEOUT_MS: u64 = 10_000;
+/// Webhook requests in flight at once within a pass.
+pub const OUTBOX_CONCURRENCY: usize = 16;
+/// How long a pass may post before it gives back what it has not posted: well inside the
+/// lease, so no delivery is still being posted here when another instance may take it.
+pub const PASS_DEADLINE_MS: i64 = LEASE_MS / 2;
+const _: () = assert!(
+    (OUTBOX_BATCH_LEN as u64).div_ceil(OUTBOX_CONCURRENCY as u64) * WEBHOOK_TIMEOUT_MS
+        < PASS_DEADLINE_MS as u64
+);
 /// Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA-256 of "t.body">`.
 pub const SIGNATURE_HEADER: &str = "candor-signature";
 /// Header carrying the delivery's idempotency key.
@@ -34,15 +43,22 @@ pub struct OutboxReport {
     pub failed: u32,
 }
 
-/// The HTTP client the worker posts with.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// The HTTP client the worker posts with. HTTPS is rustls: the certificate must lead to one
+/// of Mozilla's roots (bundled), the system's, or those of `webhook_ca_file`.
+pub fn client(settings: &CampaignSettings) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_millis(WEBHOOK_TIMEOUT_MS))
         // A webhook that redirects is misconfigured; following it would post personal data
         // somewhere nobody configured.
-        .redirect(reqwest::redirect::Policy::none())
+        .redirect(reqwest::redirect::Policy::none());
+    for cert in &settings.webhook_ca {
+        let cert = reqwest::Certificate::from_der(cert.as_ref())
+            .map_err(|e| format!("campaigns.webhook_ca_file: {e}"))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
         .build()
-        .unwrap_or_default()
+        .map_err(|e| format!("the webhook client cannot be set up: {e}"))
 }
 
 /// The delay before attempt `attempts + 1`: base × 2^(attempts − 1), at most the maximum.
@@ -73,22 +89,49 @@ pub async fn run_once(
         claimed: claimed.len() as u32,
         ..OutboxReport::default()
     };
+    // Posts run concurrently, each bounded by the client's timeout and all by the pass
+    // deadline, which lies well inside the lease: by the time another instance may take a
+    // delivery again, this one has stopped posting it.
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(u64::try_from(PASS_DEADLINE_MS).unwrap_or(0));
+    let mut posts = tokio::task::JoinSet::new();
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(OUTBOX_CONCURRENCY));
     for d in claimed {
-        let body = match with_address(&store, &d).await {
-            Ok(body) => body,
-            Err(e) => {
-                // The delivery stays leased and is taken again when the lease ends.
-                tracing::warn!(delivery = d.id, error = %e, "cannot prepare delivery");
-                report.failed += 1;
-                continue;
-            }
-        };
-        match post(client, url, secret.as_bytes(), &d, body, now).await {
+        let (store, client, limit) = (
+            std::sync::Arc::clone(&store),
+            client.clone(),
+            std::sync::Arc::clone(&limit),
+        );
+        let (url, secret) = (url.clone(), secret.clone());
+        posts.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let body = match with_address(&store, &d).await {
+                Ok(body) => body,
+                Err(e) => {
+                    // The delivery stays leased and is taken again when the lease ends.
+                    tracing::warn!(delivery = d.id, error = %e, "cannot prepare delivery");
+                    return Ok((d, Err(None)));
+                }
+            };
+            let posted = tokio::time::timeout_at(
+                deadline,
+                post(&client, &url, secret.as_bytes(), &d, body, now),
+            )
+            .await
+            .unwrap_or_else(|_| Err("not posted within the pass deadline".to_owned()));
+            Ok::<_, candor_store::StoreError>((d, posted.map_err(Some)))
+        });
+    }
+    while let Some(joined) = posts.join_next().await {
+        let (d, posted) = joined
+            .map_err(|e| candor_store::StoreError::Other(format!("outbox post failed: {e}")))??;
+        match posted {
             Ok(()) => {
                 blocking(&store, move |s| s.delivery_succeeded(d.id, now)).await?;
                 report.delivered += 1;
             }
-            Err(error) => {
+            Err(None) => report.failed += 1,
+            Err(Some(error)) => {
                 let delay = i64::try_from(backoff_ms(settings, d.attempts)).unwrap_or(i64::MAX);
                 let next = now.plus_millis(delay);
                 tracing::warn!(delivery = d.id, attempts = d.attempts, %error, "delivery failed; will retry");
@@ -98,6 +141,23 @@ pub async fn run_once(
         }
     }
     Ok(report)
+}
+
+/// The webhook URL as it may be logged and stored: scheme, host, port and path, without
+/// credentials in its user part or its query.
+pub fn redacted_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => {
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{}://{}{port}{}",
+                u.scheme(),
+                u.host_str().unwrap_or("?"),
+                u.path()
+            )
+        }
+        Err(_) => "<webhook url>".to_owned(),
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -145,11 +205,22 @@ async fn post(
         .send()
         .await
         .map_err(|e| {
-            // The error names the URL, never the payload.
-            e.to_string()
-                .chars()
-                .take(ERROR_CHARS_MAX)
-                .collect::<String>()
+            // The error names the URL without its credentials or query, never the payload.
+            // Every cause: a refused certificate is several layers down.
+            let mut cause = String::new();
+            let mut next = std::error::Error::source(&e);
+            while let Some(s) = next {
+                cause.push_str(&format!(": {s}"));
+                next = s.source();
+            }
+            format!(
+                "posting to {} failed: {}{cause}",
+                redacted_url(url),
+                e.without_url()
+            )
+            .chars()
+            .take(ERROR_CHARS_MAX)
+            .collect::<String>()
         })?;
     let status = response.status();
     if status.is_success() {
@@ -169,7 +240,15 @@ pub async fn outbox_loop(state: crate::AppState) {
     if state.config.campaigns.webhook_url.is_none() {
         return;
     }
-    let client = client();
+    let client = match client(&state.config.campaigns) {
+        Ok(client) => client,
+        Err(e) => {
+            // The CA file was checked when the settings resolved; this is the TLS stack
+            // itself failing (a system root store with no usable certificate).
+            tracing::error!(error = %e, "the outbox cannot start; deliveries wait in the outbox");
+            return;
+        }
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(OUTBOX_POLL_MS));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -6,10 +6,14 @@ use candor_segments::campaign::{Cap, ChannelSet, ContactRules, FrequencyCaps, Qu
 use candor_segments::rule::{WINDOW_DAYS_MAX, Window};
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde::Deserialize;
 
 /// Longest a retry of a failed delivery waits, in milliseconds, by default: an hour.
 const RETRY_MS_MAX_DEFAULT: u64 = 60 * 60 * 1000;
+/// Longest `webhook_ca_file` read, in bytes: a bundle of every public root is about 250 KiB.
+const WEBHOOK_CA_FILE_BYTES_MAX: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,10 +49,14 @@ pub(super) struct CampaignSection {
     default_time_zone: Option<String>,
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
+    webhook_ca_file: Option<std::path::PathBuf>,
     public_url: Option<String>,
     retry_ms_base: Option<u64>,
     retry_ms_max: Option<u64>,
 }
+
+/// Shortest webhook signing secret accepted, in bytes (HMAC-SHA-256 wants its output size).
+pub const WEBHOOK_SECRET_BYTES_MIN: usize = 32;
 
 /// The resolved campaign settings.
 #[derive(Debug, Clone)]
@@ -61,6 +69,10 @@ pub struct CampaignSettings {
     pub webhook_url: Option<String>,
     /// The HMAC key deliveries are signed with.
     pub webhook_secret: Option<String>,
+    /// Roots the webhook's HTTPS certificate may also lead to, besides Mozilla's (bundled) and
+    /// the system's: the certificates of `webhook_ca_file`, for a receiver behind a private CA.
+    /// Read and checked when the settings resolve, so a bad file stops the server at start.
+    pub webhook_ca: Vec<CertificateDer<'static>>,
     /// The base URL people reach this server at, for unsubscribe links.
     pub public_url: String,
     /// First retry delay of a failed delivery; each further retry doubles it.
@@ -79,6 +91,31 @@ fn cap(section: Option<CapSection>, default: Cap, name: &str) -> Result<Cap, Str
         ));
     }
     Ok(Cap::new(c.max, Window::days(c.window_days)))
+}
+
+/// The certificates of a PEM file of CA certificates, each checked to be usable as a root.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let fail = |why: String| format!("campaigns.webhook_ca_file `{}`: {why}", path.display());
+    let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if metadata.len() > WEBHOOK_CA_FILE_BYTES_MAX {
+        return Err(fail(format!(
+            "larger than {WEBHOOK_CA_FILE_BYTES_MAX} bytes"
+        )));
+    }
+    let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let mut certs = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| fail(format!("not a PEM file: {e}")))?;
+        // The check the TLS client makes when it takes the root; done here so it fails now.
+        rustls::RootCertStore::empty()
+            .add(cert.clone())
+            .map_err(|e| fail(format!("not a usable CA certificate: {e}")))?;
+        certs.push(cert);
+    }
+    if certs.is_empty() {
+        return Err(fail("holds no PEM certificate".into()));
+    }
+    Ok(certs)
 }
 
 fn time(text: &str, what: &str) -> Result<Time, String> {
@@ -129,6 +166,14 @@ impl CampaignSection {
                     .into(),
             );
         }
+        if let Some(secret) = &webhook_secret
+            && secret.len() < WEBHOOK_SECRET_BYTES_MIN
+        {
+            return Err(format!(
+                "campaigns.webhook_secret must be at least {WEBHOOK_SECRET_BYTES_MIN} bytes: receivers check \
+                 signatures with it, and a short one can be guessed (try `openssl rand -hex 32`)"
+            ));
+        }
         if let Some(url) = &self.webhook_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -136,12 +181,17 @@ impl CampaignSection {
                 "campaigns.webhook_url `{url}` must be an http(s) URL"
             ));
         }
+        let webhook_ca = match &self.webhook_ca_file {
+            None => Vec::new(),
+            Some(path) => read_ca_file(path)?,
+        };
         let retry_ms_base = self.retry_ms_base.unwrap_or(1_000).max(1);
         Ok(CampaignSettings {
             rules: ContactRules { caps, quiet_hours },
             default_time_zone,
             webhook_url: self.webhook_url,
             webhook_secret,
+            webhook_ca,
             public_url: self
                 .public_url
                 .unwrap_or_else(|| format!("http://{bind}"))
@@ -179,7 +229,7 @@ mod tests {
             "caps.push = { max = 3, window_days = 2 }\n\
              quiet_hours = { start = \"22:30\", end = \"07:00\", channels = [\"sms\"] }\n\
              default_time_zone = \"Europe/Berlin\"\n\
-             webhook_url = \"http://127.0.0.1:9/x\"\nwebhook_secret = \"s\"\n\
+             webhook_url = \"http://127.0.0.1:9/x\"\nwebhook_secret = \"ssssssssssssssssssssssssssssssss\"\n\
              public_url = \"https://c.example/\"\n",
         )
         .unwrap();
@@ -190,8 +240,12 @@ mod tests {
         for (text, needle) in [
             ("webhook_url = \"http://x/\"", "webhook_secret"),
             (
-                "webhook_url = \"ftp://x/\"\nwebhook_secret = \"s\"",
+                "webhook_url = \"ftp://x/\"\nwebhook_secret = \"ssssssssssssssssssssssssssssssss\"",
                 "http(s)",
+            ),
+            (
+                "webhook_url = \"http://x/\"\nwebhook_secret = \"x\"",
+                "at least 32 bytes",
             ),
             ("default_time_zone = \"Mars/Base\"", "IANA"),
             ("caps.email = { max = 1, window_days = 0 }", "window_days"),
@@ -206,6 +260,41 @@ mod tests {
         ] {
             let e = resolve(text).unwrap_err();
             assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_webhook_ca_file_is_read_now_and_refused_with_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.example".into()]).unwrap();
+        let good = file("ca.pem", &ca.cert.pem());
+        let s = resolve(&format!("webhook_ca_file = \"{good}\"")).unwrap();
+        assert_eq!(s.webhook_ca.len(), 1);
+        assert_eq!(s.webhook_ca[0].as_ref(), ca.cert.der().as_ref());
+        assert!(resolve("").unwrap().webhook_ca.is_empty());
+        let missing = dir.path().join("missing.pem").display().to_string();
+        for (path, needle) in [
+            (missing.clone(), "missing.pem"),
+            (
+                file("empty.pem", "no certificate here\n"),
+                "holds no PEM certificate",
+            ),
+            (
+                file(
+                    "bad.pem",
+                    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                ),
+                "not a usable CA certificate",
+            ),
+        ] {
+            let e = resolve(&format!("webhook_ca_file = \"{path}\"")).unwrap_err();
+            assert!(e.contains("campaigns.webhook_ca_file"), "{e}");
+            assert!(e.contains(needle), "{e}");
         }
     }
 }

@@ -297,6 +297,7 @@ pub async fn put_consents(
     let actor = access.audit_actor();
     let evidence = body.evidence.as_ref().map(|e| e.to_string());
     let by_server = access.is_server();
+    let quota = state.config.limits.consent_records_per_subject_per_day_max;
     let (records, facts, n_before) = state
         .blocking(move |store| {
             let held = store
@@ -305,7 +306,7 @@ pub async fn put_consents(
                 .unwrap_or_default();
             let lifted = lifted_protection(&policy, &held, &facts, &requested);
             if lifted.is_some() && !by_server {
-                return Err(candor_store::StoreError::Conflict(LOOSENING_REFUSED.into()));
+                return Ok(Err(Refused::LoosensProtection));
             }
             let mut existing = store.consent_records(&subject)?;
             let n_before = existing.len();
@@ -317,6 +318,9 @@ pub async fn put_consents(
                 Vec::new()
             };
             batch.extend(requested);
+            if let Err(refused) = within_daily_quota(&existing, batch.len(), quota, now) {
+                return Ok(Err(refused));
+            }
             store.append_consents(&subject, &facts, &batch, now)?;
             crate::audit::record_consents(store, &actor, &subject, &batch, now)?;
             if let Some(what) = lifted {
@@ -336,10 +340,10 @@ pub async fn put_consents(
                 .subject(&subject)?
                 .map(|s| s.facts)
                 .unwrap_or_default();
-            Ok((existing, facts, n_before))
+            Ok(Ok((existing, facts, n_before)))
         })
-        .await
-        .map_err(loosening_refused)?;
+        .await?
+        .map_err(Refused::into_error)?;
     tracing::info!(key = %access.label(), gpc, "consent recorded");
     let derived = consent::derive(&state.policy, &facts, &records);
     let before = consent::derive(&state.policy, &facts, &records[..n_before]);
@@ -408,8 +412,6 @@ pub(crate) fn record_body(r: ConsentRecord) -> ConsentRecordBody {
     }
 }
 
-const LOOSENING_REFUSED: &str = "lifting a protection of a possible minor";
-
 /// What a consent update would lift of a possible minor's protection, if anything: a parental
 /// grant, or facts under which they would no longer count as a minor.
 fn lifted_protection(
@@ -458,14 +460,53 @@ fn record_lifted(
     crate::audit::record(store, event, now).map(|_| ())
 }
 
-/// The refusal for a browser that tried to lift a protection.
-pub(crate) fn loosening_refused(e: ApiError) -> ApiError {
-    match e {
-        ApiError::Conflict(_, m) if m == LOOSENING_REFUSED => ApiError::forbidden(
-            "needs_server_key",
-            "only the shop's backend may change the facts that protect a possible minor (an \
-             older age band, another country) or record a parental grant",
-        ),
-        other => other,
+/// Why a consent write was refused once the person's records were read.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// A browser tried to lift a protection of a possible minor.
+    LoosensProtection,
+    /// The person's consent records for today are used up; seconds until tomorrow (UTC).
+    DailyQuota(u64),
+}
+
+impl Refused {
+    pub(crate) fn into_error(self) -> ApiError {
+        match self {
+            Refused::LoosensProtection => ApiError::forbidden(
+                "needs_server_key",
+                "only the shop's backend may change the facts that protect a possible minor (an \
+                 older age band, another country) or record a parental grant",
+            ),
+            Refused::DailyQuota(wait) => ApiError::TooManyRequests(
+                "consent_quota_exceeded",
+                "this person has recorded as many consent choices today as one person may; \
+                 try again tomorrow"
+                    .into(),
+                wait,
+            ),
+        }
     }
+}
+
+/// Refuses adding `adding` records when the person already recorded `max` today (UTC): one person cannot grow the ledger, and
+/// every read of it, without bound.
+pub(crate) fn within_daily_quota(
+    existing: &[ConsentRecord],
+    adding: usize,
+    max: u32,
+    now: Timestamp,
+) -> Result<(), Refused> {
+    let day_start =
+        now.as_millis().div_euclid(candor_domain::time::DAY_MS) * candor_domain::time::DAY_MS;
+    let today = existing
+        .iter()
+        .filter(|r| r.at.as_millis() >= day_start)
+        .count();
+    if today + adding <= max as usize {
+        return Ok(());
+    }
+    let wait_ms = day_start + candor_domain::time::DAY_MS - now.as_millis();
+    Err(Refused::DailyQuota(
+        u64::try_from(wait_ms / 1_000).unwrap_or(1).max(1),
+    ))
 }

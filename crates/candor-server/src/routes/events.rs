@@ -190,6 +190,49 @@ fn own_events(
         .collect()
 }
 
+/// The size of a JSON value as sent (close enough: strings and numbers by their text), and its
+/// longest string, found in one walk without serializing it again.
+fn json_size(v: &Value) -> (usize, usize) {
+    match v {
+        Value::Null | Value::Bool(_) => (5, 0),
+        Value::Number(n) => (n.to_string().len(), 0),
+        Value::String(s) => (s.len() + 2, s.len()),
+        Value::Array(items) => items.iter().fold((2, 0), |(n, m), x| {
+            let (xn, xm) = json_size(x);
+            (n + xn + 1, m.max(xm))
+        }),
+        Value::Object(map) => map.iter().fold((2, 0), |(n, m), (k, x)| {
+            let (xn, xm) = json_size(x);
+            (n + k.len() + 4 + xn, m.max(xm).max(k.len()))
+        }),
+    }
+}
+
+/// Refuses an event larger than `[limits] event_bytes_max`, or holding a value longer than
+/// `property_value_bytes_max`, before anything of it is parsed or stored.
+fn size_checked(limits: &crate::config::Limits, raw: &Value) -> Result<(), ingest::Invalid> {
+    let (bytes, longest) = json_size(raw);
+    if bytes > limits.event_bytes_max {
+        return Err(ingest::Invalid {
+            code: "event_too_large",
+            message: format!(
+                "an event is at most {} bytes; this one is about {bytes}",
+                limits.event_bytes_max
+            ),
+        });
+    }
+    if longest > limits.property_value_bytes_max {
+        return Err(ingest::Invalid {
+            code: "value_too_large",
+            message: format!(
+                "a property or trait value is at most {} bytes; one here has {longest}",
+                limits.property_value_bytes_max
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Fills in a visitor's own anonymous id on events that name nobody.
 fn with_visitor_id(cred: &Credential, mut raw: Vec<Value>) -> Vec<Value> {
     if let Credential::Visitor(v) = cred {
@@ -228,9 +271,13 @@ async fn run(
     }
     let now = state.now();
     let raw = with_visitor_id(&cred, raw);
+    let limits = &state.config.limits;
     let parsed: Vec<_> = raw
         .into_iter()
-        .map(|v| ingest::parse(v, default_call, state.secret.as_bytes(), now))
+        .map(|v| {
+            size_checked(limits, &v)?;
+            ingest::parse(v, default_call, state.secret.as_bytes(), now)
+        })
         .collect();
     let parsed = own_events(&state, &cred, parsed);
     let app = state.clone();

@@ -181,9 +181,33 @@ pub async fn post_feedback(
     }
     let now = state.now();
     let half_life_days = state.config.profiles.half_life_days;
+    let (muted_max, hidden_max) = (
+        state.config.limits.muted_categories_max,
+        state.config.limits.hidden_items_max,
+    );
     let (preferences, removed) = state
         .blocking(move |store| {
             let mut p = store.preferences(&key)?;
+            // A person's controls are bounded like everything else that grows: past the
+            // limit, a new mute or hide is refused (undoing one frees a place).
+            let full = match &action {
+                Action::NotInterested(Target::Category(c)) => {
+                    !p.muted_categories.contains(c) && p.muted_categories.len() >= muted_max
+                }
+                Action::NotInterested(Target::Item(i)) => {
+                    !p.hidden_items.contains(i) && p.hidden_items.len() >= hidden_max
+                }
+                _ => false,
+            };
+            if full {
+                return Ok(Err(ApiError::unprocessable(
+                    "preferences_full",
+                    format!(
+                        "a person may mute at most {muted_max} categories and hide at most \
+                         {hidden_max} items; undo one first"
+                    ),
+                )));
+            }
             let mut removed = 0;
             match action {
                 Action::NotInterested(Target::Item(i)) => {
@@ -218,9 +242,9 @@ pub async fn post_feedback(
                 }
             }
             store.put_preferences(&key, &p, now)?;
-            Ok((p, removed))
+            Ok(Ok((p, removed)))
         })
-        .await?;
+        .await??;
     if removed > 0 {
         // The shared models learnt from these events; every instance rebuilds without them.
         crate::recommend::invalidate(&state).await;

@@ -737,17 +737,25 @@ pub async fn delete_interest(
     )?;
     let now = state.now();
     let c = category.clone();
+    let muted_max = state.config.limits.muted_categories_max;
     let (removed, muted) = state
         .blocking(move |store| {
             if store.subject_footprint(&subject)?.is_empty() {
                 return Ok(None);
             }
+            let muted = store.muted_interests(&subject)?;
+            if !muted.contains(&c) && muted.len() >= muted_max {
+                return Ok(Some(Err(ApiError::unprocessable(
+                    "preferences_full",
+                    format!("a person may mute at most {muted_max} interests"),
+                ))));
+            }
             let removed = store.mute_interest(&subject, &c, now)?;
             store.insert_dsr(&request)?;
-            Ok(Some((removed, store.muted_interests(&subject)?)))
+            Ok(Some(Ok((removed, store.muted_interests(&subject)?))))
         })
         .await?
-        .ok_or_else(subject_not_found)?;
+        .ok_or_else(subject_not_found)??;
     Ok(Json(InterestRemovedBody {
         category,
         removed,
@@ -795,6 +803,7 @@ pub async fn delete_subject(
         &state.config.subject_rights,
     ));
     let reference = crate::subject_token::revocation_ref(state.secret.as_bytes(), &subject);
+    let app = state.clone();
     let receipt = state
         .blocking(move |store| {
             // Every token issued for them so far dies with their data, first, so no request
@@ -812,7 +821,9 @@ pub async fn delete_subject(
                     Some(_) => {}
                 }
             }
-            let receipt = erasure::erase(store, secret.as_bytes(), &subject, &plan, &request, now)?;
+            let receipt = crate::recommend::erasing(&app, subject, || {
+                erasure::erase(store, secret.as_bytes(), &subject, &plan, &request, now)
+            })?;
             // The log keeps that an erasure happened, under a digest, never what was erased.
             crate::audit::record(store, audit, now)?;
             Ok(Some(receipt))

@@ -378,10 +378,16 @@ pub async fn post_consent_signals(
     let effects = effects_body(&state.policy, &decoded);
     let policy = state.policy.clone();
     let actor = access.audit_actor();
+    let quota = state.config.limits.consent_records_per_subject_per_day_max;
     let (records, facts) = state
         .blocking(move |store| {
             let mut existing = store.consent_records(&subject)?;
             let batch = records(&policy, &existing, &decoded, now);
+            if let Err(refused) =
+                crate::routes::consent::within_daily_quota(&existing, batch.len(), quota, now)
+            {
+                return Ok(Err(refused));
+            }
             if !batch.is_empty() {
                 // One append, so the signals of a request are recorded together or not at all.
                 store.append_consents(&subject, &SubjectFacts::default(), &batch, now)?;
@@ -392,9 +398,10 @@ pub async fn post_consent_signals(
                 .subject(&subject)?
                 .map(|s| s.facts)
                 .unwrap_or_default();
-            Ok((existing, facts))
+            Ok(Ok((existing, facts)))
         })
-        .await?;
+        .await?
+        .map_err(crate::routes::consent::Refused::into_error)?;
     tracing::info!(key = %access.label(), signals = effects.len(), "consent signals recorded");
     let derived = consent::derive(&state.policy, &facts, &records);
     Ok(Json(SignalsResponse {

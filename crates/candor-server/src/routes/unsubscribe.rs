@@ -38,17 +38,28 @@ fn verify(state: &AppState, token: &str) -> ApiResult<(SubjectKey, Channel)> {
 pub async fn unsubscribe_page(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,
-) -> ApiResult<Html<String>> {
+) -> ApiResult<impl axum::response::IntoResponse> {
     let (_, channel) = verify(&state, &token)?;
     // The token is URL-safe base64, so it needs no escaping inside the attribute.
-    Ok(Html(format!(
+    let page = Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Unsubscribe</title></head>\
          <body><h1>Stop {channel} messages?</h1>\
          <form method=\"post\" action=\"/v1/unsubscribe/{token}\">\
          <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
          <button type=\"submit\">Unsubscribe</button></form></body></html>",
         channel = channel.as_str()
-    )))
+    ));
+    // The page loads nothing, runs nothing and posts only to itself; nothing may frame it.
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+            (axum::http::header::REFERRER_POLICY, "no-referrer"),
+        ],
+        page,
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,7 +89,14 @@ pub async fn unsubscribe(
     }
     let now = state.now();
     state
-        .blocking(move |store| store.unsubscribe(&key, channel.as_str(), now))
+        .blocking(move |store| {
+            // An erased person is held nowhere, so nothing is sent to them; recording the
+            // unsubscribe would be the first new row about them.
+            if store.subject(&key)?.is_none() {
+                return Ok(());
+            }
+            store.unsubscribe(&key, channel.as_str(), now)
+        })
         .await?;
     tracing::info!(channel = channel.as_str(), "unsubscribed");
     Ok(Json(UnsubscribedBody {

@@ -66,7 +66,7 @@ async fn outbox_pass(app: &TestApp) -> outbox::OutboxReport {
     outbox::run_once(
         store(app),
         &app.state.config.campaigns,
-        &outbox::client(),
+        &outbox::client(&app.state.config.campaigns).unwrap(),
         Timestamp::from_millis(NOW),
     )
     .await

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::support::{NOW, TestApp, off_runtime};
 
 /// A policy that shows every count, so tests can read exact summaries.
-fn k1() -> Policy {
+pub(crate) fn k1() -> Policy {
     let mut p = Policy::default_policy();
     p.k_anonymity = 1;
     p
@@ -78,7 +78,7 @@ async fn seed_catalog(app: &TestApp) {
 }
 
 /// An adult who agreed to marketing emails and personalization, with `n` views.
-async fn runner(app: &TestApp, subject: &str, n: usize) {
+pub(crate) async fn runner(app: &TestApp, subject: &str, n: usize) {
     grant(app, subject, &["personalization", "email_marketing"]).await;
     views(app, subject, n).await;
 }
@@ -773,6 +773,15 @@ pub(crate) struct Seen {
 
 /// A webhook on a local port that answers 503 to its first `failures` requests.
 pub(crate) async fn webhook(failures: usize) -> (String, Arc<Mutex<Seen>>) {
+    let (app, seen) = webhook_router(failures);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), seen)
+}
+
+/// The webhook's routes (`POST /hook`), to serve over any listener.
+pub(crate) fn webhook_router(failures: usize) -> (axum::Router, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let state = Arc::clone(&seen);
     let app = axum::Router::new().route(
@@ -790,13 +799,10 @@ pub(crate) async fn webhook(failures: usize) -> (String, Arc<Mutex<Seen>>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/hook"), seen)
+    (app, seen)
 }
 
-pub(crate) const WEBHOOK_SECRET: &str = "whsec-test";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec-test-0123456789abcdef0123456789";
 
 async fn app_with_webhook(url: &str) -> TestApp {
     let app = TestApp::with_config_text(
@@ -827,7 +833,7 @@ async fn the_outbox_retries_with_backoff_until_the_webhook_accepts() {
     let r = run(&app, "c", false).await;
     let run_id = r.body["run_id"].as_str().unwrap().to_owned();
     let settings = &app.state.config.campaigns;
-    let client = outbox::client();
+    let client = outbox::client(settings).unwrap();
     let at = |ms: i64| Timestamp::from_millis(NOW + ms);
 
     let pass = outbox::run_once(store(&app), settings, &client, at(0))
@@ -895,7 +901,7 @@ async fn an_unreachable_webhook_loses_nothing() {
     let r = run(&app, "c", false).await;
     let run_id = r.body["run_id"].as_str().unwrap().to_owned();
     let settings = &app.state.config.campaigns;
-    let client = outbox::client();
+    let client = outbox::client(settings).unwrap();
     let mut t = NOW;
     for _ in 0..5 {
         let pass = outbox::run_once(store(&app), settings, &client, Timestamp::from_millis(t))

@@ -1,4 +1,5 @@
-//! Router tests: the whole API through `tower::ServiceExt::oneshot`, no sockets.
+//! Router tests: the whole API through `tower::ServiceExt::oneshot`, no sockets — except
+//! `listen`, which tests connections on a real socket.
 
 mod access;
 mod audit;
@@ -8,9 +9,12 @@ mod consent;
 mod conventions;
 mod events;
 mod fairness;
+mod hardening;
+mod listen;
 mod recommend;
 mod rights;
 mod signals;
 mod stats;
 mod subject_access;
 mod support;
+mod webhook_tls;

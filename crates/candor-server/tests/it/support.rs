@@ -49,7 +49,7 @@ struct PgSchema {
 impl Drop for PgSchema {
     fn drop(&mut self) {
         off_runtime(|| {
-            if let Ok(mut c) = postgres::Client::connect(&self.url, postgres::NoTls) {
+            if let Ok(mut c) = candor_store::postgres::connect_client(&self.url) {
                 let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
             }
         });
@@ -98,8 +98,23 @@ fn test_keys(store: &dyn Store) -> Keys {
     }
 }
 
-/// The store the suite runs on: SQLite by default, PostgreSQL when asked.
+/// The server secret of every test app.
+pub const SECRET: [u8; 32] = [7; 32];
+
+/// The store the suite runs on: SQLite by default, PostgreSQL when asked; its data keys
+/// unlocked with [`SECRET`], as `candor serve` unlocks them with the server secret.
 fn test_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<PgSchema>) {
+    let (store, schema) = backend_store(dir);
+    store
+        .unlock_data_keys(
+            candor_store::KekRoot::from_server_secret(&SECRET),
+            Timestamp::from_millis(NOW),
+        )
+        .unwrap();
+    (store, schema)
+}
+
+fn backend_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<PgSchema>) {
     match std::env::var("CANDOR_TEST_BACKEND").as_deref() {
         Ok("postgres") => {
             let url = std::env::var("CANDOR_TEST_POSTGRES_URL")
@@ -170,7 +185,7 @@ impl TestApp {
         let state = AppState::new(
             store,
             policy,
-            ServerSecret::new(vec![7; 32]),
+            ServerSecret::new(SECRET.to_vec()),
             config,
             Clock::Fixed(now),
         );
@@ -192,7 +207,7 @@ impl TestApp {
         let state = AppState::new(
             Arc::clone(&self.state.store),
             (*self.state.policy).clone(),
-            ServerSecret::new(vec![7; 32]),
+            ServerSecret::new(SECRET.to_vec()),
             self.state.config.clone(),
             Clock::Fixed(now),
         );
@@ -217,7 +232,7 @@ impl TestApp {
                 bytes
             }
             Some(schema) => off_runtime(|| {
-                let mut c = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+                let mut c = candor_store::postgres::connect_client(&schema.url).unwrap();
                 let tables = c
                     .query(
                         "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
@@ -252,7 +267,7 @@ impl TestApp {
                 c.execute(sql, []).unwrap() as u64
             }
             Some(schema) => off_runtime(|| {
-                let mut c = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+                let mut c = candor_store::postgres::connect_client(&schema.url).unwrap();
                 c.batch_execute(&format!("SET search_path TO {}", schema.name))
                     .unwrap();
                 c.execute(sql, &[]).unwrap()

@@ -377,4 +377,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX token_revocations_by_expiry ON token_revocations (keep_until);
     "#,
+    // 10: wrapped data keys — each subject's data key is stored sealed under a key-encryption
+    // key (KEK) derived from the server secret and a salt kept here, so the database alone
+    // unwraps nothing (`crate::wrap`). `kek_id` names the KEK that wraps a row; the keys
+    // stored before have none and are wrapped by the first start that knows the secret. The
+    // index finds the rows a start or a rotation still has to re-wrap.
+    r#"
+    CREATE TABLE keks (
+        id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        salt        BYTEA NOT NULL,
+        check_tag   BYTEA NOT NULL,
+        created_at  BIGINT NOT NULL,
+        retired_at  BIGINT
+    );
+    ALTER TABLE subject_keys ADD COLUMN kek_id BIGINT REFERENCES keks (id);
+    CREATE INDEX subject_keys_by_kek ON subject_keys (kek_id);
+    "#,
 ];

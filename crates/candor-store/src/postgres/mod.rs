@@ -15,12 +15,14 @@
 
 mod accountability;
 mod campaigns;
+mod data_keys;
 mod events;
 mod ledger;
 mod migrations;
 mod pool;
 mod preferences;
 mod rights;
+mod tls;
 
 use candor_domain::SubjectKey;
 use candor_domain::consent::{AgeBand, ConsentRecord, Decision, Source, SubjectFacts};
@@ -70,11 +72,15 @@ const MIGRATION_LOCK_CLASS: i32 = 0x434e_4452;
 ///
 /// Concurrency: the trait is synchronous and called from blocking threads, so each call checks
 /// out one connection from a small bounded pool ([`POOL_LEN_MAX`]) for its whole duration and
-/// runs at most one transaction on it. Nothing is cached in the process: every instance sees
-/// every other instance's commits on its next call.
+/// runs at most one transaction on it. Nothing is cached in the process but derived
+/// key-encryption keys, which never change: every instance sees every other instance's
+/// commits on its next call.
 pub struct PostgresStore {
     pool: pool::Pool,
     schema: Option<String>,
+    /// The root data keys are wrapped under, once given, and the KEKs derived from it (the
+    /// one thing kept in the process: a KEK never changes once its row exists).
+    keyring: crate::wrap::Keyring,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -175,6 +181,36 @@ fn valid_schema(name: &str) -> StoreResult<&str> {
     }
 }
 
+/// The storage URL read, with its TLS prepared and Candor's connection settings applied: what
+/// the pool and [`connect_client`] both connect with.
+fn target(url: &str) -> StoreResult<tls::Target> {
+    let mut target = tls::Target::parse(url)?;
+    let config = &mut target.config;
+    // A name set in the URL wins, so operators (and tests) can tell instances apart in
+    // `pg_stat_activity`.
+    if config.get_application_name().is_none() {
+        config.application_name("candor");
+    }
+    config
+        .connect_timeout(std::time::Duration::from_millis(pool::CONNECT_TIMEOUT_MS))
+        // Keepalives notice a server that vanished without closing the socket.
+        .keepalives(true);
+    Ok(target)
+}
+
+/// One connection to the database at a storage URL, made exactly as the store makes its own:
+/// the one way anything in Candor connects to PostgreSQL, for tools and tests that run SQL of
+/// their own (the store never hands out its connections).
+///
+/// TLS follows the URL's `sslmode`, as for libpq: `disable`; `prefer` (the default: TLS when
+/// the server offers it, certificate unchecked); `require` (TLS, certificate unchecked, or its
+/// chain checked when `sslrootcert` is given); `verify-ca` (the chain); `verify-full` (the
+/// chain and the host name). The chain is checked against `sslrootcert=/path/ca.pem` when
+/// given, otherwise against Mozilla's roots and the system's.
+pub fn connect_client(url: &str) -> StoreResult<postgres::Client> {
+    target(url)?.connect()
+}
+
 /// An outcome of one attempt at a write transaction, telling a failed `BEGIN` (nothing ran,
 /// safe to retry on another connection) from a failure after it.
 enum Attempt<T> {
@@ -199,30 +235,21 @@ fn attempt<T>(
 }
 
 impl PostgresStore {
-    /// Connects to the database at `url` (a `postgres://` URL or a key=value string) and
-    /// applies pending migrations. With `schema`, Candor's tables live in that schema (created
-    /// if missing) instead of the connection's default search path.
+    /// Connects to the database at `url` (a `postgres://` URL or a key=value string, with
+    /// `sslmode` and `sslrootcert` as for libpq: see [`connect_client`]) and applies pending
+    /// migrations. With `schema`, Candor's tables live in that schema (created if missing)
+    /// instead of the connection's default search path.
     pub fn connect(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|_| StoreError::Other("the PostgreSQL URL is not valid".into()))?;
-        // A name set in the URL wins, so operators (and tests) can tell instances apart in
-        // `pg_stat_activity`.
-        if config.get_application_name().is_none() {
-            config.application_name("candor");
-        }
-        config
-            .connect_timeout(std::time::Duration::from_millis(pool::CONNECT_TIMEOUT_MS))
-            // Keepalives notice a server that vanished without closing the socket.
-            .keepalives(true);
+        let target = target(url)?;
         let schema = schema.map(valid_schema).transpose()?.map(str::to_owned);
         let mut setup = String::from("SET synchronous_commit = on;");
         if let Some(s) = &schema {
             setup.push_str(&format!(" SET search_path = \"{s}\";"));
         }
         let store = PostgresStore {
-            pool: pool::Pool::new(config, setup),
+            pool: pool::Pool::new(target, setup),
             schema,
+            keyring: crate::wrap::Keyring::default(),
         };
         store.migrate()?;
         Ok(store)
@@ -567,19 +594,7 @@ impl Store for PostgresStore {
     }
 
     fn data_key(&self, key: &SubjectKey, fresh: [u8; 32], now: Timestamp) -> StoreResult<[u8; 32]> {
-        let stored: Vec<u8> = self.write(|tx| {
-            tx.execute(
-                "INSERT INTO subject_keys (subject_key, data_key, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                &[&key.as_bytes().as_slice(), &fresh.as_slice(), &now.as_millis()],
-            )?;
-            Ok(tx
-                .query_one(
-                    "SELECT data_key FROM subject_keys WHERE subject_key = $1",
-                    &[&key.as_bytes().as_slice()],
-                )?
-                .try_get(0)?)
-        })?;
-        crate::data_key_from(stored)
+        self.data_key_impl(key, fresh, now)
     }
 
     fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()> {
@@ -594,15 +609,23 @@ impl Store for PostgresStore {
     }
 
     fn existing_data_key(&self, key: &SubjectKey) -> StoreResult<Option<[u8; 32]>> {
-        let stored: Option<Vec<u8>> = self.read(|c| {
-            Ok(c.query_opt(
-                "SELECT data_key FROM subject_keys WHERE subject_key = $1",
-                &[&key.as_bytes().as_slice()],
-            )?
-            .map(|r| r.try_get(0))
-            .transpose()?)
-        })?;
-        stored.map(crate::data_key_from).transpose()
+        self.existing_data_key_impl(key)
+    }
+
+    fn unlock_data_keys(&self, root: crate::KekRoot, now: Timestamp) -> StoreResult<u64> {
+        self.unlock_data_keys_impl(root, now)
+    }
+
+    fn add_kek(&self, now: Timestamp) -> StoreResult<i64> {
+        self.add_kek_impl(now)
+    }
+
+    fn rewrap_data_keys(&self, limit: u32) -> StoreResult<u64> {
+        self.rewrap_data_keys_impl(limit)
+    }
+
+    fn kek_status(&self) -> StoreResult<crate::KekStatus> {
+        self.kek_status_impl()
     }
 
     fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>> {
@@ -1031,9 +1054,19 @@ impl Store for PostgresStore {
     }
 
     fn purge_deleted(&self) -> StoreResult<()> {
-        // Deleted rows are gone for every reader at commit; PostgreSQL reclaims their space
-        // with (auto)vacuum.
-        Ok(())
+        // Deleted rows are gone for every reader at commit, but their tuples stay in the heap
+        // pages until vacuum prunes them. Vacuum the tables that hold subject data now, so an
+        // erased person's rows (their wrapped data key among them) do not wait for
+        // autovacuum. Vacuum skips all-visible pages, so this costs about the pages the
+        // erasure touched. It cannot prune tuples an older snapshot still sees: a transaction
+        // open since before the erasure delays it until that transaction ends. Freed space is
+        // reused, not zeroed, until new rows overwrite it (see docs/deployment.md).
+        let tables: Vec<&str> = crate::rights::SUBJECT_TABLES
+            .iter()
+            .map(|(_, table, _, _)| *table)
+            .collect();
+        let sql = format!("VACUUM {}", tables.join(", "));
+        self.read(|c| c.batch_execute(&sql).map_err(DbError::from))
     }
 
     fn restriction(&self, key: &SubjectKey) -> StoreResult<Option<Timestamp>> {

@@ -7,7 +7,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use crate::{StoreError, StoreResult};
 
@@ -27,7 +27,8 @@ struct State {
 }
 
 pub(super) struct Pool {
-    config: postgres::Config,
+    /// Where and how to connect, TLS included.
+    target: super::tls::Target,
     /// Runs on every new connection before it is used (search path, durability settings).
     setup: String,
     // A std Mutex, not an async one: callers are blocking threads, and the lock is held only
@@ -47,9 +48,9 @@ pub(super) struct Conn<'p> {
 }
 
 impl Pool {
-    pub(super) fn new(config: postgres::Config, setup: String) -> Pool {
+    pub(super) fn new(target: super::tls::Target, setup: String) -> Pool {
         Pool {
-            config,
+            target,
             setup,
             state: Mutex::new(State {
                 idle: Vec::with_capacity(POOL_LEN_MAX),
@@ -121,7 +122,7 @@ impl Pool {
     }
 
     fn connect(&self) -> StoreResult<Client> {
-        let mut client = self.config.connect(NoTls).map_err(super::map_err)?;
+        let mut client = self.target.connect()?;
         client.batch_execute(&self.setup).map_err(super::map_err)?;
         Ok(client)
     }

@@ -424,6 +424,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX token_revocations_by_expiry ON token_revocations (keep_until);
     "#,
+    // 13: wrapped data keys — each subject's data key is stored sealed under a key-encryption
+    // key (KEK) derived from the server secret and a salt kept here, so the database file
+    // alone unwraps nothing (`crate::wrap`). `kek_id` names the KEK that wraps a row; the
+    // keys stored before have none and are wrapped by the first start that knows the secret.
+    // The index finds the rows a start or a rotation still has to re-wrap.
+    r#"
+    -- AUTOINCREMENT: ids only ever increase, and the highest wraps new keys.
+    CREATE TABLE keks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        salt        BLOB NOT NULL,
+        check_tag   BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        retired_at  INTEGER
+    ) STRICT;
+    ALTER TABLE subject_keys ADD COLUMN kek_id INTEGER REFERENCES keks (id);
+    CREATE INDEX subject_keys_by_kek ON subject_keys (kek_id);
+    "#,
 ];
 
 #[cfg(test)]

@@ -3,11 +3,15 @@
 
 mod accountability;
 mod campaigns;
+mod data_keys;
 mod events;
+mod files;
 mod ledger;
 mod migrations;
 mod preferences;
 mod rights;
+
+pub use files::create_data_dir;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -66,6 +70,8 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     queue: events::CommitQueue,
+    /// The root data keys are wrapped under, once given, and the KEKs derived from it.
+    keyring: crate::wrap::Keyring,
     /// Declared last: dropped after the connections it works beside.
     _checkpointer: Checkpointer,
 }
@@ -192,14 +198,25 @@ impl Drop for Checkpointer {
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir` and applies pending migrations.
+    /// On Unix the directory ends up 0700 and every file in it 0600 (`files`). Data keys stay
+    /// locked until [`Store::unlock_data_keys`].
     pub fn open(data_dir: &Path) -> StoreResult<SqliteStore> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        create_data_dir(data_dir).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
                 data_dir.display()
             ))
         })?;
         let path = data_dir.join(DATABASE_FILE);
+        // Before SQLite opens it, so the logs it creates beside it copy this mode.
+        files::create_database_file(&path)
+            .and_then(|()| files::restrict(data_dir))
+            .map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "cannot restrict access to data directory {}: {e}",
+                    data_dir.display()
+                ))
+            })?;
         let mut writer = Connection::open(&path).map_err(map_err)?;
         configure(&writer).map_err(map_err)?;
         migrate(&mut writer)?;
@@ -242,6 +259,7 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             queue: events::CommitQueue::default(),
+            keyring: crate::wrap::Keyring::default(),
             _checkpointer: checkpointer,
         })
     }
@@ -550,18 +568,7 @@ impl Store for SqliteStore {
     }
 
     fn data_key(&self, key: &SubjectKey, fresh: [u8; 32], now: Timestamp) -> StoreResult<[u8; 32]> {
-        let stored: Vec<u8> = self.write(|c| {
-            c.execute(
-                "INSERT INTO subject_keys (subject_key, data_key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![key.as_bytes().as_slice(), fresh.as_slice(), now.as_millis()],
-            )?;
-            c.query_row(
-                "SELECT data_key FROM subject_keys WHERE subject_key = ?1",
-                [key.as_bytes().as_slice()],
-                |r| r.get(0),
-            )
-        })?;
-        crate::data_key_from(stored)
+        self.data_key_impl(key, fresh, now)
     }
 
     fn put_contact(&self, key: &SubjectKey, field: &str, sealed: &[u8]) -> StoreResult<()> {
@@ -576,12 +583,23 @@ impl Store for SqliteStore {
     }
 
     fn existing_data_key(&self, key: &SubjectKey) -> StoreResult<Option<[u8; 32]>> {
-        let stored: Option<Vec<u8>> = self.read(|c| {
-            c.prepare_cached("SELECT data_key FROM subject_keys WHERE subject_key = ?1")?
-                .query_row([key.as_bytes().as_slice()], |r| r.get(0))
-                .optional()
-        })?;
-        stored.map(crate::data_key_from).transpose()
+        self.existing_data_key_impl(key)
+    }
+
+    fn unlock_data_keys(&self, root: crate::KekRoot, now: Timestamp) -> StoreResult<u64> {
+        self.unlock_data_keys_impl(root, now)
+    }
+
+    fn add_kek(&self, now: Timestamp) -> StoreResult<i64> {
+        self.add_kek_impl(now)
+    }
+
+    fn rewrap_data_keys(&self, limit: u32) -> StoreResult<u64> {
+        self.rewrap_data_keys_impl(limit)
+    }
+
+    fn kek_status(&self) -> StoreResult<crate::KekStatus> {
+        self.kek_status_impl()
     }
 
     fn contact(&self, key: &SubjectKey) -> StoreResult<Vec<(String, Vec<u8>)>> {

@@ -1,4 +1,5 @@
 //! The store's integration tests: the contract suite against SQLite, plus SQLite specifics.
 
 mod postgres;
+mod postgres_tls;
 mod sqlite;

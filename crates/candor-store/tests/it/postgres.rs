@@ -23,7 +23,7 @@ fn database() -> Option<Database> {
         println!("{URL_VAR} is unset; skipping the PostgreSQL tests (scripts/test.sh sets it)");
         return None;
     };
-    if let Err(e) = postgres::Client::connect(&url, postgres::NoTls) {
+    if let Err(e) = candor_store::postgres::connect_client(&url) {
         panic!("{URL_VAR} is set but PostgreSQL cannot be reached there: {e:?}");
     }
     Some(Database {
@@ -60,7 +60,7 @@ impl Database {
     }
 
     fn admin(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+        candor_store::postgres::connect_client(&self.url).unwrap()
     }
 }
 
@@ -70,7 +70,7 @@ impl Drop for Database {
         if schemas.is_empty() {
             return;
         }
-        if let Ok(mut c) = postgres::Client::connect(&self.url, postgres::NoTls) {
+        if let Ok(mut c) = candor_store::postgres::connect_client(&self.url) {
             for s in schemas {
                 let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{s}\" CASCADE"));
             }
@@ -321,4 +321,142 @@ fn two_instances_appending_keep_one_linear_audit_chain() {
     }
     assert_eq!(entries.len(), 60);
     assert!(verify(entries).is_intact());
+}
+
+fn root(secret: &[u8]) -> candor_store::KekRoot {
+    candor_store::KekRoot::from_server_secret(secret)
+}
+
+const SECRET: &[u8] = b"the right server secret, 32 bytes";
+
+/// A data key that looks like one: no byte pattern to find by chance.
+fn random_looking(n: u32) -> [u8; 32] {
+    candor_domain::ids::keyed_hash(b"test", "data key", &n.to_be_bytes())
+}
+
+#[test]
+fn the_database_alone_unwraps_no_data_key() {
+    use candor_domain::crypto::{self, DataKey};
+    use candor_domain::ids::keyed_hash;
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let now = Timestamp::from_millis(1);
+    let s = subject(1);
+    let key = random_looking(1);
+    {
+        let store = db.store(&schema);
+        store.unlock_data_keys(root(SECRET), now).unwrap();
+        assert_eq!(store.data_key(&s, key, now).unwrap(), key);
+    }
+    let row = db
+        .admin()
+        .query_one(
+            &format!(
+                "SELECT s.data_key, k.salt FROM \"{schema}\".subject_keys s
+                 JOIN \"{schema}\".keks k ON k.id = s.kek_id WHERE s.subject_key = $1"
+            ),
+            &[&s.as_bytes().as_slice()],
+        )
+        .unwrap();
+    let (stored, salt): (Vec<u8>, Vec<u8>) = (row.get(0), row.get(1));
+    assert!(!stored.windows(32).any(|w| w == key), "stored in the clear");
+    // The documented derivation, by hand: only the right secret opens the stored bytes.
+    let kek = |secret: &[u8]| {
+        let root = keyed_hash(secret, "data-key-wrap", b"");
+        DataKey::from_bytes(keyed_hash(&root, "kek", &salt))
+    };
+    let context = [b"candor data key\0".as_slice(), s.as_bytes().as_slice()].concat();
+    assert_eq!(crypto::open(&kek(SECRET), &context, &stored).unwrap(), key);
+    assert!(crypto::open(&kek(b"a wrong server secret, 32 bytes."), &context, &stored).is_err());
+    // An instance started with another secret refuses it and unwraps nothing.
+    let store = db.store(&schema);
+    let err = store
+        .unlock_data_keys(root(b"a wrong server secret, 32 bytes."), now)
+        .unwrap_err();
+    assert!(err.to_string().contains("does not unwrap"), "{err}");
+    assert!(store.existing_data_key(&s).is_err());
+}
+
+#[test]
+fn keys_stored_in_the_clear_are_wrapped_at_the_next_start() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let now = Timestamp::from_millis(1);
+    let keys: Vec<(SubjectKey, [u8; 32])> =
+        (0..3).map(|n| (subject(n), random_looking(n))).collect();
+    {
+        let store = db.store(&schema);
+        store.unlock_data_keys(root(SECRET), now).unwrap();
+        for (s, k) in &keys {
+            store.data_key(s, *k, now).unwrap();
+        }
+    }
+    // What the schema upgrade leaves of keys stored before wrapping: the key in the clear,
+    // no KEK named, no KEK at all.
+    let mut admin = db.admin();
+    for (s, k) in &keys {
+        admin
+            .execute(
+                &format!(
+                    "UPDATE \"{schema}\".subject_keys SET data_key = $2, kek_id = NULL
+                     WHERE subject_key = $1"
+                ),
+                &[&s.as_bytes().as_slice(), &k.as_slice()],
+            )
+            .unwrap();
+    }
+    admin
+        .batch_execute(&format!("DELETE FROM \"{schema}\".keks"))
+        .unwrap();
+    let store = db.store(&schema);
+    assert_eq!(store.kek_status().unwrap().n_unwrapped, 3);
+    assert_eq!(store.unlock_data_keys(root(SECRET), now).unwrap(), 3);
+    assert!(store.kek_status().unwrap().settled());
+    for (s, k) in &keys {
+        assert_eq!(store.existing_data_key(s).unwrap(), Some(*k));
+        let stored: Vec<u8> = admin
+            .query_one(
+                &format!("SELECT data_key FROM \"{schema}\".subject_keys WHERE subject_key = $1"),
+                &[&s.as_bytes().as_slice()],
+            )
+            .unwrap()
+            .get(0);
+        assert!(!stored.windows(32).any(|w| w == k.as_slice()));
+    }
+}
+
+#[test]
+fn keys_created_on_one_instance_while_another_rotates_all_end_under_the_newest_kek() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let now = Timestamp::from_millis(1);
+    let (one, two) = (db.store(&schema), db.store(&schema));
+    one.unlock_data_keys(root(SECRET), now).unwrap();
+    two.unlock_data_keys(root(SECRET), now).unwrap();
+    const N: u32 = 300;
+    std::thread::scope(|scope| {
+        for t in 0..2 {
+            let one = &one;
+            scope.spawn(move || {
+                for n in (t..N).step_by(2) {
+                    let k = random_looking(n);
+                    assert_eq!(one.data_key(&subject(n), k, now).unwrap(), k);
+                }
+            });
+        }
+        scope.spawn(|| {
+            for _ in 0..3 {
+                candor_store::wrap::rotate_kek(&two, now).unwrap();
+            }
+        });
+    });
+    let status = two.kek_status().unwrap();
+    assert_eq!(status.keks.len(), 4);
+    assert!(status.settled(), "{status:?}");
+    for n in 0..N {
+        assert_eq!(
+            two.existing_data_key(&subject(n)).unwrap(),
+            Some(random_looking(n))
+        );
+    }
 }

@@ -31,6 +31,8 @@ pub struct DemoArgs {
     /// Number of generated people.
     #[arg(long, default_value_t = 500)]
     pub subjects: usize,
+    #[command(flatten)]
+    pub tls: super::serve::TlsArgs,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -39,7 +41,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         data_dir: Some(args.data_dir.clone()),
         policy: None,
     };
-    let loaded = super::load(&common, super::serve::overrides(Some(args.bind.clone())))?;
+    let loaded = super::load(
+        &common,
+        args.tls
+            .clone()
+            .apply(super::serve::overrides(Some(args.bind.clone()))),
+    )?;
     let secret = candor_server::secret::load_or_create(&loaded.config)?;
     let (banner, publishable, admin) = seed(&loaded, secret.as_bytes(), &args)?;
     let shopper = SubjectKey::derive(
@@ -192,12 +199,18 @@ fn seed(
         .map(|(_, k)| k)
     };
     let admin = mk(vec![Scope::Admin], Vec::new(), "demo admin")?;
+    // The pages' origin, which the publishable key is bound to, has the server's scheme.
+    let scheme = if loaded.config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let ingest = mk(vec![Scope::Ingest], Vec::new(), "demo ingest")?;
     let decide = mk(vec![Scope::Decide], Vec::new(), "demo decide")?;
     let sessions = mk(vec![Scope::Sessions], Vec::new(), "demo shop backend")?;
     let publishable = mk(
         vec![Scope::Publishable],
-        demo_origins(&args.bind),
+        demo_origins(scheme, &args.bind),
         "demo shop pages",
     )?;
     let banner = format!(
@@ -207,10 +220,10 @@ fn seed(
          admin key:    {admin}\ningest key:   {ingest}\ndecide key:   {decide}\n\
          sessions key: {sessions}\n\
          publishable key (web pages): {publishable}\n\
-         shop:           http://{bind}/shop/\n\
+         shop:           {scheme}://{bind}/shop/\n\
          privacy center: from the shop's \"Your privacy\" link\n\
-         console:        http://{bind}/console/ (paste the admin key)\n\
-         try: curl -H 'Authorization: Bearer {decide}' http://{bind}/v1/subjects/demo-user-1/consents",
+         console:        {scheme}://{bind}/console/ (paste the admin key)\n\
+         try: curl -H 'Authorization: Bearer {decide}' {scheme}://{bind}/v1/subjects/demo-user-1/consents",
         shop.items.len(),
         shop.subjects.len(),
         n_granted,
@@ -222,8 +235,8 @@ fn seed(
 
 /// The origins the demo shop's pages come from: the address it listens on, and its loopback
 /// names when it listens on a loopback or every address.
-fn demo_origins(bind: &str) -> Vec<String> {
-    let mut origins = vec![format!("http://{bind}")];
+fn demo_origins(scheme: &str, bind: &str) -> Vec<String> {
+    let mut origins = vec![format!("{scheme}://{bind}")];
     if let Some((host, port)) = bind.rsplit_once(':')
         && matches!(
             host,
@@ -231,7 +244,7 @@ fn demo_origins(bind: &str) -> Vec<String> {
         )
     {
         for name in ["127.0.0.1", "localhost", "[::1]"] {
-            let o = format!("http://{name}:{port}");
+            let o = format!("{scheme}://{name}:{port}");
             if !origins.contains(&o) {
                 origins.push(o);
             }

@@ -1,4 +1,4 @@
-//! `candor keys create|list|revoke|rotate|rotate-signing`.
+//! `candor keys create|list|revoke|rotate|rotate-signing|rotate-kek`.
 
 use std::process::ExitCode;
 
@@ -60,6 +60,16 @@ pub enum KeysCommand {
     /// Rotate the keys that sign visitor and subject tokens; tokens signed before stay valid
     /// until they expire.
     RotateSigning {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Rotate the key-encryption key: a new one wraps every person's data key, and every
+    /// stored data key is re-wrapped under it, in batches. If interrupted, the next command
+    /// or start finishes the re-wrapping before anything else; `--resume` does only that.
+    RotateKek {
+        /// Finish an interrupted rotation without making a new key.
+        #[arg(long)]
+        resume: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -192,6 +202,28 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             )?;
             println!(
                 "token signing key {id} signs from now on; tokens signed before stay valid until they expire"
+            );
+        }
+        KeysCommand::RotateKek { resume, common } => {
+            // Opening the store already re-wrapped whatever an interrupted rotation left.
+            let loaded = super::load(&common, Overrides::default())?;
+            let store = loaded.store.as_ref();
+            if !resume {
+                let (id, n) = candor_server::keys::rotate_kek(store, Actor::Cli, now)?;
+                println!("key-encryption key {id} is new; re-wrapped {n} data keys under it");
+            }
+            let status = store.kek_status()?;
+            let Some(newest) = status.keks.last() else {
+                anyhow::bail!("the store has no key-encryption key");
+            };
+            anyhow::ensure!(
+                status.settled(),
+                "some data keys are not under key-encryption key {} yet; run this again",
+                newest.id
+            );
+            println!(
+                "key-encryption key {} wraps all {} data keys",
+                newest.id, newest.n_data_keys
             );
         }
     }

@@ -161,7 +161,30 @@ pub fn load(common: &Common, overrides: Overrides) -> anyhow::Result<Loaded> {
     })
 }
 
+/// Opens the store the settings name and unlocks its data keys with the server secret.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open_backend(config)?;
+    unlock_data_keys(store.as_ref(), config)?;
+    Ok(store)
+}
+
+/// Hands the store the root its data keys are wrapped under (derived from the server secret,
+/// which the store never holds). A store some earlier Candor wrote keys into in the clear has
+/// them wrapped now; a rotation a crash interrupted is finished now.
+fn unlock_data_keys(store: &dyn Store, config: &Config) -> anyhow::Result<()> {
+    let secret = candor_server::secret::load_or_create(config)
+        .context("failed to load the server secret")?;
+    let root = candor_store::KekRoot::from_server_secret(secret.as_bytes());
+    let n = store
+        .unlock_data_keys(root, candor_server::state::Clock::System.now())
+        .context("failed to unlock the data keys")?;
+    if n > 0 {
+        tracing::info!(n, "wrapped data keys under the current key-encryption key");
+    }
+    Ok(())
+}
+
+fn open_backend(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.storage_url {
         // Only the part after the credentials is ever shown: the URL may hold a password.
         let shown = url.split('@').next_back().unwrap_or("");

@@ -1,5 +1,6 @@
 //! `candor serve`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,11 +16,35 @@ pub struct ServeArgs {
     #[arg(long, env = "CANDOR_BIND")]
     pub bind: Option<String>,
     #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
     pub common: Common,
 }
 
+/// HTTPS: `serve` and `demo` answer TLS themselves when given a certificate and its key.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// PEM certificate chain to serve HTTPS with (with --tls-key).
+    #[arg(long, env = "CANDOR_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of that certificate.
+    #[arg(long, env = "CANDOR_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// `overrides` with these files.
+    pub fn apply(self, overrides: Overrides) -> Overrides {
+        Overrides {
+            tls_cert: self.tls_cert,
+            tls_key: self.tls_key,
+            ..overrides
+        }
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let loaded = super::load(&args.common, overrides(args.bind))?;
+    let loaded = super::load(&args.common, args.tls.apply(overrides(args.bind)))?;
     runtime()?.block_on(serve(loaded, None, |_| candor_web::WebConfig::default()))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -50,6 +75,9 @@ pub async fn serve(
         config,
         store,
     } = loaded;
+    // Limits and TLS files are read before anything else: a bad certificate stops here.
+    let options = candor_server::listen::Options::from_config(&config)
+        .context("failed to load the TLS certificate and key")?;
     let secret = candor_server::secret::load_or_create(&config)
         .context("failed to load the server secret")?;
     // Erasures a crash interrupted are finished before anything else is served.
@@ -93,7 +121,7 @@ pub async fn serve(
         tracing::info!(policy_version = %state.policy.version, "policy change recorded in the audit log");
     }
     tracing::info!(%addr, policy_version = %state.policy.version, "candor listening");
-    println!("candor listening on http://{addr}");
+    println!("candor listening on {}://{addr}", options.scheme());
     if let Some(b) = banner {
         println!("{b}");
     }
@@ -102,7 +130,7 @@ pub async fn serve(
     tokio::spawn(candor_server::recommend::exposure_loop(state.clone()));
     tokio::spawn(candor_server::campaigns::outbox::outbox_loop(state.clone()));
     let app = candor_server::router(state.clone()).merge(candor_web::router(web(&state)));
-    candor_server::serve_app(listener, app, shutdown_signal())
+    candor_server::serve_app(listener, app, options, shutdown_signal())
         .await
         .context("server failed")?;
     // What was shown in the last second before the stop is still written.

@@ -106,7 +106,7 @@ fn keys_create_prints_the_key_alone_on_the_last_line() {
 fn the_secret_is_generated_private() {
     let dir = tempfile::tempdir().unwrap();
     create_key(dir.path(), "admin");
-    // keys create does not need the secret; serve creates it. Start and stop a server.
+    // Opening the store makes it (its data keys are unlocked with it); a server keeps it.
     let server = crate::support::Server::start(dir.path(), &[]);
     drop(server);
     let meta = std::fs::metadata(dir.path().join("secret.key")).unwrap();

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `candor` binary: real processes, real sockets.
 
+mod at_rest;
 mod audit;
 mod campaigns;
 mod cli;
@@ -8,3 +9,4 @@ mod postgres;
 mod rights;
 mod serve;
 mod support;
+mod tls;

@@ -67,11 +67,16 @@ impl Drop for Schema {
 
 /// Runs SQL on a thread of its own: the synchronous driver may not block a thread that drives
 /// async tasks, as a test's body does.
-fn sql(url: &str, sql: &str) -> Result<(), postgres::Error> {
+fn sql(url: &str, sql: &str) -> Result<(), String> {
     std::thread::scope(|s| {
-        s.spawn(|| postgres::Client::connect(url, postgres::NoTls)?.batch_execute(sql))
-            .join()
-            .unwrap()
+        s.spawn(|| {
+            candor_store::postgres::connect_client(url)
+                .map_err(|e| e.to_string())?
+                .batch_execute(sql)
+                .map_err(|e| e.to_string())
+        })
+        .join()
+        .unwrap()
     })
 }
 
@@ -346,7 +351,7 @@ async fn a_lost_database_gives_503_then_recovers_without_a_restart() {
 fn deliveries_per_subject(schema: &Schema) -> Vec<i64> {
     let (url, name) = (schema.url.clone(), schema.name.clone());
     std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut c = candor_store::postgres::connect_client(&url).unwrap();
         c.query(
             &format!("SELECT count(*) FROM {name}.deliveries GROUP BY subject_key"),
             &[],

@@ -10,6 +10,8 @@ pub fn candor() -> Command {
     c.env_remove("CANDOR_POLICY")
         .env_remove("CANDOR_DATA_DIR")
         .env_remove("CANDOR_BIND")
+        .env_remove("CANDOR_TLS_CERT")
+        .env_remove("CANDOR_TLS_KEY")
         .env("CANDOR_LOG", "warn");
     c
 }
@@ -42,9 +44,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+        Server::start_with(data_dir, &[], extra_env)
+    }
+
+    /// Like [`Server::start`], with more arguments to `serve`.
+    pub fn start_with(data_dir: &Path, extra_args: &[&str], extra_env: &[(&str, &str)]) -> Server {
         let mut cmd = candor();
         cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir);
+            .arg(data_dir)
+            .args(extra_args);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -54,7 +62,8 @@ impl Server {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        // The first line says where it listens: "candor listening on http://127.0.0.1:PORT".
+        // The first line says where it listens: "candor listening on http://127.0.0.1:PORT"
+        // (https with TLS).
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
@@ -67,7 +76,10 @@ impl Server {
             .recv_timeout(Duration::from_secs(30))
             .expect("candor serve did not start in 30 s");
         let base = line.rsplit(' ').next().unwrap().to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+        assert!(
+            base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"),
+            "{line}"
+        );
         Server { child, base }
     }
 
