@@ -36,7 +36,12 @@ pub struct SegmentBatch {
     pub batch: Vec<Value>,
     #[schema(value_type = Object)]
     pub context: Option<Value>,
+    /// When the library sent the batch, by the device's clock: corrects the clock skew of
+    /// every event without a `sentAt` of its own.
     pub sent_at: Option<String>,
+    /// When the library made the batch (RudderStack's libraries send it); not used.
+    pub timestamp: Option<String>,
+    /// The credential, when there is no `Authorization` header (see `SECURITY.md`).
     pub write_key: Option<String>,
     #[schema(value_type = Object)]
     pub integrations: Option<Value>,

@@ -24,8 +24,9 @@ async fn grant(app: &TestApp, subject: &str) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
+/// A batch as the libraries send it (RudderStack's add the batch's own `timestamp`).
 fn batch(user: &str) -> Value {
-    json!({"batch": [{"type": "track", "event": "Product Viewed", "userId": user,
+    json!({"timestamp": "2026-11-23T09:00:01Z", "batch": [{"type": "track", "event": "Product Viewed", "userId": user,
         "messageId": format!("m-{user}"), "timestamp": "2026-11-23T09:00:00Z",
         "properties": {"product_id": "sku-1"}}]})
 }
