@@ -295,7 +295,7 @@ pub fn rotate_key(
 
 /// The key in `Bearer KEY`, or in `Basic base64(KEY:)`: the form Segment-style libraries send
 /// their write key in, so sites instrumented for them can point at Candor unchanged.
-fn bearer_or_basic(header: &str) -> Option<String> {
+pub(crate) fn bearer_or_basic(header: &str) -> Option<String> {
     if let Some(k) = header.strip_prefix("Bearer ") {
         return Some(k.trim().to_owned());
     }

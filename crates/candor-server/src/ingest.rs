@@ -159,6 +159,22 @@ pub fn parse(
     if !raw.is_object() {
         return Err(invalid("invalid_event", "each event must be a JSON object"));
     }
+    // Calls Candor does not take are refused by name before their fields are read, so the
+    // reason is the call, not a field only that call has (`previousId`, `groupId`).
+    if let Some(kind @ ("alias" | "group" | "screen")) = raw.get("type").and_then(Value::as_str) {
+        return Err(invalid(
+            "unsupported_call",
+            format!(
+                "type `{kind}` is not one of track, page, identify{}",
+                if kind == "alias" {
+                    ": to merge a visitor into a person, send identify with both their \
+                     anonymousId and userId"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
     let w: WireEvent =
         serde_json::from_value(raw).map_err(|e| invalid("invalid_event", e.to_string()))?;
     let call = match (w.kind.as_deref(), default_call) {
@@ -220,14 +236,31 @@ pub fn parse(
             format!("candor-{}", hex::encode(bytes))
         }
     };
+    // A device's clock may be off. As Segment does, the time between the library sending
+    // (`sentAt`, by the device's clock) and Candor receiving (`now`) moves the device's
+    // timestamp onto the server's clock: timestamp + (receivedAt − sentAt).
+    let skew_ms = match &w.sent_at {
+        None => 0,
+        Some(s) => {
+            let sent = Timestamp::parse_rfc3339(s).ok_or_else(|| {
+                invalid(
+                    "invalid_sent_at",
+                    format!("sentAt `{s}` is not RFC 3339, e.g. 2026-11-23T10:00:00Z"),
+                )
+            })?;
+            now.as_millis() - sent.as_millis()
+        }
+    };
     let occurred_at = match w.timestamp.or(w.original_timestamp) {
         None => now,
-        Some(t) => Timestamp::parse_rfc3339(&t).ok_or_else(|| {
-            invalid(
-                "invalid_timestamp",
-                format!("timestamp `{t}` is not RFC 3339, e.g. 2026-11-23T10:00:00Z"),
-            )
-        })?,
+        Some(t) => Timestamp::parse_rfc3339(&t)
+            .ok_or_else(|| {
+                invalid(
+                    "invalid_timestamp",
+                    format!("timestamp `{t}` is not RFC 3339, e.g. 2026-11-23T10:00:00Z"),
+                )
+            })?
+            .plus_millis(skew_ms),
     };
     if occurred_at.as_millis() > now.as_millis() + FUTURE_SKEW_MS_MAX {
         return Err(invalid(

@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
 use axum::Json;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorDetail};
@@ -46,8 +48,8 @@ use crate::routes::{consent, events, items, meta, rights};
         crate::routes::decide::decide, crate::routes::time_zone::put_time_zone,
         crate::routes::unsubscribe::unsubscribe_page, crate::routes::unsubscribe::unsubscribe,
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&ApiKeyAuth),
+    components(schemas(ErrorBody, ErrorDetail, crate::routes::ShownCount)),
+    modifiers(&ApiKeyAuth, &CommonResponses, &SdkBodies),
 )]
 pub struct ApiDoc;
 
@@ -69,6 +71,154 @@ impl Modify for ApiKeyAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The refusals every operation of a kind can give, whichever handler it is: they come from
+/// the extractors and layers every request passes through (`auth`, `extract`, the rate and
+/// time limits, the store), so they are added here once rather than in each annotation.
+/// An annotation that already names a status keeps its own description.
+struct CommonResponses;
+
+/// (status, when) for each kind of operation.
+const ANY: &[(&str, &str)] = &[
+    (
+        "408",
+        "The request was not complete and answered within the request timeout.",
+    ),
+    (
+        "503",
+        "Storage is unavailable right now; retry after `Retry-After` seconds.",
+    ),
+];
+const AUTHENTICATED: &[(&str, &str)] = &[
+    (
+        "401",
+        "No credential, or one that is malformed, unknown, expired or revoked \
+             (`unauthenticated`, `key_invalid`, `key_expired`, `key_revoked`, `token_invalid`, \
+             `token_expired`, `token_revoked`).",
+    ),
+    (
+        "403",
+        "The credential may not do this (`insufficient_scope`, `needs_server_key`, \
+             `publishable_key_not_allowed`, `server_key_from_browser`, `origin_not_allowed`, \
+             `token_wrong_subject`, ...).",
+    ),
+    (
+        "429",
+        "Too many requests with this credential (`rate_limited`); retry after \
+             `Retry-After` seconds.",
+    ),
+];
+const WITH_PARAMETERS: &[(&str, &str)] = &[(
+    "400",
+    "A malformed path or query (`invalid_path`, `invalid_query`, `invalid_subject_id`, ...).",
+)];
+const WITH_BODY: &[(&str, &str)] = &[
+    (
+        "400",
+        "The body is not JSON, or not valid for its Content-Encoding \
+             (`malformed_json`, `malformed_encoding`, `unreadable_body`).",
+    ),
+    (
+        "413",
+        "The body is larger than the server's limit, counted after decompression \
+             (`payload_too_large`).",
+    ),
+    (
+        "415",
+        "The body is not JSON, or its Content-Encoding is not gzip, deflate or identity \
+             (`unsupported_media_type`).",
+    ),
+    (
+        "422",
+        "The JSON does not have the documented shape (`invalid_body`).",
+    ),
+];
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn operations(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for op in operations(openapi) {
+            let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let parameters = op.parameters.as_ref().is_some_and(|p| {
+                p.iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path | ParameterIn::Query))
+            });
+            let kinds = [
+                (true, ANY),
+                (authenticated, AUTHENTICATED),
+                (parameters, WITH_PARAMETERS),
+                (op.request_body.is_some(), WITH_BODY),
+            ];
+            for (status, when) in kinds
+                .into_iter()
+                .filter(|(applies, _)| *applies)
+                .flat_map(|(_, list)| list.iter())
+            {
+                op.responses
+                    .responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| error_response(when));
+            }
+        }
+    }
+}
+
+/// The ingestion endpoints take JSON under the types analytics libraries send it with
+/// (`extract::read_sdk_body`).
+struct SdkBodies;
+
+impl Modify for SdkBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for path in [
+            "/v1/events",
+            "/v1/batch",
+            "/v1/track",
+            "/v1/page",
+            "/v1/identify",
+        ] {
+            let body = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+                .and_then(|op| op.request_body.as_mut());
+            let Some(body) = body else { continue };
+            let Some(json) = body.content.get("application/json").cloned() else {
+                continue;
+            };
+            for alias in ["text/plain", "application/x-www-form-urlencoded"] {
+                body.content.insert(alias.to_owned(), json.clone());
+            }
+        }
     }
 }
 

@@ -262,12 +262,12 @@ pub struct RunBody {
     /// Counts below this are shown as "fewer than k", and a count that would reveal one by
     /// subtraction as "withheld".
     pub k: u32,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::ShownCount)]
     pub total: serde_json::Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::ShownCount)]
     pub selected: serde_json::Value,
     /// Per exclusion reason, in precedence order.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::BTreeMap<String, crate::routes::ShownCount>)]
     pub excluded: serde_json::Map<String, serde_json::Value>,
     /// A real run whose demographic parity ratio fell below four-fifths
     /// (`GET /v1/fairness/campaigns/{id}`).

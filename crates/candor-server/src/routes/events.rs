@@ -2,9 +2,10 @@
 //! the anonymous drop counters.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use candor_domain::time::{DAY_MS, Timestamp};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -12,7 +13,7 @@ use utoipa::ToSchema;
 use super::{PageBody, cursor};
 use crate::auth::{Allowed, Credential, Server, act, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::ingest::{self, Call, Outcome};
 use crate::routes::consent::has_gpc;
 use crate::state::AppState;
@@ -35,7 +36,12 @@ pub struct SegmentBatch {
     pub batch: Vec<Value>,
     #[schema(value_type = Object)]
     pub context: Option<Value>,
+    /// When the library sent the batch, by the device's clock: corrects the clock skew of
+    /// every event without a `sentAt` of its own.
     pub sent_at: Option<String>,
+    /// When the library made the batch (RudderStack's libraries send it); not used.
+    pub timestamp: Option<String>,
+    /// The credential, when there is no `Authorization` header (see `SECURITY.md`).
     pub write_key: Option<String>,
     #[schema(value_type = Object)]
     pub integrations: Option<Value>,
@@ -308,6 +314,104 @@ async fn run(
     }))
 }
 
+/// An ingestion request as analytics libraries send it: the credential, allowed to send
+/// events, and the body (see [`crate::extract::read_sdk_body`] for the types and encodings).
+///
+/// The credential is the `Authorization` header, or, when there is none, the body's
+/// `writeKey` — where Segment's browser library puts it for beacons, which cannot set
+/// headers. A `writeKey` is read exactly as the header would be, so it passes the same checks
+/// (a server key with `Origin` is refused, a publishable key cannot send events). With both,
+/// they must name the same credential.
+pub struct Ingest<T> {
+    cred: Credential,
+    body: T,
+}
+
+/// The header value a body's `writeKey` stands for.
+fn write_key_header(key: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(&format!("Bearer {key}"))
+        .map_err(|_| ApiError::TokenRejected("key_invalid", "the writeKey is malformed".into()))
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Ingest<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        // With a header, the credential is checked before a byte of the body is read.
+        let header_cred = if parts.headers.contains_key(header::AUTHORIZATION) {
+            let Allowed(cred, _) =
+                Allowed::<act::SendEvents>::from_request_parts(&mut parts, state).await?;
+            Some(cred)
+        } else {
+            None
+        };
+        let bytes = crate::extract::read_sdk_body(&parts, body, state).await?;
+        let value: Value = crate::extract::parse_json(parts.clone(), bytes, state).await?;
+        let write_key = match value.get("writeKey") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(k)) => Some(k.trim().to_owned()),
+            Some(_) => {
+                return Err(ApiError::unprocessable(
+                    "invalid_body",
+                    "invalid request body: writeKey must be a string",
+                ));
+            }
+        };
+        let cred = match (header_cred, write_key) {
+            (Some(cred), None) => cred,
+            (Some(cred), Some(key)) => {
+                let presented = parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|h| h.to_str().ok())
+                    .and_then(crate::auth::bearer_or_basic);
+                if presented.as_deref() != Some(key.as_str()) {
+                    return Err(ApiError::bad_request(
+                        "write_key_mismatch",
+                        "the body's writeKey and the Authorization header name different \
+                         credentials; send one of them",
+                    ));
+                }
+                cred
+            }
+            (None, Some(key)) if !key.is_empty() => {
+                parts
+                    .headers
+                    .insert(header::AUTHORIZATION, write_key_header(&key)?);
+                let Allowed(cred, _) =
+                    Allowed::<act::SendEvents>::from_request_parts(&mut parts, state).await?;
+                cred
+            }
+            (None, _) => {
+                return Err(ApiError::Unauthenticated(
+                    "send a key or token as `Authorization: Bearer CREDENTIAL`, or as the \
+                     body's `writeKey`"
+                        .into(),
+                ));
+            }
+        };
+        let body = serde_json::from_value(value).map_err(|e| {
+            ApiError::unprocessable("invalid_body", format!("invalid request body: {e}"))
+        })?;
+        Ok(Ingest { cred, body })
+    }
+}
+
+/// Gives every event without its own `sentAt` the batch's, so each event's clock skew is
+/// corrected (see `ingest::parse`).
+fn with_sent_at(mut raw: Vec<Value>, sent_at: Option<&str>) -> Vec<Value> {
+    if let Some(sent_at) = sent_at {
+        for event in &mut raw {
+            if let Some(obj) = event.as_object_mut() {
+                obj.entry("sentAt")
+                    .or_insert_with(|| Value::String(sent_at.to_owned()));
+            }
+        }
+    }
+    raw
+}
+
 /// Ingest a batch. Each event is gated by consent and minimized; the answer says what
 /// happened to each. A 200 means every accepted event is on disk.
 #[utoipa::path(post, path = "/v1/events", tag = "events", security(("api_key" = [])), request_body = EventsBody,
@@ -315,23 +419,23 @@ async fn run(
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn post_events(
     State(state): State<AppState>,
-    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<EventsBody>,
+    Ingest { cred, body }: Ingest<EventsBody>,
 ) -> ApiResult<Json<IngestResponse>> {
     run(state, cred, body.events, None, has_gpc(&headers)).await
 }
 
-/// Segment-spec `batch`.
+/// Segment-spec `batch`. The batch's `sentAt` corrects the clock skew of every event that
+/// has no `sentAt` of its own.
 #[utoipa::path(post, path = "/v1/batch", tag = "events", security(("api_key" = [])), request_body = SegmentBatch,
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn post_batch(
     State(state): State<AppState>,
-    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<SegmentBatch>,
+    Ingest { cred, body }: Ingest<SegmentBatch>,
 ) -> ApiResult<Json<IngestResponse>> {
-    run(state, cred, body.batch, None, has_gpc(&headers)).await
+    let raw = with_sent_at(body.batch, body.sent_at.as_deref());
+    run(state, cred, raw, None, has_gpc(&headers)).await
 }
 
 async fn single(
@@ -349,9 +453,8 @@ async fn single(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_track(
     State(state): State<AppState>,
-    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<Value>,
+    Ingest { cred, body }: Ingest<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
     single(state, cred, headers, body, Call::Track).await
 }
@@ -361,9 +464,8 @@ pub async fn post_track(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_page(
     State(state): State<AppState>,
-    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<Value>,
+    Ingest { cred, body }: Ingest<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
     single(state, cred, headers, body, Call::Page).await
 }
@@ -374,9 +476,8 @@ pub async fn post_page(
     responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)))]
 pub async fn post_identify(
     State(state): State<AppState>,
-    Allowed(cred, _): Allowed<act::SendEvents>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<Value>,
+    Ingest { cred, body }: Ingest<Value>,
 ) -> ApiResult<Json<IngestResponse>> {
     single(state, cred, headers, body, Call::Identify).await
 }

@@ -29,6 +29,33 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+/// A count about people as it is sent: a number, or, where the number could single someone
+/// out, a phrase ("fewer than 10", "withheld"). See `segments::count_json`.
+pub struct ShownCount;
+
+impl utoipa::PartialSchema for ShownCount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .examples(["fewer than 10"]),
+            )
+            .description(Some(
+                "A number, or a phrase where the number could single someone out",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ShownCount {}
+
 /// `?limit=&cursor=` on every list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

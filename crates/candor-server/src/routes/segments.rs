@@ -261,7 +261,7 @@ pub(crate) fn count_json(c: SuppressedCount) -> serde_json::Value {
 pub struct PreviewBody {
     pub segment: String,
     /// How many people are in the segment now: a number, or "fewer than k".
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::ShownCount)]
     pub size: serde_json::Value,
     /// Counts below this are not shown.
     pub k: u32,
@@ -314,7 +314,6 @@ pub struct ClauseValue {
     /// The feature call as written.
     pub feature: String,
     /// Its value for this person (null when unknown).
-    #[schema(value_type = Object)]
     pub value: serde_json::Value,
 }
 

@@ -82,11 +82,11 @@ pub struct ConsentBucketBody {
     /// Start of the bucket, `YYYY-MM-DD` (UTC).
     pub start: String,
     /// Decisions recorded in the bucket: a number, or "fewer than k".
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::ShownCount)]
     pub granted: serde_json::Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::ShownCount)]
     pub denied: serde_json::Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::ShownCount)]
     pub withdrawn: serde_json::Value,
 }
 
@@ -94,10 +94,10 @@ pub struct ConsentBucketBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentCurrentBody {
     /// People with a recorded choice for the purpose.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::ShownCount)]
     pub subjects: serde_json::Value,
     /// Of them, people whose latest choice is a grant of the purpose's current version.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::ShownCount)]
     pub granted: serde_json::Value,
     /// `granted / subjects`, when neither the granted nor the rest are suppressed.
     pub granted_share: Option<f64>,

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
@@ -226,6 +226,78 @@ async fn openapi_document_describes_the_api() {
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(r.body["paths"]["/v1/subjects/{id}/consents"]["put"].is_object());
     assert!(r.body["components"]["securitySchemes"]["api_key"].is_object());
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_refusals_every_operation_can_give() {
+    let app = TestApp::new();
+    let doc = app.call("GET", "/openapi.json", None, None).await.body;
+    let error_ref = json!({"$ref": "#/components/schemas/ErrorBody"});
+    let mut n_secured = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = &op["responses"];
+            let documents = |status: &str| {
+                let r = &responses[status];
+                assert!(r.is_object(), "{method} {path} does not document {status}");
+                if status != "200" {
+                    assert_eq!(
+                        r["content"]["application/json"]["schema"], error_ref,
+                        "{method} {path} {status}"
+                    );
+                }
+            };
+            for status in ["408", "503"] {
+                documents(status);
+            }
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                n_secured += 1;
+                for status in ["401", "403", "429"] {
+                    documents(status);
+                }
+            }
+            if op["requestBody"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    documents(status);
+                }
+            }
+        }
+    }
+    assert!(n_secured > 50, "{n_secured} secured operations");
+    // The ingestion endpoints take JSON under the types analytics libraries use.
+    let content = &doc["paths"]["/v1/batch"]["post"]["requestBody"]["content"];
+    for t in [
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+    ] {
+        assert!(content[t]["schema"].is_object(), "{t}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_types_suppressed_counts_as_they_are_sent() {
+    let app = TestApp::new();
+    let doc = app.call("GET", "/openapi.json", None, None).await.body;
+    let schemas = &doc["components"]["schemas"];
+    let shown = json!("#/components/schemas/ShownCount");
+    let kinds: Vec<&Value> = schemas["ShownCount"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["type"])
+        .collect();
+    assert_eq!(kinds, [&json!("integer"), &json!("string")]);
+    assert_eq!(schemas["PreviewBody"]["properties"]["size"]["$ref"], shown);
+    assert_eq!(schemas["RunBody"]["properties"]["total"]["$ref"], shown);
+    assert_eq!(
+        schemas["RunBody"]["properties"]["excluded"]["additionalProperties"]["$ref"],
+        shown
+    );
+    assert_eq!(
+        schemas["ConsentBucketBody"]["properties"]["granted"]["$ref"],
+        shown
+    );
 }
 
 #[tokio::test]

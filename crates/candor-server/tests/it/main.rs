@@ -13,6 +13,7 @@ mod hardening;
 mod listen;
 mod recommend;
 mod rights;
+mod sdk_bodies;
 mod signals;
 mod stats;
 mod subject_access;
