@@ -189,14 +189,25 @@
    * retry after a fresh visitor session addresses the new anonymous id.
    */
   function request(method, path, body, opts) {
+    var retried = false;
     function attempt() {
       var person = asPerson();
       var bearer = person ? subjectToken : visitor && visitor.token;
       return call(method, typeof path === "function" ? path() : path, typeof body === "function" ? body() : body, bearer,
         { merge: person && opts && opts.merge, keepalive: opts && opts.keepalive }).then(function (r) {
+        var refused = !person && r.status === 401 && /^token_/.test(r.code || "");
+        // Another request, refused at the same time, already started the fresh session: wait
+        // for it and try once more as the new visitor.
+        if (refused && restarted && !retried && session) {
+          retried = true;
+          return session.then(function () {
+            return visitor && visitor.token !== bearer ? attempt() : r;
+          });
+        }
         // The visitor token was refused (expired, revoked): start a fresh visitor session,
         // once per page, and try again as the new visitor.
-        if (!person && r.status === 401 && /^token_/.test(r.code || "") && !restarted) {
+        if (refused && !restarted) {
+          retried = true;
           restarted = true;
           // A stored choice that allowed anything was recorded for the old visitor: the next
           // visit asks the new one.
