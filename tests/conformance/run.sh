@@ -69,6 +69,8 @@ admin_key="$(awk '$1 == "admin" { print $2 }' "$log")"
 # The admin key may do everything a server key may. Deterministic generation keeps no
 # database of past failures, so every run sends the same requests. One worker: with two, the
 # coverage phase stopped with internal errors on some operations, and one takes under a minute.
+# From the work directory: Schemathesis keeps state in its working directory, not the clone.
+cd "$work"
 PYTHONPATH="$work/python" timeout "$run_seconds_max" python3 -m schemathesis.cli \
   --config-file "$here/schemathesis.toml" run \
   "$url/openapi.json" \

@@ -10,9 +10,13 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::config::Config;
+
+mod examples;
+
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::routes::{consent, events, items, meta, rights};
 use crate::state::AppState;
+use examples::Examples;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -54,7 +58,7 @@ use crate::state::AppState;
         crate::routes::unsubscribe::unsubscribe_page, crate::routes::unsubscribe::unsubscribe,
     ),
     components(schemas(ErrorBody, ErrorDetail, crate::routes::ShownCount)),
-    modifiers(&ApiKeyAuth, &PathParameters, &CommonResponses, &SdkBodies),
+    modifiers(&ApiKeyAuth, &PathParameters, &Examples, &CommonResponses, &SdkBodies),
 )]
 pub struct ApiDoc;
 

@@ -40,6 +40,20 @@ pub struct SubjectFactsInput {
     pub country: Option<String>,
 }
 
+/// `subject` only as an object, as documented: serde's derived `Deserialize` would also take
+/// the fields as an array (`[null, null]`).
+fn facts_object<'de, D>(d: D) -> Result<Option<SubjectFactsInput>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let Some(fields) = Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    SubjectFactsInput::deserialize(serde_json::Value::Object(fields))
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
 /// A batch of consent decisions.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +75,7 @@ pub struct ConsentUpdate {
     #[serde(default)]
     #[schema(value_type = Value)]
     pub evidence: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "facts_object")]
     pub subject: Option<SubjectFactsInput>,
 }
 
@@ -98,7 +113,8 @@ pub struct ConsentRecordBody {
     pub bulk: bool,
     pub purpose_version: String,
     pub policy_version: String,
-    #[schema(value_type = Object)]
+    /// The evidence as it was given (any JSON), or the signal a bulk record came from.
+    #[schema(value_type = Value)]
     pub evidence: serde_json::Value,
     pub at: String,
 }

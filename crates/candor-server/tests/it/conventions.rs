@@ -429,3 +429,56 @@ async fn what_the_document_forbids_is_refused() {
         (StatusCode::BAD_REQUEST, "invalid_k_min")
     );
 }
+
+/// Every operation has an example: of its body when it takes one, of every parameter, and of
+/// its answer when it takes nothing.
+#[tokio::test]
+async fn openapi_has_an_example_on_every_operation() {
+    let app = TestApp::new();
+    let doc = app.call("GET", "/openapi.json", None, None).await.body;
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            for p in &params {
+                if p.get("example").is_none() {
+                    missing.push(format!("{method} {path} parameter {}", p["name"]));
+                }
+            }
+            let body = &op["requestBody"]["content"];
+            if let Some(content) = body.as_object() {
+                for (media, c) in content {
+                    if c.get("example").is_none() {
+                        missing.push(format!("{method} {path} body {media}"));
+                    }
+                }
+            } else if params.is_empty() {
+                let answered = op["responses"]["200"]["content"]
+                    .as_object()
+                    .is_some_and(|c| c.values().any(|c| c.get("example").is_some()));
+                if !answered {
+                    missing.push(format!("{method} {path} answer"));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no example: {missing:#?}");
+}
+
+/// Nested objects are taken only as objects: serde would take a struct's fields as an array.
+#[tokio::test]
+async fn consent_facts_are_an_object_not_an_array() {
+    let app = TestApp::new();
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/user-1/consents",
+            Some(&app.admin),
+            Some(json!({"decisions": [], "subject": [null, null]})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
+}
