@@ -1,13 +1,22 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
 use axum::Json;
+use axum::extract::State;
+use utoipa::Number;
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use crate::config::Config;
+
+mod examples;
+
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::routes::{consent, events, items, meta, rights};
+use crate::state::AppState;
+use examples::Examples;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,7 +58,7 @@ use crate::routes::{consent, events, items, meta, rights};
         crate::routes::unsubscribe::unsubscribe_page, crate::routes::unsubscribe::unsubscribe,
     ),
     components(schemas(ErrorBody, ErrorDetail, crate::routes::ShownCount)),
-    modifiers(&ApiKeyAuth, &CommonResponses, &SdkBodies),
+    modifiers(&ApiKeyAuth, &PathParameters, &Examples, &CommonResponses, &SdkBodies),
 )]
 pub struct ApiDoc;
 
@@ -71,6 +80,96 @@ impl Modify for ApiKeyAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// What the handlers accept in each path parameter, stated once here because one rule serves
+/// many operations (every `/v1/subjects/{id}` is an external id, checked by
+/// `ExternalId::parse`). Lengths are the handlers' limits in bytes; JSON Schema counts
+/// characters, so a string within `maxLength` can still be refused when it is not ASCII.
+struct PathParameters;
+
+/// Control characters, which no id or name may contain (`char::is_control`).
+const NO_CONTROL: &str = r"^[^\x00-\x1f\x7f-\x9f]+$";
+
+/// (path prefix, parameter, min length, max length, pattern).
+const PATH_PARAMETERS: &[(&str, &str, usize, usize, &str)] = &[
+    (
+        "/v1/subjects/{id}",
+        "id",
+        1,
+        candor_domain::ids::EXTERNAL_ID_BYTES_MAX,
+        NO_CONTROL,
+    ),
+    (
+        "/v1/subjects/{id}/interests/{category}",
+        "category",
+        1,
+        crate::routes::rights::CATEGORY_BYTES_MAX,
+        NO_CONTROL,
+    ),
+    (
+        "/v1/segments/{id}",
+        "id",
+        1,
+        crate::routes::segments::RESOURCE_ID_BYTES_MAX,
+        "^[a-z0-9_-]+$",
+    ),
+    (
+        "/v1/campaigns/{id}",
+        "id",
+        1,
+        crate::routes::segments::RESOURCE_ID_BYTES_MAX,
+        "^[a-z0-9_-]+$",
+    ),
+    (
+        "/v1/fairness/campaigns/{id}",
+        "id",
+        1,
+        crate::routes::segments::RESOURCE_ID_BYTES_MAX,
+        "^[a-z0-9_-]+$",
+    ),
+    (
+        "/v1/fairness/slots/{slot}",
+        "slot",
+        1,
+        crate::routes::fairness::SLOT_BYTES_MAX,
+        "^[A-Za-z0-9_.-]+$",
+    ),
+];
+
+impl Modify for PathParameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for op in ops.into_iter().flatten() {
+                for param in op.parameters.iter_mut().flatten() {
+                    if param.parameter_in != ParameterIn::Path {
+                        continue;
+                    }
+                    let rule = PATH_PARAMETERS
+                        .iter()
+                        .find(|(prefix, name, ..)| path.starts_with(prefix) && param.name == *name);
+                    let Some((_, _, min, max, pattern)) = rule else {
+                        continue;
+                    };
+                    param.schema = Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .min_length(Some(*min))
+                            .max_length(Some(*max))
+                            .pattern(Some(*pattern))
+                            .into(),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -222,6 +321,56 @@ impl Modify for SdkBodies {
     }
 }
 
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document as this server answers: the annotations state the default limits, and the
+/// configured ones (`[limits]`, `[subject_rights] token_ttl_seconds_max`) replace them, so a server with other `[limits]` still tells the truth.
+pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
+    let limits = &config.limits;
+    let mut doc = ApiDoc::openapi();
+    let whole = |n: u64| Number::UInt(usize::try_from(n).unwrap_or(usize::MAX));
+    let page_len_max = whole(limits.page_len_max.into());
+    let n_max = whole(limits.recommendations_n_max.into());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let Some(op) = item.get.as_mut() else {
+            continue;
+        };
+        for param in op.parameters.iter_mut().flatten() {
+            let max = match param.name.as_str() {
+                "limit" => page_len_max.clone(),
+                "n" if path.ends_with("/recommendations") || path.ends_with("/similar") => {
+                    n_max.clone()
+                }
+                _ => continue,
+            };
+            if let Some(RefOr::T(Schema::Object(schema))) = param.schema.as_mut() {
+                schema.maximum = Some(max);
+            }
+        }
+    }
+    let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
+    for (schema, field, len_max) in [
+        ("EventsBody", "events", limits.event_batch_len_max),
+        ("SegmentBatch", "batch", limits.event_batch_len_max),
+        (
+            "ConsentUpdate",
+            "decisions",
+            limits.consent_decisions_len_max,
+        ),
+    ] {
+        if let Some(RefOr::T(Schema::Object(body))) = schemas.get_mut(schema)
+            && let Some(RefOr::T(Schema::Array(array))) = body.properties.get_mut(field)
+        {
+            array.max_items = Some(len_max);
+        }
+    }
+    let token_ttl_max = whole(config.subject_rights.token_ttl_seconds_max);
+    if let Some(RefOr::T(Schema::Object(body))) = schemas.get_mut("SubjectTokenRequest")
+        && let Some(RefOr::T(Schema::Object(ttl))) = body.properties.get_mut("ttl_seconds")
+    {
+        ttl.maximum = Some(token_ttl_max);
+    }
+    doc
+}
+
+pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(document(&state.config))
 }

@@ -20,14 +20,18 @@ use crate::state::AppState;
 
 /// `?limit=&cursor=&purpose=` on operator reads of a subject's personal data.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorReadQuery {
     /// Items per page (default 50, at most the server's `page_len_max`).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^c[+-]?[0-9]+$")]
     pub cursor: Option<String>,
     /// Why the data is read (snake_case, such as `support_request` or `access_request`);
     /// recorded in the audit log with the reader's key.
+    #[param(min_length = 1, max_length = 64, pattern = "^[a-z0-9_]+$")]
     pub purpose: Option<String>,
 }
 

@@ -246,6 +246,7 @@ pub async fn get_campaign(
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunQuery {
     /// Decide everyone and report the counts, without recording or sending anything.

@@ -22,8 +22,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
     /// A purpose id from the policy.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_]*$")]
     pub purpose: String,
     /// `granted`, `denied` or `withdrawn`.
+    #[schema(pattern = "^(granted|denied|withdrawn)$")]
     pub decision: String,
 }
 
@@ -33,25 +35,47 @@ pub struct DecisionInput {
 pub struct SubjectFactsInput {
     /// Declared age band: `13-15`, `18+`, `under-13`.
     pub age_band: Option<String>,
-    /// ISO 3166-1 alpha-2 country code, for the age of digital consent.
+    /// ISO 3166-1 alpha-2 country code, for the age of digital consent (either case).
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
+}
+
+/// `subject` only as an object, as documented: serde's derived `Deserialize` would also take
+/// the fields as an array (`[null, null]`).
+fn facts_object<'de, D>(d: D) -> Result<Option<SubjectFactsInput>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let Some(fields) = Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    SubjectFactsInput::deserialize(serde_json::Value::Object(fields))
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// A batch of consent decisions.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentUpdate {
+    /// At most the server's `consent_decisions_len_max`.
     #[serde(default)]
+    #[schema(max_items = 64)]
     pub decisions: Vec<DecisionInput>,
     /// Where the choice was made: `api` (default), `banner`, `parental` or `import`.
+    #[schema(pattern = "^(api|banner|parental|import)$")]
     pub source: Option<String>,
     /// `individual` (default: each decision was chosen for its purpose), or `accept_all` /
     /// `reject_all` for one click covering many purposes. A bulk grant never overrides a
     /// Global Privacy Control opt-out.
+    #[schema(pattern = "^(individual|accept_all|reject_all)$")]
     pub choice: Option<String>,
-    /// Proof of the choice (banner version, interaction id, guardian verification...).
-    #[schema(value_type = Object)]
+    /// Proof of the choice (banner version, interaction id, guardian verification...): any
+    /// JSON, at most the server's `consent_evidence_bytes_max` bytes as sent on.
+    #[serde(default)]
+    #[schema(value_type = Value)]
     pub evidence: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "facts_object")]
     pub subject: Option<SubjectFactsInput>,
 }
 
@@ -89,7 +113,8 @@ pub struct ConsentRecordBody {
     pub bulk: bool,
     pub purpose_version: String,
     pub policy_version: String,
-    #[schema(value_type = Object)]
+    /// The evidence as it was given (any JSON), or the signal a bulk record came from.
+    #[schema(value_type = Value)]
     pub evidence: serde_json::Value,
     pub at: String,
 }

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use candor_domain::time::{DAY_MS, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{PageBody, cursor};
@@ -23,8 +23,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct EventsBody {
     /// Segment-spec events: `type` (track, page, identify), `event`, `userId` or
-    /// `anonymousId`, `messageId`, `timestamp`, `properties`, `traits`, `context`.
-    #[schema(value_type = Vec<Object>)]
+    /// `anonymousId`, `messageId`, `timestamp`, `properties`, `traits`, `context`. Each is
+    /// checked on its own: one that is not a valid event (even one that is not an object) is
+    /// answered `invalid` in `results` without refusing the others.
+    #[schema(value_type = Vec<Value>, min_items = 1, max_items = 1000)]
     pub events: Vec<Value>,
 }
 
@@ -32,9 +34,12 @@ pub struct EventsBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SegmentBatch {
-    #[schema(value_type = Vec<Object>)]
+    /// The events, each checked on its own as in `/v1/events`.
+    #[schema(value_type = Vec<Value>, min_items = 1, max_items = 1000)]
     pub batch: Vec<Value>,
-    #[schema(value_type = Object)]
+    /// Taken whatever it holds, and not used: libraries fill it with their own details.
+    #[serde(default)]
+    #[schema(value_type = Value)]
     pub context: Option<Value>,
     /// When the library sent the batch, by the device's clock: corrects the clock skew of
     /// every event without a `sentAt` of its own.
@@ -43,10 +48,13 @@ pub struct SegmentBatch {
     pub timestamp: Option<String>,
     /// The credential, when there is no `Authorization` header (see `SECURITY.md`).
     pub write_key: Option<String>,
-    #[schema(value_type = Object)]
+    /// Taken whatever it holds, and not used.
+    #[serde(default)]
+    #[schema(value_type = Value)]
     pub integrations: Option<Value>,
-    #[serde(rename = "_metadata")]
-    #[schema(value_type = Object)]
+    /// Taken whatever it holds, and not used.
+    #[serde(default, rename = "_metadata")]
+    #[schema(value_type = Value)]
     pub metadata: Option<Value>,
 }
 
@@ -442,10 +450,19 @@ async fn single(
     state: AppState,
     cred: Credential,
     headers: HeaderMap,
-    body: Value,
+    body: Map<String, Value>,
     call: Call,
 ) -> ApiResult<Json<IngestResponse>> {
-    run(state, cred, vec![body], Some(call), has_gpc(&headers)).await
+    // A single call's body is one event, so one that is not an object is refused whole (422,
+    // as the document says), unlike a batch, where each event is answered on its own.
+    run(
+        state,
+        cred,
+        vec![Value::Object(body)],
+        Some(call),
+        has_gpc(&headers),
+    )
+    .await
 }
 
 /// Segment-spec `track`.
@@ -454,7 +471,7 @@ async fn single(
 pub async fn post_track(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Ingest { cred, body }: Ingest<Value>,
+    Ingest { cred, body }: Ingest<Map<String, Value>>,
 ) -> ApiResult<Json<IngestResponse>> {
     single(state, cred, headers, body, Call::Track).await
 }
@@ -465,7 +482,7 @@ pub async fn post_track(
 pub async fn post_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Ingest { cred, body }: Ingest<Value>,
+    Ingest { cred, body }: Ingest<Map<String, Value>>,
 ) -> ApiResult<Json<IngestResponse>> {
     single(state, cred, headers, body, Call::Page).await
 }
@@ -477,7 +494,7 @@ pub async fn post_page(
 pub async fn post_identify(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Ingest { cred, body }: Ingest<Value>,
+    Ingest { cred, body }: Ingest<Map<String, Value>>,
 ) -> ApiResult<Json<IngestResponse>> {
     single(state, cred, headers, body, Call::Identify).await
 }
@@ -545,9 +562,11 @@ pub async fn subject_events(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DropsQuery {
     /// Days back from today (default 30, at most 400).
+    #[param(minimum = 1, maximum = 400)]
     pub days: Option<u32>,
 }
 

@@ -314,11 +314,13 @@ pub fn slot_body(s: &SlotFairness) -> SlotFairnessBody {
 
 /// `?since=&k_min=` on fairness reports.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FairnessQuery {
     /// RFC 3339 start of the period (default: 30 days back).
     pub since: Option<String>,
-    /// Smallest group shown (default 10, at least 2).
+    /// Smallest group shown (default 10, at least 2, at most 1000000).
+    #[param(minimum = 2, maximum = 1000000)]
     pub k_min: Option<u64>,
 }
 
@@ -342,9 +344,19 @@ impl FairnessQuery {
     }
 }
 
+/// The largest `k_min` asked for: a bound, so the document can state one (any group larger
+/// than the population is simply not shown).
+const K_MIN_MAX: u64 = 1_000_000;
+
 /// The smallest group shown: [`K_MIN_DEFAULT`] unless asked, never below 2.
 fn k_min(asked: Option<u64>) -> ApiResult<u64> {
     let k_min = asked.unwrap_or(K_MIN_DEFAULT);
+    if k_min > K_MIN_MAX {
+        return Err(ApiError::bad_request(
+            "invalid_k_min",
+            format!("k_min must be at most {K_MIN_MAX}"),
+        ));
+    }
     if k_min < 2 {
         return Err(ApiError::bad_request(
             "invalid_k_min",
@@ -355,7 +367,7 @@ fn k_min(asked: Option<u64>) -> ApiResult<u64> {
 }
 
 /// Longest slot name.
-const SLOT_BYTES_MAX: usize = 64;
+pub const SLOT_BYTES_MAX: usize = 64;
 
 pub fn check_slot(slot: &str) -> ApiResult<()> {
     let ok = !slot.is_empty()
@@ -440,11 +452,14 @@ pub fn campaign_fairness_body(c: &CampaignFairness) -> CampaignFairnessBody {
 
 /// `?run=&k_min=` on a campaign's fairness.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignFairnessQuery {
     /// A run of the campaign (default: its latest real run).
+    #[param(min_length = 1, max_length = 64)]
     pub run: Option<String>,
-    /// Smallest group shown (default 10, at least 2).
+    /// Smallest group shown (default 10, at least 2, at most 1000000).
+    #[param(minimum = 2, maximum = 1000000)]
     pub k_min: Option<u64>,
 }
 

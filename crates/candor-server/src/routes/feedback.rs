@@ -33,6 +33,9 @@ const CATEGORY_BYTES_MAX: usize = 128;
 pub struct FeedbackInput {
     /// `not_interested`, `interested_again`, `remove_from_history`, `pause_personalization`,
     /// `resume_personalization` or `self_exclude`.
+    #[schema(
+        pattern = "^(not_interested|interested_again|remove_from_history|pause_personalization|resume_personalization|self_exclude)$"
+    )]
     pub action: String,
     /// An item id from the catalog.
     pub item: Option<String>,

@@ -69,10 +69,14 @@ pub struct NewKeyInput {
     pub scopes: Vec<String>,
     /// Browser origins allowed to use the key (required for a publishable key).
     #[serde(default)]
+    #[schema(max_items = 32)]
     pub allowed_origins: Vec<String>,
+    /// A name for people (at most 200 bytes).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub label: String,
-    /// Seconds until the key stops working; it never expires when absent.
+    /// Seconds until the key stops working (at most ten years); it never expires when absent.
+    #[schema(maximum = 316224000)]
     pub ttl_seconds: Option<u64>,
 }
 
@@ -181,7 +185,9 @@ pub async fn revoke_key(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateInput {
-    /// How long the old key keeps working beside the new one (default one day; 0: revoke now).
+    /// How long the old key keeps working beside the new one (default one day; 0: revoke now;
+    /// at most ten years).
+    #[schema(maximum = 316224000)]
     pub grace_seconds: Option<u64>,
 }
 

@@ -58,11 +58,14 @@ impl utoipa::ToSchema for ShownCount {}
 
 /// `?limit=&cursor=` on every list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Items per page (default 50, at most the server's `page_len_max`).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^c[+-]?[0-9]+$")]
     pub cursor: Option<String>,
 }
 

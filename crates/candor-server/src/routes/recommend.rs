@@ -35,11 +35,14 @@ const SLOT_BYTES_MAX: usize = 64;
 
 /// `?n=&slot=&context_item=&diversity=`
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecommendQuery {
     /// List length (default 10, at most the server's `recommendations_n_max`).
+    #[param(minimum = 1, maximum = 100)]
     pub n: Option<u32>,
     /// Where the list is shown (`home`, `product`...): echoed, and varies exploration picks.
+    #[param(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")]
     pub slot: Option<String>,
     /// An item the person is looking at: without personalization the list is items similar to
     /// it.
@@ -47,14 +50,17 @@ pub struct RecommendQuery {
     /// 0 = relevance only; 1 = strongly calibrated to the breadth of the person's interests,
     /// diversified, with a 20% exploration share. Default: the policy's
     /// `[recommendations] diversity` (0.5 unless set).
+    #[param(minimum = 0, maximum = 1)]
     pub diversity: Option<f32>,
 }
 
 /// `?n=`
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SimilarQuery {
     /// List length (default 10, at most the server's `recommendations_n_max`).
+    #[param(minimum = 1, maximum = 100)]
     pub n: Option<u32>,
 }
 

@@ -44,6 +44,7 @@ const EXPLAIN_ITEMS_MAX: usize = 500;
 
 /// `?jurisdiction=` on every request a person makes.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RequestQuery {
     /// The law the request is made under (`gdpr`, `ccpa`, or any configured in
@@ -220,9 +221,11 @@ pub struct ExportBody {
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `json` (default) or `html`; `Accept: text/html` also selects HTML.
+    #[param(pattern = "^(json|html)$")]
     pub format: Option<String>,
     pub jurisdiction: Option<String>,
 }
@@ -397,7 +400,8 @@ fn wants_html(q: &ExportQuery, headers: &HeaderMap) -> ApiResult<bool> {
 /// inferred, or as a readable HTML page (subject token or admin key).
 #[utoipa::path(get, path = "/v1/subjects/{id}/export", tag = "subject rights", security(("api_key" = [])),
     params(("id" = String, Path, description = "The shop's id for the person"), ExportQuery),
-    responses((status = 200, body = ExportBody, description = "JSON, or text/html when asked"),
+    responses((status = 200, description = "JSON, or a page for people when `format=html` or `Accept: text/html`",
+            content((ExportBody = "application/json"), (String = "text/html"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export(
@@ -996,11 +1000,17 @@ pub async fn post_objection(
 // --- The request log. ---
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DsrQuery {
     /// `in_progress` or `completed`.
+    #[param(pattern = "^(in_progress|completed)$")]
     pub status: Option<String>,
+    /// Items per page (default 50, at most the server's `page_len_max`).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^c[+-]?[0-9]+$")]
     pub cursor: Option<String>,
 }
 
@@ -1077,6 +1087,7 @@ pub async fn list_dsr(
 // --- Why am I seeing this. ---
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExplanationQuery {
     /// The catalog item shown to the person.

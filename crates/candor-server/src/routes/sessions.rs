@@ -65,10 +65,16 @@ pub async fn post_visitor_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectTokenRequest {
-    /// The shop's id for the person the token is for.
+    /// The shop's id for the person the token is for (at most 256 bytes).
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub subject: String,
     /// Lifetime in seconds (default `[subject_rights] token_ttl_seconds`, at most
     /// `token_ttl_seconds_max`).
+    #[schema(minimum = 1, maximum = 86400)]
     pub ttl_seconds: Option<u64>,
     /// What the token may do: `recommendations`, `consent`, `events`, `privacy` (default all).
     pub scopes: Option<Vec<String>>,

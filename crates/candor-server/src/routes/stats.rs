@@ -66,13 +66,14 @@ impl Bucket {
 
 /// `?since=&bucket=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentStatsQuery {
     /// First day counted, `YYYY-MM-DD` or RFC 3339 (rounded down to its bucket). Default: 30
     /// days back for `day`, 12 weeks for `week`; at most 400 buckets back.
     pub since: Option<String>,
     /// `day` (default) or `week`.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(day|week)$")]
     pub bucket: Option<Bucket>,
 }
 

@@ -68,10 +68,23 @@ pub struct UnsubscribedBody {
     pub channel: &'static str,
 }
 
+/// What a mail client's one-click unsubscribe posts (RFC 8058): nothing, or exactly
+/// `List-Unsubscribe=One-Click`. Documentation only: the handler compares the bytes.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UnsubscribeForm {
+    #[schema(
+        rename = "List-Unsubscribe",
+        pattern = "^One-Click$",
+        example = "One-Click"
+    )]
+    list_unsubscribe: Option<String>,
+}
+
 /// Unsubscribe from the channel the token names. Idempotent.
 #[utoipa::path(post, path = "/v1/unsubscribe/{token}", tag = "unsubscribe",
     params(("token" = String, Path, description = "The token from the message's unsubscribe link")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+    request_body(content = UnsubscribeForm, content_type = "application/x-www-form-urlencoded",
         description = "Empty, or `List-Unsubscribe=One-Click` (RFC 8058)"),
     responses((status = 200, body = UnsubscribedBody), (status = 400, body = ErrorBody)))]
 pub async fn unsubscribe(

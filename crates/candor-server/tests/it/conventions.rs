@@ -322,3 +322,163 @@ async fn policy_lists_purposes_for_banners() {
     assert_eq!(ads["requires_consent"], true);
     assert_eq!(ads["sale_or_sharing"], true);
 }
+
+/// The constraints the handlers check are in the document, so a client (or a generated one)
+/// that keeps to the document is not refused for them, and one that does not is refused.
+#[tokio::test]
+async fn openapi_states_the_limits_the_handlers_check() {
+    let app = TestApp::new();
+    let doc = app.call("GET", "/openapi.json", None, None).await.body;
+    let param = |path: &str, method: &str, name: &str| -> Value {
+        let params = doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{method} {path} has no parameters"));
+        let p = params
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"));
+        p.clone()
+    };
+    // Every parameter of a struct of query parameters is in the query, and optional.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "path" {
+                    let name = p["name"].as_str().unwrap();
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: {name} is not in the path"
+                    );
+                }
+            }
+        }
+    }
+    let limits = candor_server::config::Limits::default();
+    let subject_id = param("/v1/subjects/{id}/consents", "put", "id");
+    assert_eq!(subject_id["schema"]["minLength"], 1);
+    assert_eq!(
+        subject_id["schema"]["maxLength"],
+        candor_domain::ids::EXTERNAL_ID_BYTES_MAX
+    );
+    assert!(subject_id["schema"]["pattern"].is_string());
+    for path in [
+        "/v1/audit",
+        "/v1/items",
+        "/v1/dsr",
+        "/v1/subjects/{id}/events",
+    ] {
+        let limit = param(path, "get", "limit");
+        assert_eq!(limit["in"], "query", "{path}");
+        assert_eq!(limit["required"], json!(false), "{path}");
+        assert_eq!(limit["schema"]["minimum"], 1, "{path}");
+        assert_eq!(limit["schema"]["maximum"], limits.page_len_max, "{path}");
+    }
+    let n = param("/v1/subjects/{id}/recommendations", "get", "n");
+    assert_eq!(n["schema"]["maximum"], limits.recommendations_n_max);
+    let diversity = param("/v1/subjects/{id}/recommendations", "get", "diversity");
+    assert_eq!(
+        (
+            &diversity["schema"]["minimum"],
+            &diversity["schema"]["maximum"]
+        ),
+        (&json!(0), &json!(1))
+    );
+    let days = param("/v1/stats/drops", "get", "days");
+    assert_eq!(days["schema"]["maximum"], 400);
+    assert_eq!(
+        param("/v1/fairness/flags", "get", "k_min")["schema"]["minimum"],
+        2
+    );
+    assert!(param("/v1/dsr", "get", "status")["schema"]["pattern"].is_string());
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["EventsBody"]["properties"]["events"]["maxItems"],
+        limits.event_batch_len_max
+    );
+    assert_eq!(
+        schemas["SegmentBatch"]["properties"]["batch"]["maxItems"],
+        limits.event_batch_len_max
+    );
+}
+
+/// What the document forbids, the handlers refuse: a single call's body that is not an
+/// object, and a `k_min` past the stated maximum.
+#[tokio::test]
+async fn what_the_document_forbids_is_refused() {
+    let app = TestApp::new();
+    for path in ["/v1/track", "/v1/page", "/v1/identify"] {
+        let r = app
+            .call("POST", path, Some(&app.ingest), Some(json!([null])))
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            "{path}"
+        );
+    }
+    let r = app
+        .call(
+            "GET",
+            "/v1/fairness/flags?k_min=1000001",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "invalid_k_min")
+    );
+}
+
+/// Every operation has an example: of its body when it takes one, of every parameter, and of
+/// its answer when it takes nothing.
+#[tokio::test]
+async fn openapi_has_an_example_on_every_operation() {
+    let app = TestApp::new();
+    let doc = app.call("GET", "/openapi.json", None, None).await.body;
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            for p in &params {
+                if p.get("example").is_none() {
+                    missing.push(format!("{method} {path} parameter {}", p["name"]));
+                }
+            }
+            let body = &op["requestBody"]["content"];
+            if let Some(content) = body.as_object() {
+                for (media, c) in content {
+                    if c.get("example").is_none() {
+                        missing.push(format!("{method} {path} body {media}"));
+                    }
+                }
+            } else if params.is_empty() {
+                let answered = op["responses"]["200"]["content"]
+                    .as_object()
+                    .is_some_and(|c| c.values().any(|c| c.get("example").is_some()));
+                if !answered {
+                    missing.push(format!("{method} {path} answer"));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no example: {missing:#?}");
+}
+
+/// Nested objects are taken only as objects: serde would take a struct's fields as an array.
+#[tokio::test]
+async fn consent_facts_are_an_object_not_an_array() {
+    let app = TestApp::new();
+    let r = app
+        .call(
+            "PUT",
+            "/v1/subjects/user-1/consents",
+            Some(&app.admin),
+            Some(json!({"decisions": [], "subject": [null, null]})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
+}
