@@ -74,6 +74,71 @@ impl Default for RerankConfig {
     }
 }
 
+impl RerankConfig {
+    /// How re-ranking trades relevance for breadth at a diversity `d` in `[0, 1]`, the one knob
+    /// operators and people see: at 0 pure relevance; at the default 0.5 the tuned defaults
+    /// above; at 1 strong calibration, MMR 0.6 and a 20% exploration share. Serving and
+    /// `candor eval --diversity` both use it, so the offline curve is what people are shown.
+    pub fn for_diversity(n: usize, d: f32) -> RerankConfig {
+        RerankConfig {
+            n,
+            calibration_lambda: d,
+            mmr_lambda: 1.0 - 0.4 * d,
+            exploration_share: 0.2 * d,
+            ..RerankConfig::default()
+        }
+    }
+}
+
+/// Candidates per final slot offered to re-ranking, so calibration and exploration have
+/// something to choose from.
+pub const CANDIDATES_PER_SLOT: usize = 5;
+/// Fewest candidates offered to re-ranking, for short lists.
+pub const CANDIDATES_MIN: usize = 50;
+
+/// How many of a model's top items to offer [`rerank`] for a list of `n`.
+pub fn candidate_pool(n: usize) -> usize {
+    CANDIDATES_MIN.max(n * CANDIDATES_PER_SLOT)
+}
+
+/// The candidates serving offers [`rerank`]: the model's items with a positive score
+/// (`scored`, best first), then `popular` items (best first) not already offered, at score 0 —
+/// they fill the list when the model knows little and give calibration and exploration
+/// categories the history does not reach, below every relevant item.
+pub fn candidates(
+    scored: &[(u32, f32)],
+    popular: &[(u32, f32)],
+    categories: &ItemCategories,
+) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::with_capacity(scored.len() + popular.len());
+    out.extend(
+        scored
+            .iter()
+            .filter(|&&(_, score)| score > 0.0)
+            .map(|&(item, score)| Candidate {
+                item,
+                score,
+                reason: Reason::Relevance {
+                    contributors: Vec::new(),
+                },
+            }),
+    );
+    let mut offered: Vec<u32> = out.iter().map(|c| c.item).collect();
+    offered.sort_unstable();
+    for &(item, popularity) in popular {
+        if popularity > 0.0 && offered.binary_search(&item).is_err() {
+            out.push(Candidate {
+                item,
+                score: 0.0,
+                reason: Reason::Popular {
+                    category: categories.of(item).first().copied(),
+                },
+            });
+        }
+    }
+    out
+}
+
 /// Builds the final list of `config.n` items from `candidates` (typically a model's top few
 /// hundred, plus popular items of other categories).
 ///
@@ -369,10 +434,10 @@ fn pick_exploration(
 
 /// A tiny, well-mixed generator: exploration needs reproducibility from a seed, not
 /// cryptographic strength.
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
