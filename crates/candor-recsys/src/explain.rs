@@ -124,15 +124,22 @@ pub fn recommend_scores(
 
 /// [`recommend_scores`] over a weighted history (see [`crate::Recency`]): the terms of each
 /// history item are multiplied by its weight. [`explain_weighted`] explains the result.
+///
+/// With `popularity_discount = Some((popularity, β))` the scores are discounted by
+/// popularity before ranking ([`crate::discount_popularity`]), as re-ranking's candidates are.
 pub fn recommend_scores_weighted(
     model: &impl AdditiveModel,
     history: &[(u32, f32)],
     exclude: &[u32],
     n: usize,
+    popularity_discount: Option<(&[f32], f32)>,
 ) -> Vec<(u32, f32)> {
     let history = normalize_weighted_history(history, model.n_items());
     let mut scores = vec![0.0; model.n_items() as usize];
     model.score_weighted_into(&history, &mut scores);
+    if let Some((popularity, beta)) = popularity_discount {
+        crate::discount_popularity(&mut scores, popularity, beta);
+    }
     top_n(&scores, exclude, n)
 }
 

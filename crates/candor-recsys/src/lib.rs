@@ -47,9 +47,10 @@ pub use movielens::{
 };
 pub use popularity::Popularity;
 pub use recency::{
-    Recency, RecencyChoice, VALIDATION_SHARE, ValidationSlice, choose_recency, validation_holdout,
+    Recency, RecencyChoice, Timelines, VALIDATION_SHARE, ValidationSlice, choose_recency,
+    validation_holdout,
 };
 pub use rerank::{
     CANDIDATES_MIN, CANDIDATES_PER_SLOT, Candidate, Picked, Reason, RerankConfig, candidate_pool,
-    candidates, category_distribution, kl_divergence, rerank,
+    candidates, category_distribution, discount_popularity, kl_divergence, rerank,
 };

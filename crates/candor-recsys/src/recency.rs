@@ -81,9 +81,13 @@ impl Recency {
     /// The weighted history of `events` (`(item, unix seconds)`, any order, items may repeat):
     /// one entry per item, sorted by item, aged by its latest occurrence.
     pub fn weigh(&self, events: &[(u32, i64)]) -> Vec<(u32, f32)> {
+        let mut latest: Vec<(u32, i64)> = events.to_vec();
+        latest.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        latest.dedup_by_key(|&mut (item, _)| item);
         if self.by_position {
-            // Position from the end in time order: 0 for the latest interaction.
-            let mut order: Vec<(u32, i64)> = events.to_vec();
+            // Position from the end in time order of each item's latest occurrence: 0 for the
+            // latest item, so repeated events of one item count once, as in training.
+            let mut order = latest;
             order.sort_unstable_by_key(|&(item, at)| (at, item));
             let n = order.len();
             let mut weighted: Vec<(u32, f32)> = order
@@ -91,13 +95,9 @@ impl Recency {
                 .enumerate()
                 .map(|(k, &(item, _))| (item, self.weight_of((n - 1 - k) as f64)))
                 .collect();
-            weighted.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-            weighted.dedup_by_key(|&mut (item, _)| item);
+            weighted.sort_unstable_by_key(|&(item, _)| item);
             return weighted;
         }
-        let mut latest: Vec<(u32, i64)> = events.to_vec();
-        latest.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        latest.dedup_by_key(|&mut (item, _)| item);
         let newest = latest.iter().map(|&(_, at)| at).max().unwrap_or(0);
         latest
             .into_iter()
@@ -141,6 +141,9 @@ pub const CHOICE_GAIN_MIN: f64 = 0.01;
 /// Cut-off of the validation NDCG.
 const VALIDATION_K: usize = 10;
 
+/// Per user, `(item, unix seconds)` oldest first.
+pub type Timelines = Vec<Vec<(u32, i64)>>;
+
 /// Which of each user's training interactions [`choose_recency`] holds out for validation.
 /// The slice should ask the question the model will be judged on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +162,7 @@ pub enum ValidationSlice {
 pub fn validation_holdout(
     timelines: &[Vec<(u32, i64)>],
     slice: ValidationSlice,
-) -> (Vec<Vec<(u32, i64)>>, Vec<Vec<u32>>) {
+) -> (Timelines, Vec<Vec<u32>>) {
     let mut rng = crate::rerank::SplitMix64(match slice {
         ValidationSlice::Recent => 0,
         ValidationSlice::Random { seed } => seed,

@@ -59,6 +59,9 @@ pub struct RerankConfig {
     pub exploration_share: f32,
     /// How many of the person's most frequent categories count as "top".
     pub top_categories: usize,
+    /// β of the popularity discount applied before candidates are chosen
+    /// ([`discount_popularity`]): 0 keeps the model's ranking.
+    pub popularity_exponent: f32,
 }
 
 impl Default for RerankConfig {
@@ -70,22 +73,40 @@ impl Default for RerankConfig {
             mmr_lambda: 0.8,
             exploration_share: 0.1,
             top_categories: 3,
+            popularity_exponent: 0.0,
         }
     }
 }
 
 impl RerankConfig {
     /// How re-ranking trades relevance for breadth at a diversity `d` in `[0, 1]`, the one knob
-    /// operators and people see: at 0 pure relevance; at the default 0.5 the tuned defaults
-    /// above; at 1 strong calibration, MMR 0.6 and a 20% exploration share. Serving and
-    /// `candor eval --diversity` both use it, so the offline curve is what people are shown.
+    /// operators and people see: at 0 pure relevance; as `d` grows, a popularity discount
+    /// (β = 0.6·d) lets less-watched items into the candidates, with light calibration
+    /// (0.2·d), MMR (1 − 0.1·d) and an exploration share (0.08·d). Serving and
+    /// `candor eval --diversity` both use it, so the offline curve (docs/benchmarks.md) is what
+    /// people are shown; the default 0.5 was chosen from that curve.
     pub fn for_diversity(n: usize, d: f32) -> RerankConfig {
         RerankConfig {
             n,
-            calibration_lambda: d,
-            mmr_lambda: 1.0 - 0.4 * d,
-            exploration_share: 0.2 * d,
+            calibration_lambda: 0.2 * d,
+            mmr_lambda: 1.0 - 0.1 * d,
+            exploration_share: 0.08 * d,
+            popularity_exponent: 0.6 * d,
             ..RerankConfig::default()
+        }
+    }
+}
+
+/// Divides every positive score by `popularity^β` (popularity at least 1): among items the
+/// model finds about as relevant, the less-watched one goes first, so lists reach more of the
+/// catalog. Negative and unscorable items are left as they are.
+pub fn discount_popularity(scores: &mut [f32], popularity: &[f32], beta: f32) {
+    if beta <= 0.0 {
+        return;
+    }
+    for (score, &p) in scores.iter_mut().zip(popularity) {
+        if *score > 0.0 {
+            *score /= p.max(1.0).powf(beta);
         }
     }
 }

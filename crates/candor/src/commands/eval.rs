@@ -12,9 +12,9 @@ use anyhow::Context as _;
 use candor_recsys::{
     EaseConfig, EaseModel, EvalConfig, EvalOutcome, ItemCategories, ItemKnn, KnnConfig,
     MovieLensSplit, Popularity, Recency, RecencyChoice, RerankConfig, Scorer, SplitKind,
-    ValidationSlice, candidate_pool, candidates, choose_recency, evaluate_lists,
-    load_movielens_genres, load_movielens_split, read_ratings, rerank, split_from_ratings,
-    split_ratings, top_n, write_ratings_csv, write_recs_csv,
+    ValidationSlice, candidate_pool, candidates, choose_recency, discount_popularity,
+    evaluate_lists, load_movielens_genres, load_movielens_split, read_ratings, rerank,
+    split_from_ratings, split_ratings, top_n, write_ratings_csv, write_recs_csv,
 };
 use clap::{Args, ValueEnum};
 
@@ -411,18 +411,18 @@ impl Lists<'_> {
                         .map(|(item, _)| item)
                         .collect();
                 };
+                let rerank_config = RerankConfig::for_diversity(config.k, d);
+                discount_popularity(
+                    &mut scores,
+                    self.popularity.scores(),
+                    rerank_config.popularity_exponent,
+                );
                 let pool = candidate_pool(config.k);
                 let scored = top_n(&scores, history, pool);
                 let popular = self.popularity.top_n(pool, history);
                 let offered = candidates(&scored, &popular, self.categories);
                 let seed = u64::from(user).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                let picked = rerank(
-                    &offered,
-                    history,
-                    self.categories,
-                    &RerankConfig::for_diversity(config.k, d),
-                    seed,
-                );
+                let picked = rerank(&offered, history, self.categories, &rerank_config, seed);
                 // The re-ranked top k, then the model's ranking for the deeper cut-offs.
                 let mut list: Vec<u32> = picked.iter().map(|p| p.item).collect();
                 for (item, _) in top_n(&scores, history, self.n_recs + list.len()) {
