@@ -169,20 +169,54 @@ impl Scorer for EaseModel {
     }
 
     fn score_into(&self, history: &[u32], scores: &mut [f32]) {
+        self.accumulate(history.iter().map(|&item| (item, None)), scores);
+    }
+
+    fn score_weighted_into(&self, history: &[(u32, f32)], scores: &mut [f32]) {
+        self.accumulate(
+            history.iter().map(|&(item, weight)| (item, Some(weight))),
+            scores,
+        );
+    }
+}
+
+impl EaseModel {
+    /// Adds each history item's row of `B` (times its weight, if any) into the scores of
+    /// modelled items; the rest score `NEG_INFINITY`. The rows are summed straight into
+    /// `scores` in slot order when every item is modelled (the common case of a shop's
+    /// catalog), so no buffer is allocated per request.
+    fn accumulate(&self, history: impl Iterator<Item = (u32, Option<f32>)>, scores: &mut [f32]) {
         let n = self.item_of_slot.len();
-        let mut by_slot = vec![0.0f32; n];
-        for &from in history {
-            if let Some(j) = self.slot(from) {
-                let row = &self.weights[j * n..(j + 1) * n];
-                for (score, &weight) in by_slot.iter_mut().zip(row) {
-                    *score += weight;
+        let add = |into: &mut [f32], row: &[f32], weight: Option<f32>| match weight {
+            // Two loops, so the unweighted sum stays a plain add (bit for bit what
+            // explanations add up) and both vectorize.
+            None => into.iter_mut().zip(row).for_each(|(s, &w)| *s += w),
+            Some(k) => into.iter_mut().zip(row).for_each(|(s, &w)| *s += k * w),
+        };
+        if n == scores.len() && self.slots_are_items() {
+            scores.fill(0.0);
+            for (from, weight) in history {
+                if let Some(j) = self.slot(from) {
+                    add(scores, &self.weights[j * n..(j + 1) * n], weight);
                 }
+            }
+            return;
+        }
+        let mut by_slot = vec![0.0f32; n];
+        for (from, weight) in history {
+            if let Some(j) = self.slot(from) {
+                add(&mut by_slot, &self.weights[j * n..(j + 1) * n], weight);
             }
         }
         scores.fill(f32::NEG_INFINITY);
         for (slot, &item) in self.item_of_slot.iter().enumerate() {
             scores[item as usize] = by_slot[slot];
         }
+    }
+
+    /// Whether slot `s` is item `s` for every item (nothing was left out).
+    fn slots_are_items(&self) -> bool {
+        self.item_of_slot.len() == self.n_items as usize
     }
 }
 

@@ -66,13 +66,32 @@ pub fn evaluate(
     config: &EvalConfig,
     model: &impl Scorer,
 ) -> EvalOutcome {
-    let n_items = train.n_items() as usize;
     let n_recs = config.n_recs.max(config.k).max(config.recall_k);
+    let mut scores = vec![0.0; model.n_items() as usize];
+    evaluate_lists(train, test, item_genres, config, |_, history| {
+        model.score_into(history, &mut scores);
+        top_n(&scores, history, n_recs)
+            .into_iter()
+            .map(|(item, _)| item)
+            .collect()
+    })
+}
+
+/// [`evaluate`] for lists made any way (a weighted history, a re-ranked list): `list(user,
+/// history)` gives the user's list, best first, for their sorted training items; it should
+/// leave those out and be at least `config.n_recs` long where it can.
+pub fn evaluate_lists(
+    train: &Interactions,
+    test: &Interactions,
+    item_genres: &ItemCategories,
+    config: &EvalConfig,
+    mut list: impl FnMut(u32, &[u32]) -> Vec<u32>,
+) -> EvalOutcome {
+    let n_items = train.n_items() as usize;
     let histories = train.user_histories();
     let truths = test.user_histories();
     let percentile = popularity_percentiles(train);
 
-    let mut scores = vec![0.0; model.n_items() as usize];
     let mut recommendations = Vec::new();
     let (mut ndcg, mut recall, mut precision, mut diversity, mut popularity) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -82,11 +101,7 @@ pub fn evaluate(
             continue;
         }
         let history = &histories[user];
-        model.score_into(history, &mut scores);
-        let ranked: Vec<u32> = top_n(&scores, history, n_recs)
-            .into_iter()
-            .map(|(item, _)| item)
-            .collect();
+        let ranked = list(user as u32, history);
         let hit = |item: &u32| truth.binary_search(item).is_ok();
         let top = &ranked[..ranked.len().min(config.k)];
 

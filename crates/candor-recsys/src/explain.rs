@@ -10,6 +10,11 @@ pub trait Scorer {
     /// or beyond `n_items` (added to the catalog after training) contribute nothing.
     fn score_into(&self, history: &[u32], scores: &mut [f32]);
 
+    /// [`Scorer::score_into`] with a weight per history item (a recency weight, say): each
+    /// item's terms are multiplied by its weight. A weight of 1.0 everywhere gives exactly the
+    /// unweighted scores.
+    fn score_weighted_into(&self, history: &[(u32, f32)], scores: &mut [f32]);
+
     /// The score of every item for `history`, as a new vector.
     fn score(&self, history: &[u32]) -> Vec<f32> {
         let mut scores = vec![0.0; self.n_items() as usize];
@@ -117,6 +122,47 @@ pub fn recommend_scores(
     top_n(&model.score(&history), exclude, n)
 }
 
+/// [`recommend_scores`] over a weighted history (see [`crate::Recency`]): the terms of each
+/// history item are multiplied by its weight. [`explain_weighted`] explains the result.
+///
+/// With `popularity_discount = Some((popularity, β))` the scores are discounted by
+/// popularity before ranking ([`crate::discount_popularity`]), as re-ranking's candidates are.
+pub fn recommend_scores_weighted(
+    model: &impl AdditiveModel,
+    history: &[(u32, f32)],
+    exclude: &[u32],
+    n: usize,
+    popularity_discount: Option<(&[f32], f32)>,
+) -> Vec<(u32, f32)> {
+    let history = normalize_weighted_history(history, model.n_items());
+    let mut scores = vec![0.0; model.n_items() as usize];
+    model.score_weighted_into(&history, &mut scores);
+    if let Some((popularity, beta)) = popularity_discount {
+        crate::discount_popularity(&mut scores, popularity, beta);
+    }
+    top_n(&scores, exclude, n)
+}
+
+/// [`explain`] over a weighted history: each contribution is the history item's weight times
+/// its term, so the contributions still add up to the score [`recommend_scores_weighted`]
+/// ranked by.
+pub fn explain_weighted(
+    model: &impl AdditiveModel,
+    history: &[(u32, f32)],
+    item: u32,
+    contributors_max: usize,
+) -> Recommendation {
+    let history = normalize_weighted_history(history, model.n_items());
+    let contributions = history
+        .iter()
+        .map(|&(from, weight)| Contribution {
+            item: from,
+            weight: weight * model.contribution(from, item),
+        })
+        .collect();
+    summarized(contributions, item, contributors_max)
+}
+
 /// One item's score for `history` with its `contributors_max` largest contributing history
 /// items: the entry [`recommend`] gives for it, with the same score to the last bit.
 pub fn explain(
@@ -138,13 +184,22 @@ fn explained(
     item: u32,
     contributors_max: usize,
 ) -> Recommendation {
-    let mut contributions: Vec<Contribution> = history
+    let contributions = history
         .iter()
         .map(|&from| Contribution {
             item: from,
             weight: model.contribution(from, item),
         })
         .collect();
+    summarized(contributions, item, contributors_max)
+}
+
+/// The total of `contributions` in their order (the scorer's order), then the largest ones.
+fn summarized(
+    mut contributions: Vec<Contribution>,
+    item: u32,
+    contributors_max: usize,
+) -> Recommendation {
     let total = contributions.iter().fold(0.0f32, |sum, c| sum + c.weight);
     contributions.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.item.cmp(&b.item)));
     let shown = contributions.len().min(contributors_max);
@@ -163,5 +218,18 @@ pub(crate) fn normalize_history(history: &[u32], n_items: u32) -> Vec<u32> {
     let mut history: Vec<u32> = history.iter().copied().filter(|&i| i < n_items).collect();
     history.sort_unstable();
     history.dedup();
+    history
+}
+
+/// Sorts by item, drops items outside the catalog and keeps the largest weight of an item
+/// given twice.
+pub(crate) fn normalize_weighted_history(history: &[(u32, f32)], n_items: u32) -> Vec<(u32, f32)> {
+    let mut history: Vec<(u32, f32)> = history
+        .iter()
+        .copied()
+        .filter(|&(i, w)| i < n_items && w.is_finite())
+        .collect();
+    history.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    history.dedup_by_key(|&mut (item, _)| item);
     history
 }

@@ -218,16 +218,34 @@ impl Scorer for ItemKnn {
     }
 
     fn score_into(&self, history: &[u32], scores: &mut [f32]) {
+        self.accumulate(history.iter().map(|&item| (item, None)), scores);
+    }
+
+    fn score_weighted_into(&self, history: &[(u32, f32)], scores: &mut [f32]) {
+        self.accumulate(
+            history.iter().map(|&(item, weight)| (item, Some(weight))),
+            scores,
+        );
+    }
+}
+
+impl ItemKnn {
+    /// Adds each history item's similarities (times its weight, if any) into `scores`.
+    fn accumulate(&self, history: impl Iterator<Item = (u32, Option<f32>)>, scores: &mut [f32]) {
         scores.fill(0.0);
         let target_norms: Vec<f32> = (0..self.n_items()).map(|i| self.target_norm(i)).collect();
-        for &from in history {
+        for (from, weight) in history {
             let Some(neighbours) = self.co_counts.get(from as usize) else {
                 continue;
             };
             let from_norm = self.history_norm(from);
             // Map order does not matter: each item's terms are still added in history order.
             for (&to, &co_count) in neighbours {
-                scores[to as usize] += self.ratio(co_count, from_norm, target_norms[to as usize]);
+                let term = self.ratio(co_count, from_norm, target_norms[to as usize]);
+                scores[to as usize] += match weight {
+                    None => term,
+                    Some(k) => k * term,
+                };
             }
         }
     }

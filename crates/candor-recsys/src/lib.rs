@@ -15,6 +15,8 @@
 //!   keeps an exploration share, tagging each item with the [`Reason`] it was picked.
 //! - [`recommend`] explains additive models by construction: the contributions it returns are
 //!   the very terms the score is the sum of.
+//! - [`Recency`] weighs a person's history by how recent each item is, with the decay chosen
+//!   on a time-ordered validation slice of the training data ([`choose_recency`]).
 //! - [`evaluate`] computes the offline metrics of Candor's public evaluation protocol.
 
 mod categories;
@@ -26,20 +28,29 @@ mod interactions;
 mod knn;
 mod movielens;
 mod popularity;
+mod recency;
 mod rerank;
 
 pub use categories::{ItemCategories, jaccard_distance};
 pub use ease::{EaseConfig, EaseModel};
 pub use error::RecsysError;
-pub use eval::{EvalConfig, EvalOutcome, EvalReport, evaluate, write_recs_csv};
+pub use eval::{EvalConfig, EvalOutcome, EvalReport, evaluate, evaluate_lists, write_recs_csv};
 pub use explain::{
-    AdditiveModel, Contribution, Recommendation, Scorer, explain, recommend, recommend_scores,
-    top_n,
+    AdditiveModel, Contribution, Recommendation, Scorer, explain, explain_weighted, recommend,
+    recommend_scores, recommend_scores_weighted, top_n,
 };
 pub use interactions::{Interaction, Interactions};
 pub use knn::{ItemKnn, KnnConfig, SimilarItem};
-pub use movielens::{MovieLensSplit, load_movielens_genres, load_movielens_split};
+pub use movielens::{
+    MovieLensSplit, Rating, SplitKind, load_movielens_genres, load_movielens_split, read_ratings,
+    split_from_ratings, split_ratings, write_ratings_csv,
+};
 pub use popularity::Popularity;
+pub use recency::{
+    Recency, RecencyChoice, Timelines, VALIDATION_SHARE, ValidationSlice, choose_recency,
+    validation_holdout,
+};
 pub use rerank::{
-    Candidate, Picked, Reason, RerankConfig, category_distribution, kl_divergence, rerank,
+    CANDIDATES_MIN, CANDIDATES_PER_SLOT, Candidate, Picked, Reason, RerankConfig, candidate_pool,
+    candidates, category_distribution, discount_popularity, kl_divergence, rerank,
 };

@@ -86,4 +86,9 @@ impl Scorer for Popularity {
     fn score_into(&self, _history: &[u32], scores: &mut [f32]) {
         scores.copy_from_slice(&self.scores);
     }
+
+    /// Ignores the history and its weights.
+    fn score_weighted_into(&self, _history: &[(u32, f32)], scores: &mut [f32]) {
+        scores.copy_from_slice(&self.scores);
+    }
 }

@@ -59,6 +59,9 @@ pub struct RerankConfig {
     pub exploration_share: f32,
     /// How many of the person's most frequent categories count as "top".
     pub top_categories: usize,
+    /// β of the popularity discount applied before candidates are chosen
+    /// ([`discount_popularity`]): 0 keeps the model's ranking.
+    pub popularity_exponent: f32,
 }
 
 impl Default for RerankConfig {
@@ -70,8 +73,92 @@ impl Default for RerankConfig {
             mmr_lambda: 0.8,
             exploration_share: 0.1,
             top_categories: 3,
+            popularity_exponent: 0.0,
         }
     }
+}
+
+impl RerankConfig {
+    /// How re-ranking trades relevance for breadth at a diversity `d` in `[0, 1]`, the one knob
+    /// operators and people see: at 0 pure relevance; as `d` grows, a popularity discount
+    /// (β = 0.6·d) lets less-watched items into the candidates, with light calibration
+    /// (0.2·d), MMR (1 − 0.1·d) and an exploration share (0.12·d²: a slot of a list of 10
+    /// costs about 3% NDCG@10, so exploration takes one only in the broad settings, from 0.7). Serving and
+    /// `candor eval --diversity` both use it, so the offline curve (docs/benchmarks.md) is what
+    /// people are shown; the default 0.5 was chosen from that curve.
+    pub fn for_diversity(n: usize, d: f32) -> RerankConfig {
+        RerankConfig {
+            n,
+            calibration_lambda: 0.2 * d,
+            mmr_lambda: 1.0 - 0.1 * d,
+            exploration_share: 0.12 * d * d,
+            popularity_exponent: 0.6 * d,
+            ..RerankConfig::default()
+        }
+    }
+}
+
+/// Divides every positive score by `popularity^β` (popularity at least 1): among items the
+/// model finds about as relevant, the less-watched one goes first, so lists reach more of the
+/// catalog. Negative and unscorable items are left as they are.
+pub fn discount_popularity(scores: &mut [f32], popularity: &[f32], beta: f32) {
+    if beta <= 0.0 {
+        return;
+    }
+    for (score, &p) in scores.iter_mut().zip(popularity) {
+        if *score > 0.0 {
+            *score /= p.max(1.0).powf(beta);
+        }
+    }
+}
+
+/// Candidates per final slot offered to re-ranking, so calibration and exploration have
+/// something to choose from.
+pub const CANDIDATES_PER_SLOT: usize = 5;
+/// Fewest candidates offered to re-ranking, for short lists.
+pub const CANDIDATES_MIN: usize = 50;
+
+/// How many of a model's top items to offer [`rerank`] for a list of `n`.
+pub fn candidate_pool(n: usize) -> usize {
+    CANDIDATES_MIN.max(n * CANDIDATES_PER_SLOT)
+}
+
+/// The candidates serving offers [`rerank`]: the model's items with a positive score
+/// (`scored`, best first), then `popular` items (best first) not already offered, at score 0 —
+/// they fill the list when the model knows little and give calibration and exploration
+/// categories the history does not reach, below every relevant item.
+pub fn candidates(
+    scored: &[(u32, f32)],
+    popular: &[(u32, f32)],
+    categories: &ItemCategories,
+) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::with_capacity(scored.len() + popular.len());
+    out.extend(
+        scored
+            .iter()
+            .filter(|&&(_, score)| score > 0.0)
+            .map(|&(item, score)| Candidate {
+                item,
+                score,
+                reason: Reason::Relevance {
+                    contributors: Vec::new(),
+                },
+            }),
+    );
+    let mut offered: Vec<u32> = out.iter().map(|c| c.item).collect();
+    offered.sort_unstable();
+    for &(item, popularity) in popular {
+        if popularity > 0.0 && offered.binary_search(&item).is_err() {
+            out.push(Candidate {
+                item,
+                score: 0.0,
+                reason: Reason::Popular {
+                    category: categories.of(item).first().copied(),
+                },
+            });
+        }
+    }
+    out
 }
 
 /// Builds the final list of `config.n` items from `candidates` (typically a model's top few
@@ -369,10 +456,10 @@ fn pick_exploration(
 
 /// A tiny, well-mixed generator: exploration needs reproducibility from a seed, not
 /// cryptographic strength.
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -20,7 +20,8 @@ use candor_domain::consent::{self, ConsentState};
 use candor_domain::policy::{Audience, Interaction, Policy};
 use candor_domain::time::Timestamp;
 use candor_recsys::{
-    EaseConfig, EaseModel, Interactions, ItemCategories, ItemKnn, KnnConfig, Popularity,
+    EaseConfig, EaseModel, Interactions, ItemCategories, ItemKnn, KnnConfig, Popularity, Recency,
+    ValidationSlice, choose_recency,
 };
 use candor_store::{CatalogItem, PAGE_LEN_MAX, PageRequest, Store, StoreError, StoreResult};
 
@@ -63,6 +64,9 @@ pub struct Models {
     pub ease: Option<EaseModel>,
     pub knn: ItemKnn,
     pub popularity: Popularity,
+    /// How a person's history is weighted by recency, chosen at rebuild on the most recent
+    /// interactions of the people trained on (no decay when none does better).
+    pub recency: Recency,
 }
 
 impl Models {
@@ -80,6 +84,7 @@ impl Models {
             ease: None,
             knn: ItemKnn::new(0, KnnConfig::default()),
             popularity: Popularity::from_interactions(&Interactions::new(0, 0)),
+            recency: Recency::NONE,
         }
     }
 
@@ -318,6 +323,9 @@ fn build(
         ..RebuildReport::default()
     };
     let mut triples: Vec<(u32, u32, f32)> = Vec::new();
+    // Per dense user, each item with its latest usable event (Unix seconds), for the recency
+    // choice; dropped with the triples when this function returns.
+    let mut timelines: Vec<Vec<(u32, i64)>> = Vec::new();
     let mut after: Option<SubjectKey> = None;
     loop {
         let subjects = store.subjects_with_events(after.as_ref(), SUBJECTS_PAGE_LEN)?;
@@ -333,6 +341,7 @@ fn build(
                 continue;
             }
             let mut strongest: HashMap<u32, f32> = HashMap::new();
+            let mut latest: HashMap<u32, i64> = HashMap::new();
             for event in store.all_events(subject)? {
                 let (Some(item), Some(interaction)) = (
                     event.item_id.as_deref().and_then(|id| index_of.get(id)),
@@ -353,6 +362,8 @@ fn build(
                 }
                 let weight = strongest.entry(*item).or_insert(0.0);
                 *weight = weight.max(interaction_weight(interaction));
+                let at_s = latest.entry(*item).or_insert(i64::MIN);
+                *at_s = (*at_s).max(occurred_at.as_millis() / 1000);
             }
             if strongest.is_empty() {
                 continue;
@@ -361,6 +372,9 @@ fn build(
             report.subjects_used += 1;
             let mut items: Vec<(u32, f32)> = strongest.into_iter().collect();
             items.sort_by_key(|&(item, _)| item);
+            let mut timeline: Vec<(u32, i64)> = latest.into_iter().collect();
+            timeline.sort_unstable_by_key(|&(item, at)| (at, item));
+            timelines.push(timeline);
             triples.extend(items.into_iter().map(|(item, weight)| (user, item, weight)));
         }
         after = Some(last);
@@ -376,6 +390,7 @@ fn build(
     let popularity = Popularity::from_interactions(&interactions);
     let ease = train_ease(&interactions, &triples, n_users, n_items);
     report.ease_items = ease.as_ref().map_or(0, |m| m.n_modelled_items() as u32);
+    let recency = choose_serving_recency(n_items, &timelines, ease.as_ref(), &knn);
     let models = Models {
         built_at: Some(now),
         generation,
@@ -388,8 +403,40 @@ fn build(
         ease,
         knn,
         popularity,
+        recency,
     };
     Ok((models, report))
+}
+
+/// The recency weighting for serving, chosen on the most recent 20% of each person's
+/// interactions (the question serving answers) with the model that will serve: a second EASE
+/// fit on the rest, or item-kNN when EASE is not served.
+fn choose_serving_recency(
+    n_items: u32,
+    timelines: &[Vec<(u32, i64)>],
+    ease: Option<&EaseModel>,
+    knn: &ItemKnn,
+) -> Recency {
+    let grid = Recency::grid();
+    let slice = ValidationSlice::Recent;
+    match ease {
+        Some(served) => {
+            choose_recency(n_items, timelines, &grid, slice, |fit| {
+                let triples: Vec<(u32, u32, f32)> =
+                    fit.iter().map(|e| (e.user, e.item, e.weight)).collect();
+                train_ease(fit, &triples, fit.n_users(), n_items)
+                    // A fit that fails on the slice validates the served model instead.
+                    .unwrap_or_else(|| served.clone())
+            })
+            .chosen
+        }
+        None => {
+            choose_recency(n_items, timelines, &grid, slice, |fit| {
+                ItemKnn::train(fit, knn.config())
+            })
+            .chosen
+        }
+    }
 }
 
 /// EASE over the [`EASE_ITEMS_MAX`] items with the most users. A failure is logged and

@@ -9,7 +9,8 @@ use candor_domain::consent::{self, ConsentState, SubjectFacts};
 use candor_domain::policy::{Interaction, Policy};
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_recsys::{
-    Candidate, Contribution, Picked, Reason, RerankConfig, explain, recommend_scores, rerank,
+    Contribution, Picked, Reason, RerankConfig, candidate_pool, candidates, explain_weighted,
+    recommend_scores_weighted, rerank,
 };
 use candor_store::{HistoryEvent, Preferences, ServingInputs};
 use serde::{Deserialize, Serialize};
@@ -23,11 +24,8 @@ use crate::state::AppState;
 
 /// List length when none is asked for.
 const N_DEFAULT: u32 = 10;
-/// Candidates offered to re-ranking per final slot, so calibration and exploration have
-/// something to choose from.
-const CANDIDATES_PER_SLOT: usize = 5;
-/// Fewest candidates offered to re-ranking, for short lists.
-const CANDIDATES_MIN: usize = 50;
+/// Popular items looked at beyond the list, for lists without personalization.
+const CANDIDATES_MIN: usize = candor_recsys::CANDIDATES_MIN;
 /// History items named in one "because you..." reason.
 const CONTRIBUTORS_MAX: usize = 3;
 /// Longest `slot` name.
@@ -47,8 +45,9 @@ pub struct RecommendQuery {
     /// An item the person is looking at: without personalization the list is items similar to
     /// it.
     pub context_item: Option<String>,
-    /// 0 = relevance only; 1 = strongly calibrated to the breadth of the person's interests,
-    /// diversified, with a 20% exploration share. Default: the policy's
+    /// 0 = relevance only; higher values discount popular items more (reaching more of the
+    /// catalog), calibrate to the breadth of the person's interests, diversify and explore
+    /// (`candor eval --sweep` measures the curve). Default: the policy's
     /// `[recommendations] diversity` (0.5 unless set).
     #[param(minimum = 0, maximum = 1)]
     pub diversity: Option<f32>,
@@ -319,17 +318,10 @@ fn item_not_found() -> ApiError {
     ApiError::not_found("item_not_found", "no item with that id")
 }
 
-/// How re-ranking trades relevance for breadth at a given diversity `d` in `[0, 1]`: at 0 pure
-/// relevance; at the default 0.5 the re-ranker's tuned defaults; at 1 strong calibration, MMR
-/// 0.6 and a 20% exploration share.
+/// How re-ranking trades relevance for breadth at a given diversity `d` in `[0, 1]`: the
+/// mapping `candor eval --diversity` measures ([`RerankConfig::for_diversity`]).
 pub fn rerank_config(n: usize, d: f32) -> RerankConfig {
-    RerankConfig {
-        n,
-        calibration_lambda: d,
-        mmr_lambda: 1.0 - 0.4 * d,
-        exploration_share: 0.2 * d,
-        ..RerankConfig::default()
-    }
+    RerankConfig::for_diversity(n, d)
 }
 
 /// Exploration picks are fixed for a subject, slot and day, so reloading a page does not
@@ -407,24 +399,34 @@ fn answer(r: &Request<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
 
     let mut history: Vec<u32> = strongest.keys().copied().collect();
     history.sort_unstable();
+    // Each item weighted by how recent it is, as the models' rebuild chose on the most recent
+    // interactions of the people it trained on.
+    let timeline: Vec<(u32, i64)> = r
+        .history
+        .iter()
+        .filter_map(|e| Some((models.index(&e.item_id)?, e.occurred_at.as_millis() / 1000)))
+        .collect();
+    let weighted = models.recency.weigh(&timeline);
     // Items already engaged with (bought ones included) are not recommended again, nor
     // anything the person may not see.
     let mut exclude = history.clone();
     exclude.extend((0..models.n_items()).filter(|&item| blocked(item)));
-    let pool = CANDIDATES_MIN.max(r.n * CANDIDATES_PER_SLOT);
+    let pool = candidate_pool(r.n);
+    let config = rerank_config(r.n, r.diversity);
+    let discount = Some((models.popularity.scores(), config.popularity_exponent));
     // Candidates are ranked without explanations; only the items picked are explained.
     let ease = models
         .ease
         .as_ref()
         .filter(|ease| history.iter().any(|&item| ease.covers(item)));
     let scored = match ease {
-        Some(ease) => recommend_scores(ease, &history, &exclude, pool),
-        None => recommend_scores(&models.knn, &history, &exclude, pool),
+        Some(ease) => recommend_scores_weighted(ease, &weighted, &exclude, pool, discount),
+        None => recommend_scores_weighted(&models.knn, &weighted, &exclude, pool, discount),
     };
     let explain_item = |item: u32| -> Vec<Contribution> {
         let explained = match ease {
-            Some(ease) => explain(ease, &history, item, CONTRIBUTORS_MAX),
-            None => explain(&models.knn, &history, item, CONTRIBUTORS_MAX),
+            Some(ease) => explain_weighted(ease, &weighted, item, CONTRIBUTORS_MAX),
+            None => explain_weighted(&models.knn, &weighted, item, CONTRIBUTORS_MAX),
         };
         explained
             .contributors
@@ -432,41 +434,9 @@ fn answer(r: &Request<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
             .filter(|c| c.weight > 0.0)
             .collect()
     };
-    let mut candidates: Vec<Candidate> = scored
-        .into_iter()
-        .filter(|&(_, score)| score > 0.0)
-        .map(|(item, score)| Candidate {
-            item,
-            score,
-            reason: Reason::Relevance {
-                contributors: Vec::new(),
-            },
-        })
-        .collect();
-    // Popular items fill the list when the model knows little, and give calibration and
-    // exploration categories the person's history does not reach. Below every relevant item.
-    let offered: HashSet<u32> = candidates.iter().map(|c| c.item).collect();
-    candidates.extend(
-        models
-            .popularity
-            .top_n(pool, &exclude)
-            .into_iter()
-            .filter(|&(item, popularity)| popularity > 0.0 && !offered.contains(&item))
-            .map(|(item, _)| Candidate {
-                item,
-                score: 0.0,
-                reason: Reason::Popular {
-                    category: models.categories.of(item).first().copied(),
-                },
-            }),
-    );
-    let picked: Vec<Picked> = rerank(
-        &candidates,
-        &history,
-        &models.categories,
-        &rerank_config(r.n, r.diversity),
-        r.seed,
-    );
+    let popular = models.popularity.top_n(pool, &exclude);
+    let candidates = candidates(&scored, &popular, &models.categories);
+    let picked: Vec<Picked> = rerank(&candidates, &history, &models.categories, &config, r.seed);
     let items = picked
         .into_iter()
         .map(|p| {
@@ -700,18 +670,11 @@ mod tests {
     }
 
     #[test]
-    fn default_diversity_is_the_rerankers_tuned_default() {
-        let tuned = RerankConfig::default();
-        let ours = rerank_config(
-            tuned.n,
-            candor_domain::policy::RECOMMENDATION_DIVERSITY_DEFAULT.as_f32(),
-        );
-        assert_eq!(ours.calibration_lambda, tuned.calibration_lambda);
-        assert!((ours.mmr_lambda - tuned.mmr_lambda).abs() < 1e-6);
-        assert!((ours.exploration_share - tuned.exploration_share).abs() < 1e-6);
+    fn diversity_zero_is_relevance_only() {
         let relevance_only = rerank_config(10, 0.0);
         assert_eq!(relevance_only.calibration_lambda, 0.0);
         assert_eq!(relevance_only.mmr_lambda, 1.0);
         assert_eq!(relevance_only.exploration_share, 0.0);
+        assert_eq!(relevance_only.popularity_exponent, 0.0);
     }
 }
