@@ -1,44 +1,20 @@
 // Drives Segment's and RudderStack's Node libraries, in their default configuration, at a
-// running Candor, then reads back what Candor stored.
+// running Candor, then reads back what Candor stored through Candor's generated TypeScript
+// client (candor.mjs, type-checked by run.sh).
 //
 // Environment: CANDOR_URL, CANDOR_INGEST_KEY (the libraries' write key), CANDOR_ADMIN_KEY (to
 // read back). Exits non-zero, saying what differed, when a promise does not hold.
 
 import { Analytics as Segment } from "@segment/analytics-node";
 import Rudder from "@rudderstack/rudder-sdk-node";
+import { candor } from "./candor.mjs";
 
 const url = process.env.CANDOR_URL.replace(/\/$/, "");
 const ingest = process.env.CANDOR_INGEST_KEY;
 const admin = process.env.CANDOR_ADMIN_KEY;
 
-async function call(method, path, key, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
-const grant = (subject) =>
-  call("PUT", `/v1/subjects/${subject}/consents`, ingest, {
-    decisions: [{ purpose: "analytics", decision: "granted" }],
-  });
-
-async function stored(subject) {
-  const page = await call(
-    "GET",
-    `/v1/subjects/${subject}/events?limit=100&purpose=analytics`,
-    admin,
-  );
-  return page.items
-    .map((e) => [e.event_type, e.properties.product_id ?? null])
-    .sort((a, b) => (a.join() < b.join() ? -1 : 1));
-}
+// Candor's own calls (granting consent, reading back) go through its generated client.
+const { grant, consented, stored } = candor(url, ingest, admin);
 
 // The calls a shop's backend makes, through either library (their call shapes are the same).
 async function drive(name, client, flush) {
@@ -80,6 +56,12 @@ for (const [name, [client, flush]] of Object.entries(libraries)) {
     [anon]: [],
     [none]: [],
   };
+  for (const subject of [user, anon]) {
+    if (!(await consented(subject))) {
+      failed = true;
+      console.error(`${name}: ${subject}'s analytics consent does not read back as granted`);
+    }
+  }
   for (const [subject, want] of Object.entries(expected)) {
     const got = await stored(subject);
     if (JSON.stringify(got) !== JSON.stringify(want)) {

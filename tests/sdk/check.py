@@ -1,38 +1,48 @@
 """Drives Segment's and RudderStack's Python libraries, in their default configuration, at a
-running Candor, then reads back what Candor stored.
+running Candor, then reads back what Candor stored through Candor's generated Python client
+(clients/python).
 
 Environment: CANDOR_URL, CANDOR_INGEST_KEY (the libraries' write key), CANDOR_ADMIN_KEY (to
 read back). Exits non-zero, saying what differed, when a promise does not hold.
 """
 
-import json
 import os
 import sys
-import urllib.request
+
+from candor_client import AuthenticatedClient
+from candor_client.api.consent import get_consents, put_consents
+from candor_client.api.events import subject_events
+from candor_client.models import ConsentStateBody, ConsentUpdate, DecisionInput, PageBodyStoredEventBody
 
 URL = os.environ["CANDOR_URL"].rstrip("/")
 INGEST = os.environ["CANDOR_INGEST_KEY"]
 ADMIN = os.environ["CANDOR_ADMIN_KEY"]
 
-
-def call(method, path, key, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(URL + path, data=data, method=method)
-    req.add_header("Authorization", "Bearer " + key)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=10) as res:
-        return json.load(res)
+# Candor's own calls go through its generated Python client (clients/python).
+ingest_api = AuthenticatedClient(base_url=URL, token=INGEST, raise_on_unexpected_status=True)
+admin_api = AuthenticatedClient(base_url=URL, token=ADMIN, raise_on_unexpected_status=True)
 
 
 def grant(subject):
-    call("PUT", f"/v1/subjects/{subject}/consents", INGEST,
-         {"decisions": [{"purpose": "analytics", "decision": "granted"}]})
+    update = ConsentUpdate(decisions=[DecisionInput(purpose="analytics", decision="granted")])
+    state = put_consents.sync(subject, client=ingest_api, body=update)
+    if not isinstance(state, ConsentStateBody):
+        raise RuntimeError(f"granting consent for {subject}: {state}")
+
+
+def consented(subject):
+    """Whether the subject's analytics consent reads back as granted."""
+    state = get_consents.sync(subject, client=admin_api)
+    if not isinstance(state, ConsentStateBody):
+        raise RuntimeError(f"reading consents of {subject}: {state}")
+    return any(p.purpose == "analytics" and p.status == "granted" for p in state.purposes)
 
 
 def stored(subject):
-    page = call("GET", f"/v1/subjects/{subject}/events?limit=100&purpose=analytics", ADMIN)
-    return sorted((e["event_type"], e["properties"].get("product_id")) for e in page["items"])
+    page = subject_events.sync(subject, client=admin_api, limit=100, purpose="analytics")
+    if not isinstance(page, PageBodyStoredEventBody):
+        raise RuntimeError(f"reading events of {subject}: {page}")
+    return sorted((e.event_type, e.properties.additional_properties.get("product_id")) for e in page.items)
 
 
 def drive(name, client):
@@ -72,6 +82,10 @@ def main():
             anon: [],
             none: [],
         }
+        for subject in (user, anon):
+            if not consented(subject):
+                failed = True
+                print(f"{name}: {subject}'s analytics consent does not read back as granted", file=sys.stderr)
         for subject, want in expected.items():
             got = stored(subject)
             if got != want:

@@ -2,7 +2,9 @@
 # Checks that the official Segment and RudderStack libraries, in their default configuration,
 # deliver to Candor with only the endpoint changed: installs them (pinned: requirements.txt,
 # package-lock.json), builds and starts a server with fresh keys as tests/browser/run.sh does,
-# runs check.py (Python) and check.mjs (Node), and stops the server.
+# runs check.py (Python) and check.mjs (Node), and stops the server. Both read back through
+# Candor's generated clients (clients/), which are first checked to be up to date with the
+# OpenAPI document and, for TypeScript, type-checked together with candor.mjs.
 #
 #   bash tests/sdk/run.sh
 #
@@ -21,6 +23,9 @@ mkdir -p "$work"
 python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
   --target "$work/python" --upgrade -r "$here/requirements.txt"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+# Installs the TypeScript client's dependencies (openapi-fetch) for check.mjs.
+bash "$root/clients/generate.sh" --check
+"$root/clients/typescript/node_modules/.bin/tsc" -p "$here/tsconfig.json"
 
 cd "$root"
 cargo build --quiet -p candor-web --example web_demo
@@ -59,5 +64,5 @@ CANDOR_INGEST_KEY="$(awk '$1 == "ingest" { print $2 }' "$log")"
 export CANDOR_URL CANDOR_ADMIN_KEY CANDOR_INGEST_KEY
 
 cd "$here"
-PYTHONPATH="$work/python" timeout "$check_seconds_max" python3 check.py
+PYTHONPATH="$work/python:$root/clients/python" timeout "$check_seconds_max" python3 check.py
 timeout "$check_seconds_max" node check.mjs

@@ -1,0 +1,281 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.recommendations_body import RecommendationsBody
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    n: int | Unset = UNSET,
+    slot: str | Unset = UNSET,
+    context_item: str | Unset = UNSET,
+    diversity: float | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["n"] = n
+
+    params["slot"] = slot
+
+    params["context_item"] = context_item
+
+    params["diversity"] = diversity
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/subjects/{id}/recommendations".format(
+            id=quote(str(id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | RecommendationsBody | None:
+    if response.status_code == 200:
+        response_200 = RecommendationsBody.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 408:
+        response_408 = ErrorBody.from_dict(response.json())
+
+        return response_408
+
+    if response.status_code == 429:
+        response_429 = ErrorBody.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | RecommendationsBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    n: int | Unset = UNSET,
+    slot: str | Unset = UNSET,
+    context_item: str | Unset = UNSET,
+    diversity: float | Unset = UNSET,
+) -> Response[ErrorBody | RecommendationsBody]:
+    """Recommendations for a subject.
+
+     Consent is derived at request time: the subject's history is read only while a
+    personalization purpose allows it. Otherwise — and for unknown subjects or ones without
+    history — the list is popular items, or items similar to `context_item`, and `basis` says
+    why. Items already bought are left out, and people who may be below the age of digital
+    consent never see items of restricted categories.
+
+    Args:
+        id (str):
+        n (int | Unset):
+        slot (str | Unset):
+        context_item (str | Unset):
+        diversity (float | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | RecommendationsBody]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        n=n,
+        slot=slot,
+        context_item=context_item,
+        diversity=diversity,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    n: int | Unset = UNSET,
+    slot: str | Unset = UNSET,
+    context_item: str | Unset = UNSET,
+    diversity: float | Unset = UNSET,
+) -> ErrorBody | RecommendationsBody | None:
+    """Recommendations for a subject.
+
+     Consent is derived at request time: the subject's history is read only while a
+    personalization purpose allows it. Otherwise — and for unknown subjects or ones without
+    history — the list is popular items, or items similar to `context_item`, and `basis` says
+    why. Items already bought are left out, and people who may be below the age of digital
+    consent never see items of restricted categories.
+
+    Args:
+        id (str):
+        n (int | Unset):
+        slot (str | Unset):
+        context_item (str | Unset):
+        diversity (float | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | RecommendationsBody
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        n=n,
+        slot=slot,
+        context_item=context_item,
+        diversity=diversity,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    n: int | Unset = UNSET,
+    slot: str | Unset = UNSET,
+    context_item: str | Unset = UNSET,
+    diversity: float | Unset = UNSET,
+) -> Response[ErrorBody | RecommendationsBody]:
+    """Recommendations for a subject.
+
+     Consent is derived at request time: the subject's history is read only while a
+    personalization purpose allows it. Otherwise — and for unknown subjects or ones without
+    history — the list is popular items, or items similar to `context_item`, and `basis` says
+    why. Items already bought are left out, and people who may be below the age of digital
+    consent never see items of restricted categories.
+
+    Args:
+        id (str):
+        n (int | Unset):
+        slot (str | Unset):
+        context_item (str | Unset):
+        diversity (float | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | RecommendationsBody]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        n=n,
+        slot=slot,
+        context_item=context_item,
+        diversity=diversity,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    n: int | Unset = UNSET,
+    slot: str | Unset = UNSET,
+    context_item: str | Unset = UNSET,
+    diversity: float | Unset = UNSET,
+) -> ErrorBody | RecommendationsBody | None:
+    """Recommendations for a subject.
+
+     Consent is derived at request time: the subject's history is read only while a
+    personalization purpose allows it. Otherwise — and for unknown subjects or ones without
+    history — the list is popular items, or items similar to `context_item`, and `basis` says
+    why. Items already bought are left out, and people who may be below the age of digital
+    consent never see items of restricted categories.
+
+    Args:
+        id (str):
+        n (int | Unset):
+        slot (str | Unset):
+        context_item (str | Unset):
+        diversity (float | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | RecommendationsBody
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            n=n,
+            slot=slot,
+            context_item=context_item,
+            diversity=diversity,
+        )
+    ).parsed

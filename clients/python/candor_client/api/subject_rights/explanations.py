@@ -1,0 +1,216 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.explanation_body import ExplanationBody
+from ...types import UNSET, Response
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    item: str,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["item"] = item
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/subjects/{id}/explanations".format(
+            id=quote(str(id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | ExplanationBody | None:
+    if response.status_code == 200:
+        response_200 = ExplanationBody.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 408:
+        response_408 = ErrorBody.from_dict(response.json())
+
+        return response_408
+
+    if response.status_code == 429:
+        response_429 = ErrorBody.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | ExplanationBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    item: str,
+) -> Response[ErrorBody | ExplanationBody]:
+    """Why a person sees an item: the interests it matches, the data they came from, the purpose
+    and the consent record it relied on (subject token or admin key).
+
+    Args:
+        id (str):
+        item (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | ExplanationBody]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        item=item,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    item: str,
+) -> ErrorBody | ExplanationBody | None:
+    """Why a person sees an item: the interests it matches, the data they came from, the purpose
+    and the consent record it relied on (subject token or admin key).
+
+    Args:
+        id (str):
+        item (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | ExplanationBody
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        item=item,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    item: str,
+) -> Response[ErrorBody | ExplanationBody]:
+    """Why a person sees an item: the interests it matches, the data they came from, the purpose
+    and the consent record it relied on (subject token or admin key).
+
+    Args:
+        id (str):
+        item (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | ExplanationBody]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        item=item,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    item: str,
+) -> ErrorBody | ExplanationBody | None:
+    """Why a person sees an item: the interests it matches, the data they came from, the purpose
+    and the consent record it relied on (subject token or admin key).
+
+    Args:
+        id (str):
+        item (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | ExplanationBody
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            item=item,
+        )
+    ).parsed

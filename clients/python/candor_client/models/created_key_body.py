@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.key_body import KeyBody
+
+
+T = TypeVar("T", bound="CreatedKeyBody")
+
+
+@_attrs_define
+class CreatedKeyBody:
+    """
+    Attributes:
+        key (str): The full key: shown once, never stored.
+        record (KeyBody):
+    """
+
+    key: str
+    record: KeyBody
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        key = self.key
+
+        record = self.record.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "key": key,
+                "record": record,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.key_body import KeyBody  # noqa: PLC0415
+
+        d = dict(src_dict)
+        key = d.pop("key")
+
+        record = KeyBody.from_dict(d.pop("record"))
+
+        created_key_body = cls(
+            key=key,
+            record=record,
+        )
+
+        created_key_body.additional_properties = d
+        return created_key_body
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

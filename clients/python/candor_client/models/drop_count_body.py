@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="DropCountBody")
+
+
+@_attrs_define
+class DropCountBody:
+    """
+    Attributes:
+        count (int):
+        date (str):
+        event_type (str):
+        reason (str):
+    """
+
+    count: int
+    date: str
+    event_type: str
+    reason: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        count = self.count
+
+        date = self.date
+
+        event_type = self.event_type
+
+        reason = self.reason
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "count": count,
+                "date": date,
+                "event_type": event_type,
+                "reason": reason,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        count = d.pop("count")
+
+        date = d.pop("date")
+
+        event_type = d.pop("event_type")
+
+        reason = d.pop("reason")
+
+        drop_count_body = cls(
+            count=count,
+            date=date,
+            event_type=event_type,
+            reason=reason,
+        )
+
+        drop_count_body.additional_properties = d
+        return drop_count_body
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

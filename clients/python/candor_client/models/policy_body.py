@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.purpose_body import PurposeBody
+
+
+T = TypeVar("T", bound="PolicyBody")
+
+
+@_attrs_define
+class PolicyBody:
+    """
+    Attributes:
+        contact (str):
+        controller (str):
+        purposes (list[PurposeBody]):
+        version (str):
+    """
+
+    contact: str
+    controller: str
+    purposes: list[PurposeBody]
+    version: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        contact = self.contact
+
+        controller = self.controller
+
+        purposes = []
+        for purposes_item_data in self.purposes:
+            purposes_item = purposes_item_data.to_dict()
+            purposes.append(purposes_item)
+
+        version = self.version
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "contact": contact,
+                "controller": controller,
+                "purposes": purposes,
+                "version": version,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.purpose_body import PurposeBody  # noqa: PLC0415
+
+        d = dict(src_dict)
+        contact = d.pop("contact")
+
+        controller = d.pop("controller")
+
+        purposes = []
+        _purposes = d.pop("purposes")
+        for purposes_item_data in _purposes:
+            purposes_item = PurposeBody.from_dict(purposes_item_data)
+
+            purposes.append(purposes_item)
+
+        version = d.pop("version")
+
+        policy_body = cls(
+            contact=contact,
+            controller=controller,
+            purposes=purposes,
+            version=version,
+        )
+
+        policy_body.additional_properties = d
+        return policy_body
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,13 @@
+//! Prints the OpenAPI document a server with the default settings serves at `/openapi.json`,
+//! for clients/generate.sh: the client libraries are generated from it without starting a server.
+//!
+//!     cargo run -q -p candor-server --example openapi > openapi.json
+
+use candor_server::config::{Config, Overrides};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::resolve("", Overrides::default())?;
+    let doc = candor_server::openapi::document(&config);
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}
