@@ -7538,8 +7538,9 @@ export interface operations {
                  */
                 context_item?: string;
                 /**
-                 * @description 0 = relevance only; 1 = strongly calibrated to the breadth of the person's interests,
-                 *     diversified, with a 20% exploration share. Default: the policy's
+                 * @description 0 = relevance only; higher values discount popular items more (reaching more of the
+                 *     catalog), calibrate to the breadth of the person's interests, diversify and explore
+                 *     (`candor eval --sweep` measures the curve). Default: the policy's
                  *     `[recommendations] diversity` (0.5 unless set).
                  * @example 0.5
                  */
