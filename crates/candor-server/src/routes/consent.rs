@@ -361,11 +361,8 @@ pub async fn put_consents(
                 )?;
             }
             existing.extend(batch);
-            let facts = store
-                .subject(&subject)?
-                .map(|s| s.facts)
-                .unwrap_or_default();
-            Ok(Ok((existing, facts, n_before)))
+            // What the store now holds, without reading it again: it keeps each fact stated.
+            Ok(Ok((existing, held.updated(&facts), n_before)))
         })
         .await?
         .map_err(Refused::into_error)?;
