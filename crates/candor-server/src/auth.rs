@@ -905,6 +905,20 @@ impl Credential {
     }
 }
 
+/// One unit type per variant of `$enum`, each naming its variant through `$kind::$konst`, so
+/// a handler's signature can say which scope or act it needs.
+macro_rules! kinds {
+    ($kind:ident::$konst:ident = $enum:ident: $($name:ident),* $(,)?) => {
+        $(
+            #[derive(Debug)]
+            pub struct $name;
+            impl $kind for $name {
+                const $konst: $enum = $enum::$name;
+            }
+        )*
+    };
+}
+
 /// A server scope as a type: `Server<scope::Admin>` is a server key with that scope (admin
 /// passes for every scope), checked in the extractor before the handler runs and before its
 /// body is read.
@@ -916,19 +930,7 @@ pub trait ScopeKind: Send + Sync + 'static {
 pub mod scope {
     use super::{Scope, ScopeKind};
 
-    macro_rules! kinds {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[derive(Debug)]
-                pub struct $name;
-                impl ScopeKind for $name {
-                    const SCOPE: Scope = Scope::$name;
-                }
-            )*
-        };
-    }
-
-    kinds!(Ingest, Decide, Sessions, Admin);
+    kinds!(ScopeKind::SCOPE = Scope: Ingest, Decide, Sessions, Admin);
 }
 
 /// A server key holding scope `S`.
@@ -965,19 +967,7 @@ pub trait ActKind: Send + Sync + 'static {
 pub mod act {
     use super::{Act, ActKind};
 
-    macro_rules! kinds {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[derive(Debug)]
-                pub struct $name;
-                impl ActKind for $name {
-                    const ACT: Act = Act::$name;
-                }
-            )*
-        };
-    }
-
-    kinds!(
+    kinds!(ActKind::ACT = Act:
         ReadPolicy,
         ReadCatalog,
         StartVisitorSession,
