@@ -24,6 +24,8 @@ use crate::state::AppState;
 use crate::subject_token::SigningKey;
 
 const SEAL_CONTEXT: &[u8] = b"candor token signing key";
+/// Shortest time between two reads of the keys caused by a token naming an unknown key id.
+const UNKNOWN_ID_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A signing key as loaded, with when it retired.
 #[derive(Debug, Clone)]
@@ -49,6 +51,12 @@ impl TokenKeyring {
             .as_ref()
             .filter(|s| !fresh_only || s.read_at.elapsed() < crate::auth::KEY_CACHE_TTL)
             .map(|s| Arc::clone(&s.keys))
+    }
+
+    /// How long ago the keys were read, if ever.
+    fn age(&self) -> Option<std::time::Duration> {
+        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(|s| s.read_at.elapsed())
     }
 
     fn put(&self, keys: Vec<Loaded>) -> Arc<Vec<Loaded>> {
@@ -203,10 +211,20 @@ pub async fn verifying_key(state: &AppState, id: u32) -> ApiResult<Option<Signin
             })
             .map(|k| k.key.clone())
     };
-    if let Some(keys) = state.token_keys.get(true)
-        && let Some(k) = pick(&keys)
-    {
-        return Ok(Some(k));
+    if let Some(keys) = state.token_keys.get(true) {
+        if let Some(k) = pick(&keys) {
+            return Ok(Some(k));
+        }
+        // A key id not in a just-read set: a forged token, or a key another instance made a
+        // moment ago. Read again only when the set is older than UNKNOWN_ID_REREAD, so forged
+        // ids cannot turn every request into a store read.
+        if state
+            .token_keys
+            .age()
+            .is_some_and(|a| a < UNKNOWN_ID_REREAD)
+        {
+            return Ok(None);
+        }
     }
     let secret = state.secret.clone();
     let keys = state
