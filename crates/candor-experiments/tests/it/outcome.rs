@@ -1,0 +1,175 @@
+use std::collections::BTreeMap;
+
+use candor_experiments::{Event, Exposure, MetricKind, Observations, PersonOutcome, outcomes};
+
+use crate::{DAY_MS, START_MS, metric};
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+fn exposure(subject: &str, arm: &str, list: Option<&str>, at_ms: i64) -> Exposure {
+    Exposure {
+        subject: subject.into(),
+        arm: arm.into(),
+        list_id: list.map(Into::into),
+        at_ms,
+    }
+}
+
+fn event(subject: &str, event_type: &str, at_ms: i64) -> Event {
+    Event {
+        subject: subject.into(),
+        event_type: event_type.into(),
+        at_ms,
+        item: None,
+        list_id: None,
+        revenue: None,
+    }
+}
+
+fn order(subject: &str, at_ms: i64, revenue: f64) -> Event {
+    Event {
+        revenue: Some(revenue),
+        ..event(subject, "Order Completed", at_ms)
+    }
+}
+
+fn click(subject: &str, list: &str, at_ms: i64) -> Event {
+    Event {
+        item: Some("sku-1".into()),
+        list_id: Some(list.into()),
+        ..event(subject, "Product Clicked", at_ms)
+    }
+}
+
+fn outcome(value: f64, covariate: f64) -> PersonOutcome {
+    PersonOutcome { value, covariate }
+}
+
+const NOW_MS: i64 = START_MS + 30 * DAY_MS;
+
+#[test]
+fn conversion_and_revenue_count_inside_the_window_and_the_pre_period_is_the_covariate() {
+    let t0 = START_MS + DAY_MS;
+    let exposures = [
+        exposure("a", "control", None, t0),
+        exposure("a", "control", None, t0 + 3 * DAY_MS),
+        exposure("b", "diverse", None, t0),
+    ];
+    let events = [
+        order("a", t0 - 2 * DAY_MS, 30.0), // pre-period
+        order("a", t0 + HOUR_MS, 20.0),
+        order("a", t0 + 6 * DAY_MS, 5.0),
+        order("a", t0 + 7 * DAY_MS, 99.0), // window closed: the window runs from the *first* exposure
+        event("a", "Product Added", t0 + HOUR_MS), // another type
+        order("b", t0 - 20 * DAY_MS, 10.0), // before the pre-period
+        order("stranger", t0, 50.0),       // never exposed
+    ];
+    let withdrawals = BTreeMap::new();
+    let observations = Observations {
+        exposures: &exposures,
+        events: &events,
+        withdrawals: &withdrawals,
+    };
+    let mut revenue = metric("revenue", MetricKind::Revenue, "Order Completed");
+    revenue.pre_window_ms = 14 * DAY_MS;
+    let measured = outcomes(&revenue, observations, NOW_MS);
+    assert_eq!(measured.by_arm["control"], [outcome(25.0, 30.0)]);
+    assert_eq!(measured.by_arm["diverse"], [outcome(0.0, 0.0)]);
+    assert_eq!(measured.by_arm.len(), 2);
+
+    let conversion = metric("orders", MetricKind::Conversion, "Order Completed");
+    let measured = outcomes(&conversion, observations, NOW_MS);
+    assert_eq!(measured.by_arm["control"], [outcome(1.0, 0.0)]);
+    assert_eq!(measured.by_arm["diverse"], [outcome(0.0, 0.0)]);
+}
+
+#[test]
+fn clicks_count_only_on_lists_the_experiment_showed_after_it_showed_them() {
+    let t0 = START_MS;
+    let exposures = [
+        exposure("a", "diverse", Some("list-1"), t0),
+        exposure("a", "diverse", Some("list-2"), t0 + DAY_MS),
+    ];
+    let events = [
+        click("a", "list-1", t0 + HOUR_MS),
+        click("a", "list-1", t0 + 2 * HOUR_MS),
+        click("a", "list-2", t0 + HOUR_MS), // before list-2 was shown
+        click("a", "list-2", t0 + DAY_MS + HOUR_MS),
+        click("a", "other-slot-list", t0 + HOUR_MS), // another slot's list
+        Event {
+            list_id: None,
+            ..click("a", "", t0 + HOUR_MS)
+        }, // a click outside any list
+    ];
+    let withdrawals = BTreeMap::new();
+    let clicks = metric("clicks", MetricKind::RecommendedClicks, "Product Clicked");
+    let measured = outcomes(
+        &clicks,
+        Observations {
+            exposures: &exposures,
+            events: &events,
+            withdrawals: &withdrawals,
+        },
+        NOW_MS,
+    );
+    assert_eq!(measured.by_arm["diverse"], [outcome(3.0, 0.0)]);
+}
+
+#[test]
+fn a_withdrawal_ends_a_persons_contribution() {
+    let t0 = START_MS;
+    let exposures = [
+        exposure("early", "control", None, t0),
+        exposure("withdrew-before", "control", None, t0 + 2 * DAY_MS),
+        exposure("stays", "control", None, t0),
+    ];
+    let events = [
+        order("early", t0 + HOUR_MS, 10.0),
+        order("early", t0 + 2 * DAY_MS, 40.0), // after withdrawal
+        order("withdrew-before", t0 + 2 * DAY_MS + HOUR_MS, 70.0),
+        order("stays", t0 + 2 * DAY_MS, 15.0),
+    ];
+    let withdrawals = BTreeMap::from([
+        ("early".to_owned(), t0 + DAY_MS),
+        ("withdrew-before".to_owned(), t0 + DAY_MS),
+    ]);
+    let revenue = metric("revenue", MetricKind::Revenue, "Order Completed");
+    let measured = outcomes(
+        &revenue,
+        Observations {
+            exposures: &exposures,
+            events: &events,
+            withdrawals: &withdrawals,
+        },
+        NOW_MS,
+    );
+    // "early" keeps what happened before withdrawing; "withdrew-before" is not analysed at all.
+    assert_eq!(
+        measured.by_arm["control"],
+        [outcome(10.0, 0.0), outcome(15.0, 0.0)]
+    );
+}
+
+#[test]
+fn people_seen_in_two_arms_and_open_windows_are_left_out_and_counted() {
+    let exposures = [
+        exposure("both", "control", None, START_MS),
+        exposure("both", "diverse", None, START_MS + HOUR_MS),
+        exposure("recent", "control", None, NOW_MS - DAY_MS),
+        exposure("done", "control", None, NOW_MS - 7 * DAY_MS),
+    ];
+    let withdrawals = BTreeMap::new();
+    let conversion = metric("orders", MetricKind::Conversion, "Order Completed");
+    let measured = outcomes(
+        &conversion,
+        Observations {
+            exposures: &exposures,
+            events: &[],
+            withdrawals: &withdrawals,
+        },
+        NOW_MS,
+    );
+    assert_eq!(measured.n_mixed, 1);
+    assert_eq!(measured.n_window_open, 1);
+    assert_eq!(measured.by_arm["control"], [outcome(0.0, 0.0)]);
+}
