@@ -63,6 +63,13 @@ pub fn markdown(report: &Report) -> String {
                 p(srm.p_value)
             );
         }
+        SrmResult::Suppressed => {
+            let _ = writeln!(
+                out,
+                "Sample ratio: not shown (an arm has fewer than {} people).\n",
+                report.config.k_min
+            );
+        }
         SrmResult::NotComputable { reason } => {
             let _ = writeln!(out, "Sample ratio: not checked ({reason}).\n");
         }
@@ -194,14 +201,16 @@ pub fn svg(report: &Report) -> String {
             y + 4.0,
             escape_xml(label)
         );
-        let Comparison::Estimated { effect: e, .. } = comparison else {
-            let _ = writeln!(
-                out,
-                "<text x=\"{zero_x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#666\">\
-                 not shown</text>",
-                y + 4.0
-            );
-            continue;
+        let e = match comparison {
+            Comparison::Estimated { effect, .. } => effect,
+            Comparison::Suppressed { .. } => {
+                svg_note(&mut out, zero_x, y, "suppressed: fewer than k people");
+                continue;
+            }
+            Comparison::NotComputable { .. } => {
+                svg_note(&mut out, zero_x, y, "not computable");
+                continue;
+            }
         };
         let bound = [e.ci_low, e.ci_high, e.always_valid_low, e.always_valid_high]
             .iter()
@@ -247,4 +256,13 @@ pub fn svg(report: &Report) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// A grey note in place of a row's interval.
+fn svg_note(out: &mut String, x: f64, y: f64, text: &str) {
+    let _ = writeln!(
+        out,
+        "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#666\">{text}</text>",
+        y + 4.0
+    );
 }

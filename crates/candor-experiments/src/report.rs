@@ -15,7 +15,7 @@ use crate::adjust::Adjustment;
 use crate::definition::{BUCKETS, Direction, Experiment, HOLDOUT_ARM, Metric, MetricKind};
 use crate::outcome::{MetricOutcomes, Observations, PersonOutcome, outcomes};
 use crate::sequential::msprt;
-use crate::stats::{Srm, StatsError, Summary, cuped, srm, welch};
+use crate::stats::{Srm, StatsError, Summary, cuped, positive, srm, welch};
 
 /// How a report is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -176,6 +176,9 @@ pub struct GuardrailResult {
 pub enum SrmResult {
     /// Computed over the primary metric's arms.
     Checked(Srm),
+    /// Some arm has fewer than `k_min` people: the statistic together with the other arms'
+    /// sizes would give its size away.
+    Suppressed,
     /// Too few people or arms to check.
     NotComputable {
         /// Why.
@@ -262,9 +265,13 @@ pub fn report(
         })
         .collect();
     let weights: Vec<f64> = arms.iter().map(|(_, w)| *w).collect();
-    let srm = match srm(&observed, &weights) {
-        Ok(checked) => SrmResult::Checked(checked),
-        Err(reason) => SrmResult::NotComputable { reason },
+    let srm = if observed.iter().any(|&n| n < u64::from(config.k_min)) {
+        SrmResult::Suppressed
+    } else {
+        match srm(&observed, &weights) {
+            Ok(checked) => SrmResult::Checked(checked),
+            Err(reason) => SrmResult::NotComputable { reason },
+        }
     };
     let guardrails = metrics
         .iter()
@@ -358,7 +365,7 @@ fn compare(
 ) -> Result<Effect, StatsError> {
     let fixed = welch(control, treatment, config.alpha)?;
     let mut tau = config.mixture_sd_share * control.variance.sqrt();
-    if !(tau > 0.0) {
+    if !positive(tau) {
         // A control with no variance: scale the mixture by the treatment's spread instead.
         tau = config.mixture_sd_share * treatment.variance.sqrt();
     }

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::StatsError;
+use crate::stats::{StatsError, positive};
 
 /// An always-valid p-value and interval at one look.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -37,10 +37,10 @@ pub fn msprt(
     tau_sq: f64,
     alpha: f64,
 ) -> Result<SequentialLook, StatsError> {
-    if !(alpha > 0.0 && alpha < 1.0 && tau_sq > 0.0 && tau_sq.is_finite()) {
+    if !(alpha > 0.0 && alpha < 1.0 && positive(tau_sq)) {
         return Err(StatsError::Parameter);
     }
-    if !(variance > 0.0 && variance.is_finite()) {
+    if !positive(variance) {
         return Err(StatsError::NoVariance);
     }
     let spread = variance + tau_sq;

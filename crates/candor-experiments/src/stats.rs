@@ -93,6 +93,11 @@ pub struct Estimate {
     pub ci_high: f64,
 }
 
+/// Whether `x` is a positive finite number (false for NaN).
+pub(crate) fn positive(x: f64) -> bool {
+    x > 0.0 && x.is_finite()
+}
+
 fn check_alpha(alpha: f64) -> Result<(), StatsError> {
     if alpha > 0.0 && alpha < 1.0 {
         Ok(())
@@ -111,7 +116,7 @@ pub fn welch(control: &Summary, treatment: &Summary, alpha: f64) -> Result<Estim
     let va = control.variance_of_mean();
     let vb = treatment.variance_of_mean();
     let var = va + vb;
-    if !(var > 0.0 && var.is_finite()) {
+    if !positive(var) {
         return Err(StatsError::NoVariance);
     }
     let df = var * var / (va * va / (control.n - 1) as f64 + vb * vb / (treatment.n - 1) as f64);
@@ -135,7 +140,7 @@ pub fn welch(control: &Summary, treatment: &Summary, alpha: f64) -> Result<Estim
 /// A z test from an effect and its variance, with a `1 − alpha` interval.
 pub fn z_test(effect: f64, variance: f64, alpha: f64) -> Result<Estimate, StatsError> {
     check_alpha(alpha)?;
-    if !(variance > 0.0 && variance.is_finite()) {
+    if !positive(variance) {
         return Err(StatsError::NoVariance);
     }
     let se = variance.sqrt();
@@ -164,7 +169,7 @@ fn quantile<D: ContinuousCDF<f64, f64> + Continuous<f64, f64>>(dist: &D, q: f64)
     let mut x = dist.inverse_cdf(q.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON));
     for _ in 0..3 {
         let density = dist.pdf(x);
-        if !(density > 0.0) {
+        if !positive(density) {
             break;
         }
         // Near the upper tail the survival function keeps the digits the CDF loses.
@@ -315,7 +320,7 @@ pub fn srm(observed: &[u64], expected_weights: &[f64]) -> Result<Srm, StatsError
     let weight_total: f64 = expected_weights.iter().sum();
     if observed.len() != expected_weights.len()
         || observed.len() < 2
-        || expected_weights.iter().any(|w| !(*w > 0.0))
+        || expected_weights.iter().any(|&w| !positive(w))
     {
         return Err(StatsError::Split);
     }

@@ -1,3 +1,5 @@
+use std::slice::from_ref;
+
 use candor_experiments::{Context, DefinitionError, Experiment, Target, validate};
 
 use crate::{DAY_MS, START_MS, declared, experiment, variant};
@@ -157,31 +159,31 @@ fn overlapping_experiments_on_one_target_need_different_layers_or_times() {
     new.id = "exp-home-knn".to_owned();
     new.start_ms = START_MS + 10 * DAY_MS;
     new.stop_ms = None;
-    assert_eq!(codes(&new, &[running.clone()]), ["experiment_overlap"]);
+    assert_eq!(codes(&new, from_ref(&running)), ["experiment_overlap"]);
 
     // One layer each, but the running one has none: it takes the whole slot.
     new.layer = Some("ranking".to_owned());
-    assert_eq!(codes(&new, &[running.clone()]), ["experiment_overlap"]);
+    assert_eq!(codes(&new, from_ref(&running)), ["experiment_overlap"]);
 
     // Two different layers share the slot.
     let mut layered = running.clone();
     layered.layer = Some("widget-size".to_owned());
-    assert_eq!(codes(&new, &[layered.clone()]), Vec::<&str>::new());
+    assert_eq!(codes(&new, from_ref(&layered)), Vec::<&str>::new());
     // The same layer does not.
     layered.layer = Some("ranking".to_owned());
-    assert_eq!(codes(&new, &[layered]), ["experiment_overlap"]);
+    assert_eq!(codes(&new, from_ref(&layered)), ["experiment_overlap"]);
 
     // Disjoint in time: starts exactly when the other stops.
     new.layer = None;
     new.start_ms = running.stop_ms.unwrap();
-    assert_eq!(codes(&new, &[running.clone()]), Vec::<&str>::new());
+    assert_eq!(codes(&new, from_ref(&running)), Vec::<&str>::new());
 
     // Another target.
     let mut other = experiment();
     other.id = "exp-campaign".to_owned();
     other.target = Target::Campaign("spring".to_owned());
-    assert_eq!(codes(&other, &[running.clone()]), Vec::<&str>::new());
+    assert_eq!(codes(&other, from_ref(&running)), Vec::<&str>::new());
 
     // Its own earlier version is not an overlap.
-    assert_eq!(codes(&running, &[running.clone()]), Vec::<&str>::new());
+    assert_eq!(codes(&running, from_ref(&running)), Vec::<&str>::new());
 }

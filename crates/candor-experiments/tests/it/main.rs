@@ -3,8 +3,8 @@
 mod assign;
 mod definition;
 mod outcome;
-// mod report;
-// mod simulate;
+mod report;
+mod simulate;
 mod stats;
 
 use std::collections::BTreeSet;
