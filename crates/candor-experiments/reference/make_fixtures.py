@@ -27,14 +27,11 @@ def r6(values):
     return [round(float(v), 6) for v in values]
 
 
-def welch_case(name, a, b, alpha=ALPHA):
-    a, b = np.array(r6(a)), np.array(r6(b))
+def welch_result(a, b, alpha):
+    """scipy's Welch test of b - a, as the fixtures' fields."""
     res = stats.ttest_ind(b, a, equal_var=False)
     ci = res.confidence_interval(1 - alpha)
     return {
-        "name": name,
-        "control": a.tolist(),
-        "treatment": b.tolist(),
         "alpha": alpha,
         "effect": float(b.mean() - a.mean()),
         "statistic": float(res.statistic),
@@ -43,6 +40,11 @@ def welch_case(name, a, b, alpha=ALPHA):
         "ci_low": float(ci.low),
         "ci_high": float(ci.high),
     }
+
+
+def welch_case(name, a, b, alpha=ALPHA):
+    a, b = np.array(r6(a)), np.array(r6(b))
+    return {"name": name, "control": a.tolist(), "treatment": b.tolist(), **welch_result(a, b, alpha)}
 
 
 def delta_case(name, num_a, den_a, num_b, den_b, alpha=ALPHA):
@@ -86,24 +88,18 @@ def cuped_case(name, ya, xa, yb, xb, alpha=ALPHA):
     theta = float(fit.params[1])
     adj_a = ya - theta * (xa - x.mean())
     adj_b = yb - theta * (xb - x.mean())
-    res = stats.ttest_ind(adj_b, adj_a, equal_var=False)
-    ci = res.confidence_interval(1 - alpha)
     return {
         "name": name,
         "control_y": ya.tolist(),
         "control_x": xa.tolist(),
         "treatment_y": yb.tolist(),
         "treatment_x": xb.tolist(),
-        "alpha": alpha,
         "theta": theta,
         "control_mean": float(adj_a.mean()),
         "control_variance": float(adj_a.var(ddof=1)),
         "treatment_mean": float(adj_b.mean()),
         "treatment_variance": float(adj_b.var(ddof=1)),
-        "effect": float(adj_b.mean() - adj_a.mean()),
-        "p_value": float(res.pvalue),
-        "ci_low": float(ci.low),
-        "ci_high": float(ci.high),
+        **welch_result(adj_a, adj_b, alpha),
     }
 
 

@@ -223,20 +223,15 @@ pub fn svg(report: &Report) -> String {
             0.0
         };
         let x = |v: f64| zero_x + v * scale;
-        let _ = writeln!(
-            out,
-            "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#9bbbe0\" \
-             stroke-width=\"8\"/>",
-            x(e.always_valid_low),
-            x(e.always_valid_high)
+        // The always-valid interval wide and light, the fixed-horizon one narrow and dark on it.
+        svg_segment(
+            &mut out,
+            (x(e.always_valid_low), x(e.always_valid_high)),
+            y,
+            "#9bbbe0",
+            8,
         );
-        let _ = writeln!(
-            out,
-            "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#1f4e8c\" \
-             stroke-width=\"3\"/>",
-            x(e.ci_low),
-            x(e.ci_high)
-        );
+        svg_segment(&mut out, (x(e.ci_low), x(e.ci_high)), y, "#1f4e8c", 3);
         let _ = writeln!(
             out,
             "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"#1f4e8c\"><title>{} \
@@ -256,6 +251,16 @@ pub fn svg(report: &Report) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// A horizontal bar from `xs.0` to `xs.1` at height `y`.
+fn svg_segment(out: &mut String, xs: (f64, f64), y: f64, colour: &str, width: u32) {
+    let _ = writeln!(
+        out,
+        "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{colour}\" \
+         stroke-width=\"{width}\"/>",
+        xs.0, xs.1
+    );
 }
 
 /// A grey note in place of a row's interval.

@@ -9,7 +9,7 @@
 //! statement about each of them.
 
 use candor_segments::kanon::{SuppressedCount, suppress};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::adjust::Adjustment;
 use crate::definition::{BUCKETS, Direction, Experiment, HOLDOUT_ARM, Metric, MetricKind};
@@ -18,7 +18,7 @@ use crate::sequential::msprt;
 use crate::stats::{Srm, StatsError, Summary, cuped, positive, srm, welch};
 
 /// How a report is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ReportConfig {
     /// One minus the confidence level of every interval, and the significance level.
     pub alpha: f64,

@@ -172,8 +172,9 @@ fn quantile<D: ContinuousCDF<f64, f64> + Continuous<f64, f64>>(dist: &D, q: f64)
         if !positive(density) {
             break;
         }
-        // Near the upper tail the survival function keeps the digits the CDF loses.
-        let step = (q - 1.0 + dist.sf(x)) / density;
+        // cdf(x) − q, written with the survival function, which keeps the digits the CDF
+        // loses in the upper tail where interval quantiles live.
+        let step = ((1.0 - q) - dist.sf(x)) / density;
         if !step.is_finite() {
             break;
         }

@@ -4,16 +4,20 @@ use candor_experiments::{Context, DefinitionError, Experiment, Target, validate}
 
 use crate::{DAY_MS, START_MS, declared, experiment, variant};
 
-fn codes(experiment: &Experiment, existing: &[Experiment]) -> Vec<&'static str> {
+fn errors(experiment: &Experiment, existing: &[Experiment]) -> Vec<DefinitionError> {
     let declared = declared();
     let context = Context {
         declared_event_types: &declared,
         existing,
     };
-    match validate(experiment, context) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors.iter().map(DefinitionError::code).collect(),
-    }
+    validate(experiment, context).err().unwrap_or_default()
+}
+
+fn codes(experiment: &Experiment, existing: &[Experiment]) -> Vec<&'static str> {
+    errors(experiment, existing)
+        .iter()
+        .map(DefinitionError::code)
+        .collect()
 }
 
 #[test]
@@ -30,15 +34,7 @@ fn allocations_must_sum_to_100_percent() {
     let mut e = experiment();
     e.variants[1].allocation_bp = 4000;
     assert_eq!(codes(&e, &[]), ["experiment_allocation_sum"]);
-    let declared = declared();
-    let errors = validate(
-        &e,
-        Context {
-            declared_event_types: &declared,
-            existing: &[],
-        },
-    )
-    .unwrap_err();
+    let errors = errors(&e, &[]);
     assert_eq!(
         errors[0].to_string(),
         "variant allocations sum to 9000 basis points (90%); they must sum to 10000 (100%)"
@@ -94,15 +90,7 @@ fn variant_settings_out_of_range_are_refused() {
 fn a_metric_over_an_undeclared_event_type_is_refused_with_what_to_do() {
     let mut e = experiment();
     e.guardrails[0].metric.event_type = "Checkout Abandoned".to_owned();
-    let declared = declared();
-    let errors = validate(
-        &e,
-        Context {
-            declared_event_types: &declared,
-            existing: &[],
-        },
-    )
-    .unwrap_err();
+    let errors = errors(&e, &[]);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].code(), "experiment_metric_event_undeclared");
     assert_eq!(

@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
-use candor_experiments::{Event, Exposure, MetricKind, Observations, PersonOutcome, outcomes};
+use candor_experiments::{
+    Event, Exposure, Metric, MetricKind, MetricOutcomes, Observations, PersonOutcome, outcomes,
+};
 
 use crate::{DAY_MS, START_MS, metric};
 
@@ -47,6 +49,20 @@ fn outcome(value: f64, covariate: f64) -> PersonOutcome {
 
 const NOW_MS: i64 = START_MS + 30 * DAY_MS;
 
+fn measure(
+    metric: &Metric,
+    exposures: &[Exposure],
+    events: &[Event],
+    withdrawals: &BTreeMap<String, i64>,
+) -> MetricOutcomes {
+    let observations = Observations {
+        exposures,
+        events,
+        withdrawals,
+    };
+    outcomes(metric, observations, NOW_MS)
+}
+
 #[test]
 fn conversion_and_revenue_count_inside_the_window_and_the_pre_period_is_the_covariate() {
     let t0 = START_MS + DAY_MS;
@@ -65,20 +81,15 @@ fn conversion_and_revenue_count_inside_the_window_and_the_pre_period_is_the_cova
         order("stranger", t0, 50.0),       // never exposed
     ];
     let withdrawals = BTreeMap::new();
-    let observations = Observations {
-        exposures: &exposures,
-        events: &events,
-        withdrawals: &withdrawals,
-    };
     let mut revenue = metric("revenue", MetricKind::Revenue, "Order Completed");
     revenue.pre_window_ms = 14 * DAY_MS;
-    let measured = outcomes(&revenue, observations, NOW_MS);
+    let measured = measure(&revenue, &exposures, &events, &withdrawals);
     assert_eq!(measured.by_arm["control"], [outcome(25.0, 30.0)]);
     assert_eq!(measured.by_arm["diverse"], [outcome(0.0, 0.0)]);
     assert_eq!(measured.by_arm.len(), 2);
 
     let conversion = metric("orders", MetricKind::Conversion, "Order Completed");
-    let measured = outcomes(&conversion, observations, NOW_MS);
+    let measured = measure(&conversion, &exposures, &events, &withdrawals);
     assert_eq!(measured.by_arm["control"], [outcome(1.0, 0.0)]);
     assert_eq!(measured.by_arm["diverse"], [outcome(0.0, 0.0)]);
 }
@@ -103,15 +114,7 @@ fn clicks_count_only_on_lists_the_experiment_showed_after_it_showed_them() {
     ];
     let withdrawals = BTreeMap::new();
     let clicks = metric("clicks", MetricKind::RecommendedClicks, "Product Clicked");
-    let measured = outcomes(
-        &clicks,
-        Observations {
-            exposures: &exposures,
-            events: &events,
-            withdrawals: &withdrawals,
-        },
-        NOW_MS,
-    );
+    let measured = measure(&clicks, &exposures, &events, &withdrawals);
     assert_eq!(measured.by_arm["diverse"], [outcome(3.0, 0.0)]);
 }
 
@@ -134,15 +137,7 @@ fn a_withdrawal_ends_a_persons_contribution() {
         ("withdrew-before".to_owned(), t0 + DAY_MS),
     ]);
     let revenue = metric("revenue", MetricKind::Revenue, "Order Completed");
-    let measured = outcomes(
-        &revenue,
-        Observations {
-            exposures: &exposures,
-            events: &events,
-            withdrawals: &withdrawals,
-        },
-        NOW_MS,
-    );
+    let measured = measure(&revenue, &exposures, &events, &withdrawals);
     // "early" keeps what happened before withdrawing; "withdrew-before" is not analysed at all.
     assert_eq!(
         measured.by_arm["control"],
@@ -160,15 +155,7 @@ fn people_seen_in_two_arms_and_open_windows_are_left_out_and_counted() {
     ];
     let withdrawals = BTreeMap::new();
     let conversion = metric("orders", MetricKind::Conversion, "Order Completed");
-    let measured = outcomes(
-        &conversion,
-        Observations {
-            exposures: &exposures,
-            events: &[],
-            withdrawals: &withdrawals,
-        },
-        NOW_MS,
-    );
+    let measured = measure(&conversion, &exposures, &[], &withdrawals);
     assert_eq!(measured.n_mixed, 1);
     assert_eq!(measured.n_window_open, 1);
     assert_eq!(measured.by_arm["control"], [outcome(0.0, 0.0)]);

@@ -136,117 +136,117 @@ fn json_snapshot() {
     check(
         &json(&small_report()),
         expect![[r#"
-        {
-          "experiment_id": "exp-home-diversity",
-          "name": "Home slot: more diversity",
-          "control": "control",
-          "as_of_ms": 1781728000000,
-          "config": {
-            "alpha": 0.05,
-            "k_min": 10,
-            "adjustment": "holm",
-            "mixture_sd_share": 0.1
-          },
-          "srm": {
-            "status": "suppressed"
-          },
-          "metrics": [
             {
-              "name": "orders",
-              "role": "primary",
-              "kind": "conversion",
-              "event_type": "Order Completed",
-              "cuped_theta": null,
-              "arms": [
-                {
-                  "arm": "control",
-                  "n": 40,
-                  "mean": 0.2
-                },
-                {
-                  "arm": "diverse",
-                  "n": 40,
-                  "mean": 0.35
-                },
-                {
-                  "arm": "holdout",
-                  "n": "fewer than 10",
-                  "mean": null
-                }
-              ],
-              "comparisons": [
-                {
-                  "status": "estimated",
-                  "arm": "diverse",
-                  "effect": 0.14999999999999997,
-                  "ci_low": -0.048540478165242346,
-                  "ci_high": 0.34854047816524225,
-                  "p_value": 0.13652856199937757,
-                  "p_adjusted": 0.2628498047825947,
-                  "always_valid_p": 0.9193691918523664,
-                  "always_valid_low": -0.5062653839090976,
-                  "always_valid_high": 0.8062653839090976
-                },
-                {
-                  "status": "suppressed",
-                  "arm": "holdout"
-                }
-              ]
-            },
-            {
-              "name": "revenue",
-              "role": {
-                "guardrail": "higher_is_better"
+              "experiment_id": "exp-home-diversity",
+              "name": "Home slot: more diversity",
+              "control": "control",
+              "as_of_ms": 1781728000000,
+              "config": {
+                "alpha": 0.05,
+                "k_min": 10,
+                "adjustment": "holm",
+                "mixture_sd_share": 0.1
               },
-              "kind": "revenue",
-              "event_type": "Order Completed",
-              "cuped_theta": null,
-              "arms": [
+              "srm": {
+                "status": "suppressed"
+              },
+              "metrics": [
                 {
-                  "arm": "control",
-                  "n": 40,
-                  "mean": 4.625
+                  "name": "orders",
+                  "role": "primary",
+                  "kind": "conversion",
+                  "event_type": "Order Completed",
+                  "cuped_theta": null,
+                  "arms": [
+                    {
+                      "arm": "control",
+                      "n": 40,
+                      "mean": 0.2
+                    },
+                    {
+                      "arm": "diverse",
+                      "n": 40,
+                      "mean": 0.35
+                    },
+                    {
+                      "arm": "holdout",
+                      "n": "fewer than 10",
+                      "mean": null
+                    }
+                  ],
+                  "comparisons": [
+                    {
+                      "status": "estimated",
+                      "arm": "diverse",
+                      "effect": 0.14999999999999997,
+                      "ci_low": -0.04854047816559259,
+                      "ci_high": 0.3485404781655925,
+                      "p_value": 0.13652856199937757,
+                      "p_adjusted": 0.2628498047825947,
+                      "always_valid_p": 0.9193691918523664,
+                      "always_valid_low": -0.5062653839090976,
+                      "always_valid_high": 0.8062653839090976
+                    },
+                    {
+                      "status": "suppressed",
+                      "arm": "holdout"
+                    }
+                  ]
                 },
                 {
-                  "arm": "diverse",
-                  "n": 40,
-                  "mean": 8.75
-                },
-                {
-                  "arm": "holdout",
-                  "n": "fewer than 10",
-                  "mean": null
+                  "name": "revenue",
+                  "role": {
+                    "guardrail": "higher_is_better"
+                  },
+                  "kind": "revenue",
+                  "event_type": "Order Completed",
+                  "cuped_theta": null,
+                  "arms": [
+                    {
+                      "arm": "control",
+                      "n": 40,
+                      "mean": 4.625
+                    },
+                    {
+                      "arm": "diverse",
+                      "n": 40,
+                      "mean": 8.75
+                    },
+                    {
+                      "arm": "holdout",
+                      "n": "fewer than 10",
+                      "mean": null
+                    }
+                  ],
+                  "comparisons": [
+                    {
+                      "status": "estimated",
+                      "arm": "diverse",
+                      "effect": 4.125,
+                      "ci_low": -1.2634264301586855,
+                      "ci_high": 9.513426430158685,
+                      "p_value": 0.13142490239129734,
+                      "p_adjusted": 0.2628498047825947,
+                      "always_valid_p": 0.920779946940164,
+                      "always_valid_low": -14.338252748072513,
+                      "always_valid_high": 22.588252748072513
+                    },
+                    {
+                      "status": "suppressed",
+                      "arm": "holdout"
+                    }
+                  ]
                 }
               ],
-              "comparisons": [
+              "guardrails": [
                 {
-                  "status": "estimated",
-                  "arm": "diverse",
-                  "effect": 4.125,
-                  "ci_low": -1.2634264301491989,
-                  "ci_high": 9.513426430149199,
-                  "p_value": 0.13142490239129734,
-                  "p_adjusted": 0.2628498047825947,
-                  "always_valid_p": 0.920779946940164,
-                  "always_valid_low": -14.338252748072513,
-                  "always_valid_high": 22.588252748072513
-                },
-                {
-                  "status": "suppressed",
-                  "arm": "holdout"
+                  "metric": "revenue",
+                  "status": "insufficient_data"
                 }
-              ]
-            }
-          ],
-          "guardrails": [
-            {
-              "metric": "revenue",
-              "status": "insufficient_data"
-            }
-          ],
-          "n_mixed": "fewer than 10",
-          "n_window_open": "fewer than 10"
-        }"#]],
+              ],
+              "n_mixed": "fewer than 10",
+              "n_window_open": "fewer than 10"
+            }"#]],
     );
 }
 

@@ -142,6 +142,8 @@ fn cuped_matches_statsmodels_and_scipy() {
         );
         let est = welch(&adjusted.control, &adjusted.treatment, f(case, "alpha")).unwrap();
         close(est.effect, f(case, "effect"), "effect", case);
+        close(est.statistic, f(case, "statistic"), "statistic", case);
+        close(est.df.unwrap(), f(case, "df"), "df", case);
         close(est.p_value, f(case, "p_value"), "p", case);
         close(est.ci_low, f(case, "ci_low"), "ci_low", case);
         close(est.ci_high, f(case, "ci_high"), "ci_high", case);
