@@ -9,30 +9,37 @@ use expect_test::{Expect, expect};
 
 use crate::{DAY_MS, START_MS, experiment};
 
-/// 40 people in each variant, 8 in the holdout (fewer than k = 10), one person seen in two
-/// arms. Control converts one in five, the diverse variant one in three.
-fn small_report() -> Report {
+/// One arm of a made-up data set: its size, which of its people order (every `every`-th)
+/// and the revenue base of an order.
+struct ArmData {
+    arm: &'static str,
+    n: u32,
+    every: u32,
+    revenue_base: u32,
+}
+
+/// A report over made-up arms, plus one person seen in two arms.
+fn report_of(arms: &[ArmData]) -> Report {
     let mut exposures = Vec::new();
     let mut events = Vec::new();
-    let arms = [("control", 40, 5), ("diverse", 40, 3), ("holdout", 8, 4)];
-    for (arm, n, every) in arms {
-        for i in 0..n {
-            let subject = format!("{arm}-{i:02}");
+    for data in arms {
+        for i in 0..data.n {
+            let subject = format!("{}-{i:03}", data.arm);
             let at_ms = START_MS + i64::from(i) * 60_000;
             exposures.push(Exposure {
                 subject: subject.clone(),
-                arm: arm.to_owned(),
+                arm: data.arm.to_owned(),
                 list_id: Some(format!("list-{subject}")),
                 at_ms,
             });
-            if i % every == 0 {
+            if i % data.every == 0 {
                 events.push(Event {
                     subject,
                     event_type: "Order Completed".to_owned(),
                     at_ms: at_ms + DAY_MS,
                     item: Some("sku-1".to_owned()),
                     list_id: None,
-                    revenue: Some(f64::from(10 + 5 * (i % 7))),
+                    revenue: Some(f64::from(data.revenue_base + 5 * (i % 7))),
                 });
             }
         }
@@ -56,6 +63,51 @@ fn small_report() -> Report {
         START_MS + 20 * DAY_MS,
         ReportConfig::default(),
     )
+}
+
+/// 40 people in each variant, 8 in the holdout (fewer than k = 10), one person seen in two
+/// arms. Control converts one in five, the diverse variant one in three.
+fn small_report() -> Report {
+    let arm = |arm, n, every| ArmData {
+        arm,
+        n,
+        every,
+        revenue_base: 10,
+    };
+    report_of(&[
+        arm("control", 40, 5),
+        arm("diverse", 40, 3),
+        arm("holdout", 8, 4),
+    ])
+}
+
+#[test]
+fn a_guardrail_flags_harm_only_when_the_always_valid_interval_is_all_harm() {
+    let everyone_orders = |arm, revenue_base| ArmData {
+        arm,
+        n: 300,
+        every: 1,
+        revenue_base,
+    };
+    let harmed = report_of(&[
+        everyone_orders("control", 100),
+        everyone_orders("diverse", 60),
+        everyone_orders("holdout", 100),
+    ]);
+    assert_eq!(harmed.guardrails[0].status, GuardrailStatus::Harm);
+    assert!(matches!(harmed.srm, SrmResult::Checked(_)));
+    let fine = report_of(&[
+        everyone_orders("control", 100),
+        everyone_orders("diverse", 101),
+        everyone_orders("holdout", 100),
+    ]);
+    assert_eq!(fine.guardrails[0].status, GuardrailStatus::NoHarmDetected);
+    // Equal thirds against a 45/45/10 allocation: the split is flagged.
+    let SrmResult::Checked(check) = fine.srm else {
+        panic!("{:?}", fine.srm)
+    };
+    assert!(check.flagged);
+    assert!(markdown(&fine).contains("Sample ratio: **MISMATCH**"));
 }
 
 fn check(actual: &str, expect: Expect) {
