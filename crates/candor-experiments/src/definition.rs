@@ -114,6 +114,20 @@ pub struct Metric {
     /// milliseconds; 0 turns the adjustment off.
     #[serde(default)]
     pub pre_window_ms: i64,
+    /// Makes the metric a ratio (revenue per recommended click, say): the sum of the measure
+    /// above over everyone in an arm divided by the sum of this one, in the same window,
+    /// compared with the delta method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<Denominator>,
+}
+
+/// The denominator of a ratio metric.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Denominator {
+    /// What is measured.
+    pub kind: MetricKind,
+    /// The event type counted; it must be declared by the policy.
+    pub event_type: String,
 }
 
 /// Which way a guardrail metric must not move.
@@ -292,6 +306,15 @@ pub enum DefinitionError {
         /// The policy version checked against.
         policy_version: String,
     },
+    /// A ratio metric with a pre-period: CUPED is not defined for ratios here.
+    #[error(
+        "metric `{metric}` is a ratio, which has no pre-period adjustment; set its \
+         `pre_window_ms` to 0"
+    )]
+    MetricRatioPrePeriod {
+        /// The metric.
+        metric: String,
+    },
     /// Two metrics share a name.
     #[error("metric name `{name}` is used twice; give every metric its own name")]
     MetricDuplicate {
@@ -332,6 +355,7 @@ impl DefinitionError {
             DefinitionError::TimeRange => "experiment_time_range",
             DefinitionError::MetricWindow { .. } => "experiment_metric_window",
             DefinitionError::MetricEventUndeclared { .. } => "experiment_metric_event_undeclared",
+            DefinitionError::MetricRatioPrePeriod { .. } => "experiment_metric_ratio_pre_period",
             DefinitionError::MetricDuplicate { .. } => "experiment_metric_duplicate",
             DefinitionError::GuardrailsTooMany { .. } => "experiment_guardrails_too_many",
             DefinitionError::Overlap { .. } => "experiment_overlap",
@@ -502,12 +526,21 @@ fn check_metrics(
                 metric: metric.name.clone(),
             });
         }
-        if !declared_event_types.contains(&metric.event_type) {
-            errors.push(DefinitionError::MetricEventUndeclared {
+        if metric.per.is_some() && metric.pre_window_ms != 0 {
+            errors.push(DefinitionError::MetricRatioPrePeriod {
                 metric: metric.name.clone(),
-                event_type: metric.event_type.clone(),
-                policy_version: experiment.policy_version.clone(),
             });
+        }
+        let event_types =
+            std::iter::once(&metric.event_type).chain(metric.per.iter().map(|d| &d.event_type));
+        for event_type in event_types {
+            if !declared_event_types.contains(event_type) {
+                errors.push(DefinitionError::MetricEventUndeclared {
+                    metric: metric.name.clone(),
+                    event_type: event_type.clone(),
+                    policy_version: experiment.policy_version.clone(),
+                });
+            }
         }
     }
 }

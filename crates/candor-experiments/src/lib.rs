@@ -30,8 +30,8 @@ pub use assign::{
     Arm, Assignment, Decision, NotEnrolled, Subject, arm_for, assign, bucket, carry_over,
 };
 pub use definition::{
-    BUCKETS, Context, DefinitionError, Direction, Experiment, Guardrail, HOLDOUT_ARM, Metric,
-    MetricKind, Target, Variant, VariantSettings, validate,
+    BUCKETS, Context, DefinitionError, Denominator, Direction, Experiment, Guardrail, HOLDOUT_ARM,
+    Metric, MetricKind, Target, Variant, VariantSettings, validate,
 };
 pub use outcome::{Event, Exposure, MetricOutcomes, Observations, PersonOutcome, outcomes};
 pub use report::{Report, ReportConfig, report};

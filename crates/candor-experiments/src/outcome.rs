@@ -54,6 +54,9 @@ pub struct PersonOutcome {
     pub value: f64,
     /// The metric in the pre-period before first exposure (0 without a pre-period).
     pub covariate: f64,
+    /// A ratio metric's denominator in the window after first exposure (0 for other metrics).
+    #[serde(default)]
+    pub denominator: f64,
 }
 
 /// Outcomes of one metric, by arm.
@@ -78,8 +81,8 @@ pub struct Observations<'a> {
     pub withdrawals: &'a BTreeMap<String, i64>,
 }
 
-/// Computes each exposed person's outcome of `metric`, counting only windows closed by
-/// `now_ms`.
+/// Computes each exposed person's outcome of `metric` (and, for a ratio metric, its
+/// denominator), counting only windows closed by `now_ms`.
 pub fn outcomes(metric: &Metric, observations: Observations<'_>, now_ms: i64) -> MetricOutcomes {
     let mut exposures_by_subject: BTreeMap<&str, Vec<&Exposure>> = BTreeMap::new();
     for exposure in observations.exposures {
@@ -95,10 +98,15 @@ pub fn outcomes(metric: &Metric, observations: Observations<'_>, now_ms: i64) ->
         }
     }
     let mut events_by_subject: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+    let counted = |event_type: &str| {
+        event_type == metric.event_type
+            || metric
+                .per
+                .as_ref()
+                .is_some_and(|d| d.event_type == event_type)
+    };
     for event in observations.events {
-        if event.event_type == metric.event_type
-            && exposures_by_subject.contains_key(event.subject.as_str())
-        {
+        if counted(&event.event_type) && exposures_by_subject.contains_key(event.subject.as_str()) {
             events_by_subject
                 .entry(&event.subject)
                 .or_default()
@@ -145,27 +153,36 @@ fn person_outcome(
             *at = (*at).min(exposure.at_ms);
         }
     }
-    let pre_start_ms = first_ms.saturating_sub(metric.pre_window_ms);
-    let in_window = events
-        .iter()
-        .filter(|e| (first_ms..end_ms).contains(&e.at_ms))
-        .filter(|e| match metric.kind {
-            MetricKind::RecommendedClicks => e
-                .list_id
-                .as_deref()
-                .and_then(|list| lists.get(list))
-                .is_some_and(|&shown_ms| shown_ms <= e.at_ms),
-            MetricKind::Conversion | MetricKind::Revenue => true,
-        });
+    let lists = &lists;
+    let in_window = |kind: MetricKind, event_type: &str| {
+        let events = events
+            .iter()
+            .filter(move |e| e.event_type == event_type && (first_ms..end_ms).contains(&e.at_ms))
+            .filter(move |e| match kind {
+                MetricKind::RecommendedClicks => e
+                    .list_id
+                    .as_deref()
+                    .and_then(|list| lists.get(list))
+                    .is_some_and(|&shown_ms| shown_ms <= e.at_ms),
+                MetricKind::Conversion | MetricKind::Revenue => true,
+            });
+        aggregate(kind, events)
+    };
     // Before exposure no list of this experiment existed, so the pre-period counts clicks on
     // any recommendation list: the person's habit the covariate stands for.
+    let pre_start_ms = first_ms.saturating_sub(metric.pre_window_ms);
     let in_pre = events
         .iter()
+        .filter(|e| e.event_type == metric.event_type)
         .filter(|e| metric.pre_window_ms > 0 && (pre_start_ms..first_ms).contains(&e.at_ms))
         .filter(|e| metric.kind != MetricKind::RecommendedClicks || e.list_id.is_some());
     PersonOutcome {
-        value: aggregate(metric.kind, in_window),
+        value: in_window(metric.kind, &metric.event_type),
         covariate: aggregate(metric.kind, in_pre),
+        denominator: metric
+            .per
+            .as_ref()
+            .map_or(0.0, |d| in_window(d.kind, &d.event_type)),
     }
 }
 

@@ -79,9 +79,16 @@ pub fn markdown(report: &Report) -> String {
             Role::Primary => "primary",
             Role::Guardrail(_) => "guardrail",
         };
+        let per = metric.per.as_ref().map_or(String::new(), |d| {
+            format!(
+                " per {} of `{}`",
+                d.kind.as_str(),
+                escape_markdown(&d.event_type)
+            )
+        });
         let _ = writeln!(
             out,
-            "## {} ({role}: {} of `{}`)\n",
+            "## {} ({role}: {} of `{}`{per})\n",
             escape_markdown(&metric.name),
             metric.kind.as_str(),
             escape_markdown(&metric.event_type),

@@ -12,10 +12,14 @@ use candor_segments::kanon::{SuppressedCount, suppress};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::adjust::Adjustment;
-use crate::definition::{BUCKETS, Direction, Experiment, HOLDOUT_ARM, Metric, MetricKind};
+use crate::definition::{
+    BUCKETS, Denominator, Direction, Experiment, HOLDOUT_ARM, Metric, MetricKind,
+};
 use crate::outcome::{MetricOutcomes, Observations, PersonOutcome, outcomes};
 use crate::sequential::msprt;
-use crate::stats::{Srm, StatsError, Summary, cuped, positive, srm, welch};
+use crate::stats::{
+    RatioSummary, Srm, StatsError, Summary, cuped, delta_ratio, positive, srm, welch,
+};
 
 /// How a report is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -67,20 +71,22 @@ pub struct ArmResult {
     /// People measured, k-suppressed.
     #[serde(serialize_with = "count")]
     pub n: SuppressedCount,
-    /// Their mean outcome; `None` when `n` is suppressed.
+    /// Their mean outcome (for a ratio metric, the ratio of the arm's sums); `None` when `n`
+    /// is suppressed or a ratio has nothing to divide by.
     pub mean: Option<f64>,
 }
 
 /// The numbers of one comparison with the control.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Effect {
-    /// Treatment minus control (CUPED-adjusted when the metric has a pre-period).
+    /// Treatment minus control (CUPED-adjusted when the metric has a pre-period; a
+    /// difference of ratios, by the delta method, for a ratio metric).
     pub effect: f64,
     /// Lower end of the fixed-horizon interval.
     pub ci_low: f64,
     /// Upper end.
     pub ci_high: f64,
-    /// Welch's two-sided p-value.
+    /// The fixed-horizon two-sided p-value (Welch; a z test for a ratio metric).
     pub p_value: f64,
     /// The p-value adjusted across the report's comparisons.
     pub p_adjusted: f64,
@@ -140,6 +146,9 @@ pub struct MetricResult {
     pub kind: MetricKind,
     /// The event type counted.
     pub event_type: String,
+    /// A ratio metric's denominator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per: Option<Denominator>,
     /// The CUPED θ, if the metric has a pre-period.
     pub cuped_theta: Option<f64>,
     /// Every arm, the control first.
@@ -311,15 +320,15 @@ fn metric_result(
         .iter()
         .map(|(arm, _)| {
             let people = of(arm);
-            let values: Vec<f64> = people.iter().map(|o| o.value).collect();
             ArmResult {
                 arm: arm.clone(),
                 n: suppress(people.len() as u64, config.k_min),
-                mean: shown(people).then(|| Summary::of(&values).mean),
+                mean: shown(people)
+                    .then(|| arm_mean(metric, people))
+                    .filter(|m| m.is_finite()),
             }
         })
         .collect();
-    let use_cuped = metric.pre_window_ms > 0;
     let mut cuped_theta = None;
     let mut comparisons = Vec::new();
     if let Some((control_arm, _)) = arms.first() {
@@ -331,18 +340,12 @@ fn metric_result(
                 comparisons.push(Comparison::Suppressed { arm });
                 continue;
             }
-            let (c, t) = if use_cuped {
-                let adjusted = cuped(control, treatment);
-                cuped_theta.get_or_insert(adjusted.theta);
-                (adjusted.control, adjusted.treatment)
-            } else {
-                let summary = |p: &[PersonOutcome]| {
-                    Summary::of(&p.iter().map(|o| o.value).collect::<Vec<_>>())
-                };
-                (summary(control), summary(treatment))
-            };
-            comparisons.push(match compare(&c, &t, config) {
-                Ok(effect) => Comparison::Estimated { arm, effect },
+            let compared = compare(metric, control, treatment, config);
+            comparisons.push(match compared {
+                Ok((effect, theta)) => {
+                    cuped_theta = cuped_theta.or(theta);
+                    Comparison::Estimated { arm, effect }
+                }
                 Err(reason) => Comparison::NotComputable { arm, reason },
             });
         }
@@ -352,30 +355,76 @@ fn metric_result(
         role,
         kind: metric.kind,
         event_type: metric.event_type.clone(),
+        per: metric.per.clone(),
         cuped_theta,
         arms: arm_results,
         comparisons,
     }
 }
 
-fn compare(
-    control: &Summary,
-    treatment: &Summary,
-    config: ReportConfig,
-) -> Result<Effect, StatsError> {
-    let fixed = welch(control, treatment, config.alpha)?;
-    let mut tau = config.mixture_sd_share * control.variance.sqrt();
-    if !positive(tau) {
-        // A control with no variance: scale the mixture by the treatment's spread instead.
-        tau = config.mixture_sd_share * treatment.variance.sqrt();
+fn values(people: &[PersonOutcome]) -> Vec<f64> {
+    people.iter().map(|o| o.value).collect()
+}
+
+fn ratio_summary(people: &[PersonOutcome]) -> RatioSummary {
+    let denominators: Vec<f64> = people.iter().map(|o| o.denominator).collect();
+    RatioSummary::of(&values(people), &denominators)
+}
+
+/// An arm's mean outcome: the ratio of the sums for a ratio metric.
+fn arm_mean(metric: &Metric, people: &[PersonOutcome]) -> f64 {
+    match metric.per {
+        Some(_) => ratio_summary(people).ratio(),
+        None => Summary::of(&values(people)).mean,
     }
+}
+
+/// One arm against the control: the fixed-horizon estimate (delta method for a ratio,
+/// Welch on CUPED-adjusted outcomes with a pre-period, else Welch), then the mSPRT on the
+/// same estimate. Returns the CUPED θ when one was used.
+fn compare(
+    metric: &Metric,
+    control: &[PersonOutcome],
+    treatment: &[PersonOutcome],
+    config: ReportConfig,
+) -> Result<(Effect, Option<f64>), StatsError> {
+    // The per-person spread of each arm, which scales the mixture over effects.
+    let (fixed, spreads, theta) = if metric.per.is_some() {
+        let (c, t) = (ratio_summary(control), ratio_summary(treatment));
+        let spread = |r: &RatioSummary| (r.n as f64 * r.variance_of_ratio()).sqrt();
+        let fixed = delta_ratio(&c, &t, config.alpha)?;
+        (fixed, [spread(&c), spread(&t)], None)
+    } else if metric.pre_window_ms > 0 {
+        let adjusted = cuped(control, treatment);
+        let (c, t) = (adjusted.control, adjusted.treatment);
+        let fixed = welch(&c, &t, config.alpha)?;
+        (
+            fixed,
+            [c.variance.sqrt(), t.variance.sqrt()],
+            Some(adjusted.theta),
+        )
+    } else {
+        let (c, t) = (
+            Summary::of(&values(control)),
+            Summary::of(&values(treatment)),
+        );
+        let fixed = welch(&c, &t, config.alpha)?;
+        (fixed, [c.variance.sqrt(), t.variance.sqrt()], None)
+    };
+    // A control with no spread: scale the mixture by the treatment's instead.
+    let spread = if positive(spreads[0]) {
+        spreads[0]
+    } else {
+        spreads[1]
+    };
+    let tau = config.mixture_sd_share * spread;
     let sequential = msprt(
         fixed.effect,
         fixed.std_error.powi(2),
         tau * tau,
         config.alpha,
     )?;
-    Ok(Effect {
+    let effect = Effect {
         effect: fixed.effect,
         ci_low: fixed.ci_low,
         ci_high: fixed.ci_high,
@@ -384,7 +433,8 @@ fn compare(
         always_valid_p: sequential.p_value,
         always_valid_low: sequential.ci_low,
         always_valid_high: sequential.ci_high,
-    })
+    };
+    Ok((effect, theta))
 }
 
 /// Replaces every estimated comparison's `p_adjusted` with its adjustment across the report.

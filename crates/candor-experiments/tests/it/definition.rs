@@ -1,6 +1,8 @@
 use std::slice::from_ref;
 
-use candor_experiments::{Context, DefinitionError, Experiment, Target, validate};
+use candor_experiments::{
+    Context, DefinitionError, Denominator, Experiment, MetricKind, Target, validate,
+};
 
 use crate::{DAY_MS, START_MS, declared, experiment, variant};
 
@@ -97,6 +99,25 @@ fn a_metric_over_an_undeclared_event_type_is_refused_with_what_to_do() {
         errors[0].to_string(),
         "metric `revenue` counts event type `Checkout Abandoned`, which policy version 7 does \
          not declare; declare it in the policy's event types or pick a declared one"
+    );
+}
+
+#[test]
+fn ratio_metrics_need_declared_event_types_and_no_pre_period() {
+    let mut e = experiment();
+    e.guardrails[0].metric.per = Some(Denominator {
+        kind: MetricKind::RecommendedClicks,
+        event_type: "Product Clicked".to_owned(),
+    });
+    assert_eq!(codes(&e, &[]), Vec::<&str>::new());
+    e.guardrails[0].metric.pre_window_ms = DAY_MS;
+    e.guardrails[0].metric.per.as_mut().unwrap().event_type = "Banner Clicked".to_owned();
+    assert_eq!(
+        codes(&e, &[]),
+        [
+            "experiment_metric_ratio_pre_period",
+            "experiment_metric_event_undeclared"
+        ]
     );
 }
 

@@ -26,6 +26,7 @@ pub fn metric(name: &str, kind: MetricKind, event_type: &str) -> Metric {
         event_type: event_type.to_owned(),
         window_ms: 7 * DAY_MS,
         pre_window_ms: 0,
+        per: None,
     }
 }
 

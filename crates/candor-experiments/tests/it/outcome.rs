@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 
 use candor_experiments::{
-    Event, Exposure, Metric, MetricKind, MetricOutcomes, Observations, PersonOutcome, outcomes,
+    Denominator, Event, Exposure, Metric, MetricKind, MetricOutcomes, Observations, PersonOutcome,
+    outcomes,
 };
 
 use crate::{DAY_MS, START_MS, metric};
@@ -44,7 +45,11 @@ fn click(subject: &str, list: &str, at_ms: i64) -> Event {
 }
 
 fn outcome(value: f64, covariate: f64) -> PersonOutcome {
-    PersonOutcome { value, covariate }
+    PersonOutcome {
+        value,
+        covariate,
+        denominator: 0.0,
+    }
 }
 
 const NOW_MS: i64 = START_MS + 30 * DAY_MS;
@@ -159,4 +164,31 @@ fn people_seen_in_two_arms_and_open_windows_are_left_out_and_counted() {
     assert_eq!(measured.n_mixed, 1);
     assert_eq!(measured.n_window_open, 1);
     assert_eq!(measured.by_arm["control"], [outcome(0.0, 0.0)]);
+}
+
+#[test]
+fn a_ratio_metric_measures_its_denominator_in_the_same_window() {
+    let t0 = START_MS;
+    let exposures = [exposure("a", "diverse", Some("list-1"), t0)];
+    let events = [
+        click("a", "list-1", t0 + HOUR_MS),
+        click("a", "list-1", t0 + 2 * HOUR_MS),
+        click("a", "list-9", t0 + 2 * HOUR_MS), // not this experiment's list
+        order("a", t0 + 3 * HOUR_MS, 30.0),
+        order("a", t0 + 8 * DAY_MS, 70.0), // after the window
+    ];
+    let mut per_click = metric("revenue per click", MetricKind::Revenue, "Order Completed");
+    per_click.per = Some(Denominator {
+        kind: MetricKind::RecommendedClicks,
+        event_type: "Product Clicked".into(),
+    });
+    let measured = measure(&per_click, &exposures, &events, &BTreeMap::new());
+    assert_eq!(
+        measured.by_arm["diverse"],
+        [PersonOutcome {
+            value: 30.0,
+            covariate: 0.0,
+            denominator: 2.0
+        }]
+    );
 }

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use candor_experiments::render::{json, markdown, svg};
 use candor_experiments::report::{Comparison, GuardrailStatus, Report, SrmResult};
-use candor_experiments::{Event, Exposure, Observations, ReportConfig, report};
+use candor_experiments::{
+    Denominator, Event, Exposure, MetricKind, Observations, ReportConfig, report,
+};
 use expect_test::{Expect, expect};
 
-use crate::{DAY_MS, START_MS, experiment};
+use crate::{DAY_MS, START_MS, experiment, metric};
 
 /// One arm of a made-up data set: its size, which of its people order (every `every`-th)
 /// and the revenue base of an order.
@@ -339,4 +341,78 @@ fn operator_text_is_escaped() {
     r.name = "<b>A|B</b>".to_owned();
     assert!(markdown(&r).starts_with("# Experiment &lt;b&gt;A\\|B&lt;/b&gt;\n"));
     assert!(svg(&r).contains("Effects of &lt;b&gt;A|B&lt;/b&gt; with intervals"));
+}
+
+#[test]
+fn a_ratio_metric_is_reported_as_a_ratio_of_sums_with_the_delta_method() {
+    let mut e = experiment();
+    e.holdout_bp = 0;
+    e.primary = metric("revenue per click", MetricKind::Revenue, "Order Completed");
+    e.primary.per = Some(Denominator {
+        kind: MetricKind::RecommendedClicks,
+        event_type: "Product Clicked".to_owned(),
+    });
+    let mut exposures = Vec::new();
+    let mut events = Vec::new();
+    let mut sums = BTreeMap::<&str, (f64, f64)>::new();
+    for (arm, clicks_base) in [("control", 1), ("diverse", 2)] {
+        for i in 0..30u32 {
+            let subject = format!("{arm}-{i}");
+            let list = format!("list-{subject}");
+            exposures.push(Exposure {
+                subject: subject.clone(),
+                arm: arm.to_owned(),
+                list_id: Some(list.clone()),
+                at_ms: START_MS,
+            });
+            let n_clicks = clicks_base + i % 3;
+            for c in 0..n_clicks {
+                events.push(Event {
+                    subject: subject.clone(),
+                    event_type: "Product Clicked".to_owned(),
+                    at_ms: START_MS + i64::from(c + 1) * 1000,
+                    item: Some("sku-1".to_owned()),
+                    list_id: Some(list.clone()),
+                    revenue: None,
+                });
+            }
+            let revenue = f64::from(5 + 7 * (i % 4));
+            events.push(Event {
+                subject,
+                event_type: "Order Completed".to_owned(),
+                at_ms: START_MS + DAY_MS,
+                item: None,
+                list_id: None,
+                revenue: Some(revenue),
+            });
+            let sum = sums.entry(arm).or_default();
+            sum.0 += revenue;
+            sum.1 += f64::from(n_clicks);
+        }
+    }
+    let r = report(
+        &e,
+        Observations {
+            exposures: &exposures,
+            events: &events,
+            withdrawals: &BTreeMap::new(),
+        },
+        START_MS + 20 * DAY_MS,
+        ReportConfig::default(),
+    );
+    let ratio = |arm| sums[arm].0 / sums[arm].1;
+    let primary = &r.metrics[0];
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+    assert!(close(primary.arms[0].mean.unwrap(), ratio("control")));
+    assert!(close(primary.arms[1].mean.unwrap(), ratio("diverse")));
+    let Comparison::Estimated { effect, .. } = &primary.comparisons[0] else {
+        panic!("{:?}", primary.comparisons)
+    };
+    assert!(close(effect.effect, ratio("diverse") - ratio("control")));
+    assert!(effect.ci_low < effect.effect && effect.effect < effect.ci_high);
+    assert_eq!(primary.cuped_theta, None);
+    assert!(markdown(&r).contains(
+        "## revenue per click (primary: revenue of `Order Completed` per recommended_clicks \
+         of `Product Clicked`)"
+    ));
 }

@@ -104,7 +104,11 @@ fn people(values: &[f64], covariates: &[f64]) -> Vec<PersonOutcome> {
     values
         .iter()
         .zip(covariates)
-        .map(|(&value, &covariate)| PersonOutcome { value, covariate })
+        .map(|(&value, &covariate)| PersonOutcome {
+            value,
+            covariate,
+            denominator: 0.0,
+        })
         .collect()
 }
 
