@@ -172,8 +172,8 @@ pub struct Experiment {
     /// The arms; the first is the control.
     pub variants: Vec<Variant>,
     /// Share of people in the global holdout (no personalization at all), in basis points of
-    /// everyone. The holdout uses one salt for all experiments, so its members are the same
-    /// people everywhere.
+    /// everyone. The holdout has one salt for all experiments, so experiments with the same
+    /// share hold out the same people, and a smaller share holds out a subset of a larger.
     #[serde(default)]
     pub holdout_bp: u32,
     /// Start, Unix milliseconds (inclusive).
@@ -377,9 +377,10 @@ pub struct Context<'a> {
 pub fn validate(experiment: &Experiment, context: Context<'_>) -> Result<(), Vec<DefinitionError>> {
     let mut errors = Vec::new();
     let text_ok = |s: &str| !s.trim().is_empty() && s.len() <= TEXT_BYTES_MAX;
-    let texts: [(&'static str, &str); 4] = [
+    let texts: [(&'static str, &str); 5] = [
         ("id", &experiment.id),
         ("name", &experiment.name),
+        ("policy_version", &experiment.policy_version),
         ("salt", &experiment.salt),
         ("purpose", &experiment.purpose),
     ];
