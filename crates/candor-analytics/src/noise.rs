@@ -148,12 +148,18 @@ impl Noise {
                 }
                 k
             }
-            Noise::DiscreteGaussian { .. } => {
-                let mut inside = self.pmf(0);
+            Noise::DiscreteGaussian { sigma2 } => {
+                // p(z + 1) = p(z) · r^(2z+1), r = exp(−1/(2σ²)): one multiplication a step, so a
+                // σ of hundreds of thousands costs milliseconds.
+                let r = (-1.0 / (2.0 * sigma2.as_f64())).exp();
+                let (mut p, mut ratio) = (self.pmf(0), r);
+                let mut inside = p;
                 let mut k = 0;
                 while inside < COVERAGE {
+                    p *= ratio;
+                    ratio *= r * r;
+                    inside += 2.0 * p;
                     k += 1;
-                    inside += 2.0 * self.pmf(k as i64);
                 }
                 k
             }

@@ -11,61 +11,70 @@
 //! private data: the parameters come from the sensitivity and ε, both public.
 
 use num_bigint::{BigUint, RandBigInt};
-use num_traits::{One, ToPrimitive, Zero};
+use num_traits::ToPrimitive;
 use rand::Rng;
 
 use crate::Ratio;
-
-/// One draw from Bernoulli(`num/den`); `num <= den`, `den > 0`.
-fn bernoulli_big<R: Rng + ?Sized>(rng: &mut R, num: &BigUint, den: &BigUint) -> bool {
-    // Most fractions fit a u64: a plain uniform integer avoids allocating.
-    match den.to_u64() {
-        Some(d) => rng.gen_range(0..d) < num.to_u64().unwrap_or(u64::MAX),
-        None => rng.gen_biguint_below(den) < *num,
-    }
-}
 
 /// One draw from Bernoulli(p) for a rational `p` in \[0, 1\]; a `p` above 1 is treated as 1.
 pub fn bernoulli<R: Rng + ?Sized>(rng: &mut R, p: Ratio) -> bool {
     p.num() >= p.den() || rng.gen_range(0..p.den()) < p.num()
 }
 
-/// Bernoulli(exp(−γ)) for `γ = num/den` in \[0, 1\] (CKS algorithm 1): the number of successive
-/// successes of Bernoulli(γ/k), k = 1, 2, …, is even with probability exp(−γ).
-fn bernoulli_exp_neg_unit<R: Rng + ?Sized>(rng: &mut R, num: &BigUint, den: &BigUint) -> bool {
-    let mut k = BigUint::one();
-    loop {
-        if !bernoulli_big(rng, num, &(den * &k)) {
-            break;
-        }
-        k += 1u32;
-    }
-    // k − 1 successes happened; exp(−γ) is the probability that this count is even.
-    k.bit(0)
+/// A rational γ' = num/den in \[0, 1), the fractional part of a γ: machine integers while they
+/// fit, which is every draw of the discrete Laplace, and big integers for the discrete
+/// Gaussian's squared offsets.
+enum Fraction {
+    Small(u64, u64),
+    Big(BigUint, BigUint),
 }
 
-/// Bernoulli(exp(−γ)) for any rational `γ = num/den ≥ 0`: exp(−γ) = exp(−1)^⌊γ⌋ · exp(−frac γ),
-/// each factor an independent draw of [`bernoulli_exp_neg_unit`].
-fn bernoulli_exp_neg_big<R: Rng + ?Sized>(rng: &mut R, num: &BigUint, den: &BigUint) -> bool {
-    let whole = num / den;
-    let one = BigUint::one();
-    let mut i = BigUint::zero();
-    while i < whole {
-        if !bernoulli_exp_neg_unit(rng, &one, &one) {
+impl Fraction {
+    /// One draw from Bernoulli(γ'/k).
+    fn bernoulli_over<R: Rng + ?Sized>(&self, rng: &mut R, k: u64) -> bool {
+        match self {
+            Fraction::Small(num, den) => {
+                rng.gen_range(0..u128::from(*den) * u128::from(k)) < u128::from(*num)
+            }
+            Fraction::Big(num, den) => rng.gen_biguint_below(&(den * k)) < *num,
+        }
+    }
+}
+
+/// Bernoulli(exp(−γ')) for γ' in \[0, 1\] (CKS algorithm 1): the number of successive successes
+/// of Bernoulli(γ'/k), k = 1, 2, …, is even with probability exp(−γ').
+fn bernoulli_exp_neg_unit<R: Rng + ?Sized>(rng: &mut R, gamma: &Fraction) -> bool {
+    let mut k = 1;
+    while gamma.bernoulli_over(rng, k) {
+        k += 1;
+    }
+    // k − 1 successes happened.
+    k % 2 == 1
+}
+
+/// Bernoulli(exp(−γ)) for γ = `whole` + `frac`: exp(−γ) = exp(−1)^whole · exp(−frac), each
+/// factor an independent draw. (A `whole` saturated at 2^64 − 1 changes a probability below
+/// e^(−2^64) only.)
+fn bernoulli_exp_neg_split<R: Rng + ?Sized>(rng: &mut R, whole: u64, frac: &Fraction) -> bool {
+    let one = Fraction::Small(1, 1);
+    for _ in 0..whole {
+        if !bernoulli_exp_neg_unit(rng, &one) {
             return false;
         }
-        i += 1u32;
     }
-    bernoulli_exp_neg_unit(rng, &(num % den), den)
+    bernoulli_exp_neg_unit(rng, frac)
 }
 
 /// One draw from Bernoulli(exp(−γ)) for a rational `γ ≥ 0`.
 pub fn bernoulli_exp_neg<R: Rng + ?Sized>(rng: &mut R, gamma: Ratio) -> bool {
-    bernoulli_exp_neg_big(
-        rng,
-        &BigUint::from(gamma.num()),
-        &BigUint::from(gamma.den()),
-    )
+    let (num, den) = (gamma.num(), gamma.den());
+    bernoulli_exp_neg_split(rng, num / den, &Fraction::Small(num % den, den))
+}
+
+/// Bernoulli(exp(−num/den)) for big integers.
+fn bernoulli_exp_neg_big<R: Rng + ?Sized>(rng: &mut R, num: &BigUint, den: &BigUint) -> bool {
+    let whole = (num / den).to_u64().unwrap_or(u64::MAX);
+    bernoulli_exp_neg_split(rng, whole, &Fraction::Big(num % den, den.clone()))
 }
 
 /// One draw from the discrete Laplace distribution with rational scale `t > 0`:
@@ -81,15 +90,14 @@ pub fn discrete_laplace<R: Rng + ?Sized>(rng: &mut R, scale: Ratio) -> i64 {
     // Scale t = num/den: U uniform in [0, num) and V geometric give X = U + num·V, geometric
     // with parameter exp(−1/num); ⌊X/den⌋ is then geometric with parameter exp(−1/t).
     let (t, s) = (scale.num(), scale.den());
-    let t_big = BigUint::from(t);
-    let one = BigUint::one();
+    let one = Fraction::Small(1, 1);
     loop {
         let u = rng.gen_range(0..t);
-        if !bernoulli_exp_neg_big(rng, &BigUint::from(u), &t_big) {
+        if !bernoulli_exp_neg_unit(rng, &Fraction::Small(u, t)) {
             continue;
         }
         let mut v: u128 = 0;
-        while bernoulli_exp_neg_unit(rng, &one, &one) {
+        while bernoulli_exp_neg_unit(rng, &one) {
             v += 1;
         }
         let x = u128::from(u) + u128::from(t) * v;

@@ -23,8 +23,15 @@ fn bernoulli_matches_its_rational_probability() {
     let mut rng = rng(1);
     for (num, den) in [(1, 3), (7, 10), (1, 1000), (999_999, 1_000_000)] {
         let n = 200_000;
-        let hits = (0..n).filter(|_| bernoulli(&mut rng, ratio(num, den))).count() as u64;
-        assert_bernoulli(&format!("Bernoulli({num}/{den})"), hits, n, num as f64 / den as f64);
+        let hits = (0..n)
+            .filter(|_| bernoulli(&mut rng, ratio(num, den)))
+            .count() as u64;
+        assert_bernoulli(
+            &format!("Bernoulli({num}/{den})"),
+            hits,
+            n,
+            num as f64 / den as f64,
+        );
     }
     // The edges are exact: never and always.
     assert!((0..1000).all(|_| !bernoulli(&mut rng, ratio(0, 5))));
@@ -37,11 +44,16 @@ fn bernoulli_exp_neg_matches_exp_of_minus_gamma() {
     // Below 1, exactly 1, and above 1 (the ⌊γ⌋ factors of e⁻¹).
     for (num, den) in [(1, 3), (1, 1), (5, 2), (17, 4)] {
         let n = 200_000;
-        let hits = (0..n).filter(|_| bernoulli_exp_neg(&mut rng, ratio(num, den))).count() as u64;
+        let hits = (0..n)
+            .filter(|_| bernoulli_exp_neg(&mut rng, ratio(num, den)))
+            .count() as u64;
         let p = (-(num as f64) / den as f64).exp();
         assert_bernoulli(&format!("Bernoulli(exp(−{num}/{den}))"), hits, n, p);
     }
-    assert!((0..1000).all(|_| bernoulli_exp_neg(&mut rng, ratio(0, 1))), "exp(0) = 1");
+    assert!(
+        (0..1000).all(|_| bernoulli_exp_neg(&mut rng, ratio(0, 1))),
+        "exp(0) = 1"
+    );
 }
 
 #[test]
@@ -54,8 +66,15 @@ fn discrete_laplace_matches_its_pmf_is_symmetric_and_has_its_variance() {
         let n = 100_000;
         let samples: Vec<i64> = (0..n).map(|_| discrete_laplace(&mut rng, scale)).collect();
         let counts = histogram(samples.iter().copied());
-        assert_fits(&format!("discrete Laplace({scale})"), chi2_symmetric(&counts, |k| noise.pmf(k)));
-        assert_symmetric_with_variance(&samples, noise.std_dev().powi(2), &format!("Laplace({scale})"));
+        assert_fits(
+            &format!("discrete Laplace({scale})"),
+            chi2_symmetric(&counts, |k| noise.pmf(k)),
+        );
+        assert_symmetric_with_variance(
+            &samples,
+            noise.std_dev().powi(2),
+            &format!("Laplace({scale})"),
+        );
     }
 }
 
@@ -67,10 +86,19 @@ fn discrete_gaussian_matches_its_pmf_is_symmetric_and_has_its_variance() {
         let sigma2 = ratio(num, den);
         let noise = Noise::DiscreteGaussian { sigma2 };
         let n = 100_000;
-        let samples: Vec<i64> = (0..n).map(|_| discrete_gaussian(&mut rng, sigma2)).collect();
+        let samples: Vec<i64> = (0..n)
+            .map(|_| discrete_gaussian(&mut rng, sigma2))
+            .collect();
         let counts = histogram(samples.iter().copied());
-        assert_fits(&format!("discrete Gaussian({sigma2})"), chi2_symmetric(&counts, |k| noise.pmf(k)));
-        assert_symmetric_with_variance(&samples, noise.std_dev().powi(2), &format!("Gaussian({sigma2})"));
+        assert_fits(
+            &format!("discrete Gaussian({sigma2})"),
+            chi2_symmetric(&counts, |k| noise.pmf(k)),
+        );
+        assert_symmetric_with_variance(
+            &samples,
+            noise.std_dev().powi(2),
+            &format!("Gaussian({sigma2})"),
+        );
     }
 }
 
@@ -79,7 +107,10 @@ fn assert_symmetric_with_variance(samples: &[i64], variance: f64, what: &str) {
     let n = samples.len() as f64;
     let mean = samples.iter().map(|&x| x as f64).sum::<f64>() / n;
     let mean_se = (variance / n).sqrt();
-    assert!(mean.abs() < 5.0 * mean_se, "{what}: mean {mean} is not 0 (se {mean_se})");
+    assert!(
+        mean.abs() < 5.0 * mean_se,
+        "{what}: mean {mean} is not 0 (se {mean_se})"
+    );
     let second = samples.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / n;
     let fourth = samples.iter().map(|&x| (x as f64).powi(4)).sum::<f64>() / n;
     let second_se = ((fourth - second * second) / n).sqrt();
@@ -90,14 +121,21 @@ fn assert_symmetric_with_variance(samples: &[i64], variance: f64, what: &str) {
     let positive = samples.iter().filter(|&&x| x > 0).count() as f64;
     let negative = samples.iter().filter(|&&x| x < 0).count() as f64;
     let sign_se = (positive + negative).sqrt();
-    assert!((positive - negative).abs() < 5.0 * sign_se, "{what}: {positive} positive, {negative} negative");
+    assert!(
+        (positive - negative).abs() < 5.0 * sign_se,
+        "{what}: {positive} positive, {negative} negative"
+    );
 }
 
 #[test]
 fn the_samplers_are_reproducible_from_the_callers_seed() {
     let draw = |seed| -> Vec<i64> {
         let mut rng = rng(seed);
-        (0..50).map(|_| discrete_gaussian(&mut rng, ratio(7, 2)) + discrete_laplace(&mut rng, ratio(3, 1))).collect()
+        (0..50)
+            .map(|_| {
+                discrete_gaussian(&mut rng, ratio(7, 2)) + discrete_laplace(&mut rng, ratio(3, 1))
+            })
+            .collect()
     };
     assert_eq!(draw(9), draw(9));
     assert_ne!(draw(9), draw(10));
@@ -108,7 +146,10 @@ fn ratios_are_reduced_and_refuse_bad_parts() {
     let r = ratio(10, 4);
     assert_eq!((r.num(), r.den()), (5, 2));
     assert_eq!(r.to_string(), "5/2");
-    assert_eq!(Ratio::new(1, 0).unwrap_err().code(), "analytics_invalid_parameter");
+    assert_eq!(
+        Ratio::new(1, 0).unwrap_err().code(),
+        "analytics_invalid_parameter"
+    );
     assert!(Ratio::new(1 << 50, 1).is_err());
     let json = serde_json::to_string(&r).unwrap();
     assert_eq!(json, r#"{"num":5,"den":2}"#);

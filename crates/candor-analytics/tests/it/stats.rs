@@ -33,7 +33,8 @@ pub fn chi2_symmetric(counts: &BTreeMap<i64, u64>, pmf: impl Fn(i64) -> f64) -> 
     assert!(k >= 1, "too few samples for a goodness-of-fit test");
     let inner: f64 = (-k + 1..k).map(&pmf).sum();
     let tail = (1.0 - inner) / 2.0;
-    let observed = |range: &mut dyn Iterator<Item = (&i64, &u64)>| range.map(|(_, c)| *c).sum::<u64>() as f64;
+    let observed =
+        |range: &mut dyn Iterator<Item = (&i64, &u64)>| range.map(|(_, c)| *c).sum::<u64>() as f64;
     let mut bins: Vec<(f64, f64)> = vec![
         (observed(&mut counts.range(..=-k)), n * tail),
         (observed(&mut counts.range(k..)), n * tail),
@@ -50,7 +51,12 @@ pub fn chi2_symmetric(counts: &BTreeMap<i64, u64>, pmf: impl Fn(i64) -> f64) -> 
 /// (statistic, degrees of freedom).
 pub fn chi2_two_sample(a: &BTreeMap<i64, u64>, b: &BTreeMap<i64, u64>) -> (f64, usize) {
     let total = |x: i64| a.get(&x).copied().unwrap_or(0) + b.get(&x).copied().unwrap_or(0);
-    let keys: Vec<i64> = a.keys().chain(b.keys()).copied().filter(|&x| total(x) >= 40).collect();
+    let keys: Vec<i64> = a
+        .keys()
+        .chain(b.keys())
+        .copied()
+        .filter(|&x| total(x) >= 40)
+        .collect();
     let (lo, hi) = (*keys.iter().min().unwrap(), *keys.iter().max().unwrap());
     let bin = |x: i64| x.clamp(lo, hi);
     let mut bins: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
@@ -60,14 +66,23 @@ pub fn chi2_two_sample(a: &BTreeMap<i64, u64>, b: &BTreeMap<i64, u64>) -> (f64, 
     for (&x, &c) in b {
         bins.entry(bin(x)).or_default().1 += c as f64;
     }
-    let (na, nb) = (a.values().sum::<u64>() as f64, b.values().sum::<u64>() as f64);
+    let (na, nb) = (
+        a.values().sum::<u64>() as f64,
+        b.values().sum::<u64>() as f64,
+    );
     let (ka, kb) = ((nb / na).sqrt(), (na / nb).sqrt());
-    let statistic = bins.values().map(|(x, y)| (ka * x - kb * y).powi(2) / (x + y)).sum();
+    let statistic = bins
+        .values()
+        .map(|(x, y)| (ka * x - kb * y).powi(2) / (x + y))
+        .sum();
     (statistic, bins.len() - 1)
 }
 
 /// Asserts the test statistic is below the critical value.
 pub fn assert_fits(what: &str, (statistic, df): (f64, usize)) {
     let critical = chi2_critical(df);
-    assert!(statistic < critical, "{what}: χ² = {statistic:.1} with {df} df exceeds {critical:.1}");
+    assert!(
+        statistic < critical,
+        "{what}: χ² = {statistic:.1} with {df} df exceeds {critical:.1}"
+    );
 }
