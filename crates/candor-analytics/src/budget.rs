@@ -43,23 +43,7 @@ impl Epsilon {
     /// ε from a decimal, rounded to the nearest millionth; refuses negative, non-finite and
     /// values above [`EPSILON_MAX`].
     pub fn parse(value: f64) -> Result<Self, AnalyticsError> {
-        if !value.is_finite() || value < 0.0 {
-            return Err(AnalyticsError::invalid(
-                "epsilon",
-                "ε must be a finite number ≥ 0",
-            ));
-        }
-        let micros = (value * EPSILON_UNITS as f64).round();
-        if micros > EPSILON_MAX as f64 {
-            return Err(AnalyticsError::invalid(
-                "epsilon",
-                format!(
-                    "ε = {value} is above the maximum of {}",
-                    EPSILON_MAX / EPSILON_UNITS
-                ),
-            ));
-        }
-        Ok(Epsilon(micros as u64))
+        parse_units("epsilon", value, EPSILON_UNITS, EPSILON_MAX).map(Epsilon)
     }
 
     /// ε in millionths.
@@ -82,20 +66,7 @@ impl Delta {
     /// δ from a decimal, rounded to the nearest 10⁻¹⁵; refuses negative, non-finite and values
     /// above [`DELTA_MAX`].
     pub fn parse(value: f64) -> Result<Self, AnalyticsError> {
-        if !value.is_finite() || value < 0.0 {
-            return Err(AnalyticsError::invalid(
-                "delta",
-                "δ must be a finite number ≥ 0",
-            ));
-        }
-        let units = (value * DELTA_UNITS as f64).round();
-        if units > DELTA_MAX as f64 {
-            return Err(AnalyticsError::invalid(
-                "delta",
-                format!("δ = {value:e} is above the maximum of 1e-3"),
-            ));
-        }
-        Ok(Delta(units as u64))
+        parse_units("delta", value, DELTA_UNITS, DELTA_MAX).map(Delta)
     }
 
     /// δ in units of 10⁻¹⁵.
@@ -112,6 +83,33 @@ impl Delta {
     pub fn as_f64(self) -> f64 {
         self.0 as f64 / DELTA_UNITS as f64
     }
+}
+
+/// A decimal parameter in integer units (`units` per 1.0), rounded to the nearest unit;
+/// refuses negative, non-finite and values above `max` units.
+fn parse_units(
+    name: &'static str,
+    value: f64,
+    units: u64,
+    max: u64,
+) -> Result<u64, AnalyticsError> {
+    if !value.is_finite() || value < 0.0 {
+        return Err(AnalyticsError::invalid(
+            name,
+            format!("{name} must be a finite number ≥ 0"),
+        ));
+    }
+    let scaled = (value * units as f64).round();
+    if scaled > max as f64 {
+        return Err(AnalyticsError::invalid(
+            name,
+            format!(
+                "{name} = {value:e} is above the maximum of {:e}",
+                max as f64 / units as f64
+            ),
+        ));
+    }
+    Ok(scaled as u64)
 }
 
 /// What a release costs, or what a budget allows: (ε, δ).

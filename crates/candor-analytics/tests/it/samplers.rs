@@ -4,6 +4,8 @@
 use candor_analytics::sample::{bernoulli, bernoulli_exp_neg, discrete_gaussian, discrete_laplace};
 use candor_analytics::{Noise, Ratio};
 
+use rand::rngs::StdRng;
+
 use crate::rng;
 use crate::stats::{assert_fits, chi2_symmetric, histogram};
 
@@ -61,19 +63,11 @@ fn discrete_laplace_matches_its_pmf_is_symmetric_and_has_its_variance() {
     let mut rng = rng(3);
     // Scales below 1, fractional, and large with a large denominator.
     for (num, den) in [(1, 3), (5, 2), (40, 1), (123_456, 1000)] {
-        let scale = ratio(num, den);
-        let noise = Noise::DiscreteLaplace { scale };
-        let n = 100_000;
-        let samples: Vec<i64> = (0..n).map(|_| discrete_laplace(&mut rng, scale)).collect();
-        let counts = histogram(samples.iter().copied());
-        assert_fits(
-            &format!("discrete Laplace({scale})"),
-            chi2_symmetric(&counts, |k| noise.pmf(k)),
-        );
-        assert_symmetric_with_variance(
-            &samples,
-            noise.std_dev().powi(2),
-            &format!("Laplace({scale})"),
+        check_against_pmf(
+            Noise::DiscreteLaplace {
+                scale: ratio(num, den),
+            },
+            &mut rng,
         );
     }
 }
@@ -83,23 +77,23 @@ fn discrete_gaussian_matches_its_pmf_is_symmetric_and_has_its_variance() {
     let mut rng = rng(4);
     // σ² below 1 (variance noticeably below σ²), 9 (the reference's), and a large fraction.
     for (num, den) in [(1, 2), (9, 1), (20_000, 3)] {
-        let sigma2 = ratio(num, den);
-        let noise = Noise::DiscreteGaussian { sigma2 };
-        let n = 100_000;
-        let samples: Vec<i64> = (0..n)
-            .map(|_| discrete_gaussian(&mut rng, sigma2))
-            .collect();
-        let counts = histogram(samples.iter().copied());
-        assert_fits(
-            &format!("discrete Gaussian({sigma2})"),
-            chi2_symmetric(&counts, |k| noise.pmf(k)),
-        );
-        assert_symmetric_with_variance(
-            &samples,
-            noise.std_dev().powi(2),
-            &format!("Gaussian({sigma2})"),
+        check_against_pmf(
+            Noise::DiscreteGaussian {
+                sigma2: ratio(num, den),
+            },
+            &mut rng,
         );
     }
+}
+
+/// Draws 100,000 samples of `noise` ([`Noise::sample`] calls the exact sampler) and checks
+/// their histogram against the pmf, their symmetry and their variance.
+fn check_against_pmf(noise: Noise, rng: &mut StdRng) {
+    let samples: Vec<i64> = (0..100_000).map(|_| noise.sample(rng)).collect();
+    let counts = histogram(samples.iter().copied());
+    let what = format!("{noise:?}");
+    assert_fits(&what, chi2_symmetric(&counts, |k| noise.pmf(k)));
+    assert_symmetric_with_variance(&samples, noise.std_dev().powi(2), &what);
 }
 
 /// The mean is 0 and the variance the pmf's, each within 5 standard errors.
