@@ -50,9 +50,9 @@ impl Noise {
 
     /// Discrete Gaussian noise giving (ε, δ)-differential privacy to a value whose squared L2
     /// sensitivity is `l2_squared`. The discrete Gaussian with variance σ² is ρ-zCDP with
-    /// ρ = Δ₂²/(2σ²) (CKS 2020, theorem 4), and ρ-zCDP implies (ρ + 2√(ρ ln(1/δ)), δ)-DP; the
-    /// largest ρ within ε is (√(ln(1/δ) + ε) − √(ln(1/δ)))². σ² is rounded up, which only adds
-    /// noise.
+    /// ρ = Δ₂²/(2σ²) (Canonne, Kamath & Steinke 2020), and ρ-zCDP implies
+    /// (ρ + 2√(ρ ln(1/δ)), δ)-DP (Bun & Steinke 2016); the largest ρ within ε is
+    /// (√(ln(1/δ) + ε) − √(ln(1/δ)))². σ² is rounded up, which only adds noise.
     pub fn gaussian(
         l2_squared: u64,
         epsilon: Epsilon,

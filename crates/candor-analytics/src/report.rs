@@ -190,6 +190,22 @@ pub struct PeriodReport {
     pub cells: Vec<CellReport>,
 }
 
+impl PeriodReport {
+    /// The `k` cells with the most people, by released count (ties by cell key): "top items
+    /// this week". Ranking noisy counts is post-processing and costs no budget.
+    pub fn top_by_people(&self, k: usize) -> Vec<&CellReport> {
+        let mut cells: Vec<&CellReport> = self.cells.iter().collect();
+        cells.sort_by(|a, b| {
+            b.people
+                .value
+                .cmp(&a.people.value)
+                .then_with(|| a.cell.cmp(&b.cell))
+        });
+        cells.truncate(k);
+        cells
+    }
+}
+
 /// A released report: every number noisy, with its interval, its noise and what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {

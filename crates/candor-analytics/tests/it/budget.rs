@@ -2,6 +2,7 @@
 //! error and changes nothing, and the ledger survives serialization (the store keeps it).
 
 use candor_analytics::{AnalyticsError, BudgetLedger, Delta, Epsilon, PrivacyCost, ReportFamily};
+use proptest::prelude::*;
 
 fn cost(epsilon: f64, delta: f64) -> PrivacyCost {
     PrivacyCost::new(
@@ -135,5 +136,31 @@ fn parameters_are_checked_at_the_edge() {
     assert_eq!(Delta::parse(1e-9).unwrap().units(), 1_000_000);
     for bad in ["", "Top", "a b", &"x".repeat(65)] {
         assert!(ReportFamily::parse(bad).is_err(), "{bad:?}");
+    }
+}
+
+proptest! {
+    /// Any sequence of charges: a charge succeeds exactly when it fits what remains, the
+    /// ledger never spends beyond its limit, and a refused charge changes nothing.
+    #[test]
+    fn no_sequence_of_charges_overspends(
+        charges in prop::collection::vec((0..3i32, 0..400_000u64, 0..400_000_000u64), 1..40),
+    ) {
+        let (mut ledger, family) = weekly();
+        let limit = cost(1.0, 1e-6);
+        for (period, epsilon, delta) in charges {
+            let charge = PrivacyCost::new(Epsilon::from_micros(epsilon), Delta::from_units(delta));
+            let remaining = ledger.remaining(&family, period).unwrap();
+            let before = ledger.clone();
+            let fits = charge.fits(remaining);
+            prop_assert_eq!(ledger.charge(&family, period, charge).is_ok(), fits);
+            if !fits {
+                prop_assert_eq!(&ledger, &before);
+            }
+            for p in 0..3 {
+                let spent = ledger.account(&family).unwrap().spent.get(&p).copied().unwrap_or_default();
+                prop_assert!(spent.fits(limit));
+            }
+        }
     }
 }

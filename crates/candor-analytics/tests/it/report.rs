@@ -245,3 +245,24 @@ fn the_report_serializes_with_its_noise_beside_every_number() {
     let back: candor_analytics::Report = serde_json::from_value(json).unwrap();
     assert_eq!(back, report);
 }
+
+#[test]
+fn top_cells_rank_by_released_people() {
+    let mut rows = cell_rows("shoes", 900);
+    rows.extend(cell_rows("hats", 600));
+    rows.extend(cell_rows("socks", 300));
+    rows.extend(cell_rows("gloves", 2));
+    let report = release(&rows, &config(), &key(), &mut rng(38)).unwrap();
+    let top: Vec<&str> = report.periods[0]
+        .top_by_people(2)
+        .iter()
+        .map(|c| c.cell.as_str())
+        .collect();
+    // The gaps are many times the noise: the ranking is the true one.
+    assert_eq!(top, ["shoes", "hats"]);
+    assert_eq!(
+        report.periods[0].top_by_people(10).len(),
+        3,
+        "the cell of two people is not shown"
+    );
+}
