@@ -29,23 +29,28 @@ pub enum Noise {
     },
 }
 
+/// The discrete Laplace scale Δ₁/ε giving ε-differential privacy to a value of L1 sensitivity
+/// `l1`; refuses ε = 0 and scales above 2^48.
+pub fn laplace_scale(l1: u64, epsilon: Epsilon) -> Result<Ratio, AnalyticsError> {
+    if epsilon.micros() == 0 {
+        return Err(AnalyticsError::invalid(
+            "epsilon",
+            "a noisy release needs ε > 0",
+        ));
+    }
+    let num = l1
+        .checked_mul(EPSILON_UNITS)
+        .ok_or_else(|| AnalyticsError::invalid("bounds", "the sensitivity is too large"))?;
+    Ratio::new(num, epsilon.micros()).map_err(|_| {
+        AnalyticsError::invalid("bounds", "the noise scale (sensitivity / ε) is above 2^48")
+    })
+}
+
 impl Noise {
     /// Discrete Laplace noise giving ε-differential privacy to a value of L1 sensitivity
     /// `l1`: scale = Δ₁/ε, exact because ε is a count of millionths.
     pub fn laplace(l1: u64, epsilon: Epsilon) -> Result<Noise, AnalyticsError> {
-        if epsilon.micros() == 0 {
-            return Err(AnalyticsError::invalid(
-                "epsilon",
-                "a noisy release needs ε > 0",
-            ));
-        }
-        let num = l1
-            .checked_mul(EPSILON_UNITS)
-            .ok_or_else(|| AnalyticsError::invalid("bounds", "the sensitivity is too large"))?;
-        let scale = Ratio::new(num, epsilon.micros()).map_err(|_| {
-            AnalyticsError::invalid("bounds", "the noise scale (sensitivity / ε) is above 2^48")
-        })?;
-        Ok(Noise::DiscreteLaplace { scale })
+        laplace_scale(l1, epsilon).map(|scale| Noise::DiscreteLaplace { scale })
     }
 
     /// Discrete Gaussian noise giving (ε, δ)-differential privacy to a value whose squared L2

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::AnalyticsError;
 use crate::bound::{BoundingKey, Bounds, CellKey, Row, bound_and_aggregate};
 use crate::budget::{BudgetLedger, Delta, Epsilon, PrivacyCost, ReportFamily};
-use crate::noise::{Calibrated, Noise, Released};
+use crate::noise::{Calibrated, Noise, Released, laplace_scale};
 use crate::select::selection_threshold;
 
 /// The most periods one report may cover (a year of days).
@@ -136,10 +136,8 @@ impl ReportConfig {
     pub fn noise_plan(&self) -> Result<NoisePlan, AnalyticsError> {
         self.bounds.validate()?;
         self.periods()?;
-        let people = Noise::laplace(self.bounds.people()?.l1, self.people_epsilon)?;
-        let Noise::DiscreteLaplace { scale } = people else {
-            unreachable!("Noise::laplace makes a discrete Laplace")
-        };
+        let scale = laplace_scale(self.bounds.people()?.l1, self.people_epsilon)?;
+        let people = Noise::DiscreteLaplace { scale };
         let selection_threshold = selection_threshold(
             scale,
             self.bounds.cells_per_person_max.into(),
