@@ -297,7 +297,7 @@ fn context(subject: &SubjectKey) -> Vec<u8> {
     [WRAP_CONTEXT, subject.as_bytes().as_slice()].concat()
 }
 
-// --- SQL, the same text on both backends (placeholders `?1` or `$1`, as in `crate::keys`) ---
+// --- SQL, the same text on both backends (`crate::sql` passes `?1` placeholders) ---
 
 /// The newest KEK: the one that wraps new data keys.
 pub(crate) const NEWEST_KEK_SQL: &str =

@@ -27,18 +27,39 @@ pub(crate) fn save(
     now: Timestamp,
 ) -> DbResult<()> {
     if preferences.is_empty() {
-        c.execute(
-            "DELETE FROM preferences WHERE subject_key = ?1",
-            params![subject],
-        )?;
-        return Ok(());
+        return put_document(c, "preferences", subject, None, now);
     }
     let text =
         serde_json::to_string(preferences).map_err(|_| bad_row("preferences", "document"))?;
-    c.execute(
-        "INSERT INTO preferences (subject_key, preferences, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (subject_key) DO UPDATE SET preferences = excluded.preferences, updated_at = excluded.updated_at",
-        params![subject, &text, now],
-    )?;
-    Ok(())
+    put_document(c, "preferences", subject, Some(&text), now)
+}
+
+/// Replaces the subject's JSON document in `table` (`preferences`, whose column has the same
+/// name, or `profiles`, whose column is `profile`), or deletes the row for `None`.
+pub(crate) fn put_document(
+    c: &mut dyn Conn,
+    table: &str,
+    subject: &SubjectKey,
+    document: Option<&str>,
+    now: Timestamp,
+) -> DbResult<()> {
+    let column = match table {
+        "profiles" => "profile",
+        other => other,
+    };
+    match document {
+        None => c.execute(
+            &format!("DELETE FROM {table} WHERE subject_key = ?1"),
+            params![subject],
+        ),
+        Some(text) => c.execute(
+            &format!(
+                "INSERT INTO {table} (subject_key, {column}, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (subject_key) DO UPDATE SET {column} = excluded.{column},
+                    updated_at = excluded.updated_at"
+            ),
+            params![subject, text, now],
+        ),
+    }
+    .map(drop)
 }

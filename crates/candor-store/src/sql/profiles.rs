@@ -9,7 +9,7 @@ use candor_domain::policy::Interaction;
 use candor_domain::profile::{Profile, ProfileEvent};
 use candor_domain::time::Timestamp;
 
-use super::{Conn, DbResult, Value, bad_row, marks, params};
+use super::{Conn, DbResult, Value, bad_row, marks, params, preferences};
 
 /// Item ids per catalog lookup: well under either backend's parameter limit.
 const ITEMS_PER_LOOKUP: usize = 500;
@@ -72,20 +72,11 @@ pub(crate) fn save(
     let unmuted = profile.without_muted(&muted);
     let profile = unmuted.as_ref().unwrap_or(profile);
     if profile.is_empty() {
-        c.execute(
-            "DELETE FROM profiles WHERE subject_key = ?1",
-            params![subject],
-        )?;
-        return Ok(());
+        return preferences::put_document(c, "profiles", subject, None, now);
     }
     let text = serde_json::to_string(profile)
         .map_err(|_| bad_row("profile", "that does not serialize"))?;
-    c.execute(
-        "INSERT INTO profiles (subject_key, profile, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (subject_key) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
-        params![subject, &text, now],
-    )?;
-    Ok(())
+    preferences::put_document(c, "profiles", subject, Some(&text), now)
 }
 
 /// The categories a subject muted, in name order.
