@@ -22,8 +22,9 @@ use candor_domain::time::{DAY_MS, Timestamp};
 use candor_domain::{PurposeId, SubjectKey};
 use candor_server::campaigns::{self, Ctx, StoredCampaign, StoredCap};
 use candor_server::config::{Config, Overrides};
+use candor_store::prelude::*;
 use candor_store::sqlite::SqliteStore;
-use candor_store::{CampaignRecord, EventBatch, NewEvent, SegmentRecord, Store};
+use candor_store::{CampaignRecord, EventBatch, NewEvent, SegmentRecord};
 
 // The allocator the `candor` binary runs with, so the run is measured as it is served.
 #[global_allocator]

@@ -25,8 +25,9 @@ use candor_domain::{ExternalId, SubjectKey};
 use candor_server::auth::{NewKey, create_key};
 use candor_server::config::{Config, Overrides};
 use candor_server::{AppState, Clock};
+use candor_store::Scope;
+use candor_store::prelude::*;
 use candor_store::sqlite::SqliteStore;
-use candor_store::{Scope, Store};
 use candor_web::{DemoKeys, WebConfig};
 
 /// The shop page's products: id, title, category, price.
