@@ -161,6 +161,11 @@ def references(text, file_module):
         if any(a <= m.start() < b for a, b in used):
             continue
         segments = [m.group(1)] + [s for s in re.split(r"\s*::\s*", m.group(2)) if s]
+        before = text[max(0, m.start() - 8) : m.start()]
+        # `pub(crate)`, `pub(super)`, `pub(in crate::x)` and bare `self`/`super` are not
+        # references to a module.
+        if len(segments) == 1 or re.search(r"(\bpub\s*\(\s*|\bin\s+)$", before):
+            continue
         refs.append((module_at(m.start()), segments))
     return refs, exports
 

@@ -153,6 +153,10 @@ pub trait Store: Send + Sync + 'static {
     /// Concurrent calls may share a commit (group commit); each returns only once its events
     /// are on disk.
     fn insert_events(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>>;
+    /// Commits a planned ingestion batch in one transaction: appends each subject's consent
+    /// records (creating the subject with default facts if new), appends the audit entries
+    /// in order, then stores the events as [`Store::insert_events`] does. All of it or none.
+    fn commit_ingest(&self, commit: &IngestCommit) -> StoreResult<Vec<InsertOutcome>>;
     /// A page of a subject's events, newest first.
     fn events(&self, key: &SubjectKey, page: PageRequest) -> StoreResult<Page<StoredEvent>>;
     /// Every event of a subject, oldest first.

@@ -169,6 +169,17 @@ pub struct EventBatch {
     pub dedupe_window_ms: i64,
 }
 
+/// A planned ingestion batch for [`crate::Store::commit_ingest`].
+#[derive(Debug, Clone)]
+pub struct IngestCommit {
+    /// Consent records to append, per subject, oldest first.
+    pub consents: Vec<(SubjectKey, Vec<candor_domain::consent::ConsentRecord>)>,
+    /// Audit entries to append, in order.
+    pub audit: Vec<candor_accountability::audit::AuditDraft>,
+    /// The events and drops.
+    pub batch: EventBatch,
+}
+
 /// What happened to each [`NewEvent`] of a batch, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {

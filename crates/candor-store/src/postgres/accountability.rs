@@ -3,7 +3,7 @@
 use candor_accountability::audit::{AuditDraft, AuditEntry};
 use candor_domain::SubjectKey;
 use candor_domain::time::Timestamp;
-use postgres::Row;
+use postgres::{Row, Transaction};
 
 use super::{DbError, DbResult, PostgresStore};
 use crate::accountability::{
@@ -49,35 +49,7 @@ impl PostgresStore {
     /// with itself but not with readers), so instances sharing the database queue up and each
     /// links to the head the previous one wrote.
     pub(super) fn audit_append_impl(&self, draft: AuditDraft) -> StoreResult<AuditEntry> {
-        self.write(|tx| {
-            tx.batch_execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")?;
-            let head: Option<(i64, Vec<u8>)> = tx
-                .query_opt(
-                    "SELECT seq, hash FROM audit_log ORDER BY pos DESC LIMIT 1",
-                    &[],
-                )?
-                .map(|r| Ok::<_, DbError>((r.try_get(0)?, r.try_get(1)?)))
-                .transpose()?;
-            let entry = chain_next(head, draft.clone()).map_err(DbError::BadRow)?;
-            let seq = i64::try_from(entry.seq)
-                .map_err(|_| DbError::BadRow("audit sequence exhausted".into()))?;
-            tx.execute(
-                "INSERT INTO audit_log (seq, at, actor, action, target, purpose, details, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    &seq,
-                    &entry.at_ms,
-                    &entry.actor.to_string(),
-                    &entry.action.code(),
-                    &entry.target.as_str(),
-                    &entry.purpose.as_ref().map(|p| p.as_str()),
-                    &details_to_json(&entry.details),
-                    &entry.prev_hash.as_slice(),
-                    &entry.hash.as_slice(),
-                ],
-            )?;
-            Ok(entry)
-        })
+        self.write(|tx| audit_append_tx(tx, draft.clone()))
     }
 
     pub(super) fn audit_entries_impl(&self, page: PageRequest) -> StoreResult<Page<AuditEntry>> {
@@ -274,4 +246,36 @@ impl PostgresStore {
         let (_, table, cond, weight) = crate::rights::subject_table("exposures");
         self.write(|tx| super::rights::delete_weighted(tx, table, cond, weight, key.as_bytes()))
     }
+}
+
+/// Links `draft` to the chain's head and appends it inside `tx`. The table lock orders
+/// appends across connections, so two never link to the same head.
+pub(super) fn audit_append_tx(tx: &mut Transaction<'_>, draft: AuditDraft) -> DbResult<AuditEntry> {
+    tx.batch_execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")?;
+    let head: Option<(i64, Vec<u8>)> = tx
+        .query_opt(
+            "SELECT seq, hash FROM audit_log ORDER BY pos DESC LIMIT 1",
+            &[],
+        )?
+        .map(|r| Ok::<_, DbError>((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()?;
+    let entry = chain_next(head, draft).map_err(DbError::BadRow)?;
+    let seq =
+        i64::try_from(entry.seq).map_err(|_| DbError::BadRow("audit sequence exhausted".into()))?;
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, target, purpose, details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &seq,
+            &entry.at_ms,
+            &entry.actor.to_string(),
+            &entry.action.code(),
+            &entry.target.as_str(),
+            &entry.purpose.as_ref().map(|p| p.as_str()),
+            &details_to_json(&entry.details),
+            &entry.prev_hash.as_slice(),
+            &entry.hash.as_slice(),
+        ],
+    )?;
+    Ok(entry)
 }

@@ -514,30 +514,7 @@ impl Store for PostgresStore {
         records: &[ConsentRecord],
         now: Timestamp,
     ) -> StoreResult<()> {
-        self.write(|tx| {
-            upsert_subject_tx(tx, key, facts, now)?;
-            let stmt = tx.prepare(
-                "INSERT INTO consents (subject_key, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )?;
-            for r in records {
-                tx.execute(
-                    &stmt,
-                    &[
-                        &key.as_bytes().as_slice(),
-                        &r.purpose.as_str(),
-                        &r.decision.as_str(),
-                        &r.purpose_version.as_str(),
-                        &r.policy_version.as_str(),
-                        &r.source.as_str(),
-                        &r.bulk,
-                        &r.evidence,
-                        &r.at.as_millis(),
-                    ],
-                )?;
-            }
-            Ok(())
-        })
+        self.write(|tx| append_consents_tx(tx, key, facts, records, now))
     }
 
     fn consent_records(&self, key: &SubjectKey) -> StoreResult<Vec<ConsentRecord>> {
@@ -678,6 +655,19 @@ impl Store for PostgresStore {
 
     fn insert_events(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>> {
         self.write(|tx| events::insert_events(tx, &batch))
+    }
+
+    fn commit_ingest(&self, commit: &crate::IngestCommit) -> StoreResult<Vec<InsertOutcome>> {
+        self.write(|tx| {
+            let now = commit.batch.now.unwrap_or(Timestamp::EPOCH);
+            for (key, records) in &commit.consents {
+                append_consents_tx(tx, key, &SubjectFacts::default(), records, now)?;
+            }
+            for draft in &commit.audit {
+                accountability::audit_append_tx(tx, draft.clone())?;
+            }
+            events::insert_events(tx, &commit.batch)
+        })
     }
 
     fn events(&self, key: &SubjectKey, page: PageRequest) -> StoreResult<Page<StoredEvent>> {
@@ -1367,4 +1357,36 @@ impl Store for PostgresStore {
     fn erase_campaign_data(&self, key: &SubjectKey) -> StoreResult<()> {
         self.erase_campaign_data_impl(key)
     }
+}
+
+/// Appends `records` to `key`'s ledger inside `tx`, creating the subject with `facts` if new.
+fn append_consents_tx(
+    tx: &mut Transaction<'_>,
+    key: &SubjectKey,
+    facts: &SubjectFacts,
+    records: &[ConsentRecord],
+    now: Timestamp,
+) -> DbResult<()> {
+    upsert_subject_tx(tx, key, facts, now)?;
+    let stmt = tx.prepare(
+        "INSERT INTO consents (subject_key, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )?;
+    for r in records {
+        tx.execute(
+            &stmt,
+            &[
+                &key.as_bytes().as_slice(),
+                &r.purpose.as_str(),
+                &r.decision.as_str(),
+                &r.purpose_version.as_str(),
+                &r.policy_version.as_str(),
+                &r.source.as_str(),
+                &r.bulk,
+                &r.evidence,
+                &r.at.as_millis(),
+            ],
+        )?;
+    }
+    Ok(())
 }

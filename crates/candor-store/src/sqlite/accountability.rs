@@ -242,6 +242,17 @@ fn append(conn: &mut Connection, draft: AuditDraft) -> StoreResult<AuditEntry> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(super::map_err)?;
+    let entry = audit_append_tx(&tx, draft)?;
+    tx.commit().map_err(super::map_err)?;
+    Ok(entry)
+}
+
+/// Links `draft` to the chain's head and appends it inside `tx` (a write transaction, so no
+/// other append reads the same head).
+pub(super) fn audit_append_tx(
+    tx: &rusqlite::Transaction<'_>,
+    draft: AuditDraft,
+) -> StoreResult<AuditEntry> {
     let head: Option<(i64, Vec<u8>)> = tx
         .query_row(
             "SELECT seq, hash FROM audit_log ORDER BY pos DESC LIMIT 1",
@@ -269,6 +280,5 @@ fn append(conn: &mut Connection, draft: AuditDraft) -> StoreResult<AuditEntry> {
         ],
     )
     .map_err(super::map_err)?;
-    tx.commit().map_err(super::map_err)?;
     Ok(entry)
 }

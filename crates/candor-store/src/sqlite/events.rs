@@ -103,7 +103,10 @@ fn purposes_text(p: &[PurposeId]) -> String {
         .join(",")
 }
 
-fn write_batch(tx: &Transaction<'_>, batch: &EventBatch) -> rusqlite::Result<Vec<InsertOutcome>> {
+pub(super) fn write_batch(
+    tx: &Transaction<'_>,
+    batch: &EventBatch,
+) -> rusqlite::Result<Vec<InsertOutcome>> {
     let now = batch.now.unwrap_or(Timestamp::EPOCH);
     let mut seen = tx.prepare_cached(
         "INSERT INTO seen_messages (message_hash, seen_at) VALUES (?1, ?2)

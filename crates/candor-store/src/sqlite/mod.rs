@@ -498,26 +498,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.write(|c| {
             let tx = c.transaction()?;
-            upsert_subject_tx(&tx, key, facts, now)?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO consents (subject_key, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )?;
-                for r in records {
-                    stmt.execute(params![
-                        key.as_bytes().as_slice(),
-                        r.purpose.as_str(),
-                        r.decision.as_str(),
-                        r.purpose_version.as_str(),
-                        r.policy_version.as_str(),
-                        r.source.as_str(),
-                        i64::from(r.bulk),
-                        r.evidence,
-                        r.at.as_millis()
-                    ])?;
-                }
-            }
+            append_consents_tx(&tx, key, facts, records, now)?;
             tx.commit()
         })
     }
@@ -646,6 +627,24 @@ impl Store for SqliteStore {
 
     fn insert_events(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>> {
         events::insert_events(self, batch)
+    }
+
+    fn commit_ingest(&self, commit: &crate::IngestCommit) -> StoreResult<Vec<InsertOutcome>> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        let now = commit.batch.now.unwrap_or(Timestamp::EPOCH);
+        for (key, records) in &commit.consents {
+            append_consents_tx(&tx, key, &SubjectFacts::default(), records, now)
+                .map_err(map_err)?;
+        }
+        for draft in &commit.audit {
+            accountability::audit_append_tx(&tx, draft.clone())?;
+        }
+        let inserted = events::write_batch(&tx, &commit.batch).map_err(map_err)?;
+        tx.commit().map_err(map_err)?;
+        Ok(inserted)
     }
 
     fn events(&self, key: &SubjectKey, page: PageRequest) -> StoreResult<Page<StoredEvent>> {
@@ -1311,4 +1310,33 @@ pub(crate) fn paginate<T>(mut rows: Vec<(i64, T)>, limit: i64) -> Page<T> {
         items: rows.into_iter().map(|(_, t)| t).collect(),
         next,
     }
+}
+
+/// Appends `records` to `key`'s ledger inside `tx`, creating the subject with `facts` if new.
+fn append_consents_tx(
+    tx: &rusqlite::Transaction<'_>,
+    key: &SubjectKey,
+    facts: &SubjectFacts,
+    records: &[ConsentRecord],
+    now: Timestamp,
+) -> rusqlite::Result<()> {
+    upsert_subject_tx(tx, key, facts, now)?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO consents (subject_key, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for r in records {
+        stmt.execute(params![
+            key.as_bytes().as_slice(),
+            r.purpose.as_str(),
+            r.decision.as_str(),
+            r.purpose_version.as_str(),
+            r.policy_version.as_str(),
+            r.source.as_str(),
+            i64::from(r.bulk),
+            r.evidence,
+            r.at.as_millis()
+        ])?;
+    }
+    Ok(())
 }
