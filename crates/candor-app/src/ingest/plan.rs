@@ -290,6 +290,13 @@ mod tests {
         })
     }
 
+    /// An input, the outcome planned for it, and the drop row it adds.
+    type Case = (
+        Result<Incoming, Invalid>,
+        Option<Outcome>,
+        Option<(&'static str, &'static str)>,
+    );
+
     #[test]
     fn each_input_gets_its_outcome() {
         let policy = Policy::default_policy();
@@ -302,12 +309,7 @@ mod tests {
         ]);
         let mut identify_restricted = incoming(fresh, "identify", Call::Identify, 6);
         identify_restricted.anonymous = Some(restricted);
-        // (input, expected outcome, expected drop row)
-        let cases: Vec<(
-            Result<Incoming, Invalid>,
-            Option<Outcome>,
-            Option<(&str, &str)>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 Err(Invalid {
                     code: "invalid_event",
