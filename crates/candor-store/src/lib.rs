@@ -316,6 +316,12 @@ pub trait EventStore {
     /// are on disk.
     fn insert_events(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>>;
 
+    /// Commits a planned ingestion batch in one transaction: appends each subject's consent
+    /// records (creating the subject with default facts if new), appends the audit entries in
+    /// order, then stores the events as [`EventStore::insert_events`] does. All of it or none;
+    /// it shares group commits with concurrent batches like `insert_events`.
+    fn commit_ingest(&self, commit: IngestCommit) -> StoreResult<Vec<InsertOutcome>>;
+
     /// A page of a subject's events, newest first.
     fn events(&self, key: &SubjectKey, page: PageRequest) -> StoreResult<Page<StoredEvent>>;
 

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use candor_domain::SubjectKey;
+use candor_domain::consent::SubjectFacts;
 use candor_domain::policy::Interaction;
 use candor_domain::profile::ProfileEvent;
 use candor_domain::time::{DAY_MS, Timestamp};
@@ -15,8 +16,8 @@ use postgres::Transaction;
 use super::conn::PgConn;
 use super::{DbError, DbResult, PostgresStore};
 use crate::sql::events::purposes_text;
-use crate::sql::{Ingest, profiles};
-use crate::{EventBatch, InsertOutcome, StoreResult};
+use crate::sql::{Ingest, audit, consent, profiles};
+use crate::{EventBatch, IngestCommit, InsertOutcome, StoreResult};
 
 /// One event's contribution to its subject's profile.
 struct ProfileUpdate<'b> {
@@ -27,8 +28,26 @@ struct ProfileUpdate<'b> {
 }
 
 impl Ingest for PostgresStore {
-    fn insert_events_impl(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>> {
-        self.write(|tx| insert_events(tx, &batch))
+    fn commit_ingest_impl(&self, commit: IngestCommit) -> StoreResult<Vec<InsertOutcome>> {
+        let now = commit.batch.now.unwrap_or(Timestamp::EPOCH);
+        self.write(|tx| {
+            {
+                let mut conn = PgConn::new(&mut *tx);
+                for (key, records) in &commit.consents {
+                    consent::append_consents(
+                        &mut conn,
+                        key,
+                        &SubjectFacts::default(),
+                        records,
+                        now,
+                    )?;
+                }
+                for draft in &commit.audit {
+                    audit::append(&mut conn, draft)?;
+                }
+            }
+            insert_events(tx, &commit.batch)
+        })
     }
 }
 

@@ -51,7 +51,7 @@ fn one_entry(row: Option<AuditRow>) -> StoreResult<Option<AuditEntry>> {
 
 /// Appends with the table locked against other appends, so writers sharing the database
 /// queue up and each links to the head the previous one wrote.
-fn append(c: &mut dyn Conn, draft: &AuditDraft) -> DbResult<AuditEntry> {
+pub(crate) fn append(c: &mut dyn Conn, draft: &AuditDraft) -> DbResult<AuditEntry> {
     c.lock_table("audit_log", Lock::Exclusive)?;
     let head = c.query_opt(
         "SELECT seq, hash FROM audit_log ORDER BY pos DESC LIMIT 1",

@@ -44,6 +44,35 @@ pub(crate) fn consent_from_row(r: &dyn Row, at: usize) -> DbResult<(i64, Consent
 }
 
 /// Creates the subject if needed and updates the facts that are `Some`.
+/// Appends `records` to `key`'s ledger, creating the subject with `facts` if new.
+pub(crate) fn append_consents(
+    c: &mut dyn Conn,
+    key: &SubjectKey,
+    facts: &SubjectFacts,
+    records: &[ConsentRecord],
+    now: Timestamp,
+) -> DbResult<()> {
+    upsert_subject(c, key, facts, now)?;
+    for r in records {
+        c.execute(
+            "INSERT INTO consents (subject_key, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                key,
+                r.purpose.as_str(),
+                r.decision.as_str(),
+                r.purpose_version.as_str(),
+                r.policy_version.as_str(),
+                r.source.as_str(),
+                r.bulk,
+                &r.evidence,
+                r.at,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
 pub(crate) fn upsert_subject(
     c: &mut dyn Conn,
     key: &SubjectKey,
@@ -133,27 +162,7 @@ impl<B: SqlBackend + ServingReads> ConsentStore for B {
         records: &[ConsentRecord],
         now: Timestamp,
     ) -> StoreResult<()> {
-        self.write_sql(&mut |c| {
-            upsert_subject(c, key, facts, now)?;
-            for r in records {
-                c.execute(
-                    "INSERT INTO consents (subject_key, purpose, decision, purpose_version, policy_version, source, bulk, evidence, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        key,
-                        r.purpose.as_str(),
-                        r.decision.as_str(),
-                        r.purpose_version.as_str(),
-                        r.policy_version.as_str(),
-                        r.source.as_str(),
-                        r.bulk,
-                        &r.evidence,
-                        r.at,
-                    ],
-                )?;
-            }
-            Ok(())
-        })
+        self.write_sql(&mut |c| append_consents(c, key, facts, records, now))
     }
 
     fn consent_records(&self, key: &SubjectKey) -> StoreResult<Vec<ConsentRecord>> {

@@ -13,7 +13,8 @@ use super::{
 };
 use crate::{
     CatalogItem, DeletedExposures, DropCount, EventBatch, EventRewrite, EventStore, Exposure,
-    HistoryEvent, InsertOutcome, Narrowed, Page, PageRequest, StoreResult, StoredEvent,
+    HistoryEvent, IngestCommit, InsertOutcome, Narrowed, Page, PageRequest, StoreResult,
+    StoredEvent,
 };
 
 /// Ids per `IN` list: well under either backend's parameter limit.
@@ -315,7 +316,11 @@ impl<B: SqlBackend + Ingest> EventStore for B {
     }
 
     fn insert_events(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>> {
-        self.insert_events_impl(batch)
+        self.commit_ingest_impl(batch.into())
+    }
+
+    fn commit_ingest(&self, commit: IngestCommit) -> StoreResult<Vec<InsertOutcome>> {
+        self.commit_ingest_impl(commit)
     }
 
     fn events(&self, key: &SubjectKey, page: PageRequest) -> StoreResult<Page<StoredEvent>> {

@@ -340,9 +340,9 @@ pub(crate) trait ServingReads {
 /// Ingestion, each backend's own: SQLite's group commit, PostgreSQL's set-based batch
 /// ([`crate::EventStore::insert_events`]).
 pub(crate) trait Ingest {
-    fn insert_events_impl(
+    fn commit_ingest_impl(
         &self,
-        batch: crate::EventBatch,
+        commit: crate::IngestCommit,
     ) -> StoreResult<Vec<crate::InsertOutcome>>;
 }
 

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use candor_domain::SubjectKey;
+use candor_domain::consent::SubjectFacts;
 use candor_domain::policy::Interaction;
 use candor_domain::profile::ProfileEvent;
 use candor_domain::time::{DAY_MS, Timestamp};
@@ -11,12 +12,12 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::SqliteStore;
 use super::conn::SqliteConn;
 use crate::sql::events::purposes_text;
-use crate::sql::{DbResult, Ingest, profiles};
-use crate::{EventBatch, InsertOutcome, StoreResult};
+use crate::sql::{DbResult, Ingest, audit, consent, profiles};
+use crate::{EventBatch, IngestCommit, InsertOutcome, StoreResult};
 
-/// One caller's batch waiting for a group commit, and the slot its result goes into.
+/// One caller's planned batch waiting for a group commit, and the slot its result goes into.
 pub(super) struct Pending {
-    batch: EventBatch,
+    commit: IngestCommit,
     result: Arc<Mutex<Option<StoreResult<Vec<InsertOutcome>>>>>,
 }
 
@@ -31,12 +32,12 @@ pub(super) struct Pending {
 pub(super) struct CommitQueue(Mutex<Vec<Pending>>);
 
 impl Ingest for SqliteStore {
-    fn insert_events_impl(&self, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>> {
-        insert_events(self, batch)
+    fn commit_ingest_impl(&self, commit: IngestCommit) -> StoreResult<Vec<InsertOutcome>> {
+        commit_ingest(self, commit)
     }
 }
 
-fn insert_events(store: &SqliteStore, batch: EventBatch) -> StoreResult<Vec<InsertOutcome>> {
+fn commit_ingest(store: &SqliteStore, commit: IngestCommit) -> StoreResult<Vec<InsertOutcome>> {
     let slot = Arc::new(Mutex::new(None));
     store
         .queue
@@ -44,7 +45,7 @@ fn insert_events(store: &SqliteStore, batch: EventBatch) -> StoreResult<Vec<Inse
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .push(Pending {
-            batch,
+            commit,
             result: Arc::clone(&slot),
         });
     let mut conn = store.writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -89,10 +90,24 @@ fn commit_group(conn: &mut Connection, jobs: &[Pending]) -> DbResult<Vec<Vec<Ins
     let tx = conn.transaction()?;
     let mut all = Vec::with_capacity(jobs.len());
     for job in jobs {
-        all.push(write_batch(&tx, &job.batch)?);
+        all.push(write_commit(&tx, &job.commit)?);
     }
     tx.commit()?;
     Ok(all)
+}
+
+/// One planned batch inside the group's transaction: its consents, its audit entries (after
+/// the chain's head, in order), then its events.
+fn write_commit(tx: &Transaction<'_>, commit: &IngestCommit) -> DbResult<Vec<InsertOutcome>> {
+    let now = commit.batch.now.unwrap_or(Timestamp::EPOCH);
+    let mut conn = SqliteConn(tx);
+    for (key, records) in &commit.consents {
+        consent::append_consents(&mut conn, key, &SubjectFacts::default(), records, now)?;
+    }
+    for draft in &commit.audit {
+        audit::append(&mut conn, draft)?;
+    }
+    write_batch(tx, &commit.batch)
 }
 
 fn write_batch(tx: &Transaction<'_>, batch: &EventBatch) -> DbResult<Vec<InsertOutcome>> {

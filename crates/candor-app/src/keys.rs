@@ -6,8 +6,8 @@
 use candor_domain::time::Timestamp;
 use candor_store::{ApiKeyRecord, Store, StoreError};
 
+use crate::api_key::{KeyError, NewKey};
 use crate::audit::{self, Actor, AuditAction, AuditEvent, AuditTarget};
-use crate::auth::{KeyError, NewKey};
 
 /// How a key stands at an instant.
 pub fn status(record: &ApiKeyRecord, now: Timestamp) -> &'static str {
@@ -45,7 +45,7 @@ pub fn create(
     actor: Actor,
     now: Timestamp,
 ) -> Result<(ApiKeyRecord, String), KeyError> {
-    let (record, key) = crate::auth::create_key(store, new, now)?;
+    let (record, key) = crate::api_key::create_key(store, new, now)?;
     let mut event = AuditEvent::new(
         actor,
         AuditAction::KeyCreated,
@@ -92,7 +92,7 @@ pub fn rotate(
     actor: Actor,
     now: Timestamp,
 ) -> Result<(ApiKeyRecord, String, ApiKeyRecord), KeyError> {
-    let (record, key) = crate::auth::rotate_key(store, id, grace_ms, now)?;
+    let (record, key) = crate::api_key::rotate_key(store, id, grace_ms, now)?;
     let old = store.api_key(id)?.ok_or(StoreError::NotFound)?;
     audit::record(
         store,

@@ -21,8 +21,6 @@ use candor_domain::consent::ConsentRecord;
 use candor_domain::time::Timestamp;
 use candor_store::{PageRequest, Store, StoreError, StoreResult};
 
-use crate::auth::Caller;
-
 /// What an entry is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditTarget {
@@ -114,6 +112,13 @@ impl AuditEvent {
         self
     }
 
+    /// The entry to append at `now`. An event that cannot be expressed as an entry (a
+    /// malformed purpose or detail key) is a bug in the caller: [`StoreError::Other`].
+    pub fn into_draft(self, now: Timestamp) -> StoreResult<AuditDraft> {
+        self.draft(now)
+            .map_err(|e| StoreError::Other(format!("audit entry refused: {e}")))
+    }
+
     fn draft(self, now: Timestamp) -> Result<AuditDraft, String> {
         let mut details = AuditDetails::new();
         for (k, v) in &self.details {
@@ -148,23 +153,28 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// The actor for an authenticated API caller.
-pub fn actor_of(caller: &Caller) -> Actor {
-    Actor::api_key(&caller.key_id).unwrap_or(Actor::System)
-}
-
 /// Appends one event to the audit chain and returns the stored entry. An event that cannot be
 /// expressed as an entry (a malformed purpose or detail key) is a bug in the caller and fails
 /// as [`StoreError::Other`]; nothing is written then.
 pub fn record(store: &dyn Store, event: AuditEvent, now: Timestamp) -> StoreResult<AuditEntry> {
-    let draft = event
-        .draft(now)
-        .map_err(|e| StoreError::Other(format!("audit entry refused: {e}")))?;
-    store.audit_append(draft)
+    store.audit_append(event.into_draft(now)?)
 }
 
-/// Records each consent record as a `consent_changed` entry naming its purpose, decision and
-/// source.
+/// The `consent_changed` entry for a consent record: its purpose, decision and source.
+pub fn consent_event(actor: &Actor, subject: &SubjectKey, r: &ConsentRecord) -> AuditEvent {
+    AuditEvent::new(
+        actor.clone(),
+        AuditAction::ConsentChanged,
+        AuditTarget::Subject(*subject),
+    )
+    .purpose(r.purpose.as_str())
+    .detail("decision", r.decision.as_str())
+    .detail("source", r.source.as_str())
+    .detail("bulk", if r.bulk { "true" } else { "false" })
+    .detail("purpose_version", r.purpose_version.as_str())
+}
+
+/// Records each consent record as a `consent_changed` entry ([`consent_event`]).
 pub fn record_consents(
     store: &dyn Store,
     actor: &Actor,
@@ -173,18 +183,8 @@ pub fn record_consents(
     now: Timestamp,
 ) -> StoreResult<()> {
     for r in records {
-        crate::metrics::note_consent(r.purpose.as_str(), r.decision.as_str());
-        let event = AuditEvent::new(
-            actor.clone(),
-            AuditAction::ConsentChanged,
-            AuditTarget::Subject(*subject),
-        )
-        .purpose(r.purpose.as_str())
-        .detail("decision", r.decision.as_str())
-        .detail("source", r.source.as_str())
-        .detail("bulk", if r.bulk { "true" } else { "false" })
-        .detail("purpose_version", r.purpose_version.as_str());
-        record(store, event, now)?;
+        crate::counters::note_consent(r.purpose.as_str(), r.decision.as_str());
+        record(store, consent_event(actor, subject, r), now)?;
     }
     Ok(())
 }

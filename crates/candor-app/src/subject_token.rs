@@ -383,33 +383,24 @@ pub fn token_expiry(
 
 // --- Minting on demand (the demo shop's logged-in shopper). ---
 
-/// Issues subject session tokens for one person on demand, each with every scope and the
-/// configured default lifetime from the moment it is made, so a long-running page can always
-/// hand out a fresh one. A token that cannot be signed (storage down) comes out empty, which
-/// every endpoint refuses.
-pub fn minter(
-    state: crate::AppState,
-    subject: SubjectKey,
-) -> impl Fn() -> String + Send + Sync + 'static {
-    move || {
-        let now = state.now();
-        let expires_at = token_expiry(&state.config.subject_rights, None, now)
-            .unwrap_or_else(|_| now.plus_millis(15 * 60 * 1_000));
-        match crate::token_keys::signing_key_blocking(&state) {
-            Ok(key) => issue(
-                &key,
-                state.secret.as_bytes(),
-                &subject,
-                TokenScopes::all(),
-                now,
-                expires_at,
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot mint a subject token");
-                String::new()
-            }
-        }
+/// Parses requested token scopes; none asked for means all.
+pub fn parse_scopes(names: Option<&[String]>) -> Result<TokenScopes, String> {
+    let Some(names) = names else {
+        return Ok(TokenScopes::all());
+    };
+    if names.is_empty() {
+        return Err(
+            "scopes must name at least one of recommendations, consent, events, privacy".into(),
+        );
     }
+    names
+        .iter()
+        .map(|n| {
+            TokenScope::parse(n).ok_or_else(|| {
+                format!("`{n}` is not a token scope; expected recommendations, consent, events or privacy")
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

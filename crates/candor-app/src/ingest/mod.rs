@@ -1,19 +1,22 @@
 //! The write path shared by the HTTP endpoints and `candor import`: parse Segment-spec
 //! events, run each through the consent gate, store what may be stored, count what may not.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
-use candor_domain::consent::{self, ConsentState, SubjectFacts};
-use candor_domain::events::{self, DropReason, GateOutcome, PropValue, PropertyIssue};
+use candor_domain::consent::ConsentState;
+use candor_domain::events::{self, DropReason, PropValue};
 use candor_domain::ids::keyed_hash;
-use candor_domain::policy::{Interaction, Policy};
+use candor_domain::policy::Policy;
 use candor_domain::time::Timestamp;
-use candor_domain::{ExternalId, SubjectKey};
-use candor_store::{EventBatch, InsertOutcome, Narrowed, NewEvent, Store, StoreResult};
+use candor_domain::{ExternalId, PurposeId, SubjectKey};
+use candor_store::{EventBatch, IngestCommit, InsertOutcome, Narrowed, Store, StoreResult};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::routes::signals::{ParsedSignals, from_context, records_for_events};
+use crate::signals::{ParsedSignals, from_context};
+
+mod plan;
+pub use plan::{IngestPlan, plan_batch};
 
 /// How long a message id is remembered: a repeat within this window is acknowledged, not
 /// stored twice.
@@ -308,211 +311,57 @@ pub fn parse(
     })
 }
 
-/// Each subject's consent state in a batch, after recording GPC and the other consent signals
-/// the events carry, so the gate sees them; and the subjects (identified or anonymous) whose
-/// processing is restricted. Read for the whole batch at once.
-fn consent_states(
-    ctx: &Context<'_>,
-    events: &[&Incoming],
-    header_gpc: bool,
-    now: Timestamp,
-) -> StoreResult<(HashMap<SubjectKey, ConsentState>, HashSet<SubjectKey>)> {
-    // Each subject's events, in order, so the work below is linear in the batch.
-    let mut by_subject: HashMap<SubjectKey, Vec<&Incoming>> = HashMap::new();
-    for e in events {
-        by_subject.entry(e.subject).or_default().push(e);
-    }
-    let involved: Vec<SubjectKey> = events
-        .iter()
-        .flat_map(|e| std::iter::once(e.subject).chain(e.anonymous))
-        .collect();
-    let mut ledgers = ctx.store.subject_ledgers(&involved)?;
-    let restricted: HashSet<SubjectKey> = ledgers
-        .iter()
-        .filter(|(_, l)| l.restricted)
-        .map(|(k, _)| *k)
-        .collect();
-    let mut states = HashMap::with_capacity(by_subject.len());
-    for e in events {
-        if states.contains_key(&e.subject) {
-            continue;
-        }
-        let own = &by_subject[&e.subject];
-        let ledger = ledgers.remove(&e.subject).unwrap_or_default();
-        let facts = ledger.facts;
-        let mut records = ledger.records;
-        if header_gpc || own.iter().any(|x| x.gpc) {
-            let new = consent::gpc_opt_outs(ctx.policy, &records, now);
-            if !new.is_empty() {
-                ctx.store
-                    .append_consents(&e.subject, &SubjectFacts::default(), &new, now)?;
-                crate::audit::record_consents(
-                    ctx.store,
-                    &crate::audit::Actor::Subject,
-                    &e.subject,
-                    &new,
-                    now,
-                )?;
-                records.extend(new);
-            }
-        }
-        let carried = own.iter().filter_map(|x| x.signals.as_ref());
-        let new = records_for_events(ctx.policy, &records, carried, now);
-        if !new.is_empty() {
-            ctx.store
-                .append_consents(&e.subject, &SubjectFacts::default(), &new, now)?;
-            crate::audit::record_consents(
-                ctx.store,
-                &crate::audit::Actor::Subject,
-                &e.subject,
-                &new,
-                now,
-            )?;
-            records.extend(new);
-        }
-        states.insert(e.subject, consent::derive(ctx.policy, &facts, &records));
-    }
-    Ok((states, restricted))
-}
-
-fn issue_list(issues: &[(String, PropertyIssue)]) -> (Vec<String>, Vec<(String, &'static str)>) {
-    let minimized = issues
-        .iter()
-        .filter(|(_, i)| *i == PropertyIssue::Minimized)
-        .map(|(n, _)| n.clone())
-        .collect();
-    let bad = issues
-        .iter()
-        .filter(|(_, i)| *i != PropertyIssue::Minimized)
-        .map(|(n, i)| (n.clone(), i.code()))
-        .collect();
-    (minimized, bad)
-}
-
 /// Runs a batch through the gate and stores what may be stored. Returns one outcome per
-/// input, in order; only storage failures are errors.
+/// input, in order; only storage failures are errors. Reads the ledgers of the batch's
+/// subjects in one call, plans the batch ([`plan_batch`]), commits the plan, then merges
+/// what each `identify` names.
 pub fn ingest(
     ctx: &Context<'_>,
     parsed: Vec<Result<Incoming, Invalid>>,
     header_gpc: bool,
     now: Timestamp,
 ) -> StoreResult<Vec<Outcome>> {
-    let valid: Vec<&Incoming> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-    // Subjects whose processing is restricted (GDPR Art. 18): their events are dropped and
-    // counted with reason `restricted`; what is already held stays untouched.
-    let (states, restricted) = consent_states(ctx, &valid, header_gpc, now)?;
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; parsed.len()];
-    let mut batch = EventBatch {
-        events: Vec::new(),
-        drops: Vec::new(),
-        now: Some(now),
-        half_life_days: ctx.half_life_days,
-        dedupe_window_ms: DEDUPE_WINDOW_MS,
+    let involved: Vec<SubjectKey> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .flat_map(|e| std::iter::once(e.subject).chain(e.anonymous))
+        .collect();
+    let ledgers = ctx.store.subject_ledgers(&involved)?;
+    let hash = |id: &str| keyed_hash(ctx.secret, "message", id.as_bytes());
+    let plan = plan_batch(ctx.policy, &ledgers, &parsed, header_gpc, &hash, now);
+    let IngestPlan {
+        consents,
+        audit,
+        events,
+        drops,
+        mut outcomes,
+        slots,
+        states,
+    } = plan;
+    let commit = IngestCommit {
+        consents,
+        audit: audit
+            .into_iter()
+            .map(|e| e.into_draft(now))
+            .collect::<StoreResult<Vec<_>>>()?,
+        batch: EventBatch {
+            events,
+            drops,
+            now: Some(now),
+            half_life_days: ctx.half_life_days,
+            dedupe_window_ms: DEDUPE_WINDOW_MS,
+        },
     };
-    // Index into `outcomes` of each event in `batch.events`, to map insert results back.
-    let mut slots = Vec::new();
-    let mut identifies = Vec::new();
-    for (i, p) in parsed.iter().enumerate() {
-        let e = match p {
-            Err(inv) => {
-                outcomes[i] = Some(Outcome::Invalid(inv.clone()));
-                continue;
-            }
-            Ok(e) => e,
-        };
-        if restricted.contains(&e.subject)
-            || e.anonymous.as_ref().is_some_and(|a| restricted.contains(a))
-        {
-            batch.drops.push((
-                e.event_type.clone(),
-                DropReason::Restricted.code().to_owned(),
-            ));
-            outcomes[i] = Some(Outcome::Dropped {
-                reason: DropReason::Restricted.code(),
-                invalid_properties: Vec::new(),
-            });
-            continue;
-        }
-        if e.call == Call::Identify {
-            identifies.push(i);
-            continue;
-        }
-        let state = &states[&e.subject];
-        match events::gate(
-            ctx.policy,
-            state,
-            &e.event_type,
-            &e.properties,
-            e.occurred_at,
-            now,
-        ) {
-            GateOutcome::Dropped { reason, issues } => {
-                let (_, bad) = issue_list(&issues);
-                batch.drops.push((
-                    if reason == DropReason::UnknownEventType {
-                        "(unknown)".to_owned()
-                    } else {
-                        e.event_type.clone()
-                    },
-                    reason.code().to_owned(),
-                ));
-                outcomes[i] = Some(Outcome::Dropped {
-                    reason: reason.code(),
-                    invalid_properties: bad,
-                });
-            }
-            GateOutcome::Accepted(a) => {
-                let item_id = a
-                    .properties
-                    .get("product_id")
-                    .and_then(PropValue::as_str)
-                    .map(str::to_owned);
-                let properties = serde_json::Value::Object(
-                    a.properties
-                        .iter()
-                        .map(|(k, v)| {
-                            let j = match v {
-                                PropValue::String(s) => Value::String(s.clone()),
-                                PropValue::Number(n) => serde_json::Number::from_f64(*n)
-                                    .map_or(Value::Null, Value::Number),
-                                PropValue::Integer(n) => Value::from(*n),
-                                PropValue::Bool(b) => Value::Bool(*b),
-                                PropValue::Other(_) => Value::Null,
-                            };
-                            (k.clone(), j)
-                        })
-                        .collect(),
-                )
-                .to_string();
-                let (minimized, bad) = issue_list(&a.issues);
-                batch.events.push(NewEvent {
-                    subject: e.subject,
-                    message_hash: keyed_hash(ctx.secret, "message", e.message_id.as_bytes()),
-                    event_type: e.event_type.clone(),
-                    item_id,
-                    properties,
-                    purposes: a.purposes.clone(),
-                    occurred_at: e.occurred_at,
-                    expires_at: a.expires_at,
-                    session_only: a.session_only,
-                    profile: if a.personalization {
-                        a.interaction.filter(|i| *i != Interaction::Page)
-                    } else {
-                        None
-                    },
-                });
-                slots.push(i);
-                outcomes[i] = Some(Outcome::Accepted {
-                    purposes: a.purposes.iter().map(ToString::to_string).collect(),
-                    expires_at: Some(a.expires_at),
-                    minimized,
-                    invalid_properties: bad,
-                    merged_events: 0,
-                });
-            }
-        }
+    let noted: Vec<(PurposeId, &'static str)> = commit
+        .consents
+        .iter()
+        .flat_map(|(_, records)| records)
+        .map(|r| (r.purpose.clone(), r.decision.as_str()))
+        .collect();
+    let inserted = ctx.store.commit_ingest(commit)?;
+    for (purpose, decision) in &noted {
+        crate::counters::note_consent(purpose.as_str(), decision);
     }
-    let inserted = ctx.store.insert_events(batch)?;
     for (slot, result) in slots.into_iter().zip(inserted) {
         if result == InsertOutcome::Duplicate {
             outcomes[slot] = Some(Outcome::Dropped {
@@ -521,9 +370,13 @@ pub fn ingest(
             });
         }
     }
-    for i in identifies {
-        let Ok(e) = &parsed[i] else { continue };
-        outcomes[i] = Some(identify(ctx, e, &states[&e.subject], now)?);
+    for (i, p) in parsed.iter().enumerate() {
+        if let Ok(e) = p
+            && e.call == Call::Identify
+            && outcomes[i].is_none()
+        {
+            outcomes[i] = Some(identify(ctx, e, &states[&e.subject], now)?);
+        }
     }
     Ok(outcomes
         .into_iter()

@@ -12,7 +12,6 @@
 //! [`ModelCell::mark_stale`] (a withdrawal, a large import).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use candor_domain::SubjectKey;
@@ -25,7 +24,8 @@ use candor_recsys::{
 };
 use candor_store::{CatalogItem, PAGE_LEN_MAX, PageRequest, Store, StoreError, StoreResult};
 
-use crate::state::AppState;
+use crate::App;
+pub use crate::models::{Erased, ModelCell, Models};
 
 /// How often the loop rebuilds when nothing asked for it sooner.
 pub const MODEL_REBUILD_INTERVAL: Duration = Duration::from_secs(15 * 60);
@@ -41,146 +41,6 @@ const SUBJECTS_PAGE_LEN: u32 = 500;
 /// EASE's solve is dense and cubic in its item count: 2,500 items take about 150 MB and a few
 /// seconds on one core. Rarer items are still reachable through item-kNN and popularity.
 pub const EASE_ITEMS_MAX: usize = 2_500;
-
-/// One trained snapshot of every model, with the catalog it was built over.
-#[derive(Debug)]
-pub struct Models {
-    /// When it was built; `None` for the empty snapshot the server starts with.
-    pub built_at: Option<Timestamp>,
-    /// The store's `models` generation read before training: a bump after it (by any
-    /// instance) means this snapshot may hold data that must go.
-    pub generation: i64,
-    catalog: Vec<CatalogItem>,
-    index_of: HashMap<String, u32>,
-    /// Category ids per item, into `category_names`.
-    pub categories: ItemCategories,
-    category_names: Vec<String>,
-    /// Whether each item belongs to a restricted category the policy keeps from minors.
-    not_for_minors: Vec<bool>,
-    /// Whether each item belongs to a restricted category the policy keeps from people who
-    /// excluded themselves (gambling, alcohol...).
-    not_for_self_excluded: Vec<bool>,
-    /// `None` when no item had enough data, or training failed (logged).
-    pub ease: Option<EaseModel>,
-    pub knn: ItemKnn,
-    pub popularity: Popularity,
-    /// How a person's history is weighted by recency, chosen at rebuild on the most recent
-    /// interactions of the people trained on (no decay when none does better).
-    pub recency: Recency,
-}
-
-impl Models {
-    /// The snapshot before the first rebuild: no items, so answers are empty, never wrong.
-    pub fn empty() -> Models {
-        Models {
-            built_at: None,
-            generation: -1,
-            catalog: Vec::new(),
-            index_of: HashMap::new(),
-            categories: ItemCategories::default(),
-            category_names: Vec::new(),
-            not_for_minors: Vec::new(),
-            not_for_self_excluded: Vec::new(),
-            ease: None,
-            knn: ItemKnn::new(0, KnnConfig::default()),
-            popularity: Popularity::from_interactions(&Interactions::new(0, 0)),
-            recency: Recency::NONE,
-        }
-    }
-
-    /// The dense index of a catalog item id.
-    pub fn index(&self, id: &str) -> Option<u32> {
-        self.index_of.get(id).copied()
-    }
-
-    /// The catalog item at a dense index.
-    pub fn item(&self, index: u32) -> &CatalogItem {
-        &self.catalog[index as usize]
-    }
-
-    /// The number of catalog items.
-    pub fn n_items(&self) -> u32 {
-        self.catalog.len() as u32
-    }
-
-    /// The name of a category id.
-    pub fn category_name(&self, category: u32) -> &str {
-        &self.category_names[category as usize]
-    }
-
-    /// Whether minors must never be shown the item.
-    pub fn not_for_minors(&self, index: u32) -> bool {
-        self.not_for_minors[index as usize]
-    }
-
-    /// Whether people who excluded themselves must never be shown the item.
-    pub fn not_for_self_excluded(&self, index: u32) -> bool {
-        self.not_for_self_excluded[index as usize]
-    }
-
-    /// Whether the item is in one of `categories` (by name).
-    pub fn in_any_category(
-        &self,
-        index: u32,
-        categories: &std::collections::BTreeSet<String>,
-    ) -> bool {
-        !categories.is_empty()
-            && self
-                .categories
-                .of(index)
-                .iter()
-                .any(|&c| categories.contains(self.category_name(c)))
-    }
-}
-
-/// The current snapshot, swapped whole by each rebuild.
-///
-/// A `std::sync::RwLock` around an `Arc`, not a Tokio lock: it is held only to clone or replace
-/// the pointer, never across an `.await` or while training, so readers never wait on a rebuild
-/// and a request keeps the snapshot it started with even if a swap happens meanwhile.
-pub struct ModelCell {
-    current: RwLock<Arc<Models>>,
-    /// Serializes rebuilds (held on a blocking thread for the whole rebuild), so two rebuilds
-    /// cannot finish out of order and swap an older snapshot over a newer one.
-    rebuilding: Mutex<()>,
-    /// Wakes [`model_loop`] early.
-    stale: tokio::sync::Notify,
-}
-
-impl Default for ModelCell {
-    fn default() -> Self {
-        ModelCell {
-            current: RwLock::new(Arc::new(Models::empty())),
-            rebuilding: Mutex::new(()),
-            stale: tokio::sync::Notify::new(),
-        }
-    }
-}
-
-impl std::fmt::Debug for ModelCell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ModelCell")
-    }
-}
-
-impl ModelCell {
-    /// The snapshot to serve one request from.
-    pub fn current(&self) -> Arc<Models> {
-        // A poisoned lock only means a thread panicked while swapping a pointer; the pointer
-        // itself is always whole, so keep serving it.
-        Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    fn swap(&self, models: Models) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(models);
-    }
-
-    /// Asks this instance's [`model_loop`] to rebuild soon. Use [`invalidate`] to tell every
-    /// instance.
-    pub fn mark_stale(&self) {
-        self.stale.notify_one();
-    }
-}
 
 /// What one rebuild did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -257,7 +117,7 @@ pub fn personalization_allowed(policy: &Policy, state: &ConsentState) -> bool {
 }
 
 /// Trains a new snapshot from the store and swaps it in. Blocking: run it on a blocking thread.
-pub fn rebuild_once(state: &AppState) -> StoreResult<RebuildReport> {
+pub fn rebuild_once(state: &App) -> StoreResult<RebuildReport> {
     let _one_at_a_time = state
         .models
         .rebuilding
@@ -509,7 +369,7 @@ fn read_catalog(store: &dyn Store) -> StoreResult<Vec<CatalogItem>> {
 /// removal from history, an erasure): bumps the store's generation, which the others see
 /// within [`GENERATION_POLL`], and wakes this instance's loop at once. A failure to bump is
 /// logged; the timer still rebuilds.
-pub async fn invalidate(state: &AppState) {
+pub async fn invalidate(state: &App) {
     if let Err(e) = state
         .blocking(|store| store.bump_generation(MODELS_GENERATION))
         .await
@@ -520,7 +380,7 @@ pub async fn invalidate(state: &AppState) {
 }
 
 /// Waits until the store's generation moves past `built`, polling every [`GENERATION_POLL`].
-async fn generation_moved(state: &AppState, built: i64) {
+async fn generation_moved(state: &App, built: i64) {
     loop {
         tokio::time::sleep(GENERATION_POLL).await;
         let now = state
@@ -534,7 +394,7 @@ async fn generation_moved(state: &AppState, built: i64) {
 
 /// Rebuilds at start, every [`MODEL_REBUILD_INTERVAL`], and soon after [`invalidate`] on any
 /// instance; never more often than [`MODEL_REBUILD_GAP_MIN`]. Runs until the task is dropped.
-pub async fn model_loop(state: AppState) {
+pub async fn model_loop(state: App) {
     loop {
         let worker = state.clone();
         match tokio::task::spawn_blocking(move || rebuild_once(&worker)).await {
@@ -572,43 +432,11 @@ pub const EXPOSURE_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// outage cannot grow the buffer without bound.
 pub const EXPOSURES_BUFFERED_MAX: usize = 100_000;
 
-/// How long this instance remembers a person it erased, to drop exposures that requests
-/// begun before the erasure buffer after it.
-pub const ERASED_REMEMBERED: Duration = Duration::from_secs(60);
-/// Most erased people remembered at once; the oldest are forgotten first.
-const ERASED_REMEMBERED_MAX: usize = 10_000;
-
-/// What the exposure buffer must drop: people erased here in the last
-/// [`ERASED_REMEMBERED`]. A std mutex, held only to read or update the list.
-#[derive(Default)]
-pub struct Erased(std::sync::Mutex<std::collections::VecDeque<(std::time::Instant, SubjectKey)>>);
-
-impl Erased {
-    fn recent(&self) -> Vec<SubjectKey> {
-        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        while list
-            .front()
-            .is_some_and(|(at, _)| at.elapsed() > ERASED_REMEMBERED)
-        {
-            list.pop_front();
-        }
-        list.iter().map(|(_, k)| *k).collect()
-    }
-
-    fn remember(&self, key: SubjectKey) {
-        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if list.len() >= ERASED_REMEMBERED_MAX {
-            list.pop_front();
-        }
-        list.push_back((std::time::Instant::now(), key));
-    }
-}
-
 /// Runs `erase` with no exposure flush in flight, dropping the person's buffered exposures
 /// before and remembering them after, so no exposure of theirs is written after the erasure
 /// (on this instance; another instance sharing the database may still hold some in its
 /// buffer for up to [`EXPOSURE_FLUSH_INTERVAL`]). Blocking.
-pub fn erasing<T>(state: &AppState, key: SubjectKey, erase: impl FnOnce() -> T) -> T {
+pub fn erasing<T>(state: &App, key: SubjectKey, erase: impl FnOnce() -> T) -> T {
     let _flush = state
         .exposure_flush
         .lock()
@@ -623,7 +451,7 @@ pub fn erasing<T>(state: &AppState, key: SubjectKey, erase: impl FnOnce() -> T) 
 }
 
 /// Queues what one list showed, for the fairness audit and frequency rules.
-pub fn buffer_exposures(state: &AppState, mut exposures: Vec<candor_store::Exposure>) {
+pub fn buffer_exposures(state: &App, mut exposures: Vec<candor_store::Exposure>) {
     let erased = state.erased.recent();
     if !erased.is_empty() {
         exposures.retain(|e| !erased.contains(&e.subject));
@@ -641,7 +469,7 @@ pub fn buffer_exposures(state: &AppState, mut exposures: Vec<candor_store::Expos
 }
 
 /// Writes every buffered exposure in one transaction. Blocking. On failure they are put back.
-pub fn flush_exposures(state: &AppState) -> StoreResult<usize> {
+pub fn flush_exposures(state: &App) -> StoreResult<usize> {
     // Held from taking the batch to writing it, so an erasure never runs in between. A std
     // mutex on a blocking thread: the store call inside is synchronous.
     let _flush = state
@@ -678,7 +506,7 @@ pub fn exposure_flush_due(buffered: usize, waited: Duration) -> bool {
 
 /// Flushes exposures at least every [`EXPOSURE_FLUSH_INTERVAL`], and sooner once
 /// [`EXPOSURES_FLUSH_EARLY`] are waiting, for as long as the server runs.
-pub async fn exposure_loop(state: AppState) {
+pub async fn exposure_loop(state: App) {
     loop {
         let since = tokio::time::Instant::now();
         loop {

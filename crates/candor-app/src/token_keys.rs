@@ -7,7 +7,7 @@
 //! a retired key still verifies until the longest token lifetime has passed since it retired,
 //! so tokens it signed stay valid until they expire.
 //!
-//! Keys read from the store are kept for [`crate::auth::KEY_CACHE_TTL`]; a token naming a key
+//! Keys read from the store are kept for [`crate::api_key::KEY_CACHE_TTL`]; a token naming a key
 //! id not in the cache is always looked up afresh.
 
 use std::sync::{Arc, Mutex};
@@ -19,19 +19,17 @@ use candor_domain::time::Timestamp;
 use candor_store::{Store, StoreError, StoreResult};
 use rand::RngCore;
 
-use crate::error::ApiResult;
-use crate::state::AppState;
 use crate::subject_token::SigningKey;
 
 const SEAL_CONTEXT: &[u8] = b"candor token signing key";
 /// Shortest time between two reads of the keys caused by a token naming an unknown key id.
-const UNKNOWN_ID_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
+pub(crate) const UNKNOWN_ID_REREAD: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A signing key as loaded, with when it retired.
 #[derive(Debug, Clone)]
-struct Loaded {
-    key: SigningKey,
-    retired_at: Option<Timestamp>,
+pub(crate) struct Loaded {
+    pub(crate) key: SigningKey,
+    pub(crate) retired_at: Option<Timestamp>,
 }
 
 struct Snapshot {
@@ -45,21 +43,21 @@ struct Snapshot {
 pub struct TokenKeyring(Mutex<Option<Snapshot>>);
 
 impl TokenKeyring {
-    fn get(&self, fresh_only: bool) -> Option<Arc<Vec<Loaded>>> {
+    pub(crate) fn get(&self, fresh_only: bool) -> Option<Arc<Vec<Loaded>>> {
         let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
         guard
             .as_ref()
-            .filter(|s| !fresh_only || s.read_at.elapsed() < crate::auth::KEY_CACHE_TTL)
+            .filter(|s| !fresh_only || s.read_at.elapsed() < crate::api_key::KEY_CACHE_TTL)
             .map(|s| Arc::clone(&s.keys))
     }
 
     /// How long ago the keys were read, if ever.
-    fn age(&self) -> Option<std::time::Duration> {
+    pub(crate) fn age(&self) -> Option<std::time::Duration> {
         let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
         guard.as_ref().map(|s| s.read_at.elapsed())
     }
 
-    fn put(&self, keys: Vec<Loaded>) -> Arc<Vec<Loaded>> {
+    pub(crate) fn put(&self, keys: Vec<Loaded>) -> Arc<Vec<Loaded>> {
         let keys = Arc::new(keys);
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Snapshot {
             read_at: Instant::now(),
@@ -81,7 +79,7 @@ pub fn token_lifetime_ms_max(rights: &crate::config::SubjectRights) -> i64 {
     i64::try_from(seconds).unwrap_or(i64::MAX / 2_000) * 1_000
 }
 
-fn load(store: &dyn Store, secret: &[u8]) -> StoreResult<Vec<Loaded>> {
+pub(crate) fn load(store: &dyn Store, secret: &[u8]) -> StoreResult<Vec<Loaded>> {
     let wrap = wrap_key(secret);
     let mut keys = Vec::new();
     for record in store.token_keys()? {
@@ -128,21 +126,11 @@ pub fn create(
     Ok(id)
 }
 
-fn newest_signing(keys: &[Loaded]) -> Option<SigningKey> {
+pub(crate) fn newest_signing(keys: &[Loaded]) -> Option<SigningKey> {
     keys.iter()
         .filter(|k| k.retired_at.is_none())
         .max_by_key(|k| k.key.id)
         .map(|k| k.key.clone())
-}
-
-/// Reads the keys and returns the signing key, creating the first one if there is none.
-fn load_signing(store: &dyn Store, state: &AppState) -> StoreResult<(Vec<Loaded>, SigningKey)> {
-    signing_from_store(
-        store,
-        state.secret.as_bytes(),
-        &state.config.subject_rights,
-        state.now(),
-    )
 }
 
 /// The signing key as the store holds it, for the command line (no cache there).
@@ -155,7 +143,7 @@ pub fn signing_key_from_store(
     signing_from_store(store, secret, rights, now).map(|(_, k)| k)
 }
 
-fn signing_from_store(
+pub(crate) fn signing_from_store(
     store: &dyn Store,
     secret: &[u8],
     rights: &crate::config::SubjectRights,
@@ -172,64 +160,4 @@ fn signing_from_store(
         StoreError::Other("no token signing key opens with this server secret".into())
     })?;
     Ok((keys, key))
-}
-
-/// The key new tokens are signed with.
-pub async fn signing_key(state: &AppState) -> ApiResult<SigningKey> {
-    if let Some(k) = state.token_keys.get(true).and_then(|k| newest_signing(&k)) {
-        return Ok(k);
-    }
-    let app = state.clone();
-    let (keys, key) = state
-        .blocking(move |store| load_signing(store, &app))
-        .await?;
-    state.token_keys.put(keys);
-    Ok(key)
-}
-
-/// The signing key for a caller that cannot await (the demo shop's page script): the cached
-/// one at any age, reading the store only when nothing was ever read.
-pub fn signing_key_blocking(state: &AppState) -> StoreResult<SigningKey> {
-    if let Some(k) = state.token_keys.get(false).and_then(|k| newest_signing(&k)) {
-        return Ok(k);
-    }
-    let (keys, key) = load_signing(state.store.as_ref(), state)?;
-    state.token_keys.put(keys);
-    Ok(key)
-}
-
-/// The key with `id`, if it exists and may still verify at `now`.
-pub async fn verifying_key(state: &AppState, id: u32) -> ApiResult<Option<SigningKey>> {
-    let now = state.now();
-    let lifetime = token_lifetime_ms_max(&state.config.subject_rights);
-    let pick = |keys: &[Loaded]| {
-        keys.iter()
-            .find(|k| k.key.id == id)
-            .filter(|k| {
-                k.retired_at
-                    .is_none_or(|r| r.as_millis() + lifetime > now.as_millis())
-            })
-            .map(|k| k.key.clone())
-    };
-    if let Some(keys) = state.token_keys.get(true) {
-        if let Some(k) = pick(&keys) {
-            return Ok(Some(k));
-        }
-        // A key id not in a just-read set: a forged token, or a key another instance made a
-        // moment ago. Read again only when the set is older than UNKNOWN_ID_REREAD, so forged
-        // ids cannot turn every request into a store read.
-        if state
-            .token_keys
-            .age()
-            .is_some_and(|a| a < UNKNOWN_ID_REREAD)
-        {
-            return Ok(None);
-        }
-    }
-    let secret = state.secret.clone();
-    let keys = state
-        .read(move |store| load(store, secret.as_bytes()))
-        .await?;
-    let keys = state.token_keys.put(keys);
-    Ok(pick(&keys))
 }

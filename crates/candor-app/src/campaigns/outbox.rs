@@ -236,7 +236,7 @@ pub const OUTBOX_POLL_MS: u64 = 1_000;
 /// Runs the worker for as long as the server runs (`candor serve` spawns it). A failed pass
 /// is logged and retried on the next tick; it never stops the server. Does nothing when no
 /// webhook is configured.
-pub async fn outbox_loop(state: crate::AppState) {
+pub async fn outbox_loop(state: crate::App) {
     if state.config.campaigns.webhook_url.is_none() {
         return;
     }

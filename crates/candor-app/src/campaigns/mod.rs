@@ -190,7 +190,7 @@ impl Ctx<'_> {
 }
 
 /// The context for store work on a blocking thread.
-pub fn ctx<'a>(state: &'a crate::AppState, store: &'a dyn Store, now: Timestamp) -> Ctx<'a> {
+pub fn ctx<'a>(state: &'a crate::App, store: &'a dyn Store, now: Timestamp) -> Ctx<'a> {
     Ctx {
         store,
         policy: &state.policy,

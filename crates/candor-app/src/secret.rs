@@ -3,11 +3,31 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use rand::RngCore;
 
 use crate::config::Config;
-use crate::state::ServerSecret;
+
+/// The server secret: the HMAC key that turns external ids into subject keys.
+#[derive(Clone)]
+pub struct ServerSecret(Arc<Vec<u8>>);
+
+impl ServerSecret {
+    pub fn new(bytes: Vec<u8>) -> ServerSecret {
+        ServerSecret(Arc::new(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSecret(<secret>)")
+    }
+}
 
 /// Shortest secret accepted, in bytes: HMAC-SHA-256 wants at least its output size.
 pub const SECRET_BYTES_MIN: usize = 32;
