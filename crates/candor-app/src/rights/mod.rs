@@ -3,6 +3,9 @@
 //! jurisdiction's deadline.
 
 pub mod dsr;
+pub mod explain;
+pub mod export;
+pub mod rectify;
 pub mod restrict;
 
 use candor_domain::SubjectKey;

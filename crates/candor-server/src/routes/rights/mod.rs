@@ -27,11 +27,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use candor_domain::SubjectKey;
-use candor_domain::consent::{self, ConsentRecord, Decision, Reason};
-use candor_domain::crypto::{self, DataKey};
+use candor_domain::consent;
 use candor_domain::profile::Profile;
 use candor_domain::time::Timestamp;
-use candor_store::{DSR_STATUS_COMPLETED, DsrRequest, NewDsrRequest, StoredEvent, SubjectRecord};
+use candor_store::{DSR_STATUS_COMPLETED, DsrRequest, NewDsrRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -42,14 +41,9 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use candor_app::erasure::{self, SignedReceipt};
-use candor_app::ingest::contact_context;
+use candor_app::rights::export::Held;
 
-/// Longest contact value accepted on rectification, in bytes.
-pub const CONTACT_VALUE_BYTES_MAX: usize = 320;
-/// Longest interest category name accepted, in bytes.
-pub const CATEGORY_BYTES_MAX: usize = 128;
-/// Most distinct items looked up to explain one recommendation.
-const EXPLAIN_ITEMS_MAX: usize = 500;
+pub use candor_app::rights::rectify::{CATEGORY_BYTES_MAX, CONTACT_VALUE_BYTES_MAX};
 
 // --- The request log. ---
 
