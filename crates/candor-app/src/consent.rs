@@ -178,6 +178,16 @@ pub async fn state(app: &App, subject: SubjectKey) -> AppResult<ConsentState> {
     Ok(consent::derive(&app.policy, &facts, &records))
 }
 
+/// A page of a person's consent ledger, newest first.
+pub async fn history(
+    app: &App,
+    subject: SubjectKey,
+    page: candor_store::PageRequest,
+) -> AppResult<candor_store::Page<ConsentRecord>> {
+    app.blocking(move |store| store.consent_history(&subject, page))
+        .await
+}
+
 /// What a consent update would lift of a possible minor's protection, if anything: a parental
 /// grant, or facts under which they would no longer count as a minor.
 fn lifted_protection(

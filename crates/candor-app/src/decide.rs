@@ -68,7 +68,7 @@ pub async fn decide(app: &App, req: DecideRequest) -> AppResult<Decided> {
         ));
     }
     for id in &req.campaigns {
-        crate::segments::check_id("campaign", id)?;
+        crate::resource::check_id("campaign", id)?;
     }
     let zone = match &req.time_zone {
         None => None,

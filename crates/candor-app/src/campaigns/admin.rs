@@ -9,10 +9,10 @@ use candor_store::{CampaignRecord, SubjectOutcome};
 
 use super::{RunRefusal, RunResult, StoredCampaign, StoredCap};
 use crate::audit::Actor;
-use crate::segments::check_id;
+use crate::resource::check_id;
 use crate::{App, AppError, AppResult, ErrorKind};
 
-/// Most of a person's campaign outcomes listed at once.
+/// Most outcomes listed for one subject.
 const SUBJECT_OUTCOMES_LEN_MAX: u32 = 100;
 
 /// A campaign as the operator describes it.

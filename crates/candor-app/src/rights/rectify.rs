@@ -45,6 +45,29 @@ pub fn check_contact(fields: &BTreeMap<String, String>) -> AppResult<()> {
     Ok(())
 }
 
+/// A rectification for the request log, answered at once: who asked and what `field` of the
+/// detail says was corrected.
+fn logged(
+    app: &App,
+    subject: &SubjectKey,
+    jurisdiction: Option<&str>,
+    by: &str,
+    field: &str,
+    what: serde_json::Value,
+) -> AppResult<candor_store::NewDsrRequest> {
+    let mut detail = serde_json::Map::new();
+    detail.insert("by".to_owned(), by.into());
+    detail.insert(field.to_owned(), what);
+    super::request(
+        app,
+        "rectification",
+        subject,
+        jurisdiction,
+        true,
+        detail.into(),
+    )
+}
+
 /// Corrects contact data the person gave; only fields Candor holds can be corrected, and each
 /// is sealed with the subject's data key as on ingestion. Returns the contact data now held.
 pub async fn correct_contact(
@@ -56,13 +79,13 @@ pub async fn correct_contact(
 ) -> AppResult<BTreeMap<String, String>> {
     check_contact(&fields)?;
     let names: Vec<String> = fields.keys().cloned().collect();
-    let request = super::request(
+    let request = logged(
         app,
-        "rectification",
         &subject,
         jurisdiction,
-        true,
-        serde_json::json!({"by": by, "contact_fields": names}),
+        by,
+        "contact_fields",
+        names.into(),
     )?;
     let now = app.now();
     app.blocking(move |store| {
@@ -119,13 +142,13 @@ pub async fn remove_interest(
             format!("a category is 1 to {CATEGORY_BYTES_MAX} bytes without control characters"),
         ));
     }
-    let request = super::request(
+    let request = logged(
         app,
-        "rectification",
         &subject,
         jurisdiction,
-        true,
-        serde_json::json!({"by": by, "interest_removed": category}),
+        by,
+        "interest_removed",
+        category.as_str().into(),
     )?;
     let now = app.now();
     let muted_max = app.config.limits.muted_categories_max;

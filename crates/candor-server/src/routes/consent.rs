@@ -349,9 +349,7 @@ pub async fn consent_history(
 ) -> ApiResult<Json<PageBody<ConsentRecordBody>>> {
     let subject = access.key();
     let page = q.to_request(&state)?;
-    let page = state
-        .blocking(move |store| store.consent_history(&subject, page))
-        .await?;
+    let page = candor_app::consent::history(&state, subject, page).await?;
     Ok(Json(PageBody {
         items: page.items.into_iter().map(record_body).collect(),
         next_cursor: cursor(page.next),

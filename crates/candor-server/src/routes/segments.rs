@@ -130,6 +130,7 @@ fn segment_body(r: &SegmentRecord, state: &AppState) -> SegmentBody {
     }
 }
 
+/// Save a segment; refused with the position and reason of any error in its rule.
 #[utoipa::path(post, path = "/v1/segments", tag = "segments", security(("api_key" = [])),
     request_body = SegmentInput,
     responses((status = 201, body = SegmentBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -163,6 +164,7 @@ pub async fn list_segments(
     }))
 }
 
+/// One segment.
 #[utoipa::path(get, path = "/v1/segments/{id}", tag = "segments", security(("api_key" = [])),
     params(("id" = String, Path, description = "The segment id")),
     responses((status = 200, body = SegmentBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
