@@ -275,19 +275,7 @@ mod tests {
         SubjectKey::derive(b"consent", &ExternalId::parse("s1").unwrap())
     }
 
-    fn record(policy: &Policy, purpose: &str, decision: Decision, at_ms: i64) -> ConsentRecord {
-        let p = policy.purpose_by_name(purpose).unwrap();
-        ConsentRecord {
-            purpose: p.id.clone(),
-            decision,
-            purpose_version: p.version.clone(),
-            policy_version: policy.version.clone(),
-            source: Source::Banner,
-            bulk: false,
-            evidence: "{}".to_owned(),
-            at: Timestamp::from_millis(at_ms),
-        }
-    }
+    use crate::test_support::banner_record as record;
 
     fn update(requested: Vec<ConsentRecord>) -> ConsentUpdate {
         ConsentUpdate {

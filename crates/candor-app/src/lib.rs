@@ -37,6 +37,8 @@ pub mod signals;
 pub mod signing;
 pub mod stats;
 pub mod subject_token;
+#[cfg(test)]
+mod test_support;
 pub mod token_keys;
 
 pub use crate::clock::Clock;
