@@ -934,6 +934,7 @@ pub fn commit_ingest_writes_consents_audit_and_events(store: &dyn Store) {
     );
     events.drops = vec![("Product Viewed".into(), "no_consent".into())];
     let commit = crate::IngestCommit {
+        subjects: Vec::new(),
         consents: vec![(s, consents.clone())],
         audit: vec![audit_draft(1, Some("analytics")), audit_draft(2, None)],
         batch: events,
@@ -963,6 +964,7 @@ pub fn commit_ingest_writes_consents_audit_and_events(store: &dyn Store) {
     assert_eq!(entries[1].actor, audit_draft(1, None).actor);
     // A commit with nothing to write changes nothing.
     let empty = crate::IngestCommit {
+        subjects: Vec::new(),
         consents: Vec::new(),
         audit: Vec::new(),
         batch: batch(Vec::new(), 2_000),

@@ -172,6 +172,9 @@ pub struct EventBatch {
 /// A planned ingestion batch for [`crate::EventStore::commit_ingest`].
 #[derive(Debug, Clone)]
 pub struct IngestCommit {
+    /// Facts stated for subjects (each created if new), written before their consents; a
+    /// `None` field keeps what is held.
+    pub subjects: Vec<(SubjectKey, candor_domain::consent::SubjectFacts)>,
     /// Consent records to append, per subject, oldest first.
     pub consents: Vec<(SubjectKey, Vec<candor_domain::consent::ConsentRecord>)>,
     /// Audit entries to append, in order.
@@ -184,6 +187,7 @@ impl From<EventBatch> for IngestCommit {
     /// Events alone: no consent and no audit entry to write with them.
     fn from(batch: EventBatch) -> Self {
         Self {
+            subjects: Vec::new(),
             consents: Vec::new(),
             audit: Vec::new(),
             batch,

@@ -5,6 +5,7 @@
 //! Everything here runs on blocking threads (it calls the synchronous store), and takes `now`
 //! from the caller, so tests drive it with a fixed clock.
 
+pub mod admin;
 pub mod outbox;
 pub mod view;
 

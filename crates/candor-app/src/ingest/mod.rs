@@ -339,6 +339,7 @@ pub fn ingest(
         states,
     } = plan;
     let commit = IngestCommit {
+        subjects: Vec::new(),
         consents,
         audit: audit
             .into_iter()

@@ -225,17 +225,7 @@ mod tests {
     }
 
     fn grant(policy: &Policy, purpose: &str, decision: Decision) -> ConsentRecord {
-        let p = policy.purpose_by_name(purpose).unwrap();
-        ConsentRecord {
-            purpose: p.id.clone(),
-            decision,
-            purpose_version: p.version.clone(),
-            policy_version: policy.version.clone(),
-            source: Source::Banner,
-            bulk: false,
-            evidence: "{}".to_owned(),
-            at: Timestamp::from_millis(NOW - 60_000),
-        }
+        crate::test_support::banner_record(policy, purpose, decision, NOW - 60_000)
     }
 
     fn incoming(subject: SubjectKey, event_type: &str, call: Call, n: u32) -> Incoming {

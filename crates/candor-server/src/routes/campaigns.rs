@@ -3,20 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use candor_domain::policy::Channel;
 use candor_domain::time::Timestamp;
-use candor_segments::campaign::{CampaignError, ExclusionCode};
-use candor_segments::rule::WINDOW_DAYS_MAX;
 use candor_store::CampaignRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::segments::{check_id, count_json};
+use super::segments::count_json;
 use crate::auth::{Server, scope};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-use candor_app::campaigns::{self, RunRefusal, StoredCampaign, StoredCap, summarize};
+use candor_app::campaigns::{StoredCampaign, StoredCap, admin, summarize};
+
+pub(crate) use candor_app::campaigns::admin::load as load_campaign;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
@@ -87,29 +86,6 @@ fn body(r: &CampaignRecord, s: &StoredCampaign) -> CampaignBody {
     }
 }
 
-fn stored(r: &CampaignRecord) -> ApiResult<StoredCampaign> {
-    serde_json::from_str(&r.spec)
-        .map_err(|e| ApiError::Internal(format!("unreadable campaign {}: {e}", r.id)))
-}
-
-pub(crate) fn campaign_error(e: CampaignError) -> ApiError {
-    let code = match &e {
-        CampaignError::InvalidId => "invalid_id",
-        CampaignError::Rule(r) => r.kind.code(),
-        CampaignError::Lint(report) => report
-            .errors
-            .first()
-            .map_or("segment_refused", |i| i.code.as_str()),
-        CampaignError::UnknownPurpose(_) => "unknown_purpose",
-        CampaignError::ChannelMismatch { .. } => "purpose_channel_mismatch",
-        CampaignError::Template(_) => "invalid_template",
-        CampaignError::HoldoutTooLarge(_) => "holdout_too_large",
-        CampaignError::UnknownRestrictedCategory(_) => "unknown_restricted_category",
-        CampaignError::TooManyPromoted => "too_many_restricted_categories",
-    };
-    ApiError::unprocessable(code, e.to_string().trim_end().to_owned())
-}
-
 /// Create a campaign. Its purpose must be a marketing purpose of the policy for its channel,
 /// and its segment must exist and pass the linter for that purpose.
 #[utoipa::path(post, path = "/v1/campaigns", tag = "campaigns", security(("api_key" = [])),
@@ -121,86 +97,24 @@ pub async fn create_campaign(
     _: Server<scope::Admin>,
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> ApiResult<(StatusCode, Json<CampaignBody>)> {
-    check_id("campaign", &input.id)?;
-    if Channel::parse(&input.channel).is_none() {
-        return Err(ApiError::unprocessable(
-            "invalid_channel",
-            format!(
-                "channel `{}` is not one of email, sms, push, web",
-                input.channel
-            ),
-        ));
-    }
-    if let Some(cap) = input.cap
-        && (cap.window_days == 0 || cap.window_days > WINDOW_DAYS_MAX)
-    {
-        return Err(ApiError::unprocessable(
-            "invalid_cap",
-            format!("cap.window_days must be 1 to {WINDOW_DAYS_MAX}"),
-        ));
-    }
-    let send_at = match &input.send_at {
-        None => None,
-        Some(t) => Some(
-            Timestamp::parse_rfc3339(t)
-                .ok_or_else(|| {
-                    ApiError::unprocessable(
-                        "invalid_send_at",
-                        "send_at must be an RFC 3339 time such as 2026-12-01T09:00:00Z",
-                    )
-                })?
-                .as_millis(),
-        ),
-    };
-    check_id("segment", &input.segment)?;
-    let segment_id = input.segment.clone();
-    let segment = state
-        .blocking(move |store| store.segment(&segment_id))
-        .await?
-        .ok_or_else(|| {
-            ApiError::unprocessable(
-                "unknown_segment",
-                format!(
-                    "no segment `{}`; create it with POST /v1/segments first",
-                    input.segment
-                ),
-            )
-        })?;
-    let spec = StoredCampaign {
-        id: input.id,
-        segment: input.segment,
-        channel: input.channel,
-        purpose: input.purpose,
-        template: input.template,
-        send_at,
-        cap: input.cap.map(|c| StoredCap {
-            max: c.max,
-            window_days: c.window_days,
-        }),
-        restricted_categories: input.restricted_categories,
-        holdout_percent: input.holdout_percent,
-        seed: rand::random(),
-    };
-    spec.compile(&segment.rule, &state.policy)
-        .map_err(campaign_error)?;
-    let record = CampaignRecord {
-        id: spec.id.clone(),
-        segment_id: spec.segment.clone(),
-        spec: serde_json::to_string(&spec)
-            .map_err(|e| ApiError::Internal(format!("campaign spec: {e}")))?,
-        created_at: state.now(),
-    };
-    let saved = record.clone();
-    state
-        .blocking(move |store| store.insert_campaign(&saved))
-        .await
-        .map_err(|e| match e {
-            ApiError::Conflict(..) => ApiError::Conflict(
-                "campaign_exists",
-                format!("a campaign `{}` already exists", record.id),
-            ),
-            other => other,
-        })?;
+    let (record, spec) = admin::create(
+        &state,
+        admin::NewCampaign {
+            id: input.id,
+            segment: input.segment,
+            channel: input.channel,
+            purpose: input.purpose,
+            template: input.template,
+            send_at: input.send_at,
+            cap: input.cap.map(|c| StoredCap {
+                max: c.max,
+                window_days: c.window_days,
+            }),
+            restricted_categories: input.restricted_categories,
+            holdout_percent: input.holdout_percent,
+        },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(body(&record, &spec))))
 }
 
@@ -216,20 +130,12 @@ pub async fn list_campaigns(
     State(state): State<AppState>,
     _: Server<scope::Admin>,
 ) -> ApiResult<Json<CampaignList>> {
-    let all = state.blocking(|store| store.campaigns()).await?;
-    let items = all
-        .iter()
-        .map(|r| stored(r).map(|s| body(r, &s)))
-        .collect::<ApiResult<_>>()?;
-    Ok(Json(CampaignList { items }))
-}
-
-pub(crate) async fn load_campaign(state: &AppState, id: String) -> ApiResult<CampaignRecord> {
-    check_id("campaign", &id)?;
-    state
-        .blocking(move |store| store.campaign(&id))
+    let items = admin::list(&state)
         .await?
-        .ok_or_else(|| ApiError::not_found("campaign_not_found", "no campaign with this id"))
+        .iter()
+        .map(|(r, s)| body(r, s))
+        .collect();
+    Ok(Json(CampaignList { items }))
 }
 
 /// One campaign.
@@ -241,8 +147,8 @@ pub async fn get_campaign(
     _: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CampaignBody>> {
-    let record = load_campaign(&state, id).await?;
-    Ok(Json(body(&record, &stored(&record)?)))
+    let record = admin::load(&state, id).await?;
+    Ok(Json(body(&record, &admin::stored(&record)?)))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -290,43 +196,10 @@ pub async fn run_campaign(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RunQuery>,
 ) -> ApiResult<Json<RunBody>> {
-    let record = load_campaign(&state, id).await?;
-    let st = state.clone();
-    let now = state.now();
     let dry_run = q.dry_run;
-    let actor = caller.actor();
-    let result = state
-        .blocking(move |store| {
-            let ctx = campaigns::ctx(&st, store, now);
-            let result = campaigns::run_campaign(&ctx, &record, dry_run)?;
-            if let Ok(done) = &result {
-                campaigns::audit_run(store, actor.clone(), &record.id, done, now)?;
-            }
-            Ok(result)
-        })
-        .await?
-        .map_err(|refusal| match refusal {
-            RunRefusal::SegmentMissing(s) => ApiError::Conflict(
-                "unknown_segment",
-                format!("the campaign's segment `{s}` no longer exists"),
-            ),
-            RunRefusal::NoLongerValid(e) => ApiError::Conflict(
-                "campaign_no_longer_valid",
-                format!("the campaign no longer passes the policy: {e}"),
-            ),
-            RunRefusal::NotDue(at) => ApiError::Conflict(
-                "campaign_not_due",
-                format!(
-                    "the campaign is scheduled for {}; run it then, or dry-run it now",
-                    at.to_rfc3339()
-                ),
-            ),
-        })?;
+    let result = admin::run(&state, id, dry_run, caller.actor()).await?;
     if let Some(run_id) = &result.run_id {
         tracing::info!(key = %caller.key_id, run = %run_id, flagged = result.flagged, held = result.held, "campaign run committed");
-        for (code, n) in ExclusionCode::ALL.iter().zip(&result.counts[1..]) {
-            candor_app::counters::note_exclusions(code.as_str(), *n);
-        }
     }
     let k = state.policy.k_anonymity;
     let summary = summarize(&result.counts, k);
@@ -346,9 +219,6 @@ pub async fn run_campaign(
     }))
 }
 
-/// Most outcomes listed for one subject.
-const SUBJECT_OUTCOMES_LEN_MAX: u32 = 100;
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubjectOutcomeBody {
     pub campaign: String,
@@ -367,26 +237,6 @@ pub struct SubjectOutcomes {
     pub items: Vec<SubjectOutcomeBody>,
 }
 
-fn outcome_sentence(reason: Option<&str>) -> &'static str {
-    match reason {
-        None => "you are in the campaign's audience and were sent it",
-        Some("not_in_segment") => "not sent: you are not in the campaign's audience",
-        Some("restricted") => "not sent: you asked for processing of your data to be restricted",
-        Some("no_consent") => "not sent: you have not agreed to this kind of message",
-        Some("unsubscribed") => "not sent: you unsubscribed from these messages",
-        Some("minor") => "not sent: this campaign is never sent to minors",
-        Some("restricted_content") => "not sent: you excluded yourself from this kind of offer",
-        Some("frequency_cap") => {
-            "not sent: you had already had as many messages as we send in that time"
-        }
-        Some("quiet_hours") => "not sent: it was night where you are",
-        Some("control_group") => {
-            "not sent: you were chosen at random for the comparison group, which gets no message"
-        }
-        Some(_) => "not sent",
-    }
-}
-
 /// Every campaign run that decided about the subject, newest first, with why they were or
 /// were not sent the message.
 #[utoipa::path(get, path = "/v1/subjects/{id}/campaigns", tag = "campaigns", security(("api_key" = [])),
@@ -397,15 +247,12 @@ pub async fn subject_campaigns(
     _: Server<scope::Decide>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SubjectOutcomes>> {
-    let key = state.subject_key(&id)?;
-    let outcomes = state
-        .blocking(move |store| store.subject_outcomes(&key, SUBJECT_OUTCOMES_LEN_MAX))
-        .await?;
+    let outcomes = admin::subject_outcomes(&state, &id).await?;
     Ok(Json(SubjectOutcomes {
         items: outcomes
             .into_iter()
             .map(|o| SubjectOutcomeBody {
-                explanation: outcome_sentence(o.reason.as_deref()),
+                explanation: admin::outcome_sentence(o.reason.as_deref()),
                 campaign: o.campaign_id,
                 run: o.run_id,
                 at: o.at.to_rfc3339(),

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use candor_domain::consent::{
-    self, AgeBand, ConsentRecord, ConsentState, Decision, Reason, Source, SubjectFacts,
+    AgeBand, ConsentRecord, ConsentState, Decision, Reason, Source, SubjectFacts,
 };
 use candor_domain::policy::Policy;
 use candor_domain::time::Timestamp;
@@ -312,69 +312,17 @@ pub async fn put_consents(
     let facts = parse_facts(body.subject.as_ref())?;
     let requested = build_records(&state, &body, now)?;
     let gpc = has_gpc(&headers);
-    if requested.is_empty() && !gpc && facts == SubjectFacts::default() {
-        return Err(ApiError::bad_request(
-            "empty_update",
-            "send at least one decision or subject fact",
-        ));
-    }
-    let policy = state.policy.clone();
-    let actor = access.audit_actor();
-    let evidence = body.evidence.as_ref().map(|e| e.to_string());
-    let by_server = access.is_server();
-    let quota = state.config.limits.consent_records_per_subject_per_day_max;
-    let (records, facts, n_before) = state
-        .blocking(move |store| {
-            let held = store
-                .subject(&subject)?
-                .map(|s| s.facts)
-                .unwrap_or_default();
-            let lifted = lifted_protection(&policy, &held, &facts, &requested);
-            if lifted.is_some() && !by_server {
-                return Ok(Err(Refused::LoosensProtection));
-            }
-            let mut existing = store.consent_records(&subject)?;
-            let n_before = existing.len();
-            // The signal is recorded before this request's own decisions, so an explicit grant
-            // in the same request stands and a bulk one does not.
-            let mut batch = if gpc {
-                consent::gpc_opt_outs(&policy, &existing, now)
-            } else {
-                Vec::new()
-            };
-            batch.extend(requested);
-            if let Err(refused) = within_daily_quota(&existing, batch.len(), quota, now) {
-                return Ok(Err(refused));
-            }
-            store.append_consents(&subject, &facts, &batch, now)?;
-            candor_app::audit::record_consents(store, &actor, &subject, &batch, now)?;
-            if let Some(what) = lifted {
-                record_lifted(
-                    store,
-                    &actor,
-                    &subject,
-                    what,
-                    &held,
-                    &facts,
-                    evidence.as_deref(),
-                    now,
-                )?;
-            }
-            existing.extend(batch);
-            // What the store now holds, without reading it again: it keeps each fact stated.
-            Ok(Ok((existing, held.updated(&facts), n_before)))
-        })
-        .await?
-        .map_err(Refused::into_error)?;
+    let update = candor_app::consent::ConsentUpdate {
+        subject,
+        facts,
+        requested,
+        gpc,
+        by_server: access.is_server(),
+        actor: access.audit_actor(),
+        evidence: body.evidence.as_ref().map(|e| e.to_string()),
+    };
+    let derived = candor_app::consent::update(&state, update).await?;
     tracing::info!(key = %access.label(), gpc, "consent recorded");
-    let derived = consent::derive(&state.policy, &facts, &records);
-    let before = consent::derive(&state.policy, &facts, &records[..n_before]);
-    if candor_app::recommend::personalization_allowed(&state.policy, &before)
-        && !candor_app::recommend::personalization_allowed(&state.policy, &derived)
-    {
-        // Their history trained the shared models; every instance rebuilds without it.
-        candor_app::recommend::invalidate(&state).await;
-    }
     Ok(Json(state_body(&state.policy, &derived)))
 }
 
@@ -386,17 +334,7 @@ pub async fn get_consents(
     State(state): State<AppState>,
     access: Access<act::ReadConsent>,
 ) -> ApiResult<Json<ConsentStateBody>> {
-    let subject = access.key();
-    let (records, facts) = state
-        .blocking(move |store| {
-            let facts = store
-                .subject(&subject)?
-                .map(|s| s.facts)
-                .unwrap_or_default();
-            Ok((store.consent_records(&subject)?, facts))
-        })
-        .await?;
-    let derived = consent::derive(&state.policy, &facts, &records);
+    let derived = candor_app::consent::state(&state, access.key()).await?;
     Ok(Json(state_body(&state.policy, &derived)))
 }
 
@@ -411,9 +349,7 @@ pub async fn consent_history(
 ) -> ApiResult<Json<PageBody<ConsentRecordBody>>> {
     let subject = access.key();
     let page = q.to_request(&state)?;
-    let page = state
-        .blocking(move |store| store.consent_history(&subject, page))
-        .await?;
+    let page = candor_app::consent::history(&state, subject, page).await?;
     Ok(Json(PageBody {
         items: page.items.into_iter().map(record_body).collect(),
         next_cursor: cursor(page.next),
@@ -432,103 +368,4 @@ pub(crate) fn record_body(r: ConsentRecord) -> ConsentRecordBody {
             .unwrap_or(serde_json::Value::String(r.evidence)),
         at: r.at.to_rfc3339(),
     }
-}
-
-/// What a consent update would lift of a possible minor's protection, if anything: a parental
-/// grant, or facts under which they would no longer count as a minor.
-fn lifted_protection(
-    policy: &Policy,
-    held: &SubjectFacts,
-    update: &SubjectFacts,
-    records: &[ConsentRecord],
-) -> Option<&'static str> {
-    if held.loosens_minor_protection(&held.updated(update), policy) {
-        return Some("facts");
-    }
-    records
-        .iter()
-        .any(|r| r.source == Source::Parental && r.decision == Decision::Granted)
-        .then_some("parental_consent")
-}
-
-/// Audits a lifted protection with a digest of its evidence (the evidence itself stays in the
-/// consent ledger, which erasure can reach; the audit log outlives erasure).
-#[allow(clippy::too_many_arguments)]
-fn record_lifted(
-    store: &dyn candor_store::Store,
-    actor: &candor_app::audit::Actor,
-    subject: &candor_domain::SubjectKey,
-    what: &str,
-    held: &SubjectFacts,
-    update: &SubjectFacts,
-    evidence: Option<&str>,
-    now: Timestamp,
-) -> candor_store::StoreResult<()> {
-    use sha2::Digest;
-    let after = held.updated(update);
-    let band = |f: &SubjectFacts| f.age_band.map_or("unknown".to_owned(), |b| b.to_string());
-    let event = candor_app::audit::AuditEvent::new(
-        actor.clone(),
-        candor_app::audit::AuditAction::MinorProtectionLifted,
-        candor_app::audit::AuditTarget::Subject(*subject),
-    )
-    .detail("lifted", what)
-    .detail("age_band_before", band(held))
-    .detail("age_band_after", band(&after))
-    .detail(
-        "evidence_sha256",
-        evidence.map_or("none".to_owned(), |e| hex::encode(sha2::Sha256::digest(e))),
-    );
-    candor_app::audit::record(store, event, now).map(|_| ())
-}
-
-/// Why a consent write was refused once the person's records were read.
-#[derive(Debug)]
-pub(crate) enum Refused {
-    /// A browser tried to lift a protection of a possible minor.
-    LoosensProtection,
-    /// The person's consent records for today are used up; seconds until tomorrow (UTC).
-    DailyQuota(u64),
-}
-
-impl Refused {
-    pub(crate) fn into_error(self) -> ApiError {
-        match self {
-            Refused::LoosensProtection => ApiError::forbidden(
-                "needs_server_key",
-                "only the shop's backend may change the facts that protect a possible minor (an \
-                 older age band, another country) or record a parental grant",
-            ),
-            Refused::DailyQuota(wait) => ApiError::TooManyRequests(
-                "consent_quota_exceeded",
-                "this person has recorded as many consent choices today as one person may; \
-                 try again tomorrow"
-                    .into(),
-                wait,
-            ),
-        }
-    }
-}
-
-/// Refuses adding `adding` records when the person already recorded `max` today (UTC): one person cannot grow the ledger, and
-/// every read of it, without bound.
-pub(crate) fn within_daily_quota(
-    existing: &[ConsentRecord],
-    adding: usize,
-    max: u32,
-    now: Timestamp,
-) -> Result<(), Refused> {
-    let day_start =
-        now.as_millis().div_euclid(candor_domain::time::DAY_MS) * candor_domain::time::DAY_MS;
-    let today = existing
-        .iter()
-        .filter(|r| r.at.as_millis() >= day_start)
-        .count();
-    if today + adding <= max as usize {
-        return Ok(());
-    }
-    let wait_ms = day_start + candor_domain::time::DAY_MS - now.as_millis();
-    Err(Refused::DailyQuota(
-        u64::try_from(wait_ms / 1_000).unwrap_or(1).max(1),
-    ))
 }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use candor_domain::time::{DAY_MS, Timestamp};
+use candor_domain::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -152,99 +152,50 @@ fn result_body(index: usize, o: Outcome) -> EventResult {
 /// Refuses, one event at a time, what a browser credential may not send: another person's
 /// events, a merge with a visitor whose token did not come along, contact data from an
 /// anonymous visitor. A server key may send anything.
-fn own_events(
+fn own_event(
     state: &AppState,
     cred: &Credential,
-    parsed: Vec<Result<ingest::Incoming, ingest::Invalid>>,
-) -> Vec<Result<ingest::Incoming, ingest::Invalid>> {
+    e: &ingest::Incoming,
+) -> Result<(), ingest::Invalid> {
     let refuse = |code: &'static str, message: &str| ingest::Invalid {
         code,
         message: message.to_owned(),
     };
-    let check = |e: &ingest::Incoming| -> Result<(), ingest::Invalid> {
-        match cred {
-            Credential::Server(_) | Credential::Publishable { .. } => Ok(()),
-            Credential::Visitor(v) => {
-                if e.subject != v.key || e.anonymous.is_some() {
-                    return Err(refuse(
-                        "subject_not_yours",
-                        "a visitor token sends only its own visitor's events: use its \
-                         anonymousId and no userId",
-                    ));
-                }
-                if e.traits.keys().any(|t| ingest::is_contact_trait(t)) {
-                    return Err(refuse(
-                        "contact_needs_subject_token",
-                        "contact details come from the person's own session token or the \
-                         shop's backend, never from an anonymous visitor",
-                    ));
-                }
-                Ok(())
+    match cred {
+        Credential::Server(_) | Credential::Publishable { .. } => Ok(()),
+        Credential::Visitor(v) => {
+            if e.subject != v.key || e.anonymous.is_some() {
+                return Err(refuse(
+                    "subject_not_yours",
+                    "a visitor token sends only its own visitor's events: use its \
+                     anonymousId and no userId",
+                ));
             }
-            Credential::Person(p) => {
-                let merge_ok = match (&e.anonymous, &p.visitor) {
-                    (None, _) => true,
-                    (Some(a), Some(v)) => *a == v.key,
-                    (Some(_), None) => false,
-                };
-                if !p.is_for(state, &e.subject) || !merge_ok {
-                    return Err(refuse(
-                        "subject_not_yours",
-                        "a session token sends only its person's events (userId), and merges \
-                         only the visitor whose token comes in the Candor-Visitor-Token header",
-                    ));
-                }
-                Ok(())
+            if e.traits.keys().any(|t| ingest::is_contact_trait(t)) {
+                return Err(refuse(
+                    "contact_needs_subject_token",
+                    "contact details come from the person's own session token or the \
+                     shop's backend, never from an anonymous visitor",
+                ));
             }
+            Ok(())
         }
-    };
-    parsed
-        .into_iter()
-        .map(|p| p.and_then(|e| check(&e).map(|()| e)))
-        .collect()
-}
-
-/// The size of a JSON value as sent (close enough: strings and numbers by their text), and its
-/// longest string, found in one walk without serializing it again.
-fn json_size(v: &Value) -> (usize, usize) {
-    match v {
-        Value::Null | Value::Bool(_) => (5, 0),
-        Value::Number(n) => (n.to_string().len(), 0),
-        Value::String(s) => (s.len() + 2, s.len()),
-        Value::Array(items) => items.iter().fold((2, 0), |(n, m), x| {
-            let (xn, xm) = json_size(x);
-            (n + xn + 1, m.max(xm))
-        }),
-        Value::Object(map) => map.iter().fold((2, 0), |(n, m), (k, x)| {
-            let (xn, xm) = json_size(x);
-            (n + k.len() + 4 + xn, m.max(xm).max(k.len()))
-        }),
+        Credential::Person(p) => {
+            let merge_ok = match (&e.anonymous, &p.visitor) {
+                (None, _) => true,
+                (Some(a), Some(v)) => *a == v.key,
+                (Some(_), None) => false,
+            };
+            if !p.is_for(state, &e.subject) || !merge_ok {
+                return Err(refuse(
+                    "subject_not_yours",
+                    "a session token sends only its person's events (userId), and merges \
+                     only the visitor whose token comes in the Candor-Visitor-Token header",
+                ));
+            }
+            Ok(())
+        }
     }
-}
-
-/// Refuses an event larger than `[limits] event_bytes_max`, or holding a value longer than
-/// `property_value_bytes_max`, before anything of it is parsed or stored.
-fn size_checked(limits: &candor_app::config::Limits, raw: &Value) -> Result<(), ingest::Invalid> {
-    let (bytes, longest) = json_size(raw);
-    if bytes > limits.event_bytes_max {
-        return Err(ingest::Invalid {
-            code: "event_too_large",
-            message: format!(
-                "an event is at most {} bytes; this one is about {bytes}",
-                limits.event_bytes_max
-            ),
-        });
-    }
-    if longest > limits.property_value_bytes_max {
-        return Err(ingest::Invalid {
-            code: "value_too_large",
-            message: format!(
-                "a property or trait value is at most {} bytes; one here has {longest}",
-                limits.property_value_bytes_max
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// Fills in a visitor's own anonymous id on events that name nobody.
@@ -283,37 +234,17 @@ async fn run(
             "send at least one event",
         ));
     }
-    let now = state.now();
     let raw = with_visitor_id(&cred, raw);
-    let limits = &state.config.limits;
-    let parsed: Vec<_> = raw
-        .into_iter()
-        .map(|v| {
-            size_checked(limits, &v)?;
-            ingest::parse(v, default_call, state.secret.as_bytes(), now)
-        })
-        .collect();
-    let parsed = own_events(&state, &cred, parsed);
-    let app = state.clone();
-    let outcomes = state
-        .blocking(move |store| {
-            let secret = app.secret.as_bytes();
-            let ctx = ingest::Context {
-                store,
-                policy: &app.policy,
-                secret,
-                half_life_days: app.config.profiles.half_life_days,
-            };
-            ingest::ingest(&ctx, parsed, gpc, now)
-        })
-        .await?;
+    let outcomes = candor_app::events::ingest_batch(&state, raw, default_call, gpc, |e| {
+        own_event(&state, &cred, e)
+    })
+    .await?;
     let results: Vec<EventResult> = outcomes
         .into_iter()
         .enumerate()
         .map(|(i, o)| result_body(i, o))
         .collect();
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
-    candor_app::counters::note_events(count("accepted"), count("invalid"));
     Ok(Json(IngestResponse {
         accepted: count("accepted"),
         dropped: count("dropped"),
@@ -530,20 +461,11 @@ pub async fn subject_events(
     let page = q.page().to_request(&state)?;
     // Every operator read of personal data is in the audit log before the data is returned.
     let read = q.audited_read(&caller, subject, "events")?;
-    let now = state.now();
-    let page = state
-        .blocking(move |store| {
-            let page = store.events(&subject, page)?;
-            candor_app::audit::record(store, read, now)?;
-            Ok(page)
-        })
-        .await?;
+    let page = candor_app::events::subject_events(&state, subject, page, read).await?;
     Ok(Json(PageBody {
         items: page
             .items
             .into_iter()
-            // Expired data is gone for every reader, even before the retention job runs.
-            .filter(|e| e.expires_at > now)
             .map(|e| StoredEventBody {
                 id: e.id,
                 event_type: e.event_type,
@@ -586,21 +508,11 @@ pub async fn drop_stats(
     _: Server<scope::Admin>,
     ApiQuery(q): ApiQuery<DropsQuery>,
 ) -> ApiResult<Json<Vec<DropCountBody>>> {
-    let days = q.days.unwrap_or(30);
-    if days == 0 || days > 400 {
-        return Err(ApiError::bad_request(
-            "invalid_days",
-            "days must be between 1 and 400",
-        ));
-    }
-    let since = state.now().as_millis().div_euclid(DAY_MS) - i64::from(days) + 1;
-    let rows = state
-        .blocking(move |store| store.drop_counts(since))
-        .await?;
+    let rows = candor_app::events::drop_counts(&state, q.days).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| DropCountBody {
-                date: Timestamp::from_millis(r.day * DAY_MS).date(),
+                date: candor_app::events::drop_day(&r).date(),
                 event_type: r.event_type,
                 reason: r.reason,
                 count: r.n,

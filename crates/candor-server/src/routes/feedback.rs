@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::State;
-use candor_store::{EventRewrite, Preferences};
+use candor_app::preferences::{Action, Target};
+use candor_store::Preferences;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -69,19 +70,6 @@ pub struct FeedbackBody {
     pub preferences: PreferencesBody,
     /// Events deleted by `remove_from_history`.
     pub removed_events: u64,
-}
-
-enum Target {
-    Item(String),
-    Category(String),
-}
-
-enum Action {
-    NotInterested(Target),
-    InterestedAgain(Target),
-    RemoveFromHistory(String),
-    Pause(bool),
-    SelfExclude,
 }
 
 fn parse(input: FeedbackInput) -> ApiResult<Action> {
@@ -166,95 +154,11 @@ pub async fn post_feedback(
     if matches!(action, Action::RemoveFromHistory(_) | Action::Pause(_)) {
         access.narrow(Act::PersonalControls)?;
     }
-    let key = access.key();
-    // Items named must exist, so a typo does not silently do nothing.
-    let item = match &action {
-        Action::NotInterested(Target::Item(i))
-        | Action::InterestedAgain(Target::Item(i))
-        | Action::RemoveFromHistory(i) => Some(i.clone()),
-        _ => None,
-    };
-    if let Some(item) = item
-        && state.blocking(move |s| s.item(&item)).await?.is_none()
-    {
-        return Err(ApiError::not_found(
-            "item_not_found",
-            "no item with that id",
-        ));
-    }
-    let now = state.now();
-    let half_life_days = state.config.profiles.half_life_days;
-    let (muted_max, hidden_max) = (
-        state.config.limits.muted_categories_max,
-        state.config.limits.hidden_items_max,
-    );
-    let (preferences, removed) = state
-        .blocking(move |store| {
-            let mut p = store.preferences(&key)?;
-            // A person's controls are bounded like everything else that grows: past the
-            // limit, a new mute or hide is refused (undoing one frees a place).
-            let full = match &action {
-                Action::NotInterested(Target::Category(c)) => {
-                    !p.muted_categories.contains(c) && p.muted_categories.len() >= muted_max
-                }
-                Action::NotInterested(Target::Item(i)) => {
-                    !p.hidden_items.contains(i) && p.hidden_items.len() >= hidden_max
-                }
-                _ => false,
-            };
-            if full {
-                return Ok(Err(ApiError::unprocessable(
-                    "preferences_full",
-                    format!(
-                        "a person may mute at most {muted_max} categories and hide at most \
-                         {hidden_max} items; undo one first"
-                    ),
-                )));
-            }
-            let mut removed = 0;
-            match action {
-                Action::NotInterested(Target::Item(i)) => {
-                    p.hidden_items.insert(i);
-                }
-                Action::NotInterested(Target::Category(c)) => {
-                    p.muted_categories.insert(c);
-                }
-                Action::InterestedAgain(Target::Item(i)) => {
-                    p.hidden_items.remove(&i);
-                }
-                Action::InterestedAgain(Target::Category(c)) => {
-                    p.muted_categories.remove(&c);
-                }
-                Action::Pause(paused) => p.paused = paused,
-                Action::SelfExclude => p.self_excluded = true,
-                Action::RemoveFromHistory(item) => {
-                    let delete: Vec<i64> = store
-                        .all_events(&key)?
-                        .into_iter()
-                        .filter(|e| e.item_id.as_deref() == Some(item.as_str()))
-                        .map(|e| e.id)
-                        .collect();
-                    removed = delete.len() as u64;
-                    if !delete.is_empty() {
-                        let rewrite = EventRewrite {
-                            delete,
-                            narrow: Vec::new(),
-                        };
-                        store.rewrite_events(&key, &rewrite, half_life_days, now)?;
-                    }
-                }
-            }
-            store.put_preferences(&key, &p, now)?;
-            Ok(Ok((p, removed)))
-        })
-        .await??;
-    if removed > 0 {
-        // The shared models learnt from these events; every instance rebuilds without them.
-        candor_app::recommend::invalidate(&state).await;
-    }
+    let done = candor_app::preferences::feedback(&state, access.key(), action).await?;
+    let removed = done.removed_events;
     tracing::info!(key = %access.label(), removed, "recommendation feedback recorded");
     Ok(Json(FeedbackBody {
-        preferences: preferences.into(),
+        preferences: done.preferences.into(),
         removed_events: removed,
     }))
 }
@@ -267,7 +171,6 @@ pub async fn get_preferences(
     State(state): State<AppState>,
     access: Access<act::ReadPreferences>,
 ) -> ApiResult<Json<PreferencesBody>> {
-    let key = access.key();
-    let p = state.blocking(move |s| s.preferences(&key)).await?;
+    let p = candor_app::preferences::preferences(&state, access.key()).await?;
     Ok(Json(p.into()))
 }

@@ -4,40 +4,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use candor_segments::kanon::{SuppressedCount, suppress};
-use candor_segments::lint::{LintIssue, lint};
-use candor_segments::rule::{self, Rule, Value};
-use candor_segments::segment::{Segment, SegmentError};
+use candor_segments::kanon::SuppressedCount;
+use candor_segments::lint::LintIssue;
+use candor_segments::rule::{self, Value};
 use candor_store::SegmentRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Server, scope};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
-use candor_app::campaigns;
+use candor_app::segments::Linted;
 
-/// Longest segment or campaign id, in bytes.
-pub const RESOURCE_ID_BYTES_MAX: usize = 64;
-
-pub(crate) fn check_id(what: &'static str, id: &str) -> ApiResult<()> {
-    let ok = !id.is_empty()
-        && id.len() <= RESOURCE_ID_BYTES_MAX
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "invalid_id",
-            format!(
-                "{what} ids are 1 to {RESOURCE_ID_BYTES_MAX} lowercase letters, digits, `_` or `-`"
-            ),
-        ))
-    }
-}
+pub use candor_app::segments::{RESOURCE_ID_BYTES_MAX, check_id};
 
 /// A rule to check.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -96,9 +76,9 @@ pub async fn lint_segment(
     _: Server<scope::Admin>,
     ApiJson(body): ApiJson<LintRequest>,
 ) -> ApiResult<Json<LintResponse>> {
-    let rule = match Rule::parse(&body.rule) {
-        Ok(r) => r,
-        Err(e) => {
+    let report = match candor_app::segments::lint_rule(&state.policy, &body.rule, &body.purpose)? {
+        Linted::Report(report) => report,
+        Linted::Unparsable(e) => {
             return Ok(Json(LintResponse {
                 ok: false,
                 errors: vec![rule_finding(&e)],
@@ -106,13 +86,6 @@ pub async fn lint_segment(
             }));
         }
     };
-    let Ok(purpose) = candor_domain::PurposeId::parse(&body.purpose) else {
-        return Err(ApiError::unprocessable(
-            "unknown_purpose",
-            format!("`{}` is not a purpose id", body.purpose),
-        ));
-    };
-    let report = lint(rule.ast(), &purpose, &state.policy);
     Ok(Json(LintResponse {
         ok: report.is_ok(),
         errors: report.errors.iter().map(finding).collect(),
@@ -143,9 +116,10 @@ pub struct SegmentBody {
 }
 
 fn segment_body(r: &SegmentRecord, state: &AppState) -> SegmentBody {
-    let warnings = Segment::create(&r.name, &r.rule, &r.purpose, &state.policy)
-        .map(|s| s.warnings().iter().map(finding).collect())
-        .unwrap_or_default();
+    let warnings = candor_app::segments::warnings(&state.policy, r)
+        .iter()
+        .map(finding)
+        .collect();
     SegmentBody {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -153,23 +127,6 @@ fn segment_body(r: &SegmentRecord, state: &AppState) -> SegmentBody {
         rule: r.rule.clone(),
         created_at: r.created_at.to_rfc3339(),
         warnings,
-    }
-}
-
-pub(crate) fn segment_error(e: SegmentError) -> ApiError {
-    match e {
-        SegmentError::InvalidName => ApiError::unprocessable("invalid_segment_name", e.to_string()),
-        SegmentError::InvalidPurpose(_) => {
-            ApiError::unprocessable("unknown_purpose", e.to_string())
-        }
-        SegmentError::Rule(r) => ApiError::unprocessable(r.kind.code(), r.to_string()),
-        SegmentError::Lint(report) => {
-            let code = report
-                .errors
-                .first()
-                .map_or("segment_refused", |i| i.code.as_str());
-            ApiError::unprocessable(code, report.to_string().trim_end().to_owned())
-        }
     }
 }
 
@@ -183,30 +140,9 @@ pub async fn create_segment(
     _: Server<scope::Admin>,
     ApiJson(body): ApiJson<SegmentInput>,
 ) -> ApiResult<(StatusCode, Json<SegmentBody>)> {
-    check_id("segment", &body.id)?;
-    let segment = Segment::create(&body.name, &body.rule, &body.purpose, &state.policy)
-        .map_err(segment_error)?;
-    let record = SegmentRecord {
-        id: body.id,
-        name: segment.name().to_owned(),
-        purpose: segment.purpose().to_string(),
-        rule: segment.rule().source().to_owned(),
-        created_at: state.now(),
-    };
-    let saved = record.clone();
-    state
-        .blocking(move |store| store.insert_segment(&saved))
-        .await
-        .map_err(|e| match e {
-            ApiError::Conflict(..) => ApiError::Conflict(
-                "segment_exists",
-                format!(
-                    "a segment `{}` already exists; segments cannot be changed",
-                    record.id
-                ),
-            ),
-            other => other,
-        })?;
+    let record =
+        candor_app::segments::create(&state, body.id, &body.name, &body.purpose, &body.rule)
+            .await?;
     Ok((StatusCode::CREATED, Json(segment_body(&record, &state))))
 }
 
@@ -222,18 +158,10 @@ pub async fn list_segments(
     State(state): State<AppState>,
     _: Server<scope::Admin>,
 ) -> ApiResult<Json<SegmentList>> {
-    let all = state.blocking(|store| store.segments()).await?;
+    let all = candor_app::segments::list(&state).await?;
     Ok(Json(SegmentList {
         items: all.iter().map(|r| segment_body(r, &state)).collect(),
     }))
-}
-
-pub(crate) async fn load_segment(state: &AppState, id: String) -> ApiResult<SegmentRecord> {
-    check_id("segment", &id)?;
-    state
-        .blocking(move |store| store.segment(&id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("segment_not_found", "no segment with this id"))
 }
 
 /// One segment.
@@ -245,7 +173,7 @@ pub async fn get_segment(
     _: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<SegmentBody>> {
-    let record = load_segment(&state, id).await?;
+    let record = candor_app::segments::load(&state, id).await?;
     Ok(Json(segment_body(&record, &state)))
 }
 
@@ -276,36 +204,11 @@ pub async fn preview_segment(
     _: Server<scope::Admin>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<PreviewBody>> {
-    let record = load_segment(&state, id).await?;
-    let segment = Segment::create(&record.name, &record.rule, &record.purpose, &state.policy)
-        .map_err(segment_error)?;
-    let st = state.clone();
-    let now = state.now();
-    let n = state
-        .blocking(move |store| {
-            let ctx = campaigns::ctx(&st, store, now);
-            let catalog = ctx.catalog()?;
-            let query = campaigns::audience_query(segment.rule(), now, now);
-            let parts = campaigns::fold_audience(
-                store,
-                &query,
-                || 0u64,
-                |n, page| {
-                    for row in page {
-                        let data = ctx.subject_from_row(row, &catalog);
-                        *n += u64::from(segment.matches(&data.view, now));
-                    }
-                    Ok(())
-                },
-            )?;
-            Ok(parts.into_iter().sum::<u64>())
-        })
-        .await?;
-    let k = state.policy.k_anonymity;
+    let preview = candor_app::segments::preview(&state, id).await?;
     Ok(Json(PreviewBody {
-        segment: record.id,
-        size: count_json(suppress(n, k)),
-        k,
+        segment: preview.segment.id,
+        size: count_json(preview.size),
+        k: preview.k,
     }))
 }
 
@@ -374,31 +277,16 @@ pub async fn memberships(
     state: &AppState,
     key: candor_domain::SubjectKey,
 ) -> ApiResult<Vec<MembershipBody>> {
-    let st = state.clone();
-    let now = state.now();
-    let (segments, data) = state
-        .blocking(move |store| {
-            let ctx = campaigns::ctx(&st, store, now);
-            let catalog = ctx.catalog()?;
-            Ok((store.segments()?, ctx.load_subject(&key, &catalog, now)?))
-        })
-        .await?;
-    let mut out = Vec::new();
-    for r in &segments {
-        // A segment the current policy no longer allows selects nobody.
-        let Ok(segment) = Segment::create(&r.name, &r.rule, &r.purpose, &state.policy) else {
-            continue;
-        };
-        let explanation = segment.explain(&data.view, now);
-        if !explanation.matched {
-            continue;
-        }
-        out.push(MembershipBody {
-            segment: r.id.clone(),
-            name: r.name.clone(),
-            purpose: r.purpose.clone(),
-            explanation: explanation.sentence(segment.name()),
-            clauses: explanation
+    let memberships = candor_app::segments::memberships(state, key).await?;
+    Ok(memberships
+        .into_iter()
+        .map(|m| MembershipBody {
+            segment: m.segment.id,
+            name: m.segment.name,
+            purpose: m.segment.purpose,
+            explanation: m.sentence,
+            clauses: m
+                .explanation
                 .clauses
                 .iter()
                 .map(|c| ClauseBody {
@@ -416,7 +304,6 @@ pub async fn memberships(
                     text: c.to_string(),
                 })
                 .collect(),
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }

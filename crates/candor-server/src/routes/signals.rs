@@ -142,7 +142,7 @@ pub async fn post_consent_signals(
             let mut existing = store.consent_records(&subject)?;
             let batch = records(&policy, &existing, &decoded, now);
             if let Err(refused) =
-                crate::routes::consent::within_daily_quota(&existing, batch.len(), quota, now)
+                candor_app::consent::within_daily_quota(&existing, batch.len(), quota, now)
             {
                 return Ok(Err(refused));
             }
@@ -159,7 +159,7 @@ pub async fn post_consent_signals(
             Ok(Ok((existing, facts)))
         })
         .await?
-        .map_err(crate::routes::consent::Refused::into_error)?;
+        .map_err(ApiError::from)?;
     tracing::info!(key = %access.label(), signals = effects.len(), "consent signals recorded");
     let derived = consent::derive(&state.policy, &facts, &records);
     Ok(Json(SignalsResponse {

@@ -33,6 +33,9 @@ impl Ingest for PostgresStore {
         self.write(|tx| {
             {
                 let mut conn = PgConn::new(&mut *tx);
+                for (key, facts) in &commit.subjects {
+                    consent::upsert_subject(&mut conn, key, facts, now)?;
+                }
                 for (key, records) in &commit.consents {
                     consent::append_consents(
                         &mut conn,

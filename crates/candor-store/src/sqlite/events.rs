@@ -96,11 +96,14 @@ fn commit_group(conn: &mut Connection, jobs: &[Pending]) -> DbResult<Vec<Vec<Ins
     Ok(all)
 }
 
-/// One planned batch inside the group's transaction: its consents, its audit entries (after
+/// One planned batch inside the group's transaction: its subjects' facts, its consents, its audit entries (after
 /// the chain's head, in order), then its events.
 fn write_commit(tx: &Transaction<'_>, commit: &IngestCommit) -> DbResult<Vec<InsertOutcome>> {
     let now = commit.batch.now.unwrap_or(Timestamp::EPOCH);
     let mut conn = SqliteConn(tx);
+    for (key, facts) in &commit.subjects {
+        consent::upsert_subject(&mut conn, key, facts, now)?;
+    }
     for (key, records) in &commit.consents {
         consent::append_consents(&mut conn, key, &SubjectFacts::default(), records, now)?;
     }

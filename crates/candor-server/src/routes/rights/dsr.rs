@@ -62,24 +62,13 @@ pub async fn list_dsr(
     _: Server<scope::Admin>,
     ApiQuery(q): ApiQuery<DsrQuery>,
 ) -> ApiResult<Json<PageBody<DsrBody>>> {
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s @ (DSR_STATUS_IN_PROGRESS | DSR_STATUS_COMPLETED)) => Some(s.to_owned()),
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_status",
-                format!("status `{other}` is not one of in_progress, completed"),
-            ));
-        }
-    };
+    let status = candor_app::rights::dsr::parse_status(q.status.as_deref())?;
     let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor,
     }
     .to_request(&state)?;
-    let page = state
-        .blocking(move |store| store.dsr_requests(status.as_deref(), page))
-        .await?;
+    let page = candor_app::rights::dsr::list(&state, status, page).await?;
     let now = state.now();
     Ok(Json(PageBody {
         items: page.items.into_iter().map(|r| dsr_body(r, now)).collect(),

@@ -129,62 +129,6 @@ pub struct ExportQuery {
     pub jurisdiction: Option<String>,
 }
 
-/// What the store holds about one subject, read in one blocking task.
-pub(super) struct Held {
-    subject: Option<SubjectRecord>,
-    records: Vec<ConsentRecord>,
-    events: Vec<StoredEvent>,
-    pub(super) contact: BTreeMap<String, String>,
-    profile: Option<Profile>,
-    muted: Vec<String>,
-    restricted: Option<Timestamp>,
-    exposures: Vec<candor_store::Exposure>,
-    preferences: candor_store::Preferences,
-    campaigns: Vec<candor_store::SubjectOutcome>,
-}
-
-pub(super) fn gather(
-    store: &dyn candor_store::Store,
-    subject: &SubjectKey,
-    now: Timestamp,
-) -> candor_store::StoreResult<Option<Held>> {
-    if store.subject_footprint(subject)?.is_empty() {
-        return Ok(None);
-    }
-    let sealed = store.contact(subject)?;
-    let mut contact = BTreeMap::new();
-    if !sealed.is_empty() {
-        // The key exists whenever contact data does; `fresh` is never used then.
-        let key = DataKey::from_bytes(store.data_key(subject, random_key(), now)?);
-        for (field, bytes) in sealed {
-            match crypto::open(&key, &contact_context(subject, &field), &bytes) {
-                Ok(plain) => {
-                    contact.insert(field, String::from_utf8_lossy(&plain).into_owned());
-                }
-                Err(e) => tracing::warn!(error = %e, "contact field does not open"),
-            }
-        }
-    }
-    Ok(Some(Held {
-        subject: store.subject(subject)?,
-        records: store.consent_records(subject)?,
-        events: store.all_events(subject)?,
-        contact,
-        profile: store.profile(subject)?,
-        muted: store.muted_interests(subject)?,
-        restricted: store.restriction(subject)?,
-        exposures: store.exposures_for_subject(subject)?,
-        campaigns: store.subject_outcomes(subject, 10_000)?,
-        preferences: store.preferences(subject)?,
-    }))
-}
-
-pub(super) fn random_key() -> [u8; 32] {
-    let mut k = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut k);
-    k
-}
-
 fn interests(profile: Option<&Profile>, now: Timestamp, half_life_days: f64) -> Vec<InterestBody> {
     let mut v: Vec<InterestBody> = profile
         .map(|p| p.interest_shares(now, half_life_days))
@@ -311,33 +255,15 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let subject = access.key();
     let html = wants_html(&q, &headers)?;
-    let request = new_request(
+    let held = candor_app::rights::export::export(
         &state,
-        "access",
-        &subject,
-        q.jurisdiction.as_deref(),
-        true,
-        serde_json::json!({"by": access.actor(), "format": if html { "html" } else { "json" }}),
-    )?;
-    let now = state.now();
-    let audit = candor_app::audit::AuditEvent::new(
+        subject,
         access.audit_actor(),
-        candor_app::audit::AuditAction::DataExported,
-        candor_app::audit::AuditTarget::Subject(subject),
+        access.actor(),
+        if html { "html" } else { "json" },
+        q.jurisdiction.as_deref(),
     )
-    .detail("format", if html { "html" } else { "json" });
-    let held = state
-        .blocking(move |store| {
-            let held = gather(store, &subject, now)?;
-            if held.is_some() {
-                store.insert_dsr(&request)?;
-                // Recorded before the data leaves: who read a person's data, and how.
-                candor_app::audit::record(store, audit, now)?;
-            }
-            Ok(held)
-        })
-        .await?
-        .ok_or_else(subject_not_found)?;
+    .await?;
     let mut body = export_body(&state, held);
     body.processing.segments = crate::routes::segments::memberships(&state, subject).await?;
     let mut response = if html {

@@ -27,14 +27,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use candor_domain::SubjectKey;
-use candor_domain::consent::{self, ConsentRecord, Decision, Reason, Source, SubjectFacts};
-use candor_domain::crypto::{self, DataKey};
+use candor_domain::consent;
 use candor_domain::profile::Profile;
-use candor_domain::time::{DAY_MS, Timestamp};
-use candor_store::{
-    DSR_STATUS_COMPLETED, DSR_STATUS_IN_PROGRESS, DsrRequest, NewDsrRequest, StoredEvent,
-    SubjectRecord,
-};
+use candor_domain::time::Timestamp;
+use candor_store::{DSR_STATUS_COMPLETED, DsrRequest, NewDsrRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -45,14 +41,9 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use candor_app::erasure::{self, SignedReceipt};
-use candor_app::ingest::contact_context;
+use candor_app::rights::export::Held;
 
-/// Longest contact value accepted on rectification, in bytes.
-pub const CONTACT_VALUE_BYTES_MAX: usize = 320;
-/// Longest interest category name accepted, in bytes.
-pub const CATEGORY_BYTES_MAX: usize = 128;
-/// Most distinct items looked up to explain one recommendation.
-const EXPLAIN_ITEMS_MAX: usize = 500;
+pub use candor_app::rights::rectify::{CATEGORY_BYTES_MAX, CONTACT_VALUE_BYTES_MAX};
 
 // --- The request log. ---
 
@@ -66,26 +57,6 @@ pub struct RequestQuery {
     pub jurisdiction: Option<String>,
 }
 
-fn jurisdiction_days(state: &AppState, asked: Option<&str>) -> ApiResult<(String, u32)> {
-    let rights = &state.config.subject_rights;
-    let name = asked.unwrap_or(&rights.default_jurisdiction);
-    match rights.deadline_days.get(name) {
-        Some(days) => Ok((name.to_owned(), *days)),
-        None => Err(ApiError::bad_request(
-            "unknown_jurisdiction",
-            format!(
-                "jurisdiction `{name}` is not one of {}",
-                rights
-                    .deadline_days
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
-    }
-}
-
 /// A request to log, received now; `completed` for those answered at once.
 fn new_request(
     state: &AppState,
@@ -95,22 +66,16 @@ fn new_request(
     completed: bool,
     detail: serde_json::Value,
 ) -> ApiResult<NewDsrRequest> {
-    let (jurisdiction, days) = jurisdiction_days(state, jurisdiction)?;
-    let now = state.now();
-    Ok(NewDsrRequest {
-        kind: kind.to_owned(),
-        subject_ref: erasure::subject_ref(state.secret.as_bytes(), subject),
+    Ok(candor_app::rights::request(
+        state,
+        kind,
+        subject,
         jurisdiction,
-        received_at: now,
-        deadline_at: now.plus_millis(i64::from(days) * DAY_MS),
-        completed_at: completed.then_some(now),
-        detail: detail.to_string(),
-    })
+        completed,
+        detail,
+    )?)
 }
 
 fn subject_not_found() -> ApiError {
-    ApiError::not_found(
-        "subject_not_found",
-        "Candor holds no data about this subject",
-    )
+    candor_app::rights::subject_not_found().into()
 }

@@ -14,27 +14,14 @@ async fn set_restriction(
     q: RequestQuery,
     restrict: bool,
 ) -> ApiResult<Json<RestrictionBody>> {
-    let subject = access.key();
-    let request = new_request(
+    let since = candor_app::rights::restrict::set(
         &state,
-        if restrict {
-            "restriction"
-        } else {
-            "restriction_lifted"
-        },
-        &subject,
+        access.key(),
+        restrict,
+        access.actor(),
         q.jurisdiction.as_deref(),
-        true,
-        serde_json::json!({"by": access.actor()}),
-    )?;
-    let now = state.now();
-    let since = state
-        .blocking(move |store| {
-            store.set_restriction(&subject, restrict.then_some(now))?;
-            store.insert_dsr(&request)?;
-            store.restriction(&subject)
-        })
-        .await?;
+    )
+    .await?;
     Ok(Json(RestrictionBody {
         restricted: since.is_some(),
         since: since.map(Timestamp::to_rfc3339),
@@ -75,12 +62,6 @@ pub struct ObjectionBody {
     pub consents: ConsentStateBody,
 }
 
-/// Whether a purpose is marketing: messages on a channel, targeted advertising, or sale and
-/// sharing of personal data.
-pub fn is_marketing(p: &candor_domain::policy::Purpose) -> bool {
-    p.channel.is_some() || p.targeted_advertising || p.sale_or_sharing
-}
-
 /// Object to all marketing in one call (GDPR Art. 21(2)): every marketing purpose is
 /// withdrawn, recorded in the ledger with source `subject`.
 #[utoipa::path(post, path = "/v1/subjects/{id}/objection", tag = "subject rights", security(("api_key" = [])),
@@ -92,47 +73,15 @@ pub async fn post_objection(
     access: Access<act::Privacy>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<Json<ObjectionBody>> {
-    let subject = access.key();
-    let now = state.now();
-    let policy = state.policy.clone();
-    let records: Vec<ConsentRecord> = policy
-        .purposes
-        .iter()
-        .filter(|p| is_marketing(p))
-        .map(|p| ConsentRecord {
-            purpose: p.id.clone(),
-            decision: Decision::Withdrawn,
-            purpose_version: p.version.clone(),
-            policy_version: policy.version.clone(),
-            source: Source::Subject,
-            bulk: true,
-            evidence: serde_json::json!({"request": "objection", "by": access.actor()}).to_string(),
-            at: now,
-        })
-        .collect();
-    let withdrawn: Vec<String> = records.iter().map(|r| r.purpose.to_string()).collect();
-    let request = new_request(
+    let objection = candor_app::rights::restrict::object(
         &state,
-        "objection",
-        &subject,
+        access.key(),
+        access.actor(),
         q.jurisdiction.as_deref(),
-        true,
-        serde_json::json!({"by": access.actor(), "withdrawn": withdrawn}),
-    )?;
-    let (all, facts) = state
-        .blocking(move |store| {
-            store.append_consents(&subject, &SubjectFacts::default(), &records, now)?;
-            store.insert_dsr(&request)?;
-            let facts = store
-                .subject(&subject)?
-                .map(|s| s.facts)
-                .unwrap_or_default();
-            Ok((store.consent_records(&subject)?, facts))
-        })
-        .await?;
-    let derived = consent::derive(&state.policy, &facts, &all);
+    )
+    .await?;
     Ok(Json(ObjectionBody {
-        withdrawn,
-        consents: state_body(&state.policy, &derived),
+        consents: state_body(&state.policy, &objection.state),
+        withdrawn: objection.withdrawn,
     }))
 }
