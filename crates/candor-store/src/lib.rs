@@ -13,6 +13,7 @@
 
 pub mod accountability;
 pub mod campaigns;
+pub mod experiments;
 mod keys;
 pub mod model;
 pub mod postgres;
@@ -32,6 +33,7 @@ use std::collections::BTreeMap;
 pub use accountability::{DeletedExposures, Exposure};
 pub use campaigns::*;
 pub use candor_accountability::audit::{AuditDraft, AuditEntry};
+pub use experiments::*;
 pub use model::*;
 pub use rights::*;
 pub use wrap::{KekRecord, KekRoot, KekStatus};
@@ -52,8 +54,8 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The storage contract.
-pub trait Store: Send + Sync + 'static {
+/// The storage contract. Aggregates with a trait of their own are its supertraits.
+pub trait Store: ExperimentStore + Send + Sync + 'static {
     /// Whether the store can serve requests now (for `/readyz`).
     fn ping(&self) -> StoreResult<()>;
 

@@ -17,6 +17,7 @@ mod accountability;
 mod campaigns;
 mod data_keys;
 mod events;
+mod experiments;
 mod ledger;
 mod migrations;
 mod pool;

@@ -5,6 +5,7 @@ mod accountability;
 mod campaigns;
 mod data_keys;
 mod events;
+mod experiments;
 mod files;
 mod ledger;
 mod migrations;
