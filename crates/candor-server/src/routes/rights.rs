@@ -185,6 +185,8 @@ pub struct ProcessingBody {
     pub campaigns: Vec<CampaignOutcomeBody>,
     /// The marketing segments the person is in now, and the values that put them there.
     pub segments: Vec<crate::routes::segments::MembershipBody>,
+    /// The experiments the person is in, with their arm ("you are in test X, variant B").
+    pub experiments: Vec<crate::routes::experiments::AssignmentBody>,
 }
 
 /// One campaign decision about the person.
@@ -242,6 +244,7 @@ struct Held {
     exposures: Vec<candor_store::Exposure>,
     preferences: candor_store::Preferences,
     campaigns: Vec<candor_store::SubjectOutcome>,
+    experiments: Vec<crate::experiments::PersonAssignment>,
 }
 
 fn gather(
@@ -277,6 +280,7 @@ fn gather(
         exposures: store.exposures_for_subject(subject)?,
         campaigns: store.subject_outcomes(subject, 10_000)?,
         preferences: store.preferences(subject)?,
+        experiments: crate::experiments::assignments_of_person(store, subject)?,
     }))
 }
 
@@ -377,6 +381,7 @@ fn export_body(state: &AppState, held: Held) -> ExportBody {
                 })
                 .collect(),
             segments: Vec::new(),
+            experiments: held.experiments.into_iter().map(Into::into).collect(),
         },
     }
 }
@@ -603,6 +608,23 @@ pub fn render_html(b: &ExportBody) -> String {
             escape(&b.inferred.muted_interests.join(", "))
         ));
     }
+    o.push_str("<h2>Tests you are in</h2>\n");
+    table(
+        &mut o,
+        &["Test", "Your group", "Since", "Lists shown"],
+        b.processing
+            .experiments
+            .iter()
+            .map(|e| {
+                vec![
+                    e.name.clone(),
+                    e.arm.clone(),
+                    e.assigned_at.clone(),
+                    e.n_lists_shown.to_string(),
+                ]
+            })
+            .collect(),
+    );
     o.push_str("</body></html>\n");
     o
 }
