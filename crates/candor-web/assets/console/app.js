@@ -551,6 +551,8 @@
 
   function experimentReport(id) {
     var out = P.clear($("experiment-report"));
+    out.removeAttribute("data-state");
+    out.setAttribute("data-experiment", id);
     out.appendChild(el("p", { class: "muted", text: "Loading…" }));
     api("GET", "/v1/experiments/" + enc(id) + "/report").then(function (r) {
       P.clear(out);
@@ -577,6 +579,7 @@
       out.appendChild(d.guardrails.length
         ? table(["Metric", "Status"], d.guardrails.map(function (g) { return [g.metric, words(g.status)]; }))
         : el("p", { class: "muted", text: "None." }));
+      out.setAttribute("data-state", "done");
     });
   }
 
