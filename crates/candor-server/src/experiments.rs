@@ -133,6 +133,14 @@ pub fn create(
         Err(errors) => errors.iter().map(Problem::from).collect(),
     };
     problems.extend(check_against_server(&experiment, policy));
+    if let Target::Campaign(campaign) = &experiment.target
+        && store.campaign(campaign)?.is_none()
+    {
+        problems.push(Problem {
+            code: "experiment_campaign_unknown",
+            message: format!("no campaign `{campaign}`; create the campaign first"),
+        });
+    }
     if existing.iter().any(|e| e.id == experiment.id) {
         return Err(CreateError::Taken);
     }

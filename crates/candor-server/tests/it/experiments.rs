@@ -328,6 +328,12 @@ async fn bad_definitions_are_refused_with_their_codes() {
     let r = create(&app, unknown_purpose).await;
     assert_eq!(r.code(), "experiment_purpose_unknown");
 
+    let mut unknown_campaign = definition("campaign");
+    unknown_campaign["target"] = json!({"kind": "campaign", "id": "no-such-campaign"});
+    unknown_campaign["purpose"] = json!("email_marketing");
+    let r = create(&app, unknown_campaign).await;
+    assert_eq!(r.code(), "experiment_campaign_unknown");
+
     let r = create(&app, json!({"id": "shapeless"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.code(), "invalid_experiment");
