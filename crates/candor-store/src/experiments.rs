@@ -7,8 +7,7 @@
 //! [`crate::rights`]' subject tables, so they are counted in the footprint, exported, erased
 //! with the person, and carried over to the known person on identify.
 //!
-//! The SQL is written once here with `?N` placeholders; PostgreSQL reads it through
-//! [`postgres_sql`].
+//! The SQL, shared by both backends, is in `sql::experiments`.
 
 use candor_domain::SubjectKey;
 use candor_domain::time::Timestamp;
@@ -179,64 +178,4 @@ pub trait ExperimentStore {
         purpose: &str,
         since: Timestamp,
     ) -> StoreResult<Vec<Withdrawal>>;
-}
-
-pub(crate) const EXPERIMENT_COLUMNS: &str =
-    "id, definition, policy_version, status, created_at, stopped_at";
-
-pub(crate) const INSERT_EXPERIMENT: &str =
-    "INSERT INTO experiments (id, definition, policy_version, status, created_at, stopped_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-
-pub(crate) const STOP_EXPERIMENT: &str =
-    "UPDATE experiments SET definition = ?2, status = 'stopped', stopped_at = ?3 WHERE id = ?1";
-
-pub(crate) const ASSIGNMENT_COLUMNS: &str = "experiment_id, subject_key, arm, assigned_at";
-
-/// Inserts an assignment; `replace` overwrites one already there (identify), otherwise it is kept.
-pub(crate) fn put_assignment_sql(replace: bool) -> &'static str {
-    if replace {
-        "INSERT INTO experiment_assignments (experiment_id, subject_key, arm, assigned_at)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (subject_key, experiment_id)
-         DO UPDATE SET arm = excluded.arm, assigned_at = excluded.assigned_at"
-    } else {
-        "INSERT INTO experiment_assignments (experiment_id, subject_key, arm, assigned_at)
-         VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (subject_key, experiment_id) DO NOTHING"
-    }
-}
-
-pub(crate) const DELETE_ASSIGNMENTS: &str =
-    "DELETE FROM experiment_assignments WHERE subject_key = ?1";
-
-pub(crate) const MOVE_EXPOSURES: &str =
-    "UPDATE experiment_exposures SET subject_key = ?2 WHERE subject_key = ?1";
-
-pub(crate) const EXPOSURE_COLUMNS: &str = "experiment_id, subject_key, arm, list_id, at";
-
-pub(crate) const INSERT_EXPOSURE: &str =
-    "INSERT INTO experiment_exposures (experiment_id, subject_key, arm, list_id, at)
-     VALUES (?1, ?2, ?3, ?4, ?5)";
-
-/// The events of exposed people since `?2`; columns subject, type, item, properties, time.
-pub(crate) const EXPERIMENT_EVENTS: &str =
-    "SELECT subject_key, event_type, item_id, properties, occurred_at FROM events
-     WHERE subject_key IN
-         (SELECT DISTINCT subject_key FROM experiment_exposures WHERE experiment_id = ?1)
-       AND occurred_at >= ?2
-     ORDER BY id";
-
-/// Exposed people's earliest withdrawal or refusal of purpose `?2` at or after `?3`.
-pub(crate) const EXPERIMENT_WITHDRAWALS: &str = "SELECT subject_key, min(at) FROM consents
-     WHERE purpose = ?2 AND decision IN ('withdrawn', 'denied') AND at >= ?3
-       AND subject_key IN
-         (SELECT DISTINCT subject_key FROM experiment_exposures WHERE experiment_id = ?1)
-     GROUP BY subject_key
-     ORDER BY subject_key";
-
-/// A statement written here as PostgreSQL reads it: `?N` becomes `$N`. The statements above
-/// hold no other question mark.
-pub(crate) fn postgres_sql(sql: &str) -> String {
-    sql.replace('?', "$")
 }

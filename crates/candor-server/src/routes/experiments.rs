@@ -13,10 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::experiments::{self as use_case, CreateError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::segments::check_id;
 use crate::state::AppState;
+use candor_app::experiments::{self as use_case, CreateError};
 
 /// An experiment as stored.
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,8 +5,8 @@
 //! routes; a person sees only their own assignments.
 
 use axum::http::StatusCode;
+use candor_app::recommend::rebuild_once;
 use candor_domain::time::Timestamp;
-use candor_server::recommend::rebuild_once;
 use serde_json::{Value, json};
 
 use crate::support::{NOW, SHOP_ORIGIN, TestApp, off_runtime};

@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
+use candor_app::Clock;
+use candor_app::config::Overrides;
+use candor_app::experiments as use_case;
 use candor_experiments::render;
-use candor_server::config::Overrides;
-use candor_server::experiments as use_case;
-use candor_server::state::Clock;
 use clap::{Subcommand, ValueEnum};
 
 use super::Common;

@@ -20,7 +20,7 @@ fn seed(dir: &std::path::Path) {
     }))
     .unwrap();
     let policy = Policy::default_policy();
-    candor_server::experiments::create(&store, &policy, experiment, Timestamp::from_millis(0))
+    candor_app::experiments::create(&store, &policy, experiment, Timestamp::from_millis(0))
         .unwrap();
     // Three people exposed: far fewer than k.
     let exposures: Vec<ExperimentExposure> = (0..3)
