@@ -9,6 +9,7 @@ use candor_app::recommend::rebuild_once;
 use candor_domain::time::Timestamp;
 use serde_json::{Value, json};
 
+use crate::recommend::post;
 use crate::support::{NOW, SHOP_ORIGIN, TestApp, off_runtime};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -42,7 +43,7 @@ async fn shop() -> TestApp {
             );
         }
     }
-    post_events(&app, events).await;
+    post(&app, events).await;
     off_runtime(|| rebuild_once(&app.state).unwrap());
     app
 }
@@ -62,21 +63,6 @@ async fn consent(app: &TestApp, subject: &str, decision: &str) {
 
 async fn grant(app: &TestApp, subject: &str) {
     consent(app, subject, "granted").await;
-}
-
-async fn post_events(app: &TestApp, events: Vec<Value>) {
-    let r = app
-        .call(
-            "POST",
-            "/v1/events",
-            Some(&app.ingest),
-            Some(json!({"events": events})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    for result in r.body["results"].as_array().unwrap() {
-        assert_eq!(result["status"], "accepted", "{}", r.body);
-    }
 }
 
 /// Two variants on the `home` slot, half each; B is less diverse and shows fewer items.
@@ -185,7 +171,7 @@ async fn a_simulated_experiment_recovers_its_known_effect() {
     assert!(n_a > 150 && n_b > 150, "a fair split: {n_a} / {n_b}");
     let app = app.at(Timestamp::from_millis(NOW + 2 * HOUR_MS));
     for chunk in orders.chunks(500) {
-        post_events(&app, chunk.to_vec()).await;
+        post(&app, chunk.to_vec()).await;
     }
 
     // Two days later every window has closed.
@@ -519,7 +505,7 @@ async fn a_visitors_arm_carries_over_on_identify() {
     assert!(arm.is_string(), "{}", r.body);
 
     grant(&app, "dana").await;
-    post_events(
+    post(
         &app,
         vec![
             json!({"type": "identify", "userId": "dana", "anonymousId": anon,
