@@ -520,3 +520,39 @@ async fn a_visitors_arm_carries_over_on_identify() {
     assert_eq!(mine[0]["n_lists_shown"], 1, "the visitor's list came along");
     assert_eq!(home(&app, "dana").await["experiment"]["arm"], arm);
 }
+
+#[tokio::test]
+async fn the_holdout_gets_no_personalization() {
+    let app = shop().await;
+    let mut held = definition("held");
+    held["holdout_bp"] = json!(5000);
+    assert_eq!(create(&app, held).await.status, StatusCode::CREATED);
+    let (mut n_holdout, mut n_variants) = (0, 0);
+    for i in 0..40 {
+        let user = format!("held-{i}");
+        grant(&app, &user).await;
+        // History to personalize from, so a non-personalized list is the holdout's doing.
+        post(
+            &app,
+            vec![
+                json!({"type": "track", "event": "Product Viewed", "userId": user,
+                "messageId": format!("held-view-{i}"), "timestamp": rfc3339(NOW - HOUR_MS),
+                "properties": {"product_id": "shoe-1"}}),
+            ],
+        )
+        .await;
+        let list = home(&app, &user).await;
+        if list["experiment"]["arm"] == "holdout" {
+            n_holdout += 1;
+            assert_eq!(list["personalized"], false, "{list}");
+            assert_eq!(list["basis"]["code"], "experiment_holdout", "{list}");
+        } else {
+            n_variants += 1;
+            assert_ne!(list["basis"]["code"], "experiment_holdout", "{list}");
+        }
+    }
+    assert!(
+        n_holdout > 5 && n_variants > 5,
+        "{n_holdout} held out, {n_variants} in variants"
+    );
+}
