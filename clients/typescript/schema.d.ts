@@ -261,6 +261,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every experiment, oldest first. */
+        get: operations["list_experiments"];
+        put?: never;
+        /**
+         * Create an experiment; refused with every problem of its definition, each with a stable
+         *     code (`experiment_allocation_sum`, `experiment_overlap`,
+         *     `experiment_metric_event_undeclared`...).
+         */
+        post: operations["create_experiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One experiment. */
+        get: operations["get_experiment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An experiment's results now: per metric and arm the people measured and their mean, each
+         *     variant's effect against the control with its fixed-horizon and always-valid intervals and
+         *     adjusted p-values, the sample-ratio check and the guardrails' verdicts. Aggregates only:
+         *     an arm with fewer than k people shows "fewer than k" and no mean or comparison.
+         */
+        get: operations["experiment_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop an experiment now: nobody is assigned from then on; its data stays for the report.
+         *     Stopping a stopped experiment changes nothing.
+         */
+        post: operations["stop_experiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/fairness/campaigns/{id}": {
         parameters: {
             query?: never;
@@ -1102,6 +1183,23 @@ export interface components {
             at: string;
             note: string;
         };
+        /** @description One experiment a person is in, as the person sees it. */
+        AssignmentBody: {
+            /** @description The person's arm: a variant's name, or `holdout`. */
+            arm: string;
+            assigned_at: string;
+            /** @description The experiment's id. */
+            experiment: string;
+            /**
+             * Format: u-int64
+             * @description How many lists were shown to the person under this experiment.
+             */
+            n_lists_shown: number;
+            /** @description Its name. */
+            name: string;
+            /** @description The same as a sentence. */
+            text: string;
+        };
         AttributeReportBody: {
             attribute: string;
             between_groups: components["schemas"]["DisparitiesBody"];
@@ -1513,6 +1611,24 @@ export interface components {
              *     answered `invalid` in `results` without refusing the others.
              */
             events: unknown[];
+        };
+        /** @description An experiment as stored. */
+        ExperimentBody: {
+            created_at: string;
+            /**
+             * @description The definition: target, variants with their allocations and settings, holdout share,
+             *     start and stop, primary metric and guardrails.
+             */
+            definition: Record<string, never>;
+            id: string;
+            /** @description The policy version the definition was validated against. */
+            policy_version: string;
+            /** @description `active` (assigns people between its start and stop) or `stopped`. */
+            status: string;
+            stopped_at?: string | null;
+        };
+        ExperimentList: {
+            items: components["schemas"]["ExperimentBody"][];
         };
         ExplainedItem: {
             categories: string[];
@@ -1939,6 +2055,8 @@ export interface components {
         ProcessingBody: {
             /** @description Every campaign run that decided about the person: sent, or not and why. */
             campaigns: components["schemas"]["CampaignOutcomeBody"][];
+            /** @description The experiments the person is in, with their arm ("you are in test X, variant B"). */
+            experiments: components["schemas"]["AssignmentBody"][];
             /** @description Recommendations shown to the person, newest last. */
             exposures: components["schemas"]["ExposureBody"][];
             /** @description The person's choices about recommendations. */
@@ -2062,6 +2180,7 @@ export interface components {
         RecommendationsBody: {
             /** @description Why it is or is not personalized. */
             basis: components["schemas"]["BasisBody"];
+            experiment?: null | components["schemas"]["ServedBody"];
             items: components["schemas"]["RecommendedItem"][];
             /** @description When the models were last rebuilt (RFC 3339); absent before the first build. */
             model_built_at?: string | null;
@@ -2170,6 +2289,18 @@ export interface components {
         };
         SegmentList: {
             items: components["schemas"]["SegmentBody"][];
+        };
+        /** @description The experiment a recommendation list was shown under. */
+        ServedBody: {
+            /** @description The person's arm (`holdout` for the global holdout). */
+            arm: string;
+            /** @description The experiment's id. */
+            id: string;
+            /**
+             * @description Send it as the `list_id` property of a click on one of the list's items, so the click
+             *     is attributed to this list.
+             */
+            list_id: string;
         };
         /** @description A number, or a phrase where the number could single someone out */
         ShownCount: number | string;
@@ -3710,6 +3841,540 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_experiments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "created_at": "2026-01-05T10:00:00.000Z",
+                     *           "definition": {
+                     *             "guardrails": [
+                     *               {
+                     *                 "direction": "higher_is_better",
+                     *                 "metric": {
+                     *                   "event_type": "Order Completed",
+                     *                   "kind": "revenue",
+                     *                   "name": "revenue",
+                     *                   "window_ms": 604800000
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "holdout_bp": 500,
+                     *             "id": "home-diversity",
+                     *             "name": "Home list: diversity 0.2, six items",
+                     *             "primary": {
+                     *               "event_type": "Order Completed",
+                     *               "kind": "conversion",
+                     *               "name": "orders",
+                     *               "pre_window_ms": 604800000,
+                     *               "window_ms": 604800000
+                     *             },
+                     *             "purpose": "personalization",
+                     *             "start_ms": 1767607200000,
+                     *             "target": {
+                     *               "id": "home",
+                     *               "kind": "slot"
+                     *             },
+                     *             "variants": [
+                     *               {
+                     *                 "allocation_bp": 5000,
+                     *                 "name": "control"
+                     *               },
+                     *               {
+                     *                 "allocation_bp": 5000,
+                     *                 "name": "focused",
+                     *                 "settings": {
+                     *                   "diversity": 0.2,
+                     *                   "n_items": 6
+                     *                 }
+                     *               }
+                     *             ]
+                     *           },
+                     *           "id": "home-diversity",
+                     *           "policy_version": "864117f4da646241",
+                     *           "status": "active"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ExperimentList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_experiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The experiment definition */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "guardrails": [
+                 *         {
+                 *           "direction": "higher_is_better",
+                 *           "metric": {
+                 *             "event_type": "Order Completed",
+                 *             "kind": "revenue",
+                 *             "name": "revenue",
+                 *             "window_ms": 604800000
+                 *           }
+                 *         }
+                 *       ],
+                 *       "holdout_bp": 500,
+                 *       "id": "home-diversity",
+                 *       "name": "Home list: diversity 0.2, six items",
+                 *       "primary": {
+                 *         "event_type": "Order Completed",
+                 *         "kind": "conversion",
+                 *         "name": "orders",
+                 *         "pre_window_ms": 604800000,
+                 *         "window_ms": 604800000
+                 *       },
+                 *       "purpose": "personalization",
+                 *       "start_ms": 1767607200000,
+                 *       "target": {
+                 *         "id": "home",
+                 *         "kind": "slot"
+                 *       },
+                 *       "variants": [
+                 *         {
+                 *           "allocation_bp": 5000,
+                 *           "name": "control"
+                 *         },
+                 *         {
+                 *           "allocation_bp": 5000,
+                 *           "name": "focused",
+                 *           "settings": {
+                 *             "diversity": 0.2,
+                 *             "n_items": 6
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentBody"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server's limit, counted after decompression (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON, or its Content-Encoding is not gzip, deflate or identity (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_experiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The experiment id
+                 * @example home-diversity
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentBody"];
+                };
+            };
+            /** @description A malformed path or query (`invalid_path`, `invalid_query`, `invalid_subject_id`, ...). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    experiment_report: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `json` (default), `markdown` or `svg`.
+                 * @example json
+                 */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The experiment id
+                 * @example home-diversity
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as JSON, Markdown or SVG */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                    "text/markdown": string;
+                    "image/svg+xml": string;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stop_experiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The experiment id
+                 * @example home-diversity
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentBody"];
+                };
+            };
+            /** @description A malformed path or query (`invalid_path`, `invalid_query`, `invalid_subject_id`, ...). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     [name: string]: unknown;

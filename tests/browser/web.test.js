@@ -1240,3 +1240,43 @@ test("console: the consent-rates chart draws the ledger's counts, suppressed bel
     await b.close();
   }
 });
+
+test("console: an experiment's report, suppressed below k; the person sees the test they are in", async () => {
+  const b = await open();
+  try {
+    const id = freshId("exp");
+    const created = await api("POST", "/v1/experiments", KEYS.admin, {
+      id, name: "Home length", purpose: "personalization", target: { kind: "slot", id },
+      variants: [{ name: "A", allocation_bp: 5000 }, { name: "B", allocation_bp: 5000, settings: { n_items: 4 } }],
+      start_ms: Date.now() - 1000,
+      primary: { name: "orders", kind: "conversion", event_type: "Order Completed", window_ms: 1000 },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const subject = newSubject("tested");
+    const granted = await api("PUT", `/v1/subjects/${subject}/consents`, KEYS.ingest,
+      { decisions: [{ purpose: "personalization", decision: "granted" }] });
+    assert.equal(granted.status, 200, JSON.stringify(granted.body));
+    const list = await api("GET", `/v1/subjects/${subject}/recommendations?slot=${id}`, KEYS.decide);
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    const arm = list.body.experiment.arm;
+
+    const { page } = b;
+    await signIn(page);
+    await page.locator(`button[data-experiment="${id}"]`).click();
+    await page.locator(`#experiment-report[data-experiment="${id}"][data-state=done]`).waitFor();
+    const text = await page.locator("#experiment-report").innerText();
+    assert.match(text, /Home length/);
+    assert.match(text, /fewer than 10/);
+    assert.match(text, /Sample ratio: suppressed/);
+    await screenshotOf(page.locator("#experiments"), "console-experiments.png");
+    assert.deepEqual(b.errors, []);
+
+    await openPrivacyAs(page, subject);
+    const mine = page.locator(`#tests-list li[data-experiment="${id}"]`);
+    await mine.waitFor();
+    assert.equal(await mine.getAttribute("data-arm"), arm);
+    assert.match(await mine.innerText(), new RegExp(`Home length.*variant ${arm}`));
+  } finally {
+    await b.close();
+  }
+});

@@ -20,6 +20,7 @@ pub mod decide;
 pub mod erasure;
 pub mod error;
 pub mod events;
+pub mod experiments;
 pub mod fairness;
 pub mod fairness_body;
 pub mod ingest;

@@ -98,6 +98,10 @@ pub struct ServeRequest<'a> {
     pub context: Option<&'a str>,
     pub n: usize,
     pub diversity: f32,
+    /// An experiment variant's exploration share, replacing the one `diversity` implies.
+    pub exploration_share: Option<f32>,
+    /// An experiment variant's model (`ease`, `knn` or `popularity`).
+    pub model: Option<&'a str>,
     pub seed: u64,
 }
 
@@ -139,7 +143,7 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
     } else {
         basis(r.policy, r.consent, !strongest.is_empty())
     };
-    if strongest.is_empty() {
+    if strongest.is_empty() || r.model == Some("popularity") {
         let items = non_personalized(models, r.context, r.n, &blocked);
         return (false, basis, items);
     }
@@ -159,12 +163,16 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
     let mut exclude = history.clone();
     exclude.extend((0..models.n_items()).filter(|&item| blocked(item)));
     let pool = candidate_pool(r.n);
-    let config = rerank_config(r.n, r.diversity);
+    let mut config = rerank_config(r.n, r.diversity);
+    if let Some(share) = r.exploration_share {
+        config.exploration_share = share;
+    }
     let discount = Some((models.popularity.scores(), config.popularity_exponent));
     // Candidates are ranked without explanations; only the items picked are explained.
     let ease = models
         .ease
         .as_ref()
+        .filter(|_| r.model != Some("knn"))
         .filter(|ease| history.iter().any(|&item| ease.covers(item)));
     let scored = match ease {
         Some(ease) => recommend_scores_weighted(ease, &weighted, &exclude, pool, discount),

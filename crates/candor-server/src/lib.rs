@@ -178,6 +178,23 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/unsubscribe/{token}",
             get(routes::unsubscribe::unsubscribe_page).post(routes::unsubscribe::unsubscribe),
+        )
+        // Experiments.
+        .route(
+            "/v1/experiments",
+            post(routes::experiments::create_experiment).get(routes::experiments::list_experiments),
+        )
+        .route(
+            "/v1/experiments/{id}",
+            get(routes::experiments::get_experiment),
+        )
+        .route(
+            "/v1/experiments/{id}/stop",
+            post(routes::experiments::stop_experiment),
+        )
+        .route(
+            "/v1/experiments/{id}/report",
+            get(routes::experiments::experiment_report),
         );
 
     Router::new()

@@ -56,6 +56,11 @@ use examples::Examples;
         crate::routes::campaigns::subject_campaigns,
         crate::routes::decide::decide, crate::routes::time_zone::put_time_zone,
         crate::routes::unsubscribe::unsubscribe_page, crate::routes::unsubscribe::unsubscribe,
+        // Experiments.
+        crate::routes::experiments::create_experiment,
+        crate::routes::experiments::list_experiments, crate::routes::experiments::get_experiment,
+        crate::routes::experiments::stop_experiment,
+        crate::routes::experiments::experiment_report,
     ),
     components(schemas(ErrorBody, ErrorDetail, crate::routes::ShownCount)),
     modifiers(&ApiKeyAuth, &PathParameters, &Examples, &CommonResponses, &SdkBodies),
@@ -117,6 +122,13 @@ const PATH_PARAMETERS: &[(&str, &str, usize, usize, &str)] = &[
     ),
     (
         "/v1/campaigns/{id}",
+        "id",
+        1,
+        crate::routes::segments::RESOURCE_ID_BYTES_MAX,
+        "^[a-z0-9_-]+$",
+    ),
+    (
+        "/v1/experiments/{id}",
         "id",
         1,
         crate::routes::segments::RESOURCE_ID_BYTES_MAX,

@@ -72,6 +72,11 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     outbox_leases_retries_and_completes(&fresh());
     unsubscribes_time_zones_and_erasure(&fresh());
     flagged_runs_hold_deliveries_until_acknowledged(&fresh());
+    // Experiments.
+    experiments_round_trip_and_stop(&fresh());
+    assignments_are_sticky_and_carry_over(&fresh());
+    experiment_reads_serve_the_report(&fresh());
+    experiment_data_is_subject_data(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -2465,4 +2470,285 @@ pub fn flagged_runs_hold_deliveries_until_acknowledged(store: &dyn Store) {
         "fl-3"
     );
     assert_eq!(store.fairness_flags(Some("spring"), 1).unwrap().len(), 1);
+}
+
+// --- Experiments ------------------------------------------------------------------------------
+
+fn experiment_record(id: &str, at: i64) -> crate::ExperimentRecord {
+    crate::ExperimentRecord {
+        id: id.to_owned(),
+        definition: format!("{{\"id\":\"{id}\"}}"),
+        policy_version: "pv-1".to_owned(),
+        status: crate::ExperimentStatus::Active,
+        created_at: Timestamp::from_millis(at),
+        stopped_at: None,
+    }
+}
+
+fn assignment_record(
+    experiment: &str,
+    s: SubjectKey,
+    arm: &str,
+    at: i64,
+) -> crate::AssignmentRecord {
+    crate::AssignmentRecord {
+        experiment_id: experiment.to_owned(),
+        subject: s,
+        arm: arm.to_owned(),
+        assigned_at: Timestamp::from_millis(at),
+    }
+}
+
+fn experiment_exposure(
+    experiment: &str,
+    s: SubjectKey,
+    arm: &str,
+    list: &str,
+    at: i64,
+) -> crate::ExperimentExposure {
+    crate::ExperimentExposure {
+        experiment_id: experiment.to_owned(),
+        subject: s,
+        arm: arm.to_owned(),
+        list_id: Some(list.to_owned()),
+        at: Timestamp::from_millis(at),
+    }
+}
+
+pub fn experiments_round_trip_and_stop(store: &dyn Store) {
+    assert!(store.experiment("x").unwrap().is_none());
+    store
+        .insert_experiment(&experiment_record("b", 20))
+        .unwrap();
+    store
+        .insert_experiment(&experiment_record("a", 10))
+        .unwrap();
+    assert!(matches!(
+        store.insert_experiment(&experiment_record("a", 30)),
+        Err(crate::StoreError::Conflict(_))
+    ));
+    let ids: Vec<String> = store
+        .experiments()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["a", "b"], "oldest first");
+    assert_eq!(
+        store.experiment("a").unwrap(),
+        Some(experiment_record("a", 10))
+    );
+    store
+        .stop_experiment("a", "{\"stopped\":true}", Timestamp::from_millis(40))
+        .unwrap();
+    let stopped = store.experiment("a").unwrap().unwrap();
+    assert_eq!(stopped.status, crate::ExperimentStatus::Stopped);
+    assert_eq!(stopped.stopped_at, Some(Timestamp::from_millis(40)));
+    assert_eq!(stopped.definition, "{\"stopped\":true}");
+    assert_eq!(
+        store.experiment("b").unwrap().unwrap().status,
+        crate::ExperimentStatus::Active
+    );
+    assert!(matches!(
+        store.stop_experiment("nope", "{}", Timestamp::from_millis(40)),
+        Err(crate::StoreError::NotFound)
+    ));
+}
+
+pub fn assignments_are_sticky_and_carry_over(store: &dyn Store) {
+    let (visitor, person, other) = (subject(60), subject(61), subject(62));
+    assert!(store.assignment("e1", &visitor).unwrap().is_none());
+    let first = assignment_record("e1", visitor, "b", 100);
+    assert_eq!(store.put_assignment(&first).unwrap(), first);
+    // A second enrollment (another instance, a retry) gets the arm already stored.
+    let again = assignment_record("e1", visitor, "a", 200);
+    assert_eq!(store.put_assignment(&again).unwrap(), first);
+    store
+        .put_assignment(&assignment_record("e2", visitor, "holdout", 150))
+        .unwrap();
+    store
+        .put_assignment(&assignment_record("e1", person, "a", 300))
+        .unwrap();
+    store
+        .put_assignment(&assignment_record("e1", other, "a", 300))
+        .unwrap();
+    let arms = |s: &SubjectKey| -> Vec<(String, String)> {
+        store
+            .assignments_for_subject(s)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.experiment_id, a.arm))
+            .collect()
+    };
+    assert_eq!(
+        arms(&visitor),
+        [
+            ("e1".to_owned(), "b".to_owned()),
+            ("e2".to_owned(), "holdout".to_owned())
+        ],
+        "oldest first"
+    );
+    store
+        .record_experiment_exposures(&[experiment_exposure("e1", visitor, "b", "l1", 110)])
+        .unwrap();
+    // Identify: the caller decided the visitor's earlier arm wins for e1 and e2 carries over.
+    let carried = [
+        assignment_record("e1", visitor, "b", 100),
+        assignment_record("e2", visitor, "holdout", 150),
+    ];
+    store
+        .carry_over_assignments(&visitor, &person, &carried)
+        .unwrap();
+    assert!(arms(&visitor).is_empty());
+    assert_eq!(
+        arms(&person),
+        [
+            ("e1".to_owned(), "b".to_owned()),
+            ("e2".to_owned(), "holdout".to_owned())
+        ]
+    );
+    assert_eq!(
+        store.assignment("e1", &person).unwrap().unwrap().subject,
+        person
+    );
+    // The visitor's exposures are the person's now, like their events.
+    assert!(
+        store
+            .experiment_exposures_for_subject(&visitor)
+            .unwrap()
+            .is_empty()
+    );
+    let moved = store.experiment_exposures_for_subject(&person).unwrap();
+    assert_eq!(moved, [experiment_exposure("e1", person, "b", "l1", 110)]);
+    assert_eq!(arms(&other), [("e1".to_owned(), "a".to_owned())]);
+}
+
+pub fn experiment_reads_serve_the_report(store: &dyn Store) {
+    let policy = Policy::default_policy();
+    let (s, t, stranger) = (subject(70), subject(71), subject(72));
+    store
+        .record_experiment_exposures(&[
+            experiment_exposure("e1", s, "a", "l1", 1_000),
+            experiment_exposure("e1", t, "b", "l2", 1_100),
+            experiment_exposure("e1", s, "a", "l3", 1_200),
+            experiment_exposure("e2", stranger, "a", "l4", 1_000),
+        ])
+        .unwrap();
+    let exposures = store.experiment_exposures("e1").unwrap();
+    assert_eq!(
+        exposures,
+        [
+            experiment_exposure("e1", s, "a", "l1", 1_000),
+            experiment_exposure("e1", t, "b", "l2", 1_100),
+            experiment_exposure("e1", s, "a", "l3", 1_200),
+        ],
+        "in the order recorded"
+    );
+    let mut order = event(s, 1, "sku-1", Some(Interaction::Purchase), 1_500);
+    order.event_type = "Order Completed".to_owned();
+    order.properties = "{\"revenue\":12.5,\"product_id\":\"sku-1\"}".to_owned();
+    let mut click = event(t, 2, "sku-2", Some(Interaction::View), 1_600);
+    click.properties = "{\"list_id\":\"l2\",\"total\":\"not a number\"}".to_owned();
+    let old = event(s, 3, "sku-3", Some(Interaction::View), 100);
+    let strangers = event(stranger, 4, "sku-4", Some(Interaction::View), 1_500);
+    store
+        .insert_events(batch(vec![order, click, old, strangers], 2_000))
+        .unwrap();
+    let events = store
+        .experiment_events("e1", Timestamp::from_millis(500))
+        .unwrap();
+    assert_eq!(
+        events.len(),
+        2,
+        "exposed people's events since the time asked: {events:?}"
+    );
+    assert_eq!(events[0].subject, s);
+    assert_eq!(events[0].event_type, "Order Completed");
+    assert_eq!(events[0].item_id.as_deref(), Some("sku-1"));
+    assert_eq!(events[0].revenue, Some(12.5));
+    assert_eq!(events[0].list_id, None);
+    assert_eq!(events[0].at, Timestamp::from_millis(1_500));
+    assert_eq!(events[1].list_id.as_deref(), Some("l2"));
+    assert_eq!(
+        events[1].revenue, None,
+        "a property of the wrong type reads as absent"
+    );
+    // Withdrawals: the earliest withdrawal or refusal of the purpose since the time asked.
+    for (who, decisions) in [
+        (
+            s,
+            vec![
+                (Decision::Granted, 900),
+                (Decision::Withdrawn, 1_300),
+                (Decision::Denied, 1_400),
+            ],
+        ),
+        (
+            t,
+            vec![(Decision::Withdrawn, 400), (Decision::Granted, 800)],
+        ),
+        (stranger, vec![(Decision::Withdrawn, 1_300)]),
+    ] {
+        let records: Vec<ConsentRecord> = decisions
+            .into_iter()
+            .map(|(d, at)| record(&policy, "personalization", d, at))
+            .collect();
+        store
+            .append_consents(
+                &who,
+                &SubjectFacts::default(),
+                &records,
+                Timestamp::from_millis(2_000),
+            )
+            .unwrap();
+    }
+    let withdrawals = store
+        .experiment_withdrawals("e1", "personalization", Timestamp::from_millis(500))
+        .unwrap();
+    assert_eq!(
+        withdrawals,
+        [crate::Withdrawal {
+            subject: s,
+            at: Timestamp::from_millis(1_300)
+        }]
+    );
+    assert!(
+        store
+            .experiment_withdrawals("e1", "analytics", Timestamp::from_millis(0))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub fn experiment_data_is_subject_data(store: &dyn Store) {
+    let (s, other) = (subject(80), subject(81));
+    store
+        .put_assignment(&assignment_record("e1", s, "b", 100))
+        .unwrap();
+    store
+        .put_assignment(&assignment_record("e1", other, "a", 100))
+        .unwrap();
+    store
+        .record_experiment_exposures(&[
+            experiment_exposure("e1", s, "b", "l1", 110),
+            experiment_exposure("e1", s, "b", "l2", 120),
+            experiment_exposure("e1", other, "a", "l3", 110),
+        ])
+        .unwrap();
+    let footprint = store.subject_footprint(&s).unwrap();
+    assert_eq!(footprint.get("experiment_assignments"), Some(&1));
+    assert_eq!(footprint.get("experiment_exposures"), Some(&2));
+    let counts = store
+        .erase_subject(&s, &crate::ErasurePlan { tombstone: None })
+        .unwrap();
+    assert_eq!(counts["experiment_assignments"], 1);
+    assert_eq!(counts["experiment_exposures"], 2);
+    assert!(store.subject_footprint(&s).unwrap().is_empty());
+    assert!(store.assignments_for_subject(&s).unwrap().is_empty());
+    assert_eq!(
+        store.experiment_exposures("e1").unwrap().len(),
+        1,
+        "only the other's is left"
+    );
+    assert_eq!(store.assignments_for_subject(&other).unwrap().len(), 1);
 }

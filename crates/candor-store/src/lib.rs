@@ -13,6 +13,7 @@
 
 pub mod accountability;
 pub mod campaigns;
+pub mod experiments;
 pub mod model;
 pub mod postgres;
 pub mod rights;
@@ -32,6 +33,7 @@ use std::collections::BTreeMap;
 pub use accountability::{DeletedExposures, Exposure};
 pub use campaigns::*;
 pub use candor_accountability::audit::{AuditDraft, AuditEntry};
+pub use experiments::*;
 pub use model::*;
 pub use rights::*;
 pub use wrap::{KekRecord, KekRoot, KekStatus};
@@ -62,6 +64,7 @@ pub trait Store:
     + RightsStore
     + AuditStore
     + CampaignStore
+    + ExperimentStore
     + Send
     + Sync
     + 'static
@@ -76,6 +79,7 @@ impl<T> Store for T where
         + RightsStore
         + AuditStore
         + CampaignStore
+        + ExperimentStore
         + Send
         + Sync
         + 'static
@@ -108,8 +112,8 @@ pub(crate) fn stream_buffered<S: CampaignStore + ?Sized>(
 /// The store traits, for one `use` wherever a store is called.
 pub mod prelude {
     pub use crate::{
-        AuditStore, CampaignStore, ConsentStore, EventStore, KeyStore, MetaStore, RightsStore,
-        Store,
+        AuditStore, CampaignStore, ConsentStore, EventStore, ExperimentStore, KeyStore, MetaStore,
+        RightsStore, Store,
     };
 }
 

@@ -146,6 +146,18 @@ pub(crate) const SUBJECT_TABLES: &[(&str, &str, &str, &str)] = &[
     ("deliveries", "deliveries", "subject_key = {k}", "1"),
     ("unsubscribes", "unsubscribes", "subject_key = {k}", "1"),
     ("time_zone", "subject_time_zones", "subject_key = {k}", "1"),
+    (
+        "experiment_assignments",
+        "experiment_assignments",
+        "subject_key = {k}",
+        "1",
+    ),
+    (
+        "experiment_exposures",
+        "experiment_exposures",
+        "subject_key = {k}",
+        "1",
+    ),
 ];
 
 /// The `SUBJECT_TABLES` entry of `kind`, for a store method that deletes one kind alone.

@@ -3,6 +3,7 @@
 from .acknowledge_input import AcknowledgeInput
 from .acknowledged_body import AcknowledgedBody
 from .acknowledgement_body import AcknowledgementBody
+from .assignment_body import AssignmentBody
 from .attribute_report_body import AttributeReportBody
 from .audit_attributes_input import AuditAttributesInput
 from .audit_attributes_input_attributes import AuditAttributesInputAttributes
@@ -31,6 +32,7 @@ from .consents_body import ConsentsBody
 from .contact_body import ContactBody
 from .contact_body_contact import ContactBodyContact
 from .controller_body import ControllerBody
+from .create_experiment_body import CreateExperimentBody
 from .created_key_body import CreatedKeyBody
 from .data_map_response_200 import DataMapResponse200
 from .data_used_body import DataUsedBody
@@ -47,6 +49,10 @@ from .error_body import ErrorBody
 from .error_detail import ErrorDetail
 from .event_result import EventResult
 from .events_body import EventsBody
+from .experiment_body import ExperimentBody
+from .experiment_body_definition import ExperimentBodyDefinition
+from .experiment_list import ExperimentList
+from .experiment_report_response_200 import ExperimentReportResponse200
 from .explained_item import ExplainedItem
 from .explanation_body import ExplanationBody
 from .export_body import ExportBody
@@ -127,6 +133,7 @@ from .segment_batch import SegmentBatch
 from .segment_body import SegmentBody
 from .segment_input import SegmentInput
 from .segment_list import SegmentList
+from .served_body import ServedBody
 from .signal_effect_body import SignalEffectBody
 from .signals_input import SignalsInput
 from .signals_input_consent_mode_type_0 import SignalsInputConsentModeType0
@@ -154,6 +161,7 @@ __all__ = (
     "AcknowledgedBody",
     "AcknowledgeInput",
     "AcknowledgementBody",
+    "AssignmentBody",
     "AttributeReportBody",
     "AuditAttributesInput",
     "AuditAttributesInputAttributes",
@@ -183,6 +191,7 @@ __all__ = (
     "ContactBodyContact",
     "ControllerBody",
     "CreatedKeyBody",
+    "CreateExperimentBody",
     "DataMapResponse200",
     "DataUsedBody",
     "DataUsedBodyEventsByType",
@@ -198,6 +207,10 @@ __all__ = (
     "ErrorDetail",
     "EventResult",
     "EventsBody",
+    "ExperimentBody",
+    "ExperimentBodyDefinition",
+    "ExperimentList",
+    "ExperimentReportResponse200",
     "ExplainedItem",
     "ExplanationBody",
     "ExportBody",
@@ -278,6 +291,7 @@ __all__ = (
     "SegmentBody",
     "SegmentInput",
     "SegmentList",
+    "ServedBody",
     "SignalEffectBody",
     "SignalsInput",
     "SignalsInputConsentModeType0",

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.assignment_body import AssignmentBody
     from ..models.campaign_outcome_body import CampaignOutcomeBody
     from ..models.exposure_body import ExposureBody
     from ..models.membership_body import MembershipBody
@@ -23,6 +24,8 @@ class ProcessingBody:
     """
     Attributes:
         campaigns (list[CampaignOutcomeBody]): Every campaign run that decided about the person: sent, or not and why.
+        experiments (list[AssignmentBody]): The experiments the person is in, with their arm ("you are in test X,
+            variant B").
         exposures (list[ExposureBody]): Recommendations shown to the person, newest last.
         preferences (PreferencesBody): A person's recommendation preferences.
         segments (list[MembershipBody]): The marketing segments the person is in now, and the values that put them
@@ -32,6 +35,7 @@ class ProcessingBody:
     """
 
     campaigns: list[CampaignOutcomeBody]
+    experiments: list[AssignmentBody]
     exposures: list[ExposureBody]
     preferences: PreferencesBody
     segments: list[MembershipBody]
@@ -43,6 +47,11 @@ class ProcessingBody:
         for campaigns_item_data in self.campaigns:
             campaigns_item = campaigns_item_data.to_dict()
             campaigns.append(campaigns_item)
+
+        experiments = []
+        for experiments_item_data in self.experiments:
+            experiments_item = experiments_item_data.to_dict()
+            experiments.append(experiments_item)
 
         exposures = []
         for exposures_item_data in self.exposures:
@@ -67,6 +76,7 @@ class ProcessingBody:
         field_dict.update(
             {
                 "campaigns": campaigns,
+                "experiments": experiments,
                 "exposures": exposures,
                 "preferences": preferences,
                 "segments": segments,
@@ -79,6 +89,7 @@ class ProcessingBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.assignment_body import AssignmentBody  # noqa: PLC0415
         from ..models.campaign_outcome_body import CampaignOutcomeBody  # noqa: PLC0415
         from ..models.exposure_body import ExposureBody  # noqa: PLC0415
         from ..models.membership_body import MembershipBody  # noqa: PLC0415
@@ -91,6 +102,13 @@ class ProcessingBody:
             campaigns_item = CampaignOutcomeBody.from_dict(campaigns_item_data)
 
             campaigns.append(campaigns_item)
+
+        experiments = []
+        _experiments = d.pop("experiments")
+        for experiments_item_data in _experiments:
+            experiments_item = AssignmentBody.from_dict(experiments_item_data)
+
+            experiments.append(experiments_item)
 
         exposures = []
         _exposures = d.pop("exposures")
@@ -119,6 +137,7 @@ class ProcessingBody:
 
         processing_body = cls(
             campaigns=campaigns,
+            experiments=experiments,
             exposures=exposures,
             preferences=preferences,
             segments=segments,

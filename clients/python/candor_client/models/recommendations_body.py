@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.basis_body import BasisBody
     from ..models.recommended_item import RecommendedItem
+    from ..models.served_body import ServedBody
 
 
 T = TypeVar("T", bound="RecommendationsBody")
@@ -24,6 +25,7 @@ class RecommendationsBody:
         basis (BasisBody): Why a list is or is not personalized.
         items (list[RecommendedItem]):
         personalized (bool): Whether the subject's own history shaped the list.
+        experiment (None | ServedBody | Unset):
         model_built_at (None | str | Unset): When the models were last rebuilt (RFC 3339); absent before the first
             build.
         slot (None | str | Unset):
@@ -32,11 +34,14 @@ class RecommendationsBody:
     basis: BasisBody
     items: list[RecommendedItem]
     personalized: bool
+    experiment: None | ServedBody | Unset = UNSET
     model_built_at: None | str | Unset = UNSET
     slot: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.served_body import ServedBody  # noqa: PLC0415
+
         basis = self.basis.to_dict()
 
         items = []
@@ -45,6 +50,14 @@ class RecommendationsBody:
             items.append(items_item)
 
         personalized = self.personalized
+
+        experiment: dict[str, Any] | None | Unset
+        if isinstance(self.experiment, Unset):
+            experiment = UNSET
+        elif isinstance(self.experiment, ServedBody):
+            experiment = self.experiment.to_dict()
+        else:
+            experiment = self.experiment
 
         model_built_at: None | str | Unset
         if isinstance(self.model_built_at, Unset):
@@ -67,6 +80,8 @@ class RecommendationsBody:
                 "personalized": personalized,
             }
         )
+        if experiment is not UNSET:
+            field_dict["experiment"] = experiment
         if model_built_at is not UNSET:
             field_dict["model_built_at"] = model_built_at
         if slot is not UNSET:
@@ -78,6 +93,7 @@ class RecommendationsBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.basis_body import BasisBody  # noqa: PLC0415
         from ..models.recommended_item import RecommendedItem  # noqa: PLC0415
+        from ..models.served_body import ServedBody  # noqa: PLC0415
 
         d = dict(src_dict)
         basis = BasisBody.from_dict(d.pop("basis"))
@@ -90,6 +106,23 @@ class RecommendationsBody:
             items.append(items_item)
 
         personalized = d.pop("personalized")
+
+        def _parse_experiment(data: object) -> None | ServedBody | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                experiment_type_1 = ServedBody.from_dict(data)
+
+                return experiment_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ServedBody | Unset, data)
+
+        experiment = _parse_experiment(d.pop("experiment", UNSET))
 
         def _parse_model_built_at(data: object) -> None | str | Unset:
             if data is None:
@@ -113,6 +146,7 @@ class RecommendationsBody:
             basis=basis,
             items=items,
             personalized=personalized,
+            experiment=experiment,
             model_built_at=model_built_at,
             slot=slot,
         )

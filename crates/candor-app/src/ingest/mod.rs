@@ -426,6 +426,9 @@ fn identify(
             ctx.store
                 .merge_events(anon, &e.subject, &moved, ctx.half_life_days, now)?;
         }
+        // The visitor's experiment arms stay theirs as the known person, so the variant they
+        // saw does not change on sign-in.
+        crate::experiments::carry_over_on_identify(ctx.store, anon, &e.subject)?;
     }
     let (stored_traits, minimized) = store_traits(ctx, e, state, now)?;
     let allowed: Vec<String> = state.allowed().map(ToString::to_string).collect();

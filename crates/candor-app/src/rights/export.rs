@@ -27,6 +27,8 @@ pub struct Held {
     pub exposures: Vec<candor_store::Exposure>,
     pub preferences: candor_store::Preferences,
     pub campaigns: Vec<candor_store::SubjectOutcome>,
+    /// The experiments the person is in, with their arm.
+    pub experiments: Vec<crate::experiments::PersonAssignment>,
 }
 
 /// Most campaign outcomes an export lists.
@@ -65,6 +67,7 @@ pub fn gather(
         restricted: store.restriction(subject)?,
         exposures: store.exposures_for_subject(subject)?,
         campaigns: store.subject_outcomes(subject, EXPORT_CAMPAIGN_OUTCOMES_MAX)?,
+        experiments: crate::experiments::assignments_of_person(store, subject)?,
         preferences: store.preferences(subject)?,
     }))
 }

@@ -22,6 +22,28 @@ fn track() -> Value {
     })
 }
 
+/// An experiment on the home page's list: B is less diverse and shorter; 5% held out.
+fn experiment() -> Value {
+    json!({
+        "id": "home-diversity",
+        "name": "Home list: diversity 0.2, six items",
+        "purpose": "personalization",
+        "target": {"kind": "slot", "id": "home"},
+        "variants": [
+            {"name": "control", "allocation_bp": 5000},
+            {"name": "focused", "allocation_bp": 5000,
+             "settings": {"diversity": 0.2, "n_items": 6}}
+        ],
+        "holdout_bp": 500,
+        "start_ms": 1_767_607_200_000_i64,
+        "primary": {"name": "orders", "kind": "conversion", "event_type": "Order Completed",
+                    "window_ms": 604_800_000, "pre_window_ms": 604_800_000},
+        "guardrails": [{"metric": {"name": "revenue", "kind": "revenue",
+                                   "event_type": "Order Completed", "window_ms": 604_800_000},
+                        "direction": "higher_is_better"}]
+    })
+}
+
 /// (method, path, request body).
 fn bodies() -> Vec<(&'static str, &'static str, Value)> {
     let rule = r#"interest("running") >= 0.3 and views(30d) >= 2"#;
@@ -148,6 +170,7 @@ fn bodies() -> Vec<(&'static str, &'static str, Value)> {
             "/v1/unsubscribe/{token}",
             json!({"List-Unsubscribe": "One-Click"}),
         ),
+        ("post", "/v1/experiments", experiment()),
     ]
 }
 
@@ -159,6 +182,7 @@ fn parameter(path: &str, name: &str) -> Option<Value> {
         "id" if id("/v1/segments/") => json!("runners"),
         "id" if id("/v1/campaigns/") || id("/v1/fairness/campaigns/") => json!("trail-season"),
         "id" if id("/v1/items/") => json!("shoe-trail"),
+        "id" if id("/v1/experiments/") => json!("home-diversity"),
         "id" if id("/v1/keys/") => json!("0900f25f1ea0cb08"),
         "category" => json!("running"),
         "slot" => json!("home"),
@@ -248,6 +272,14 @@ fn answers() -> Vec<(&'static str, &'static str, Value)> {
                               "created_at": "2026-01-05T10:00:00.000Z"}]}),
         ),
         ("post", "/v1/token-keys/rotate", json!({"signing_key": 2})),
+        (
+            "get",
+            "/v1/experiments",
+            json!({"items": [{"id": "home-diversity", "status": "active",
+                              "policy_version": "864117f4da646241",
+                              "created_at": "2026-01-05T10:00:00.000Z",
+                              "definition": experiment()}]}),
+        ),
     ]
 }
 

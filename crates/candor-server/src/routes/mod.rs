@@ -19,6 +19,8 @@ pub mod fairness;
 // Segments and campaigns.
 pub mod campaigns;
 pub mod decide;
+// Experiments.
+pub mod experiments;
 pub mod segments;
 pub mod time_zone;
 pub mod unsubscribe;

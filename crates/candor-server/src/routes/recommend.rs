@@ -13,6 +13,7 @@ use crate::auth::{Access, Allowed, act};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
+use candor_app::experiments;
 use candor_app::recommend::{feeds_personalization, personalization_allowed};
 use candor_app::serving::{self, BasisBody, RecommendedItem, ServeRequest, answer, seed};
 
@@ -66,6 +67,9 @@ pub struct RecommendationsBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_built_at: Option<String>,
     pub items: Vec<RecommendedItem>,
+    /// The experiment this list was shown under, if the slot runs one and the person is in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<crate::routes::experiments::ServedBody>,
 }
 
 /// Items similar to one item.
@@ -142,6 +146,35 @@ pub async fn subject_recommendations(
         })
         .await?;
 
+    // The slot's experiment, if one runs and the person's consent covers its purpose: the
+    // variant's settings replace the request's, and the holdout gets no personalization.
+    let served = match &slot {
+        Some(slot) => {
+            let allowed = !restricted && !preferences.paused;
+            let allowed: Vec<String> = consent_state
+                .allowed()
+                .filter(|_| allowed)
+                .map(ToString::to_string)
+                .collect();
+            let slot = slot.clone();
+            state
+                .blocking(move |store| experiments::serve_slot(store, &slot, &key, &allowed, now))
+                .await?
+        }
+        None => None,
+    };
+    let variant = served
+        .as_ref()
+        .map(|s| s.settings.clone())
+        .unwrap_or_default();
+    let max = state.config.limits.recommendations_n_max;
+    let n = variant.n_items.map_or(n, |n_items| n_items.min(max));
+    let diversity = variant.diversity.map_or(diversity, |d| d as f32);
+    let history = match &served {
+        Some(s) if s.arm == candor_experiments::Arm::Holdout => Vec::new(),
+        _ => history,
+    };
+
     let models = state.models.current();
     let request = ServeRequest {
         models: &models,
@@ -154,9 +187,31 @@ pub async fn subject_recommendations(
         context: q.context_item.as_deref(),
         n: n as usize,
         diversity,
+        exploration_share: variant.exploration_share.map(|s| s as f32),
+        model: variant.model.as_deref(),
         seed: seed(key.as_bytes(), slot.as_deref().unwrap_or(""), now),
     };
-    let (personalized, basis, items) = answer(&request);
+    let (personalized, mut basis, items) = answer(&request);
+    let experiment = match served {
+        Some(served) if !items.is_empty() => {
+            if served.arm == candor_experiments::Arm::Holdout {
+                basis = BasisBody {
+                    code: "experiment_holdout".to_owned(),
+                    purpose: None,
+                    message: "this list is not personalized: you are in a holdout group that \
+                              measures what personalization changes"
+                        .to_owned(),
+                };
+            }
+            Some(
+                state
+                    .blocking(move |store| experiments::record_shown(store, &key, served, now))
+                    .await?
+                    .into(),
+            )
+        }
+        _ => None,
+    };
     if known {
         // Only for people Candor already holds consent records for: a stranger's generic list
         // starts no trail. Erased and exported with the rest of the subject's data.
@@ -185,6 +240,7 @@ pub async fn subject_recommendations(
         slot,
         model_built_at: models.built_at.map(Timestamp::to_rfc3339),
         items,
+        experiment,
     }))
 }
 

@@ -351,6 +351,12 @@ fn table() -> Vec<Row> {
             Some(r#"{"subject": "{id}", "channel": "email", "campaigns": ["c"]}"#),
             &[Decide, Admin],
         ),
+        // Experiments.
+        row("POST", "/v1/experiments", Some(r#"{"id": "x"}"#), &admin),
+        row("GET", "/v1/experiments", None, &admin),
+        row("GET", "/v1/experiments/x", None, &admin),
+        row("POST", "/v1/experiments/x/stop", None, &admin),
+        row("GET", "/v1/experiments/x/report", None, &admin),
         // Last, as they end the person's sessions.
         row(
             "POST",

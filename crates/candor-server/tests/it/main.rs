@@ -8,6 +8,7 @@ mod campaigns;
 mod consent;
 mod conventions;
 mod events;
+mod experiments;
 mod fairness;
 mod hardening;
 mod listen;

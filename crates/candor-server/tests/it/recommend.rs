@@ -60,7 +60,7 @@ fn event(name: &str, user: &str, product: &str) -> Value {
            "timestamp": "2026-11-23T09:00:00Z", "properties": {"product_id": product}})
 }
 
-async fn post(app: &TestApp, events: Vec<Value>) {
+pub(crate) async fn post(app: &TestApp, events: Vec<Value>) {
     let r = app
         .call(
             "POST",

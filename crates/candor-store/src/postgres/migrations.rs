@@ -393,4 +393,35 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE subject_keys ADD COLUMN kek_id BIGINT REFERENCES keks (id);
     CREATE INDEX subject_keys_by_kek ON subject_keys (kek_id);
     "#,
+    // 11: experiments — definitions as validated JSON; each person's sticky arm; the lists
+    // actually shown under an arm. Assignments and exposures are subject data (erased,
+    // exported, counted in the footprint). Exposures are read per experiment for reports and
+    // per subject for access requests and identify.
+    r#"
+    CREATE TABLE experiments (
+        id             TEXT PRIMARY KEY,
+        definition     TEXT NOT NULL,
+        policy_version TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        created_at     BIGINT NOT NULL,
+        stopped_at     BIGINT
+    );
+    CREATE TABLE experiment_assignments (
+        subject_key   BYTEA NOT NULL,
+        experiment_id TEXT NOT NULL,
+        arm           TEXT NOT NULL,
+        assigned_at   BIGINT NOT NULL,
+        PRIMARY KEY (subject_key, experiment_id)
+    );
+    CREATE TABLE experiment_exposures (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        experiment_id TEXT NOT NULL,
+        subject_key   BYTEA NOT NULL,
+        arm           TEXT NOT NULL,
+        list_id       TEXT,
+        at            BIGINT NOT NULL
+    );
+    CREATE INDEX experiment_exposures_by_experiment ON experiment_exposures (experiment_id, subject_key);
+    CREATE INDEX experiment_exposures_by_subject ON experiment_exposures (subject_key, id);
+    "#,
 ];

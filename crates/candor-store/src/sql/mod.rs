@@ -24,6 +24,7 @@ pub(crate) mod campaigns;
 pub(crate) mod consent;
 pub(crate) mod data_keys;
 pub(crate) mod events;
+pub(crate) mod experiments;
 pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod preferences;

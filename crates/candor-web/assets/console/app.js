@@ -533,6 +533,56 @@
     });
   });
 
+  // ------------------------------------------------------------------ experiments
+
+  function num(x) { return typeof x === "number" ? x.toFixed(4) : "—"; }
+
+  function experiments() {
+    return section("experiments", "Experiments", "/v1/experiments", function (b, d) {
+      var rows = items(d);
+      if (!rows.length) { b.appendChild(el("p", { class: "muted", text: "No experiments yet." })); return; }
+      b.appendChild(table(["Id", "Name", "Target", "Status", "Created", ""], rows.map(function (x) {
+        var t = x.definition.target || {};
+        return [x.id, x.definition.name, (t.kind || "") + " " + (t.id || ""), x.status, when(x.created_at),
+          el("button", { type: "button", class: "secondary", "data-experiment": x.id, text: "Report", onclick: function () { experimentReport(x.id); } })];
+      })));
+    });
+  }
+
+  function experimentReport(id) {
+    var out = P.clear($("experiment-report"));
+    out.removeAttribute("data-state");
+    out.setAttribute("data-experiment", id);
+    out.appendChild(el("p", { class: "muted", text: "Loading…" }));
+    api("GET", "/v1/experiments/" + enc(id) + "/report").then(function (r) {
+      P.clear(out);
+      if (r.missing) { out.appendChild(P.unavailable("Experiment reports")); return; }
+      if (!r.ok) { out.appendChild(P.failure(r)); return; }
+      var d = r.data;
+      out.appendChild(el("h3", { text: d.name + " (control: " + d.control + ")" }));
+      var srm = d.srm.status === "checked"
+        ? (d.srm.flagged ? "Sample ratio mismatch (p = " + num(d.srm.p_value) + "): the split is not as allocated; do not trust the effects." : "Sample ratio as allocated (p = " + num(d.srm.p_value) + ").")
+        : "Sample ratio: " + words(d.srm.status) + ".";
+      out.appendChild(el("p", { "data-srm": d.srm.status, text: srm }));
+      var effects = [];
+      d.metrics.forEach(function (m) {
+        out.appendChild(el("h4", { text: m.name + " (" + words(m.kind) + " of " + m.event_type + ", " + (m.role === "primary" ? "primary" : "guardrail") + ")" }));
+        out.appendChild(table(["Arm", "People", "Mean"], m.arms.map(function (a) { return [a.arm, String(a.n), num(a.mean)]; })));
+        out.appendChild(table(["Arm vs control", "Effect", "Interval", "Always-valid interval", "p (adjusted)"], m.comparisons.map(function (c) {
+          if (c.status !== "estimated") return [c.arm, words(c.status), "—", "—", "—"];
+          effects.push({ label: m.name + ": " + c.arm, effect: c.effect, low: c.ci_low, high: c.ci_high, avLow: c.always_valid_low, avHigh: c.always_valid_high });
+          return [c.arm, num(c.effect), num(c.ci_low) + " to " + num(c.ci_high), num(c.always_valid_low) + " to " + num(c.always_valid_high), num(c.p_adjusted)];
+        })));
+      });
+      if (effects.length) out.appendChild(C.intervals("Effects against the control with their intervals", effects));
+      out.appendChild(el("h4", { text: "Guardrails" }));
+      out.appendChild(d.guardrails.length
+        ? table(["Metric", "Status"], d.guardrails.map(function (g) { return [g.metric, words(g.status)]; }))
+        : el("p", { class: "muted", text: "None." }));
+      out.setAttribute("data-state", "done");
+    });
+  }
+
   // ------------------------------------------------------------------ start
 
   function dashboard() {
@@ -548,6 +598,7 @@
     segments();
     campaigns();
     flags();
+    experiments();
   }
 
   $("consent-bucket").addEventListener("change", consentRates);

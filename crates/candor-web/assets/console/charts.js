@@ -103,5 +103,29 @@
     return figure(caption, svg, [legend]);
   }
 
-  global.CandorCharts = { bars: bars, columns: columns, count: count };
+  /**
+   * Effects with their intervals, one row per comparison, each on its own axis centred on
+   * zero (metrics have different units): the always-valid interval light, the fixed-horizon
+   * interval dark, the estimate a dot. `rows`: [{label, effect, low, high, avLow, avHigh}].
+   */
+  function intervals(caption, rows) {
+    var rowH = 30, labelW = 260, plotW = 320, w = labelW + plotW + 190, h = rows.length * rowH + 4;
+    var svg = svgRoot(w, h, caption + ": " + rows.map(function (r) {
+      return r.label + " " + r.effect.toFixed(4) + " (" + r.low.toFixed(4) + " to " + r.high.toFixed(4) + ")";
+    }).join(", "));
+    rows.forEach(function (r, i) {
+      var y = i * rowH + 2, mid = labelW + plotW / 2;
+      var span = Math.max(Math.abs(r.avLow), Math.abs(r.avHigh), Math.abs(r.low), Math.abs(r.high), 1e-9);
+      var at = function (x) { return mid + (plotW / 2 - 6) * Math.max(-1, Math.min(1, x / span)); };
+      svg.appendChild(node("text", { x: 0, y: y + 19, fill: INK }, r.label));
+      svg.appendChild(node("line", { x1: mid, y1: y + 2, x2: mid, y2: y + rowH - 2, stroke: "#474747" }));
+      svg.appendChild(node("rect", { x: at(r.avLow), y: y + 9, width: Math.max(1, at(r.avHigh) - at(r.avLow)), height: 12, fill: "#b7c7dc" }));
+      svg.appendChild(node("rect", { x: at(r.low), y: y + 12, width: Math.max(1, at(r.high) - at(r.low)), height: 6, fill: COLOURS[0] }));
+      svg.appendChild(node("circle", { cx: at(r.effect), cy: y + 15, r: 4, fill: COLOURS[1] }));
+      svg.appendChild(node("text", { x: labelW + plotW + 8, y: y + 19, fill: INK }, r.effect.toFixed(4) + " [" + r.low.toFixed(4) + ", " + r.high.toFixed(4) + "]"));
+    });
+    return figure(caption, svg);
+  }
+
+  global.CandorCharts = { bars: bars, columns: columns, count: count, intervals: intervals };
 })(window);

@@ -43,7 +43,7 @@
 
   function base() { return "/v1/subjects/" + encodeURIComponent(subject); }
 
-  var DATA_SECTIONS = ["purposes", "told-body", "inferred-body", "activity-body", "why-body"];
+  var DATA_SECTIONS = ["purposes", "told-body", "inferred-body", "activity-body", "why-body", "tests-body"];
   var ACTIONS = ["pause-toggle", "download-btn", "delete-btn", "signout-btn"];
 
   /** Stops the page: says why (an error, or `ok` news such as signing out), hides the data. */
@@ -235,6 +235,14 @@
     if (events.length > recent.length) box.appendChild(el("p", { class: "muted", text: (events.length - recent.length) + " older entries are in your download." }));
   }
 
+  function renderTests(tests) {
+    var box = P.clear($("tests-body"));
+    if (!tests.length) { box.appendChild(el("p", { class: "muted", id: "no-tests", text: "You are not in any test." })); return; }
+    box.appendChild(el("ul", { id: "tests-list", class: "plain" }, tests.map(function (t) {
+      return el("li", { "data-experiment": t.experiment, "data-arm": t.arm }, [t.text + " (since " + when(t.assigned_at) + ")."]);
+    })));
+  }
+
   function loadHeld() {
     if (ended) return Promise.resolve();
     P.clear($("told-body")).appendChild(facts);
@@ -246,6 +254,7 @@
         renderFacts({});
         renderInferred({});
         renderActivity([]);
+        renderTests([]);
         return;
       }
       if (!r.ok) {
@@ -257,6 +266,7 @@
       renderFacts(r.data.provided || {});
       renderInferred(r.data.inferred || {});
       renderActivity((r.data.provided && r.data.provided.events) || []);
+      renderTests((r.data.processing && r.data.processing.experiments) || []);
     });
   }
 

@@ -4,6 +4,7 @@ mod audit;
 mod campaigns;
 mod demo;
 mod eval;
+mod experiments;
 mod fairness;
 mod import;
 mod keys;
@@ -72,6 +73,9 @@ enum Command {
     /// Segments and campaigns: audience runs.
     #[command(subcommand)]
     Campaigns(campaigns::CampaignsCommand),
+    /// Experiments: list them, print a report.
+    #[command(subcommand)]
+    Experiments(experiments::ExperimentsCommand),
 }
 
 /// Where the policy and the data live; shared by every command that opens the store.
@@ -109,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fairness(cmd) => fairness::run(cmd),
         Command::Report(args) => report::run(args),
         Command::Campaigns(cmd) => campaigns::run(cmd),
+        Command::Experiments(cmd) => experiments::run(cmd),
     }
 }
 

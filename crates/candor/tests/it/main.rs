@@ -5,6 +5,7 @@ mod audit;
 mod campaigns;
 mod cli;
 mod eval;
+mod experiments;
 mod postgres;
 mod rights;
 mod serve;

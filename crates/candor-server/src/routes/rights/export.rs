@@ -84,6 +84,8 @@ pub struct ProcessingBody {
     pub campaigns: Vec<CampaignOutcomeBody>,
     /// The marketing segments the person is in now, and the values that put them there.
     pub segments: Vec<crate::routes::segments::MembershipBody>,
+    /// The experiments the person is in, with their arm ("you are in test X, variant B").
+    pub experiments: Vec<crate::routes::experiments::AssignmentBody>,
 }
 
 /// One campaign decision about the person.
@@ -220,6 +222,7 @@ fn export_body(state: &AppState, held: Held) -> ExportBody {
                 })
                 .collect(),
             segments: Vec::new(),
+            experiments: held.experiments.into_iter().map(Into::into).collect(),
         },
     }
 }
@@ -428,6 +431,23 @@ pub fn render_html(b: &ExportBody) -> String {
             escape(&b.inferred.muted_interests.join(", "))
         ));
     }
+    o.push_str("<h2>Tests you are in</h2>\n");
+    table(
+        &mut o,
+        &["Test", "Your group", "Since", "Lists shown"],
+        b.processing
+            .experiments
+            .iter()
+            .map(|e| {
+                vec![
+                    e.name.clone(),
+                    e.arm.clone(),
+                    e.assigned_at.clone(),
+                    e.n_lists_shown.to_string(),
+                ]
+            })
+            .collect(),
+    );
     o.push_str("</body></html>\n");
     o
 }
