@@ -12,6 +12,7 @@
 //! from blocking tasks so the async runtime never waits on disk.
 
 pub mod accountability;
+pub mod analytics;
 pub mod campaigns;
 mod keys;
 pub mod model;
@@ -30,6 +31,7 @@ use candor_domain::time::Timestamp;
 use std::collections::BTreeMap;
 
 pub use accountability::{DeletedExposures, Exposure};
+pub use analytics::AnalyticsStore;
 pub use campaigns::*;
 pub use candor_accountability::audit::{AuditDraft, AuditEntry};
 pub use model::*;
@@ -53,7 +55,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The storage contract.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AnalyticsStore + Send + Sync + 'static {
     /// Whether the store can serve requests now (for `/readyz`).
     fn ping(&self) -> StoreResult<()>;
 

@@ -14,6 +14,7 @@
 //!   whatever the server's default.
 
 mod accountability;
+mod analytics;
 mod campaigns;
 mod data_keys;
 mod events;

@@ -2,6 +2,7 @@
 //! on commit, secure delete.
 
 mod accountability;
+mod analytics;
 mod campaigns;
 mod data_keys;
 mod events;
