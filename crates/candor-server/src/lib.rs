@@ -7,6 +7,7 @@
 //! parse the wire types, call the domain and the store, and render the answer; the rules
 //! themselves live in `candor-domain`.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
@@ -70,6 +71,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/identify", post(events::post_identify))
         .route("/v1/stats/drops", get(events::drop_stats))
         .route("/v1/stats/consent", get(routes::stats::consent_stats))
+        .route(
+            "/v1/analytics/{family}",
+            get(routes::analytics::analytics_report),
+        )
         .route("/v1/items", put(items::put_items).get(items::list_items))
         .route("/v1/items/{id}", get(items::get_item))
         .route(

@@ -56,6 +56,8 @@ use examples::Examples;
         crate::routes::campaigns::subject_campaigns,
         crate::routes::decide::decide, crate::routes::time_zone::put_time_zone,
         crate::routes::unsubscribe::unsubscribe_page, crate::routes::unsubscribe::unsubscribe,
+        // Private analytics.
+        crate::routes::analytics::analytics_report,
     ),
     components(schemas(ErrorBody, ErrorDetail, crate::routes::ShownCount)),
     modifiers(&ApiKeyAuth, &PathParameters, &Examples, &CommonResponses, &SdkBodies),

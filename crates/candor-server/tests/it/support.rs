@@ -216,6 +216,45 @@ impl TestApp {
         self
     }
 
+    /// The same database through a new store, as a restarted or second instance sees it: on
+    /// SQLite the data directory opened again (the old store closes when this replaces it),
+    /// on PostgreSQL a new connection pool on the test's schema.
+    pub fn restarted(mut self) -> TestApp {
+        let data_dir = self.state.config.data_dir.clone();
+        let schema = self
+            ._schema
+            .as_ref()
+            .map(|s| (s.url.clone(), s.name.clone()));
+        let (policy, config, now) = (
+            (*self.state.policy).clone(),
+            self.state.config.clone(),
+            self.state.now(),
+        );
+        let store: Arc<dyn Store> = off_runtime(|| {
+            let store: Arc<dyn Store> = match schema {
+                Some((url, name)) => Arc::new(PostgresStore::connect(&url, Some(&name)).unwrap()),
+                None => Arc::new(SqliteStore::open(&data_dir).unwrap()),
+            };
+            store
+                .unlock_data_keys(
+                    candor_store::KekRoot::from_server_secret(&SECRET),
+                    Timestamp::from_millis(NOW),
+                )
+                .unwrap();
+            store
+        });
+        let state = AppState::new(
+            store,
+            policy,
+            ServerSecret::new(SECRET.to_vec()),
+            config,
+            Clock::Fixed(now),
+        );
+        self.router = candor_server::router(state.clone());
+        self.state = state;
+        self
+    }
+
     /// Everything the store holds, as bytes to scan for what must not be there: on SQLite
     /// every file of the data directory (database, WAL, journals), on PostgreSQL every row of
     /// every table in the test's schema, as text.
