@@ -396,7 +396,7 @@ pub fn run_report(
         let spent = store.budget_spent(&report_family, first_day, last_day)?;
         Ok(spent
             .values()
-            .map(|s| remaining_of(budget, *s))
+            .map(|s| budget.minus(*s))
             .min_by_key(|c| (c.epsilon, c.delta))
             .unwrap_or(budget))
     };
@@ -515,20 +515,6 @@ pub fn run_report(
         remaining: remaining(store)?,
         budget,
     })
-}
-
-fn remaining_of(limit: PrivacyCost, spent: PrivacyCost) -> PrivacyCost {
-    PrivacyCost::new(
-        candor_analytics::Epsilon::from_micros(
-            limit
-                .epsilon
-                .micros()
-                .saturating_sub(spent.epsilon.micros()),
-        ),
-        candor_analytics::Delta::from_units(
-            limit.delta.units().saturating_sub(spent.delta.units()),
-        ),
-    )
 }
 
 /// The cells of one period, most people first, with each one's share of its group.

@@ -164,19 +164,6 @@ pub(crate) fn cost_columns(cost: PrivacyCost) -> (i64, i64) {
     )
 }
 
-/// What `limit` leaves after `spent`.
-pub(crate) fn remaining(limit: PrivacyCost, spent: PrivacyCost) -> PrivacyCost {
-    PrivacyCost::new(
-        Epsilon::from_micros(
-            limit
-                .epsilon
-                .micros()
-                .saturating_sub(spent.epsilon.micros()),
-        ),
-        Delta::from_units(limit.delta.units().saturating_sub(spent.delta.units())),
-    )
-}
-
 /// The SQL, one text per query for both backends: `p(n)` writes the n-th placeholder.
 pub(crate) mod sql {
     /// Reads spending per day.

@@ -138,6 +138,17 @@ fn backend_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<PgSchema>) {
     }
 }
 
+/// The state of a test app: [`SECRET`] and a clock fixed at `now`.
+fn app_state(store: Arc<dyn Store>, policy: Policy, config: Config, now: Timestamp) -> AppState {
+    AppState::new(
+        store,
+        policy,
+        ServerSecret::new(SECRET.to_vec()),
+        config,
+        Clock::Fixed(now),
+    )
+}
+
 pub struct Response {
     pub status: StatusCode,
     pub body: Value,
@@ -181,14 +192,7 @@ impl TestApp {
         let mut config = Config::resolve(config_text, Overrides::default()).unwrap();
         config.data_dir = dir.path().to_owned();
         change(&mut config);
-        let now = Timestamp::from_millis(NOW);
-        let state = AppState::new(
-            store,
-            policy,
-            ServerSecret::new(SECRET.to_vec()),
-            config,
-            Clock::Fixed(now),
-        );
+        let state = app_state(store, policy, config, Timestamp::from_millis(NOW));
         TestApp {
             router: candor_server::router(state.clone()),
             state,
@@ -204,12 +208,11 @@ impl TestApp {
 
     /// The same store and keys with the clock at `now`, for what a later day sees.
     pub fn at(mut self, now: Timestamp) -> TestApp {
-        let state = AppState::new(
+        let state = app_state(
             Arc::clone(&self.state.store),
             (*self.state.policy).clone(),
-            ServerSecret::new(SECRET.to_vec()),
             self.state.config.clone(),
-            Clock::Fixed(now),
+            now,
         );
         self.router = candor_server::router(state.clone());
         self.state = state;
@@ -243,13 +246,7 @@ impl TestApp {
                 .unwrap();
             store
         });
-        let state = AppState::new(
-            store,
-            policy,
-            ServerSecret::new(SECRET.to_vec()),
-            config,
-            Clock::Fixed(now),
-        );
+        let state = app_state(store, policy, config, now);
         self.router = candor_server::router(state.clone());
         self.state = state;
         self

@@ -12,7 +12,7 @@ use crate::StoreResult;
 use crate::analytics::{
     AnalyticsConsent, AnalyticsEvent, AnalyticsRange, AnalyticsStore, AnalyticsTouch, BudgetCharge,
     ChargeOutcome, Release, check_days, cost_columns, cost_from_columns, list_items, minor_units,
-    remaining, sql,
+    sql,
 };
 
 fn p(n: u8) -> String {
@@ -98,7 +98,7 @@ impl AnalyticsStore for SqliteStore {
                     // Dropping the transaction rolls back the claim and the days charged.
                     return Ok(ChargeOutcome::Exhausted {
                         day,
-                        remaining: remaining(charge.limit, spent),
+                        remaining: charge.limit.minus(spent),
                     });
                 }
             }
