@@ -266,7 +266,7 @@ impl BudgetLedger {
         for &period in &periods {
             let spent = account.spent.get(&period).copied().unwrap_or_default();
             if !spent.plus(cost).fits(account.limit) {
-                return Err(AnalyticsError::exhausted(
+                return Err(exhausted(
                     family.as_str(),
                     period,
                     cost,
@@ -288,5 +288,22 @@ impl BudgetLedger {
             .ok_or_else(|| AnalyticsError::UnknownFamily {
                 family: family.as_str().to_owned(),
             })
+    }
+}
+
+/// The refusal of a charge that would overspend `family`'s budget for `period`.
+fn exhausted(
+    family: &str,
+    period: i32,
+    requested: PrivacyCost,
+    remaining: PrivacyCost,
+) -> AnalyticsError {
+    AnalyticsError::BudgetExhausted {
+        family: family.to_owned(),
+        period,
+        requested_epsilon: requested.epsilon.as_f64(),
+        requested_delta: requested.delta.as_f64(),
+        remaining_epsilon: remaining.epsilon.as_f64(),
+        remaining_delta: remaining.delta.as_f64(),
     }
 }

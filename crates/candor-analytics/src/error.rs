@@ -1,8 +1,6 @@
 //! The one error type of the crate: every refusal a report request can meet, each with a stable
 //! code the server maps to a 4xx response.
 
-use crate::budget::PrivacyCost;
-
 /// Why an analytics computation or a budget charge was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnalyticsError {
@@ -57,22 +55,6 @@ impl AnalyticsError {
         AnalyticsError::InvalidParameter {
             name,
             reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn exhausted(
-        family: &str,
-        period: i32,
-        requested: PrivacyCost,
-        remaining: PrivacyCost,
-    ) -> Self {
-        AnalyticsError::BudgetExhausted {
-            family: family.to_owned(),
-            period,
-            requested_epsilon: requested.epsilon.as_f64(),
-            requested_delta: requested.delta.as_f64(),
-            remaining_epsilon: remaining.epsilon.as_f64(),
-            remaining_delta: remaining.delta.as_f64(),
         }
     }
 }

@@ -140,6 +140,59 @@ impl Profile {
     pub fn is_empty(&self) -> bool {
         self.affinities.is_empty() && self.n_views == 0 && self.n_adds == 0 && self.n_purchases == 0
     }
+
+    /// Folds one event into the profile.
+    pub fn fold(&mut self, event: &ProfileEvent<'_>, half_life_days: f64) {
+        let categories = event_categories(event.catalog, event.category);
+        self.apply(event.interaction, &categories, event.at, half_life_days);
+    }
+
+    /// The profile `events` make from nothing: what a profile is rebuilt to after events are
+    /// deleted, narrowed or moved. Order does not matter to the affinities.
+    pub fn rebuild<'a>(
+        events: impl IntoIterator<Item = ProfileEvent<'a>>,
+        half_life_days: f64,
+    ) -> Profile {
+        let mut profile = Profile::default();
+        for e in events {
+            profile.fold(&e, half_life_days);
+        }
+        profile
+    }
+
+    /// This profile without the categories in `muted`, or `None` when it holds none of them
+    /// (nothing to change). Interests a person muted never come back, whatever later events
+    /// say, so every profile is filtered this way before it is kept.
+    pub fn without_muted(&self, muted: &[String]) -> Option<Profile> {
+        if !muted.iter().any(|c| self.affinities.contains_key(c)) {
+            return None;
+        }
+        let mut p = self.clone();
+        p.affinities.retain(|c, _| !muted.contains(c));
+        Some(p)
+    }
+}
+
+/// One profile-feeding event, as a profile reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileEvent<'a> {
+    pub interaction: Interaction,
+    /// The catalog categories of the event's item: empty when it names no item or one the
+    /// catalog does not list (or lists without categories).
+    pub catalog: &'a [String],
+    /// The event's own `category` property, if it has one.
+    pub category: Option<&'a str>,
+    pub at: Timestamp,
+}
+
+/// The categories an event is about: its item's catalog categories, or failing that its own
+/// `category` property.
+pub fn event_categories(catalog: &[String], category: Option<&str>) -> Vec<String> {
+    if catalog.is_empty() {
+        category.map(|c| vec![c.to_owned()]).unwrap_or_default()
+    } else {
+        catalog.to_vec()
+    }
 }
 
 #[cfg(test)]
@@ -210,5 +263,68 @@ mod tests {
         );
         assert!(p.affinities.is_empty());
         assert_eq!(p.last_seen, Some(T));
+    }
+
+    fn event(interaction: Interaction, catalog: &[String], at: i64) -> ProfileEvent<'_> {
+        ProfileEvent {
+            interaction,
+            catalog,
+            category: None,
+            at: Timestamp::from_millis(at),
+        }
+    }
+
+    #[test]
+    fn catalog_categories_win_over_the_event_property() {
+        let catalog = vec!["Shoes".to_owned()];
+        assert_eq!(event_categories(&catalog, Some("Hats")), catalog);
+        assert_eq!(event_categories(&[], Some("Hats")), vec!["Hats".to_owned()]);
+        assert!(event_categories(&[], None).is_empty());
+    }
+
+    #[test]
+    fn a_rebuild_equals_folding_the_same_events_one_by_one() {
+        let running = vec!["Running".to_owned()];
+        let yoga = vec!["Yoga".to_owned()];
+        let events = [
+            event(Interaction::View, &running, T),
+            event(Interaction::Purchase, &yoga, T + DAY_MS),
+            ProfileEvent {
+                category: Some("Hats"),
+                ..event(Interaction::Add, &[], T + 2 * DAY_MS)
+            },
+        ];
+        let rebuilt = Profile::rebuild(events, 14.0);
+        let mut folded = Profile::default();
+        folded.apply(Interaction::View, &running, Timestamp::from_millis(T), 14.0);
+        folded.apply(
+            Interaction::Purchase,
+            &yoga,
+            Timestamp::from_millis(T + DAY_MS),
+            14.0,
+        );
+        folded.apply(
+            Interaction::Add,
+            &["Hats".to_owned()],
+            Timestamp::from_millis(T + 2 * DAY_MS),
+            14.0,
+        );
+        assert_eq!(rebuilt, folded);
+        assert_eq!(
+            (rebuilt.n_views, rebuilt.n_adds, rebuilt.n_purchases),
+            (1, 1, 1)
+        );
+        assert!(Profile::rebuild([], 14.0).is_empty());
+    }
+
+    #[test]
+    fn muted_interests_are_left_out_and_nothing_muted_changes_nothing() {
+        let cats = vec!["A".to_owned(), "B".to_owned()];
+        let p = Profile::rebuild([event(Interaction::View, &cats, T)], 14.0);
+        assert_eq!(p.without_muted(&[]), None);
+        assert_eq!(p.without_muted(&["C".to_owned()]), None);
+        let q = p.without_muted(&["A".to_owned()]).unwrap();
+        assert_eq!(q.affinities.keys().collect::<Vec<_>>(), ["B"]);
+        assert_eq!(q.n_views, p.n_views);
     }
 }

@@ -138,7 +138,7 @@ pub fn recommend_scores_weighted(
     let mut scores = vec![0.0; model.n_items() as usize];
     model.score_weighted_into(&history, &mut scores);
     if let Some((popularity, beta)) = popularity_discount {
-        crate::discount_popularity(&mut scores, popularity, beta);
+        discount_popularity(&mut scores, popularity, beta);
     }
     top_n(&scores, exclude, n)
 }
@@ -232,4 +232,18 @@ pub(crate) fn normalize_weighted_history(history: &[(u32, f32)], n_items: u32) -
     history.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
     history.dedup_by_key(|&mut (item, _)| item);
     history
+}
+
+/// Divides every positive score by `popularity^β` (popularity at least 1): among items the
+/// model finds about as relevant, the less-watched one goes first, so lists reach more of the
+/// catalog. Negative and unscorable items are left as they are.
+pub fn discount_popularity(scores: &mut [f32], popularity: &[f32], beta: f32) {
+    if beta <= 0.0 {
+        return;
+    }
+    for (score, &p) in scores.iter_mut().zip(popularity) {
+        if *score > 0.0 {
+            *score /= p.max(1.0).powf(beta);
+        }
+    }
 }

@@ -36,8 +36,8 @@ pub use ease::{EaseConfig, EaseModel};
 pub use error::RecsysError;
 pub use eval::{EvalConfig, EvalOutcome, EvalReport, evaluate, evaluate_lists, write_recs_csv};
 pub use explain::{
-    AdditiveModel, Contribution, Recommendation, Scorer, explain, explain_weighted, recommend,
-    recommend_scores, recommend_scores_weighted, top_n,
+    AdditiveModel, Contribution, Recommendation, Scorer, discount_popularity, explain,
+    explain_weighted, recommend, recommend_scores, recommend_scores_weighted, top_n,
 };
 pub use interactions::{Interaction, Interactions};
 pub use knn::{ItemKnn, KnnConfig, SimilarItem};
@@ -52,5 +52,5 @@ pub use recency::{
 };
 pub use rerank::{
     CANDIDATES_MIN, CANDIDATES_PER_SLOT, Candidate, Picked, Reason, RerankConfig, candidate_pool,
-    candidates, category_distribution, discount_popularity, kl_divergence, rerank,
+    candidates, category_distribution, kl_divergence, rerank,
 };

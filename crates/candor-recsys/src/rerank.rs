@@ -60,7 +60,7 @@ pub struct RerankConfig {
     /// How many of the person's most frequent categories count as "top".
     pub top_categories: usize,
     /// β of the popularity discount applied before candidates are chosen
-    /// ([`discount_popularity`]): 0 keeps the model's ranking.
+    /// ([`crate::discount_popularity`]): 0 keeps the model's ranking.
     pub popularity_exponent: f32,
 }
 
@@ -94,20 +94,6 @@ impl RerankConfig {
             exploration_share: 0.12 * d * d,
             popularity_exponent: 0.6 * d,
             ..RerankConfig::default()
-        }
-    }
-}
-
-/// Divides every positive score by `popularity^β` (popularity at least 1): among items the
-/// model finds about as relevant, the less-watched one goes first, so lists reach more of the
-/// catalog. Negative and unscorable items are left as they are.
-pub fn discount_popularity(scores: &mut [f32], popularity: &[f32], beta: f32) {
-    if beta <= 0.0 {
-        return;
-    }
-    for (score, &p) in scores.iter_mut().zip(popularity) {
-        if *score > 0.0 {
-            *score /= p.max(1.0).powf(beta);
         }
     }
 }

@@ -16,14 +16,15 @@
 
 use std::time::Instant;
 
+use candor_app::campaigns::{self, Ctx, StoredCampaign, StoredCap};
+use candor_app::config::{Config, Overrides};
 use candor_domain::consent::{ConsentRecord, Decision as ConsentDecision, Source, SubjectFacts};
 use candor_domain::policy::{Interaction, Policy};
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_domain::{PurposeId, SubjectKey};
-use candor_server::campaigns::{self, Ctx, StoredCampaign, StoredCap};
-use candor_server::config::{Config, Overrides};
+use candor_store::prelude::*;
 use candor_store::sqlite::SqliteStore;
-use candor_store::{CampaignRecord, EventBatch, NewEvent, SegmentRecord, Store};
+use candor_store::{CampaignRecord, EventBatch, NewEvent, SegmentRecord};
 
 // The allocator the `candor` binary runs with, so the run is measured as it is served.
 #[global_allocator]

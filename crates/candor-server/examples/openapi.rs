@@ -3,7 +3,7 @@
 //!
 //!     cargo run -q -p candor-server --example openapi > openapi.json
 
-use candor_server::config::{Config, Overrides};
+use candor_app::config::{Config, Overrides};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::resolve("", Overrides::default())?;

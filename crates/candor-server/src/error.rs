@@ -142,6 +142,25 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Each kind of application failure as the HTTP status it is answered with.
+impl From<candor_app::AppError> for ApiError {
+    fn from(e: candor_app::AppError) -> ApiError {
+        use candor_app::ErrorKind;
+        let (code, m) = (e.code, e.message);
+        match e.kind {
+            ErrorKind::Invalid => ApiError::BadRequest(code, m),
+            ErrorKind::Unprocessable => ApiError::Unprocessable(code, m),
+            ErrorKind::Refused => ApiError::Forbidden(code, m),
+            ErrorKind::NotFound => ApiError::NotFound(code, m),
+            ErrorKind::Conflict => ApiError::Conflict(code, m),
+            ErrorKind::Limited(seconds) => ApiError::TooManyRequests(code, m, seconds),
+            ErrorKind::TokenRejected => ApiError::TokenRejected(code, m),
+            ErrorKind::Unavailable => ApiError::Unavailable(m),
+            ErrorKind::Internal => ApiError::Internal(m),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();

@@ -7,29 +7,16 @@
 //! parse the wire types, call the domain and the store, and render the answer; the rules
 //! themselves live in `candor-domain`.
 
-pub mod analytics;
-pub mod audit;
 pub mod auth;
-pub mod campaigns;
-pub mod config;
 pub mod error;
 pub mod extract;
-pub mod fairness;
-pub mod ingest;
-pub mod jobs;
-pub mod keys;
+pub mod key_cache;
 pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod rate;
-pub mod recommend;
 pub mod routes;
-pub mod secret;
 pub mod state;
-// Data-subject rights.
-pub mod erasure;
-pub mod subject_token;
-pub mod token_keys;
 
 use std::future::Future;
 use std::time::Duration;
@@ -42,7 +29,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-pub use crate::state::{AppState, Clock, ServerSecret};
+pub use crate::state::AppState;
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
@@ -94,7 +81,6 @@ pub fn router(state: AppState) -> Router {
             get(routes::feedback::get_preferences),
         );
 
-    // Data-subject rights.
     use axum::routing::delete;
     use routes::rights;
     let api = api

@@ -44,8 +44,8 @@ use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::config::{Config, Limits, TlsFiles};
 use crate::error::ApiError;
+use candor_app::config::{Config, Limits, TlsFiles};
 
 /// How [`crate::serve_app`] listens: its time limits, its connection cap, and TLS if any.
 #[derive(Clone)]

@@ -35,17 +35,10 @@ struct Histogram {
     sum: f64,
 }
 
+/// Request latency per (method, route); the application's own counters are in
+/// [`candor_app::counters`].
 #[derive(Default)]
 struct Registry {
-    events_accepted: u64,
-    events_invalid: u64,
-    /// (purpose, decision) -> decisions recorded.
-    consent_decisions: BTreeMap<(String, String), u64>,
-    /// slot -> flagged at its last report.
-    slot_flags: BTreeMap<String, bool>,
-    /// Exclusion code -> people excluded by real campaign runs and decisions.
-    exclusions: BTreeMap<String, u64>,
-    /// (method, route) -> latency.
     latency: BTreeMap<(String, String), Histogram>,
 }
 
@@ -55,33 +48,6 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
         .get_or_init(Mutex::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-}
-
-/// Counts an ingestion request's outcome (dropped events are counted by the store).
-pub fn note_events(accepted: usize, invalid: usize) {
-    let mut r = registry();
-    r.events_accepted += accepted as u64;
-    r.events_invalid += invalid as u64;
-}
-
-/// Counts one recorded consent decision.
-pub fn note_consent(purpose: &str, decision: &str) {
-    *registry()
-        .consent_decisions
-        .entry((purpose.to_owned(), decision.to_owned()))
-        .or_default() += 1;
-}
-
-/// Remembers whether a slot's latest fairness report was flagged.
-pub fn note_slot_flag(slot: &str, flagged: bool) {
-    registry().slot_flags.insert(slot.to_owned(), flagged);
-}
-
-/// Counts people a real campaign run or a (non-dry) decision excluded, by exclusion code.
-pub fn note_exclusions(reason: &str, n: u64) {
-    if n > 0 {
-        *registry().exclusions.entry(reason.to_owned()).or_default() += n;
-    }
 }
 
 fn observe(method: &str, route: &str, seconds: f64) {
@@ -142,7 +108,7 @@ pub fn read_store(store: &dyn Store, now: Timestamp) -> StoreResult<StoreMetrics
         .map(|d| (d.event_type, d.reason, d.n))
         .collect();
     let mut campaign_flags: BTreeMap<String, bool> = BTreeMap::new();
-    for f in store.fairness_flags(None, crate::fairness::FLAGS_LEN_MAX)? {
+    for f in store.fairness_flags(None, candor_app::fairness::FLAGS_LEN_MAX)? {
         *campaign_flags.entry(f.campaign_id).or_default() |= f.acknowledged_at.is_none();
     }
     Ok(StoreMetrics {
@@ -156,7 +122,7 @@ pub fn read_store(store: &dyn Store, now: Timestamp) -> StoreResult<StoreMetrics
 
 /// Renders every metric.
 pub fn render(stored: &StoreMetrics) -> String {
-    let r = registry();
+    let r = candor_app::counters::snapshot();
     let drops = &stored.drops;
     let mut out = String::new();
     let _ = writeln!(
@@ -269,7 +235,7 @@ pub fn render(stored: &StoreMetrics) -> String {
         out,
         "# HELP candor_http_request_duration_seconds Request latency by route template.\n# TYPE candor_http_request_duration_seconds histogram"
     );
-    for ((method, route), h) in &r.latency {
+    for ((method, route), h) in &registry().latency {
         let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
         for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
             let _ = writeln!(

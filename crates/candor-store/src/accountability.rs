@@ -35,23 +35,13 @@ pub struct Exposure {
 /// in the list, so exposures page in the order they were served.
 pub(crate) const EXPOSURE_ID_STRIDE: i64 = 1 << 16;
 
-/// What one [`crate::Store::delete_exposures_before`] call deleted.
+/// What one [`crate::EventStore::delete_exposures_before`] call deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeletedExposures {
     /// Served lists deleted.
     pub lists: u64,
     /// The exposures they held.
     pub exposures: u64,
-}
-
-/// Deletes, among the `?2`/`$2` oldest lists, those served before `?1`/`$1`, returning each
-/// deleted list's exposure count; the same text on both backends apart from placeholders.
-pub(crate) fn delete_exposures_before_sql(first: &str, second: &str) -> String {
-    format!(
-        "DELETE FROM exposure_lists
-         WHERE id IN (SELECT id FROM exposure_lists ORDER BY id LIMIT {second}) AND at < {first}
-         RETURNING n_items"
-    )
 }
 
 /// The columns of an exposure list row, as both backends read them.

@@ -175,7 +175,7 @@ impl NewRun {
     }
 
     /// [`NewRun::reserve`] for `outcomes` instead of the run's own, appending the final
-    /// outcomes to `out`: a streamed run ([`crate::Store::stream_run`]) reserves each batch
+    /// outcomes to `out`: a streamed run ([`crate::CampaignStore::stream_run`]) reserves each batch
     /// as it is decided.
     pub(crate) fn reserve_chunks<C: ?Sized, E>(
         &self,
@@ -222,7 +222,7 @@ impl NewRun {
     }
 }
 
-/// Where a streamed run's decisions go as they are made ([`crate::Store::stream_run`]).
+/// Where a streamed run's decisions go as they are made ([`crate::CampaignStore::stream_run`]).
 /// Several threads may write at once.
 pub trait RunSink: Sync {
     /// Takes a batch of decided outcomes, each of a subject not yet written in this run.
@@ -230,7 +230,7 @@ pub trait RunSink: Sync {
 }
 
 /// A [`RunSink`] that keeps the outcomes for a commit at the end (the default
-/// [`crate::Store::stream_run`]).
+/// [`crate::CampaignStore::stream_run`]).
 #[derive(Default)]
 pub(crate) struct BufferedRun(std::sync::Mutex<Vec<NewOutcome>>);
 

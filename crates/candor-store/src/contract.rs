@@ -46,6 +46,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     token_revocations_keep_the_latest_and_survive_erasure(&fresh());
     catalog_round_trip(&fresh());
     events_dedupe_and_feed_profiles(&fresh());
+    commit_ingest_writes_consents_audit_and_events(&fresh());
     concurrent_batches_all_commit(&fresh());
     rewrite_narrows_and_rebuilds(&fresh());
     expired_events_are_deleted(&fresh());
@@ -917,6 +918,61 @@ pub fn events_dedupe_and_feed_profiles(store: &dyn Store) {
         ))
         .unwrap();
     assert!(matches!(later[0], InsertOutcome::Stored { .. }));
+}
+
+pub fn commit_ingest_writes_consents_audit_and_events(store: &dyn Store) {
+    let p = Policy::default_policy();
+    let (s, t) = (subject(20), subject(21));
+    store.audit_append(audit_draft(0, None)).unwrap();
+    let consents = vec![
+        record(&p, "analytics", Decision::Granted, 900),
+        record(&p, "personalization", Decision::Denied, 900),
+    ];
+    let mut events = batch(
+        vec![
+            event(s, 31, "sku-1", None, 800),
+            event(t, 32, "sku-2", None, 850),
+            event(s, 31, "sku-1", None, 800),
+        ],
+        1_000,
+    );
+    events.drops = vec![("Product Viewed".into(), "no_consent".into())];
+    let commit = crate::IngestCommit {
+        consents: vec![(s, consents.clone())],
+        audit: vec![audit_draft(1, Some("analytics")), audit_draft(2, None)],
+        batch: events,
+    };
+    let out = store.commit_ingest(commit.clone()).unwrap();
+    assert!(matches!(out[0], InsertOutcome::Stored { .. }));
+    assert!(matches!(out[1], InsertOutcome::Stored { .. }));
+    assert_eq!(
+        out[2],
+        InsertOutcome::Duplicate,
+        "same message id in one commit"
+    );
+    assert_eq!(store.consent_records(&s).unwrap(), consents);
+    assert!(store.consent_records(&t).unwrap().is_empty());
+    assert!(
+        store.subject(&s).unwrap().is_some(),
+        "a new subject is created"
+    );
+    assert_eq!(store.all_events(&s).unwrap().len(), 1);
+    assert_eq!(store.all_events(&t).unwrap().len(), 1);
+    assert_eq!(store.drop_counts(0).unwrap()[0].n, 1);
+    // The entries follow the head that was there, in order, linked.
+    let entries = all_audit_entries(store, 10);
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[1].prev_hash, entries[0].hash);
+    assert_eq!(entries[2].prev_hash, entries[1].hash);
+    assert_eq!(entries[1].actor, audit_draft(1, None).actor);
+    // A commit with nothing to write changes nothing.
+    let empty = crate::IngestCommit {
+        consents: Vec::new(),
+        audit: Vec::new(),
+        batch: batch(Vec::new(), 2_000),
+    };
+    assert!(store.commit_ingest(empty).unwrap().is_empty());
+    assert_eq!(all_audit_entries(store, 10).len(), 3);
 }
 
 pub fn concurrent_batches_all_commit(store: &dyn Store) {

@@ -169,6 +169,28 @@ pub struct EventBatch {
     pub dedupe_window_ms: i64,
 }
 
+/// A planned ingestion batch for [`crate::EventStore::commit_ingest`].
+#[derive(Debug, Clone)]
+pub struct IngestCommit {
+    /// Consent records to append, per subject, oldest first.
+    pub consents: Vec<(SubjectKey, Vec<candor_domain::consent::ConsentRecord>)>,
+    /// Audit entries to append, in order.
+    pub audit: Vec<candor_accountability::audit::AuditDraft>,
+    /// The events and drops.
+    pub batch: EventBatch,
+}
+
+impl From<EventBatch> for IngestCommit {
+    /// Events alone: no consent and no audit entry to write with them.
+    fn from(batch: EventBatch) -> Self {
+        Self {
+            consents: Vec::new(),
+            audit: Vec::new(),
+            batch,
+        }
+    }
+}
+
 /// What happened to each [`NewEvent`] of a batch, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {

@@ -99,14 +99,14 @@ pub struct DsrRequest {
 
 /// Every table holding data about a subject, as `(kind, table, condition, weight)` with `{k}`
 /// standing for the subject key parameter and `weight` what one row counts for: `1`, or the
-/// column saying how many records it holds (a served list holds several exposures). [`crate::Store::erase_subject`] deletes from each and
-/// [`crate::Store::subject_footprint`] counts each, in both backends. A table added for
+/// column saying how many records it holds (a served list holds several exposures). [`crate::RightsStore::erase_subject`] deletes from each and
+/// [`crate::RightsStore::subject_footprint`] counts each, in both backends. A table added for
 /// subject data must be listed here, or erasure leaves it behind (the contract suite checks
 /// the footprint is empty after erasure).
 ///
 /// `token_revocations` is absent on purpose: a marker holds only the subject key and two
 /// instants (tokens issued before the first are void; the marker goes after the second, once
-/// every token it voids has expired, through [`crate::Store::delete_expired_token_revocations`]).
+/// every token it voids has expired, through [`crate::KeyStore::delete_expired_token_revocations`]).
 /// It must outlive the subject's erasure, or erasing someone would bring the session tokens
 /// issued to them before it back to life.
 pub(crate) const SUBJECT_TABLES: &[(&str, &str, &str, &str)] = &[

@@ -14,7 +14,7 @@
 //! times. None of it derives a KEK without the root, so a copy of the database alone unwraps
 //! nothing. `subject_keys.kek_id` names the KEK that wraps each row; `NULL` marks a key stored
 //! in the clear by a Candor from before wrapping, which the first start that knows the root
-//! wraps ([`crate::Store::unlock_data_keys`]). Such a key still opens until then: during a
+//! wraps ([`crate::KeyStore::unlock_data_keys`]). Such a key still opens until then: during a
 //! rolling upgrade on PostgreSQL, instances of the older version keep writing them.
 //!
 //! This protects the keys from whoever can read the database, not from whoever can write to
@@ -104,7 +104,7 @@ impl KekStatus {
 
 /// Adds a KEK and re-wraps every data key under it, a batch per transaction. Returns the new
 /// KEK's id and how many keys were re-wrapped. If interrupted, the rows still under an older
-/// KEK are re-wrapped at the next start ([`Store::unlock_data_keys`]) or the next rotation;
+/// KEK are re-wrapped at the next start ([`KeyStore::unlock_data_keys`]) or the next rotation;
 /// until then each row opens with the KEK it names.
 pub fn rotate_kek(store: &dyn Store, now: Timestamp) -> StoreResult<(i64, u64)> {
     let id = store.add_kek(now)?;
@@ -114,9 +114,15 @@ pub fn rotate_kek(store: &dyn Store, now: Timestamp) -> StoreResult<(i64, u64)> 
 /// Re-wraps batches until no data key is left under an older KEK or in the clear; returns
 /// how many were re-wrapped.
 pub fn rewrap_all(store: &dyn Store) -> StoreResult<u64> {
+    rewrap_batches(|limit| store.rewrap_data_keys(limit))
+}
+
+/// Runs `rewrap` (re-wrapping at most its argument's number of keys, returning how many) until
+/// it finds none left; returns how many it re-wrapped.
+pub(crate) fn rewrap_batches(mut rewrap: impl FnMut(u32) -> StoreResult<u64>) -> StoreResult<u64> {
     let mut n_total = 0;
     loop {
-        let n = store.rewrap_data_keys(REWRAP_BATCH_LEN)?;
+        let n = rewrap(REWRAP_BATCH_LEN)?;
         if n == 0 {
             return Ok(n_total);
         }
@@ -207,7 +213,7 @@ impl Keyring {
         Ok(())
     }
 
-    /// A new KEK for [`crate::Store::add_kek`].
+    /// A new KEK for [`crate::KeyStore::add_kek`].
     pub fn new_kek(&self) -> StoreResult<NewKek> {
         Ok(NewKek::generate(self.root()?))
     }
@@ -291,7 +297,7 @@ fn context(subject: &SubjectKey) -> Vec<u8> {
     [WRAP_CONTEXT, subject.as_bytes().as_slice()].concat()
 }
 
-// --- SQL, the same text on both backends (placeholders `?1` or `$1`, as in `crate::keys`) ---
+// --- SQL, the same text on both backends (`crate::sql` passes `?1` placeholders) ---
 
 /// The newest KEK: the one that wraps new data keys.
 pub(crate) const NEWEST_KEK_SQL: &str =

@@ -18,13 +18,15 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use candor_app::Clock;
+use candor_app::api_key::{NewKey, create_key};
+use candor_app::config::{Config, Overrides};
 use candor_domain::consent::{ConsentRecord, Decision, Source, SubjectFacts};
 use candor_domain::policy::Policy;
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_domain::{ExternalId, SubjectKey};
-use candor_server::auth::{NewKey, create_key};
-use candor_server::config::{Config, Overrides};
-use candor_server::{AppState, Clock};
+use candor_server::AppState;
+use candor_store::prelude::*;
 use candor_store::sqlite::SqliteStore;
 use candor_store::{Scope, Store};
 use candor_web::{DemoKeys, WebConfig};
@@ -239,7 +241,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sessions = new_key(store.as_ref(), Scope::Sessions, &[], now)?;
     let publishable = new_key(store.as_ref(), Scope::Publishable, &[&origin], now)?;
     // Created in the throwaway data directory, so each run pseudonymizes ids afresh.
-    let secret = candor_server::secret::load_or_create(&config)?;
+    let secret = candor_app::secret::load_or_create(&config)?;
     store.unlock_data_keys(
         candor_store::KekRoot::from_server_secret(secret.as_bytes()),
         now,
@@ -264,8 +266,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let keys = DemoKeys {
         publishable: publishable.clone(),
         admin: admin.clone(),
-        shopper_token: Some(Arc::new(candor_server::subject_token::minter(
-            state.clone(),
+        shopper_token: Some(Arc::new(candor_app::signing::minter(
+            state.app.clone(),
             shopper,
         ))),
     };
@@ -273,8 +275,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .merge(candor_web::router(WebConfig { demo: Some(keys) }));
     // Seeding is the shop's backend at work, so it uses server keys, from here.
     seed(&app, &admin, &ingest).await?;
-    let worker = state.clone();
-    tokio::task::spawn_blocking(move || candor_server::recommend::rebuild_once(&worker)).await??;
+    let worker = state.app.clone();
+    tokio::task::spawn_blocking(move || candor_app::recommend::rebuild_once(&worker)).await??;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {origin}")?;

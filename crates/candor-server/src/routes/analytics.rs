@@ -6,10 +6,10 @@
 use axum::Json;
 use axum::extract::State;
 use candor_analytics::Granularity;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::analytics::{CostBody, ReportError, ReportOutcome, day_of, parse_request, run_report};
+use candor_app::analytics::{AnalyticsBody, ReportError, day_of, parse_request, run_report};
 use crate::auth::{Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
@@ -31,43 +31,6 @@ pub struct AnalyticsQuery {
     /// Only people whose declared country is this (ISO 3166-1 alpha-2).
     #[param(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
-}
-
-/// The family's budget and what it has left.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BudgetBody {
-    /// What the family may spend on any one day of data.
-    #[schema(value_type = Object)]
-    pub per_day: CostBody,
-    /// The least any day this report covers has left.
-    #[schema(value_type = Object)]
-    pub remaining: CostBody,
-}
-
-/// A released report.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AnalyticsBody {
-    /// The report: each period's shown cells with every number as `{value, ci95_low,
-    /// ci95_high, noise, noise_std_dev}`, the noise and ε of each measure, the selection
-    /// threshold, the consent basis and what it charged per day.
-    #[schema(value_type = Object)]
-    pub report: crate::analytics::ReleasedReport,
-    /// Whether this is the earlier release of the same request (nothing charged now).
-    pub repeated: bool,
-    pub budget: BudgetBody,
-}
-
-impl From<ReportOutcome> for AnalyticsBody {
-    fn from(o: ReportOutcome) -> Self {
-        AnalyticsBody {
-            report: o.report,
-            repeated: o.repeated,
-            budget: BudgetBody {
-                per_day: o.budget.into(),
-                remaining: o.remaining.into(),
-            },
-        }
-    }
 }
 
 impl From<ReportError> for ApiError {

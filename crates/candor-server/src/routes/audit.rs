@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{PageBody, PageQuery, cursor};
-use crate::audit::{AuditAction, AuditEvent, AuditTarget, actor_of, check_chain};
 use crate::auth::{Caller, Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
+use candor_app::audit::{AuditAction, AuditEvent, AuditTarget, check_chain};
 
 /// `?limit=&cursor=&purpose=` on operator reads of a subject's personal data.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -51,7 +51,7 @@ impl OperatorReadQuery {
         what: &str,
     ) -> ApiResult<AuditEvent> {
         let mut event = AuditEvent::new(
-            actor_of(caller),
+            caller.actor(),
             AuditAction::PersonalDataRead,
             AuditTarget::Subject(subject),
         )

@@ -13,10 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::segments::{check_id, count_json};
 use crate::auth::{Server, scope};
-use crate::campaigns::{self, RunRefusal, StoredCampaign, StoredCap, summarize};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use candor_app::campaigns::{self, RunRefusal, StoredCampaign, StoredCap, summarize};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
@@ -294,7 +294,7 @@ pub async fn run_campaign(
     let st = state.clone();
     let now = state.now();
     let dry_run = q.dry_run;
-    let actor = crate::audit::actor_of(&caller);
+    let actor = caller.actor();
     let result = state
         .blocking(move |store| {
             let ctx = campaigns::ctx(&st, store, now);
@@ -325,7 +325,7 @@ pub async fn run_campaign(
     if let Some(run_id) = &result.run_id {
         tracing::info!(key = %caller.key_id, run = %run_id, flagged = result.flagged, held = result.held, "campaign run committed");
         for (code, n) in ExclusionCode::ALL.iter().zip(&result.counts[1..]) {
-            crate::metrics::note_exclusions(code.as_str(), *n);
+            candor_app::counters::note_exclusions(code.as_str(), *n);
         }
     }
     let k = state.policy.k_anonymity;

@@ -347,7 +347,7 @@ pub async fn put_consents(
                 return Ok(Err(refused));
             }
             store.append_consents(&subject, &facts, &batch, now)?;
-            crate::audit::record_consents(store, &actor, &subject, &batch, now)?;
+            candor_app::audit::record_consents(store, &actor, &subject, &batch, now)?;
             if let Some(what) = lifted {
                 record_lifted(
                     store,
@@ -369,11 +369,11 @@ pub async fn put_consents(
     tracing::info!(key = %access.label(), gpc, "consent recorded");
     let derived = consent::derive(&state.policy, &facts, &records);
     let before = consent::derive(&state.policy, &facts, &records[..n_before]);
-    if crate::recommend::personalization_allowed(&state.policy, &before)
-        && !crate::recommend::personalization_allowed(&state.policy, &derived)
+    if candor_app::recommend::personalization_allowed(&state.policy, &before)
+        && !candor_app::recommend::personalization_allowed(&state.policy, &derived)
     {
         // Their history trained the shared models; every instance rebuilds without it.
-        crate::recommend::invalidate(&state).await;
+        candor_app::recommend::invalidate(&state).await;
     }
     Ok(Json(state_body(&state.policy, &derived)))
 }
@@ -456,7 +456,7 @@ fn lifted_protection(
 #[allow(clippy::too_many_arguments)]
 fn record_lifted(
     store: &dyn candor_store::Store,
-    actor: &crate::audit::Actor,
+    actor: &candor_app::audit::Actor,
     subject: &candor_domain::SubjectKey,
     what: &str,
     held: &SubjectFacts,
@@ -467,10 +467,10 @@ fn record_lifted(
     use sha2::Digest;
     let after = held.updated(update);
     let band = |f: &SubjectFacts| f.age_band.map_or("unknown".to_owned(), |b| b.to_string());
-    let event = crate::audit::AuditEvent::new(
+    let event = candor_app::audit::AuditEvent::new(
         actor.clone(),
-        crate::audit::AuditAction::MinorProtectionLifted,
-        crate::audit::AuditTarget::Subject(*subject),
+        candor_app::audit::AuditAction::MinorProtectionLifted,
+        candor_app::audit::AuditTarget::Subject(*subject),
     )
     .detail("lifted", what)
     .detail("age_band_before", band(held))
@@ -479,7 +479,7 @@ fn record_lifted(
         "evidence_sha256",
         evidence.map_or("none".to_owned(), |e| hex::encode(sha2::Sha256::digest(e))),
     );
-    crate::audit::record(store, event, now).map(|_| ())
+    candor_app::audit::record(store, event, now).map(|_| ())
 }
 
 /// Why a consent write was refused once the person's records were read.

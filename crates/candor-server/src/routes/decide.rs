@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Server, scope};
-use crate::campaigns::{self, StoredCampaign, Zones, cap_limit, decide_subject, history_since};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use candor_app::campaigns::{
+    self, StoredCampaign, Zones, cap_limit, decide_subject, history_since,
+};
 
 /// Most candidate campaigns in one decision.
 pub const DECIDE_CAMPAIGNS_LEN_MAX: usize = 20;
@@ -231,7 +233,7 @@ pub async fn decide(
     if !dry_run {
         for d in &outcome.decisions {
             if let Some(reason) = d.reason {
-                crate::metrics::note_exclusions(reason, 1);
+                candor_app::counters::note_exclusions(reason, 1);
             }
         }
     }

@@ -14,9 +14,9 @@ use super::{PageBody, cursor};
 use crate::auth::{Allowed, Credential, Server, act, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::ingest::{self, Call, Outcome};
 use crate::routes::consent::has_gpc;
 use crate::state::AppState;
+use candor_app::ingest::{self, Call, Outcome};
 
 /// A batch of events.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -224,7 +224,7 @@ fn json_size(v: &Value) -> (usize, usize) {
 
 /// Refuses an event larger than `[limits] event_bytes_max`, or holding a value longer than
 /// `property_value_bytes_max`, before anything of it is parsed or stored.
-fn size_checked(limits: &crate::config::Limits, raw: &Value) -> Result<(), ingest::Invalid> {
+fn size_checked(limits: &candor_app::config::Limits, raw: &Value) -> Result<(), ingest::Invalid> {
     let (bytes, longest) = json_size(raw);
     if bytes > limits.event_bytes_max {
         return Err(ingest::Invalid {
@@ -313,7 +313,7 @@ async fn run(
         .map(|(i, o)| result_body(i, o))
         .collect();
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
-    crate::metrics::note_events(count("accepted"), count("invalid"));
+    candor_app::counters::note_events(count("accepted"), count("invalid"));
     Ok(Json(IngestResponse {
         accepted: count("accepted"),
         dropped: count("dropped"),
@@ -534,7 +534,7 @@ pub async fn subject_events(
     let page = state
         .blocking(move |store| {
             let page = store.events(&subject, page)?;
-            crate::audit::record(store, read, now)?;
+            candor_app::audit::record(store, read, now)?;
             Ok(page)
         })
         .await?;

@@ -250,7 +250,7 @@ pub async fn post_feedback(
         .await??;
     if removed > 0 {
         // The shared models learnt from these events; every instance rebuilds without them.
-        crate::recommend::invalidate(&state).await;
+        candor_app::recommend::invalidate(&state).await;
     }
     tracing::info!(key = %access.label(), removed, "recommendation feedback recorded");
     Ok(Json(FeedbackBody {

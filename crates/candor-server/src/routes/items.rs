@@ -15,9 +15,6 @@ use crate::state::AppState;
 
 /// Most items in one upsert.
 pub const ITEMS_BATCH_LEN_MAX: usize = 1_000;
-/// Longest item id, title, category or provider.
-const ITEM_TEXT_BYTES_MAX: usize = 512;
-
 #[derive(Debug, Deserialize, Serialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ItemBody {
@@ -48,54 +45,17 @@ pub struct UpsertResult {
     pub upserted: usize,
 }
 
-fn check_text(what: &str, s: &str) -> ApiResult<()> {
-    if s.trim().is_empty() || s.len() > ITEM_TEXT_BYTES_MAX || s.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "invalid_item",
-            format!(
-                "{what} must be 1 to {ITEM_TEXT_BYTES_MAX} bytes of text without control characters"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Checks an item against the policy and turns it into the stored form.
-pub fn to_catalog_item(
-    state_policy: &candor_domain::Policy,
-    it: ItemBody,
-) -> ApiResult<CatalogItem> {
-    check_text("id", &it.id)?;
-    check_text("title", &it.title)?;
-    for c in &it.categories {
-        check_text("a category", c)?;
-    }
-    if !it.provider.is_empty() {
-        check_text("provider", &it.provider)?;
-    }
-    for r in &it.restricted {
-        if !state_policy
-            .restricted_categories
-            .iter()
-            .any(|x| &x.id == r)
-        {
-            return Err(ApiError::bad_request(
-                "unknown_restricted_category",
-                format!(
-                    "item `{}`: restricted category `{r}` is not declared in the policy",
-                    it.id
-                ),
-            ));
-        }
-    }
-    Ok(CatalogItem {
+pub fn to_catalog_item(policy: &candor_domain::Policy, it: ItemBody) -> ApiResult<CatalogItem> {
+    let item = candor_app::catalog::NewItem {
         id: it.id,
         title: it.title,
         categories: it.categories,
-        attributes: Value::Object(it.attributes).to_string(),
+        attributes: it.attributes,
         restricted: it.restricted,
         provider: it.provider,
-    })
+    };
+    Ok(candor_app::catalog::check_item(policy, item)?)
 }
 
 fn item_body(it: CatalogItem) -> ItemBody {

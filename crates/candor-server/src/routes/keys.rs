@@ -1,5 +1,5 @@
 //! Key lifecycle over HTTP (admin key): list, create, revoke and rotate API keys, and rotate
-//! the token signing keys. The same operations as `candor keys`, through [`crate::keys`].
+//! the token signing keys. The same operations as `candor keys`, through [`candor_app::keys`].
 
 use axum::Json;
 use axum::extract::State;
@@ -9,10 +9,11 @@ use candor_store::{ApiKeyRecord, Scope, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{KeyError, NewKey, Server, scope};
+use crate::auth::{Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
+use candor_app::api_key::{KeyError, NewKey};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyBody {
@@ -32,11 +33,11 @@ pub struct KeyBody {
 pub fn key_body(r: &ApiKeyRecord, now: Timestamp) -> KeyBody {
     KeyBody {
         id: r.id.clone(),
-        kind: crate::keys::kind(r),
+        kind: candor_app::keys::kind(r),
         scopes: r.scopes.iter().map(|s| s.as_str()).collect(),
         allowed_origins: r.allowed_origins.clone(),
         label: r.label.clone(),
-        status: crate::keys::status(r, now),
+        status: candor_app::keys::status(r, now),
         created_at: r.created_at.to_rfc3339(),
         expires_at: r.expires_at.map(Timestamp::to_rfc3339),
         revoked_at: r.revoked_at.map(Timestamp::to_rfc3339),
@@ -144,9 +145,9 @@ pub async fn create_key(
         label: body.label,
         expires_at,
     };
-    let actor = crate::audit::actor_of(&caller);
+    let actor = caller.actor();
     let (record, key) = state
-        .blocking(move |store| Ok(crate::keys::create(store, new, actor, now)))
+        .blocking(move |store| Ok(candor_app::keys::create(store, new, actor, now)))
         .await?
         .map_err(key_error)?;
     Ok((
@@ -169,10 +170,10 @@ pub async fn revoke_key(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<KeyBody>> {
     let now = state.now();
-    let actor = crate::audit::actor_of(&caller);
+    let actor = caller.actor();
     let lookup = id.clone();
     let record = state
-        .blocking(move |store| Ok(crate::keys::revoke(store, &lookup, actor, now)))
+        .blocking(move |store| Ok(candor_app::keys::revoke(store, &lookup, actor, now)))
         .await?
         .map_err(|e| match e {
             StoreError::NotFound => key_not_found(),
@@ -214,14 +215,14 @@ pub async fn rotate_key(
 ) -> ApiResult<(StatusCode, Json<RotatedKeyBody>)> {
     let grace = ttl_ms(
         body.grace_seconds
-            .unwrap_or(crate::auth::ROTATION_GRACE_SECONDS_DEFAULT),
+            .unwrap_or(candor_app::api_key::ROTATION_GRACE_SECONDS_DEFAULT),
         "grace_seconds",
     )?;
     let now = state.now();
-    let actor = crate::audit::actor_of(&caller);
+    let actor = caller.actor();
     let lookup = id.clone();
     let (record, key, previous) = state
-        .blocking(move |store| Ok(crate::keys::rotate(store, &lookup, grace, actor, now)))
+        .blocking(move |store| Ok(candor_app::keys::rotate(store, &lookup, grace, actor, now)))
         .await?
         .map_err(key_error)?;
     state.api_keys.forget(&id);
@@ -249,11 +250,11 @@ pub async fn rotate_token_keys(
     caller: Server<scope::Admin>,
 ) -> ApiResult<Json<TokenKeysRotatedBody>> {
     let now = state.now();
-    let actor = crate::audit::actor_of(&caller);
+    let actor = caller.actor();
     let app = state.clone();
     let id = state
         .blocking(move |store| {
-            crate::keys::rotate_token_keys(
+            candor_app::keys::rotate_token_keys(
                 store,
                 app.secret.as_bytes(),
                 &app.config.subject_rights,

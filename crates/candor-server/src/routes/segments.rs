@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Server, scope};
-use crate::campaigns;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
+use candor_app::campaigns;
 
 /// Longest segment or campaign id, in bytes.
 pub const RESOURCE_ID_BYTES_MAX: usize = 64;

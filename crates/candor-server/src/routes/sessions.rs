@@ -13,12 +13,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::audit::{AuditAction, AuditEvent, AuditTarget};
 use crate::auth::{Access, Allowed, Credential, Server, act, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
-use crate::subject_token::{self, TokenScope, TokenScopes};
+use candor_app::audit::{AuditAction, AuditEvent, AuditTarget};
+use candor_app::subject_token::parse_scopes;
+use candor_app::subject_token::{self};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -88,26 +89,6 @@ pub struct SubjectTokenBody {
     pub scopes: Vec<&'static str>,
 }
 
-/// Parses requested token scopes; none asked for means all.
-pub fn parse_scopes(names: Option<&[String]>) -> Result<TokenScopes, String> {
-    let Some(names) = names else {
-        return Ok(TokenScopes::all());
-    };
-    if names.is_empty() {
-        return Err(
-            "scopes must name at least one of recommendations, consent, events, privacy".into(),
-        );
-    }
-    names
-        .iter()
-        .map(|n| {
-            TokenScope::parse(n).ok_or_else(|| {
-                format!("`{n}` is not a token scope; expected recommendations, consent, events or privacy")
-            })
-        })
-        .collect()
-}
-
 /// Mint a short-lived session token for one logged-in person (server key, `sessions` scope).
 #[utoipa::path(post, path = "/v1/subject-tokens", tag = "sessions", security(("api_key" = [])),
     request_body = SubjectTokenRequest,
@@ -125,7 +106,7 @@ pub async fn post_subject_token(
     let expires_at =
         subject_token::token_expiry(&state.config.subject_rights, body.ttl_seconds, now)
             .map_err(|m| ApiError::bad_request("invalid_ttl", m))?;
-    let signing = crate::token_keys::signing_key(&state).await?;
+    let signing = candor_app::signing::signing_key(&state).await?;
     let token = subject_token::issue(
         &signing,
         state.secret.as_bytes(),
@@ -162,7 +143,7 @@ pub async fn revoke_sessions(
 ) -> ApiResult<Json<RevokedBody>> {
     let subject = access.key();
     let now = state.now();
-    let keep_until = now.plus_millis(crate::token_keys::token_lifetime_ms_max(
+    let keep_until = now.plus_millis(candor_app::token_keys::token_lifetime_ms_max(
         &state.config.subject_rights,
     ));
     let reference = subject_token::revocation_ref(state.secret.as_bytes(), &subject);
@@ -174,7 +155,7 @@ pub async fn revoke_sessions(
     state
         .blocking(move |store| {
             store.revoke_subject_tokens(&reference, now, keep_until)?;
-            crate::audit::record(store, audit, now).map(|_| ())
+            candor_app::audit::record(store, audit, now).map(|_| ())
         })
         .await?;
     tracing::info!(by = access.actor(), "subject tokens revoked");

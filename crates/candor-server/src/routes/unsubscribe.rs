@@ -13,10 +13,10 @@ use candor_segments::signing::verify_unsubscribe_token;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::campaigns::unsubscribe_secret;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiPath;
 use crate::state::AppState;
+use candor_app::campaigns::unsubscribe_secret;
 
 /// The body RFC 8058 mail clients post.
 const ONE_CLICK_BODY: &str = "List-Unsubscribe=One-Click";

@@ -9,8 +9,8 @@
 //! `scripts/test.sh`, on PostgreSQL.
 
 use axum::http::StatusCode;
+use candor_app::subject_token;
 use candor_domain::time::Timestamp;
-use candor_server::subject_token;
 use serde_json::{Value, json};
 
 use crate::support::{NOW, SHOP_ORIGIN, TestApp, off_runtime};
@@ -478,9 +478,7 @@ async fn setup() -> (TestApp, Creds) {
     let app = app.at(Timestamp::from_millis(NOW + 60_000));
     let (visitor, visitor_token) = app.visitor().await;
     let (_, other_visitor_token) = app.visitor().await;
-    let signing = candor_server::token_keys::signing_key(&app.state)
-        .await
-        .unwrap();
+    let signing = candor_app::signing::signing_key(&app.state).await.unwrap();
     let now = app.state.now();
     let expired_token = subject_token::issue(
         &signing,
@@ -862,7 +860,7 @@ async fn only_a_server_key_lifts_a_minors_protection_and_it_is_audited() {
 #[tokio::test]
 async fn keys_are_listed_revoked_rotated_and_expire_everywhere() {
     assert!(
-        candor_server::auth::KEY_CACHE_TTL < std::time::Duration::from_secs(5),
+        candor_app::api_key::KEY_CACHE_TTL < std::time::Duration::from_secs(5),
         "a revocation must reach every instance within five seconds"
     );
     let app = TestApp::new();
@@ -879,7 +877,7 @@ async fn keys_are_listed_revoked_rotated_and_expire_everywhere() {
         (*app.state.policy).clone(),
         app.state.secret.clone(),
         app.state.config.clone(),
-        candor_server::Clock::Fixed(app.state.now()),
+        candor_app::Clock::Fixed(app.state.now()),
     );
     let other = candor_server::router(other);
     let call_other = |k: String| {
@@ -1084,13 +1082,10 @@ async fn signing_keys_rotate_apart_from_the_server_secret() {
     assert_eq!(app.state.subject_key("ann").unwrap(), ann_key);
     // Once the longest token lifetime has passed since the rotation, the retired key is
     // gone with everything it signed.
-    let lifetime =
-        candor_server::token_keys::token_lifetime_ms_max(&app.state.config.subject_rights);
+    let lifetime = candor_app::token_keys::token_lifetime_ms_max(&app.state.config.subject_rights);
     let app = app.at(Timestamp::from_millis(NOW + 2_000 + lifetime));
     let forged = subject_token::issue(
-        &candor_server::token_keys::signing_key(&app.state)
-            .await
-            .unwrap(),
+        &candor_app::signing::signing_key(&app.state).await.unwrap(),
         app.state.secret.as_bytes(),
         &ann_key,
         subject_token::TokenScopes::all(),
@@ -1104,7 +1099,7 @@ async fn signing_keys_rotate_apart_from_the_server_secret() {
         StatusCode::OK
     );
     let p = subject_token::present_subject(&before).unwrap();
-    let old = candor_server::token_keys::verifying_key(&app.state, p.key_id)
+    let old = candor_app::signing::verifying_key(&app.state, p.key_id)
         .await
         .unwrap();
     assert!(

@@ -3,9 +3,9 @@
 
 use axum::http::StatusCode;
 use candor_accountability::audit::{VerifyOutcome, verify};
+use candor_app::audit::{Actor, record_policy_if_changed};
 use candor_domain::policy::{DEFAULT_POLICY_TOML, Policy};
 use candor_domain::time::Timestamp;
-use candor_server::audit::{Actor, record_policy_if_changed};
 use serde_json::{Value, json};
 
 use crate::support::{NOW, TestApp, off_runtime};
@@ -46,7 +46,7 @@ async fn consent_changes_are_recorded_with_purpose_and_pseudonym() {
     let entries = audit_entries(&app).await;
     assert_eq!(entries.len(), 2, "{entries:?}");
     let key = app.state.subject_key("ada@example.com").unwrap();
-    let subject = candor_server::audit::AuditTarget::Subject(key).reference();
+    let subject = candor_app::audit::AuditTarget::Subject(key).reference();
     assert!(
         !subject.contains(&key.to_hex()),
         "the log does not hold the pseudonym itself, which erasure must remove"

@@ -2,9 +2,9 @@
 //! acknowledgement, and the metrics they feed.
 
 use axum::http::StatusCode;
+use candor_app::campaigns::outbox;
 use candor_domain::policy::{DEFAULT_POLICY_TOML, Policy};
 use candor_domain::time::Timestamp;
-use candor_server::campaigns::outbox;
 use serde_json::{Value, json};
 
 use crate::campaigns::{WEBHOOK_SECRET, campaign, grant, run, segment, store, views, webhook};
@@ -438,7 +438,7 @@ async fn metrics_show_the_request_backlog_and_exclusions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn equalized_odds_appear_once_the_conversion_window_has_closed() {
-    use candor_server::fairness::CONVERSION_WINDOW_DAYS;
+    use candor_app::fairness::CONVERSION_WINDOW_DAYS;
     let (app, _seen) = population(false, 4).await;
     run(&app, "spring", false).await;
     // The same store, a week and a day later.

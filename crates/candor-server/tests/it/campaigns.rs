@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
+use candor_app::campaigns::{DeliveryPayload, StoredCampaign, outbox, webhook_payload};
 use candor_domain::policy::Policy;
 use candor_domain::time::Timestamp;
 use candor_segments::campaign::in_control_group;
 use candor_segments::verify_webhook;
-use candor_server::campaigns::{DeliveryPayload, StoredCampaign, outbox, webhook_payload};
 use candor_store::Store;
 use serde_json::{Value, json};
 

@@ -353,7 +353,7 @@ async fn openapi_states_the_limits_the_handlers_check() {
             }
         }
     }
-    let limits = candor_server::config::Limits::default();
+    let limits = candor_app::config::Limits::default();
     let subject_id = param("/v1/subjects/{id}/consents", "put", "id");
     assert_eq!(subject_id["schema"]["minLength"], 1);
     assert_eq!(

@@ -2,8 +2,8 @@
 //! Segment shapes, identify merges, withdrawal and retention.
 
 use axum::http::StatusCode;
+use candor_app::jobs::retention_run_once;
 use candor_domain::time::{DAY_MS, Timestamp};
-use candor_server::jobs::retention_run_once;
 use serde_json::{Value, json};
 
 use crate::support::{NOW, TestApp, off_runtime};

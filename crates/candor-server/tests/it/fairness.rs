@@ -215,7 +215,7 @@ async fn an_empty_period_says_so_and_bad_queries_are_refused() {
 
 #[tokio::test]
 async fn campaign_outcomes_plug_into_the_same_report() {
-    use candor_server::fairness::{CampaignOutcome, campaign_report};
+    use candor_app::fairness::{CampaignOutcome, campaign_report};
     let app = TestApp::new();
     let mut outcomes = Vec::new();
     for i in 0..10 {

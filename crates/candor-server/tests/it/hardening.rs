@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use candor_server::campaigns::outbox;
+use candor_app::campaigns::outbox;
 use serde_json::json;
 
 use crate::campaigns::{WEBHOOK_SECRET, campaign, k1, run, runner, segment, store};
@@ -249,7 +249,7 @@ async fn an_erased_person_leaves_no_exposure_and_no_unsubscribe_row() {
     }
     let ann = app.state.subject_key("ann").unwrap();
     let state = app.state.clone();
-    off_runtime(move || candor_server::recommend::rebuild_once(&state).unwrap());
+    off_runtime(move || candor_app::recommend::rebuild_once(&state).unwrap());
     // A list shown to ann sits in the exposure buffer, unwritten, when she is erased.
     let r = app
         .call(
@@ -275,7 +275,7 @@ async fn an_erased_person_leaves_no_exposure_and_no_unsubscribe_row() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // A request that began before the erasure buffers its list after it.
-    candor_server::recommend::buffer_exposures(
+    candor_app::recommend::buffer_exposures(
         &app.state,
         vec![candor_store::Exposure {
             subject: ann,
@@ -288,14 +288,14 @@ async fn an_erased_person_leaves_no_exposure_and_no_unsubscribe_row() {
         }],
     );
     let state = app.state.clone();
-    off_runtime(move || candor_server::recommend::flush_exposures(&state).unwrap());
+    off_runtime(move || candor_app::recommend::flush_exposures(&state).unwrap());
     let state = app.state.clone();
     let footprint = off_runtime(move || state.store.subject_footprint(&ann).unwrap());
     assert!(footprint.values().all(|n| *n == 0), "{footprint:?}");
 
     // Her unsubscribe link, used after the erasure, answers but records nothing.
     let token = candor_segments::signing::unsubscribe_token(
-        &candor_server::campaigns::unsubscribe_secret(app.state.secret.as_bytes()),
+        &candor_app::campaigns::unsubscribe_secret(app.state.secret.as_bytes()),
         &ann,
         candor_domain::policy::Channel::Email,
     );

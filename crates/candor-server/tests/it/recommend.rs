@@ -3,7 +3,7 @@
 //! says why it is there.
 
 use axum::http::StatusCode;
-use candor_server::recommend::rebuild_once;
+use candor_app::recommend::rebuild_once;
 use serde_json::{Value, json};
 
 use crate::support::{Response, TestApp, off_runtime};
@@ -118,7 +118,7 @@ fn ids(r: &Response) -> Vec<String> {
         .collect()
 }
 
-fn rebuild(app: &TestApp) -> candor_server::recommend::RebuildReport {
+fn rebuild(app: &TestApp) -> candor_app::recommend::RebuildReport {
     off_runtime(|| rebuild_once(&app.state).unwrap())
 }
 
@@ -656,7 +656,7 @@ async fn a_restricted_person_gets_non_personalized_lists_until_lifted() {
 
 #[test]
 fn exposures_flush_early_under_load_and_on_the_interval_otherwise() {
-    use candor_server::recommend::{
+    use candor_app::recommend::{
         EXPOSURE_FLUSH_INTERVAL, EXPOSURES_FLUSH_EARLY, exposure_flush_due,
     };
     use std::time::Duration;
@@ -682,7 +682,7 @@ async fn exposures_are_recorded_for_known_people_exported_and_erased() {
     assert_eq!(ids(&r).len(), 3);
     // A stranger's generic list starts no trail.
     recs(&app, "stranger", "n=3&slot=home").await;
-    let written = off_runtime(|| candor_server::recommend::flush_exposures(&app.state).unwrap());
+    let written = off_runtime(|| candor_app::recommend::flush_exposures(&app.state).unwrap());
     assert_eq!(written, 3);
     let key = app.state.subject_key("jo").unwrap();
     let stored = off_runtime(|| app.state.store.exposures_for_subject(&key).unwrap());

@@ -2,8 +2,8 @@
 //! restriction, objection, the request log and explanations.
 
 use axum::http::StatusCode;
+use candor_app::subject_token;
 use candor_domain::time::{DAY_MS, Timestamp};
-use candor_server::subject_token;
 use serde_json::{Value, json};
 
 use crate::support::{NOW, TestApp, off_runtime, purpose};
@@ -97,9 +97,7 @@ async fn token_matrix() {
     };
     let all = subject_token::TokenScopes::all();
     let foreign = subject_token::issue(&stranger, &SECRET, &key, all, now, now.plus_millis(60_000));
-    let signing = candor_server::token_keys::signing_key(&app.state)
-        .await
-        .unwrap();
+    let signing = candor_app::signing::signing_key(&app.state).await.unwrap();
     let expired = subject_token::issue(&signing, &SECRET, &key, all, now, now);
     let mut tampered = ann.clone();
     let last = tampered.pop().unwrap();
@@ -467,7 +465,7 @@ async fn erasure_deletes_everything_returns_a_signed_receipt_and_is_safe_twice()
         3
     );
     // Tombstones are kept under the one-way hash, without evidence.
-    let proof = candor_server::erasure::consent_proof(&SECRET, &key);
+    let proof = candor_app::erasure::consent_proof(&SECRET, &key);
     assert_eq!(
         off_runtime(|| app.state.store.consent_tombstones(&proof).unwrap().len()),
         3
@@ -537,7 +535,7 @@ async fn erasure_without_consent_proof_keeps_no_tombstone() {
         .call("DELETE", "/v1/subjects/ann", Some(&app.admin), None)
         .await;
     assert_eq!(r.body["receipt"]["consent_proof_kept"], 0);
-    let proof = candor_server::erasure::consent_proof(&SECRET, &key);
+    let proof = candor_app::erasure::consent_proof(&SECRET, &key);
     assert!(off_runtime(|| app.state.store.consent_tombstones(&proof).unwrap()).is_empty());
 }
 
@@ -547,10 +545,10 @@ async fn an_interrupted_erasure_is_finished_on_resume() {
     seed(&app, "ann").await;
     let key = app.state.subject_key("ann").unwrap();
     let store = app.state.store.as_ref();
-    let plan = candor_server::erasure::plan(&SECRET, &key, true);
+    let plan = candor_app::erasure::plan(&SECRET, &key, true);
     let request = candor_store::NewDsrRequest {
         kind: "erasure".into(),
-        subject_ref: candor_server::erasure::subject_ref(&SECRET, &key),
+        subject_ref: candor_app::erasure::subject_ref(&SECRET, &key),
         jurisdiction: "gdpr".into(),
         received_at: Timestamp::from_millis(NOW),
         deadline_at: Timestamp::from_millis(NOW + 30 * 86_400_000),
@@ -565,7 +563,7 @@ async fn an_interrupted_erasure_is_finished_on_resume() {
         .await;
     assert_eq!(open.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(
-        off_runtime(|| candor_server::erasure::resume_pending(
+        off_runtime(|| candor_app::erasure::resume_pending(
             store,
             &SECRET,
             Timestamp::from_millis(NOW)

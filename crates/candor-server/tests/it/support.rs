@@ -9,11 +9,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use candor_app::api_key::{NewKey, create_key};
+use candor_app::config::{Config, Overrides};
+use candor_app::{Clock, ServerSecret};
 use candor_domain::policy::Policy;
 use candor_domain::time::Timestamp;
-use candor_server::auth::{NewKey, create_key};
-use candor_server::config::{Config, Overrides};
-use candor_server::{AppState, Clock, ServerSecret};
+use candor_server::AppState;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use candor_store::postgres::PostgresStore;

@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use candor_app::campaigns::outbox;
 use candor_domain::time::Timestamp;
 use candor_segments::verify_webhook;
-use candor_server::campaigns::outbox;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::{Value, json};
 

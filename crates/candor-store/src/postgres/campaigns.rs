@@ -14,59 +14,18 @@ use candor_domain::consent::{AgeBand, SubjectFacts};
 use candor_domain::time::Timestamp;
 use postgres::{GenericClient, Row};
 
-use super::{DbError, DbResult, PostgresStore, bad_row};
+use super::{DbResult, PostgresStore, bad_row};
 use candor_domain::policy::Interaction;
 
 use crate::{
-    Acknowledgement, AudienceEvent, AudienceQuery, AudienceRow, CampaignRecord, CapUse,
-    DeliveryRecord, FairnessFlag, MarketingState, NewDelivery, NewRun, RunOutcome, RunRecord,
-    SegmentRecord, StoreResult, SubjectOutcome,
+    AudienceEvent, AudienceQuery, AudienceRow, CampaignRecord, CapUse, NewDelivery, NewRun,
+    RunOutcome, RunRecord, SegmentRecord, StoreResult, SubjectOutcome,
 };
 
 pub(super) fn key_from(bytes: Vec<u8>) -> DbResult<SubjectKey> {
     <[u8; 32]>::try_from(bytes.as_slice())
         .map(SubjectKey::from_bytes)
         .map_err(|_| bad_row("subject key", "of wrong length"))
-}
-
-fn segment_from_row(r: &Row) -> DbResult<SegmentRecord> {
-    Ok(SegmentRecord {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        purpose: r.try_get(2)?,
-        rule: r.try_get(3)?,
-        created_at: Timestamp::from_millis(r.try_get(4)?),
-    })
-}
-
-fn campaign_from_row(r: &Row) -> DbResult<CampaignRecord> {
-    Ok(CampaignRecord {
-        id: r.try_get(0)?,
-        segment_id: r.try_get(1)?,
-        spec: r.try_get(2)?,
-        created_at: Timestamp::from_millis(r.try_get(3)?),
-    })
-}
-
-const DELIVERY_COLUMNS: &str = "id, subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, delivered_at, last_error, held";
-
-fn delivery_from_row(r: &Row) -> DbResult<DeliveryRecord> {
-    let attempts: i32 = r.try_get(8)?;
-    Ok(DeliveryRecord {
-        id: r.try_get(0)?,
-        subject: key_from(r.try_get(1)?)?,
-        campaign_id: r.try_get(2)?,
-        run_id: r.try_get(3)?,
-        channel: r.try_get(4)?,
-        at: Timestamp::from_millis(r.try_get(5)?),
-        idempotency_key: r.try_get(6)?,
-        payload: r.try_get(7)?,
-        attempts: u32::try_from(attempts).unwrap_or(0),
-        next_attempt_at: Timestamp::from_millis(r.try_get(9)?),
-        delivered_at: r.try_get::<_, Option<i64>>(10)?.map(Timestamp::from_millis),
-        last_error: r.try_get(11)?,
-        held: r.try_get(12)?,
-    })
 }
 
 /// The cap use of each of `subjects` in one grouped read (over `deliveries_by_subject`).
@@ -173,138 +132,35 @@ fn insert_outcomes(
     Ok(())
 }
 
-impl PostgresStore {
-    pub(super) fn insert_segment_impl(&self, s: &SegmentRecord) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO segments (id, name, purpose, rule, created_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&s.id, &s.name, &s.purpose, &s.rule, &s.created_at.as_millis()],
-            )?;
-            Ok(())
-        })
-    }
+use crate::sql::campaigns::{campaign_from_row, run_from_row, segment_from_row};
+use crate::sql::params;
+use crate::sql::{CampaignBackend, SqlBackend};
 
-    pub(super) fn segment_impl(&self, id: &str) -> StoreResult<Option<SegmentRecord>> {
-        self.read(|c| {
-            c.query_opt(
-                "SELECT id, name, purpose, rule, created_at FROM segments WHERE id = $1",
-                &[&id],
-            )?
-            .map(|r| segment_from_row(&r))
-            .transpose()
-        })
-    }
-
-    pub(super) fn segments_impl(&self) -> StoreResult<Vec<SegmentRecord>> {
-        self.read(|c| {
+impl CampaignBackend for PostgresStore {
+    fn segments_impl(&self) -> StoreResult<Vec<SegmentRecord>> {
+        self.read_sql(&mut |c| {
             c.query(
                 "SELECT id, name, purpose, rule, created_at FROM segments ORDER BY created_at, id COLLATE \"C\"",
-                &[],
-            )?
-            .iter()
-            .map(segment_from_row)
-            .collect()
+                params![],
+                segment_from_row,
+            )
         })
     }
 
-    pub(super) fn insert_campaign_impl(&self, r: &CampaignRecord) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO campaigns (id, segment_id, spec, created_at) VALUES ($1, $2, $3, $4)",
-                &[&r.id, &r.segment_id, &r.spec, &r.created_at.as_millis()],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn campaign_impl(&self, id: &str) -> StoreResult<Option<CampaignRecord>> {
-        self.read(|c| {
-            c.query_opt(
-                "SELECT id, segment_id, spec, created_at FROM campaigns WHERE id = $1",
-                &[&id],
-            )?
-            .map(|r| campaign_from_row(&r))
-            .transpose()
-        })
-    }
-
-    pub(super) fn campaigns_impl(&self) -> StoreResult<Vec<CampaignRecord>> {
-        self.read(|c| {
+    fn campaigns_impl(&self) -> StoreResult<Vec<CampaignRecord>> {
+        self.read_sql(&mut |c| {
             c.query(
                 "SELECT id, segment_id, spec, created_at FROM campaigns ORDER BY seq",
-                &[],
-            )?
-            .iter()
-            .map(campaign_from_row)
-            .collect()
-        })
-    }
-
-    pub(super) fn subject_keys_impl(
-        &self,
-        after: Option<&SubjectKey>,
-        limit: u32,
-    ) -> StoreResult<Vec<SubjectKey>> {
-        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
-        self.read(|c| {
-            c.query(
-                "SELECT subject_key FROM subjects WHERE subject_key > $1 ORDER BY subject_key LIMIT $2",
-                &[&after, &i64::from(limit)],
-            )?
-            .iter()
-            .map(|r| key_from(r.try_get(0)?))
-            .collect()
-        })
-    }
-
-    pub(super) fn marketing_state_impl(
-        &self,
-        key: &SubjectKey,
-        since: Timestamp,
-    ) -> StoreResult<MarketingState> {
-        let k = key.as_bytes().as_slice();
-        self.read(|c| {
-            let unsubscribed = c
-                .query(
-                    "SELECT channel FROM unsubscribes WHERE subject_key = $1 ORDER BY channel COLLATE \"C\"",
-                    &[&k],
-                )?
-                .iter()
-                .map(|r| r.try_get(0).map_err(DbError::from))
-                .collect::<DbResult<Vec<String>>>()?;
-            let time_zone = c
-                .query_opt(
-                    "SELECT time_zone FROM subject_time_zones WHERE subject_key = $1",
-                    &[&k],
-                )?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-            let deliveries = c
-                .query(
-                    "SELECT campaign_id, channel, at FROM deliveries WHERE subject_key = $1 AND at > $2 ORDER BY at, id",
-                    &[&k, &since.as_millis()],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get(0)?,
-                        r.try_get(1)?,
-                        Timestamp::from_millis(r.try_get(2)?),
-                    ))
-                })
-                .collect::<DbResult<Vec<_>>>()?;
-            Ok(MarketingState {
-                unsubscribed,
-                time_zone,
-                deliveries,
-            })
+                params![],
+                campaign_from_row,
+            )
         })
     }
 
     /// One page of subjects with a handful of range scans over the key-ordered indexes,
     /// instead of nine round trips per subject. The reads run in one REPEATABLE READ
     /// transaction so the page is one consistent snapshot.
-    pub(super) fn audience_page_impl(
+    fn audience_page_impl(
         &self,
         after: Option<&SubjectKey>,
         limit: u32,
@@ -369,11 +225,11 @@ impl PostgresStore {
             scan(
                 &format!(
                     "SELECT {}, subject_key FROM consents WHERE subject_key > $1 AND subject_key <= $2 ORDER BY subject_key, id",
-                    super::CONSENT_COLUMNS
+                    crate::sql::consent::CONSENT_COLUMNS
                 ),
                 None,
                 &mut |row, r| {
-                    row.consents.push(super::consent_from_row(r)?.1);
+                    row.consents.push(crate::sql::consent::consent_from_row(r, 0)?.1);
                     Ok(())
                 },
             )?;
@@ -401,7 +257,7 @@ impl PostgresStore {
                 "SELECT subject_key, profile FROM profiles WHERE subject_key > $1 AND subject_key <= $2",
                 None,
                 &mut |row, r| {
-                    row.profile = super::events::parse_profile(r.try_get(1)?)?;
+                    row.profile = crate::sql::profiles::parse(r.try_get(1)?)?;
                     Ok(())
                 },
             )?;
@@ -455,33 +311,7 @@ impl PostgresStore {
         })
     }
 
-    pub(super) fn set_time_zone_impl(&self, key: &SubjectKey, tz: &str) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO subject_time_zones (subject_key, time_zone) VALUES ($1, $2)
-                 ON CONFLICT (subject_key) DO UPDATE SET time_zone = excluded.time_zone",
-                &[&key.as_bytes().as_slice(), &tz],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn unsubscribe_impl(
-        &self,
-        key: &SubjectKey,
-        channel: &str,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO unsubscribes (subject_key, channel, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                &[&key.as_bytes().as_slice(), &channel, &now.as_millis()],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn commit_run_impl(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>> {
+    fn commit_run_impl(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO cap_locks (channel) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -527,119 +357,28 @@ impl PostgresStore {
         })
     }
 
-    /// The first run matching `filter` (SQL after `WHERE`, with `$1` bound to `value`).
-    fn run_where(&self, filter: &str, value: &str) -> StoreResult<Option<RunRecord>> {
-        self.read(|c| {
+    /// Run ids are random: two runs in the same millisecond tie-break arbitrarily but stably.
+    fn stream_run_impl(
+        &self,
+        run: &NewRun,
+        decide: &mut dyn FnMut(&dyn crate::RunSink) -> StoreResult<()>,
+        measure: &mut dyn FnMut(&[RunOutcome]) -> StoreResult<Option<crate::NewFlag>>,
+    ) -> StoreResult<crate::CommittedRun> {
+        crate::stream_buffered(self, run, decide, measure)
+    }
+
+    fn latest_run_impl(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>> {
+        self.read_sql(&mut |c| {
             c.query_opt(
-                &format!("SELECT id, campaign_id, at FROM campaign_runs WHERE {filter}"),
-                &[&value],
-            )?
-            .map(|r| {
-                Ok(RunRecord {
-                    id: r.try_get(0)?,
-                    campaign_id: r.try_get(1)?,
-                    at: Timestamp::from_millis(r.try_get(2)?),
-                })
-            })
-            .transpose()
+                "SELECT id, campaign_id, at FROM campaign_runs WHERE campaign_id = ?1
+                 ORDER BY at DESC, id DESC LIMIT 1",
+                params![campaign_id],
+                run_from_row,
+            )
         })
     }
 
-    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
-        self.run_where("id = $1", id)
-    }
-
-    pub(super) fn latest_run_impl(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>> {
-        // Run ids are random: two runs in the same millisecond tie-break arbitrarily but
-        // stably.
-        self.run_where(
-            "campaign_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
-            campaign_id,
-        )
-    }
-
-    pub(super) fn fairness_flags_impl(
-        &self,
-        campaign_id: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<FairnessFlag>> {
-        self.read(|c| {
-            c.query(
-                "SELECT campaign_id, run_id, parity_ratio, flagged_at, held, acknowledged_at, acknowledgement_note
-                 FROM fairness_flags WHERE $1::text IS NULL OR campaign_id = $1
-                 ORDER BY flagged_at DESC, run_id LIMIT $2",
-                &[&campaign_id, &i64::from(limit)],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(FairnessFlag {
-                    campaign_id: r.try_get(0)?,
-                    run_id: r.try_get(1)?,
-                    parity_ratio: r.try_get(2)?,
-                    flagged_at: Timestamp::from_millis(r.try_get(3)?),
-                    held: r.try_get(4)?,
-                    acknowledged_at: r.try_get::<_, Option<i64>>(5)?.map(Timestamp::from_millis),
-                    acknowledgement_note: r.try_get(6)?,
-                })
-            })
-            .collect()
-        })
-    }
-
-    pub(super) fn acknowledge_fairness_flags_impl(
-        &self,
-        campaign_id: &str,
-        note: &str,
-        now: Timestamp,
-    ) -> StoreResult<Acknowledgement> {
-        self.write(|tx| {
-            // Every channel's cap lock, in one order: a run of this campaign (whatever its
-            // channel) either committed before, and its held deliveries are released here, or
-            // commits after and sees the flag acknowledged. Runs lock one row, so no cycle.
-            tx.query(
-                "SELECT channel FROM cap_locks ORDER BY channel FOR UPDATE",
-                &[],
-            )?;
-            let n_flags = tx.execute(
-                "UPDATE fairness_flags SET acknowledged_at = $2, acknowledgement_note = $3, held = FALSE
-                 WHERE campaign_id = $1 AND acknowledged_at IS NULL",
-                &[&campaign_id, &now.as_millis(), &note],
-            )?;
-            let n_released = tx.execute(
-                "UPDATE deliveries SET held = FALSE WHERE campaign_id = $1 AND held",
-                &[&campaign_id],
-            )?;
-            let latest = tx.query_opt(
-                "SELECT acknowledged_at, acknowledgement_note FROM fairness_flags
-                 WHERE campaign_id = $1 AND acknowledged_at IS NOT NULL
-                 ORDER BY acknowledged_at DESC, flagged_at DESC LIMIT 1",
-                &[&campaign_id],
-            )?;
-            Ok(match latest {
-                None => Acknowledgement::NotFlagged,
-                Some(r) => Acknowledgement::Done {
-                    n_flags,
-                    n_released,
-                    at: Timestamp::from_millis(r.try_get(0)?),
-                    note: r.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
-                },
-            })
-        })
-    }
-
-    pub(super) fn held_deliveries_impl(&self, run_id: Option<&str>) -> StoreResult<u64> {
-        self.read(|c| {
-            let n: i64 = c
-                .query_one(
-                    "SELECT count(*) FROM deliveries WHERE held AND delivered_at IS NULL AND ($1::text IS NULL OR run_id = $1)",
-                    &[&run_id],
-                )?
-                .try_get(0)?;
-            Ok(n as u64)
-        })
-    }
-
-    pub(super) fn run_outcomes_impl(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>> {
+    fn run_outcomes_impl(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>> {
         self.read(|c| {
             c.query(
                 "SELECT subject_key, selected, reason FROM run_outcomes WHERE run_id = $1 ORDER BY subject_key",
@@ -657,7 +396,7 @@ impl PostgresStore {
         })
     }
 
-    pub(super) fn subject_outcomes_impl(
+    fn subject_outcomes_impl(
         &self,
         key: &SubjectKey,
         limit: u32,
@@ -680,101 +419,6 @@ impl PostgresStore {
                 })
             })
             .collect()
-        })
-    }
-
-    pub(super) fn run_deliveries_impl(&self, run_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
-        self.read(|c| {
-            c.query(
-                &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE run_id = $1 ORDER BY id"),
-                &[&run_id],
-            )?
-            .iter()
-            .map(delivery_from_row)
-            .collect()
-        })
-    }
-
-    pub(super) fn claim_deliveries_impl(
-        &self,
-        now: Timestamp,
-        lease_ms: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryRecord>> {
-        // SKIP LOCKED: workers on several instances take disjoint deliveries instead of
-        // queueing behind one another.
-        self.write(|tx| {
-            tx.query(
-                &format!(
-                    "UPDATE deliveries SET next_attempt_at = $2, attempts = attempts + 1
-                     WHERE id IN (
-                        SELECT id FROM deliveries
-                        WHERE payload IS NOT NULL AND delivered_at IS NULL AND NOT held AND next_attempt_at <= $1
-                        ORDER BY next_attempt_at, id LIMIT $3
-                        FOR UPDATE SKIP LOCKED)
-                     RETURNING {DELIVERY_COLUMNS}"
-                ),
-                &[
-                    &now.as_millis(),
-                    &now.as_millis().saturating_add(lease_ms),
-                    &i64::from(limit),
-                ],
-            )?
-            .iter()
-            .map(|r| {
-                // RETURNING shows the leased time; callers see when it was due, as on SQLite.
-                let mut d = delivery_from_row(r)?;
-                d.next_attempt_at = now;
-                Ok(d)
-            })
-            .collect::<DbResult<Vec<_>>>()
-            .map(|mut v| {
-                v.sort_by_key(|d| d.id);
-                v
-            })
-        })
-    }
-
-    pub(super) fn delivery_succeeded_impl(&self, id: i64, now: Timestamp) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE deliveries SET delivered_at = $2, last_error = NULL WHERE id = $1 AND delivered_at IS NULL",
-                &[&id, &now.as_millis()],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn delivery_failed_impl(
-        &self,
-        id: i64,
-        next_attempt_at: Timestamp,
-        error: &str,
-    ) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE deliveries SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND delivered_at IS NULL",
-                &[&id, &next_attempt_at.as_millis(), &error],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn erase_campaign_data_impl(&self, key: &SubjectKey) -> StoreResult<()> {
-        let k = key.as_bytes().as_slice();
-        self.write(|tx| {
-            for table in [
-                "run_outcomes",
-                "deliveries",
-                "unsubscribes",
-                "subject_time_zones",
-            ] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE subject_key = $1"),
-                    &[&k],
-                )?;
-            }
-            Ok(())
         })
     }
 }

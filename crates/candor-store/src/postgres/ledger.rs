@@ -6,12 +6,15 @@ use candor_domain::SubjectKey;
 use candor_domain::consent::AgeBand;
 use postgres::GenericClient;
 
+use super::DbResult;
+use super::PostgresStore;
 use super::campaigns::key_from;
-use super::{CONSENT_COLUMNS, DbResult, consent_from_row_at};
-use crate::{Preferences, ServingInputs, SubjectLedger};
+use crate::sql::ServingReads;
+use crate::sql::consent::{CONSENT_COLUMNS, consent_from_row as consent_from_row_at};
+use crate::{Preferences, ServingInputs, StoreResult, SubjectLedger};
 
 /// The facts, ledger and restriction of every key: three queries for the whole batch.
-pub(super) fn ledgers(
+fn ledgers(
     c: &mut impl GenericClient,
     keys: &[SubjectKey],
 ) -> DbResult<HashMap<SubjectKey, SubjectLedger>> {
@@ -51,7 +54,7 @@ pub(super) fn ledgers(
 
 /// One subject's serving inputs: the facts, restriction, preferences and ledger in one
 /// round trip, then the history if `wants_history` allows it.
-pub(super) fn serving_inputs(
+fn serving_inputs(
     c: &mut impl GenericClient,
     key: &SubjectKey,
     wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
@@ -89,7 +92,7 @@ pub(super) fn serving_inputs(
     let history = if wants_history(&ledger, &preferences) {
         c.query(&crate::model::history_sql("$1"), &[&k])?
             .iter()
-            .map(super::events::history_from_row)
+            .map(|r| crate::sql::events::history_from_row(r))
             .collect::<DbResult<_>>()?
     } else {
         Vec::new()
@@ -99,4 +102,21 @@ pub(super) fn serving_inputs(
         preferences,
         history,
     })
+}
+
+impl ServingReads for PostgresStore {
+    fn subject_ledgers_impl(
+        &self,
+        keys: &[SubjectKey],
+    ) -> StoreResult<HashMap<SubjectKey, SubjectLedger>> {
+        self.read(|c| ledgers(c, keys))
+    }
+
+    fn serving_inputs_impl(
+        &self,
+        key: &SubjectKey,
+        wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
+    ) -> StoreResult<ServingInputs> {
+        self.read(|c| serving_inputs(c, key, wants_history))
+    }
 }

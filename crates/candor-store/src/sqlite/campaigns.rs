@@ -9,60 +9,21 @@ use std::collections::HashMap;
 use candor_domain::SubjectKey;
 use candor_domain::consent::{AgeBand, SubjectFacts};
 use candor_domain::time::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::{SqliteStore, bad_row, map_err};
 use candor_domain::policy::Interaction;
 
 use crate::{
-    Acknowledgement, AudienceEvent, AudienceQuery, AudienceRow, CampaignRecord, CapUse,
-    CommittedRun, DeliveryRecord, FairnessFlag, MarketingState, NewDelivery, NewFlag, NewOutcome,
-    NewRun, RunOutcome, RunRecord, RunSink, SegmentRecord, StoreResult, SubjectOutcome,
+    AudienceEvent, AudienceQuery, AudienceRow, CampaignRecord, CapUse, CommittedRun, NewDelivery,
+    NewFlag, NewOutcome, NewRun, RunOutcome, RunRecord, RunSink, SegmentRecord, StoreResult,
+    SubjectOutcome,
 };
 
 pub(super) fn key_from(bytes: Vec<u8>) -> rusqlite::Result<SubjectKey> {
     <[u8; 32]>::try_from(bytes.as_slice())
         .map(SubjectKey::from_bytes)
         .map_err(|_| bad_row("subject key", "of wrong length"))
-}
-
-fn segment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SegmentRecord> {
-    Ok(SegmentRecord {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        purpose: r.get(2)?,
-        rule: r.get(3)?,
-        created_at: Timestamp::from_millis(r.get(4)?),
-    })
-}
-
-fn campaign_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CampaignRecord> {
-    Ok(CampaignRecord {
-        id: r.get(0)?,
-        segment_id: r.get(1)?,
-        spec: r.get(2)?,
-        created_at: Timestamp::from_millis(r.get(3)?),
-    })
-}
-
-const DELIVERY_COLUMNS: &str = "id, subject_key, campaign_id, run_id, channel, at, idempotency_key, payload, attempts, next_attempt_at, delivered_at, last_error, held";
-
-fn delivery_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRecord> {
-    Ok(DeliveryRecord {
-        id: r.get(0)?,
-        subject: key_from(r.get(1)?)?,
-        campaign_id: r.get(2)?,
-        run_id: r.get(3)?,
-        channel: r.get(4)?,
-        at: Timestamp::from_millis(r.get(5)?),
-        idempotency_key: r.get(6)?,
-        payload: r.get(7)?,
-        attempts: r.get(8)?,
-        next_attempt_at: Timestamp::from_millis(r.get(9)?),
-        delivered_at: r.get::<_, Option<i64>>(10)?.map(Timestamp::from_millis),
-        last_error: r.get(11)?,
-        held: r.get::<_, i64>(12)? != 0,
-    })
 }
 
 /// `(?, ?, ...), (?, ...)`: `rows` tuples of `cols` placeholders, for multi-row statements.
@@ -292,118 +253,33 @@ fn stream_in_transaction(
     Ok(CommittedRun { outcomes, held })
 }
 
-impl SqliteStore {
-    pub(super) fn insert_segment_impl(&self, s: &SegmentRecord) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO segments (id, name, purpose, rule, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.id, s.name, s.purpose, s.rule, s.created_at.as_millis()],
-            )?;
-            Ok(())
-        })
-    }
+use crate::sql::campaigns::{campaign_from_row, run_from_row, segment_from_row};
+use crate::sql::{CampaignBackend, SqlBackend};
 
-    pub(super) fn segment_impl(&self, id: &str) -> StoreResult<Option<SegmentRecord>> {
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT id, name, purpose, rule, created_at FROM segments WHERE id = ?1",
-            )?
-            .query_row([id], segment_from_row)
-            .optional()
-        })
-    }
-
-    pub(super) fn segments_impl(&self) -> StoreResult<Vec<SegmentRecord>> {
-        self.read(|c| {
-            c.prepare_cached(
+impl CampaignBackend for SqliteStore {
+    fn segments_impl(&self) -> StoreResult<Vec<SegmentRecord>> {
+        self.read_sql(&mut |c| {
+            c.query(
                 "SELECT id, name, purpose, rule, created_at FROM segments ORDER BY rowid",
-            )?
-            .query_map([], segment_from_row)?
-            .collect()
+                crate::sql::params![],
+                segment_from_row,
+            )
         })
     }
 
-    pub(super) fn insert_campaign_impl(&self, r: &CampaignRecord) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO campaigns (id, segment_id, spec, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![r.id, r.segment_id, r.spec, r.created_at.as_millis()],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn campaign_impl(&self, id: &str) -> StoreResult<Option<CampaignRecord>> {
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT id, segment_id, spec, created_at FROM campaigns WHERE id = ?1",
-            )?
-            .query_row([id], campaign_from_row)
-            .optional()
-        })
-    }
-
-    pub(super) fn campaigns_impl(&self) -> StoreResult<Vec<CampaignRecord>> {
-        self.read(|c| {
-            c.prepare_cached(
+    fn campaigns_impl(&self) -> StoreResult<Vec<CampaignRecord>> {
+        self.read_sql(&mut |c| {
+            c.query(
                 "SELECT id, segment_id, spec, created_at FROM campaigns ORDER BY rowid",
-            )?
-            .query_map([], campaign_from_row)?
-            .collect()
-        })
-    }
-
-    pub(super) fn subject_keys_impl(
-        &self,
-        after: Option<&SubjectKey>,
-        limit: u32,
-    ) -> StoreResult<Vec<SubjectKey>> {
-        let after = after.map_or_else(Vec::new, |k| k.as_bytes().to_vec());
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT subject_key FROM subjects WHERE subject_key > ?1 ORDER BY subject_key LIMIT ?2",
-            )?
-            .query_map(params![after, i64::from(limit)], |r| key_from(r.get(0)?))?
-            .collect()
-        })
-    }
-
-    pub(super) fn marketing_state_impl(
-        &self,
-        key: &SubjectKey,
-        since: Timestamp,
-    ) -> StoreResult<MarketingState> {
-        let k = key.as_bytes().as_slice();
-        self.read(|c| {
-            let unsubscribed = c
-                .prepare_cached(
-                    "SELECT channel FROM unsubscribes WHERE subject_key = ?1 ORDER BY channel",
-                )?
-                .query_map([k], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            let time_zone = c
-                .prepare_cached("SELECT time_zone FROM subject_time_zones WHERE subject_key = ?1")?
-                .query_row([k], |r| r.get(0))
-                .optional()?;
-            let deliveries = c
-                .prepare_cached(
-                    "SELECT campaign_id, channel, at FROM deliveries WHERE subject_key = ?1 AND at > ?2 ORDER BY at, id",
-                )?
-                .query_map(params![k, since.as_millis()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, Timestamp::from_millis(r.get(2)?)))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(MarketingState {
-                unsubscribed,
-                time_zone,
-                deliveries,
-            })
+                crate::sql::params![],
+                campaign_from_row,
+            )
         })
     }
 
     /// One page of subjects with a handful of range scans over the key-ordered indexes,
     /// instead of nine point reads per subject.
-    pub(super) fn audience_page_impl(
+    fn audience_page_impl(
         &self,
         after: Option<&SubjectKey>,
         limit: u32,
@@ -560,33 +436,7 @@ impl SqliteStore {
         })
     }
 
-    pub(super) fn set_time_zone_impl(&self, key: &SubjectKey, tz: &str) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO subject_time_zones (subject_key, time_zone) VALUES (?1, ?2)
-                 ON CONFLICT (subject_key) DO UPDATE SET time_zone = excluded.time_zone",
-                params![key.as_bytes().as_slice(), tz],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn unsubscribe_impl(
-        &self,
-        key: &SubjectKey,
-        channel: &str,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO unsubscribes (subject_key, channel, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![key.as_bytes().as_slice(), channel, now.as_millis()],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn commit_run_impl(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>> {
+    fn commit_run_impl(&self, run: &NewRun) -> StoreResult<Vec<RunOutcome>> {
         self.write(|c| {
             let tx = c.transaction()?;
             // Inside the writer's transaction: no acknowledgement can land between this check
@@ -622,7 +472,7 @@ impl SqliteStore {
     /// other writer can come in between. Deliveries are written held only when the campaign
     /// already has an unacknowledged flag; a run the measure flags (with the policy holding
     /// flagged campaigns) holds the rest before the commit makes any of them visible.
-    pub(super) fn stream_run_impl(
+    fn stream_run_impl(
         &self,
         run: &NewRun,
         decide: &mut dyn FnMut(&dyn RunSink) -> StoreResult<()>,
@@ -642,118 +492,19 @@ impl SqliteStore {
         result
     }
 
-    /// The first run matching `filter` (SQL after `WHERE`, with `?1` bound to `value`).
-    fn run_where(&self, filter: &str, value: &str) -> StoreResult<Option<RunRecord>> {
-        self.read(|c| {
-            c.query_row(
-                &format!("SELECT id, campaign_id, at FROM campaign_runs WHERE {filter}"),
-                [value],
-                |r| {
-                    Ok(RunRecord {
-                        id: r.get(0)?,
-                        campaign_id: r.get(1)?,
-                        at: Timestamp::from_millis(r.get(2)?),
-                    })
-                },
+    /// Run ids are random: two runs in the same millisecond tie-break arbitrarily but stably.
+    fn latest_run_impl(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>> {
+        self.read_sql(&mut |c| {
+            c.query_opt(
+                "SELECT id, campaign_id, at FROM campaign_runs WHERE campaign_id = ?1
+                 ORDER BY at DESC, rowid DESC LIMIT 1",
+                crate::sql::params![campaign_id],
+                run_from_row,
             )
-            .optional()
         })
     }
 
-    pub(super) fn run_impl(&self, id: &str) -> StoreResult<Option<RunRecord>> {
-        self.run_where("id = ?1", id)
-    }
-
-    pub(super) fn latest_run_impl(&self, campaign_id: &str) -> StoreResult<Option<RunRecord>> {
-        self.run_where(
-            "campaign_id = ?1 ORDER BY at DESC, rowid DESC LIMIT 1",
-            campaign_id,
-        )
-    }
-
-    pub(super) fn fairness_flags_impl(
-        &self,
-        campaign_id: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<FairnessFlag>> {
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT campaign_id, run_id, parity_ratio, flagged_at, held, acknowledged_at, acknowledgement_note
-                 FROM fairness_flags WHERE ?1 IS NULL OR campaign_id = ?1
-                 ORDER BY flagged_at DESC, run_id LIMIT ?2",
-            )?
-            .query_map(params![campaign_id, i64::from(limit)], |r| {
-                Ok(FairnessFlag {
-                    campaign_id: r.get(0)?,
-                    run_id: r.get(1)?,
-                    parity_ratio: r.get(2)?,
-                    flagged_at: Timestamp::from_millis(r.get(3)?),
-                    held: r.get::<_, i64>(4)? != 0,
-                    acknowledged_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_millis),
-                    acknowledgement_note: r.get(6)?,
-                })
-            })?
-            .collect()
-        })
-    }
-
-    pub(super) fn acknowledge_fairness_flags_impl(
-        &self,
-        campaign_id: &str,
-        note: &str,
-        now: Timestamp,
-    ) -> StoreResult<Acknowledgement> {
-        // The single writer keeps runs of this campaign from committing meanwhile.
-        self.write(|c| {
-            let tx = c.transaction()?;
-            let n_flags = tx.execute(
-                "UPDATE fairness_flags SET acknowledged_at = ?2, acknowledgement_note = ?3, held = 0
-                 WHERE campaign_id = ?1 AND acknowledged_at IS NULL",
-                params![campaign_id, now.as_millis(), note],
-            )? as u64;
-            let n_released = tx.execute(
-                "UPDATE deliveries SET held = 0 WHERE campaign_id = ?1 AND held = 1",
-                [campaign_id],
-            )? as u64;
-            let latest: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT acknowledged_at, acknowledgement_note FROM fairness_flags
-                     WHERE campaign_id = ?1 AND acknowledged_at IS NOT NULL
-                     ORDER BY acknowledged_at DESC, flagged_at DESC LIMIT 1",
-                    [campaign_id],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                        ))
-                    },
-                )
-                .optional()?;
-            tx.commit()?;
-            Ok(match latest {
-                None => Acknowledgement::NotFlagged,
-                Some((at, note)) => Acknowledgement::Done {
-                    n_flags,
-                    n_released,
-                    at: Timestamp::from_millis(at),
-                    note,
-                },
-            })
-        })
-    }
-
-    pub(super) fn held_deliveries_impl(&self, run_id: Option<&str>) -> StoreResult<u64> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT count(*) FROM deliveries WHERE held = 1 AND delivered_at IS NULL AND (?1 IS NULL OR run_id = ?1)",
-                [run_id],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-        })
-    }
-
-    pub(super) fn run_outcomes_impl(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>> {
+    fn run_outcomes_impl(&self, run_id: &str) -> StoreResult<Vec<RunOutcome>> {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT o.subject_key, c.reason
@@ -774,7 +525,7 @@ impl SqliteStore {
         })
     }
 
-    pub(super) fn subject_outcomes_impl(
+    fn subject_outcomes_impl(
         &self,
         key: &SubjectKey,
         limit: u32,
@@ -798,94 +549,6 @@ impl SqliteStore {
                 })
             })?
             .collect()
-        })
-    }
-
-    pub(super) fn run_deliveries_impl(&self, run_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE run_id = ?1 ORDER BY id"
-            ))?
-            .query_map([run_id], delivery_from_row)?
-            .collect()
-        })
-    }
-
-    pub(super) fn claim_deliveries_impl(
-        &self,
-        now: Timestamp,
-        lease_ms: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryRecord>> {
-        self.write(|c| {
-            let tx = c.transaction()?;
-            let due = tx
-                .prepare_cached(&format!(
-                    "SELECT {DELIVERY_COLUMNS} FROM deliveries
-                     WHERE payload IS NOT NULL AND delivered_at IS NULL AND held = 0 AND next_attempt_at <= ?1
-                     ORDER BY next_attempt_at, id LIMIT ?2"
-                ))?
-                .query_map(params![now.as_millis(), i64::from(limit)], delivery_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            {
-                let mut lease = tx.prepare_cached(
-                    "UPDATE deliveries SET next_attempt_at = ?2, attempts = attempts + 1 WHERE id = ?1",
-                )?;
-                for d in &due {
-                    lease.execute(params![d.id, now.as_millis().saturating_add(lease_ms)])?;
-                }
-            }
-            tx.commit()?;
-            let mut due: Vec<DeliveryRecord> = due
-                .into_iter()
-                .map(|mut d| {
-                    d.attempts += 1;
-                    d
-                })
-                .collect();
-            due.sort_by_key(|d| d.id);
-            Ok(due)
-        })
-    }
-
-    pub(super) fn delivery_succeeded_impl(&self, id: i64, now: Timestamp) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "UPDATE deliveries SET delivered_at = ?2, last_error = NULL WHERE id = ?1 AND delivered_at IS NULL",
-                params![id, now.as_millis()],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn delivery_failed_impl(
-        &self,
-        id: i64,
-        next_attempt_at: Timestamp,
-        error: &str,
-    ) -> StoreResult<()> {
-        self.write(|c| {
-            c.execute(
-                "UPDATE deliveries SET next_attempt_at = ?2, last_error = ?3 WHERE id = ?1 AND delivered_at IS NULL",
-                params![id, next_attempt_at.as_millis(), error],
-            )?;
-            Ok(())
-        })
-    }
-
-    pub(super) fn erase_campaign_data_impl(&self, key: &SubjectKey) -> StoreResult<()> {
-        let k = key.as_bytes().as_slice();
-        self.write(|c| {
-            let tx = c.transaction()?;
-            for table in [
-                "run_outcomes",
-                "deliveries",
-                "unsubscribes",
-                "subject_time_zones",
-            ] {
-                tx.execute(&format!("DELETE FROM {table} WHERE subject_key = ?1"), [k])?;
-            }
-            tx.commit()
         })
     }
 }

@@ -4,17 +4,21 @@ use std::collections::HashMap;
 
 use candor_domain::SubjectKey;
 use candor_domain::consent::AgeBand;
+use candor_domain::policy::Interaction;
+use candor_domain::time::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
+use super::SqliteStore;
 use super::campaigns::key_from;
 use super::{CONSENT_COLUMNS, consent_from_row, consent_from_row_at};
-use crate::{Preferences, ServingInputs, SubjectLedger};
+use crate::sql::ServingReads;
+use crate::{HistoryEvent, Preferences, ServingInputs, StoreResult, SubjectLedger};
 
 /// Keys per `IN (...)` list, well under SQLite's limit on bound parameters.
 const KEYS_PER_QUERY: usize = 500;
 
 /// The facts, ledger and restriction of every key, three range reads per 500 keys.
-pub(super) fn ledgers(
+fn ledgers(
     conn: &Connection,
     keys: &[SubjectKey],
 ) -> rusqlite::Result<HashMap<SubjectKey, SubjectLedger>> {
@@ -60,7 +64,7 @@ pub(super) fn ledgers(
 
 /// One subject's serving inputs on one connection: the ledger, the preferences, then the
 /// history if `wants_history` allows it.
-pub(super) fn serving_inputs(
+fn serving_inputs(
     conn: &Connection,
     key: &SubjectKey,
     wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
@@ -99,7 +103,7 @@ pub(super) fn serving_inputs(
     };
     let history = if wants_history(&ledger, &preferences) {
         conn.prepare_cached(&crate::model::history_sql("?1"))?
-            .query_map([k], super::events::history_from_row)?
+            .query_map([k], history_from_row)?
             .collect::<rusqlite::Result<_>>()?
     } else {
         Vec::new()
@@ -109,4 +113,37 @@ pub(super) fn serving_inputs(
         preferences,
         history,
     })
+}
+
+/// One row of [`crate::model::history_sql`], parsed from the row's own text: serving reads
+/// it on every request.
+fn history_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryEvent> {
+    let interaction = r.get_ref(1)?.as_str()?;
+    let purposes = r.get_ref(2)?.as_str()?;
+    Ok(HistoryEvent {
+        item_id: r.get(0)?,
+        interaction: Interaction::parse(interaction)
+            .ok_or_else(|| super::bad_row("interaction", interaction))?,
+        purposes: crate::model::purposes_from_text(purposes)
+            .map_err(|p| super::bad_row("purpose", p))?,
+        occurred_at: Timestamp::from_millis(r.get(3)?),
+        expires_at: Timestamp::from_millis(r.get(4)?),
+    })
+}
+
+impl ServingReads for SqliteStore {
+    fn subject_ledgers_impl(
+        &self,
+        keys: &[SubjectKey],
+    ) -> StoreResult<HashMap<SubjectKey, SubjectLedger>> {
+        self.read(|c| ledgers(c, keys))
+    }
+
+    fn serving_inputs_impl(
+        &self,
+        key: &SubjectKey,
+        wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
+    ) -> StoreResult<ServingInputs> {
+        self.read(|c| serving_inputs(c, key, wants_history))
+    }
 }

@@ -12,7 +12,8 @@ use candor_domain::policy::Interaction;
 use candor_domain::time::Timestamp;
 use candor_domain::{ExternalId, PurposeId, SubjectKey};
 use candor_store::postgres::PostgresStore;
-use candor_store::{EventBatch, InsertOutcome, NewEvent, Store, StoreError};
+use candor_store::prelude::*;
+use candor_store::{EventBatch, InsertOutcome, NewEvent, StoreError};
 
 const URL_VAR: &str = "CANDOR_TEST_POSTGRES_URL";
 

@@ -2,8 +2,9 @@ use candor_domain::SubjectKey;
 use candor_domain::crypto::{self, DataKey};
 use candor_domain::ids::keyed_hash;
 use candor_domain::time::Timestamp;
+use candor_store::KekRoot;
+use candor_store::prelude::*;
 use candor_store::sqlite::SqliteStore;
-use candor_store::{KekRoot, Store};
 
 #[test]
 fn sqlite_passes_the_contract() {

@@ -6,10 +6,9 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use candor_server::analytics::{ReportOutcome, day_of, parse_request, run_report};
-use candor_server::config::Overrides;
-use candor_server::routes::analytics::AnalyticsBody;
-use candor_server::state::Clock;
+use candor_app::Clock;
+use candor_app::analytics::{AnalyticsBody, ReportOutcome, day_of, parse_request, run_report};
+use candor_app::config::Overrides;
 use clap::{Args, ValueEnum};
 
 use super::Common;
@@ -62,7 +61,7 @@ pub fn run(args: AnalyticsArgs) -> anyhow::Result<ExitCode> {
         day_of(now),
     )?;
     let loaded = super::load(&args.common, Overrides::default())?;
-    let secret = candor_server::secret::load_or_create(&loaded.config)
+    let secret = candor_app::secret::load_or_create(&loaded.config)
         .context("failed to load the server secret")?;
     let outcome = run_report(
         loaded.store.as_ref(),

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use candor_server::audit::{ChainHead, ChainStatus, verify_chain};
-use candor_server::config::Overrides;
+use candor_app::audit::{ChainHead, ChainStatus, verify_chain};
+use candor_app::config::Overrides;
 use clap::Subcommand;
 
 use super::Common;

@@ -4,10 +4,10 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use candor_server::audit::Actor;
-use candor_server::campaigns::{self, Ctx, RunRefusal, summarize};
-use candor_server::config::Overrides;
-use candor_server::state::Clock;
+use candor_app::Clock;
+use candor_app::audit::Actor;
+use candor_app::campaigns::{self, Ctx, RunRefusal, summarize};
+use candor_app::config::Overrides;
 use clap::Subcommand;
 
 use super::Common;
@@ -47,7 +47,7 @@ pub fn run(cmd: CampaignsCommand) -> anyhow::Result<ExitCode> {
             common,
         } => {
             let loaded = super::load(&common, Overrides::default())?;
-            let secret = candor_server::secret::load_or_create(&loaded.config)
+            let secret = candor_app::secret::load_or_create(&loaded.config)
                 .context("failed to load the server secret")?;
             let record = loaded.store.campaign(&id)?.ok_or_else(|| {
                 anyhow::anyhow!("no campaign `{id}`; see `candor campaigns list`")

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use candor_app::Clock;
+use candor_app::api_key::{NewKey, create_key};
 use candor_domain::consent::{self, AgeBand, ConsentRecord, Decision, Source, SubjectFacts};
 use candor_domain::synth::{self, SynthConfig};
 use candor_domain::{ExternalId, SubjectKey};
-use candor_server::auth::{NewKey, create_key};
-use candor_server::state::Clock;
 use candor_store::Scope;
 use clap::Args;
 
@@ -47,7 +47,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .apply(super::serve::overrides(Some(args.bind.clone()))),
     )?;
-    let secret = candor_server::secret::load_or_create(&loaded.config)?;
+    let secret = candor_app::secret::load_or_create(&loaded.config)?;
     let (banner, publishable, admin) = seed(&loaded, secret.as_bytes(), &args)?;
     let shopper = SubjectKey::derive(
         secret.as_bytes(),
@@ -60,8 +60,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         demo: Some(candor_web::DemoKeys {
             publishable,
             admin,
-            shopper_token: Some(std::sync::Arc::new(candor_server::subject_token::minter(
-                state.clone(),
+            shopper_token: Some(std::sync::Arc::new(candor_app::signing::minter(
+                state.app.clone(),
                 shopper,
             ))),
         }),
@@ -156,7 +156,7 @@ fn seed(
     seed_marketing(store, policy, now)?;
     // Behaviour goes through the same gate as live traffic: what consent does not allow is
     // not stored, and the demo's counters show it.
-    let ctx = candor_server::ingest::Context {
+    let ctx = candor_app::ingest::Context {
         store,
         policy,
         secret,
@@ -175,12 +175,12 @@ fn seed(
                 };
                 let wire = serde_json::json!({"type": "track", "event": e.event, "userId": e.external_id,
                     "messageId": e.message_id, "timestamp": e.at.to_rfc3339(), "properties": properties});
-                candor_server::ingest::parse(wire, None, secret, now)
+                candor_app::ingest::parse(wire, None, secret, now)
             })
             .collect();
-        for o in candor_server::ingest::ingest(&ctx, parsed, false, now)? {
+        for o in candor_app::ingest::ingest(&ctx, parsed, false, now)? {
             match o {
-                candor_server::ingest::Outcome::Accepted { .. } => accepted += 1,
+                candor_app::ingest::Outcome::Accepted { .. } => accepted += 1,
                 _ => dropped += 1,
             }
         }
@@ -261,7 +261,7 @@ fn seed_marketing(
     now: candor_domain::time::Timestamp,
 ) -> anyhow::Result<()> {
     let rule = "views(30d) >= 3";
-    let campaign = candor_server::campaigns::StoredCampaign {
+    let campaign = candor_app::campaigns::StoredCampaign {
         id: "weekly-picks".to_owned(),
         segment: "active-browsers".to_owned(),
         channel: "email".to_owned(),

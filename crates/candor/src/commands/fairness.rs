@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use candor_accountability::K_MIN_DEFAULT;
 use candor_accountability::render::{bar_chart_svg, fairness_report_svg};
+use candor_app::Clock;
+use candor_app::config::Overrides;
+use candor_app::fairness::{CampaignFairnessMissing, campaign_fairness, slot_report};
+use candor_app::fairness_body::{REPORT_DAYS_DEFAULT, campaign_fairness_body, slot_body};
 use candor_domain::time::{DAY_MS, Timestamp};
-use candor_server::config::Overrides;
-use candor_server::fairness::{CampaignFairnessMissing, campaign_fairness, slot_report};
-use candor_server::routes::fairness::{REPORT_DAYS_DEFAULT, campaign_fairness_body, slot_body};
-use candor_server::state::Clock;
 use clap::{Subcommand, ValueEnum};
 
 use super::Common;
@@ -75,7 +75,7 @@ pub fn run(cmd: FairnessCommand) -> anyhow::Result<ExitCode> {
     let report = slot_report(loaded.store.as_ref(), &loaded.policy, &slot, since, k_min)?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&slot_body(&report))?),
-        Format::Markdown => print!("{}", candor_server::fairness::slot_markdown(&report)),
+        Format::Markdown => print!("{}", candor_app::fairness::slot_markdown(&report)),
         Format::Svg => match report.groups.by_kind.first() {
             Some((_, r, _)) => println!("{}", fairness_report_svg(r)),
             None => {
@@ -126,7 +126,7 @@ fn campaign_report(
             "{}",
             serde_json::to_string_pretty(&campaign_fairness_body(&report))?
         ),
-        Format::Markdown => print!("{}", candor_server::fairness::campaign_markdown(&report)),
+        Format::Markdown => print!("{}", candor_app::fairness::campaign_markdown(&report)),
         Format::Svg => match report.groups.by_kind.first() {
             Some((_, r, _)) => println!("{}", fairness_report_svg(r)),
             None => println!(

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use candor_app::Clock;
+use candor_app::config::Overrides;
+use candor_app::ingest::{self, Outcome};
 use candor_domain::consent::{ConsentRecord, Decision, Source, SubjectFacts};
 use candor_domain::time::Timestamp;
 use candor_domain::{ExternalId, SubjectKey};
-use candor_server::config::Overrides;
-use candor_server::ingest::{self, Outcome};
-use candor_server::state::Clock;
 use candor_store::CatalogItem;
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -125,9 +125,9 @@ fn read_catalog(path: &Path, loaded: &Loaded) -> anyhow::Result<Vec<CatalogItem>
         .into_iter()
         .enumerate()
         .map(|(n, v)| {
-            let body: candor_server::routes::items::ItemBody = serde_json::from_value(v)
+            let body: candor_app::catalog::NewItem = serde_json::from_value(v)
                 .with_context(|| format!("{}:{}: not a catalog item", path.display(), n + 1))?;
-            candor_server::routes::items::to_catalog_item(&loaded.policy, body)
+            candor_app::catalog::check_item(&loaded.policy, body)
                 .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))
         })
         .collect()
@@ -202,7 +202,7 @@ fn progress(len: usize, what: &str) -> ProgressBar {
 }
 
 fn ingest_all(loaded: &Loaded, events: Vec<Value>) -> anyhow::Result<Summary> {
-    let secret = candor_server::secret::load_or_create(&loaded.config)?;
+    let secret = candor_app::secret::load_or_create(&loaded.config)?;
     let ctx = ingest::Context {
         store: loaded.store.as_ref(),
         policy: &loaded.policy,
@@ -305,7 +305,7 @@ fn movielens(
     };
 
     if !purposes.is_empty() {
-        let secret = candor_server::secret::load_or_create(&loaded.config)?;
+        let secret = candor_app::secret::load_or_create(&loaded.config)?;
         let mut users: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
         users.sort_unstable();
         users.dedup();
@@ -336,9 +336,9 @@ fn movielens(
                 loaded
                     .store
                     .append_consents(&key, &SubjectFacts::default(), &records, now)?;
-                candor_server::audit::record_consents(
+                candor_app::audit::record_consents(
                     loaded.store.as_ref(),
-                    &candor_server::audit::Actor::Cli,
+                    &candor_app::audit::Actor::Cli,
                     &key,
                     &records,
                     now,

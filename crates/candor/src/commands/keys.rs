@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use candor_server::audit::Actor;
-use candor_server::auth::{NewKey, ROTATION_GRACE_SECONDS_DEFAULT};
-use candor_server::config::Overrides;
-use candor_server::state::Clock;
+use candor_app::Clock;
+use candor_app::api_key::{NewKey, ROTATION_GRACE_SECONDS_DEFAULT};
+use candor_app::audit::Actor;
+use candor_app::config::Overrides;
 use candor_store::{ApiKeyRecord, Scope};
 use clap::Subcommand;
 
@@ -86,8 +86,8 @@ fn describe(record: &ApiKeyRecord, now: candor_domain::time::Timestamp) -> Strin
     let mut line = format!(
         "{}  {:<11}  {:<8}  {}",
         record.id,
-        candor_server::keys::kind(record),
-        candor_server::keys::status(record, now),
+        candor_app::keys::kind(record),
+        candor_app::keys::status(record, now),
         scopes.join(",")
     );
     if !record.allowed_origins.is_empty() {
@@ -134,11 +134,11 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 expires_at,
             };
             let (record, key) =
-                candor_server::keys::create(loaded.store.as_ref(), new, Actor::Cli, now)?;
+                candor_app::keys::create(loaded.store.as_ref(), new, Actor::Cli, now)?;
             let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
             println!(
                 "created {} key {} with scope {}; store it now, it is not shown again:",
-                candor_server::keys::kind(&record),
+                candor_app::keys::kind(&record),
                 record.id,
                 scopes.join(",")
             );
@@ -156,11 +156,11 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         }
         KeysCommand::Revoke { id, common } => {
             let loaded = super::load(&common, Overrides::default())?;
-            let record = candor_server::keys::revoke(loaded.store.as_ref(), &id, Actor::Cli, now)
+            let record = candor_app::keys::revoke(loaded.store.as_ref(), &id, Actor::Cli, now)
                 .map_err(|e| match e {
-                candor_store::StoreError::NotFound => anyhow::anyhow!("no key with id {id}"),
-                e => e.into(),
-            })?;
+                    candor_store::StoreError::NotFound => anyhow::anyhow!("no key with id {id}"),
+                    e => e.into(),
+                })?;
             println!("revoked: {}", describe(&record, now));
         }
         KeysCommand::Rotate {
@@ -169,7 +169,7 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             common,
         } => {
             let loaded = super::load(&common, Overrides::default())?;
-            let (record, key, old) = candor_server::keys::rotate(
+            let (record, key, old) = candor_app::keys::rotate(
                 loaded.store.as_ref(),
                 &id,
                 seconds_ms(grace_seconds)?,
@@ -177,7 +177,7 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 now,
             )
             .map_err(|e| match e {
-                candor_server::auth::KeyError::Store(candor_store::StoreError::NotFound) => {
+                candor_app::api_key::KeyError::Store(candor_store::StoreError::NotFound) => {
                     anyhow::anyhow!("no key with id {id}")
                 }
                 e => e.into(),
@@ -191,9 +191,9 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         }
         KeysCommand::RotateSigning { common } => {
             let loaded = super::load(&common, Overrides::default())?;
-            let secret = candor_server::secret::load_or_create(&loaded.config)
+            let secret = candor_app::secret::load_or_create(&loaded.config)
                 .context("failed to load the server secret")?;
-            let id = candor_server::keys::rotate_token_keys(
+            let id = candor_app::keys::rotate_token_keys(
                 loaded.store.as_ref(),
                 secret.as_bytes(),
                 &loaded.config.subject_rights,
@@ -209,7 +209,7 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             let loaded = super::load(&common, Overrides::default())?;
             let store = loaded.store.as_ref();
             if !resume {
-                let (id, n) = candor_server::keys::rotate_kek(store, Actor::Cli, now)?;
+                let (id, n) = candor_app::keys::rotate_kek(store, Actor::Cli, now)?;
                 println!("key-encryption key {id} is new; re-wrapped {n} data keys under it");
             }
             let status = store.kek_status()?;

@@ -19,8 +19,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use candor_app::config::{Config, Overrides};
 use candor_domain::policy::{DEFAULT_POLICY_TOML, Policy};
-use candor_server::config::{Config, Overrides};
 use candor_store::Store;
 use candor_store::sqlite::SqliteStore;
 use clap::{Args, Parser, Subcommand};
@@ -173,11 +173,11 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// which the store never holds). A store some earlier Candor wrote keys into in the clear has
 /// them wrapped now; a rotation a crash interrupted is finished now.
 fn unlock_data_keys(store: &dyn Store, config: &Config) -> anyhow::Result<()> {
-    let secret = candor_server::secret::load_or_create(config)
-        .context("failed to load the server secret")?;
+    let secret =
+        candor_app::secret::load_or_create(config).context("failed to load the server secret")?;
     let root = candor_store::KekRoot::from_server_secret(secret.as_bytes());
     let n = store
-        .unlock_data_keys(root, candor_server::state::Clock::System.now())
+        .unlock_data_keys(root, candor_app::Clock::System.now())
         .context("failed to unlock the data keys")?;
     if n > 0 {
         tracing::info!(n, "wrapped data keys under the current key-encryption key");

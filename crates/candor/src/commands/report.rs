@@ -12,11 +12,11 @@ use candor_accountability::K_MIN_DEFAULT;
 use candor_accountability::render::{
     Series, bar_chart_svg, escape_xml, fairness_report_svg, line_chart_svg,
 };
+use candor_app::Clock;
+use candor_app::audit::{AuditAction, ChainStatus, verify_chain};
+use candor_app::config::Overrides;
+use candor_app::fairness::{campaign_fairness, slot_report};
 use candor_domain::time::{DAY_MS, Timestamp};
-use candor_server::audit::{AuditAction, ChainStatus, verify_chain};
-use candor_server::config::Overrides;
-use candor_server::fairness::{campaign_fairness, slot_report};
-use candor_server::state::Clock;
 use candor_store::{PAGE_LEN_MAX, PageRequest, Store};
 use clap::Args;
 

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use candor_server::config::Overrides;
-use candor_server::jobs::retention_run_once;
-use candor_server::state::Clock;
+use candor_app::Clock;
+use candor_app::config::Overrides;
+use candor_app::jobs::retention_run_once;
 use clap::Subcommand;
 
 use super::Common;

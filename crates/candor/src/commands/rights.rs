@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use candor_app::config::Config;
+use candor_app::erasure::SignedReceipt;
+use candor_app::{Clock, ServerSecret};
 use candor_domain::ExternalId;
 use candor_domain::SubjectKey;
-use candor_server::config::Config;
-use candor_server::erasure::SignedReceipt;
-use candor_server::state::{Clock, ServerSecret};
 use clap::Subcommand;
 
 use super::Common;
@@ -52,14 +52,14 @@ fn settings(common: &Common) -> anyhow::Result<(Config, ServerSecret)> {
     let text = super::policy_text(common.policy.as_deref())?;
     let config = Config::resolve(
         &text,
-        candor_server::config::Overrides {
+        candor_app::config::Overrides {
             data_dir: common.data_dir.clone(),
             ..super::serve::overrides(None)
         },
     )
     .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
-    let secret = candor_server::secret::load_or_create(&config)
-        .context("failed to load the server secret")?;
+    let secret =
+        candor_app::secret::load_or_create(&config).context("failed to load the server secret")?;
     Ok((config, secret))
 }
 
@@ -70,26 +70,25 @@ pub fn run_token(cmd: SubjectTokenCommand) -> anyhow::Result<ExitCode> {
         scopes,
         common,
     } = cmd;
-    let loaded = super::load(&common, candor_server::config::Overrides::default())?;
-    let secret = candor_server::secret::load_or_create(&loaded.config)
+    let loaded = super::load(&common, candor_app::config::Overrides::default())?;
+    let secret = candor_app::secret::load_or_create(&loaded.config)
         .context("failed to load the server secret")?;
     let id = ExternalId::parse(&subject).map_err(|e| anyhow::anyhow!("--subject: {e}"))?;
     let key = SubjectKey::derive(secret.as_bytes(), &id);
-    let scopes = candor_server::routes::sessions::parse_scopes(
-        (!scopes.is_empty()).then_some(scopes.as_slice()),
-    )
-    .map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+    let scopes =
+        candor_app::subject_token::parse_scopes((!scopes.is_empty()).then_some(scopes.as_slice()))
+            .map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
     let now = Clock::System.now();
     let rights = &loaded.config.subject_rights;
-    let expires_at = candor_server::subject_token::token_expiry(rights, ttl, now)
+    let expires_at = candor_app::subject_token::token_expiry(rights, ttl, now)
         .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?;
-    let signing = candor_server::token_keys::signing_key_from_store(
+    let signing = candor_app::token_keys::signing_key_from_store(
         loaded.store.as_ref(),
         secret.as_bytes(),
         rights,
         now,
     )?;
-    let token = candor_server::subject_token::issue(
+    let token = candor_app::subject_token::issue(
         &signing,
         secret.as_bytes(),
         &key,
@@ -117,7 +116,7 @@ pub fn run_dsr(cmd: DsrCommand) -> anyhow::Result<ExitCode> {
         "the file is not an erasure receipt (expected {\"receipt\": ..., \"signature\": ...})",
     )?;
     let (_, secret) = settings(&common)?;
-    if candor_server::erasure::verify(secret.as_bytes(), &receipt) {
+    if candor_app::erasure::verify(secret.as_bytes(), &receipt) {
         println!(
             "valid: erasure request {} completed {}",
             receipt.receipt.request_id, receipt.receipt.completed_at

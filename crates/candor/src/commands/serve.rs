@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use candor_server::config::Overrides;
-use candor_server::state::{AppState, Clock};
+use candor_app::Clock;
+use candor_app::config::Overrides;
+use candor_server::AppState;
 use clap::Args;
 
 use super::{Common, Loaded};
@@ -78,14 +79,14 @@ pub async fn serve(
     // Limits and TLS files are read before anything else: a bad certificate stops here.
     let options = candor_server::listen::Options::from_config(&config)
         .context("failed to load the TLS certificate and key")?;
-    let secret = candor_server::secret::load_or_create(&config)
-        .context("failed to load the server secret")?;
+    let secret =
+        candor_app::secret::load_or_create(&config).context("failed to load the server secret")?;
     // Erasures a crash interrupted are finished before anything else is served.
     // On a blocking thread: store calls never run on the async runtime.
     let resumed = {
         let (store, secret) = (store.clone(), secret.clone());
         tokio::task::spawn_blocking(move || {
-            candor_server::erasure::resume_pending(
+            candor_app::erasure::resume_pending(
                 store.as_ref(),
                 secret.as_bytes(),
                 Clock::System.now(),
@@ -107,10 +108,10 @@ pub async fn serve(
     // is recorded as a change.
     let s = state.clone();
     let recorded = tokio::task::spawn_blocking(move || {
-        candor_server::audit::record_policy_if_changed(
+        candor_app::audit::record_policy_if_changed(
             s.store.as_ref(),
             &s.policy,
-            candor_server::audit::Actor::System,
+            candor_app::audit::Actor::System,
             s.now(),
         )
     })
@@ -126,17 +127,19 @@ pub async fn serve(
         println!("{b}");
     }
     tokio::spawn(retention_loop(state.clone()));
-    tokio::spawn(candor_server::recommend::model_loop(state.clone()));
-    tokio::spawn(candor_server::recommend::exposure_loop(state.clone()));
-    tokio::spawn(candor_server::campaigns::outbox::outbox_loop(state.clone()));
+    tokio::spawn(candor_app::recommend::model_loop(state.app.clone()));
+    tokio::spawn(candor_app::recommend::exposure_loop(state.app.clone()));
+    tokio::spawn(candor_app::campaigns::outbox::outbox_loop(
+        state.app.clone(),
+    ));
     let app = candor_server::router(state.clone()).merge(candor_web::router(web(&state)));
     candor_server::serve_app(listener, app, options, shutdown_signal())
         .await
         .context("server failed")?;
     // What was shown in the last second before the stop is still written.
-    let last = state.clone();
+    let last = state.app.clone();
     if let Ok(Err(e)) =
-        tokio::task::spawn_blocking(move || candor_server::recommend::flush_exposures(&last)).await
+        tokio::task::spawn_blocking(move || candor_app::recommend::flush_exposures(&last)).await
     {
         tracing::warn!(error = %e, "exposures lost at shutdown");
     }
@@ -155,7 +158,7 @@ async fn retention_loop(state: AppState) {
         tick.tick().await;
         let s = state.clone();
         let pass = tokio::task::spawn_blocking(move || {
-            candor_server::jobs::retention_run_once(
+            candor_app::jobs::retention_run_once(
                 s.store.as_ref(),
                 &s.policy,
                 s.config.profiles.half_life_days,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use candor_store::Store;
+use candor_store::prelude::*;
 use candor_store::sqlite::SqliteStore;
 use serde_json::json;
 

@@ -269,8 +269,9 @@ fn fairness_report_of_an_empty_period_says_so() {
 /// people without audit attributes, and three data-subject requests.
 fn campaign_with_a_flagged_run() -> tempfile::TempDir {
     use candor_domain::time::Timestamp;
+    use candor_store::prelude::*;
     use candor_store::sqlite::SqliteStore;
-    use candor_store::{NewDelivery, NewDsrRequest, NewFlag, NewOutcome, NewRun, Store};
+    use candor_store::{NewDelivery, NewDsrRequest, NewFlag, NewOutcome, NewRun};
     let dir = tempfile::tempdir().unwrap();
     crate::campaigns::seed(dir.path());
     let store = SqliteStore::open(dir.path()).unwrap();

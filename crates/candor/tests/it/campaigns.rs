@@ -1,9 +1,10 @@
 //! `candor campaigns`: audience runs from the command line.
 
+use candor_app::campaigns::StoredCampaign;
 use candor_domain::time::Timestamp;
-use candor_server::campaigns::StoredCampaign;
+use candor_store::prelude::*;
 use candor_store::sqlite::SqliteStore;
-use candor_store::{CampaignRecord, SegmentRecord, Store};
+use candor_store::{CampaignRecord, SegmentRecord};
 
 use crate::support::candor;
 
