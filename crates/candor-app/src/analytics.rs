@@ -634,12 +634,15 @@ fn report_rows(
                 ),
                 ..range.clone()
             };
-            let events = store.analytics_events(
-                &wider,
-                &types_with(&[Interaction::View, Interaction::Purchase]),
-            )?;
-            let touches = store.analytics_touches(&wider)?;
+            // Views only mark clicks: their properties are not read.
             let purchases = types_with(&[Interaction::Purchase]);
+            let mut events = store.analytics_events(&wider, &purchases, true)?;
+            events.extend(store.analytics_events(
+                &wider,
+                &types_with(&[Interaction::View]),
+                false,
+            )?);
+            let touches = store.analytics_touches(&wider)?;
             attribute(&events, &touches, &purchases, range, window_days)
                 .into_iter()
                 .map(|(subject, at, cell, value)| row(&subject, at, cell, value))
@@ -654,7 +657,7 @@ fn report_rows(
             };
             let purchases = types_with(&[Interaction::Purchase]);
             store
-                .analytics_events(range, &types_with(wanted))?
+                .analytics_events(range, &types_with(wanted), family != Family::TopItems)?
                 .into_iter()
                 .filter_map(|e| {
                     let verb = if purchases.contains(&e.event_type) {

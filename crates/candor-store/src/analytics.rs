@@ -63,7 +63,7 @@ pub struct AnalyticsEvent {
     /// The `revenue` (else `total`) property in minor units (cents), 0 when absent.
     pub revenue_minor: u64,
     pub at: Timestamp,
-    /// The subject's declared country, if any.
+    /// The subject's declared country, when the read filters by country.
     pub country: Option<String>,
 }
 
@@ -123,11 +123,14 @@ pub trait AnalyticsStore {
         now: Timestamp,
     ) -> StoreResult<ChargeOutcome>;
 
-    /// The events of `event_types` in the range whose purposes include `analytics`.
+    /// The events of `event_types` in the range whose purposes include `analytics`; with
+    /// `properties`, their category and revenue (read from each event's JSON, the costly
+    /// part), otherwise none and 0.
     fn analytics_events(
         &self,
         range: &AnalyticsRange,
         event_types: &[String],
+        properties: bool,
     ) -> StoreResult<Vec<AnalyticsEvent>>;
 
     /// Recommendation lists served in the range (`channel` = slot), and campaign messages

@@ -2683,7 +2683,7 @@ pub fn analytics_reads_only_what_analytics_allows(store: &dyn Store) {
         country: country.map(str::to_owned),
     };
     let types = ["Order Completed".to_owned(), "Product Viewed".to_owned()];
-    let mut got = store.analytics_events(&range(None), &types).unwrap();
+    let mut got = store.analytics_events(&range(None), &types, true).unwrap();
     got.sort_by_key(|e| e.at);
     let summary: Vec<_> = got
         .iter()
@@ -2700,23 +2700,34 @@ pub fn analytics_reads_only_what_analytics_allows(store: &dyn Store) {
     assert_eq!(
         summary,
         [
-            (a, Some("i1"), Some("shoes"), 1250, Some("DE")),
+            (a, Some("i1"), Some("shoes"), 1250, None),
             (b, Some("i2"), Some("hats"), 0, None),
         ],
         "the event without analytics and the one outside the range are not read"
     );
-    let german = store.analytics_events(&range(Some("DE")), &types).unwrap();
-    assert_eq!(german.len(), 1);
-    assert!(
-        store
-            .analytics_events(&range(None), &["Order Completed".to_owned()])
-            .unwrap()
-            .len()
-            == 1
+    let german = store
+        .analytics_events(&range(Some("DE")), &types, true)
+        .unwrap();
+    assert_eq!(
+        german
+            .iter()
+            .map(|e| (e.subject, e.country.as_deref()))
+            .collect::<Vec<_>>(),
+        [(a, Some("DE"))]
+    );
+    // Without properties, no JSON is read: no category, no revenue.
+    let bare = store
+        .analytics_events(&range(None), &["Order Completed".to_owned()], false)
+        .unwrap();
+    assert_eq!(
+        bare.iter()
+            .map(|e| (e.item_id.as_deref(), e.category.as_deref(), e.revenue_minor))
+            .collect::<Vec<_>>(),
+        [(Some("i1"), None, 0)]
     );
     assert!(
         store
-            .analytics_events(&range(None), &[])
+            .analytics_events(&range(None), &[], true)
             .unwrap()
             .is_empty()
     );

@@ -112,8 +112,8 @@ pub(crate) fn stream_buffered<S: CampaignStore + ?Sized>(
 /// The store traits, for one `use` wherever a store is called.
 pub mod prelude {
     pub use crate::{
-        AnalyticsStore, AuditStore, CampaignStore, ConsentStore, EventStore, KeyStore, MetaStore, RightsStore,
-        Store,
+        AnalyticsStore, AuditStore, CampaignStore, ConsentStore, EventStore, KeyStore, MetaStore,
+        RightsStore, Store,
     };
 }
 

@@ -13,13 +13,13 @@
 use std::time::Instant;
 
 use candor_analytics::Granularity;
+use candor_app::analytics::{Family, ReportRequest, day_of, run_report};
+use candor_app::config::{Config, Overrides};
 use candor_domain::policy::Policy;
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_domain::{PurposeId, SubjectKey};
-use candor_app::analytics::{Family, ReportRequest, day_of, run_report};
-use candor_app::config::{Config, Overrides};
-use candor_store::sqlite::SqliteStore;
 use candor_store::prelude::*;
+use candor_store::sqlite::SqliteStore;
 use candor_store::{EventBatch, Exposure, NewEvent};
 use rand::{Rng, SeedableRng};
 

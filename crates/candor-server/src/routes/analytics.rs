@@ -9,11 +9,11 @@ use candor_analytics::Granularity;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use candor_app::analytics::{AnalyticsBody, ReportError, day_of, parse_request, run_report};
 use crate::auth::{Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
+use candor_app::analytics::{AnalyticsBody, ReportError, day_of, parse_request, run_report};
 
 /// `?from=&to=&by=&country=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -30,7 +30,8 @@ const CLAIM_RELEASE: &str = "INSERT INTO analytics_releases (family, query, repo
 /// spending stays within the limit and none otherwise: the check and the update are one
 /// statement, and on PostgreSQL a concurrent charge of the same day waits for this one's
 /// transaction, then re-checks against what it committed.
-const CHARGE_DAY: &str = "INSERT INTO analytics_budgets (family, period_day, epsilon_micros, delta_units)
+const CHARGE_DAY: &str =
+    "INSERT INTO analytics_budgets (family, period_day, epsilon_micros, delta_units)
     SELECT ?1, ?2, CAST(?3 AS BIGINT), CAST(?4 AS BIGINT)
     WHERE CAST(?3 AS BIGINT) <= CAST(?5 AS BIGINT) AND CAST(?4 AS BIGINT) <= CAST(?6 AS BIGINT)
     ON CONFLICT (family, period_day) DO UPDATE SET
@@ -59,11 +60,7 @@ fn spent(
 ) -> DbResult<BTreeMap<i32, PrivacyCost>> {
     Ok(c.query(
         SPENT,
-        params![
-            family.as_str(),
-            i64::from(first_day),
-            i64::from(last_day)
-        ],
+        params![family.as_str(), i64::from(first_day), i64::from(last_day)],
         |r| Ok((r.i64(0)?, cost_from_columns(r.i64(1)?, r.i64(2)?))),
     )?
     .into_iter()
@@ -83,7 +80,9 @@ impl<B: SqlBackend> AnalyticsStore for B {
     }
 
     fn released(&self, family: &ReportFamily, query: &str) -> StoreResult<Option<String>> {
-        self.read_sql(&mut |c| c.query_opt(RELEASED, params![family.as_str(), query], |r| r.text(0)))
+        self.read_sql(&mut |c| {
+            c.query_opt(RELEASED, params![family.as_str(), query], |r| r.text(0))
+        })
     }
 
     fn charge_release(
@@ -141,6 +140,7 @@ impl<B: SqlBackend> AnalyticsStore for B {
         &self,
         range: &AnalyticsRange,
         event_types: &[String],
+        properties: bool,
     ) -> StoreResult<Vec<AnalyticsEvent>> {
         if event_types.is_empty() {
             return Ok(Vec::new());
@@ -152,17 +152,28 @@ impl<B: SqlBackend> AnalyticsStore for B {
         }
         self.read_sql(&mut |c| {
             let dialect = c.dialect();
+            let [category, revenue, total] = ["category", "revenue", "total"].map(|key| {
+                if properties {
+                    property(dialect, key)
+                } else {
+                    "NULL".to_owned()
+                }
+            });
+            // The subjects table only when a country is asked for: a lookup per event.
+            let (country, join) = match range.country {
+                Some(_) => (
+                    "s.country",
+                    "JOIN subjects s ON s.subject_key = e.subject_key AND s.country = CAST(?3 AS TEXT)",
+                ),
+                None => ("CAST(?3 AS TEXT)", ""),
+            };
             let sql = format!(
                 "SELECT e.subject_key, e.event_type, e.item_id, {category}, {revenue}, {total},
-                        e.occurred_at, s.country
-                 FROM events e LEFT JOIN subjects s ON s.subject_key = e.subject_key
+                        e.occurred_at, {country}
+                 FROM events e {join}
                  WHERE e.occurred_at >= ?1 AND e.occurred_at < ?2
                    AND e.event_type IN ({types})
-                   AND (',' || e.purposes || ',') LIKE '%,analytics,%'
-                   AND (CAST(?3 AS TEXT) IS NULL OR s.country = CAST(?3 AS TEXT))",
-                category = property(dialect, "category"),
-                revenue = property(dialect, "revenue"),
-                total = property(dialect, "total"),
+                   AND (',' || e.purposes || ',') LIKE '%,analytics,%'",
                 types = marks(4, event_types.len()),
             );
             let mut values: Vec<Value<'_>> = vec![
