@@ -1125,7 +1125,7 @@ export interface components {
             at: string;
             note: string;
         };
-        /** @description A released report. */
+        /** @description A released report, its repetition and the budget, as the API and the command line send it. */
         AnalyticsBody: {
             budget: components["schemas"]["BudgetBody"];
             /** @description Whether this is the earlier release of the same request (nothing charged now). */
@@ -1230,11 +1230,11 @@ export interface components {
             /** @description The personalization purpose the code is about. */
             purpose?: string | null;
         };
-        /** @description The family's budget and what it has left. */
+        /** @description The family's budget and what it has left, as sent. */
         BudgetBody: {
             /** @description What the family may spend on any one day of data. */
             per_day: Record<string, never>;
-            /** @description The least any day this report covers has left. */
+            /** @description The least any day the report covers has left. */
             remaining: Record<string, never>;
         };
         CampaignBody: {

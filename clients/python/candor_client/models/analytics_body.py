@@ -16,10 +16,10 @@ T = TypeVar("T", bound="AnalyticsBody")
 
 @_attrs_define
 class AnalyticsBody:
-    """A released report.
+    """A released report, its repetition and the budget, as the API and the command line send it.
 
     Attributes:
-        budget (BudgetBody): The family's budget and what it has left.
+        budget (BudgetBody): The family's budget and what it has left, as sent.
         repeated (bool): Whether this is the earlier release of the same request (nothing charged now).
         report (AnalyticsBodyReport): The report: each period's shown cells with every number as `{value, ci95_low,
             ci95_high, noise, noise_std_dev}`, the noise and ε of each measure, the selection

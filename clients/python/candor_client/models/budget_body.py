@@ -16,11 +16,11 @@ T = TypeVar("T", bound="BudgetBody")
 
 @_attrs_define
 class BudgetBody:
-    """The family's budget and what it has left.
+    """The family's budget and what it has left, as sent.
 
     Attributes:
         per_day (BudgetBodyPerDay): What the family may spend on any one day of data.
-        remaining (BudgetBodyRemaining): The least any day this report covers has left.
+        remaining (BudgetBodyRemaining): The least any day the report covers has left.
     """
 
     per_day: BudgetBodyPerDay

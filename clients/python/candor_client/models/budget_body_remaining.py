@@ -11,7 +11,7 @@ T = TypeVar("T", bound="BudgetBodyRemaining")
 
 @_attrs_define
 class BudgetBodyRemaining:
-    """The least any day this report covers has left."""
+    """The least any day the report covers has left."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
