@@ -58,6 +58,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/analytics/{family}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A private report of one family (`conversions`, `top-items`, `top-categories`,
+         *     `interest-share`, `consent-rates`, `drops`) by day or week. Charges the family's privacy
+         *     budget for every day it covers, unless the same request was answered before; 409
+         *     `privacy_budget_exhausted` when a covered day cannot afford it (ask for other days, or
+         *     repeat an earlier request).
+         */
+        get: operations["analytics_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -1183,6 +1206,18 @@ export interface components {
             at: string;
             note: string;
         };
+        /** @description A released report, its repetition and the budget, as the API and the command line send it. */
+        AnalyticsBody: {
+            budget: components["schemas"]["BudgetBody"];
+            /** @description Whether this is the earlier release of the same request (nothing charged now). */
+            repeated: boolean;
+            /**
+             * @description The report: each period's shown cells with every number as `{value, ci95_low,
+             *     ci95_high, noise, noise_std_dev}`, the noise and ε of each measure, the selection
+             *     threshold, the consent basis and what it charged per day.
+             */
+            report: Record<string, never>;
+        };
         /** @description One experiment a person is in, as the person sees it. */
         AssignmentBody: {
             /** @description The person's arm: a variant's name, or `holdout`. */
@@ -1292,6 +1327,13 @@ export interface components {
             message: string;
             /** @description The personalization purpose the code is about. */
             purpose?: string | null;
+        };
+        /** @description The family's budget and what it has left, as sent. */
+        BudgetBody: {
+            /** @description What the family may spend on any one day of data. */
+            per_day: Record<string, never>;
+            /** @description The least any day the report covers has left. */
+            remaining: Record<string, never>;
         };
         CampaignBody: {
             cap?: null | components["schemas"]["CapInput"];
@@ -2611,6 +2653,121 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    analytics_report: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First day, `YYYY-MM-DD` (UTC). Default: 29 days before `to`. Whole periods are
+                 *     reported, so a weekly report starts on the Monday of this day's week.
+                 * @example 2026-11-01
+                 */
+                from?: string;
+                /**
+                 * @description Last day, `YYYY-MM-DD`, at most today. Default: today.
+                 * @example 2026-11-30
+                 */
+                to?: string;
+                /**
+                 * @description `day` (default) or `week`.
+                 * @example week
+                 */
+                by?: string;
+                /**
+                 * @description Only people whose declared country is this (ISO 3166-1 alpha-2).
+                 * @example DE
+                 */
+                country?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description conversions, top-items, top-categories, interest-share, consent-rates or drops
+                 * @example conversions
+                 */
+                family: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsBody"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `privacy_budget_exhausted`: the family's budget for a covered day is spent */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1280,3 +1280,52 @@ test("console: an experiment's report, suppressed below k; the person sees the t
     await b.close();
   }
 });
+
+test("console: a private report draws each number with its 95 % interval, and a repeat spends nothing", async () => {
+  const b = await open();
+  try {
+    const { page } = b;
+    await signIn(page);
+    // The real server first: the release states its basis and what it spent.
+    await page.locator("#analytics-family").selectOption("consent-rates");
+    await page.getByRole("button", { name: "Release report" }).click();
+    await page.locator("#analytics .body p", { hasText: "left" }).waitFor();
+    const first = await page.locator("#analytics .body").innerText();
+    assert.match(first, /consent ledger/);
+    assert.match(first, /Spent ε = 1 per day covered/);
+    await page.getByRole("button", { name: "Release report" }).click();
+    await page.locator("#analytics .body p", { hasText: "nothing spent now" }).waitFor();
+
+    // The drawing, on a fixed answer of the server's shape.
+    const released = (value, low, high) => ({ value, ci95_low: low, ci95_high: high, noise_std_dev: 2.8, noise: { mechanism: "discrete_laplace", scale: { num: 2, den: 1 } } });
+    await page.route("**/v1/analytics/**", (route) => route.fulfill({
+      status: 200, contentType: "application/json", body: JSON.stringify({
+        repeated: false,
+        budget: { per_day: { epsilon: 3, delta: 1e-6 }, remaining: { epsilon: 2, delta: 9e-7 } },
+        report: {
+          family: "conversions", by: "week", from: "2026-11-16", to: "2026-11-22", country: null,
+          consent_basis: "Orders and product views whose purposes include `analytics`.", unit: "people",
+          released_at: "2026-11-23T10:00:00.000Z", charged_per_day: { epsilon: 1, delta: 1e-8 }, selection_threshold: 37,
+          noise: [],
+          periods: [{ start: "2026-11-16", cells: [
+            { cell: "slot:home", people: released(1200, 1191, 1209), events: released(1500, 1482, 1518), revenue_minor: released(90000, 88000, 92000) },
+            { cell: "campaign:spring", people: released(300, 291, 309) },
+          ] }],
+        },
+      }),
+    }));
+    await page.locator("#analytics-family").selectOption("conversions");
+    await page.getByRole("button", { name: "Release report" }).click();
+    const chart = page.locator("#analytics-chart svg[role=img]");
+    await chart.waitFor();
+    assert.match(await chart.getAttribute("aria-label"), /slot:home 1200 \(95 % interval 1191 to 1209\)/);
+    assert.equal(await page.locator("#analytics-chart g.interval").count(), 2, "one whisker per number");
+    const contrast = await lowestContrast(page);
+    assert.ok(contrast.ratio >= AA_TEXT_CONTRAST_MIN, JSON.stringify(contrast));
+    await page.evaluate(() => document.getElementById("analytics").scrollIntoView());
+    await screenshot(page, "console-analytics.png");
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});

@@ -136,7 +136,8 @@ impl PrivacyCost {
         }
     }
 
-    fn minus(self, other: PrivacyCost) -> PrivacyCost {
+    /// What `self` leaves after spending `other`, never below zero: a budget's remainder.
+    pub fn minus(self, other: PrivacyCost) -> PrivacyCost {
         PrivacyCost {
             epsilon: Epsilon(self.epsilon.0.saturating_sub(other.epsilon.0)),
             delta: Delta(self.delta.0.saturating_sub(other.delta.0)),

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+mod analytics;
 mod campaigns;
+pub use analytics::AnalyticsSettings;
 pub use campaigns::CampaignSettings;
 
 /// Named limits on everything a request can make grow.
@@ -190,6 +192,8 @@ struct FileSettings {
     subject_rights: SubjectRights,
     #[serde(default)]
     campaigns: campaigns::CampaignSection,
+    #[serde(default)]
+    analytics: analytics::AnalyticsSection,
 }
 
 /// Values from flags or the environment, which win over the file.
@@ -224,6 +228,8 @@ pub struct Config {
     pub subject_rights: SubjectRights,
     /// Caps, quiet hours and the delivery webhook (`[campaigns]`).
     pub campaigns: CampaignSettings,
+    /// Privacy budgets and report costs of private analytics (`[analytics]`).
+    pub analytics: AnalyticsSettings,
 }
 
 /// The certificate chain and private key of `serve`'s own HTTPS.
@@ -253,6 +259,7 @@ impl Config {
                             | "profiles"
                             | "subject_rights"
                             | "campaigns"
+                            | "analytics"
                     )
                 });
                 FileSettings::deserialize(toml::Value::Table(table))
@@ -298,8 +305,10 @@ impl Config {
         let campaigns = file
             .campaigns
             .resolve(&bind, std::env::var("CANDOR_WEBHOOK_SECRET").ok())?;
+        let analytics = file.analytics.resolve()?;
         Ok(Config {
             campaigns,
+            analytics,
             bind,
             tls,
             data_dir: overrides

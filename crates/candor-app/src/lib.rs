@@ -7,6 +7,7 @@
 //! **Architecture invariant:** no HTTP here — no request, response, status, header or route.
 //! What a transport parses and renders stays in the transport.
 
+pub mod analytics;
 pub mod api_key;
 pub mod audit;
 pub mod campaigns;

@@ -58,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/identify", post(events::post_identify))
         .route("/v1/stats/drops", get(events::drop_stats))
         .route("/v1/stats/consent", get(routes::stats::consent_stats))
+        .route(
+            "/v1/analytics/{family}",
+            get(routes::analytics::analytics_report),
+        )
         .route("/v1/items", put(items::put_items).get(items::list_items))
         .route("/v1/items/{id}", get(items::get_item))
         .route(

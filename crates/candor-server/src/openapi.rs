@@ -61,6 +61,8 @@ use examples::Examples;
         crate::routes::experiments::list_experiments, crate::routes::experiments::get_experiment,
         crate::routes::experiments::stop_experiment,
         crate::routes::experiments::experiment_report,
+        // Private analytics.
+        crate::routes::analytics::analytics_report,
     ),
     components(schemas(ErrorBody, ErrorDetail, crate::routes::ShownCount)),
     modifiers(&ApiKeyAuth, &PathParameters, &Examples, &CommonResponses, &SdkBodies),

@@ -77,6 +77,10 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     assignments_are_sticky_and_carry_over(&fresh());
     experiment_reads_serve_the_report(&fresh());
     experiment_data_is_subject_data(&fresh());
+    // Private analytics (SQLite migration 15, PostgreSQL 12).
+    analytics_charges_check_and_spend_in_one_step(&fresh());
+    analytics_racing_charges_never_overspend(&fresh());
+    analytics_reads_only_what_analytics_allows(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -2751,4 +2755,323 @@ pub fn experiment_data_is_subject_data(store: &dyn Store) {
         "only the other's is left"
     );
     assert_eq!(store.assignments_for_subject(&other).unwrap().len(), 1);
+}
+
+// --- Private analytics ---------------------------------------------------------------------
+
+fn cost(epsilon_micros: u64, delta_units: u64) -> candor_analytics::PrivacyCost {
+    candor_analytics::PrivacyCost::new(
+        candor_analytics::Epsilon::from_micros(epsilon_micros),
+        candor_analytics::Delta::from_units(delta_units),
+    )
+}
+
+fn family(name: &str) -> candor_analytics::ReportFamily {
+    candor_analytics::ReportFamily::parse(name).unwrap()
+}
+
+fn charge(name: &str, days: (i32, i32), spend: u64, limit: u64) -> crate::analytics::BudgetCharge {
+    crate::analytics::BudgetCharge {
+        family: family(name),
+        first_day: days.0,
+        last_day: days.1,
+        cost: cost(spend, 10),
+        limit: cost(limit, 100),
+    }
+}
+
+fn release(name: &str, query: &str) -> crate::analytics::Release {
+    crate::analytics::Release {
+        family: family(name),
+        query: query.to_owned(),
+        report: format!("{{\"query\":\"{query}\"}}"),
+    }
+}
+
+/// A charge spends on every day it covers or on none; a repeated query is answered from its
+/// release without spending; a refusal says which day and what is left, and changes nothing.
+pub fn analytics_charges_check_and_spend_in_one_step(store: &dyn Store) {
+    use crate::analytics::ChargeOutcome;
+    let now = Timestamp::from_millis(1_000);
+    let c = charge("conversions", (100, 102), 400_000, 1_000_000);
+    assert_eq!(
+        store
+            .charge_release(&c, &release("conversions", "q1"), now)
+            .unwrap(),
+        ChargeOutcome::Charged
+    );
+    let spent = store.budget_spent(&family("conversions"), 99, 103).unwrap();
+    assert_eq!(spent.keys().copied().collect::<Vec<_>>(), [100, 101, 102]);
+    assert!(spent.values().all(|s| *s == cost(400_000, 10)));
+
+    // The same query: the stored report, nothing spent.
+    assert_eq!(
+        store
+            .charge_release(&c, &release("conversions", "q1"), now)
+            .unwrap(),
+        ChargeOutcome::AlreadyReleased("{\"query\":\"q1\"}".to_owned())
+    );
+    assert_eq!(
+        store
+            .released(&family("conversions"), "q1")
+            .unwrap()
+            .as_deref(),
+        Some("{\"query\":\"q1\"}")
+    );
+    assert_eq!(
+        store.budget_spent(&family("conversions"), 99, 103).unwrap(),
+        spent
+    );
+
+    // Days 102-103: 102 can afford one more 0.4 but not two; 103 is fresh.
+    let wide = charge("conversions", (102, 103), 400_000, 1_000_000);
+    assert_eq!(
+        store
+            .charge_release(&wide, &release("conversions", "q2"), now)
+            .unwrap(),
+        ChargeOutcome::Charged
+    );
+    let refused = store
+        .charge_release(
+            &charge("conversions", (101, 103), 400_000, 1_000_000),
+            &release("conversions", "q3"),
+            now,
+        )
+        .unwrap();
+    assert_eq!(
+        refused,
+        ChargeOutcome::Exhausted {
+            day: 102,
+            remaining: cost(200_000, 80)
+        }
+    );
+    let after = store.budget_spent(&family("conversions"), 99, 103).unwrap();
+    assert_eq!(
+        after[&101],
+        cost(400_000, 10),
+        "a refused charge spends on no day"
+    );
+    assert_eq!(after[&102], cost(800_000, 20));
+    assert_eq!(after[&103], cost(400_000, 10));
+    assert_eq!(
+        store.released(&family("conversions"), "q3").unwrap(),
+        None,
+        "nor is it stored"
+    );
+
+    // δ is checked too; a cost above the limit is refused even on a fresh day.
+    let delta_heavy = crate::analytics::BudgetCharge {
+        cost: cost(1, 101),
+        ..charge("conversions", (200, 200), 1, 1_000_000)
+    };
+    assert!(matches!(
+        store
+            .charge_release(&delta_heavy, &release("conversions", "q4"), now)
+            .unwrap(),
+        ChargeOutcome::Exhausted { day: 200, .. }
+    ));
+    assert!(
+        store
+            .budget_spent(&family("conversions"), 200, 200)
+            .unwrap()
+            .is_empty()
+    );
+
+    // Families keep separate budgets.
+    assert_eq!(
+        store
+            .charge_release(
+                &charge("top-items", (102, 102), 1_000_000, 1_000_000),
+                &release("top-items", "q1"),
+                now
+            )
+            .unwrap(),
+        ChargeOutcome::Charged
+    );
+    // A range beyond the limit of one charge is an error, not a partial charge.
+    assert!(
+        store
+            .charge_release(
+                &charge("top-items", (0, 1_000), 1, 1_000_000),
+                &release("top-items", "huge"),
+                now
+            )
+            .is_err()
+    );
+    assert!(store.budget_spent(&family("top-items"), 10, 9).is_err());
+}
+
+/// Threads racing to charge one budget: exactly as many charges as it affords succeed, and
+/// the spending is exactly theirs.
+pub fn analytics_racing_charges_never_overspend(store: &dyn Store) {
+    use crate::analytics::ChargeOutcome;
+    const THREADS: usize = 4;
+    const TRIES: usize = 5;
+    // Seven charges of 0.3 fit a budget of 2.1; 20 try.
+    let charged = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let charged = &charged;
+            scope.spawn(move || {
+                for i in 0..TRIES {
+                    let outcome = store
+                        .charge_release(
+                            &charge("race", (10, 16), 300_000, 2_100_000),
+                            &release("race", &format!("t{t}-{i}")),
+                            Timestamp::from_millis(1),
+                        )
+                        .unwrap();
+                    if outcome == ChargeOutcome::Charged {
+                        charged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(charged.into_inner(), 7);
+    let spent = store.budget_spent(&family("race"), 10, 16).unwrap();
+    assert_eq!(spent.len(), 7);
+    assert!(
+        spent.values().all(|s| *s == cost(2_100_000, 70)),
+        "{spent:?}"
+    );
+}
+
+/// Reports read only events whose purposes include analytics, with their category, revenue
+/// and the subject's country; touches and consent records come back in their range.
+pub fn analytics_reads_only_what_analytics_allows(store: &dyn Store) {
+    use crate::analytics::AnalyticsRange;
+    let policy = Policy::default_policy();
+    let (a, b) = (subject(1), subject(2));
+    store
+        .upsert_subject(
+            &a,
+            &SubjectFacts {
+                age_band: None,
+                country: Some("DE".to_owned()),
+            },
+            Timestamp::from_millis(1),
+        )
+        .unwrap();
+    let mut order = event(a, 1, "i1", Some(Interaction::Purchase), 5_000);
+    order.event_type = "Order Completed".to_owned();
+    order.properties = "{\"product_id\":\"i1\",\"category\":\"shoes\",\"revenue\":12.5}".to_owned();
+    let mut viewed = event(b, 2, "i2", Some(Interaction::View), 6_000);
+    viewed.properties = "{\"category\":\"hats\"}".to_owned();
+    let mut private = event(b, 3, "i3", Some(Interaction::View), 6_500);
+    private.purposes = purposes(&["personalization"]);
+    let outside = event(a, 4, "i4", Some(Interaction::View), 50_000);
+    store
+        .insert_events(batch(vec![order, viewed, private, outside], 7_000))
+        .unwrap();
+
+    let range = |country: Option<&str>| AnalyticsRange {
+        from: Timestamp::from_millis(1_000),
+        to: Timestamp::from_millis(10_000),
+        country: country.map(str::to_owned),
+    };
+    let types = ["Order Completed".to_owned(), "Product Viewed".to_owned()];
+    let mut got = store.analytics_events(&range(None), &types, true).unwrap();
+    got.sort_by_key(|e| e.at);
+    let summary: Vec<_> = got
+        .iter()
+        .map(|e| {
+            (
+                e.subject,
+                e.item_id.as_deref(),
+                e.category.as_deref(),
+                e.revenue_minor,
+                e.country.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (a, Some("i1"), Some("shoes"), 1250, None),
+            (b, Some("i2"), Some("hats"), 0, None),
+        ],
+        "the event without analytics and the one outside the range are not read"
+    );
+    let german = store
+        .analytics_events(&range(Some("DE")), &types, true)
+        .unwrap();
+    assert_eq!(
+        german
+            .iter()
+            .map(|e| (e.subject, e.country.as_deref()))
+            .collect::<Vec<_>>(),
+        [(a, Some("DE"))]
+    );
+    // Without properties, no JSON is read: no category, no revenue.
+    let bare = store
+        .analytics_events(&range(None), &["Order Completed".to_owned()], false)
+        .unwrap();
+    assert_eq!(
+        bare.iter()
+            .map(|e| (e.item_id.as_deref(), e.category.as_deref(), e.revenue_minor))
+            .collect::<Vec<_>>(),
+        [(Some("i1"), None, 0)]
+    );
+    assert!(
+        store
+            .analytics_events(&range(None), &[], true)
+            .unwrap()
+            .is_empty()
+    );
+
+    store
+        .record_exposures(&[crate::Exposure {
+            subject: a,
+            slot: "home".to_owned(),
+            item_id: "i1".to_owned(),
+            rank: 1,
+            at: Timestamp::from_millis(4_000),
+            personalized: true,
+            provider: "acme".to_owned(),
+        }])
+        .unwrap();
+    let touches = store.analytics_touches(&range(None)).unwrap();
+    assert_eq!(touches.len(), 1);
+    assert_eq!(
+        (
+            touches[0].subject,
+            touches[0].channel.as_str(),
+            touches[0].items.clone()
+        ),
+        (a, "home", vec!["i1".to_owned()])
+    );
+
+    store
+        .append_consents(
+            &b,
+            &SubjectFacts::default(),
+            &[record(&policy, "analytics", Decision::Denied, 2_000)],
+            Timestamp::from_millis(2_000),
+        )
+        .unwrap();
+    store
+        .append_consents(
+            &a,
+            &SubjectFacts::default(),
+            &[record(&policy, "analytics", Decision::Granted, 20_000)],
+            Timestamp::from_millis(20_000),
+        )
+        .unwrap();
+    let consents = store.analytics_consents(&range(None)).unwrap();
+    assert_eq!(consents.len(), 1, "only the record in the range");
+    assert_eq!(
+        (
+            consents[0].subject,
+            consents[0].purpose.as_str(),
+            consents[0].granted
+        ),
+        (b, "analytics", false)
+    );
+    assert!(
+        store
+            .analytics_consents(&range(Some("DE")))
+            .unwrap()
+            .is_empty()
+    );
 }

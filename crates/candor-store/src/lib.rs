@@ -12,6 +12,7 @@
 //! from blocking tasks so the async runtime never waits on disk.
 
 pub mod accountability;
+pub mod analytics;
 pub mod campaigns;
 pub mod experiments;
 pub mod model;
@@ -31,6 +32,7 @@ use candor_domain::time::Timestamp;
 use std::collections::BTreeMap;
 
 pub use accountability::{DeletedExposures, Exposure};
+pub use analytics::AnalyticsStore;
 pub use campaigns::*;
 pub use candor_accountability::audit::{AuditDraft, AuditEntry};
 pub use experiments::*;
@@ -58,6 +60,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// `Arc<dyn Store>` and bring the aggregate traits into scope with `use candor_store::prelude::*`.
 pub trait Store:
     MetaStore
+    + AnalyticsStore
     + ConsentStore
     + KeyStore
     + EventStore
@@ -73,6 +76,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: MetaStore
+        + AnalyticsStore
         + ConsentStore
         + KeyStore
         + EventStore
@@ -112,8 +116,8 @@ pub(crate) fn stream_buffered<S: CampaignStore + ?Sized>(
 /// The store traits, for one `use` wherever a store is called.
 pub mod prelude {
     pub use crate::{
-        AuditStore, CampaignStore, ConsentStore, EventStore, ExperimentStore, KeyStore, MetaStore,
-        RightsStore, Store,
+        AnalyticsStore, AuditStore, CampaignStore, ConsentStore, EventStore, ExperimentStore,
+        KeyStore, MetaStore, RightsStore, Store,
     };
 }
 

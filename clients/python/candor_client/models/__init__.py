@@ -3,6 +3,8 @@
 from .acknowledge_input import AcknowledgeInput
 from .acknowledged_body import AcknowledgedBody
 from .acknowledgement_body import AcknowledgementBody
+from .analytics_body import AnalyticsBody
+from .analytics_body_report import AnalyticsBodyReport
 from .assignment_body import AssignmentBody
 from .attribute_report_body import AttributeReportBody
 from .audit_attributes_input import AuditAttributesInput
@@ -13,6 +15,9 @@ from .audit_entry_body_details import AuditEntryBodyDetails
 from .audit_head_body import AuditHeadBody
 from .audit_verify_body import AuditVerifyBody
 from .basis_body import BasisBody
+from .budget_body import BudgetBody
+from .budget_body_per_day import BudgetBodyPerDay
+from .budget_body_remaining import BudgetBodyRemaining
 from .campaign_body import CampaignBody
 from .campaign_decision import CampaignDecision
 from .campaign_fairness_body import CampaignFairnessBody
@@ -161,6 +166,8 @@ __all__ = (
     "AcknowledgedBody",
     "AcknowledgeInput",
     "AcknowledgementBody",
+    "AnalyticsBody",
+    "AnalyticsBodyReport",
     "AssignmentBody",
     "AttributeReportBody",
     "AuditAttributesInput",
@@ -171,6 +178,9 @@ __all__ = (
     "AuditHeadBody",
     "AuditVerifyBody",
     "BasisBody",
+    "BudgetBody",
+    "BudgetBodyPerDay",
+    "BudgetBodyRemaining",
     "CampaignBody",
     "CampaignDecision",
     "CampaignFairnessBody",

@@ -25,6 +25,7 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub subject_rights: Option<toml::Table>,
     pub campaigns: Option<toml::Table>,
+    pub analytics: Option<toml::Table>,
     #[serde(default)]
     pub categories: BTreeMap<Spanned<String>, Spanned<RawCategory>>,
     #[serde(default)]

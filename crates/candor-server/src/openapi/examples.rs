@@ -202,6 +202,11 @@ fn parameter(path: &str, name: &str) -> Option<Value> {
         "run" => json!("41"),
         "bucket" => json!("week"),
         "dry_run" => json!(true),
+        "family" => json!("conversions"),
+        "from" => json!("2026-11-01"),
+        "to" => json!("2026-11-30"),
+        "by" => json!("week"),
+        "country" => json!("DE"),
         _ => return None,
     })
 }

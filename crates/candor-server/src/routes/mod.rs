@@ -8,6 +8,8 @@ pub mod meta;
 pub mod recommend;
 pub mod signals;
 pub mod stats;
+// Private analytics.
+pub mod analytics;
 // Data-subject rights.
 pub mod rights;
 // Credentials: visitor sessions, subject tokens, API keys.

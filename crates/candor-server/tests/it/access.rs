@@ -181,6 +181,8 @@ fn table() -> Vec<Row> {
         ),
         row("GET", "/v1/stats/drops", None, &admin),
         row("GET", "/v1/stats/consent", None, &admin),
+        // Private analytics: a refusal must not spend the budget either.
+        row("GET", "/v1/analytics/conversions?by=week", None, &admin),
         // Catalog.
         row("PUT", "/v1/items", Some(r#"{"items": []}"#), &admin),
         row("GET", "/v1/items", None, &catalog_readers),
@@ -546,7 +548,15 @@ fn snapshot(app: &TestApp, ids: &[&str]) -> String {
             );
         }
         out += &format!("{:?}\n", store.api_keys().unwrap());
-        out += &format!("{:?}", store.audit_head().unwrap().map(|e| e.seq));
+        out += &format!("{:?}\n", store.audit_head().unwrap().map(|e| e.seq));
+        let today = i32::try_from(NOW / 86_400_000).unwrap();
+        let conversions = candor_analytics::ReportFamily::parse("conversions").unwrap();
+        out += &format!(
+            "{:?}",
+            store
+                .budget_spent(&conversions, today - 60, today + 7)
+                .unwrap()
+        );
         out
     })
 }

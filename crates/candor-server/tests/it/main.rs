@@ -2,6 +2,7 @@
 //! `listen`, which tests connections on a real socket.
 
 mod access;
+mod analytics;
 mod audit;
 mod campaign_fairness;
 mod campaigns;

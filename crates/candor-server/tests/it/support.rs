@@ -139,6 +139,17 @@ fn backend_store(dir: &std::path::Path) -> (Arc<dyn Store>, Option<PgSchema>) {
     }
 }
 
+/// The state of a test app: [`SECRET`] and a clock fixed at `now`.
+fn app_state(store: Arc<dyn Store>, policy: Policy, config: Config, now: Timestamp) -> AppState {
+    AppState::new(
+        store,
+        policy,
+        ServerSecret::new(SECRET.to_vec()),
+        config,
+        Clock::Fixed(now),
+    )
+}
+
 pub struct Response {
     pub status: StatusCode,
     pub body: Value,
@@ -182,14 +193,7 @@ impl TestApp {
         let mut config = Config::resolve(config_text, Overrides::default()).unwrap();
         config.data_dir = dir.path().to_owned();
         change(&mut config);
-        let now = Timestamp::from_millis(NOW);
-        let state = AppState::new(
-            store,
-            policy,
-            ServerSecret::new(SECRET.to_vec()),
-            config,
-            Clock::Fixed(now),
-        );
+        let state = app_state(store, policy, config, Timestamp::from_millis(NOW));
         TestApp {
             router: candor_server::router(state.clone()),
             state,
@@ -205,13 +209,45 @@ impl TestApp {
 
     /// The same store and keys with the clock at `now`, for what a later day sees.
     pub fn at(mut self, now: Timestamp) -> TestApp {
-        let state = AppState::new(
+        let state = app_state(
             Arc::clone(&self.state.store),
             (*self.state.policy).clone(),
-            ServerSecret::new(SECRET.to_vec()),
             self.state.config.clone(),
-            Clock::Fixed(now),
+            now,
         );
+        self.router = candor_server::router(state.clone());
+        self.state = state;
+        self
+    }
+
+    /// The same database through a new store, as a restarted or second instance sees it: on
+    /// SQLite the data directory opened again (the old store closes when this replaces it),
+    /// on PostgreSQL a new connection pool on the test's schema.
+    pub fn restarted(mut self) -> TestApp {
+        let data_dir = self.state.config.data_dir.clone();
+        let schema = self
+            ._schema
+            .as_ref()
+            .map(|s| (s.url.clone(), s.name.clone()));
+        let (policy, config, now) = (
+            (*self.state.policy).clone(),
+            self.state.config.clone(),
+            self.state.now(),
+        );
+        let store: Arc<dyn Store> = off_runtime(|| {
+            let store: Arc<dyn Store> = match schema {
+                Some((url, name)) => Arc::new(PostgresStore::connect(&url, Some(&name)).unwrap()),
+                None => Arc::new(SqliteStore::open(&data_dir).unwrap()),
+            };
+            store
+                .unlock_data_keys(
+                    candor_store::KekRoot::from_server_secret(&SECRET),
+                    Timestamp::from_millis(NOW),
+                )
+                .unwrap();
+            store
+        });
+        let state = app_state(store, policy, config, now);
         self.router = candor_server::router(state.clone());
         self.state = state;
         self

@@ -424,4 +424,24 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX experiment_exposures_by_experiment ON experiment_exposures (experiment_id, subject_key);
     CREATE INDEX experiment_exposures_by_subject ON experiment_exposures (subject_key, id);
     "#,
+    // 12: private analytics — what each report family has spent of its privacy budget per
+    // day, and the reports released, so a repeated query returns the same numbers instead of
+    // fresh noise. Aggregates only: nothing here is about one subject.
+    r#"
+    CREATE TABLE analytics_budgets (
+        family          TEXT NOT NULL,
+        period_day      INTEGER NOT NULL,
+        epsilon_micros  BIGINT NOT NULL,
+        delta_units     BIGINT NOT NULL,
+        PRIMARY KEY (family, period_day)
+    );
+
+    CREATE TABLE analytics_releases (
+        family      TEXT NOT NULL,
+        query       TEXT NOT NULL,
+        report      TEXT NOT NULL,
+        released_at BIGINT NOT NULL,
+        PRIMARY KEY (family, query)
+    );
+    "#,
 ];

@@ -19,6 +19,7 @@
 //! children. A backend keeps only what genuinely differs: connections and pooling,
 //! migrations, TLS, file modes, and the paths it runs its own way ([`SqlBackend`]'s hooks).
 
+pub(crate) mod analytics;
 pub(crate) mod audit;
 pub(crate) mod campaigns;
 pub(crate) mod consent;

@@ -472,6 +472,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX experiment_exposures_by_experiment ON experiment_exposures (experiment_id, subject_key);
     CREATE INDEX experiment_exposures_by_subject ON experiment_exposures (subject_key, id);
     "#,
+    // 15: private analytics — what each report family has spent of its privacy budget per
+    // day, and the reports released, so a repeated query returns the same numbers instead of
+    // fresh noise. Aggregates only: nothing here is about one subject.
+    r#"
+    CREATE TABLE analytics_budgets (
+        family          TEXT NOT NULL,
+        period_day      INTEGER NOT NULL,
+        epsilon_micros  INTEGER NOT NULL,
+        delta_units     INTEGER NOT NULL,
+        PRIMARY KEY (family, period_day)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE analytics_releases (
+        family      TEXT NOT NULL,
+        query       TEXT NOT NULL,
+        report      TEXT NOT NULL,
+        released_at INTEGER NOT NULL,
+        PRIMARY KEY (family, query)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 #[cfg(test)]

@@ -461,3 +461,69 @@ fn keys_created_on_one_instance_while_another_rotates_all_end_under_the_newest_k
         );
     }
 }
+
+/// Two instances charging one analytics budget at once: together they spend exactly what it
+/// affords, never more, and a query released by one is answered by the other without a charge.
+#[test]
+fn instances_racing_on_one_analytics_budget_never_overspend() {
+    use candor_analytics::{Delta, Epsilon, PrivacyCost, ReportFamily};
+    use candor_store::analytics::{AnalyticsStore, BudgetCharge, ChargeOutcome, Release};
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let stores = [db.store(&schema), db.store(&schema)];
+    let family = ReportFamily::parse("conversions").unwrap();
+    let cost = |micros| PrivacyCost::new(Epsilon::from_micros(micros), Delta::default());
+    let charge = BudgetCharge {
+        family: family.clone(),
+        first_day: 20_000,
+        last_day: 20_006,
+        cost: cost(250_000),
+        limit: cost(1_000_000),
+    };
+    let charged = AtomicU32::new(0);
+    std::thread::scope(|scope| {
+        for (s, store) in stores.iter().enumerate() {
+            for t in 0..3 {
+                let (charge, family, charged) = (&charge, &family, &charged);
+                scope.spawn(move || {
+                    for i in 0..3 {
+                        let release = Release {
+                            family: family.clone(),
+                            query: format!("s{s}-t{t}-{i}"),
+                            report: "{}".to_owned(),
+                        };
+                        let outcome = store
+                            .charge_release(charge, &release, Timestamp::from_millis(1))
+                            .unwrap();
+                        if outcome == ChargeOutcome::Charged {
+                            charged.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        }
+    });
+    assert_eq!(
+        charged.into_inner(),
+        4,
+        "four charges of 0.25 fit a budget of 1"
+    );
+    let spent = stores[1].budget_spent(&family, 20_000, 20_006).unwrap();
+    assert_eq!(spent.len(), 7);
+    assert!(spent.values().all(|s| *s == cost(1_000_000)), "{spent:?}");
+
+    let release = Release {
+        family: family.clone(),
+        query: "s0-t0-0".to_owned(),
+        report: "other numbers".to_owned(),
+    };
+    let first = stores[0].released(&family, "s0-t0-0").unwrap();
+    let again = stores[1]
+        .charge_release(&charge, &release, Timestamp::from_millis(2))
+        .unwrap();
+    match (first, again) {
+        (Some(stored), ChargeOutcome::AlreadyReleased(report)) => assert_eq!(report, stored),
+        (None, ChargeOutcome::Exhausted { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}

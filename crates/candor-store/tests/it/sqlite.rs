@@ -259,3 +259,40 @@ fn a_rotation_rewraps_every_stored_key() {
         assert_eq!(store.existing_data_key(s).unwrap(), Some(*k));
     }
 }
+
+/// An analytics budget spent before a restart stays spent after it.
+#[test]
+fn analytics_budgets_survive_reopening() {
+    use candor_analytics::{Delta, Epsilon, PrivacyCost, ReportFamily};
+    use candor_store::analytics::{AnalyticsStore, BudgetCharge, ChargeOutcome, Release};
+    let dir = tempfile::tempdir().unwrap();
+    let family = ReportFamily::parse("top-items").unwrap();
+    let cost = |micros| PrivacyCost::new(Epsilon::from_micros(micros), Delta::default());
+    let charge = BudgetCharge {
+        family: family.clone(),
+        first_day: 5,
+        last_day: 5,
+        cost: cost(600_000),
+        limit: cost(1_000_000),
+    };
+    let release = |query: &str| Release {
+        family: family.clone(),
+        query: query.to_owned(),
+        report: query.to_owned(),
+    };
+    {
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let outcome = s.charge_release(&charge, &release("a"), Timestamp::from_millis(1));
+        assert_eq!(outcome.unwrap(), ChargeOutcome::Charged);
+    }
+    let s = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(
+        s.charge_release(&charge, &release("b"), Timestamp::from_millis(2))
+            .unwrap(),
+        ChargeOutcome::Exhausted {
+            day: 5,
+            remaining: cost(400_000)
+        }
+    );
+    assert_eq!(s.released(&family, "a").unwrap().as_deref(), Some("a"));
+}

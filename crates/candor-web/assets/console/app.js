@@ -582,6 +582,43 @@
       out.setAttribute("data-state", "done");
     });
   }
+  // ------------------------------------------------------------------ private analytics
+
+  /** Releases a report on request only: each new release spends privacy budget. */
+  function analytics() {
+    var q = "?by=" + enc($("analytics-by").value);
+    if ($("analytics-from").value) q += "&from=" + enc($("analytics-from").value);
+    if ($("analytics-to").value) q += "&to=" + enc($("analytics-to").value);
+    var family = $("analytics-family").value;
+    return section("analytics", "Private analytics", "/v1/analytics/" + enc(family) + q, function (b, d) {
+      var r = d.report;
+      var left = d.budget.remaining.epsilon, per = d.budget.per_day.epsilon;
+      b.appendChild(el("p", { text: r.consent_basis }));
+      b.appendChild(el("p", { class: "muted", text: (d.repeated ? "Released earlier for the same request: nothing spent now. " : "") +
+        "Spent ε = " + r.charged_per_day.epsilon + " per day covered; ε = " + left + " of " + per + " left. " +
+        "A cell appears only when its noisy count of " + r.unit + " reaches " + r.selection_threshold + "." }));
+      var periods = r.periods.filter(function (p) { return p.cells.length; });
+      if (!periods.length) { b.appendChild(el("p", { class: "muted", text: "No cell reached the threshold in " + r.from + " to " + r.to + "." })); return; }
+      var latest = periods[periods.length - 1];
+      var fig = C.estimates(r.unit.charAt(0).toUpperCase() + r.unit.slice(1) + " per cell, from " + latest.start, latest.cells.map(function (c) {
+        return { label: c.cell, value: c.people.value, low: c.people.ci95_low, high: c.people.ci95_high };
+      }));
+      fig.id = "analytics-chart";
+      b.appendChild(fig);
+      var range = function (x) { return x ? x.value + " (" + x.ci95_low + " to " + x.ci95_high + ")" : "—"; };
+      b.appendChild(el("details", {}, [
+        el("summary", { text: "Every period's numbers, with 95 % intervals" }),
+        table(["From", "Cell", r.unit, "Events", "Revenue (minor units)", "Share"], [].concat.apply([], periods.map(function (p) {
+          return p.cells.map(function (c) { return [p.start, c.cell, range(c.people), range(c.events), range(c.revenue_minor), pct(c.share)]; });
+        })))
+      ]));
+    });
+  }
+
+  $("analytics-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    analytics();
+  });
 
   // ------------------------------------------------------------------ start
 

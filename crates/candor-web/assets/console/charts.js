@@ -127,5 +127,33 @@
     return figure(caption, svg);
   }
 
-  global.CandorCharts = { bars: bars, columns: columns, count: count, intervals: intervals };
+  /**
+   * Noisy estimates with their 95 % intervals, one row each. `data`: [{label, value, low,
+   * high}] from a private report. The bar is the released value; the whisker spans the
+   * interval, so a reader sees at once how far the number can be trusted. Negative ends
+   * (noise can push a small count below zero) are drawn at zero and written as given.
+   */
+  function estimates(caption, data) {
+    var top = Math.max.apply(null, data.map(function (x) { return x.high; }).concat([1]));
+    var rowH = 28, labelW = 270, barW = 300, w = labelW + barW + 330, h = data.length * rowH + 4;
+    var text = function (x) { return x.value + " (95 % interval " + x.low + " to " + x.high + ")"; };
+    var svg = svgRoot(w, h, caption + ": " + data.map(function (x) { return x.label + " " + text(x); }).join(", "));
+    var at = function (v) { return labelW + Math.round(barW * Math.max(0, v) / top); };
+    data.forEach(function (x, i) {
+      var y = i * rowH + 2, mid = y + 13;
+      svg.appendChild(node("text", { x: 0, y: y + 17, fill: INK }, x.label));
+      var bar = node("rect", { x: labelW, y: y + 5, width: Math.max(2, at(x.value) - labelW), height: 16, fill: COLOURS[0], "fill-opacity": "0.55" });
+      bar.appendChild(node("title", {}, x.label + ": " + text(x)));
+      svg.appendChild(bar);
+      var whisker = node("g", { class: "interval", stroke: INK, "stroke-width": 2 });
+      whisker.appendChild(node("line", { x1: at(x.low), y1: mid, x2: at(x.high), y2: mid }));
+      whisker.appendChild(node("line", { x1: at(x.low), y1: mid - 6, x2: at(x.low), y2: mid + 6 }));
+      whisker.appendChild(node("line", { x1: at(x.high), y1: mid - 6, x2: at(x.high), y2: mid + 6 }));
+      svg.appendChild(whisker);
+      svg.appendChild(node("text", { x: at(x.high) + 8, y: y + 17, fill: INK }, text(x)));
+    });
+    return figure(caption, svg);
+  }
+
+  global.CandorCharts = { bars: bars, columns: columns, count: count, intervals: intervals, estimates: estimates };
 })(window);

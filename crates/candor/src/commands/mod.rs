@@ -1,5 +1,6 @@
 //! Subcommands. Each is a plain function from parsed arguments to an exit code.
 
+mod analytics_report;
 mod audit;
 mod campaigns;
 mod demo;

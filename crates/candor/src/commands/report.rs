@@ -26,18 +26,30 @@ use super::Common;
 const REPORT_DAYS_DEFAULT: i64 = 30;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ReportArgs {
+    /// A private analytics report instead of the HTML overview.
+    #[command(subcommand)]
+    pub kind: Option<ReportKind>,
     /// Start of the period: a date (2026-11-01) or an RFC 3339 time; default 30 days back.
     #[arg(long)]
     pub since: Option<String>,
     /// Directory to write `index.html` into (created if missing).
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required = true)]
+    pub out: Option<PathBuf>,
     /// A recommendation slot to include a fairness section for; repeatable.
     #[arg(long = "slot")]
     pub slots: Vec<String>,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportKind {
+    /// Conversions, top items and categories, interest shares, consent rates or drops, with
+    /// differential privacy: every number noisy with its 95 % interval, charged to the
+    /// family's privacy budget.
+    Analytics(super::analytics_report::AnalyticsArgs),
 }
 
 fn parse_since(s: &str) -> Option<Timestamp> {
@@ -208,6 +220,10 @@ fn campaigns_section(
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    if let Some(ReportKind::Analytics(analytics)) = args.kind {
+        return super::analytics_report::run(analytics);
+    }
+    let out = args.out.context("--out is required")?;
     let now = Clock::System.now();
     let since = match &args.since {
         None => Timestamp::from_millis(now.as_millis() - REPORT_DAYS_DEFAULT * DAY_MS),
@@ -348,9 +364,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     }
     html.push_str("</body></html>\n");
 
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("failed to create {}", args.out.display()))?;
-    let file = args.out.join("index.html");
+    std::fs::create_dir_all(&out).with_context(|| format!("failed to create {}", out.display()))?;
+    let file = out.join("index.html");
     std::fs::write(&file, html).with_context(|| format!("failed to write {}", file.display()))?;
     println!("wrote {}", file.display());
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `candor` binary: real processes, real sockets.
 
+mod analytics;
 mod at_rest;
 mod audit;
 mod campaigns;
