@@ -328,7 +328,18 @@ impl SqlBackend for SqliteStore {
     /// bytes, so no earlier version of an erased page survives in the -wal file.
     fn purge_deleted(&self) -> StoreResult<()> {
         self.write(|c| {
-            let busy: i64 = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            // A reader mid-statement keeps the log from being truncated; readers are short, so
+            // wait for them a little before answering busy (the caller's retry purges then).
+            let mut busy: i64 = 1;
+            for attempt in 0..PURGE_ATTEMPTS {
+                if attempt > 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                busy = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+                if busy == 0 {
+                    break;
+                }
+            }
             if busy != 0 {
                 return Err(rusqlite::Error::SqliteFailure(
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
@@ -343,6 +354,9 @@ impl SqlBackend for SqliteStore {
         &self.keyring
     }
 }
+
+/// How many times erasure's purge tries to truncate the write-ahead log past busy readers.
+const PURGE_ATTEMPTS: u32 = 50;
 
 fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let current: i64 = conn
