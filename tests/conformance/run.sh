@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks that the served OpenAPI document tells the truth: Schemathesis (pinned:
 # requirements.txt) generates requests from `/openapi.json`, valid and invalid, sends them to a
-# real server started as tests/sdk/run.sh starts it (the web demo: fresh data, fresh keys, a
+# real server started by tests/demo-server.sh (the web demo: fresh data, fresh keys, a
 # seeded shopper), and checks every answer against the document:
 #
 #   not_a_server_error           no 5xx, whatever is sent
@@ -20,8 +20,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-# How long the server may take to print its address after starting.
-startup_seconds_max=60
 # The whole Schemathesis run, past which it is stopped and fails.
 run_seconds_max=240
 examples_per_operation=25
@@ -32,39 +30,11 @@ mkdir -p "$work"
 python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
   --target "$work/python" --upgrade -r "$here/requirements.txt"
 
-cd "$root"
-cargo build --quiet -p candor-web --example web_demo
-target="${CARGO_TARGET_DIR:-$root/target}"
-case "$target" in /*) ;; *) target="$root/$target" ;; esac
-
-log="$(mktemp)"
-"$target/debug/examples/web_demo" >"$log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  rm -f "$log"
-}
-trap cleanup EXIT
-
-# The demo prints its address, then its keys; `publishable` is the last line.
-last_line='^publishable '
-for _ in $(seq "$((startup_seconds_max * 10))"); do
-  grep -q "$last_line" "$log" && break
-  if ! kill -0 "$server" 2>/dev/null; then
-    echo "run.sh: the server exited:" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-if ! grep -q "$last_line" "$log"; then
-  echo "run.sh: the server did not start within ${startup_seconds_max}s" >&2
-  cat "$log" >&2
-  exit 1
-fi
-url="$(sed -n 's/^listening on //p' "$log")"
-admin_key="$(awk '$1 == "admin" { print $2 }' "$log")"
+# Builds and starts the web demo with fresh data and keys (stopped when this script exits).
+source "$root/tests/demo-server.sh"
+start_demo_server
+url="$CANDOR_URL"
+admin_key="$CANDOR_ADMIN_KEY"
 
 # The admin key may do everything a server key may. Deterministic generation keeps no
 # database of past failures, so every run sends the same requests. One worker: with two, the

@@ -73,8 +73,8 @@ pub enum KeyError {
 /// Longest origin accepted, and most origins per key.
 const ORIGIN_BYTES_MAX: usize = 256;
 const ORIGINS_LEN_MAX: usize = 32;
-/// Longest key label.
-const LABEL_BYTES_MAX: usize = 200;
+/// Longest key label, in characters (as the OpenAPI document counts them).
+const LABEL_CHARS_MAX: usize = 200;
 
 /// An origin as browsers send it: `scheme://host[:port]`, nothing after.
 fn origin_ok(o: &str) -> bool {
@@ -117,8 +117,8 @@ impl NewKey {
                 "`{bad}` is not an origin; write scheme://host[:port], such as https://shop.example"
             ));
         }
-        if self.label.len() > LABEL_BYTES_MAX {
-            return Err(format!("a label is at most {LABEL_BYTES_MAX} bytes"));
+        if self.label.chars().count() > LABEL_CHARS_MAX {
+            return Err(format!("a label is at most {LABEL_CHARS_MAX} characters"));
         }
         if self
             .expires_at

@@ -134,8 +134,10 @@ impl ParsedSignals {
 /// `consent_mode`). Other keys there belong to other tools (Segment's consent object keeps
 /// `categoryPreferences` there) and are left alone. `None` when there are none.
 pub fn from_context(context: Option<&Value>) -> Result<Option<ParsedSignals>, String> {
-    let Some(consent) = context.and_then(|c| c.get("consent")) else {
-        return Ok(None);
+    let consent = match context.and_then(|c| c.get("consent")) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(consent @ Value::Object(_)) => consent,
+        Some(_) => return Err("`context.consent` must be an object".to_owned()),
     };
     let text = |key: &str| -> Result<Option<&str>, String> {
         match consent.get(key) {

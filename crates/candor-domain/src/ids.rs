@@ -10,7 +10,7 @@ use sha2::Sha256;
 pub enum IdError {
     #[error("{what} must not be empty")]
     Empty { what: &'static str },
-    #[error("{what} is {len} bytes long; the limit is {max}")]
+    #[error("{what} is {len} characters long; the limit is {max}")]
     TooLong {
         what: &'static str,
         len: usize,
@@ -24,8 +24,9 @@ pub enum IdError {
     NotSnakeCase { what: &'static str, value: String },
 }
 
-/// Longest external subject id accepted, in bytes.
-pub const EXTERNAL_ID_BYTES_MAX: usize = 256;
+/// Longest external subject id accepted, in characters (Unicode code points, as JSON
+/// Schema's `maxLength` counts them), so the OpenAPI document states the limit exactly.
+pub const EXTERNAL_ID_CHARS_MAX: usize = 256;
 
 /// A shop's own identifier for a person (user id, anonymous id).
 ///
@@ -36,7 +37,7 @@ pub struct ExternalId(String);
 
 impl ExternalId {
     pub fn parse(raw: &str) -> Result<ExternalId, IdError> {
-        check_text("subject id", raw, EXTERNAL_ID_BYTES_MAX)?;
+        check_text("subject id", raw, EXTERNAL_ID_CHARS_MAX)?;
         Ok(ExternalId(raw.to_owned()))
     }
 
@@ -135,10 +136,11 @@ fn check_text(what: &'static str, raw: &str, max: usize) -> Result<(), IdError> 
     if raw.is_empty() {
         return Err(IdError::Empty { what });
     }
-    if raw.len() > max {
+    let len = raw.chars().count();
+    if len > max {
         return Err(IdError::TooLong {
             what,
-            len: raw.len(),
+            len,
             max,
         });
     }

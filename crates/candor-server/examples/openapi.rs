@@ -1,5 +1,6 @@
 //! Prints the OpenAPI document a server with the default settings serves at `/openapi.json`,
 //! for clients/generate.sh: the client libraries are generated from it without starting a server.
+//! No policy is given, so purposes are any purpose id rather than one shop's list.
 //!
 //!     cargo run -q -p candor-server --example openapi > openapi.json
 
@@ -7,7 +8,7 @@ use candor_app::config::{Config, Overrides};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::resolve("", Overrides::default())?;
-    let doc = candor_server::openapi::document(&config);
+    let doc = candor_server::openapi::document(&config, None);
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(())
 }

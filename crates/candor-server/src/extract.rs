@@ -9,18 +9,18 @@
 use std::io::Read;
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// JSON body, sent as `application/json` (or another `+json` type), plain or compressed.
-/// Unknown fields are refused by the wire types (`deny_unknown_fields`); the message names
-/// the field.
+/// Unknown fields are refused by the wire types (`deny_unknown_fields`), and an array where
+/// an object belongs by `strict`; the message names the field.
 pub struct ApiJson<T>(pub T);
 
 impl<T> FromRequest<AppState> for ApiJson<T>
@@ -36,7 +36,7 @@ where
         let (parts, body) = req.into_parts();
         let max = state.config.limits.request_body_bytes_max;
         let bytes = read_body(&parts.headers, body, max).await?;
-        parse_json(parts, bytes, state).await.map(ApiJson)
+        parse_json(&bytes).map(ApiJson)
     }
 }
 
@@ -66,25 +66,44 @@ pub(crate) async fn read_sdk_body(
     .await
 }
 
-/// Parses decoded JSON bytes as `T`, with the same codes as any JSON body.
-pub(crate) async fn parse_json<T: DeserializeOwned>(
-    mut parts: Parts,
-    bytes: Bytes,
-    state: &AppState,
-) -> Result<T, ApiError> {
-    // axum's own JSON extractor tells a syntax error from a data error and names the field's
-    // path; it reads the body already decoded and labelled as JSON.
-    parts.headers.remove(header::CONTENT_ENCODING);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let req = Request::from_parts(parts, Body::from(bytes));
-    match axum::Json::<T>::from_request(req, state).await {
-        Ok(axum::Json(v)) => Ok(v),
-        Err(rejection) => Err(json_rejection(rejection)),
+/// Parses decoded JSON bytes as `T`, with the same codes as any JSON body: a syntax error is
+/// `malformed_json` (400), a value of the wrong shape `invalid_body` (422) with the path of
+/// the field. Objects are read strictly (`strict`): an array where the document says object
+/// is refused at any depth.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = crate::strict::deserialize(&mut de).map_err(|e| {
+        body_error(e.inner().classify(), &e)
+    })?;
+    de.end().map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("invalid request body: {e}"))
+    })?;
+    Ok(value)
+}
+
+/// Parses decoded JSON bytes as a plain JSON value (no shape to check, so no strictness and
+/// no path to track: the ingestion endpoints read their bodies this way, then as their type
+/// with [`from_value`]).
+pub(crate) fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        body_error(e.classify(), &e)
+    })
+}
+
+/// A body that is not JSON is `malformed_json` (400); JSON of the wrong shape is
+/// `invalid_body` (422). The message carries serde's, which names the field and its path.
+fn body_error(category: serde_json::error::Category, e: &dyn std::fmt::Display) -> ApiError {
+    let message = format!("invalid request body: {e}");
+    match category {
+        serde_json::error::Category::Data => ApiError::unprocessable("invalid_body", message),
+        _ => ApiError::bad_request("malformed_json", message),
     }
+}
+
+/// Reads a parsed JSON value as `T`, strictly as [`parse_json`] does.
+pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    crate::strict::deserialize(value)
+        .map_err(|e| ApiError::unprocessable("invalid_body", format!("invalid request body: {e}")))
 }
 
 fn mime_essence(headers: &HeaderMap) -> Option<String> {
@@ -184,41 +203,6 @@ fn is_zlib(raw: &[u8]) -> bool {
         [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0,
         _ => false,
     }
-}
-
-pub(crate) fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::JsonDataError(e) => {
-            // serde's message names the field and what was expected; the path prefix tells where.
-            ApiError::unprocessable("invalid_body", body_message(&e.body_text()))
-        }
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_request("malformed_json", body_message(&e.body_text()))
-        }
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-            "send the body as JSON with `Content-Type: application/json`".into(),
-        ),
-        JsonRejection::BytesRejection(e) => {
-            let text = e.body_text();
-            if text.contains("length limit")
-                || e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
-            {
-                ApiError::PayloadTooLarge("the request body exceeds the size limit".into())
-            } else {
-                ApiError::bad_request("unreadable_body", "the request body could not be read")
-            }
-        }
-        other => ApiError::bad_request("invalid_body", other.body_text()),
-    }
-}
-
-fn body_message(text: &str) -> String {
-    // axum prefixes "Failed to deserialize the JSON body into the target type: ".
-    let text = text
-        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
-        .or_else(|| text.strip_prefix("Failed to parse the request body as JSON: "))
-        .unwrap_or(text);
-    format!("invalid request body: {text}")
 }
 
 /// Query string.

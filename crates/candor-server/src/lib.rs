@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod rate;
 pub mod routes;
 pub mod state;
+pub mod strict;
 
 use std::future::Future;
 use std::time::Duration;
@@ -56,6 +57,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/track", post(events::post_track))
         .route("/v1/page", post(events::post_page))
         .route("/v1/identify", post(events::post_identify))
+        // The short paths Segment's browser library posts to (`{apiHost}/t`, `/p`, `/i`, `/b`).
+        .route("/v1/t", post(events::post_track))
+        .route("/v1/p", post(events::post_page))
+        .route("/v1/i", post(events::post_identify))
+        .route("/v1/b", post(events::post_batch))
         .route("/v1/stats/drops", get(events::drop_stats))
         .route("/v1/stats/consent", get(routes::stats::consent_stats))
         .route(

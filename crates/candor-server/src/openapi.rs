@@ -10,6 +10,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use candor_app::config::Config;
+use candor_domain::policy::Policy;
 
 mod examples;
 
@@ -92,8 +93,8 @@ impl Modify for ApiKeyAuth {
 
 /// What the handlers accept in each path parameter, stated once here because one rule serves
 /// many operations (every `/v1/subjects/{id}` is an external id, checked by
-/// `ExternalId::parse`). Lengths are the handlers' limits in bytes; JSON Schema counts
-/// characters, so a string within `maxLength` can still be refused when it is not ASCII.
+/// `ExternalId::parse`). Lengths are the handlers' limits, which count characters (code
+/// points) as JSON Schema's `maxLength` does; the ids with a pattern are ASCII anyway.
 struct PathParameters;
 
 /// Control characters, which no id or name may contain (`char::is_control`).
@@ -105,14 +106,14 @@ const PATH_PARAMETERS: &[(&str, &str, usize, usize, &str)] = &[
         "/v1/subjects/{id}",
         "id",
         1,
-        candor_domain::ids::EXTERNAL_ID_BYTES_MAX,
+        candor_domain::ids::EXTERNAL_ID_CHARS_MAX,
         NO_CONTROL,
     ),
     (
         "/v1/subjects/{id}/interests/{category}",
         "category",
         1,
-        crate::routes::rights::CATEGORY_BYTES_MAX,
+        crate::routes::rights::CATEGORY_CHARS_MAX,
         NO_CONTROL,
     ),
     (
@@ -306,8 +307,17 @@ impl Modify for CommonResponses {
 }
 
 /// The ingestion endpoints take JSON under the types analytics libraries send it with
-/// (`extract::read_sdk_body`).
+/// (`extract::read_sdk_body`), and Segment's browser library's short paths are the same
+/// operations as the long ones.
 struct SdkBodies;
+
+/// (short path, the operation it is another name for).
+const SHORT_PATHS: &[(&str, &str)] = &[
+    ("/v1/t", "/v1/track"),
+    ("/v1/p", "/v1/page"),
+    ("/v1/i", "/v1/identify"),
+    ("/v1/b", "/v1/batch"),
+];
 
 impl Modify for SdkBodies {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -332,12 +342,27 @@ impl Modify for SdkBodies {
                 body.content.insert(alias.to_owned(), json.clone());
             }
         }
+        for (short, long) in SHORT_PATHS {
+            let Some(mut item) = openapi.paths.paths.get(*long).cloned() else {
+                continue;
+            };
+            if let Some(op) = item.post.as_mut() {
+                op.operation_id = op.operation_id.as_ref().map(|id| format!("{id}_short"));
+                op.summary = Some(format!("`{long}` by the short path Segment's browser library uses"));
+            }
+            openapi.paths.paths.insert((*short).to_owned(), item);
+        }
     }
 }
 
 /// The document as this server answers: the annotations state the default limits, and the
-/// configured ones (`[limits]`, `[subject_rights] token_ttl_seconds_max`) replace them, so a server with other `[limits]` still tells the truth.
-pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
+/// configured ones (`[limits]`, `[subject_rights] token_ttl_seconds_max`) replace them, so a
+/// server with other `[limits]` still tells the truth. The configured closed sets are stated
+/// as enums the same way: the jurisdictions (`[subject_rights] deadline_days`) always, and,
+/// given the policy, the purposes a request may name. Without a policy (the document the
+/// client libraries are generated from) a purpose is any purpose id, so one client serves
+/// every shop's policy.
+pub fn document(config: &Config, policy: Option<&Policy>) -> utoipa::openapi::OpenApi {
     let limits = &config.limits;
     let mut doc = ApiDoc::openapi();
     let whole = |n: u64| Number::UInt(usize::try_from(n).unwrap_or(usize::MAX));
@@ -376,6 +401,30 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
             array.max_items = Some(len_max);
         }
     }
+    let jurisdictions: Vec<&str> = config
+        .subject_rights
+        .deadline_days
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for op in operations(&mut doc) {
+        for param in op.parameters.iter_mut().flatten() {
+            if param.name == "jurisdiction" {
+                set_enum(param.schema.as_mut(), &jurisdictions);
+            }
+        }
+    }
+    let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
+    if let Some(policy) = policy {
+        let purposes: Vec<&str> = policy.purposes.iter().map(|p| p.id.as_str()).collect();
+        // Only where a purpose outside the policy is refused: linting answers an unknown
+        // purpose with a finding, so its `purpose` stays any purpose id.
+        for schema in PURPOSE_FIELDS {
+            if let Some(RefOr::T(Schema::Object(body))) = schemas.get_mut(*schema) {
+                set_enum(body.properties.get_mut("purpose"), &purposes);
+            }
+        }
+    }
     let token_ttl_max = whole(config.subject_rights.token_ttl_seconds_max);
     if let Some(RefOr::T(Schema::Object(body))) = schemas.get_mut("SubjectTokenRequest")
         && let Some(RefOr::T(Schema::Object(ttl))) = body.properties.get_mut("ttl_seconds")
@@ -385,6 +434,16 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The request bodies whose `purpose` must name a purpose of the policy.
+const PURPOSE_FIELDS: &[&str] = &["DecisionInput", "SegmentInput", "CampaignInput"];
+
+/// States a closed set of strings as the schema's `enum` (sorted, as configured).
+fn set_enum(schema: Option<&mut RefOr<Schema>>, values: &[&str]) {
+    if let Some(RefOr::T(Schema::Object(schema))) = schema {
+        schema.enum_values = Some(values.iter().map(|v| (*v).into()).collect());
+    }
+}
+
 pub async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
-    Json(document(&state.config))
+    Json(document(&state.config, Some(&*state.policy)))
 }

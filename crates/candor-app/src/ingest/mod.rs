@@ -47,7 +47,9 @@ pub struct WireEvent {
     pub properties: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     pub traits: Option<serde_json::Map<String, Value>>,
-    pub context: Option<Value>,
+    /// An object, as the Segment spec has it (an array is refused, not read as empty).
+    #[serde(default)]
+    pub context: Option<serde_json::Map<String, Value>>,
     pub integrations: Option<Value>,
     pub version: Option<Value>,
     pub channel: Option<String>,
@@ -290,13 +292,13 @@ pub fn parse(
         .into_iter()
         .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
         .collect();
-    let gpc = w
-        .context
+    let context = w.context.map(Value::Object);
+    let gpc = context
         .as_ref()
         .and_then(|c| c.get("gpc"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let signals = from_context(w.context.as_ref()).map_err(|m| invalid("invalid_signal", m))?;
+    let signals = from_context(context.as_ref()).map_err(|m| invalid("invalid_signal", m))?;
     Ok(Incoming {
         call,
         event_type,

@@ -12,7 +12,7 @@ use crate::{App, AppError, AppResult};
 /// Longest contact value accepted on rectification, in bytes.
 pub const CONTACT_VALUE_BYTES_MAX: usize = 320;
 /// Longest interest category name accepted, in bytes.
-pub const CATEGORY_BYTES_MAX: usize = 128;
+pub const CATEGORY_CHARS_MAX: usize = 128;
 
 /// Checks corrected contact values: some, each 1 to [`CONTACT_VALUE_BYTES_MAX`] bytes of text
 /// without control characters, an `email` with an `@`.
@@ -134,12 +134,12 @@ pub async fn remove_interest(
     category: String,
 ) -> AppResult<InterestRemoved> {
     if category.is_empty()
-        || category.len() > CATEGORY_BYTES_MAX
+        || category.chars().count() > CATEGORY_CHARS_MAX
         || category.chars().any(char::is_control)
     {
         return Err(AppError::invalid(
             "invalid_category",
-            format!("a category is 1 to {CATEGORY_BYTES_MAX} bytes without control characters"),
+            format!("a category is 1 to {CATEGORY_CHARS_MAX} characters, none a control character"),
         ));
     }
     let request = logged(

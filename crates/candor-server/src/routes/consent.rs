@@ -40,20 +40,6 @@ pub struct SubjectFactsInput {
     pub country: Option<String>,
 }
 
-/// `subject` only as an object, as documented: serde's derived `Deserialize` would also take
-/// the fields as an array (`[null, null]`).
-fn facts_object<'de, D>(d: D) -> Result<Option<SubjectFactsInput>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    let Some(fields) = Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)? else {
-        return Ok(None);
-    };
-    SubjectFactsInput::deserialize(serde_json::Value::Object(fields))
-        .map(Some)
-        .map_err(serde::de::Error::custom)
-}
-
 /// A batch of consent decisions.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -75,7 +61,7 @@ pub struct ConsentUpdate {
     #[serde(default)]
     #[schema(value_type = Value)]
     pub evidence: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "facts_object")]
+    #[serde(default)]
     pub subject: Option<SubjectFactsInput>,
 }
 

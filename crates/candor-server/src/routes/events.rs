@@ -28,6 +28,9 @@ pub struct EventsBody {
     /// answered `invalid` in `results` without refusing the others.
     #[schema(value_type = Vec<Value>, min_items = 1, max_items = 1000)]
     pub events: Vec<Value>,
+    /// The credential, when there is no `Authorization` header (see `SECURITY.md`).
+    #[serde(rename = "writeKey")]
+    pub write_key: Option<String>,
 }
 
 /// A Segment `batch` call.
@@ -286,7 +289,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Ingest<T> {
             None
         };
         let bytes = crate::extract::read_sdk_body(&parts, body, state).await?;
-        let value: Value = crate::extract::parse_json(parts.clone(), bytes, state).await?;
+        let value: Value = crate::extract::parse_value(&bytes)?;
         let write_key = match value.get("writeKey") {
             None | Some(Value::Null) => None,
             Some(Value::String(k)) => Some(k.trim().to_owned()),
@@ -330,9 +333,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Ingest<T> {
                 ));
             }
         };
-        let body = serde_json::from_value(value).map_err(|e| {
-            ApiError::unprocessable("invalid_body", format!("invalid request body: {e}"))
-        })?;
+        let body = crate::extract::from_value(value)?;
         Ok(Ingest { cred, body })
     }
 }

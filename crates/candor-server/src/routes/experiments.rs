@@ -126,7 +126,7 @@ fn parse_definition(mut body: serde_json::Value, policy_version: &str) -> ApiRes
         object.entry("salt").or_insert(id);
     }
     object.insert("policy_version".into(), policy_version.into());
-    serde_json::from_value(body).map_err(|e| {
+    crate::strict::deserialize(body).map_err(|e| {
         ApiError::unprocessable(
             "invalid_experiment",
             format!("the experiment definition does not read: {e}"),

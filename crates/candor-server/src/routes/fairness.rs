@@ -227,7 +227,7 @@ fn missing(m: CampaignFairnessMissing) -> ApiError {
 }
 
 /// Longest run id accepted in a query.
-const RUN_ID_BYTES_MAX: usize = 64;
+const RUN_ID_CHARS_MAX: usize = 64;
 
 /// Fairness of a campaign run: selection rate per audit group, parity, equalized odds where
 /// conversions are known, and the run's flag, hold and acknowledgement.
@@ -244,11 +244,11 @@ pub async fn campaign_fairness_report(
     super::segments::check_id("campaign", &id)?;
     let k_min = k_min(q.k_min)?;
     if let Some(run) = &q.run
-        && (run.is_empty() || run.len() > RUN_ID_BYTES_MAX)
+        && (run.is_empty() || run.chars().count() > RUN_ID_CHARS_MAX)
     {
         return Err(ApiError::bad_request(
             "invalid_run",
-            format!("a run id is 1 to {RUN_ID_BYTES_MAX} characters"),
+            format!("a run id is 1 to {RUN_ID_CHARS_MAX} characters"),
         ));
     }
     let policy = state.policy.clone();

@@ -72,7 +72,7 @@ pub struct NewKeyInput {
     #[serde(default)]
     #[schema(max_items = 32)]
     pub allowed_origins: Vec<String>,
-    /// A name for people (at most 200 bytes).
+    /// A name for people (at most 200 characters).
     #[serde(default)]
     #[schema(max_length = 200)]
     pub label: String,

@@ -20,7 +20,7 @@ use candor_app::serving::{self, BasisBody, RecommendedItem, ServeRequest, answer
 /// List length when none is asked for.
 const N_DEFAULT: u32 = 10;
 /// Longest `slot` name.
-const SLOT_BYTES_MAX: usize = 64;
+const SLOT_CHARS_MAX: usize = 64;
 
 /// `?n=&slot=&context_item=&diversity=`
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -305,11 +305,11 @@ fn check_diversity(diversity: Option<f32>, policy_default: f32) -> ApiResult<f32
 
 fn check_slot(slot: Option<String>) -> ApiResult<Option<String>> {
     if let Some(s) = &slot
-        && (s.is_empty() || s.len() > SLOT_BYTES_MAX || s.chars().any(char::is_control))
+        && (s.is_empty() || s.chars().count() > SLOT_CHARS_MAX || s.chars().any(char::is_control))
     {
         return Err(ApiError::bad_request(
             "invalid_slot",
-            format!("slot must be 1 to {SLOT_BYTES_MAX} bytes of text"),
+            format!("slot must be 1 to {SLOT_CHARS_MAX} characters of text"),
         ));
     }
     Ok(slot)

@@ -66,7 +66,7 @@ pub async fn post_visitor_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectTokenRequest {
-    /// The shop's id for the person the token is for (at most 256 bytes).
+    /// The shop's id for the person the token is for (at most 256 characters).
     #[schema(
         min_length = 1,
         max_length = 256,

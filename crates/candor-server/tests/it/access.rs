@@ -89,6 +89,9 @@ struct Row {
     /// `{who}` becomes `anonymousId` for visitor credentials and `userId` otherwise.
     body: Option<&'static str>,
     allowed: Vec<(Cred, Allowed)>,
+    /// The route also takes its credential as the body's `writeKey` (the ingestion routes):
+    /// every credential is tried that way too, and must fare exactly as in the header.
+    write_key: bool,
 }
 
 fn row(
@@ -102,6 +105,7 @@ fn row(
         path,
         body,
         allowed: allowed.iter().map(|c| (*c, Allowed::Pass)).collect(),
+        write_key: false,
     }
 }
 
@@ -116,6 +120,7 @@ fn events_row(path: &'static str, body: &'static str) -> Row {
     );
     r.allowed.push((VisitorOther, Allowed::EventsRefused));
     r.allowed.push((SubjectOther, Allowed::EventsRefused));
+    r.write_key = true;
     r
 }
 
@@ -173,6 +178,11 @@ fn table() -> Vec<Row> {
             "/v1/identify",
             r#"{"{who}": "{id}", "traits": {"plan": "pro"}}"#,
         ),
+        // The short paths of Segment's browser library.
+        events_row("/v1/b", r#"{"batch": [EVENT]}"#),
+        events_row("/v1/t", EVENT),
+        events_row("/v1/p", r#"{"{who}": "{id}", "name": "Home"}"#),
+        events_row("/v1/i", r#"{"{who}": "{id}", "traits": {"plan": "pro"}}"#),
         row(
             "GET",
             "/v1/subjects/{id}/events?purpose=support_request",
@@ -561,6 +571,36 @@ fn snapshot(app: &TestApp, ids: &[&str]) -> String {
     })
 }
 
+/// Where a request carries its credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carrier {
+    Header,
+    /// The body's `writeKey`, without an `Authorization` header.
+    WriteKey,
+}
+
+/// The request of `row` with `cred`, carried as `carrier` says: (`Authorization`, headers,
+/// body).
+fn request<'a>(
+    app: &'a TestApp,
+    creds: &'a Creds,
+    row: &Row,
+    cred: Cred,
+    carrier: Carrier,
+) -> (Option<&'a str>, Vec<(&'static str, &'static str)>, Option<Value>) {
+    let (auth, headers) = creds.of(app, cred);
+    let mut body = row
+        .body
+        .map(|b| serde_json::from_str::<Value>(&fill(b, cred, creds)).unwrap());
+    if carrier == Carrier::Header {
+        return (auth, headers, body);
+    }
+    if let (Some(key), Some(Value::Object(fields))) = (auth, body.as_mut()) {
+        fields.insert("writeKey".into(), Value::from(key));
+    }
+    (None, headers, body)
+}
+
 fn fill(template: &str, cred: Cred, creds: &Creds) -> String {
     let who = match cred {
         VisitorSame | VisitorOther => "anonymousId",
@@ -576,89 +616,101 @@ fn fill(template: &str, cred: Cred, creds: &Creds) -> String {
 async fn every_route_against_every_credential() {
     let rows = table();
     let mut checked = 0;
+    let mut expected_checks = 0;
     for r in &rows {
-        // A fresh app per route: allowed writes (erasure, sign-out) must not colour the next.
-        let (app, creds) = setup().await;
-        let allowed = |c: Cred| r.allowed.iter().find(|(a, _)| *a == c).map(|(_, how)| *how);
-        // Refusals first, each checked to change nothing.
-        let before = snapshot(&app, &["ann", "bob", &creds.visitor]);
-        for cred in ALL_CREDS.into_iter().filter(|c| allowed(*c).is_none()) {
-            let (auth, headers) = creds.of(&app, cred);
-            let path = fill(r.path, cred, &creds);
-            let body = r
-                .body
-                .map(|b| serde_json::from_str::<Value>(&fill(b, cred, &creds)).unwrap());
-            let res = app.call_with(r.method, &path, auth, body, &headers).await;
-            let expected = match cred {
-                NoCredential | RevokedKey | ExpiredKey | ExpiredToken | RevokedToken => {
-                    StatusCode::UNAUTHORIZED
-                }
-                _ => StatusCode::FORBIDDEN,
-            };
-            assert_eq!(
-                res.status, expected,
-                "{} {path} with {cred:?} must be refused: {}",
-                r.method, res.body
-            );
-            let code = res.code();
-            let fitting = match cred {
-                NoCredential => code == "unauthenticated",
-                RevokedKey => code == "key_revoked",
-                ExpiredKey => code == "key_expired",
-                ExpiredToken => code == "token_expired",
-                RevokedToken => code == "token_revoked",
-                PublishableForeign => code == "origin_not_allowed",
-                AdminForeign => code == "server_key_from_browser",
-                _ => !code.is_empty() && code != "<none>",
-            };
-            assert!(fitting, "{} {path} with {cred:?}: code {code}", r.method);
-            checked += 1;
-        }
-        assert_eq!(
-            snapshot(&app, &["ann", "bob", &creds.visitor]),
-            before,
-            "{} {}: a refused request changed something",
-            r.method,
-            r.path
-        );
-        // Then what is allowed, the person's own tokens before the operator's keys (an
-        // erasure or sign-out by either ends the person's sessions).
-        for (cred, how) in &r.allowed {
-            let (auth, headers) = creds.of(&app, *cred);
-            let path = fill(r.path, *cred, &creds);
-            let body = r
-                .body
-                .map(|b| serde_json::from_str::<Value>(&fill(b, *cred, &creds)).unwrap());
-            let res = app.call_with(r.method, &path, auth, body, &headers).await;
-            match how {
-                Allowed::Pass => assert!(
-                    res.status != StatusCode::UNAUTHORIZED && res.status != StatusCode::FORBIDDEN,
-                    "{} {path} with {cred:?} must pass: {} {}",
-                    r.method,
-                    res.status,
-                    res.body
-                ),
-                Allowed::EventsRefused => {
-                    assert_eq!(
-                        res.status,
-                        StatusCode::OK,
-                        "{} {path} with {cred:?}: {}",
-                        r.method,
-                        res.body
-                    );
-                    for result in res.body["results"].as_array().unwrap() {
-                        assert_eq!(result["status"], "invalid", "{path} with {cred:?}");
-                        assert_eq!(
-                            result["reason"], "subject_not_yours",
-                            "{path} with {cred:?}"
-                        );
-                    }
-                }
-            }
-            checked += 1;
+        let carriers: &[Carrier] = if r.write_key {
+            &[Carrier::Header, Carrier::WriteKey]
+        } else {
+            &[Carrier::Header]
+        };
+        expected_checks += carriers.len() * ALL_CREDS.len();
+        for carrier in carriers.iter().copied() {
+            check_row(r, carrier, &mut checked).await;
         }
     }
-    assert_eq!(checked, rows.len() * ALL_CREDS.len());
+    assert_eq!(checked, expected_checks);
+}
+
+/// Every credential against one route, carried as `carrier` says.
+async fn check_row(r: &Row, carrier: Carrier, checked: &mut usize) {
+    // A fresh app per route: allowed writes (erasure, sign-out) must not colour the next.
+    let (app, creds) = setup().await;
+    let allowed = |c: Cred| r.allowed.iter().find(|(a, _)| *a == c).map(|(_, how)| *how);
+    // Refusals first, each checked to change nothing.
+    let before = snapshot(&app, &["ann", "bob", &creds.visitor]);
+    for cred in ALL_CREDS.into_iter().filter(|c| allowed(*c).is_none()) {
+        let (auth, headers, body) = request(&app, &creds, r, cred, carrier);
+        let path = fill(r.path, cred, &creds);
+        let res = app.call_with(r.method, &path, auth, body, &headers).await;
+        let expected = match cred {
+            NoCredential | RevokedKey | ExpiredKey | ExpiredToken | RevokedToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            _ => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(
+            res.status, expected,
+            "{} {path} with {cred:?} ({carrier:?}) must be refused: {}",
+            r.method, res.body
+        );
+        let code = res.code();
+        let fitting = match cred {
+            NoCredential => code == "unauthenticated",
+            RevokedKey => code == "key_revoked",
+            ExpiredKey => code == "key_expired",
+            ExpiredToken => code == "token_expired",
+            RevokedToken => code == "token_revoked",
+            PublishableForeign => code == "origin_not_allowed",
+            AdminForeign => code == "server_key_from_browser",
+            _ => !code.is_empty() && code != "<none>",
+        };
+        assert!(
+            fitting,
+            "{} {path} with {cred:?} ({carrier:?}): code {code}",
+            r.method
+        );
+        *checked += 1;
+    }
+    assert_eq!(
+        snapshot(&app, &["ann", "bob", &creds.visitor]),
+        before,
+        "{} {} ({carrier:?}): a refused request changed something",
+        r.method,
+        r.path
+    );
+    // Then what is allowed, the person's own tokens before the operator's keys (an
+    // erasure or sign-out by either ends the person's sessions).
+    for (cred, how) in &r.allowed {
+        let (auth, headers, body) = request(&app, &creds, r, *cred, carrier);
+        let path = fill(r.path, *cred, &creds);
+        let res = app.call_with(r.method, &path, auth, body, &headers).await;
+        match how {
+            Allowed::Pass => assert!(
+                res.status != StatusCode::UNAUTHORIZED && res.status != StatusCode::FORBIDDEN,
+                "{} {path} with {cred:?} ({carrier:?}) must pass: {} {}",
+                r.method,
+                res.status,
+                res.body
+            ),
+            Allowed::EventsRefused => {
+                assert_eq!(
+                    res.status,
+                    StatusCode::OK,
+                    "{} {path} with {cred:?} ({carrier:?}): {}",
+                    r.method,
+                    res.body
+                );
+                for result in res.body["results"].as_array().unwrap() {
+                    assert_eq!(result["status"], "invalid", "{path} with {cred:?}");
+                    assert_eq!(
+                        result["reason"], "subject_not_yours",
+                        "{path} with {cred:?} ({carrier:?})"
+                    );
+                }
+            }
+        }
+        *checked += 1;
+    }
 }
 
 // --- The attacks that drove the access model, each as a regression test. ---

@@ -16,6 +16,7 @@ mod listen;
 mod recommend;
 mod rights;
 mod sdk_bodies;
+mod shapes;
 mod signals;
 mod stats;
 mod subject_access;

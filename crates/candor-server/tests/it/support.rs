@@ -268,6 +268,42 @@ impl TestApp {
                 }
                 bytes
             }
+            Some(_) => self.stored_rows().concat().into_bytes(),
+        }
+    }
+
+    /// Every row of every table, as text, sorted: what a request wrote, compared before and
+    /// after (file bytes would also change with the log's checkpoints).
+    pub fn stored_rows(&self) -> Vec<String> {
+        let mut rows = match &self._schema {
+            None => {
+                let path = self
+                    .state
+                    .config
+                    .data_dir
+                    .join(candor_store::sqlite::DATABASE_FILE);
+                let c = rusqlite::Connection::open(path).unwrap();
+                let mut tables = c
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .unwrap();
+                let tables: Vec<String> = tables
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let mut rows = Vec::new();
+                for table in tables {
+                    let mut q = c.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+                    let n = q.column_count();
+                    let mut r = q.query([]).unwrap();
+                    while let Some(row) = r.next().unwrap() {
+                        let values: Vec<rusqlite::types::Value> =
+                            (0..n).map(|i| row.get(i).unwrap()).collect();
+                        rows.push(format!("{table}: {values:?}"));
+                    }
+                }
+                rows
+            }
             Some(schema) => off_runtime(|| {
                 let mut c = candor_store::postgres::connect_client(&schema.url).unwrap();
                 let tables = c
@@ -276,17 +312,19 @@ impl TestApp {
                         &[&schema.name],
                     )
                     .unwrap();
-                let mut bytes = Vec::new();
+                let mut rows = Vec::new();
                 for t in tables {
                     let table: String = t.get(0);
                     let sql = format!("SELECT t::text FROM {}.{table} t", schema.name);
                     for row in c.query(&sql, &[]).unwrap() {
-                        bytes.extend(row.get::<_, String>(0).into_bytes());
+                        rows.push(format!("{table}: {}", row.get::<_, String>(0)));
                     }
                 }
-                bytes
+                rows
             }),
-        }
+        };
+        rows.sort();
+        rows
     }
 
     /// Runs one SQL statement straight on the database, behind the store's back, as someone

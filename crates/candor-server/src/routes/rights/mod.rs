@@ -43,7 +43,7 @@ use crate::state::AppState;
 use candor_app::erasure::{self, SignedReceipt};
 use candor_app::rights::export::Held;
 
-pub use candor_app::rights::rectify::{CATEGORY_BYTES_MAX, CONTACT_VALUE_BYTES_MAX};
+pub use candor_app::rights::rectify::{CATEGORY_CHARS_MAX, CONTACT_VALUE_BYTES_MAX};
 
 // --- The request log. ---
 
