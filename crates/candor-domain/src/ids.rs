@@ -138,11 +138,7 @@ fn check_text(what: &'static str, raw: &str, max: usize) -> Result<(), IdError> 
     }
     let len = raw.chars().count();
     if len > max {
-        return Err(IdError::TooLong {
-            what,
-            len,
-            max,
-        });
+        return Err(IdError::TooLong { what, len, max });
     }
     if raw.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter { what });

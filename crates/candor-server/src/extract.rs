@@ -72,9 +72,8 @@ pub(crate) async fn read_sdk_body(
 /// is refused at any depth.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = crate::strict::deserialize(&mut de).map_err(|e| {
-        body_error(e.inner().classify(), &e)
-    })?;
+    let value =
+        crate::strict::deserialize(&mut de).map_err(|e| body_error(e.inner().classify(), &e))?;
     de.end().map_err(|e| {
         ApiError::bad_request("malformed_json", format!("invalid request body: {e}"))
     })?;
@@ -85,9 +84,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
 /// no path to track: the ingestion endpoints read their bodies this way, then as their type
 /// with [`from_value`]).
 pub(crate) fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        body_error(e.classify(), &e)
-    })
+    serde_json::from_slice(bytes).map_err(|e| body_error(e.classify(), &e))
 }
 
 /// A body that is not JSON is `malformed_json` (400); JSON of the wrong shape is

@@ -348,7 +348,9 @@ impl Modify for SdkBodies {
             };
             if let Some(op) = item.post.as_mut() {
                 op.operation_id = op.operation_id.as_ref().map(|id| format!("{id}_short"));
-                op.summary = Some(format!("`{long}` by the short path Segment's browser library uses"));
+                op.summary = Some(format!(
+                    "`{long}` by the short path Segment's browser library uses"
+                ));
             }
             openapi.paths.paths.insert((*short).to_owned(), item);
         }

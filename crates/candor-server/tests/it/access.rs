@@ -587,7 +587,11 @@ fn request<'a>(
     row: &Row,
     cred: Cred,
     carrier: Carrier,
-) -> (Option<&'a str>, Vec<(&'static str, &'static str)>, Option<Value>) {
+) -> (
+    Option<&'a str>,
+    Vec<(&'static str, &'static str)>,
+    Option<Value>,
+) {
     let (auth, headers) = creds.of(app, cred);
     let mut body = row
         .body

@@ -228,8 +228,10 @@ async fn the_refusal_names_the_field() {
             "PUT",
             "/v1/subjects/user-1/consents",
             Some(&app.admin),
-            Some(json!({"decisions": [{"purpose": "personalization", "decision": "granted"},
-                                      ["analytics", "granted"]]})),
+            Some(
+                json!({"decisions": [{"purpose": "personalization", "decision": "granted"},
+                                      ["analytics", "granted"]]}),
+            ),
         )
         .await;
     assert_eq!(r.code(), "invalid_body");
@@ -247,8 +249,10 @@ async fn an_events_objects_as_arrays_make_it_invalid() {
             "PUT",
             "/v1/subjects/ev-1/consents",
             Some(&app.admin),
-            Some(json!({"decisions": [{"purpose": "personalization", "decision": "granted"},
-                                      {"purpose": "analytics", "decision": "granted"}]})),
+            Some(
+                json!({"decisions": [{"purpose": "personalization", "decision": "granted"},
+                                      {"purpose": "analytics", "decision": "granted"}]}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -280,7 +284,11 @@ async fn an_events_objects_as_arrays_make_it_invalid() {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(r.body["results"][0]["status"], "invalid", "{i}: {}", r.body);
-        assert_eq!(app.stored_rows(), before, "{i}: an invalid event was stored");
+        assert_eq!(
+            app.stored_rows(),
+            before,
+            "{i}: an invalid event was stored"
+        );
     }
     let r = app
         .call(
@@ -402,10 +410,7 @@ async fn lengths_count_characters_as_the_document_does() {
     let max = max_length(&doc, "/v1/fairness/campaigns/{id}", "get", "run");
     for ch in WIDE {
         for (n, ok) in [(max, true), (max + 1, false)] {
-            let path = format!(
-                "/v1/fairness/campaigns/c-1?run={}",
-                encode(&text(n, ch))
-            );
+            let path = format!("/v1/fairness/campaigns/c-1?run={}", encode(&text(n, ch)));
             let r = app.call("GET", &path, Some(&app.admin), None).await;
             assert_eq!(r.code() == "invalid_run", !ok, "{n} × {ch}: {}", r.body);
         }
