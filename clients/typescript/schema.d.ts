@@ -132,6 +132,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/b": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `/v1/batch` by the short path Segment's browser library uses */
+        post: operations["post_batch_short"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/batch": {
         parameters: {
             query?: never;
@@ -443,6 +460,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/i": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `/v1/identify` by the short path Segment's browser library uses */
+        post: operations["post_identify_short"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/identify": {
         parameters: {
             query?: never;
@@ -568,6 +602,23 @@ export interface paths {
          *     grace period.
          */
         post: operations["rotate_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/p": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `/v1/page` by the short path Segment's browser library uses */
+        post: operations["post_page_short"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1104,6 +1155,23 @@ export interface paths {
         /** Record the subject's time zone for quiet hours. */
         put: operations["put_time_zone"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/t": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** `/v1/track` by the short path Segment's browser library uses */
+        post: operations["post_track_short"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1653,6 +1721,8 @@ export interface components {
              *     answered `invalid` in `results` without refusing the others.
              */
             events: unknown[];
+            /** @description The credential, when there is no `Authorization` header (see `SECURITY.md`). */
+            writeKey?: string | null;
         };
         /** @description An experiment as stored. */
         ExperimentBody: {
@@ -1954,7 +2024,7 @@ export interface components {
         NewKeyInput: {
             /** @description Browser origins allowed to use the key (required for a publishable key). */
             allowed_origins?: string[];
-            /** @description A name for people (at most 200 bytes). */
+            /** @description A name for people (at most 200 characters). */
             label?: string;
             /** @description `ingest`, `decide`, `sessions`, `admin` (server keys) or `publishable` alone. */
             scopes: string[];
@@ -2455,7 +2525,7 @@ export interface components {
         SubjectTokenRequest: {
             /** @description What the token may do: `recommendations`, `consent`, `events`, `privacy` (default all). */
             scopes?: string[] | null;
-            /** @description The shop's id for the person the token is for (at most 256 bytes). */
+            /** @description The shop's id for the person the token is for (at most 256 characters). */
             subject: string;
             /**
              * Format: u-int64
@@ -2971,6 +3041,161 @@ export interface operations {
             };
             /** @description The request was not complete and answered within the request timeout. */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_batch_short: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "batch": [
+                 *         {
+                 *           "event": "Product Viewed",
+                 *           "messageId": "9f1c2d3e-0001",
+                 *           "properties": {
+                 *             "product_id": "shoe-trail"
+                 *           },
+                 *           "timestamp": "2026-01-05T10:00:00Z",
+                 *           "type": "track",
+                 *           "userId": "user-42"
+                 *         }
+                 *       ],
+                 *       "sentAt": "2026-01-05T10:00:01Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SegmentBatch"];
+                /**
+                 * @example {
+                 *       "batch": [
+                 *         {
+                 *           "event": "Product Viewed",
+                 *           "messageId": "9f1c2d3e-0001",
+                 *           "properties": {
+                 *             "product_id": "shoe-trail"
+                 *           },
+                 *           "timestamp": "2026-01-05T10:00:00Z",
+                 *           "type": "track",
+                 *           "userId": "user-42"
+                 *         }
+                 *       ],
+                 *       "sentAt": "2026-01-05T10:00:01Z"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": components["schemas"]["SegmentBatch"];
+                /**
+                 * @example {
+                 *       "batch": [
+                 *         {
+                 *           "event": "Product Viewed",
+                 *           "messageId": "9f1c2d3e-0001",
+                 *           "properties": {
+                 *             "product_id": "shoe-trail"
+                 *           },
+                 *           "timestamp": "2026-01-05T10:00:00Z",
+                 *           "type": "track",
+                 *           "userId": "user-42"
+                 *         }
+                 *       ],
+                 *       "sentAt": "2026-01-05T10:00:01Z"
+                 *     }
+                 */
+                "text/plain": components["schemas"]["SegmentBatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, expired or revoked (`unauthenticated`, `key_invalid`, `key_expired`, `key_revoked`, `token_invalid`, `token_expired`, `token_revoked`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential may not do this (`insufficient_scope`, `needs_server_key`, `publishable_key_not_allowed`, `server_key_from_browser`, `origin_not_allowed`, `token_wrong_subject`, ...). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON, or its Content-Encoding is not gzip, deflate or identity (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON does not have the documented shape (`invalid_body`). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4933,6 +5158,144 @@ export interface operations {
             };
         };
     };
+    post_identify_short: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "anonymousId": "visitor-7",
+                 *       "messageId": "9f1c2d3e-0003",
+                 *       "traits": {
+                 *         "email": "ada@example.com"
+                 *       },
+                 *       "type": "identify",
+                 *       "userId": "user-42"
+                 *     }
+                 */
+                "application/json": Record<string, never>;
+                /**
+                 * @example {
+                 *       "anonymousId": "visitor-7",
+                 *       "messageId": "9f1c2d3e-0003",
+                 *       "traits": {
+                 *         "email": "ada@example.com"
+                 *       },
+                 *       "type": "identify",
+                 *       "userId": "user-42"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": Record<string, never>;
+                /**
+                 * @example {
+                 *       "anonymousId": "visitor-7",
+                 *       "messageId": "9f1c2d3e-0003",
+                 *       "traits": {
+                 *         "email": "ada@example.com"
+                 *       },
+                 *       "type": "identify",
+                 *       "userId": "user-42"
+                 *     }
+                 */
+                "text/plain": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, expired or revoked (`unauthenticated`, `key_invalid`, `key_expired`, `key_revoked`, `token_invalid`, `token_expired`, `token_revoked`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential may not do this (`insufficient_scope`, `needs_server_key`, `publishable_key_not_allowed`, `server_key_from_browser`, `origin_not_allowed`, `token_wrong_subject`, ...). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server's limit, counted after decompression (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON, or its Content-Encoding is not gzip, deflate or identity (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON does not have the documented shape (`invalid_body`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     post_identify: {
         parameters: {
             query?: never;
@@ -5782,6 +6145,135 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server's limit, counted after decompression (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON, or its Content-Encoding is not gzip, deflate or identity (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON does not have the documented shape (`invalid_body`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_page_short: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "anonymousId": "visitor-7",
+                 *       "messageId": "9f1c2d3e-0002",
+                 *       "name": "Home",
+                 *       "type": "page"
+                 *     }
+                 */
+                "application/json": Record<string, never>;
+                /**
+                 * @example {
+                 *       "anonymousId": "visitor-7",
+                 *       "messageId": "9f1c2d3e-0002",
+                 *       "name": "Home",
+                 *       "type": "page"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": Record<string, never>;
+                /**
+                 * @example {
+                 *       "anonymousId": "visitor-7",
+                 *       "messageId": "9f1c2d3e-0002",
+                 *       "name": "Home",
+                 *       "type": "page"
+                 *     }
+                 */
+                "text/plain": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, expired or revoked (`unauthenticated`, `key_invalid`, `key_expired`, `key_revoked`, `token_invalid`, `token_expired`, `token_revoked`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential may not do this (`insufficient_scope`, `needs_server_key`, `publishable_key_not_allowed`, `server_key_from_browser`, `origin_not_allowed`, `token_wrong_subject`, ...). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8854,6 +9346,147 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests with this credential (`rate_limited`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Storage is unavailable right now; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_track_short: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "Product Viewed",
+                 *       "messageId": "9f1c2d3e-0001",
+                 *       "properties": {
+                 *         "product_id": "shoe-trail"
+                 *       },
+                 *       "timestamp": "2026-01-05T10:00:00Z",
+                 *       "type": "track",
+                 *       "userId": "user-42"
+                 *     }
+                 */
+                "application/json": Record<string, never>;
+                /**
+                 * @example {
+                 *       "event": "Product Viewed",
+                 *       "messageId": "9f1c2d3e-0001",
+                 *       "properties": {
+                 *         "product_id": "shoe-trail"
+                 *       },
+                 *       "timestamp": "2026-01-05T10:00:00Z",
+                 *       "type": "track",
+                 *       "userId": "user-42"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": Record<string, never>;
+                /**
+                 * @example {
+                 *       "event": "Product Viewed",
+                 *       "messageId": "9f1c2d3e-0001",
+                 *       "properties": {
+                 *         "product_id": "shoe-trail"
+                 *       },
+                 *       "timestamp": "2026-01-05T10:00:00Z",
+                 *       "type": "track",
+                 *       "userId": "user-42"
+                 *     }
+                 */
+                "text/plain": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No credential, or one that is malformed, unknown, expired or revoked (`unauthenticated`, `key_invalid`, `key_expired`, `key_revoked`, `token_invalid`, `token_expired`, `token_revoked`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The credential may not do this (`insufficient_scope`, `needs_server_key`, `publishable_key_not_allowed`, `server_key_from_browser`, `origin_not_allowed`, `token_wrong_subject`, ...). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request was not complete and answered within the request timeout. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server's limit, counted after decompression (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not JSON, or its Content-Encoding is not gzip, deflate or identity (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON does not have the documented shape (`invalid_body`). */
             422: {
                 headers: {
                     [name: string]: unknown;

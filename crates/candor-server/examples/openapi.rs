@@ -1,6 +1,6 @@
 //! Prints the OpenAPI document a server with the default settings serves at `/openapi.json`,
 //! for clients/generate.sh: the client libraries are generated from it without starting a server.
-//! No policy is given, so purposes are any purpose id rather than one shop's list.
+//! No policy is given, so jurisdictions and purposes are any string rather than one shop's lists.
 //!
 //!     cargo run -q -p candor-server --example openapi > openapi.json
 

@@ -359,11 +359,10 @@ impl Modify for SdkBodies {
 
 /// The document as this server answers: the annotations state the default limits, and the
 /// configured ones (`[limits]`, `[subject_rights] token_ttl_seconds_max`) replace them, so a
-/// server with other `[limits]` still tells the truth. The configured closed sets are stated
-/// as enums the same way: the jurisdictions (`[subject_rights] deadline_days`) always, and,
-/// given the policy, the purposes a request may name. Without a policy (the document the
-/// client libraries are generated from) a purpose is any purpose id, so one client serves
-/// every shop's policy.
+/// server with other `[limits]` still tells the truth. Given the policy (the document a server
+/// serves), the configured closed sets are stated as enums too ([`closed_sets`]). Without
+/// (the document the client libraries are generated from) a jurisdiction or a purpose is any
+/// string, so one client serves every shop's configuration.
 pub fn document(config: &Config, policy: Option<&Policy>) -> utoipa::openapi::OpenApi {
     let limits = &config.limits;
     let mut doc = ApiDoc::openapi();
@@ -403,13 +402,29 @@ pub fn document(config: &Config, policy: Option<&Policy>) -> utoipa::openapi::Op
             array.max_items = Some(len_max);
         }
     }
+    let token_ttl_max = whole(config.subject_rights.token_ttl_seconds_max);
+    if let Some(RefOr::T(Schema::Object(body))) = schemas.get_mut("SubjectTokenRequest")
+        && let Some(RefOr::T(Schema::Object(ttl))) = body.properties.get_mut("ttl_seconds")
+    {
+        ttl.maximum = Some(token_ttl_max);
+    }
+    if let Some(policy) = policy {
+        closed_sets(&mut doc, config, policy);
+    }
+    doc
+}
+
+/// States this server's closed sets as enums: the jurisdictions (`[subject_rights]
+/// deadline_days`) on every `jurisdiction` parameter, and the policy's purposes on the bodies
+/// that refuse any other purpose.
+fn closed_sets(doc: &mut utoipa::openapi::OpenApi, config: &Config, policy: &Policy) {
     let jurisdictions: Vec<&str> = config
         .subject_rights
         .deadline_days
         .keys()
         .map(String::as_str)
         .collect();
-    for op in operations(&mut doc) {
+    for op in operations(doc) {
         for param in op.parameters.iter_mut().flatten() {
             if param.name == "jurisdiction" {
                 set_enum(param.schema.as_mut(), &jurisdictions);
@@ -417,23 +432,14 @@ pub fn document(config: &Config, policy: Option<&Policy>) -> utoipa::openapi::Op
         }
     }
     let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
-    if let Some(policy) = policy {
-        let purposes: Vec<&str> = policy.purposes.iter().map(|p| p.id.as_str()).collect();
-        // Only where a purpose outside the policy is refused: linting answers an unknown
-        // purpose with a finding, so its `purpose` stays any purpose id.
-        for schema in PURPOSE_FIELDS {
-            if let Some(RefOr::T(Schema::Object(body))) = schemas.get_mut(*schema) {
-                set_enum(body.properties.get_mut("purpose"), &purposes);
-            }
+    let purposes: Vec<&str> = policy.purposes.iter().map(|p| p.id.as_str()).collect();
+    // Only where a purpose outside the policy is refused: linting answers an unknown purpose
+    // with a finding, so its `purpose` stays any purpose id.
+    for schema in PURPOSE_FIELDS {
+        if let Some(RefOr::T(Schema::Object(body))) = schemas.get_mut(*schema) {
+            set_enum(body.properties.get_mut("purpose"), &purposes);
         }
     }
-    let token_ttl_max = whole(config.subject_rights.token_ttl_seconds_max);
-    if let Some(RefOr::T(Schema::Object(body))) = schemas.get_mut("SubjectTokenRequest")
-        && let Some(RefOr::T(Schema::Object(ttl))) = body.properties.get_mut("ttl_seconds")
-    {
-        ttl.maximum = Some(token_ttl_max);
-    }
-    doc
 }
 
 /// The request bodies whose `purpose` must name a purpose of the policy.

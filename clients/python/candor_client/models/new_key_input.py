@@ -16,7 +16,7 @@ class NewKeyInput:
     Attributes:
         scopes (list[str]): `ingest`, `decide`, `sessions`, `admin` (server keys) or `publishable` alone.
         allowed_origins (list[str] | Unset): Browser origins allowed to use the key (required for a publishable key).
-        label (str | Unset): A name for people (at most 200 bytes).
+        label (str | Unset): A name for people (at most 200 characters).
         ttl_seconds (int | None | Unset): Seconds until the key stops working (at most ten years); it never expires when
             absent.
     """

@@ -14,7 +14,7 @@ T = TypeVar("T", bound="SubjectTokenRequest")
 class SubjectTokenRequest:
     """
     Attributes:
-        subject (str): The shop's id for the person the token is for (at most 256 bytes).
+        subject (str): The shop's id for the person the token is for (at most 256 characters).
         scopes (list[str] | None | Unset): What the token may do: `recommendations`, `consent`, `events`, `privacy`
             (default all).
         ttl_seconds (int | None | Unset): Lifetime in seconds (default `[subject_rights] token_ttl_seconds`, at most
