@@ -59,8 +59,9 @@ const PAGE = `<!doctype html>
 <body><h1>A shop</h1></body></html>`;
 
 /**
- * Opens the shop's page in a fresh browser. Resolves with the browser, the bodies and
- * answers of what the library sent to Candor, and every request that left for elsewhere.
+ * Opens the shop's page in a fresh browser as a new visitor, with the library loaded.
+ * Resolves with the browser, the bodies and answers of what the library sent to Candor, every
+ * request that left for elsewhere, and the visitor's session and anonymous id.
  */
 async function openShop() {
   const b = await open();
@@ -84,8 +85,17 @@ async function openShop() {
     const req = res.request();
     sent.push({ path, headers: req.headers(), body: req.postDataJSON(), status: res.status(), answer: await res.json() });
   });
-  await b.page.goto(PAGE_BASE + "index.html");
-  return { b, sent, elsewhere };
+  try {
+    await b.page.goto(PAGE_BASE + "index.html");
+    // The visitor's session, from the publishable key; the library with its token.
+    const session = await b.page.evaluate((k) => visitorSession(k), KEYS.publishable);
+    const anon = session.anonymous_id;
+    await b.page.evaluate(([t, a]) => loadSegment(t, a), [session.visitor_token, anon]);
+    return { b, sent, elsewhere, session, anon };
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
 }
 
 /** The answers of the library's requests to `path` since `from`, awaited until `n` came. */
@@ -97,12 +107,9 @@ async function answers(page, sent, from, n) {
 const SERVER_KEYS = [KEYS.admin, KEYS.ingest, KEYS.decide, KEYS.sessions];
 
 test("Segment's browser library: a consented track and page are stored, an unconsented one dropped", async () => {
-  const { b, sent, elsewhere } = await openShop();
+  const { b, sent, elsewhere, session, anon } = await openShop();
   try {
     const { page } = b;
-    const session = await page.evaluate((k) => visitorSession(k), KEYS.publishable);
-    const anon = session.anonymous_id;
-    await page.evaluate(([t, a]) => loadSegment(t, a), [session.visitor_token, anon]);
 
     // No choice yet: the library delivers, Candor drops.
     await page.evaluate(() => analytics.track("Product Viewed", { product_id: "sku-unconsented" }));
@@ -147,12 +154,9 @@ test("Segment's browser library: a consented track and page are stored, an uncon
 });
 
 test("Segment's browser library: identify as a visitor names no one else; logged in, it merges the visit", async () => {
-  const { b, sent, elsewhere } = await openShop();
+  const { b, sent, elsewhere, session, anon } = await openShop();
   try {
     const { page } = b;
-    const session = await page.evaluate((k) => visitorSession(k), KEYS.publishable);
-    const anon = session.anonymous_id;
-    await page.evaluate(([t, a]) => loadSegment(t, a), [session.visitor_token, anon]);
     await page.evaluate(([t, a]) => grant(t, a, ["analytics", "personalization"]), [session.visitor_token, anon]);
     await page.evaluate(() => analytics.track("Product Viewed", { product_id: "sku-1" }));
 

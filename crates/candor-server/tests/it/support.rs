@@ -272,17 +272,20 @@ impl TestApp {
         }
     }
 
+    /// The SQLite database file (the SQLite backend only).
+    fn sqlite_file(&self) -> std::path::PathBuf {
+        self.state
+            .config
+            .data_dir
+            .join(candor_store::sqlite::DATABASE_FILE)
+    }
+
     /// Every row of every table, as text, sorted: what a request wrote, compared before and
     /// after (file bytes would also change with the log's checkpoints).
     pub fn stored_rows(&self) -> Vec<String> {
         let mut rows = match &self._schema {
             None => {
-                let path = self
-                    .state
-                    .config
-                    .data_dir
-                    .join(candor_store::sqlite::DATABASE_FILE);
-                let c = rusqlite::Connection::open(path).unwrap();
+                let c = rusqlite::Connection::open(self.sqlite_file()).unwrap();
                 let mut tables = c
                     .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
                     .unwrap();
@@ -333,12 +336,7 @@ impl TestApp {
     pub fn tamper(&self, sql: &str) -> u64 {
         match &self._schema {
             None => {
-                let path = self
-                    .state
-                    .config
-                    .data_dir
-                    .join(candor_store::sqlite::DATABASE_FILE);
-                let c = rusqlite::Connection::open(path).unwrap();
+                let c = rusqlite::Connection::open(self.sqlite_file()).unwrap();
                 c.execute(sql, []).unwrap() as u64
             }
             Some(schema) => off_runtime(|| {
