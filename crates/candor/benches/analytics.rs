@@ -8,12 +8,19 @@
 //! Fills a fresh store once (50,000 people, 30 days, 9 in 10 events allowed for analytics,
 //! one order per 10 events, a recommendation list before every fourth view), then times
 //! several rounds; between rounds the release and the budget rows are deleted so each round
-//! computes the report afresh. Prints each round and the median.
+//! computes the report afresh. Prints each round and the median, then the median time of
+//! each phase — reading the rows, attributing orders, bounding, selection with noise — timed
+//! from the same public steps the report runs.
 
 use std::time::Instant;
 
-use candor_analytics::Granularity;
-use candor_app::analytics::{Family, ReportRequest, day_of, run_report};
+use candor_analytics::bound::bound_and_aggregate;
+use candor_analytics::{
+    BoundingKey, Bounds, CellKey, Epsilon, Granularity, PersonKey, ReportConfig, Row, release,
+};
+use candor_app::analytics::{Family, ReportRequest, attribute, day_of, run_report};
+use candor_domain::policy::Interaction;
+use candor_store::analytics::AnalyticsRange;
 use candor_app::config::{Config, Overrides};
 use candor_domain::policy::Policy;
 use candor_domain::time::{DAY_MS, Timestamp};
@@ -168,4 +175,86 @@ fn main() {
         "30-day conversion report over {EVENTS} events: median {:.0} ms (aim: under 2000 ms)",
         times[ROUNDS / 2]
     );
+    let mut phases: Vec<[f64; 4]> = (0..ROUNDS)
+        .map(|_| phases(&store, &policy, &request, now))
+        .collect();
+    let mut median = |i: usize| {
+        phases.sort_by(|a, b| a[i].total_cmp(&b[i]));
+        phases[ROUNDS / 2][i]
+    };
+    println!(
+        "phases (median ms): read {:.0}, attribute {:.0}, bound {:.0}, select and noise {:.0}",
+        median(0),
+        median(1),
+        median(2),
+        median(3)
+    );
+}
+
+/// The report's steps, timed one by one: (read, attribute, bound, select and noise) in ms.
+fn phases(store: &dyn Store, policy: &Policy, request: &ReportRequest, now: Timestamp) -> [f64; 4] {
+    let types = |wanted: Interaction| -> Vec<String> {
+        policy
+            .event_types
+            .values()
+            .filter(|t| t.interaction == Some(wanted))
+            .map(|t| t.name.clone())
+            .collect()
+    };
+    let (purchases, views) = (types(Interaction::Purchase), types(Interaction::View));
+    let first_day = request.granularity.period_start(request.first_day);
+    let last_day = request.granularity.period_start(request.last_day) + 6;
+    let range = AnalyticsRange {
+        from: Timestamp::from_millis(i64::from(first_day) * DAY_MS),
+        to: Timestamp::from_millis(i64::from(last_day + 1) * DAY_MS),
+        country: None,
+    };
+    let wider = AnalyticsRange {
+        from: range.from.plus_millis(-7 * DAY_MS),
+        ..range.clone()
+    };
+    let started = Instant::now();
+    let mut events = store.analytics_events(&wider, &purchases, true).unwrap();
+    events.extend(store.analytics_events(&wider, &views, false).unwrap());
+    let touches = store.analytics_touches(&wider).unwrap();
+    let read = started.elapsed().as_secs_f64() * 1000.0;
+
+    let started = Instant::now();
+    let rows: Vec<Row> = attribute(&events, &touches, &purchases, &range, 7)
+        .into_iter()
+        .map(|(subject, at, cell, value)| Row {
+            person: PersonKey::new(subject.to_hex()),
+            day: day_of(at),
+            cell: CellKey::new(cell),
+            value,
+        })
+        .collect();
+    let attributed = started.elapsed().as_secs_f64() * 1000.0;
+    let _ = now;
+    let bounds = Bounds {
+        rows_per_cell_max: 2,
+        cells_per_person_max: 1,
+        value_max: 20_000,
+    };
+    let key = BoundingKey::new([7; 32]);
+    let granularity = request.granularity;
+    let started = Instant::now();
+    let totals = bound_and_aggregate(&rows, |d| Some(granularity.period_start(d)), &bounds, &key);
+    let bound = started.elapsed().as_secs_f64() * 1000.0;
+    assert!(!totals.is_empty());
+    let config = ReportConfig {
+        granularity,
+        first_day,
+        last_day,
+        bounds,
+        people_epsilon: Epsilon::from_micros(500_000),
+        selection_delta: candor_analytics::Delta::from_units(10_000_000),
+        events: None,
+        sum: None,
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let started = Instant::now();
+    release(&rows, &config, &key, &mut rng).unwrap();
+    let released = started.elapsed().as_secs_f64() * 1000.0;
+    [read, attributed, bound, (released - bound).max(0.0)]
 }
