@@ -11,7 +11,7 @@
 //!
 //! No HTTP here: the route and the command line both call [`run_report`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use candor_analytics::report::{PeriodReport, release};
 use candor_analytics::{
@@ -22,13 +22,14 @@ use candor_domain::SubjectKey;
 use candor_domain::policy::{Interaction, Policy};
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_store::analytics::{
-    AnalyticsEvent, AnalyticsRange, AnalyticsTouch, BudgetCharge, ChargeOutcome, Release,
+    AnalyticsRange, BudgetCharge, ChargeOutcome, EventRef, Release, TouchRef,
 };
-use candor_store::{Store, StoreError};
+use candor_store::{Store, StoreResult};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AnalyticsSettings;
+use crate::error::{AppError, AppResult};
 
 /// The most days one report may cover (a year).
 pub const REPORT_DAYS_MAX: i32 = 366;
@@ -98,8 +99,11 @@ impl Family {
                 "The consent ledger, kept to show consent was obtained; only noisy totals leave it."
             }
             Family::Drops => {
-                "Anonymous counters of events not stored: they hold no identifier, so each \
-                 dropped event counts as one contributor (event-level, not person-level, privacy)."
+                "Anonymous counters of events not stored (day, event type, reason): they hold \
+                 no identifier, so no person's contribution can be bounded and each dropped \
+                 event counts as one contributor — privacy per event, not per person. No other \
+                 report counts these events; the exact counters are shown to administrators \
+                 at /v1/stats/drops."
             }
         }
     }
@@ -123,11 +127,42 @@ impl Family {
         }
     }
 
-    /// How a report's ε is split: (people, events, sum) in percent.
+    /// How a report's ε is split: (people, events, sum) in percent. Conversions give half to
+    /// revenue: its noise is scaled to the largest order a person may add (2 × 200.00), so it
+    /// needs the most ε for a cell of 1,000 people to stay within 5 % (see
+    /// `docs/analytics-accuracy.md`); people and orders are counted within 5 % on a quarter.
     fn epsilon_split(self) -> (u64, u64, u64) {
         match self {
-            Family::Conversions => (50, 25, 25),
+            Family::Conversions => (25, 25, 50),
             _ => (100, 0, 0),
+        }
+    }
+
+    /// The report's configuration: its bounds, and the report's (ε, δ) split across its
+    /// measures (δ for partition selection).
+    pub fn report_config(
+        self,
+        cost: PrivacyCost,
+        granularity: Granularity,
+        first_day: i32,
+        last_day: i32,
+    ) -> ReportConfig {
+        let (people_pct, events_pct, sum_pct) = self.epsilon_split();
+        let measure = |pct: u64| {
+            (pct > 0).then(|| Measure {
+                epsilon: part(cost.epsilon, pct),
+                mechanism: Mechanism::Laplace,
+            })
+        };
+        ReportConfig {
+            granularity,
+            first_day,
+            last_day,
+            bounds: self.bounds(),
+            people_epsilon: part(cost.epsilon, people_pct),
+            selection_delta: cost.delta,
+            events: measure(events_pct),
+            sum: measure(sum_pct),
         }
     }
 
@@ -152,26 +187,18 @@ pub struct ReportRequest {
     pub country: Option<String>,
 }
 
-/// Why a report was not released.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    #[error(
-        "no report `{0}`; use one of conversions, top-items, top-categories, interest-share, consent-rates, drops"
-    )]
-    UnknownFamily(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error(
-        "the {family} privacy budget for {day} is spent (ε {remaining_epsilon} left, the report needs {needed_epsilon}); ask for other days, or repeat an earlier request"
-    )]
-    BudgetExhausted {
-        family: &'static str,
-        day: String,
-        remaining_epsilon: f64,
-        needed_epsilon: f64,
-    },
-    #[error(transparent)]
-    Store(#[from] StoreError),
+/// Stable codes of the refusals a report answers with (kinds mapped in the server's one table).
+pub mod codes {
+    /// No such report family (not found).
+    pub const UNKNOWN_FAMILY: &str = "unknown_report_family";
+    /// A malformed or out-of-bounds request (invalid).
+    pub const INVALID_QUERY: &str = "invalid_report_query";
+    /// A covered day cannot afford the report (conflict).
+    pub const BUDGET_EXHAUSTED: &str = "privacy_budget_exhausted";
+}
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::invalid(codes::INVALID_QUERY, message)
 }
 
 /// (ε, δ) as decimals.
@@ -345,6 +372,24 @@ fn part(epsilon: candor_analytics::Epsilon, percent: u64) -> candor_analytics::E
     candor_analytics::Epsilon::from_micros(epsilon.micros() * percent / 100)
 }
 
+/// Days a released report is kept after the last day it covers. Within them the same request
+/// returns the same numbers; after them, a request for those days is a new release, charged
+/// to the family's budget like any other (budgets are never pruned, so pruning cannot let a
+/// day be spent past its limit). A release covering today reads the data up to today only,
+/// so from tomorrow on the same request is a new release anyway: the grace keeps a finished
+/// period's final report repeatable for a month.
+pub const RELEASE_GRACE_DAYS: i32 = 30;
+
+/// Deletes the releases whose last covered day is more than [`RELEASE_GRACE_DAYS`] before
+/// `now`'s day (and those stored before the day was kept, once that must hold: released a
+/// grace and a week ago, since a weekly release ends at most six days after it was made).
+/// Returns how many were deleted.
+pub fn prune_releases(store: &dyn Store, now: Timestamp) -> StoreResult<u64> {
+    let ended_before = day_of(now) - RELEASE_GRACE_DAYS;
+    let released_before = now.plus_millis(-i64::from(RELEASE_GRACE_DAYS + 7) * DAY_MS);
+    store.prune_releases(ended_before, released_before)
+}
+
 /// Days a report covers when `from` is not given.
 pub const DAYS_DEFAULT: i32 = 30;
 
@@ -357,14 +402,20 @@ pub fn parse_request(
     granularity: Granularity,
     country: Option<&str>,
     today: i32,
-) -> Result<ReportRequest, ReportError> {
-    let family =
-        Family::parse(family).ok_or_else(|| ReportError::UnknownFamily(family.to_owned()))?;
-    let day = |name: &str, text: Option<&str>, default: i32| -> Result<i32, ReportError> {
+) -> AppResult<ReportRequest> {
+    let family = Family::parse(family).ok_or_else(|| {
+        AppError::not_found(
+            codes::UNKNOWN_FAMILY,
+            format!(
+                "no report `{family}`; use one of conversions, top-items, top-categories, \
+                 interest-share, consent-rates, drops"
+            ),
+        )
+    })?;
+    let day = |name: &str, text: Option<&str>, default: i32| -> AppResult<i32> {
         text.map_or(Ok(default), |t| {
-            parse_day(t).ok_or_else(|| {
-                ReportError::Invalid(format!("`{name}` must be a date such as 2026-11-01"))
-            })
+            parse_day(t)
+                .ok_or_else(|| invalid(format!("`{name}` must be a date such as 2026-11-01")))
         })
     };
     let last_day = day("to", to, today)?;
@@ -375,8 +426,8 @@ pub fn parse_request(
             Some(c.to_ascii_uppercase())
         }
         Some(_) => {
-            return Err(ReportError::Invalid(
-                "`country` must be a two-letter ISO 3166-1 code such as DE".into(),
+            return Err(invalid(
+                "`country` must be a two-letter ISO 3166-1 code such as DE",
             ));
         }
     };
@@ -398,25 +449,25 @@ pub fn run_report(
     secret: &[u8],
     request: &ReportRequest,
     now: Timestamp,
-) -> Result<ReportOutcome, ReportError> {
+) -> AppResult<ReportOutcome> {
     let family = request.family;
     let today = day_of(now);
     if request.first_day > request.last_day {
-        return Err(ReportError::Invalid("`from` is after `to`".into()));
+        return Err(invalid("`from` is after `to`"));
     }
     if request.last_day > today {
-        return Err(ReportError::Invalid(
-            "`to` is in the future; reports cover days up to today".into(),
+        return Err(invalid(
+            "`to` is in the future; reports cover days up to today",
         ));
     }
     if request.last_day - request.first_day >= REPORT_DAYS_MAX {
-        return Err(ReportError::Invalid(format!(
+        return Err(invalid(format!(
             "a report covers at most {REPORT_DAYS_MAX} days; split the range"
         )));
     }
     if family == Family::Drops && request.country.is_some() {
-        return Err(ReportError::Invalid(
-            "drop counters hold no country; ask without `country`".into(),
+        return Err(invalid(
+            "drop counters hold no country; ask without `country`",
         ));
     }
     let granularity = request.granularity;
@@ -431,7 +482,7 @@ pub fn run_report(
     );
     let report_family = family.report_family();
     let budget = settings.budget_of(&report_family);
-    let remaining = |store: &dyn Store| -> Result<PrivacyCost, ReportError> {
+    let remaining = |store: &dyn Store| -> AppResult<PrivacyCost> {
         let spent = store.budget_spent(&report_family, first_day, last_day)?;
         Ok(spent
             .values()
@@ -439,10 +490,9 @@ pub fn run_report(
             .min_by_key(|c| (c.epsilon, c.delta))
             .unwrap_or(budget))
     };
-    let decode = |text: &str| -> Result<ReleasedReport, ReportError> {
-        serde_json::from_str(text).map_err(|e| {
-            ReportError::Store(StoreError::Other(format!("unreadable stored report: {e}")))
-        })
+    let decode = |text: &str| -> AppResult<ReleasedReport> {
+        serde_json::from_str(text)
+            .map_err(|e| AppError::internal(format!("unreadable stored report: {e}")))
     };
     if let Some(text) = store.released(&report_family, &query)? {
         return Ok(ReportOutcome {
@@ -453,24 +503,7 @@ pub fn run_report(
         });
     }
 
-    let cost = settings.report;
-    let (people_pct, events_pct, sum_pct) = family.epsilon_split();
-    let measure = |pct: u64| {
-        (pct > 0).then(|| Measure {
-            epsilon: part(cost.epsilon, pct),
-            mechanism: Mechanism::Laplace,
-        })
-    };
-    let config = ReportConfig {
-        granularity,
-        first_day,
-        last_day,
-        bounds: family.bounds(),
-        people_epsilon: part(cost.epsilon, people_pct),
-        selection_delta: cost.delta,
-        events: measure(events_pct),
-        sum: measure(sum_pct),
-    };
+    let config = family.report_config(settings.report, granularity, first_day, last_day);
     let range = AnalyticsRange {
         from: day_start(first_day),
         to: day_start(last_day + 1),
@@ -480,8 +513,7 @@ pub fn run_report(
     let rows = report_rows(store, policy, family, &range, window_days)?;
     let key = bounding_key(secret, family, granularity);
     let mut rng = rand::rngs::StdRng::from_entropy();
-    let report =
-        release(&rows, &config, &key, &mut rng).map_err(|e| ReportError::Invalid(e.to_string()))?;
+    let report = release(&rows, &config, &key, &mut rng).map_err(|e| invalid(e.to_string()))?;
     let charged = report.charged_per_period;
 
     let mut noise = vec![NoiseBody {
@@ -519,8 +551,7 @@ pub fn run_report(
             .map(|p| period_body(family, p))
             .collect(),
     };
-    let text = serde_json::to_string(&released)
-        .map_err(|e| ReportError::Store(StoreError::Other(e.to_string())))?;
+    let text = serde_json::to_string(&released).map_err(|e| AppError::internal(e.to_string()))?;
     let outcome = store.charge_release(
         &BudgetCharge {
             family: report_family.clone(),
@@ -532,6 +563,7 @@ pub fn run_report(
         &Release {
             family: report_family.clone(),
             query,
+            last_day,
             report: text,
         },
         now,
@@ -540,12 +572,17 @@ pub fn run_report(
         ChargeOutcome::Charged => (released, false),
         ChargeOutcome::AlreadyReleased(text) => (decode(&text)?, true),
         ChargeOutcome::Exhausted { day, remaining } => {
-            return Err(ReportError::BudgetExhausted {
-                family: family.as_str(),
-                day: date_of(day),
-                remaining_epsilon: remaining.epsilon.as_f64(),
-                needed_epsilon: charged.epsilon.as_f64(),
-            });
+            return Err(AppError::conflict(
+                codes::BUDGET_EXHAUSTED,
+                format!(
+                    "the {} privacy budget for {} is spent (ε {} left, the report needs {}); \
+                     ask for other days, or repeat an earlier request",
+                    family.as_str(),
+                    date_of(day),
+                    remaining.epsilon.as_f64(),
+                    charged.epsilon.as_f64()
+                ),
+            ));
         }
     };
     Ok(ReportOutcome {
@@ -611,7 +648,7 @@ fn report_rows(
     family: Family,
     range: &AnalyticsRange,
     window_days: i32,
-) -> Result<Vec<Row>, ReportError> {
+) -> AppResult<Vec<Row>> {
     let types_with = |wanted: &[Interaction]| -> Vec<String> {
         policy
             .event_types
@@ -628,25 +665,10 @@ fn report_rows(
     };
     Ok(match family {
         Family::Conversions => {
-            let wider = AnalyticsRange {
-                from: Timestamp::from_millis(
-                    range.from.as_millis() - i64::from(window_days) * DAY_MS,
-                ),
-                ..range.clone()
-            };
-            // Views only mark clicks: their properties are not read.
             let purchases = types_with(&[Interaction::Purchase]);
-            let mut events = store.analytics_events(&wider, &purchases, true)?;
-            events.extend(store.analytics_events(
-                &wider,
-                &types_with(&[Interaction::View]),
-                false,
-            )?);
-            let touches = store.analytics_touches(&wider)?;
-            attribute(&events, &touches, &purchases, range, window_days)
-                .into_iter()
-                .map(|(subject, at, cell, value)| row(&subject, at, cell, value))
-                .collect()
+            let views = types_with(&[Interaction::View]);
+            let inputs = ConversionInputs::read(store, &purchases, &views, range, window_days)?;
+            conversion_rows(inputs, window_days)
         }
         Family::TopItems | Family::TopCategories | Family::InterestShare => {
             let wanted: &[Interaction] = match family {
@@ -688,7 +710,7 @@ fn report_rows(
             let counts = store.drop_counts(i64::from(first))?;
             let total: u64 = counts.iter().map(|c| c.n).sum();
             if total > DROP_ROWS_MAX {
-                return Err(ReportError::Invalid(format!(
+                return Err(invalid(format!(
                     "more than {DROP_ROWS_MAX} dropped events in the range; ask for fewer days"
                 )));
             }
@@ -715,82 +737,317 @@ fn report_rows(
     })
 }
 
-/// Credits each order in `range` to its last touch within the window before it: a click on
+/// A fast hasher for keys no one outside can choose: subject keys (already keyed hashes of
+/// the external ids) and the dense ids handed out below. Item ids and slots, which events
+/// name freely, stay on the standard (keyed) hasher.
+#[derive(Debug, Default, Clone, Copy)]
+struct DenseHasher(u64);
+
+impl DenseHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for DenseHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(n.into());
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+type Dense = std::hash::BuildHasherDefault<DenseHasher>;
+
+/// Dense ids for strings seen many times (items, slots), allocating once per distinct string.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+}
+
+/// An order in the range, or a view of an item a list showed the same person: what
+/// attribution needs, in a few words.
+#[derive(Debug, Clone, Copy)]
+struct ConversionEvent {
+    subject: u32,
+    at: i64,
+    /// The viewed item; unused for orders.
+    item: u32,
+    order: bool,
+    revenue_minor: u64,
+}
+
+/// A recommendation list (its items at `items` in [`ConversionInputs::items_shown`]) or a
+/// campaign message (no items).
+#[derive(Debug, Clone, Copy)]
+struct ConversionTouch {
+    subject: u32,
+    at: i64,
+    channel: u32,
+    items: (u32, u32),
+}
+
+/// What a conversion report reads, interned: no owned string per event, and only the views
+/// that can be clicks (of an item a list showed that person).
+#[derive(Debug, Default)]
+pub struct ConversionInputs {
+    subjects: Vec<SubjectKey>,
+    subject_ids: HashMap<SubjectKey, u32, Dense>,
+    items: Interner,
+    channels: Interner,
+    /// (subject, item) of every item a list showed, as `subject << 32 | item`.
+    shown: HashSet<u64, Dense>,
+    items_shown: Vec<u32>,
+    touches: Vec<ConversionTouch>,
+    events: Vec<ConversionEvent>,
+    /// Orders are counted in `[from, to)`.
+    from: i64,
+    to: i64,
+}
+
+impl ConversionInputs {
+    fn new(range: &AnalyticsRange) -> Self {
+        ConversionInputs {
+            from: range.from.as_millis(),
+            to: range.to.as_millis(),
+            ..ConversionInputs::default()
+        }
+    }
+
+    /// Reads, in one pass over each table, the touches from the window before `range` on,
+    /// then the orders in `range` (of `purchases`, with their revenue) and the views (of
+    /// `views`) that can be clicks.
+    pub fn read(
+        store: &dyn Store,
+        purchases: &[String],
+        views: &[String],
+        range: &AnalyticsRange,
+        window_days: i32,
+    ) -> AppResult<ConversionInputs> {
+        let wider = AnalyticsRange {
+            from: range.from.plus_millis(-i64::from(window_days) * DAY_MS),
+            ..range.clone()
+        };
+        let mut inputs = ConversionInputs::new(range);
+        store.analytics_touches_each(&wider, &mut |t| inputs.touch(t))?;
+        let types: Vec<String> = purchases.iter().chain(views).cloned().collect();
+        store.analytics_events_each(&wider, &types, purchases, &mut |e| {
+            inputs.event(e, e.type_index < purchases.len())
+        })?;
+        Ok(inputs)
+    }
+
+    /// Orders and candidate clicks read.
+    pub fn events_len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn subject(&mut self, key: SubjectKey) -> u32 {
+        let next = u32::try_from(self.subjects.len()).unwrap_or(u32::MAX);
+        *self.subject_ids.entry(key).or_insert_with(|| {
+            self.subjects.push(key);
+            next
+        })
+    }
+
+    fn touch(&mut self, t: TouchRef<'_>) {
+        let subject = self.subject(t.subject);
+        let start = u32::try_from(self.items_shown.len()).unwrap_or(u32::MAX);
+        for item in t.items {
+            let item = self.items.id(item);
+            self.items_shown.push(item);
+            self.shown.insert(pair(subject, item));
+        }
+        let end = u32::try_from(self.items_shown.len()).unwrap_or(u32::MAX);
+        let channel = self.channels.id(t.channel);
+        self.touches.push(ConversionTouch {
+            subject,
+            at: t.at.as_millis(),
+            channel,
+            items: (start, end),
+        });
+    }
+
+    fn event(&mut self, e: EventRef<'_>, order: bool) {
+        let at = e.at.as_millis();
+        if order {
+            if at < self.from || at >= self.to {
+                return;
+            }
+            let subject = self.subject(e.subject);
+            self.events.push(ConversionEvent {
+                subject,
+                at,
+                item: 0,
+                order,
+                revenue_minor: e.revenue_minor,
+            });
+            return;
+        }
+        // A view is a click only on an item a list showed that person.
+        let (Some(&subject), Some(item)) = (
+            self.subject_ids.get(&e.subject),
+            e.item_id.and_then(|i| self.items.get(i)),
+        ) else {
+            return;
+        };
+        if self.shown.contains(&pair(subject, item)) {
+            self.events.push(ConversionEvent {
+                subject,
+                at,
+                item,
+                order,
+                revenue_minor: 0,
+            });
+        }
+    }
+}
+
+fn pair(subject: u32, item: u32) -> u64 {
+    (u64::from(subject) << 32) | u64::from(item)
+}
+
+/// Where an order is credited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Credit {
+    Campaign(u32),
+    Slot(u32),
+    ShownNotClicked(u32),
+    None,
+}
+
+/// Credits each order in the range to its last touch within the window before it: a click on
 /// an item a recommendation slot showed the person (a view of it after the list, within the
 /// window) — cell `slot:<slot>` — or a campaign message — `campaign:<id>`. An order with no
 /// such touch but a list shown within the window is the baseline `slot:<slot>:shown_not_clicked`;
-/// one with neither, `none`. Returns (subject, order time, cell, revenue in minor units).
-pub fn attribute(
-    events: &[AnalyticsEvent],
-    touches: &[AnalyticsTouch],
-    purchase_types: &[String],
-    range: &AnalyticsRange,
-    window_days: i32,
-) -> Vec<(SubjectKey, Timestamp, String, u64)> {
+/// one with neither, `none`. Returns (subject, order time, credit, revenue in minor units); at
+/// one instant, touches come before events and orders before views.
+fn attribute(inputs: &mut ConversionInputs, window_days: i32) -> Vec<(u32, i64, Credit, u64)> {
     let window_ms = i64::from(window_days) * DAY_MS;
-    let mut by_subject: HashMap<SubjectKey, (Vec<&AnalyticsEvent>, Vec<&AnalyticsTouch>)> =
-        HashMap::new();
-    for e in events {
-        by_subject.entry(e.subject).or_default().0.push(e);
-    }
-    for t in touches {
-        if let Some(entry) = by_subject.get_mut(&t.subject) {
-            entry.1.push(t);
-        }
-    }
+    // Stable: touches of one person at one instant keep lists before messages, as read.
+    inputs.touches.sort_by_key(|t| (t.subject, t.at));
+    inputs
+        .events
+        .sort_unstable_by_key(|e| (e.subject, e.at, !e.order, e.item, e.revenue_minor));
     let mut out = Vec::new();
-    for (subject, (mut events, mut touches)) in by_subject {
-        let is_order = |e: &AnalyticsEvent| purchase_types.contains(&e.event_type);
-        if !events
-            .iter()
-            .any(|e| is_order(e) && e.at >= range.from && e.at < range.to)
-        {
+    let mut shown: HashMap<u32, (u32, i64), Dense> = HashMap::default();
+    let touches = &inputs.touches;
+    let mut ti = 0;
+    for events in inputs.events.chunk_by(|a, b| a.subject == b.subject) {
+        let subject = events[0].subject;
+        if !events.iter().any(|e| e.order) {
             continue;
         }
-        events.sort_by_key(|e| e.at);
-        touches.sort_by_key(|t| t.at);
+        while ti < touches.len() && touches[ti].subject < subject {
+            ti += 1;
+        }
         // Last lists showing each item: item -> (slot, time), updated as time advances.
-        let mut shown: BTreeMap<&str, (&str, Timestamp)> = BTreeMap::new();
-        let mut last_list: Option<(&str, Timestamp)> = None;
-        // (time, cell) of the latest click or message.
-        let mut last_touch: Option<(Timestamp, String)> = None;
-        let mut ti = 0;
-        for e in &events {
-            while ti < touches.len() && touches[ti].at <= e.at {
+        shown.clear();
+        let mut last_list: Option<(u32, i64)> = None;
+        // (time, credit) of the latest click or message.
+        let mut last_touch: Option<(i64, Credit)> = None;
+        for e in events {
+            while ti < touches.len() && touches[ti].subject == subject && touches[ti].at <= e.at {
                 let t = touches[ti];
-                if t.items.is_empty() {
-                    last_touch = Some((t.at, format!("campaign:{}", t.channel)));
+                if t.items.0 == t.items.1 {
+                    last_touch = Some((t.at, Credit::Campaign(t.channel)));
                 } else {
-                    for item in &t.items {
-                        shown.insert(item, (&t.channel, t.at));
+                    for &item in &inputs.items_shown[t.items.0 as usize..t.items.1 as usize] {
+                        shown.insert(item, (t.channel, t.at));
                     }
-                    last_list = Some((&t.channel, t.at));
+                    last_list = Some((t.channel, t.at));
                 }
                 ti += 1;
             }
-            let within = |at: Timestamp| e.at.as_millis() - at.as_millis() <= window_ms;
-            if !is_order(e) {
-                if let Some(item) = e.item_id.as_deref()
-                    && let Some((slot, at)) = shown.get(item)
-                    && within(*at)
+            let within = |at: i64| e.at - at <= window_ms;
+            if !e.order {
+                if let Some(&(slot, at)) = shown.get(&e.item)
+                    && within(at)
                 {
-                    last_touch = Some((e.at, format!("slot:{slot}")));
+                    last_touch = Some((e.at, Credit::Slot(slot)));
                 }
                 continue;
             }
-            if e.at < range.from || e.at >= range.to {
-                continue;
-            }
-            let cell = match (&last_touch, last_list) {
-                (Some((at, cell)), _) if within(*at) => cell.clone(),
-                (_, Some((slot, at))) if within(at) => format!("slot:{slot}:shown_not_clicked"),
-                _ => "none".to_owned(),
+            let credit = match (last_touch, last_list) {
+                (Some((at, credit)), _) if within(at) => credit,
+                (_, Some((slot, at))) if within(at) => Credit::ShownNotClicked(slot),
+                _ => Credit::None,
             };
-            out.push((subject, e.at, cell, e.revenue_minor));
+            out.push((subject, e.at, credit, e.revenue_minor));
         }
     }
     out
 }
+
+/// The rows of a conversion report: each attributed order under its person and credit.
+pub fn conversion_rows(mut inputs: ConversionInputs, window_days: i32) -> Vec<Row> {
+    let credited = attribute(&mut inputs, window_days);
+    let mut cells: HashMap<Credit, CellKey> = HashMap::new();
+    let mut people: HashMap<u32, PersonKey> = HashMap::new();
+    credited
+        .into_iter()
+        .map(|(subject, at, credit, value)| Row {
+            person: people
+                .entry(subject)
+                .or_insert_with(|| person(&inputs.subjects[subject as usize]))
+                .clone(),
+            day: day_of(Timestamp::from_millis(at)),
+            cell: cells
+                .entry(credit)
+                .or_insert_with(|| CellKey::new(credit_name(&inputs.channels, credit)))
+                .clone(),
+            value,
+        })
+        .collect()
+}
+
+fn credit_name(channels: &Interner, credit: Credit) -> String {
+    let name = |id: u32| channels.names[id as usize].as_str();
+    match credit {
+        Credit::Campaign(c) => format!("campaign:{}", name(c)),
+        Credit::Slot(s) => format!("slot:{}", name(s)),
+        Credit::ShownNotClicked(s) => format!("slot:{}:shown_not_clicked", name(s)),
+        Credit::None => "none".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod accuracy;
 
 #[cfg(test)]
 mod tests {
@@ -800,64 +1057,75 @@ mod tests {
         SubjectKey::from_bytes([n; 32])
     }
 
-    fn event(n: u8, kind: &str, item: &str, at_h: i64, revenue: u64) -> AnalyticsEvent {
-        AnalyticsEvent {
-            subject: key(n),
-            event_type: kind.to_owned(),
-            item_id: Some(item.to_owned()),
-            category: None,
-            revenue_minor: revenue,
-            at: Timestamp::from_millis(at_h * 3_600_000),
-            country: None,
-        }
-    }
-
-    fn touch(n: u8, channel: &str, items: &[&str], at_h: i64) -> AnalyticsTouch {
-        AnalyticsTouch {
-            subject: key(n),
-            channel: channel.to_owned(),
-            items: items.iter().map(|i| (*i).to_owned()).collect(),
-            at: Timestamp::from_millis(at_h * 3_600_000),
-        }
-    }
-
     #[test]
     fn orders_go_to_the_last_touch_within_the_window() {
-        let order = "Order Completed";
-        let view = "Product Viewed";
-        let events = [
-            // 1: shown on home at 10h, clicked at 11h, message at 12h, order at 13h: campaign.
-            event(1, view, "a", 11, 0),
-            event(1, order, "a", 13, 500),
-            // 2: message at 10h, shown and clicked on pdp later: the slot.
-            event(2, view, "b", 12, 0),
-            event(2, order, "b", 14, 700),
-            // 3: shown but never clicked the item it showed.
-            event(3, view, "z", 11, 0),
-            event(3, order, "z", 12, 300),
-            // 4: nothing within the window (the list is 30 days old).
-            event(4, order, "c", 800, 100),
-            // 5: an order before the range is not counted.
-            event(5, order, "c", 1, 100),
-        ];
-        let touches = [
-            touch(1, "home", &["a"], 10),
-            touch(1, "spring", &[], 12),
-            touch(2, "spring", &[], 10),
-            touch(2, "pdp", &["b"], 11),
-            touch(3, "home", &["y"], 10),
-            touch(4, "home", &["c"], 80),
-        ];
+        let h = |at_h: i64| Timestamp::from_millis(at_h * 3_600_000);
         let range = AnalyticsRange {
-            from: Timestamp::from_millis(5 * 3_600_000),
-            to: Timestamp::from_millis(1_000 * 3_600_000),
+            from: h(5),
+            to: h(1_000),
             country: None,
         };
-        let mut got: Vec<(u8, String, u64)> =
-            attribute(&events, &touches, &[order.to_owned()], &range, 7)
-                .into_iter()
-                .map(|(s, _, cell, v)| (s.as_bytes()[0], cell, v))
-                .collect();
+        let mut inputs = ConversionInputs::new(&range);
+        for (n, channel, items, at_h) in [
+            (1, "home", &["a"][..], 10),
+            (1, "spring", &[][..], 12),
+            (2, "spring", &[][..], 10),
+            (2, "pdp", &["b"][..], 11),
+            (3, "home", &["y"][..], 10),
+            (4, "home", &["c"][..], 80),
+        ] {
+            inputs.touch(TouchRef {
+                subject: key(n),
+                channel,
+                items,
+                at: h(at_h),
+            });
+        }
+        let (order, view) = (true, false);
+        for (n, kind, item, at_h, revenue) in [
+            // 1: shown on home at 10h, clicked at 11h, message at 12h, order at 13h: campaign.
+            (1, view, "a", 11, 0),
+            (1, order, "a", 13, 500),
+            // 2: message at 10h, shown and clicked on pdp later: the slot.
+            (2, view, "b", 12, 0),
+            (2, order, "b", 14, 700),
+            // 3: shown but never clicked the item it showed.
+            (3, view, "z", 11, 0),
+            (3, order, "z", 12, 300),
+            // 4: nothing within the window (the list is 30 days old).
+            (4, order, "c", 800, 100),
+            // 5: an order before the range is not counted.
+            (5, order, "c", 1, 100),
+        ] {
+            inputs.event(
+                EventRef {
+                    subject: key(n),
+                    type_index: 0,
+                    item_id: Some(item),
+                    category: None,
+                    revenue_minor: revenue,
+                    at: h(at_h),
+                    country: None,
+                },
+                kind,
+            );
+        }
+        assert_eq!(
+            inputs.events_len(),
+            6,
+            "neither the view of an item never shown nor the order before the range is kept"
+        );
+        let subjects = inputs.subjects.clone();
+        let mut got: Vec<(u8, String, u64)> = attribute(&mut inputs, 7)
+            .into_iter()
+            .map(|(s, _, credit, v)| {
+                (
+                    subjects[s as usize].as_bytes()[0],
+                    credit_name(&inputs.channels, credit),
+                    v,
+                )
+            })
+            .collect();
         got.sort();
         assert_eq!(
             got,

@@ -26,10 +26,14 @@ pub struct RetentionReport {
     /// Recommendation exposures older than the policy's `[fairness] exposure_retention_days`,
     /// deleted.
     pub exposures_deleted: u64,
+    /// Released analytics reports whose days ended more than
+    /// [`RELEASE_GRACE_DAYS`](crate::analytics::RELEASE_GRACE_DAYS) ago, deleted (the budgets
+    /// they charged stay).
+    pub releases_pruned: u64,
 }
 
 /// Deletes expired data — events past their purposes' retention, exposures past the policy's
-/// exposure retention — and data that serves no purpose the subject still allows; rebuilds
+/// exposure retention, analytics releases a grace after their days — and data that serves no purpose the subject still allows; rebuilds
 /// the profiles derived from it.
 pub fn retention_run_once(
     store: &dyn Store,
@@ -56,6 +60,7 @@ pub fn retention_run_once(
     }
     // Token revocation markers outlive every token they void; then they go.
     store.delete_expired_token_revocations(now)?;
+    report.releases_pruned = crate::analytics::prune_releases(store, now)?;
     let mut after = None;
     loop {
         let subjects = store.subjects_with_events(after.as_ref(), SUBJECTS_PAGE_LEN)?;

@@ -37,6 +37,8 @@ pub struct Release {
     /// Everything that makes two requests the same report (range, granularity, filters and
     /// the day the data was read up to).
     pub query: String,
+    /// The last day the report covers (days since 1970-01-01): it is pruned a grace after.
+    pub last_day: i32,
     /// The released report, as the caller serialized it.
     pub report: String,
 }
@@ -65,6 +67,35 @@ pub struct AnalyticsEvent {
     pub at: Timestamp,
     /// The subject's declared country, when the read filters by country.
     pub country: Option<String>,
+}
+
+/// One event of a streaming read ([`AnalyticsStore::analytics_events_each`]), borrowed from
+/// the row it was read from: a report over millions of events allocates nothing per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    pub subject: SubjectKey,
+    /// The position of the event's type in the `event_types` the read was given.
+    pub type_index: usize,
+    pub item_id: Option<&'a str>,
+    /// The `category` property, for types whose properties are read.
+    pub category: Option<&'a str>,
+    /// The `revenue` (else `total`) property in minor units, for types whose properties are
+    /// read; else 0.
+    pub revenue_minor: u64,
+    pub at: Timestamp,
+    /// The subject's declared country, when the read filters by country.
+    pub country: Option<&'a str>,
+}
+
+/// One touch of a streaming read ([`AnalyticsStore::analytics_touches_each`]), borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TouchRef<'a> {
+    pub subject: SubjectKey,
+    /// The slot or the campaign id.
+    pub channel: &'a str,
+    /// The items shown (empty for a campaign message).
+    pub items: &'a [&'a str],
+    pub at: Timestamp,
 }
 
 /// A moment a subject was reached: items shown in a recommendation slot, or a campaign message.
@@ -123,19 +154,73 @@ pub trait AnalyticsStore {
         now: Timestamp,
     ) -> StoreResult<ChargeOutcome>;
 
+    /// Hands `each` every event of `event_types` in the range whose purposes include
+    /// `analytics`, in no particular order, in one pass over the events; the category and
+    /// revenue are read (from each event's JSON, the costly part) only for the types also in
+    /// `properties_of`.
+    fn analytics_events_each(
+        &self,
+        range: &AnalyticsRange,
+        event_types: &[String],
+        properties_of: &[String],
+        each: &mut dyn FnMut(EventRef<'_>),
+    ) -> StoreResult<()>;
+
     /// The events of `event_types` in the range whose purposes include `analytics`; with
-    /// `properties`, their category and revenue (read from each event's JSON, the costly
-    /// part), otherwise none and 0.
+    /// `properties`, their category and revenue, otherwise none and 0.
     fn analytics_events(
         &self,
         range: &AnalyticsRange,
         event_types: &[String],
         properties: bool,
-    ) -> StoreResult<Vec<AnalyticsEvent>>;
+    ) -> StoreResult<Vec<AnalyticsEvent>> {
+        let properties_of: &[String] = if properties { event_types } else { &[] };
+        let mut out = Vec::new();
+        self.analytics_events_each(range, event_types, properties_of, &mut |e| {
+            out.push(AnalyticsEvent {
+                subject: e.subject,
+                event_type: event_types[e.type_index].clone(),
+                item_id: e.item_id.map(str::to_owned),
+                category: e.category.map(str::to_owned),
+                revenue_minor: e.revenue_minor,
+                at: e.at,
+                country: e.country.map(str::to_owned),
+            })
+        })?;
+        Ok(out)
+    }
+
+    /// Hands `each` the recommendation lists served in the range (`channel` = slot), then the
+    /// campaign messages recorded in it (`channel` = campaign id), each in no particular order
+    /// (callers sort what they keep: sorting every row in the database costs more).
+    fn analytics_touches_each(
+        &self,
+        range: &AnalyticsRange,
+        each: &mut dyn FnMut(TouchRef<'_>),
+    ) -> StoreResult<()>;
 
     /// Recommendation lists served in the range (`channel` = slot), and campaign messages
     /// recorded in it (`channel` = campaign id), oldest first.
-    fn analytics_touches(&self, range: &AnalyticsRange) -> StoreResult<Vec<AnalyticsTouch>>;
+    fn analytics_touches(&self, range: &AnalyticsRange) -> StoreResult<Vec<AnalyticsTouch>> {
+        let mut out = Vec::new();
+        self.analytics_touches_each(range, &mut |t| {
+            out.push(AnalyticsTouch {
+                subject: t.subject,
+                channel: t.channel.to_owned(),
+                items: t.items.iter().map(|i| (*i).to_owned()).collect(),
+                at: t.at,
+            })
+        })?;
+        out.sort_by_key(|t| t.at);
+        Ok(out)
+    }
+
+    /// Deletes the releases whose last covered day is before `ended_before_day`, and those
+    /// stored without one (made before the day was kept) released before `released_before`.
+    /// Budgets are kept: a pruned request asked again is a new release, charged again.
+    /// Returns how many were deleted.
+    fn prune_releases(&self, ended_before_day: i32, released_before: Timestamp)
+    -> StoreResult<u64>;
 
     /// Consent records made in the range.
     fn analytics_consents(&self, range: &AnalyticsRange) -> StoreResult<Vec<AnalyticsConsent>>;
@@ -176,10 +261,23 @@ pub(crate) fn minor_units(revenue: Option<&str>, total: Option<&str>) -> u64 {
     }
 }
 
-/// The items of a stored exposure list (`[[rank, item_id, provider], ...]`).
-pub(crate) fn list_items(items: &str) -> Vec<String> {
-    serde_json::from_str::<Vec<(u32, String, String)>>(items)
-        .map(|items| items.into_iter().map(|(_, item, _)| item).collect())
+/// The items of a stored exposure list (`[[rank, item_id, provider], ...]`), borrowed from
+/// the text when no item id needs unescaping.
+pub(crate) fn list_items(items: &str) -> Vec<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    if let Ok(items) = serde_json::from_str::<Vec<(u32, &str, serde::de::IgnoredAny)>>(items) {
+        return items
+            .into_iter()
+            .map(|(_, item, _)| Cow::Borrowed(item))
+            .collect();
+    }
+    serde_json::from_str::<Vec<(u32, String, serde::de::IgnoredAny)>>(items)
+        .map(|items| {
+            items
+                .into_iter()
+                .map(|(_, item, _)| Cow::Owned(item))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -194,5 +292,12 @@ mod tests {
         assert_eq!(minor_units(Some("x"), Some("1")), 100);
         assert_eq!(minor_units(Some("-3"), None), 0);
         assert_eq!(minor_units(None, None), 0);
+    }
+
+    #[test]
+    fn list_items_read_plain_and_escaped_ids() {
+        let items = list_items(r#"[[1,"a","p"],[2,"b\"c","p"]]"#);
+        assert_eq!(items, ["a", "b\"c"]);
+        assert!(list_items("not json").is_empty());
     }
 }

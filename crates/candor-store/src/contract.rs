@@ -81,6 +81,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     analytics_charges_check_and_spend_in_one_step(&fresh());
     analytics_racing_charges_never_overspend(&fresh());
     analytics_reads_only_what_analytics_allows(&fresh());
+    analytics_releases_are_pruned_after_their_days(&fresh());
 }
 
 fn subject(n: u32) -> SubjectKey {
@@ -2784,8 +2785,58 @@ fn release(name: &str, query: &str) -> crate::analytics::Release {
     crate::analytics::Release {
         family: family(name),
         query: query.to_owned(),
+        last_day: 102,
         report: format!("{{\"query\":\"{query}\"}}"),
     }
+}
+
+/// Releases go once their last day is before the cutoff (and, stored without one, once old);
+/// the budgets they charged stay, so asking again is charged again.
+pub fn analytics_releases_are_pruned_after_their_days(store: &dyn Store) {
+    use crate::analytics::ChargeOutcome;
+    let now = Timestamp::from_millis(1_000);
+    let c = charge("conversions", (100, 102), 400_000, 1_000_000);
+    let ended = release("conversions", "ended");
+    let recent = crate::analytics::Release {
+        last_day: 110,
+        ..release("conversions", "recent")
+    };
+    for r in [&ended, &recent] {
+        assert_eq!(
+            store.charge_release(&c, r, now).unwrap(),
+            ChargeOutcome::Charged
+        );
+    }
+    // The cutoff is the first day kept: a release whose last day is 102 goes at 103.
+    assert_eq!(store.prune_releases(102, now).unwrap(), 0);
+    assert_eq!(store.prune_releases(103, now).unwrap(), 1);
+    assert_eq!(
+        store.released(&family("conversions"), "ended").unwrap(),
+        None
+    );
+    assert!(
+        store
+            .released(&family("conversions"), "recent")
+            .unwrap()
+            .is_some()
+    );
+    let spent = store
+        .budget_spent(&family("conversions"), 100, 102)
+        .unwrap();
+    assert_eq!(
+        spent
+            .values()
+            .map(|s| s.epsilon.micros())
+            .collect::<Vec<_>>(),
+        [800_000; 3],
+        "pruning leaves the budgets spent"
+    );
+    // Asked again, the pruned request is a new release and is charged again: 0.4 more does
+    // not fit what is left (0.2).
+    assert!(matches!(
+        store.charge_release(&c, &ended, now).unwrap(),
+        ChargeOutcome::Exhausted { day: 100, .. }
+    ));
 }
 
 /// A charge spends on every day it covers or on none; a repeated query is answered from its

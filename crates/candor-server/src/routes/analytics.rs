@@ -13,7 +13,7 @@ use crate::auth::{Server, scope};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
-use candor_app::analytics::{AnalyticsBody, ReportError, day_of, parse_request, run_report};
+use candor_app::analytics::{AnalyticsBody, day_of, parse_request, run_report};
 
 /// `?from=&to=&by=&country=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -31,21 +31,6 @@ pub struct AnalyticsQuery {
     /// Only people whose declared country is this (ISO 3166-1 alpha-2).
     #[param(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
-}
-
-impl From<ReportError> for ApiError {
-    fn from(e: ReportError) -> ApiError {
-        match e {
-            e @ ReportError::UnknownFamily(_) => {
-                ApiError::not_found("unknown_report_family", e.to_string())
-            }
-            ReportError::Invalid(m) => ApiError::bad_request("invalid_report_query", m),
-            e @ ReportError::BudgetExhausted { .. } => {
-                ApiError::Conflict("privacy_budget_exhausted", e.to_string())
-            }
-            ReportError::Store(e) => e.into(),
-        }
-    }
 }
 
 /// A private report of one family (`conversions`, `top-items`, `top-categories`,

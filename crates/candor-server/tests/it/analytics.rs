@@ -3,11 +3,13 @@
 //! second instance (PostgreSQL), and only an admin server key may ask.
 
 use axum::http::StatusCode;
+use candor_app::jobs::retention_run_once;
 use candor_domain::policy::Policy;
+use candor_domain::time::{DAY_MS, Timestamp};
 use serde_json::{Value, json};
 
 use crate::campaigns::grant;
-use crate::support::TestApp;
+use crate::support::{NOW, TestApp, off_runtime};
 
 /// Enough ε that a cell of a few dozen people shows with a small interval, and a budget for
 /// exactly two such reports per day.
@@ -27,6 +29,10 @@ async fn viewers(app: &TestApp, prefix: &str, n: usize, purposes: &[&str], categ
             "properties": {"product_id": format!("{category}-1"), "category": category}}),
         );
     }
+    post_batch(app, batch).await;
+}
+
+async fn post_batch(app: &TestApp, batch: Vec<Value>) {
     let r = app
         .call(
             "POST",
@@ -157,6 +163,72 @@ async fn the_budget_is_charged_once_per_request_and_survives_a_restart() {
 }
 
 #[tokio::test]
+async fn releases_are_pruned_a_grace_after_their_days_and_budgets_stay() {
+    let app = TestApp::with_config_text(Policy::default_policy(), GENEROUS);
+    viewers(&app, "fan", 30, &["analytics"], "shoes").await;
+    let today = "/v1/analytics/top-items?from=2026-11-23&to=2026-11-23";
+    let (status, first) = report(&app, today).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let retention = |days: i64| {
+        let at = Timestamp::from_millis(NOW + days * DAY_MS);
+        off_runtime(|| {
+            retention_run_once(app.state.store.as_ref(), &app.state.policy, 14.0, at).unwrap()
+        })
+    };
+    // Thirty days after the day ended, the release is still the answer to the same request.
+    assert_eq!(retention(30).releases_pruned, 0);
+    let (_, again) = report(&app, today).await;
+    assert_eq!(again["repeated"], true);
+    assert_eq!(again["report"], first["report"]);
+    // A day later it is gone; the budget it charged is not: asking again is a new release,
+    // charged again, and the one after that no longer fits the day.
+    assert_eq!(retention(31).releases_pruned, 1);
+    let (status, fresh) = report(&app, today).await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    assert_eq!(fresh["repeated"], false);
+    assert_eq!(fresh["budget"]["remaining"]["epsilon"], 0.0);
+    assert_eq!(retention(31).releases_pruned, 1);
+    let r = app.call("GET", today, Some(&app.admin), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.code(), "privacy_budget_exhausted");
+}
+
+#[tokio::test]
+async fn drop_reports_count_events_and_say_so() {
+    let app = TestApp::with_config_text(Policy::default_policy(), GENEROUS);
+    // Views of people who allowed nothing: dropped at the gate, never stored.
+    let batch: Vec<Value> = (0..40)
+        .map(|i| {
+            json!({"type": "track", "event": "Product Viewed", "userId": format!("anon-{i}"),
+                "messageId": format!("anon-{i}-view"),
+                "properties": {"product_id": "shoes-1", "category": "shoes"}})
+        })
+        .collect();
+    post_batch(&app, batch).await;
+    let (status, body) = report(&app, "/v1/analytics/drops").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let released = &body["report"];
+    assert_eq!(released["unit"], "dropped events");
+    assert_eq!(released["noise"][0]["measure"], "dropped events");
+    assert!(
+        released["consent_basis"]
+            .as_str()
+            .unwrap()
+            .contains("per event, not per person"),
+        "{released}"
+    );
+    let shown = cells(&body);
+    assert!(!shown.is_empty(), "{body}");
+    assert!(
+        shown.iter().all(|c| c.0.ends_with("/Product Viewed")),
+        "a cell is a reason and an event type: {shown:?}"
+    );
+    // The same people are in no report about people.
+    let (_, body) = report(&app, "/v1/analytics/top-categories").await;
+    assert!(cells(&body).is_empty(), "{body}");
+}
+
+#[tokio::test]
 async fn conversions_credit_orders_and_state_their_noise() {
     let app = TestApp::new();
     let (status, body) = report(&app, "/v1/analytics/conversions?by=week").await;
@@ -168,9 +240,10 @@ async fn conversions_credit_orders_and_state_their_noise() {
         .map(|n| n["measure"].as_str().unwrap())
         .collect();
     assert_eq!(measures, ["people", "events", "revenue_minor"]);
-    // The default report spends ε = 1 per day, split 0.5 / 0.25 / 0.25.
+    // The default report spends ε = 1 per day, split 0.25 / 0.25 / 0.5.
     assert_eq!(body["report"]["charged_per_day"]["epsilon"], 1.0);
-    assert_eq!(body["report"]["noise"][2]["epsilon"], 0.25);
+    assert_eq!(body["report"]["noise"][0]["epsilon"], 0.25);
+    assert_eq!(body["report"]["noise"][2]["epsilon"], 0.5);
     assert_eq!(body["report"]["by"], "week");
     assert_eq!(body["budget"]["per_day"]["epsilon"], 3.0);
 }

@@ -149,6 +149,14 @@ impl Row for postgres::Row {
         Ok(self.try_get(i)?)
     }
 
+    fn opt_str(&self, i: usize) -> DbResult<Option<&str>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn opt_bytes(&self, i: usize) -> DbResult<Option<&[u8]>> {
+        Ok(self.try_get(i)?)
+    }
+
     fn opt_f64(&self, i: usize) -> DbResult<Option<f64>> {
         let float4 = self
             .columns()

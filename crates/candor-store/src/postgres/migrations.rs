@@ -444,4 +444,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (family, query)
     );
     "#,
+    // 13: the last day each released report covers, so releases are pruned a grace after
+    // their days have ended (the budgets stay); releases made before it are pruned by age.
+    r#"
+    ALTER TABLE analytics_releases ADD COLUMN last_day BIGINT;
+    "#,
 ];

@@ -9,8 +9,8 @@ use candor_domain::time::Timestamp;
 use super::{Conn, DbResult, Dialect, SqlBackend, Value, marks, params};
 use crate::StoreResult;
 use crate::analytics::{
-    AnalyticsConsent, AnalyticsEvent, AnalyticsRange, AnalyticsStore, AnalyticsTouch, BudgetCharge,
-    ChargeOutcome, Release, check_days, cost_columns, cost_from_columns, list_items, minor_units,
+    AnalyticsConsent, AnalyticsRange, AnalyticsStore, BudgetCharge, ChargeOutcome, EventRef,
+    Release, TouchRef, check_days, cost_columns, cost_from_columns, list_items, minor_units,
 };
 
 /// Most event types one read names.
@@ -23,8 +23,13 @@ const RELEASED: &str = "SELECT report FROM analytics_releases WHERE family = ?1 
 
 /// Claims a query's release; inserts nothing when it exists (on PostgreSQL, after waiting for
 /// a concurrent claim to commit or roll back).
-const CLAIM_RELEASE: &str = "INSERT INTO analytics_releases (family, query, report, released_at)
-    VALUES (?1, ?2, ?3, ?4) ON CONFLICT (family, query) DO NOTHING";
+const CLAIM_RELEASE: &str =
+    "INSERT INTO analytics_releases (family, query, report, released_at, last_day)
+    VALUES (?1, ?2, ?3, ?4, CAST(?5 AS BIGINT)) ON CONFLICT (family, query) DO NOTHING";
+
+/// Releases whose days have ended a grace ago; those from before `last_day` was kept, by age.
+const PRUNE_RELEASES: &str = "DELETE FROM analytics_releases
+    WHERE last_day < CAST(?1 AS BIGINT) OR (last_day IS NULL AND released_at < ?2)";
 
 /// Charges one day: (family, day, ε, δ, ε limit, δ limit). Changes one row when the day's
 /// spending stays within the limit and none otherwise: the check and the update are one
@@ -103,7 +108,8 @@ impl<B: SqlBackend> AnalyticsStore for B {
                     release.family.as_str(),
                     &release.query,
                     &release.report,
-                    now
+                    now,
+                    i64::from(release.last_day)
                 ],
             )?;
             if claimed == 0 {
@@ -136,27 +142,32 @@ impl<B: SqlBackend> AnalyticsStore for B {
         })
     }
 
-    fn analytics_events(
+    fn analytics_events_each(
         &self,
         range: &AnalyticsRange,
         event_types: &[String],
-        properties: bool,
-    ) -> StoreResult<Vec<AnalyticsEvent>> {
+        properties_of: &[String],
+        each: &mut dyn FnMut(EventRef<'_>),
+    ) -> StoreResult<()> {
         if event_types.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        if event_types.len() > EVENT_TYPES_MAX {
+        if event_types.len() > EVENT_TYPES_MAX || properties_of.len() > EVENT_TYPES_MAX {
             return Err(crate::StoreError::Other(format!(
                 "an analytics read names at most {EVENT_TYPES_MAX} event types"
             )));
         }
         self.read_sql(&mut |c| {
             let dialect = c.dialect();
+            let with_properties = marks(4 + event_types.len(), properties_of.len());
             let [category, revenue, total] = ["category", "revenue", "total"].map(|key| {
-                if properties {
-                    property(dialect, key)
-                } else {
+                if properties_of.is_empty() {
                     "NULL".to_owned()
+                } else {
+                    format!(
+                        "CASE WHEN e.event_type IN ({with_properties}) THEN {} END",
+                        property(dialect, key)
+                    )
                 }
             });
             // The subjects table only when a country is asked for: a lookup per event.
@@ -167,6 +178,7 @@ impl<B: SqlBackend> AnalyticsStore for B {
                 ),
                 None => ("CAST(?3 AS TEXT)", ""),
             };
+            // One pass over the events whatever the types: only the columns reports use.
             let sql = format!(
                 "SELECT e.subject_key, e.event_type, e.item_id, {category}, {revenue}, {total},
                         e.occurred_at, {country}
@@ -182,52 +194,75 @@ impl<B: SqlBackend> AnalyticsStore for B {
                 range.country.as_deref().into(),
             ];
             values.extend(event_types.iter().map(Value::from));
-            c.query(&sql, &values, |r| {
-                let revenue = r.opt_text(4)?;
-                let total = r.opt_text(5)?;
-                Ok(AnalyticsEvent {
+            values.extend(properties_of.iter().map(Value::from));
+            c.query_each(&sql, &values, &mut |r| {
+                let event_type = r.str(1)?;
+                let Some(type_index) = event_types.iter().position(|t| t == event_type) else {
+                    return Ok(());
+                };
+                each(EventRef {
                     subject: r.key(0)?,
-                    event_type: r.text(1)?,
-                    item_id: r.opt_text(2)?,
-                    category: r.opt_text(3)?,
-                    revenue_minor: minor_units(revenue.as_deref(), total.as_deref()),
+                    type_index,
+                    item_id: r.opt_str(2)?,
+                    category: r.opt_str(3)?,
+                    revenue_minor: minor_units(r.opt_str(4)?, r.opt_str(5)?),
                     at: r.time(6)?,
-                    country: r.opt_text(7)?,
-                })
+                    country: r.opt_str(7)?,
+                });
+                Ok(())
             })
         })
     }
 
-    fn analytics_touches(&self, range: &AnalyticsRange) -> StoreResult<Vec<AnalyticsTouch>> {
+    fn analytics_touches_each(
+        &self,
+        range: &AnalyticsRange,
+        each: &mut dyn FnMut(TouchRef<'_>),
+    ) -> StoreResult<()> {
         self.read_sql(&mut |c| {
-            let mut touches = c.query(
+            c.query_each(
                 "SELECT subject_key, slot, items, at FROM exposure_lists
-                 WHERE at >= ?1 AND at < ?2 ORDER BY at",
+                 WHERE at >= ?1 AND at < ?2",
                 params![range.from, range.to],
-                |r| {
-                    Ok(AnalyticsTouch {
+                &mut |r| {
+                    let items = list_items(r.str(2)?);
+                    let items: Vec<&str> = items.iter().map(|i| i.as_ref()).collect();
+                    each(TouchRef {
                         subject: r.key(0)?,
-                        channel: r.text(1)?,
-                        items: list_items(&r.text(2)?),
+                        channel: r.str(1)?,
+                        items: &items,
                         at: r.time(3)?,
-                    })
+                    });
+                    Ok(())
                 },
             )?;
-            touches.extend(c.query(
+            c.query_each(
                 "SELECT subject_key, campaign_id, at FROM deliveries
-                 WHERE at >= ?1 AND at < ?2 ORDER BY at",
+                 WHERE at >= ?1 AND at < ?2",
                 params![range.from, range.to],
-                |r| {
-                    Ok(AnalyticsTouch {
+                &mut |r| {
+                    each(TouchRef {
                         subject: r.key(0)?,
-                        channel: r.text(1)?,
-                        items: Vec::new(),
+                        channel: r.str(1)?,
+                        items: &[],
                         at: r.time(2)?,
-                    })
+                    });
+                    Ok(())
                 },
-            )?);
-            touches.sort_by_key(|t| t.at);
-            Ok(touches)
+            )
+        })
+    }
+
+    fn prune_releases(
+        &self,
+        ended_before_day: i32,
+        released_before: Timestamp,
+    ) -> StoreResult<u64> {
+        self.write_sql(&mut |c| {
+            c.execute(
+                PRUNE_RELEASES,
+                params![i64::from(ended_before_day), released_before],
+            )
         })
     }
 

@@ -163,7 +163,14 @@ pub(crate) trait Row {
     fn opt_text(&self, i: usize) -> DbResult<Option<String>>;
     fn opt_blob(&self, i: usize) -> DbResult<Option<Vec<u8>>>;
     fn opt_f64(&self, i: usize) -> DbResult<Option<f64>>;
+    /// A text column borrowed from the row, for reads too large to allocate per row.
+    fn opt_str(&self, i: usize) -> DbResult<Option<&str>>;
+    /// A blob column borrowed from the row.
+    fn opt_bytes(&self, i: usize) -> DbResult<Option<&[u8]>>;
 
+    fn str(&self, i: usize) -> DbResult<&str> {
+        self.opt_str(i)?.ok_or_else(|| null(i))
+    }
     fn i64(&self, i: usize) -> DbResult<i64> {
         self.opt_i64(i)?.ok_or_else(|| null(i))
     }
@@ -188,7 +195,7 @@ pub(crate) trait Row {
             .map(candor_domain::time::Timestamp::from_millis))
     }
     fn key(&self, i: usize) -> DbResult<candor_domain::SubjectKey> {
-        let bytes = self.blob(i)?;
+        let bytes = self.opt_bytes(i)?.ok_or_else(|| null(i))?;
         let bytes: [u8; 32] = bytes
             .try_into()
             .map_err(|_| bad_row("subject key", "of wrong length"))?;

@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, params_from_iter};
 
-use crate::sql::{Conn, DbResult, Dialect, Lock, Row, Value};
+use crate::sql::{Conn, DbError, DbResult, Dialect, Lock, Row, Value};
 
 impl ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -79,6 +79,24 @@ impl Row for rusqlite::Row<'_> {
 
     fn opt_f64(&self, i: usize) -> DbResult<Option<f64>> {
         Ok(self.get(i)?)
+    }
+
+    fn opt_str(&self, i: usize) -> DbResult<Option<&str>> {
+        match self.get_ref(i)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| crate::sql::bad_row("text", "not UTF-8")),
+            _ => Err(DbError::BadRow(format!("column {i} is not text"))),
+        }
+    }
+
+    fn opt_bytes(&self, i: usize) -> DbResult<Option<&[u8]>> {
+        match self.get_ref(i)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Blob(bytes) => Ok(Some(bytes)),
+            _ => Err(DbError::BadRow(format!("column {i} is not a blob"))),
+        }
     }
 }
 

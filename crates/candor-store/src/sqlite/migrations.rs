@@ -492,6 +492,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (family, query)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 16: the last day each released report covers, so releases are pruned a grace after
+    // their days have ended (the budgets stay); releases made before it are pruned by age.
+    r#"
+    ALTER TABLE analytics_releases ADD COLUMN last_day INTEGER;
+    "#,
 ];
 
 #[cfg(test)]

@@ -490,6 +490,7 @@ fn instances_racing_on_one_analytics_budget_never_overspend() {
                         let release = Release {
                             family: family.clone(),
                             query: format!("s{s}-t{t}-{i}"),
+                            last_day: 20_006,
                             report: "{}".to_owned(),
                         };
                         let outcome = store
@@ -515,6 +516,7 @@ fn instances_racing_on_one_analytics_budget_never_overspend() {
     let release = Release {
         family: family.clone(),
         query: "s0-t0-0".to_owned(),
+        last_day: 20_006,
         report: "other numbers".to_owned(),
     };
     let first = stores[0].released(&family, "s0-t0-0").unwrap();

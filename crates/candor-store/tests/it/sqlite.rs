@@ -278,6 +278,7 @@ fn analytics_budgets_survive_reopening() {
     let release = |query: &str| Release {
         family: family.clone(),
         query: query.to_owned(),
+        last_day: 5,
         report: query.to_owned(),
     };
     {

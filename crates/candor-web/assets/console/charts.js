@@ -104,27 +104,47 @@
   }
 
   /**
+   * The row layout both interval charts share: one row per `rows` entry with its label on the
+   * left, the row's drawing, then its numbers as text; the numbers also make the chart's
+   * accessible name. `layout`: {rowH, labelW, plotW, textW}; `draw(svg, row, y)` draws one row
+   * from its top `y` and returns where its text starts; `text(row)` writes the numbers and
+   * `name(row)` (default: the same) says them in the accessible name.
+   */
+  function intervalRows(caption, rows, layout, draw, text, name) {
+    name = name || text;
+    var w = layout.labelW + layout.plotW + layout.textW, h = rows.length * layout.rowH + 4;
+    var baseline = layout.rowH - 11;
+    var svg = svgRoot(w, h, caption + ": " + rows.map(function (r) { return r.label + " " + name(r); }).join(", "));
+    rows.forEach(function (r, i) {
+      var y = i * layout.rowH + 2;
+      svg.appendChild(node("text", { x: 0, y: y + baseline, fill: INK }, r.label));
+      var textX = draw(svg, r, y);
+      svg.appendChild(node("text", { x: textX, y: y + baseline, fill: INK }, text(r)));
+    });
+    return figure(caption, svg);
+  }
+
+  /**
    * Effects with their intervals, one row per comparison, each on its own axis centred on
    * zero (metrics have different units): the always-valid interval light, the fixed-horizon
    * interval dark, the estimate a dot. `rows`: [{label, effect, low, high, avLow, avHigh}].
    */
   function intervals(caption, rows) {
-    var rowH = 30, labelW = 260, plotW = 320, w = labelW + plotW + 190, h = rows.length * rowH + 4;
-    var svg = svgRoot(w, h, caption + ": " + rows.map(function (r) {
-      return r.label + " " + r.effect.toFixed(4) + " (" + r.low.toFixed(4) + " to " + r.high.toFixed(4) + ")";
-    }).join(", "));
-    rows.forEach(function (r, i) {
-      var y = i * rowH + 2, mid = labelW + plotW / 2;
+    var layout = { rowH: 30, labelW: 260, plotW: 320, textW: 190 };
+    var mid = layout.labelW + layout.plotW / 2;
+    return intervalRows(caption, rows, layout, function (svg, r, y) {
       var span = Math.max(Math.abs(r.avLow), Math.abs(r.avHigh), Math.abs(r.low), Math.abs(r.high), 1e-9);
-      var at = function (x) { return mid + (plotW / 2 - 6) * Math.max(-1, Math.min(1, x / span)); };
-      svg.appendChild(node("text", { x: 0, y: y + 19, fill: INK }, r.label));
-      svg.appendChild(node("line", { x1: mid, y1: y + 2, x2: mid, y2: y + rowH - 2, stroke: "#474747" }));
+      var at = function (x) { return mid + (layout.plotW / 2 - 6) * Math.max(-1, Math.min(1, x / span)); };
+      svg.appendChild(node("line", { x1: mid, y1: y + 2, x2: mid, y2: y + layout.rowH - 2, stroke: "#474747" }));
       svg.appendChild(node("rect", { x: at(r.avLow), y: y + 9, width: Math.max(1, at(r.avHigh) - at(r.avLow)), height: 12, fill: "#b7c7dc" }));
       svg.appendChild(node("rect", { x: at(r.low), y: y + 12, width: Math.max(1, at(r.high) - at(r.low)), height: 6, fill: COLOURS[0] }));
       svg.appendChild(node("circle", { cx: at(r.effect), cy: y + 15, r: 4, fill: COLOURS[1] }));
-      svg.appendChild(node("text", { x: labelW + plotW + 8, y: y + 19, fill: INK }, r.effect.toFixed(4) + " [" + r.low.toFixed(4) + ", " + r.high.toFixed(4) + "]"));
+      return layout.labelW + layout.plotW + 8;
+    }, function (r) {
+      return r.effect.toFixed(4) + " [" + r.low.toFixed(4) + ", " + r.high.toFixed(4) + "]";
+    }, function (r) {
+      return r.effect.toFixed(4) + " (" + r.low.toFixed(4) + " to " + r.high.toFixed(4) + ")";
     });
-    return figure(caption, svg);
   }
 
   /**
@@ -134,15 +154,13 @@
    * (noise can push a small count below zero) are drawn at zero and written as given.
    */
   function estimates(caption, data) {
+    var layout = { rowH: 28, labelW: 270, plotW: 300, textW: 330 };
     var top = Math.max.apply(null, data.map(function (x) { return x.high; }).concat([1]));
-    var rowH = 28, labelW = 270, barW = 300, w = labelW + barW + 330, h = data.length * rowH + 4;
     var text = function (x) { return x.value + " (95 % interval " + x.low + " to " + x.high + ")"; };
-    var svg = svgRoot(w, h, caption + ": " + data.map(function (x) { return x.label + " " + text(x); }).join(", "));
-    var at = function (v) { return labelW + Math.round(barW * Math.max(0, v) / top); };
-    data.forEach(function (x, i) {
-      var y = i * rowH + 2, mid = y + 13;
-      svg.appendChild(node("text", { x: 0, y: y + 17, fill: INK }, x.label));
-      var bar = node("rect", { x: labelW, y: y + 5, width: Math.max(2, at(x.value) - labelW), height: 16, fill: COLOURS[0], "fill-opacity": "0.55" });
+    var at = function (v) { return layout.labelW + Math.round(layout.plotW * Math.max(0, v) / top); };
+    return intervalRows(caption, data, layout, function (svg, x, y) {
+      var mid = y + 13;
+      var bar = node("rect", { x: layout.labelW, y: y + 5, width: Math.max(2, at(x.value) - layout.labelW), height: 16, fill: COLOURS[0], "fill-opacity": "0.55" });
       bar.appendChild(node("title", {}, x.label + ": " + text(x)));
       svg.appendChild(bar);
       var whisker = node("g", { class: "interval", stroke: INK, "stroke-width": 2 });
@@ -150,9 +168,8 @@
       whisker.appendChild(node("line", { x1: at(x.low), y1: mid - 6, x2: at(x.low), y2: mid + 6 }));
       whisker.appendChild(node("line", { x1: at(x.high), y1: mid - 6, x2: at(x.high), y2: mid + 6 }));
       svg.appendChild(whisker);
-      svg.appendChild(node("text", { x: at(x.high) + 8, y: y + 17, fill: INK }, text(x)));
-    });
-    return figure(caption, svg);
+      return at(x.high) + 8;
+    }, text);
   }
 
   global.CandorCharts = { bars: bars, columns: columns, count: count, intervals: intervals, estimates: estimates };

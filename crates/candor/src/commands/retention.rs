@@ -44,6 +44,10 @@ pub fn run(cmd: RetentionCommand) -> anyhow::Result<ExitCode> {
         report.exposures_deleted
     );
     println!(
+        "analytics releases past grace:     {} deleted",
+        report.releases_pruned
+    );
+    println!(
         "subjects checked:                  {}",
         report.subjects_checked
     );

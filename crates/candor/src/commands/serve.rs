@@ -168,7 +168,11 @@ async fn retention_loop(state: AppState) {
         .await;
         match pass {
             Ok(Ok(r))
-                if r.expired_deleted + r.unconsented_deleted + r.narrowed + r.exposures_deleted
+                if r.expired_deleted
+                    + r.unconsented_deleted
+                    + r.narrowed
+                    + r.exposures_deleted
+                    + r.releases_pruned
                     > 0 =>
             {
                 tracing::info!(
@@ -176,6 +180,7 @@ async fn retention_loop(state: AppState) {
                     unconsented = r.unconsented_deleted,
                     narrowed = r.narrowed,
                     exposures = r.exposures_deleted,
+                    releases = r.releases_pruned,
                     "retention pass"
                 )
             }
