@@ -41,6 +41,7 @@
   var DEFAULT_EVENT_PURPOSES = {
     "Page Viewed": ["analytics", "personalization", "session_personalization"],
     "Product Viewed": ["analytics", "personalization", "session_personalization", "targeted_advertising"],
+    "Product Clicked": ["analytics", "personalization", "session_personalization"],
     "Product Added": ["analytics", "personalization", "session_personalization"],
     "Order Completed": ["analytics", "personalization", "email_marketing", "order_fulfilment"],
     "Products Searched": ["analytics", "personalization", "session_personalization"],
@@ -539,6 +540,16 @@
     });
   }
 
+  /**
+   * Records a click on a recommended item. The list's id (from the answer, present when the
+   * list was shown under an experiment) attributes the click to the list that showed it.
+   */
+  function clicked(id, index, answer) {
+    var props = { product_id: id, position: index + 1 };
+    if (answer && answer.list_id) props.list_id = answer.list_id;
+    return enqueue({ type: "track", _name: "Product Clicked", event: "Product Clicked", properties: props });
+  }
+
   function renderRecs(target, items, opts, answer) {
     target.removeAttribute("aria-busy");
     target.textContent = "";
@@ -579,7 +590,12 @@
         if (e.key === "Escape" && !pop.hidden) { pop.hidden = true; btn.setAttribute("aria-expanded", "false"); }
       });
       var name = el("span", { class: "candor-rec-title", text: title });
-      if (opts.onClick) name = el("button", { type: "button", class: "candor-rec-link", text: title, onclick: function () { opts.onClick(it); } });
+      if (opts.onClick) {
+        name = el("button", {
+          type: "button", class: "candor-rec-link", text: title,
+          onclick: function () { clicked(id, i, answer); opts.onClick(it); }
+        });
+      }
       list.appendChild(el("li", { class: "candor-rec", "data-item": id }, [name, btn, pop]));
     });
     target.appendChild(list);
