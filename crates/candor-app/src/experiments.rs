@@ -676,13 +676,8 @@ pub fn report(
             ((r.metric, r.arm), state)
         })
         .collect();
-    let report = candor_experiments::report_after(
-        experiment,
-        observations,
-        now.as_millis(),
-        config,
-        &prior,
-    );
+    let report =
+        candor_experiments::report_after(experiment, observations, now.as_millis(), config, &prior);
     let states: Vec<SequentialRecord> = report
         .sequential
         .iter()

@@ -191,7 +191,9 @@ pub fn outcomes(metric: &Metric, observations: Observations<'_>, now_ms: i64) ->
             .into_iter()
             .flatten()
             .find(|w| w.covers(window_end_ms))
-            .map_or(window_end_ms, |w| w.from_ms.max(first_ms).min(window_end_ms));
+            .map_or(window_end_ms, |w| {
+                w.from_ms.max(first_ms).min(window_end_ms)
+            });
         if end_ms > now_ms {
             out.n_window_open += 1;
             continue;

@@ -2787,7 +2787,10 @@ pub fn experiment_sequential_state_only_tightens(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         store.sequential_states("e1").unwrap(),
-        [state("b", 3, 0.1, -0.25, 1.0), state("c", 2, 0.9, -2.0, 2.0)]
+        [
+            state("b", 3, 0.1, -0.25, 1.0),
+            state("c", 2, 0.9, -2.0, 2.0)
+        ]
     );
     assert!(store.sequential_states("e2").unwrap().is_empty());
 }

@@ -268,7 +268,10 @@ fn main() {
         "SQLite, experiments: /v1/subjects/{id}/recommendations?n=10&slot=home",
         &recs,
     );
-    println!("ratio recommendations/healthz with experiments: {:.2}", er / eh);
+    println!(
+        "ratio recommendations/healthz with experiments: {:.2}",
+        er / eh
+    );
     println!(
         "ratio with experiments / without, recommendations: {:.2}",
         er / r

@@ -547,7 +547,11 @@ impl QueuedArm {
     }
 
     /// The arm as it was decided, for recording its exposure when sent at `at`.
-    pub fn campaign_arm(&self, subject: &SubjectKey, at: Timestamp) -> crate::experiments::CampaignArm {
+    pub fn campaign_arm(
+        &self,
+        subject: &SubjectKey,
+        at: Timestamp,
+    ) -> crate::experiments::CampaignArm {
         let arm = crate::experiments::arm_of(&self.arm);
         crate::experiments::CampaignArm {
             experiment_id: self.experiment.clone(),

@@ -182,9 +182,18 @@ fn a_grant_given_again_counts_what_follows_and_nothing_in_between() {
         until_ms: Some(until_ms),
     };
     let withdrawals = BTreeMap::from([
-        ("back".to_owned(), vec![between(t0 + HOUR_MS, t0 + 3 * HOUR_MS)]),
-        ("late".to_owned(), vec![between(t0 - DAY_MS, t0 + 4 * HOUR_MS)]),
-        ("gap".to_owned(), vec![between(t0 + HOUR_MS, t0 + 5 * HOUR_MS)]),
+        (
+            "back".to_owned(),
+            vec![between(t0 + HOUR_MS, t0 + 3 * HOUR_MS)],
+        ),
+        (
+            "late".to_owned(),
+            vec![between(t0 - DAY_MS, t0 + 4 * HOUR_MS)],
+        ),
+        (
+            "gap".to_owned(),
+            vec![between(t0 + HOUR_MS, t0 + 5 * HOUR_MS)],
+        ),
     ]);
     let revenue = metric("revenue", MetricKind::Revenue, "Order Completed");
     let measured = measure(&revenue, &exposures, &events, &withdrawals);

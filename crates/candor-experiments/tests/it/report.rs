@@ -473,13 +473,15 @@ fn later_looks_never_leave_an_earlier_running_bound() {
     for (look, day) in [10, 14, 18, 22, 30].into_iter().enumerate() {
         let now_ms = START_MS + day * DAY_MS;
         let fresh = report(&e, observations, now_ms, config);
-        let running =
-            candor_experiments::report_after(&e, observations, now_ms, config, &prior);
+        let running = candor_experiments::report_after(&e, observations, now_ms, config, &prior);
         let (p, low, high, n_looks) = always_valid(&running, "orders");
         let (fresh_p, fresh_low, fresh_high, _) = always_valid(&fresh, "orders");
         assert_eq!(n_looks, look as u64 + 1);
         assert!(p <= last.0 && p <= fresh_p, "look {look}: p {p}");
-        assert!(low >= last.1 && high <= last.2, "look {look}: [{low}, {high}]");
+        assert!(
+            low >= last.1 && high <= last.2,
+            "look {look}: [{low}, {high}]"
+        );
         assert!(low >= fresh_low && high <= fresh_high);
         assert!(low <= high);
         // The running state is what the next look starts from.

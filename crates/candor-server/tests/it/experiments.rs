@@ -587,7 +587,11 @@ fn layered(id: &str, layer: &str, settings: Value) -> Value {
 #[tokio::test]
 async fn experiments_in_different_layers_of_a_slot_compose() {
     let app = shop().await;
-    let r = create(&app, layered("ranking", "ranking", json!({"diversity": 0.1}))).await;
+    let r = create(
+        &app,
+        layered("ranking", "ranking", json!({"diversity": 0.1})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let r = create(&app, layered("length", "length", json!({"n_items": 2}))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -675,9 +679,11 @@ async fn a_click_counts_for_the_list_whose_id_it_carries() {
             properties["list_id"] = json!(other);
         }
         other_list = Some(list_id);
-        clicks.push(json!({"type": "track", "event": "Product Clicked", "userId": user,
+        clicks.push(
+            json!({"type": "track", "event": "Product Clicked", "userId": user,
             "messageId": format!("click-{i}"), "timestamp": rfc3339(NOW + HOUR_MS),
-            "properties": properties}));
+            "properties": properties}),
+        );
     }
     let app = later(app, 2 * HOUR_MS);
     post(&app, clicks).await;
@@ -693,12 +699,21 @@ async fn a_click_counts_for_the_list_whose_id_it_carries() {
 
     let app = app.at(Timestamp::from_millis(NOW + 2 * DAY_MS));
     let r = app
-        .call("GET", "/v1/experiments/clicks/report", Some(&app.admin), None)
+        .call(
+            "GET",
+            "/v1/experiments/clicks/report",
+            Some(&app.admin),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let arms = &r.body["metrics"][0]["arms"];
     assert_eq!(arms[0]["arm"], "A");
-    assert_eq!(arms[0]["mean"], 1.0, "every click with its list's id: {}", r.body);
+    assert_eq!(
+        arms[0]["mean"], 1.0,
+        "every click with its list's id: {}",
+        r.body
+    );
     assert_eq!(arms[1]["arm"], "B");
     assert_eq!(
         arms[1]["mean"], 0.0,
@@ -742,7 +757,12 @@ async fn later_reports_never_leave_an_earlier_running_bound() {
         post(&app, orders).await;
         app = later(app, look * DAY_MS + DAY_MS + 2 * HOUR_MS);
         let r = app
-            .call("GET", "/v1/experiments/looks/report", Some(&app.admin), None)
+            .call(
+                "GET",
+                "/v1/experiments/looks/report",
+                Some(&app.admin),
+                None,
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let orders = estimated(&r.body, "orders");
@@ -799,15 +819,28 @@ async fn a_grant_given_again_re_enrolls_for_what_follows_and_nothing_in_between_
 
     app = later(app, 2 * DAY_MS);
     let r = app
-        .call("GET", "/v1/experiments/again/report", Some(&app.admin), None)
+        .call(
+            "GET",
+            "/v1/experiments/again/report",
+            Some(&app.admin),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let arms = r.body["metrics"][0]["arms"].as_array().unwrap();
     let mine = arms.iter().find(|a| a["arm"] == arm).unwrap();
     assert_eq!(mine["n"], 1, "{}", r.body);
-    assert_eq!(mine["mean"], 7.0, "only the order after the grant: {}", r.body);
+    assert_eq!(
+        mine["mean"], 7.0,
+        "only the order after the grant: {}",
+        r.body
+    );
     let exposures = off_runtime(|| app.state.store.experiment_exposures("again").unwrap());
-    assert_eq!(exposures.len(), 2, "exposed before and after, not while withdrawn");
+    assert_eq!(
+        exposures.len(),
+        2,
+        "exposed before and after, not while withdrawn"
+    );
 }
 
 /// A web campaign `banner` for people with two or more views, sent for targeted advertising.
@@ -817,8 +850,10 @@ async fn banner(app: &TestApp) {
             "POST",
             "/v1/segments",
             Some(&app.admin),
-            Some(json!({"id": "active", "name": "active", "purpose": "targeted_advertising",
-                        "rule": "views(30d) >= 2"})),
+            Some(
+                json!({"id": "active", "name": "active", "purpose": "targeted_advertising",
+                        "rule": "views(30d) >= 2"}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -827,8 +862,10 @@ async fn banner(app: &TestApp) {
             "POST",
             "/v1/campaigns",
             Some(&app.admin),
-            Some(json!({"id": "banner", "segment": "active", "channel": "web",
-                        "purpose": "targeted_advertising", "template": "<p>Hello</p>"})),
+            Some(
+                json!({"id": "banner", "segment": "active", "channel": "web",
+                        "purpose": "targeted_advertising", "template": "<p>Hello</p>"}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -880,9 +917,7 @@ async fn a_campaign_test_applies_its_arms_message_and_exposes_only_what_is_shown
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 
     let exposures = || off_runtime(|| app.state.store.experiment_exposures("banner-copy").unwrap());
-    let decide = |subject: &str, dry_run: bool| {
-        json!({"subject": subject, "channel": "web", "campaigns": ["banner"], "dry_run": dry_run})
-    };
+    let decide = |subject: &str, dry_run: bool| json!({"subject": subject, "channel": "web", "campaigns": ["banner"], "dry_run": dry_run});
     let mut arms = BTreeSet::new();
     for i in 0..16 {
         let user = format!("viewer-{i}");
@@ -890,12 +925,22 @@ async fn a_campaign_test_applies_its_arms_message_and_exposes_only_what_is_shown
         crate::campaigns::views(&app, &user, 3).await;
         // A dry run shows nothing: no exposure.
         let r = app
-            .call("POST", "/v1/decide", Some(&app.decide), Some(decide(&user, true)))
+            .call(
+                "POST",
+                "/v1/decide",
+                Some(&app.decide),
+                Some(decide(&user, true)),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(exposures().len(), i, "a dry run exposes nobody");
         let r = app
-            .call("POST", "/v1/decide", Some(&app.decide), Some(decide(&user, false)))
+            .call(
+                "POST",
+                "/v1/decide",
+                Some(&app.decide),
+                Some(decide(&user, false)),
+            )
             .await;
         assert_eq!(r.body["campaign"], "banner", "{}", r.body);
         let arm = r.body["experiment"]["arm"].as_str().unwrap().to_owned();
@@ -916,19 +961,27 @@ async fn a_campaign_test_applies_its_arms_message_and_exposes_only_what_is_shown
     crate::campaigns::grant(&app, "no-ads", &["personalization"]).await;
     crate::campaigns::views(&app, "no-ads", 3).await;
     let r = app
-        .call("POST", "/v1/decide", Some(&app.decide), Some(decide("no-ads", false)))
+        .call(
+            "POST",
+            "/v1/decide",
+            Some(&app.decide),
+            Some(decide("no-ads", false)),
+        )
         .await;
     assert_eq!(r.body["campaign"], Value::Null, "{}", r.body);
     assert!(r.body.get("experiment").is_none());
     assert_eq!(exposures().len(), 16);
     let key = app.state.subject_key("no-ads").unwrap();
-    assert!(
-        off_runtime(|| app.state.store.assignment("banner-copy", &key).unwrap()).is_none()
-    );
+    assert!(off_runtime(|| app.state.store.assignment("banner-copy", &key).unwrap()).is_none());
 
     // The report counts the people shown a message, by arm.
     let r = app
-        .call("GET", "/v1/experiments/banner-copy/report", Some(&app.admin), None)
+        .call(
+            "GET",
+            "/v1/experiments/banner-copy/report",
+            Some(&app.admin),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
@@ -949,7 +1002,10 @@ async fn a_campaign_runs_messages_are_exposed_when_sent() {
     test["target"]["id"] = json!("mail");
     // An email message must offer a way out.
     test["variants"][1]["settings"]["campaign_message"] = json!("Spring picks");
-    assert_eq!(create(&app, test.clone()).await.code(), "experiment_campaign_message");
+    assert_eq!(
+        create(&app, test.clone()).await.code(),
+        "experiment_campaign_message"
+    );
     test["variants"][1]["settings"]["campaign_message"] =
         json!("Spring picks. Unsubscribe: {{unsubscribe_url}}");
     let r = create(&app, test).await;
@@ -960,7 +1016,10 @@ async fn a_campaign_runs_messages_are_exposed_when_sent() {
     let r = crate::campaigns::run(&app, "mail", false).await;
     assert_eq!(r.body["selected"], 12, "{}", r.body);
     let exposures = || off_runtime(|| app.state.store.experiment_exposures("mail-copy").unwrap());
-    assert!(exposures().is_empty(), "queued is not sent: nobody is exposed yet");
+    assert!(
+        exposures().is_empty(),
+        "queued is not sent: nobody is exposed yet"
+    );
 
     let settings = &app.state.config.campaigns;
     let client = candor_app::campaigns::outbox::client(settings).unwrap();
