@@ -5,6 +5,9 @@
  *   Candor.page();
  *   Candor.track("Product Viewed", { product_id: "sku-1" });
  *   Candor.recommendations(element, { slot: "home", n: 4 });
+ *   // With onClick, a click on an item also sends "Product Clicked" with the list's id, so
+ *   // an experiment on the slot attributes it to the list that showed the item:
+ *   Candor.recommendations(element, { slot: "home", n: 4, onClick: function (item) { ... } });
  *   // After your backend logged the person in and minted a subject token for them:
  *   Candor.login("user-42", "cst_...");
  *
