@@ -1295,7 +1295,7 @@ export interface components {
             experiment: string;
             /**
              * Format: u-int64
-             * @description How many lists were shown to the person under this experiment.
+             * @description How many lists (or campaign messages) were shown to the person under this experiment.
              */
             n_lists_shown: number;
             /** @description Its name. */
@@ -1623,8 +1623,16 @@ export interface components {
             campaign?: string | null;
             /** @description Each campaign decided, in order, up to the one chosen. */
             decisions: components["schemas"]["CampaignDecision"][];
+            experiment?: null | components["schemas"]["DecidedExperimentBody"];
             /** @description Its message, rendered for this person. */
             message?: string | null;
+        };
+        /** @description An experiment on the chosen campaign and the person's arm in it. */
+        DecidedExperimentBody: {
+            /** @description The person's arm (`holdout` for the global holdout). */
+            arm: string;
+            /** @description The experiment's id. */
+            id: string;
         };
         DecileBody: {
             /**
@@ -2293,7 +2301,17 @@ export interface components {
             /** @description Why it is or is not personalized. */
             basis: components["schemas"]["BasisBody"];
             experiment?: null | components["schemas"]["ServedBody"];
+            /**
+             * @description Every experiment this list was shown under: one per layer of the slot, their variants
+             *     composed.
+             */
+            experiments?: components["schemas"]["ServedBody"][];
             items: components["schemas"]["RecommendedItem"][];
+            /**
+             * @description The list's id, when it was shown under an experiment: send it as the `list_id` property
+             *     of a click on one of its items (`Product Clicked`), so the click is attributed to it.
+             */
+            list_id?: string | null;
             /** @description When the models were last rebuilt (RFC 3339); absent before the first build. */
             model_built_at?: string | null;
             /** @description Whether the subject's own history shaped the list. */
@@ -2402,7 +2420,7 @@ export interface components {
         SegmentList: {
             items: components["schemas"]["SegmentBody"][];
         };
-        /** @description The experiment a recommendation list was shown under. */
+        /** @description An experiment a recommendation list was shown under. */
         ServedBody: {
             /** @description The person's arm (`holdout` for the global holdout). */
             arm: string;

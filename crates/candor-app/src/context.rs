@@ -1,7 +1,7 @@
 //! [`App`]: what every use case runs over — the store, the policy, the configuration, the
-//! server secret, the clock — and the caches that may be kept between requests (models and
-//! token signing keys; never consent, restriction or preferences, which are read from the
-//! store on every use).
+//! server secret, the clock — and the caches that may be kept between requests (models,
+//! experiment definitions and token signing keys; never consent, restriction, preferences or
+//! experiment assignments, which are read from the store on every use).
 
 use std::sync::Arc;
 
@@ -34,6 +34,8 @@ pub struct Inner {
     /// People erased here lately, whose exposures the buffer drops.
     pub erased: crate::recommend::Erased,
     pub token_keys: crate::token_keys::TokenKeyring,
+    /// The active experiment definitions (never anyone's consent or assignment).
+    pub experiments: crate::experiments::DefinitionCache,
 }
 
 impl std::ops::Deref for App {
@@ -62,6 +64,7 @@ impl App {
             exposure_flush: std::sync::Mutex::new(()),
             erased: crate::recommend::Erased::default(),
             token_keys: crate::token_keys::TokenKeyring::default(),
+            experiments: crate::experiments::DefinitionCache::default(),
         }))
     }
 

@@ -45,6 +45,9 @@ pub struct CampaignDecision {
 pub struct Decided {
     pub campaign: Option<String>,
     pub message: Option<String>,
+    /// The experiment on the chosen campaign and the person's arm, when one runs and the
+    /// message is the arm's.
+    pub experiment: Option<(String, String)>,
     pub decisions: Vec<CampaignDecision>,
 }
 
@@ -195,10 +198,29 @@ pub async fn decide(app: &App, req: DecideRequest) -> AppResult<Decided> {
                     explanation: decision.to_string(),
                 });
                 if selected {
-                    let message = campaigns::render(&ctx, &data, campaign, &catalog)?;
+                    // A test of this campaign: the selection has just checked the person's
+                    // consent to the campaign's purpose, which is the experiment's.
+                    let definitions = ctx.experiments.active(store)?;
+                    let arm = crate::experiments::campaign_arm(
+                        &definitions,
+                        &stored.id,
+                        &key,
+                        true,
+                        &mut |id| store.assignment(id, &key),
+                        now,
+                    )?;
+                    let message =
+                        campaigns::render_arm(&ctx, &data, campaign, &catalog, arm.as_ref())?;
+                    // The answer is what the caller shows: exposed now, unless a dry run.
+                    if let Some(arm) = &arm
+                        && !dry_run
+                    {
+                        crate::experiments::record_message(store, &key, arm, now)?;
+                    }
                     return Ok(Ok(Decided {
                         campaign: Some(stored.id.clone()),
                         message: Some(message.text),
+                        experiment: arm.map(|a| (a.experiment_id, a.arm.name().to_owned())),
                         decisions,
                     }));
                 }
@@ -206,6 +228,7 @@ pub async fn decide(app: &App, req: DecideRequest) -> AppResult<Decided> {
             Ok(Ok(Decided {
                 campaign: None,
                 message: None,
+                experiment: None,
                 decisions,
             }))
         })

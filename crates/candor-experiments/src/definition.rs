@@ -62,6 +62,44 @@ pub struct VariantSettings {
     pub campaign_message: Option<String>,
 }
 
+impl VariantSettings {
+    /// The recommendation parameters a slot experiment may set.
+    pub const SLOT_PARAMETERS: [&'static str; 4] =
+        ["model", "diversity", "exploration_share", "n_items"];
+    /// The campaign parameters a campaign experiment may set.
+    pub const CAMPAIGN_PARAMETERS: [&'static str; 1] = ["campaign_message"];
+
+    /// The names of the parameters this variant sets.
+    pub fn parameters(&self) -> Vec<&'static str> {
+        let set = [
+            ("model", self.model.is_some()),
+            ("diversity", self.diversity.is_some()),
+            ("exploration_share", self.exploration_share.is_some()),
+            ("n_items", self.n_items.is_some()),
+            ("campaign_message", self.campaign_message.is_some()),
+        ];
+        set.into_iter()
+            .filter_map(|(name, set)| set.then_some(name))
+            .collect()
+    }
+
+    /// These settings with every parameter `other` sets and these do not: how the variants of
+    /// experiments in different layers of one slot compose. Layers never set the same
+    /// parameter (refused at creation), so the order only matters for definitions stored
+    /// before that rule; there `self` wins.
+    pub fn compose(self, other: &VariantSettings) -> VariantSettings {
+        VariantSettings {
+            model: self.model.or_else(|| other.model.clone()),
+            diversity: self.diversity.or(other.diversity),
+            exploration_share: self.exploration_share.or(other.exploration_share),
+            n_items: self.n_items.or(other.n_items),
+            campaign_message: self
+                .campaign_message
+                .or_else(|| other.campaign_message.clone()),
+        }
+    }
+}
+
 /// One arm of an experiment. The first variant is the control.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variant {
@@ -204,6 +242,14 @@ impl Experiment {
         std::iter::once(&self.primary).chain(self.guardrails.iter().map(|g| &g.metric))
     }
 
+    /// Whether the two experiments vary the same target at some common time.
+    pub fn shares_target_and_time(&self, other: &Experiment) -> bool {
+        let ends_after = |stop: Option<i64>, start: i64| stop.is_none_or(|stop| stop > start);
+        self.target == other.target
+            && ends_after(self.stop_ms, other.start_ms)
+            && ends_after(other.stop_ms, self.start_ms)
+    }
+
     /// Whether the two experiments compete for the same people on the same target at some
     /// time: same target, overlapping time ranges, and the same layer or either without one
     /// (an experiment without a layer takes the whole target).
@@ -212,11 +258,25 @@ impl Experiment {
             (Some(a), Some(b)) => a == b,
             _ => true,
         };
-        let ends_after = |stop: Option<i64>, start: i64| stop.is_none_or(|stop| stop > start);
-        self.target == other.target
-            && same_layer
-            && ends_after(self.stop_ms, other.start_ms)
-            && ends_after(other.stop_ms, self.start_ms)
+        same_layer && self.shares_target_and_time(other)
+    }
+
+    /// The parameters any variant sets, in a fixed order.
+    pub fn parameters(&self) -> BTreeSet<&'static str> {
+        self.variants
+            .iter()
+            .flat_map(|v| v.settings.parameters())
+            .collect()
+    }
+
+    /// A parameter both experiments set while they run in different layers of one target at
+    /// the same time: their variants would not compose.
+    pub fn parameter_clash(&self, other: &Experiment) -> Option<&'static str> {
+        if self.overlaps(other) || !self.shares_target_and_time(other) {
+            return None;
+        }
+        let theirs = other.parameters();
+        self.parameters().into_iter().find(|p| theirs.contains(p))
     }
 }
 
@@ -336,6 +396,33 @@ pub enum DefinitionError {
         /// The other experiment's id.
         other: String,
     },
+    /// Two experiments in different layers of one target set the same parameter.
+    #[error(
+        "experiment `{other}` runs on this target in another layer during this time and also \
+         sets `{parameter}`; layers compose only when each sets its own parameters, so drop \
+         `{parameter}` from one of them or make their time ranges disjoint"
+    )]
+    LayerParameter {
+        /// The other experiment's id.
+        other: String,
+        /// The parameter both set.
+        parameter: &'static str,
+    },
+    /// A variant sets a parameter its target does not have.
+    #[error(
+        "variant `{variant}` sets `{parameter}`, which a {target} experiment cannot vary; it \
+         may set {allowed}"
+    )]
+    ParameterForTarget {
+        /// The variant.
+        variant: String,
+        /// The parameter.
+        parameter: &'static str,
+        /// `slot` or `campaign`.
+        target: &'static str,
+        /// The parameters that target allows.
+        allowed: &'static str,
+    },
 }
 
 impl DefinitionError {
@@ -359,6 +446,8 @@ impl DefinitionError {
             DefinitionError::MetricDuplicate { .. } => "experiment_metric_duplicate",
             DefinitionError::GuardrailsTooMany { .. } => "experiment_guardrails_too_many",
             DefinitionError::Overlap { .. } => "experiment_overlap",
+            DefinitionError::LayerParameter { .. } => "experiment_layer_parameter",
+            DefinitionError::ParameterForTarget { .. } => "experiment_parameter_for_target",
         }
     }
 }
@@ -416,9 +505,17 @@ pub fn validate(experiment: &Experiment, context: Context<'_>) -> Result<(), Vec
     }
     check_metrics(experiment, context.declared_event_types, &mut errors);
     for other in context.existing {
-        if other.id != experiment.id && experiment.overlaps(other) {
+        if other.id == experiment.id {
+            continue;
+        }
+        if experiment.overlaps(other) {
             errors.push(DefinitionError::Overlap {
                 other: other.id.clone(),
+            });
+        } else if let Some(parameter) = experiment.parameter_clash(other) {
+            errors.push(DefinitionError::LayerParameter {
+                other: other.id.clone(),
+                parameter,
             });
         }
     }
@@ -460,6 +557,28 @@ fn check_variants(experiment: &Experiment, errors: &mut Vec<DefinitionError>) {
             });
         }
         check_settings(variant, errors);
+        let (target, allowed, names): (_, _, &[&str]) = match experiment.target {
+            Target::Slot(_) => (
+                "slot",
+                "model, diversity, exploration_share and n_items",
+                &VariantSettings::SLOT_PARAMETERS,
+            ),
+            Target::Campaign(_) => (
+                "campaign",
+                "campaign_message",
+                &VariantSettings::CAMPAIGN_PARAMETERS,
+            ),
+        };
+        for parameter in variant.settings.parameters() {
+            if !names.contains(&parameter) {
+                errors.push(DefinitionError::ParameterForTarget {
+                    variant: variant.name.clone(),
+                    parameter,
+                    target,
+                    allowed,
+                });
+            }
+        }
     }
     let sum_bp: u64 = variants.iter().map(|v| u64::from(v.allocation_bp)).sum();
     if sum_bp != u64::from(BUCKETS) {

@@ -6,7 +6,7 @@
 //! * [`assign`]: deterministic bucketing by SHA-256, the holdout first, stickiness across
 //!   identify, enrollment only with consent.
 //! * [`outcome`]: per-person outcomes in windows after first exposure, clicks attributed by
-//!   list id, nothing counted after a withdrawal.
+//!   list id, nothing counted while consent is withdrawn.
 //! * [`stats`]: Welch's t-test, the delta method, CUPED, the sample-ratio check.
 //! * [`sequential`]: the mixture SPRT's always-valid p-values and confidence sequences.
 //! * [`adjust`]: Holm and Benjamini–Hochberg.
@@ -33,8 +33,11 @@ pub use definition::{
     BUCKETS, Context, DefinitionError, Denominator, Direction, Experiment, Guardrail, HOLDOUT_ARM,
     Metric, MetricKind, Target, Variant, VariantSettings, validate,
 };
-pub use outcome::{Event, Exposure, MetricOutcomes, Observations, PersonOutcome, outcomes};
-pub use report::{Report, ReportConfig, report};
+pub use outcome::{
+    Event, Exposure, MetricOutcomes, Observations, PersonOutcome, Withdrawn, outcomes,
+    withdrawn_periods,
+};
+pub use report::{Report, ReportConfig, Sequential, report, report_after};
 pub use sequential::{SequentialLook, SequentialState, msprt};
 pub use stats::{
     Cuped, Estimate, RatioSummary, Srm, StatsError, Summary, cuped, delta_ratio, srm, welch, z_test,

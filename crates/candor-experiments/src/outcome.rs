@@ -2,10 +2,12 @@
 //!
 //! A person enters the analysis at their first exposure and is measured over the metric's
 //! window after it; the same metric over the pre-period before it is the CUPED covariate.
-//! A person who withdrew consent contributes nothing from the withdrawal on: exposures and
-//! events at or after it are ignored, and someone withdrawn before their first exposure is
-//! not in the analysis at all. Clicks count only on lists this experiment showed the person,
-//! matched by list id.
+//! A person contributes nothing while their consent to the experiment's purpose is withdrawn:
+//! exposures and events inside a withdrawn period ([`Withdrawn`]) are ignored. A grant given
+//! again ends the period, and what follows it counts again, so someone withdrawn before their
+//! first exposure enters the analysis at their first exposure after granting again (serving
+//! enrolls nobody while withdrawn). Clicks count only on lists this experiment showed the
+//! person, matched by list id.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,6 +72,61 @@ pub struct MetricOutcomes {
     pub n_window_open: u64,
 }
 
+/// A time during which a person's consent to the experiment's purpose was withdrawn (or
+/// refused): from `from_ms` (inclusive) until `until_ms` (exclusive; `None` while it lasts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawn {
+    /// The withdrawal, Unix milliseconds.
+    pub from_ms: i64,
+    /// The next grant, Unix milliseconds, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<i64>,
+}
+
+impl Withdrawn {
+    /// Whether `at_ms` falls inside the period.
+    pub fn covers(&self, at_ms: i64) -> bool {
+        self.from_ms <= at_ms && self.until_ms.is_none_or(|until| at_ms < until)
+    }
+}
+
+/// The withdrawn periods of one person from their decisions about the experiment's purpose,
+/// as `(at_ms, allowed)` in any order: each refusal or withdrawal opens a period (unless one
+/// is open), each grant closes the open one.
+pub fn withdrawn_periods(decisions: &[(i64, bool)]) -> Vec<Withdrawn> {
+    let mut sorted = decisions.to_vec();
+    // At the same instant the refusal wins: the protective reading.
+    sorted.sort_by_key(|&(at, allowed)| (at, allowed));
+    let mut periods = Vec::new();
+    let mut open: Option<i64> = None;
+    for (at_ms, allowed) in sorted {
+        match (open, allowed) {
+            (None, false) => open = Some(at_ms),
+            (Some(from_ms), true) => {
+                open = None;
+                if from_ms < at_ms {
+                    periods.push(Withdrawn {
+                        from_ms,
+                        until_ms: Some(at_ms),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(from_ms) = open {
+        periods.push(Withdrawn {
+            from_ms,
+            until_ms: None,
+        });
+    }
+    periods
+}
+
+fn withdrawn_at(periods: Option<&Vec<Withdrawn>>, at_ms: i64) -> bool {
+    periods.is_some_and(|p| p.iter().any(|w| w.covers(at_ms)))
+}
+
 /// Everything known about the people in an experiment, for outcomes.
 #[derive(Debug, Clone, Copy)]
 pub struct Observations<'a> {
@@ -77,8 +134,9 @@ pub struct Observations<'a> {
     pub exposures: &'a [Exposure],
     /// Events of the exposed people (others are ignored).
     pub events: &'a [Event],
-    /// When each person withdrew the consent the experiment needs, by subject key.
-    pub withdrawals: &'a BTreeMap<String, i64>,
+    /// When each person's consent to the experiment's purpose was withdrawn, by subject key
+    /// ([`withdrawn_periods`]).
+    pub withdrawals: &'a BTreeMap<String, Vec<Withdrawn>>,
 }
 
 /// Computes each exposed person's outcome of `metric` (and, for a ratio metric, its
@@ -86,11 +144,10 @@ pub struct Observations<'a> {
 pub fn outcomes(metric: &Metric, observations: Observations<'_>, now_ms: i64) -> MetricOutcomes {
     let mut exposures_by_subject: BTreeMap<&str, Vec<&Exposure>> = BTreeMap::new();
     for exposure in observations.exposures {
-        let withdrawn = observations
-            .withdrawals
-            .get(&exposure.subject)
-            .is_some_and(|&at| exposure.at_ms >= at);
-        if !withdrawn {
+        if !withdrawn_at(
+            observations.withdrawals.get(&exposure.subject),
+            exposure.at_ms,
+        ) {
             exposures_by_subject
                 .entry(&exposure.subject)
                 .or_default()
@@ -106,7 +163,10 @@ pub fn outcomes(metric: &Metric, observations: Observations<'_>, now_ms: i64) ->
                 .is_some_and(|d| d.event_type == event_type)
     };
     for event in observations.events {
-        if counted(&event.event_type) && exposures_by_subject.contains_key(event.subject.as_str()) {
+        if counted(&event.event_type)
+            && exposures_by_subject.contains_key(event.subject.as_str())
+            && !withdrawn_at(observations.withdrawals.get(&event.subject), event.at_ms)
+        {
             events_by_subject
                 .entry(&event.subject)
                 .or_default()
@@ -123,10 +183,17 @@ pub fn outcomes(metric: &Metric, observations: Observations<'_>, now_ms: i64) ->
         }
         let first_ms = exposures.iter().map(|e| e.at_ms).min().unwrap_or(i64::MAX);
         let window_end_ms = first_ms.saturating_add(metric.window_ms);
-        let end_ms = match observations.withdrawals.get(subject) {
-            Some(&withdrawn_ms) => window_end_ms.min(withdrawn_ms),
-            None => window_end_ms,
-        };
+        // A withdrawal that lasts past the window's end closes the window when it began:
+        // nothing after it can count, so there is nothing to wait for.
+        let end_ms = observations
+            .withdrawals
+            .get(subject)
+            .into_iter()
+            .flatten()
+            .find(|w| w.covers(window_end_ms))
+            .map_or(window_end_ms, |w| {
+                w.from_ms.max(first_ms).min(window_end_ms)
+            });
         if end_ms > now_ms {
             out.n_window_open += 1;
             continue;

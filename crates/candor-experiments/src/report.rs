@@ -8,6 +8,8 @@
 //! comparison involving it is computed, since a mean over a handful of people is nearly a
 //! statement about each of them.
 
+use std::collections::BTreeMap;
+
 use candor_segments::kanon::{SuppressedCount, suppress};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -16,7 +18,7 @@ use crate::definition::{
     BUCKETS, Denominator, Direction, Experiment, HOLDOUT_ARM, Metric, MetricKind,
 };
 use crate::outcome::{MetricOutcomes, Observations, PersonOutcome, outcomes};
-use crate::sequential::msprt;
+use crate::sequential::{SequentialState, msprt};
 use crate::stats::{
     RatioSummary, Srm, StatsError, Summary, cuped, delta_ratio, positive, srm, welch,
 };
@@ -90,12 +92,14 @@ pub struct Effect {
     pub p_value: f64,
     /// The p-value adjusted across the report's comparisons.
     pub p_adjusted: f64,
-    /// The mSPRT's always-valid p-value at this look.
+    /// The mSPRT's always-valid p-value: the smallest over every look so far.
     pub always_valid_p: f64,
-    /// Lower end of the always-valid interval.
+    /// Lower end of the always-valid interval: the intersection of every look's so far.
     pub always_valid_low: f64,
     /// Upper end.
     pub always_valid_high: f64,
+    /// Looks taken at this comparison, this one included.
+    pub n_looks: u64,
 }
 
 /// One arm compared with the control.
@@ -220,7 +224,14 @@ pub struct Report {
     /// People whose primary window is still open, k-suppressed.
     #[serde(serialize_with = "count")]
     pub n_window_open: SuppressedCount,
+    /// The running always-valid state of every estimated comparison after this look, for the
+    /// caller to keep until the next ([`report_after`]).
+    #[serde(skip)]
+    pub sequential: Sequential,
 }
+
+/// The running always-valid state of each comparison, by (metric name, arm).
+pub type Sequential = BTreeMap<(String, String), SequentialState>;
 
 /// The arms in report order with their expected share of everyone in basis points: the
 /// variants in definition order (the control first), then the holdout if there is one.
@@ -240,13 +251,27 @@ fn arms(experiment: &Experiment) -> Vec<(String, f64)> {
     arms
 }
 
-/// Computes the report at `now_ms`.
+/// Computes the report at `now_ms` as a first look.
 pub fn report(
     experiment: &Experiment,
     observations: Observations<'_>,
     now_ms: i64,
     config: ReportConfig,
 ) -> Report {
+    report_after(experiment, observations, now_ms, config, &Sequential::new())
+}
+
+/// Computes the report at `now_ms` as one more look after those whose running state is
+/// `prior`: each comparison's always-valid p-value and interval fold this look into its
+/// running minimum and intersection, and [`Report::sequential`] holds the states to keep.
+pub fn report_after(
+    experiment: &Experiment,
+    observations: Observations<'_>,
+    now_ms: i64,
+    config: ReportConfig,
+    prior: &Sequential,
+) -> Report {
+    let mut sequential = Sequential::new();
     let arms = arms(experiment);
     let control = arms.first().map(|(a, _)| a.clone()).unwrap_or_default();
     let roles = std::iter::once((&experiment.primary, Role::Primary)).chain(
@@ -259,7 +284,15 @@ pub fn report(
     let mut metrics = Vec::new();
     for (metric, role) in roles {
         let measured = outcomes(metric, observations, now_ms);
-        metrics.push(metric_result(metric, role, &measured, &arms, config));
+        metrics.push(metric_result(
+            metric,
+            role,
+            &measured,
+            &arms,
+            config,
+            prior,
+            &mut sequential,
+        ));
         primary_outcomes.get_or_insert(measured);
     }
     adjust_all(&mut metrics, config.adjustment);
@@ -303,6 +336,7 @@ pub fn report(
         guardrails,
         n_mixed: suppress(primary_outcomes.n_mixed, config.k_min),
         n_window_open: suppress(primary_outcomes.n_window_open, config.k_min),
+        sequential,
     }
 }
 
@@ -312,6 +346,8 @@ fn metric_result(
     measured: &MetricOutcomes,
     arms: &[(String, f64)],
     config: ReportConfig,
+    prior: &Sequential,
+    sequential: &mut Sequential,
 ) -> MetricResult {
     let empty = Vec::new();
     let of = |arm: &str| measured.by_arm.get(arm).unwrap_or(&empty);
@@ -342,7 +378,20 @@ fn metric_result(
             }
             let compared = compare(metric, control, treatment, config);
             comparisons.push(match compared {
-                Ok((effect, theta)) => {
+                Ok((mut effect, theta)) => {
+                    let key = (metric.name.clone(), arm.clone());
+                    let state = prior.get(&key).copied().unwrap_or_default().update(
+                        crate::sequential::SequentialLook {
+                            p_value: effect.always_valid_p,
+                            ci_low: effect.always_valid_low,
+                            ci_high: effect.always_valid_high,
+                        },
+                    );
+                    effect.always_valid_p = state.p_value;
+                    effect.always_valid_low = state.ci_low;
+                    effect.always_valid_high = state.ci_high;
+                    effect.n_looks = state.n_looks;
+                    sequential.insert(key, state);
                     cuped_theta = cuped_theta.or(theta);
                     Comparison::Estimated { arm, effect }
                 }
@@ -433,6 +482,7 @@ fn compare(
         always_valid_p: sequential.p_value,
         always_valid_low: sequential.ci_low,
         always_valid_high: sequential.ci_high,
+        n_looks: 1,
     };
     Ok((effect, theta))
 }

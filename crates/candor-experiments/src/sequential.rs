@@ -84,13 +84,22 @@ impl Default for SequentialState {
 }
 
 impl SequentialState {
-    /// Folds in one more look.
+    /// Folds in one more look. The p-value never rises and the interval never widens, so no
+    /// look reports an effect an earlier look's running interval excludes. Should the new
+    /// interval miss the running one altogether (under the model, at most an `alpha` chance
+    /// over all looks), the running interval stands: an earlier bound is never taken back.
     pub fn update(self, look: SequentialLook) -> SequentialState {
+        let (low, high) = (self.ci_low.max(look.ci_low), self.ci_high.min(look.ci_high));
+        let (ci_low, ci_high) = if low <= high {
+            (low, high)
+        } else {
+            (self.ci_low, self.ci_high)
+        };
         SequentialState {
             n_looks: self.n_looks + 1,
             p_value: self.p_value.min(look.p_value),
-            ci_low: self.ci_low.max(look.ci_low),
-            ci_high: self.ci_high.min(look.ci_high),
+            ci_low,
+            ci_high,
         }
     }
 }

@@ -207,6 +207,7 @@ fn main() {
         for round in 0..ROUNDS {
             let ctx = Ctx {
                 store: &store,
+                experiments: &candor_app::experiments::DefinitionCache::default(),
                 policy: &policy,
                 settings: &config.campaigns,
                 server_secret: b"bench secret",

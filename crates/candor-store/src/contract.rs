@@ -76,6 +76,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     experiments_round_trip_and_stop(&fresh());
     assignments_are_sticky_and_carry_over(&fresh());
     experiment_reads_serve_the_report(&fresh());
+    experiment_sequential_state_only_tightens(&fresh());
     experiment_data_is_subject_data(&fresh());
     // Private analytics (SQLite migration 15, PostgreSQL 12).
     analytics_charges_check_and_spend_in_one_step(&fresh());
@@ -2707,22 +2708,92 @@ pub fn experiment_reads_serve_the_report(store: &dyn Store) {
             )
             .unwrap();
     }
-    let withdrawals = store
-        .experiment_withdrawals("e1", "personalization", Timestamp::from_millis(500))
+    let decisions = store
+        .experiment_consent_decisions("e1", "personalization")
         .unwrap();
+    let decision = |allowed, at| crate::ConsentDecision {
+        subject: s,
+        allowed,
+        at: Timestamp::from_millis(at),
+    };
+    let of = |who| {
+        decisions
+            .iter()
+            .filter(|d| d.subject == who)
+            .copied()
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        withdrawals,
-        [crate::Withdrawal {
-            subject: s,
-            at: Timestamp::from_millis(1_300)
-        }]
+        of(s),
+        [
+            decision(true, 900),
+            decision(false, 1_300),
+            decision(false, 1_400)
+        ],
+        "every decision of exposed people about the purpose, in time order"
     );
+    assert_eq!(
+        of(t),
+        [
+            crate::ConsentDecision {
+                subject: t,
+                allowed: false,
+                at: Timestamp::from_millis(400)
+            },
+            crate::ConsentDecision {
+                subject: t,
+                allowed: true,
+                at: Timestamp::from_millis(800)
+            }
+        ],
+        "before the start too: a grant ends an earlier withdrawal"
+    );
+    assert_eq!(decisions.len(), 5, "nobody unexposed: {decisions:?}");
     assert!(
         store
-            .experiment_withdrawals("e1", "analytics", Timestamp::from_millis(0))
+            .experiment_consent_decisions("e1", "analytics")
             .unwrap()
             .is_empty()
     );
+}
+
+pub fn experiment_sequential_state_only_tightens(store: &dyn Store) {
+    let state = |arm: &str, n_looks, p_value, ci_low, ci_high| crate::SequentialRecord {
+        metric: "orders".to_owned(),
+        arm: arm.to_owned(),
+        n_looks,
+        p_value,
+        ci_low,
+        ci_high,
+    };
+    assert!(store.sequential_states("e1").unwrap().is_empty());
+    store
+        .fold_sequential_states(
+            "e1",
+            &[state("b", 1, 0.4, -0.5, 1.5), state("c", 1, 0.9, -2.0, 2.0)],
+        )
+        .unwrap();
+    // A second look: p falls for b, its interval narrows on one side only.
+    store
+        .fold_sequential_states("e1", &[state("b", 2, 0.6, -0.25, 2.0)])
+        .unwrap();
+    // A stale look (a report computed from the state before the one above) still counts as a
+    // look, and cannot widen what is stored.
+    store
+        .fold_sequential_states("e1", &[state("b", 2, 0.1, -1.0, 1.0)])
+        .unwrap();
+    // A look whose interval misses the stored one leaves the interval as it is.
+    store
+        .fold_sequential_states("e1", &[state("c", 2, 0.95, 3.0, 4.0)])
+        .unwrap();
+    assert_eq!(
+        store.sequential_states("e1").unwrap(),
+        [
+            state("b", 3, 0.1, -0.25, 1.0),
+            state("c", 2, 0.9, -2.0, 2.0)
+        ]
+    );
+    assert!(store.sequential_states("e2").unwrap().is_empty());
 }
 
 pub fn experiment_data_is_subject_data(store: &dyn Store) {

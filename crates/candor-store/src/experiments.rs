@@ -116,12 +116,28 @@ impl ExperimentEvent {
     }
 }
 
-/// When an exposed person withdrew (or declined) the purpose an experiment needs: the
-/// earliest such decision at or after the time asked about.
+/// One decision of an exposed person about the purpose an experiment needs: a grant
+/// (`allowed`), or a refusal or withdrawal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Withdrawal {
+pub struct ConsentDecision {
     pub subject: SubjectKey,
+    pub allowed: bool,
     pub at: Timestamp,
+}
+
+/// The running always-valid state of one comparison (a metric, an arm against the control)
+/// across the looks taken at an experiment's report. An aggregate: nothing in it is about
+/// one person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequentialRecord {
+    pub metric: String,
+    pub arm: String,
+    pub n_looks: u64,
+    /// The smallest always-valid p-value so far.
+    pub p_value: f64,
+    /// The intersection of the always-valid intervals so far.
+    pub ci_low: f64,
+    pub ci_high: f64,
 }
 
 /// The experiments aggregate of the storage contract.
@@ -156,8 +172,18 @@ pub trait ExperimentStore {
         carried: &[AssignmentRecord],
     ) -> StoreResult<()>;
 
-    /// Records exposures in one commit.
+    /// Every assignment to one experiment (a campaign run reads them once, not per person).
+    fn experiment_assignments(&self, experiment_id: &str) -> StoreResult<Vec<AssignmentRecord>>;
+
+    /// Records exposures in one statement.
     fn record_experiment_exposures(&self, exposures: &[ExperimentExposure]) -> StoreResult<()>;
+    /// What serving one list writes, in one transaction: the people's new assignments (an
+    /// assignment already stored is kept) and the exposures.
+    fn record_served(
+        &self,
+        assignments: &[AssignmentRecord],
+        exposures: &[ExperimentExposure],
+    ) -> StoreResult<()>;
     /// Every exposure of an experiment, in the order recorded.
     fn experiment_exposures(&self, experiment_id: &str) -> StoreResult<Vec<ExperimentExposure>>;
     /// Every experiment exposure of a person, oldest first (access requests).
@@ -171,11 +197,22 @@ pub trait ExperimentStore {
         experiment_id: &str,
         since: Timestamp,
     ) -> StoreResult<Vec<ExperimentEvent>>;
-    /// Each exposed person's earliest withdrawal or refusal of `purpose` at or after `since`.
-    fn experiment_withdrawals(
+    /// Every decision of the exposed people about `purpose`, by subject and then time.
+    fn experiment_consent_decisions(
         &self,
         experiment_id: &str,
         purpose: &str,
-        since: Timestamp,
-    ) -> StoreResult<Vec<Withdrawal>>;
+    ) -> StoreResult<Vec<ConsentDecision>>;
+
+    /// The running always-valid state of each of the experiment's comparisons.
+    fn sequential_states(&self, experiment_id: &str) -> StoreResult<Vec<SequentialRecord>>;
+    /// Folds one look into the stored states, in one statement per comparison and one
+    /// transaction: the stored p-value becomes the smaller of the two, the interval the
+    /// intersection (unless it would be empty: the stored one stands), the look count the
+    /// larger. Two reports at once thus never widen what either stored.
+    fn fold_sequential_states(
+        &self,
+        experiment_id: &str,
+        states: &[SequentialRecord],
+    ) -> StoreResult<()>;
 }

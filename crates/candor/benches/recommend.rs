@@ -8,6 +8,11 @@
 //! machine shared with other work, throughput moves with the load, CPU time per request much
 //! less. With `CANDOR_BENCH_POSTGRES_URL` set, the same runs against a demo on PostgreSQL;
 //! with `CANDOR_BENCH_BIN=PATH`, against that `candor` binary instead of this build.
+//!
+//! A second SQLite server runs the same rounds with experiments defined: one A/B test on the
+//! `home` slot every request names (half the people see five items) and nine on other slots,
+//! so what each request pays for finding, assigning and recording its experiment shows beside
+//! the run without any.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -22,7 +27,11 @@ struct Server {
     child: Child,
     base: String,
     decide: String,
+    admin: String,
 }
+
+/// Experiments defined on the server before the rounds: one on `home`, nine elsewhere.
+const EXPERIMENTS: usize = 10;
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -47,13 +56,15 @@ fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
         .spawn()
         .expect("start candor demo");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut base, mut decide) = (None, None);
-    while base.is_none() || decide.is_none() {
+    let (mut base, mut decide, mut admin) = (None, None, None);
+    while base.is_none() || decide.is_none() || admin.is_none() {
         let line = lines.next().expect("demo output").unwrap();
         if let Some(addr) = line.strip_prefix("candor listening on ") {
             base = Some(addr.trim().to_owned());
         } else if let Some(key) = line.strip_prefix("decide key: ") {
             decide = Some(key.trim().to_owned());
+        } else if let Some(key) = line.strip_prefix("admin key: ") {
+            admin = Some(key.trim().to_owned());
         }
     }
     // Keep draining stdout so the server never blocks on a full pipe.
@@ -62,6 +73,45 @@ fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
         child,
         base: base.unwrap(),
         decide: decide.unwrap(),
+        admin: admin.unwrap(),
+    }
+}
+
+/// Defines [`EXPERIMENTS`] experiments: an A/B test on `home` (B shows five items) and the
+/// same on nine other slots, all running from an hour ago.
+async fn define_experiments(http: &reqwest::Client, server: &Server) {
+    let start_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 3_600_000;
+    for i in 0..EXPERIMENTS {
+        let slot = if i == 0 {
+            "home".to_owned()
+        } else {
+            format!("other-{i}")
+        };
+        let body = serde_json::json!({
+            "id": format!("bench-{i}"),
+            "name": format!("Bench {i}"),
+            "purpose": "personalization",
+            "target": {"kind": "slot", "id": slot},
+            "variants": [
+                {"name": "A", "allocation_bp": 5000},
+                {"name": "B", "allocation_bp": 5000, "settings": {"n_items": 5}}
+            ],
+            "start_ms": start_ms,
+            "primary": {"name": "orders", "kind": "conversion",
+                        "event_type": "Order Completed", "window_ms": 86_400_000}
+        });
+        let r = http
+            .post(format!("{}/v1/experiments", server.base))
+            .bearer_auth(&server.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
 }
 
@@ -139,8 +189,9 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Health and recommendation rounds against one demo server.
-fn measure(env: &[(&str, String)]) -> (Vec<Round>, Vec<Round>) {
+/// Health and recommendation rounds against one demo server, with [`EXPERIMENTS`]
+/// experiments defined when `experiments`.
+fn measure(env: &[(&str, String)], experiments: bool) -> (Vec<Round>, Vec<Round>) {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), env);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -166,6 +217,9 @@ fn measure(env: &[(&str, String)]) -> (Vec<Round>, Vec<Round>) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if experiments {
+            define_experiments(&http, &server).await;
         }
         let (mut health, mut recs) = (Vec::new(), Vec::new());
         // Alternate, so drift in the machine's load touches both alike.
@@ -204,10 +258,24 @@ fn main() {
         "{CLIENTS} concurrent clients, {}s rounds, {ROUNDS} rounds each, medians",
         ROUND.as_secs()
     );
-    let (health, recs) = measure(&[]);
+    let (health, recs) = measure(&[], false);
     let h = summary("SQLite: /healthz", &health);
     let r = summary("SQLite: /v1/subjects/{id}/recommendations?n=10", &recs);
     println!("ratio recommendations/healthz: {:.2}", r / h);
+    let (health, recs) = measure(&[], true);
+    let eh = summary("SQLite, experiments: /healthz", &health);
+    let er = summary(
+        "SQLite, experiments: /v1/subjects/{id}/recommendations?n=10&slot=home",
+        &recs,
+    );
+    println!(
+        "ratio recommendations/healthz with experiments: {:.2}",
+        er / eh
+    );
+    println!(
+        "ratio with experiments / without, recommendations: {:.2}",
+        er / r
+    );
     if let Some(url) = std::env::var("CANDOR_BENCH_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -220,7 +288,7 @@ fn main() {
         .unwrap();
         let sep = if url.contains('?') { '&' } else { '?' };
         let storage = format!("{url}{sep}options=-csearch_path%3D{schema}");
-        let (health, recs) = measure(&[("CANDOR_STORAGE_URL", storage)]);
+        let (health, recs) = measure(&[("CANDOR_STORAGE_URL", storage)], false);
         let ph = summary("PostgreSQL: /healthz", &health);
         let pr = summary("PostgreSQL: /v1/subjects/{id}/recommendations?n=10", &recs);
         println!(

@@ -44,6 +44,7 @@ from .data_used_body import DataUsedBody
 from .data_used_body_events_by_type import DataUsedBodyEventsByType
 from .decide_request import DecideRequest
 from .decide_response import DecideResponse
+from .decided_experiment_body import DecidedExperimentBody
 from .decile_body import DecileBody
 from .decision_input import DecisionInput
 from .disparities_body import DisparitiesBody
@@ -211,6 +212,7 @@ __all__ = (
     "DataMapResponse200",
     "DataUsedBody",
     "DataUsedBodyEventsByType",
+    "DecidedExperimentBody",
     "DecideRequest",
     "DecideResponse",
     "DecileBody",

@@ -17,7 +17,7 @@ class AssignmentBody:
         arm (str): The person's arm: a variant's name, or `holdout`.
         assigned_at (str):
         experiment (str): The experiment's id.
-        n_lists_shown (int): How many lists were shown to the person under this experiment.
+        n_lists_shown (int): How many lists (or campaign messages) were shown to the person under this experiment.
         name (str): Its name.
         text (str): The same as a sentence.
     """

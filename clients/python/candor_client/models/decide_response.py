@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.campaign_decision import CampaignDecision
+    from ..models.decided_experiment_body import DecidedExperimentBody
 
 
 T = TypeVar("T", bound="DecideResponse")
@@ -21,15 +22,19 @@ class DecideResponse:
     Attributes:
         decisions (list[CampaignDecision]): Each campaign decided, in order, up to the one chosen.
         campaign (None | str | Unset): The campaign to show now, if any.
+        experiment (DecidedExperimentBody | None | Unset):
         message (None | str | Unset): Its message, rendered for this person.
     """
 
     decisions: list[CampaignDecision]
     campaign: None | str | Unset = UNSET
+    experiment: DecidedExperimentBody | None | Unset = UNSET
     message: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.decided_experiment_body import DecidedExperimentBody  # noqa: PLC0415
+
         decisions = []
         for decisions_item_data in self.decisions:
             decisions_item = decisions_item_data.to_dict()
@@ -40,6 +45,14 @@ class DecideResponse:
             campaign = UNSET
         else:
             campaign = self.campaign
+
+        experiment: dict[str, Any] | None | Unset
+        if isinstance(self.experiment, Unset):
+            experiment = UNSET
+        elif isinstance(self.experiment, DecidedExperimentBody):
+            experiment = self.experiment.to_dict()
+        else:
+            experiment = self.experiment
 
         message: None | str | Unset
         if isinstance(self.message, Unset):
@@ -56,6 +69,8 @@ class DecideResponse:
         )
         if campaign is not UNSET:
             field_dict["campaign"] = campaign
+        if experiment is not UNSET:
+            field_dict["experiment"] = experiment
         if message is not UNSET:
             field_dict["message"] = message
 
@@ -64,6 +79,7 @@ class DecideResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.campaign_decision import CampaignDecision  # noqa: PLC0415
+        from ..models.decided_experiment_body import DecidedExperimentBody  # noqa: PLC0415
 
         d = dict(src_dict)
         decisions = []
@@ -82,6 +98,23 @@ class DecideResponse:
 
         campaign = _parse_campaign(d.pop("campaign", UNSET))
 
+        def _parse_experiment(data: object) -> DecidedExperimentBody | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                experiment_type_1 = DecidedExperimentBody.from_dict(data)
+
+                return experiment_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DecidedExperimentBody | None | Unset, data)
+
+        experiment = _parse_experiment(d.pop("experiment", UNSET))
+
         def _parse_message(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -94,6 +127,7 @@ class DecideResponse:
         decide_response = cls(
             decisions=decisions,
             campaign=campaign,
+            experiment=experiment,
             message=message,
         )
 

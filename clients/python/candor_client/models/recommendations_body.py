@@ -26,6 +26,12 @@ class RecommendationsBody:
         items (list[RecommendedItem]):
         personalized (bool): Whether the subject's own history shaped the list.
         experiment (None | ServedBody | Unset):
+        experiments (list[ServedBody] | Unset): Every experiment this list was shown under: one per layer of the slot,
+            their variants
+            composed.
+        list_id (None | str | Unset): The list's id, when it was shown under an experiment: send it as the `list_id`
+            property
+            of a click on one of its items (`Product Clicked`), so the click is attributed to it.
         model_built_at (None | str | Unset): When the models were last rebuilt (RFC 3339); absent before the first
             build.
         slot (None | str | Unset):
@@ -35,6 +41,8 @@ class RecommendationsBody:
     items: list[RecommendedItem]
     personalized: bool
     experiment: None | ServedBody | Unset = UNSET
+    experiments: list[ServedBody] | Unset = UNSET
+    list_id: None | str | Unset = UNSET
     model_built_at: None | str | Unset = UNSET
     slot: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -59,6 +67,19 @@ class RecommendationsBody:
         else:
             experiment = self.experiment
 
+        experiments: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.experiments, Unset):
+            experiments = []
+            for experiments_item_data in self.experiments:
+                experiments_item = experiments_item_data.to_dict()
+                experiments.append(experiments_item)
+
+        list_id: None | str | Unset
+        if isinstance(self.list_id, Unset):
+            list_id = UNSET
+        else:
+            list_id = self.list_id
+
         model_built_at: None | str | Unset
         if isinstance(self.model_built_at, Unset):
             model_built_at = UNSET
@@ -82,6 +103,10 @@ class RecommendationsBody:
         )
         if experiment is not UNSET:
             field_dict["experiment"] = experiment
+        if experiments is not UNSET:
+            field_dict["experiments"] = experiments
+        if list_id is not UNSET:
+            field_dict["list_id"] = list_id
         if model_built_at is not UNSET:
             field_dict["model_built_at"] = model_built_at
         if slot is not UNSET:
@@ -124,6 +149,24 @@ class RecommendationsBody:
 
         experiment = _parse_experiment(d.pop("experiment", UNSET))
 
+        _experiments = d.pop("experiments", UNSET)
+        experiments: list[ServedBody] | Unset = UNSET
+        if _experiments is not UNSET:
+            experiments = []
+            for experiments_item_data in _experiments:
+                experiments_item = ServedBody.from_dict(experiments_item_data)
+
+                experiments.append(experiments_item)
+
+        def _parse_list_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        list_id = _parse_list_id(d.pop("list_id", UNSET))
+
         def _parse_model_built_at(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -147,6 +190,8 @@ class RecommendationsBody:
             items=items,
             personalized=personalized,
             experiment=experiment,
+            experiments=experiments,
+            list_id=list_id,
             model_built_at=model_built_at,
             slot=slot,
         )

@@ -11,7 +11,7 @@ T = TypeVar("T", bound="ServedBody")
 
 @_attrs_define
 class ServedBody:
-    """The experiment a recommendation list was shown under.
+    """An experiment a recommendation list was shown under.
 
     Attributes:
         arm (str): The person's arm (`holdout` for the global holdout).

@@ -23,7 +23,7 @@ use candor_segments::campaign::{
 };
 use candor_segments::kanon::{SuppressedCount, suppress, suppress_cells};
 use candor_segments::rule::Window;
-use candor_segments::template::{Placeholder, TemplateValues};
+use candor_segments::template::{Placeholder, Template, TemplateValues};
 use candor_segments::{delivery_idempotency_key, unsubscribe_token};
 use candor_store::{
     AudienceEvent, AudienceQuery, CampaignRecord, CapLimit, MarketingState, NewDelivery,
@@ -99,6 +99,8 @@ impl StoredCampaign {
 /// What a run or a decision needs besides the store.
 pub struct Ctx<'a> {
     pub store: &'a dyn Store,
+    /// The cached experiment definitions.
+    pub experiments: &'a crate::experiments::DefinitionCache,
     pub policy: &'a Policy,
     pub settings: &'a CampaignSettings,
     pub server_secret: &'a [u8],
@@ -194,6 +196,7 @@ impl Ctx<'_> {
 pub fn ctx<'a>(state: &'a crate::App, store: &'a dyn Store, now: Timestamp) -> Ctx<'a> {
     Ctx {
         store,
+        experiments: &state.experiments,
         policy: &state.policy,
         settings: &state.config.campaigns,
         server_secret: state.secret.as_bytes(),
@@ -439,7 +442,27 @@ pub fn render(
     campaign: &Campaign,
     catalog: &Catalog,
 ) -> StoreResult<Message> {
-    let contact = if campaign.template().uses(Placeholder::FirstName) {
+    render_arm(ctx, data, campaign, catalog, None)
+}
+
+/// The message for one person under an experiment's arm: the variant's message template if it
+/// sets one, the campaign's otherwise; the holdout's without personalization (no name, no
+/// recommendations from the person's interests).
+pub fn render_arm(
+    ctx: &Ctx<'_>,
+    data: &SubjectData,
+    campaign: &Campaign,
+    catalog: &Catalog,
+    arm: Option<&crate::experiments::CampaignArm>,
+) -> StoreResult<Message> {
+    let variant_template = match arm.and_then(|a| a.message.as_deref()) {
+        // Checked against the channel when the experiment was created.
+        Some(message) => Template::parse(message, campaign.channel()).ok(),
+        None => None,
+    };
+    let template = variant_template.as_ref().unwrap_or(campaign.template());
+    let personalized = arm.is_none_or(crate::experiments::CampaignArm::personalized);
+    let contact = if personalized && template.uses(Placeholder::FirstName) {
         contact_fields(ctx.store, &data.key)?
     } else {
         HashMap::new()
@@ -449,7 +472,7 @@ pub fn render(
         .or_else(|| contact.get("firstName"))
         .map_or("", String::as_str);
     let mut titles: Vec<&str> = Vec::new();
-    if campaign.template().uses(Placeholder::Recommendations) {
+    if personalized && template.uses(Placeholder::Recommendations) {
         let minor = data.facts.minor_below(ctx.policy).is_some();
         let restricted_for_minors: Vec<&str> =
             ctx.policy.restricted_for(Audience::Minors).collect();
@@ -479,7 +502,7 @@ pub fn render(
         }
     }
     let unsubscribe_url = ctx.unsubscribe_url(&data.key, campaign.channel());
-    let text = campaign.template().render(&TemplateValues {
+    let text = template.render(&TemplateValues {
         first_name,
         recommendations: &titles,
         unsubscribe_url: &unsubscribe_url,
@@ -497,6 +520,51 @@ pub fn render(
 pub struct QueuedMessage {
     pub message: String,
     pub unsubscribe_url: String,
+    /// The experiment arm the message was rendered for: its exposure (and a first
+    /// enrollment) is recorded when the delivery is posted, not when it is queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<QueuedArm>,
+}
+
+/// An experiment arm a queued message was rendered for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueuedArm {
+    pub experiment: String,
+    pub arm: String,
+    /// Whether the person had no stored assignment when the run decided: the first
+    /// enrollment is stored when the message is sent.
+    #[serde(default)]
+    pub enroll: bool,
+}
+
+impl QueuedArm {
+    fn of(arm: &crate::experiments::CampaignArm) -> QueuedArm {
+        QueuedArm {
+            experiment: arm.experiment_id.clone(),
+            arm: arm.arm.name().to_owned(),
+            enroll: arm.enrollment.is_some(),
+        }
+    }
+
+    /// The arm as it was decided, for recording its exposure when sent at `at`.
+    pub fn campaign_arm(
+        &self,
+        subject: &SubjectKey,
+        at: Timestamp,
+    ) -> crate::experiments::CampaignArm {
+        let arm = crate::experiments::arm_of(&self.arm);
+        crate::experiments::CampaignArm {
+            experiment_id: self.experiment.clone(),
+            enrollment: self.enroll.then(|| candor_store::AssignmentRecord {
+                experiment_id: self.experiment.clone(),
+                subject: *subject,
+                arm: self.arm.clone(),
+                assigned_at: at,
+            }),
+            arm,
+            message: None,
+        }
+    }
 }
 
 /// The body posted to the webhook for a queued delivery (without the address, which the
@@ -521,6 +589,14 @@ pub fn webhook_payload(d: &candor_store::DeliveryRecord) -> StoreResult<Delivery
         },
         unsubscribe_url: queued.unsubscribe_url,
     })
+}
+
+/// The experiment arm a queued delivery's message was rendered for, if any.
+pub fn queued_arm(d: &candor_store::DeliveryRecord) -> Option<QueuedArm> {
+    let stored = d.payload.as_deref()?;
+    serde_json::from_str::<QueuedMessage>(stored)
+        .ok()?
+        .experiment
 }
 
 /// The JSON a delivery posts to the webhook.
@@ -645,11 +721,13 @@ fn new_delivery(
     catalog: &Catalog,
     stored: &StoredCampaign,
     run_id: &str,
+    arm: Option<&crate::experiments::CampaignArm>,
 ) -> StoreResult<NewDelivery> {
-    let message = render(ctx, data, campaign, catalog)?;
+    let message = render_arm(ctx, data, campaign, catalog, arm)?;
     let queued = QueuedMessage {
         message: message.text,
         unsubscribe_url: message.unsubscribe_url,
+        experiment: arm.map(QueuedArm::of),
     };
     Ok(NewDelivery {
         idempotency_key: delivery_idempotency_key(&stored.id, run_id, &data.key),
@@ -691,6 +769,27 @@ pub fn run_campaign(
     }
     let run_id = (!dry_run).then(random_id);
     let catalog = ctx.catalog()?;
+    // The experiment on this campaign, if one runs, with everyone's stored arm read once (a
+    // SQLite run holds the writer, so nothing is stored while deciding: enrollments and
+    // exposures are recorded when each message is sent).
+    let definitions = ctx.experiments.active(ctx.store)?;
+    let experiment = crate::experiments::running_on(
+        &definitions,
+        &candor_experiments::Target::Campaign(stored.id.clone()),
+        ctx.now,
+    )
+    .next()
+    .cloned();
+    let assignments: HashMap<SubjectKey, candor_store::AssignmentRecord> = match &experiment {
+        Some(e) if !dry_run => ctx
+            .store
+            .experiment_assignments(&e.id)?
+            .into_iter()
+            .map(|a| (a.subject, a))
+            .collect(),
+        _ => HashMap::new(),
+    };
+    let experiment = experiment.map(|e| vec![e]).unwrap_or_default();
     let since = history_since(&ctx.settings.rules, &campaign, ctx.now);
     let query = audience_query(campaign.segment(), since, ctx.now);
     /// One part of the audience, decided: the time zones it met and, in a dry run, its counts.
@@ -715,9 +814,27 @@ pub fn run_campaign(
                 continue;
             };
             let delivery = match decision {
-                Decision::Selected => Some(new_delivery(
-                    ctx, &data, &campaign, &catalog, &stored, run_id,
-                )?),
+                Decision::Selected => {
+                    // Selected means the person's consent to the campaign's purpose — the
+                    // experiment's — allows the message.
+                    let arm = crate::experiments::campaign_arm(
+                        &experiment,
+                        &stored.id,
+                        key,
+                        true,
+                        &mut |_| Ok(assignments.get(key).cloned()),
+                        ctx.now,
+                    )?;
+                    Some(new_delivery(
+                        ctx,
+                        &data,
+                        &campaign,
+                        &catalog,
+                        &stored,
+                        run_id,
+                        arm.as_ref(),
+                    )?)
+                }
                 Decision::Excluded(_) => None,
             };
             outcomes.push(NewOutcome {

@@ -127,7 +127,23 @@ pub async fn run_once(
             .map_err(|e| candor_store::StoreError::Other(format!("outbox post failed: {e}")))??;
         match posted {
             Ok(()) => {
-                blocking(&store, move |s| s.delivery_succeeded(d.id, now)).await?;
+                // A message rendered for an experiment's arm is exposed now that it is sent:
+                // its first enrollment and its exposure are recorded with the delivery's
+                // success.
+                let arm = super::queued_arm(&d);
+                blocking(&store, move |s| {
+                    s.delivery_succeeded(d.id, now)?;
+                    match arm {
+                        Some(arm) => crate::experiments::record_message(
+                            s,
+                            &d.subject,
+                            &arm.campaign_arm(&d.subject, now),
+                            now,
+                        ),
+                        None => Ok(()),
+                    }
+                })
+                .await?;
                 report.delivered += 1;
             }
             Err(None) => report.failed += 1,

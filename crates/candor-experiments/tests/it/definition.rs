@@ -1,7 +1,8 @@
 use std::slice::from_ref;
 
 use candor_experiments::{
-    Context, DefinitionError, Denominator, Experiment, MetricKind, Target, validate,
+    Context, DefinitionError, Denominator, Experiment, MetricKind, Target, VariantSettings,
+    validate,
 };
 
 use crate::{DAY_MS, START_MS, declared, experiment, variant};
@@ -83,8 +84,14 @@ fn variant_settings_out_of_range_are_refused() {
     e.variants[1].settings.campaign_message = Some(String::new());
     assert_eq!(
         codes(&e, &[]),
-        ["experiment_variant_setting"; 4],
-        "each bad setting is named"
+        [
+            "experiment_variant_setting",
+            "experiment_variant_setting",
+            "experiment_variant_setting",
+            "experiment_variant_setting",
+            "experiment_parameter_for_target"
+        ],
+        "each bad setting is named, and a slot has no campaign message"
     );
 }
 
@@ -174,10 +181,30 @@ fn overlapping_experiments_on_one_target_need_different_layers_or_times() {
     new.layer = Some("ranking".to_owned());
     assert_eq!(codes(&new, from_ref(&running)), ["experiment_overlap"]);
 
-    // Two different layers share the slot.
+    // Two different layers share the slot when each varies its own parameters.
     let mut layered = running.clone();
     layered.layer = Some("widget-size".to_owned());
+    assert_eq!(
+        codes(&new, from_ref(&layered)),
+        ["experiment_layer_parameter"],
+        "both set diversity and n_items"
+    );
+    let clash = &errors(&new, from_ref(&layered))[0];
+    assert!(
+        clash.to_string().contains("also sets `diversity`"),
+        "{clash}"
+    );
+    new.variants[1].settings = VariantSettings {
+        model: Some("knn".to_owned()),
+        ..VariantSettings::default()
+    };
     assert_eq!(codes(&new, from_ref(&layered)), Vec::<&str>::new());
+    // Stopped before the new one starts, it clashes with nothing.
+    let mut over = layered.clone();
+    over.variants[1].settings.model = Some("ease".to_owned());
+    assert_eq!(codes(&new, from_ref(&over)), ["experiment_layer_parameter"]);
+    over.stop_ms = Some(new.start_ms);
+    assert_eq!(codes(&new, from_ref(&over)), Vec::<&str>::new());
     // The same layer does not.
     layered.layer = Some("ranking".to_owned());
     assert_eq!(codes(&new, from_ref(&layered)), ["experiment_overlap"]);
@@ -191,7 +218,18 @@ fn overlapping_experiments_on_one_target_need_different_layers_or_times() {
     let mut other = experiment();
     other.id = "exp-campaign".to_owned();
     other.target = Target::Campaign("spring".to_owned());
+    other.variants[1].settings = VariantSettings {
+        campaign_message: Some("Spring is here".to_owned()),
+        ..VariantSettings::default()
+    };
     assert_eq!(codes(&other, from_ref(&running)), Vec::<&str>::new());
+    // A campaign has no list to rank.
+    other.variants[1].settings.n_items = Some(3);
+    assert_eq!(
+        codes(&other, &[]),
+        ["experiment_parameter_for_target"],
+        "a campaign experiment cannot set n_items"
+    );
 
     // Its own earlier version is not an overlap.
     assert_eq!(codes(&running, from_ref(&running)), Vec::<&str>::new());

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use candor_experiments::{
     Denominator, Event, Exposure, Metric, MetricKind, MetricOutcomes, Observations, PersonOutcome,
-    outcomes,
+    Withdrawn, outcomes, withdrawn_periods,
 };
 
 use crate::{DAY_MS, START_MS, metric};
@@ -58,7 +58,7 @@ fn measure(
     metric: &Metric,
     exposures: &[Exposure],
     events: &[Event],
-    withdrawals: &BTreeMap<String, i64>,
+    withdrawals: &BTreeMap<String, Vec<Withdrawn>>,
 ) -> MetricOutcomes {
     let observations = Observations {
         exposures,
@@ -137,9 +137,15 @@ fn a_withdrawal_ends_a_persons_contribution() {
         order("withdrew-before", t0 + 2 * DAY_MS + HOUR_MS, 70.0),
         order("stays", t0 + 2 * DAY_MS, 15.0),
     ];
+    let since = |from_ms| {
+        vec![Withdrawn {
+            from_ms,
+            until_ms: None,
+        }]
+    };
     let withdrawals = BTreeMap::from([
-        ("early".to_owned(), t0 + DAY_MS),
-        ("withdrew-before".to_owned(), t0 + DAY_MS),
+        ("early".to_owned(), since(t0 + DAY_MS)),
+        ("withdrew-before".to_owned(), since(t0 + DAY_MS)),
     ]);
     let revenue = metric("revenue", MetricKind::Revenue, "Order Completed");
     let measured = measure(&revenue, &exposures, &events, &withdrawals);
@@ -148,6 +154,81 @@ fn a_withdrawal_ends_a_persons_contribution() {
         measured.by_arm["control"],
         [outcome(10.0, 0.0), outcome(15.0, 0.0)]
     );
+}
+
+#[test]
+fn a_grant_given_again_counts_what_follows_and_nothing_in_between() {
+    let t0 = START_MS;
+    let exposures = [
+        exposure("back", "control", None, t0),
+        // Withdrawn from t0 + 1 h to t0 + 3 h: not shown meanwhile, shown again after.
+        exposure("back", "control", None, t0 + 4 * HOUR_MS),
+        // Withdrawn before any exposure, granted again, then exposed.
+        exposure("late", "control", None, t0 + 5 * HOUR_MS),
+        // An exposure inside a withdrawn period does not count as a first exposure.
+        exposure("gap", "control", None, t0 + 2 * HOUR_MS),
+        exposure("gap", "control", None, t0 + 6 * HOUR_MS),
+    ];
+    let events = [
+        order("back", t0 + 30 * 60_000, 10.0),
+        order("back", t0 + 2 * HOUR_MS, 40.0), // while withdrawn
+        order("back", t0 + 5 * HOUR_MS, 5.0),
+        order("late", t0 + 6 * HOUR_MS, 7.0),
+        order("gap", t0 + 3 * HOUR_MS, 100.0), // while withdrawn
+        order("gap", t0 + 7 * HOUR_MS, 3.0),
+    ];
+    let between = |from_ms, until_ms| Withdrawn {
+        from_ms,
+        until_ms: Some(until_ms),
+    };
+    let withdrawals = BTreeMap::from([
+        (
+            "back".to_owned(),
+            vec![between(t0 + HOUR_MS, t0 + 3 * HOUR_MS)],
+        ),
+        (
+            "late".to_owned(),
+            vec![between(t0 - DAY_MS, t0 + 4 * HOUR_MS)],
+        ),
+        (
+            "gap".to_owned(),
+            vec![between(t0 + HOUR_MS, t0 + 5 * HOUR_MS)],
+        ),
+    ]);
+    let revenue = metric("revenue", MetricKind::Revenue, "Order Completed");
+    let measured = measure(&revenue, &exposures, &events, &withdrawals);
+    // Subjects in key order: back, gap, late.
+    assert_eq!(
+        measured.by_arm["control"],
+        [outcome(15.0, 0.0), outcome(3.0, 0.0), outcome(7.0, 0.0)]
+    );
+}
+
+#[test]
+fn withdrawn_periods_follow_the_decisions() {
+    let h = HOUR_MS;
+    assert_eq!(
+        withdrawn_periods(&[(3 * h, true), (h, false), (0, true), (5 * h, false)]),
+        [
+            Withdrawn {
+                from_ms: h,
+                until_ms: Some(3 * h)
+            },
+            Withdrawn {
+                from_ms: 5 * h,
+                until_ms: None
+            }
+        ]
+    );
+    // A second refusal inside a period changes nothing; a grant alone opens none.
+    assert_eq!(
+        withdrawn_periods(&[(h, false), (2 * h, false), (3 * h, true), (4 * h, true)]),
+        [Withdrawn {
+            from_ms: h,
+            until_ms: Some(3 * h)
+        }]
+    );
+    assert!(withdrawn_periods(&[(h, true)]).is_empty());
 }
 
 #[test]

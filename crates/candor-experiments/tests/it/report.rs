@@ -239,7 +239,8 @@ fn json_snapshot() {
                       "p_adjusted": 0.2628498047825947,
                       "always_valid_p": 0.9193691918523664,
                       "always_valid_low": -0.5062653839090976,
-                      "always_valid_high": 0.8062653839090976
+                      "always_valid_high": 0.8062653839090976,
+                      "n_looks": 1
                     },
                     {
                       "status": "suppressed",
@@ -283,7 +284,8 @@ fn json_snapshot() {
                       "p_adjusted": 0.2628498047825947,
                       "always_valid_p": 0.920779946940164,
                       "always_valid_low": -14.338252748072513,
-                      "always_valid_high": 22.588252748072513
+                      "always_valid_high": 22.588252748072513,
+                      "n_looks": 1
                     },
                     {
                       "status": "suppressed",
@@ -415,4 +417,77 @@ fn a_ratio_metric_is_reported_as_a_ratio_of_sums_with_the_delta_method() {
         "## revenue per click (primary: revenue of `Order Completed` per recommended_clicks \
          of `Product Clicked`)"
     ));
+}
+
+/// The always-valid p-value and interval of one comparison.
+fn always_valid(report: &Report, metric: &str) -> (f64, f64, f64, u64) {
+    let m = report.metrics.iter().find(|m| m.name == metric).unwrap();
+    match &m.comparisons[0] {
+        Comparison::Estimated { effect, .. } => (
+            effect.always_valid_p,
+            effect.always_valid_low,
+            effect.always_valid_high,
+            effect.n_looks,
+        ),
+        other => panic!("not estimated: {other:?}"),
+    }
+}
+
+#[test]
+fn later_looks_never_leave_an_earlier_running_bound() {
+    // People arrive over 20 days; each look sees the windows closed by then.
+    let mut exposures = Vec::new();
+    let mut events = Vec::new();
+    for i in 0..400u32 {
+        let arm = if i % 2 == 0 { "control" } else { "diverse" };
+        let subject = format!("{arm}-{i:03}");
+        let at_ms = START_MS + i64::from(i) * (DAY_MS / 20);
+        exposures.push(Exposure {
+            subject: subject.clone(),
+            arm: arm.to_owned(),
+            list_id: None,
+            at_ms,
+        });
+        let every = if arm == "control" { 5 } else { 3 };
+        if (i / 2) % every == 0 {
+            events.push(Event {
+                subject,
+                event_type: "Order Completed".to_owned(),
+                at_ms: at_ms + DAY_MS / 2,
+                item: None,
+                list_id: None,
+                revenue: Some(f64::from(10 + i % 13)),
+            });
+        }
+    }
+    let withdrawals = BTreeMap::new();
+    let observations = Observations {
+        exposures: &exposures,
+        events: &events,
+        withdrawals: &withdrawals,
+    };
+    let e = experiment();
+    let config = ReportConfig::default();
+    let mut prior = candor_experiments::Sequential::new();
+    let mut last = (1.0, f64::NEG_INFINITY, f64::INFINITY, 0);
+    for (look, day) in [10, 14, 18, 22, 30].into_iter().enumerate() {
+        let now_ms = START_MS + day * DAY_MS;
+        let fresh = report(&e, observations, now_ms, config);
+        let running = candor_experiments::report_after(&e, observations, now_ms, config, &prior);
+        let (p, low, high, n_looks) = always_valid(&running, "orders");
+        let (fresh_p, fresh_low, fresh_high, _) = always_valid(&fresh, "orders");
+        assert_eq!(n_looks, look as u64 + 1);
+        assert!(p <= last.0 && p <= fresh_p, "look {look}: p {p}");
+        assert!(
+            low >= last.1 && high <= last.2,
+            "look {look}: [{low}, {high}]"
+        );
+        assert!(low >= fresh_low && high <= fresh_high);
+        assert!(low <= high);
+        // The running state is what the next look starts from.
+        let key = ("orders".to_owned(), "diverse".to_owned());
+        assert_eq!(running.sequential[&key].n_looks, n_looks);
+        last = (p, low, high, n_looks);
+        prior = running.sequential;
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use candor_experiments::report::{Comparison, Effect, SrmResult};
 use candor_experiments::{
     Arm, Decision, Event, Exposure, MetricKind, Observations, ReportConfig, SequentialState,
-    Subject, Summary, assign, msprt, report, welch,
+    Subject, Summary, Withdrawn, assign, msprt, report, welch,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -185,7 +185,13 @@ fn simulated_experiment(seed: u64) -> Effect {
         // A few withdraw before they could convert: they must not count as non-converters'
         // orders after the withdrawal.
         if i % 200 == 0 {
-            withdrawals.insert(subject.clone(), first_ms + 1);
+            withdrawals.insert(
+                subject.clone(),
+                vec![Withdrawn {
+                    from_ms: first_ms + 1,
+                    until_ms: None,
+                }],
+            );
         }
     }
     assert!(n_without_consent > 600, "the refusals were exercised");

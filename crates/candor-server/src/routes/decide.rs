@@ -39,12 +39,25 @@ pub struct CampaignDecision {
     pub explanation: String,
 }
 
+/// An experiment on the chosen campaign and the person's arm in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecidedExperimentBody {
+    /// The experiment's id.
+    pub id: String,
+    /// The person's arm (`holdout` for the global holdout).
+    pub arm: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DecideResponse {
     /// The campaign to show now, if any.
     pub campaign: Option<String>,
     /// Its message, rendered for this person.
     pub message: Option<String>,
+    /// The test the message was chosen by, when the campaign runs one and the person is in
+    /// it: the message shown is their arm's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<DecidedExperimentBody>,
     /// Each campaign decided, in order, up to the one chosen.
     pub decisions: Vec<CampaignDecision>,
 }
@@ -74,6 +87,9 @@ pub async fn decide(
     let outcome = DecideResponse {
         campaign: decided.campaign,
         message: decided.message,
+        experiment: decided
+            .experiment
+            .map(|(id, arm)| DecidedExperimentBody { id, arm }),
         decisions: decided
             .decisions
             .into_iter()

@@ -48,8 +48,8 @@ fn experiment_body(record: &ExperimentRecord) -> ApiResult<ExperimentBody> {
     })
 }
 
-/// The experiment a recommendation list was shown under.
-#[derive(Debug, Serialize, ToSchema)]
+/// An experiment a recommendation list was shown under.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ServedBody {
     /// The experiment's id.
     pub id: String,
@@ -60,13 +60,18 @@ pub struct ServedBody {
     pub list_id: String,
 }
 
-impl From<use_case::Shown> for ServedBody {
-    fn from(shown: use_case::Shown) -> ServedBody {
-        ServedBody {
-            id: shown.experiment_id,
-            arm: shown.arm,
-            list_id: shown.list_id,
-        }
+impl ServedBody {
+    /// One body per experiment the list was shown under, each with the list's id.
+    pub fn all(shown: &use_case::Shown) -> Vec<ServedBody> {
+        shown
+            .experiments
+            .iter()
+            .map(|(id, arm)| ServedBody {
+                id: id.clone(),
+                arm: arm.clone(),
+                list_id: shown.list_id.clone(),
+            })
+            .collect()
     }
 }
 
@@ -80,7 +85,7 @@ pub struct AssignmentBody {
     /// The person's arm: a variant's name, or `holdout`.
     pub arm: String,
     pub assigned_at: String,
-    /// How many lists were shown to the person under this experiment.
+    /// How many lists (or campaign messages) were shown to the person under this experiment.
     pub n_lists_shown: u64,
     /// The same as a sentence.
     pub text: String,
@@ -173,6 +178,7 @@ pub async fn create_experiment(
         .blocking(move |store| Ok(use_case::create(store, &policy, experiment, now)))
         .await?
         .map_err(|e| create_error(e, &id))?;
+    state.experiments.invalidate();
     Ok((StatusCode::CREATED, Json(experiment_body(&created)?)))
 }
 
@@ -232,6 +238,7 @@ pub async fn stop_experiment(
             ApiError::NotFound(..) => not_found(),
             other => other,
         })?;
+    state.experiments.invalidate();
     Ok(Json(experiment_body(&stopped)?))
 }
 

@@ -67,9 +67,18 @@ pub struct RecommendationsBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_built_at: Option<String>,
     pub items: Vec<RecommendedItem>,
-    /// The experiment this list was shown under, if the slot runs one and the person is in it.
+    /// The list's id, when it was shown under an experiment: send it as the `list_id` property
+    /// of a click on one of its items (`Product Clicked`), so the click is attributed to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_id: Option<String>,
+    /// The first experiment this list was shown under, if the slot runs one and the person is
+    /// in it (the oldest of `experiments`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub experiment: Option<crate::routes::experiments::ServedBody>,
+    /// Every experiment this list was shown under: one per layer of the slot, their variants
+    /// composed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<crate::routes::experiments::ServedBody>,
 }
 
 /// Items similar to one item.
@@ -146,9 +155,11 @@ pub async fn subject_recommendations(
         })
         .await?;
 
-    // The slot's experiment, if one runs and the person's consent covers its purpose: the
-    // variant's settings replace the request's, and the holdout gets no personalization.
-    let served = match &slot {
+    // The slot's experiments (one per layer), if any run and the person's consent on this
+    // request covers their purpose: the variants' composed settings replace the request's,
+    // and the holdout gets no personalization. Definitions come from the cache; the person's
+    // assignments are read only when some experiment could enroll them.
+    let serving = match &slot {
         Some(slot) => {
             let allowed = !restricted && !preferences.paused;
             let allowed: Vec<String> = consent_state
@@ -156,24 +167,22 @@ pub async fn subject_recommendations(
                 .filter(|_| allowed)
                 .map(ToString::to_string)
                 .collect();
-            let slot = slot.clone();
+            let (slot, app) = (slot.clone(), state.app.clone());
             state
-                .blocking(move |store| experiments::serve_slot(store, &slot, &key, &allowed, now))
+                .read(move |store| {
+                    let definitions = app.experiments.active(store)?;
+                    experiments::serve_slot(store, &definitions, &slot, &key, &allowed, now)
+                })
                 .await?
         }
-        None => None,
+        None => experiments::SlotServing::default(),
     };
-    let variant = served
-        .as_ref()
-        .map(|s| s.settings.clone())
-        .unwrap_or_default();
+    let variant = serving.settings.clone();
     let max = state.config.limits.recommendations_n_max;
     let n = variant.n_items.map_or(n, |n_items| n_items.min(max));
     let diversity = variant.diversity.map_or(diversity, |d| d as f32);
-    let history = match &served {
-        Some(s) if s.arm == candor_experiments::Arm::Holdout => Vec::new(),
-        _ => history,
-    };
+    let held_out = serving.holdout;
+    let history = if held_out { Vec::new() } else { history };
 
     let models = state.models.current();
     let request = ServeRequest {
@@ -192,25 +201,30 @@ pub async fn subject_recommendations(
         seed: seed(key.as_bytes(), slot.as_deref().unwrap_or(""), now),
     };
     let (personalized, mut basis, items) = answer(&request);
-    let experiment = match served {
-        Some(served) if !items.is_empty() => {
-            if served.arm == candor_experiments::Arm::Holdout {
-                basis = BasisBody {
-                    code: "experiment_holdout".to_owned(),
-                    purpose: None,
-                    message: "this list is not personalized: you are in a holdout group that \
-                              measures what personalization changes"
-                        .to_owned(),
-                };
-            }
-            Some(
-                state
-                    .blocking(move |store| experiments::record_shown(store, &key, served, now))
-                    .await?
-                    .into(),
-            )
+    // Exposure only when a list is actually shown: its first enrollments and every
+    // experiment's exposure in one transaction.
+    let shown = if items.is_empty() || serving.served.is_empty() {
+        None
+    } else {
+        if held_out {
+            basis = BasisBody {
+                code: "experiment_holdout".to_owned(),
+                purpose: None,
+                message: "this list is not personalized: you are in a holdout group that \
+                          measures what personalization changes"
+                    .to_owned(),
+            };
         }
-        _ => None,
+        state
+            .blocking(move |store| experiments::record_shown(store, &key, serving, now))
+            .await?
+    };
+    let (list_id, experiments) = match shown {
+        Some(shown) => {
+            let bodies = crate::routes::experiments::ServedBody::all(&shown);
+            (Some(shown.list_id), bodies)
+        }
+        None => (None, Vec::new()),
     };
     if known {
         // Only for people Candor already holds consent records for: a stranger's generic list
@@ -240,7 +254,9 @@ pub async fn subject_recommendations(
         slot,
         model_built_at: models.built_at.map(Timestamp::to_rfc3339),
         items,
-        experiment,
+        list_id,
+        experiment: experiments.first().cloned(),
+        experiments,
     }))
 }
 

@@ -4,6 +4,8 @@
 //! is not enrolled; a visitor's arm carries over on identify; only admin keys reach the admin
 //! routes; a person sees only their own assignments.
 
+use std::collections::BTreeSet;
+
 use axum::http::StatusCode;
 use candor_app::recommend::rebuild_once;
 use candor_domain::time::Timestamp;
@@ -21,7 +23,11 @@ fn rfc3339(ms: i64) -> String {
 
 /// A catalog and a few consenting shoppers, so the models have popular items to serve.
 async fn shop() -> TestApp {
-    let app = TestApp::new();
+    shop_in(TestApp::new()).await
+}
+
+/// [`shop`] in `app`.
+async fn shop_in(app: TestApp) -> TestApp {
     let items = json!({"items": [
         {"id": "shoe-1", "title": "Trail shoe", "categories": ["Running"]},
         {"id": "shoe-2", "title": "Road shoe", "categories": ["Running"]},
@@ -84,6 +90,13 @@ fn definition(id: &str) -> Value {
                                    "event_type": "Product Added", "window_ms": DAY_MS},
                         "direction": "higher_is_better"}]
     })
+}
+
+/// The app with its clock at `NOW + ms`, its models rebuilt (a new state starts without).
+fn later(app: TestApp, ms: i64) -> TestApp {
+    let app = app.at(Timestamp::from_millis(NOW + ms));
+    off_runtime(|| rebuild_once(&app.state).unwrap());
+    app
 }
 
 async fn create(app: &TestApp, body: Value) -> crate::support::Response {
@@ -317,6 +330,7 @@ async fn bad_definitions_are_refused_with_their_codes() {
     let mut unknown_campaign = definition("campaign");
     unknown_campaign["target"] = json!({"kind": "campaign", "id": "no-such-campaign"});
     unknown_campaign["purpose"] = json!("email_marketing");
+    unknown_campaign["variants"][1]["settings"] = json!({});
     let r = create(&app, unknown_campaign).await;
     assert_eq!(r.code(), "experiment_campaign_unknown");
 
@@ -350,6 +364,11 @@ async fn bad_definitions_are_refused_with_their_codes() {
     let mut other_layer = definition("layered-2");
     other_layer["layer"] = json!("length");
     other_layer["start_ms"] = json!(NOW);
+    // Both set diversity and n_items: their variants would not compose.
+    let r = create(&app, other_layer.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.code(), "experiment_layer_parameter");
+    other_layer["variants"][1]["settings"] = json!({"model": "popularity"});
     assert_eq!(create(&app, other_layer).await.status, StatusCode::CREATED);
 
     let listed = app
@@ -555,4 +574,489 @@ async fn the_holdout_gets_no_personalization() {
         n_holdout > 5 && n_variants > 5,
         "{n_holdout} held out, {n_variants} in variants"
     );
+}
+
+/// One experiment per layer on `home`: `ranking` varies diversity, `length` the list length.
+fn layered(id: &str, layer: &str, settings: Value) -> Value {
+    let mut d = definition(id);
+    d["layer"] = json!(layer);
+    d["variants"][1]["settings"] = settings;
+    d
+}
+
+#[tokio::test]
+async fn experiments_in_different_layers_of_a_slot_compose() {
+    let app = shop().await;
+    let r = create(
+        &app,
+        layered("ranking", "ranking", json!({"diversity": 0.1})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = create(&app, layered("length", "length", json!({"n_items": 2}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // A third layer that sets the list length again is refused, naming the clash.
+    let r = create(&app, layered("length-2", "size", json!({"n_items": 4}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.code(), "experiment_layer_parameter");
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`length`") && message.contains("n_items"),
+        "{message}"
+    );
+
+    let mut seen_short = false;
+    for i in 0..24 {
+        let user = format!("layered-{i}");
+        grant(&app, &user).await;
+        let list = home(&app, &user).await;
+        let served = list["experiments"].as_array().unwrap();
+        assert_eq!(served.len(), 2, "one experiment per layer: {list}");
+        // Created at the same instant: in id order.
+        assert_eq!(served[0]["id"], "length");
+        assert_eq!(served[1]["id"], "ranking");
+        let list_id = list["list_id"].as_str().unwrap();
+        assert!(
+            served.iter().all(|s| s["list_id"] == list_id),
+            "one list, one id: {list}"
+        );
+        assert_eq!(list["experiment"], served[0], "the oldest, as before");
+        // The length layer's arm decides the length whatever the ranking layer's arm is.
+        let n = list["items"].as_array().unwrap().len();
+        if served[0]["arm"] == "B" {
+            assert_eq!(n, 2, "{list}");
+            seen_short = true;
+        } else {
+            assert!(n > 2, "{list}");
+        }
+    }
+    assert!(seen_short);
+    // Each experiment recorded its own exposure of each list.
+    let (ranking, length) = off_runtime(|| {
+        let store = &app.state.store;
+        (
+            store.experiment_exposures("ranking").unwrap(),
+            store.experiment_exposures("length").unwrap(),
+        )
+    });
+    assert_eq!((ranking.len(), length.len()), (24, 24));
+    assert!(
+        ranking
+            .iter()
+            .zip(&length)
+            .all(|(a, b)| a.list_id == b.list_id && a.subject == b.subject)
+    );
+}
+
+/// The `clicks` experiment: recommended clicks on `Product Clicked` within a day.
+fn clicks_definition() -> Value {
+    let mut d = definition("clicks");
+    d["primary"] = json!({"name": "clicks", "kind": "recommended_clicks",
+                          "event_type": "Product Clicked", "window_ms": DAY_MS});
+    d["guardrails"] = json!([]);
+    d
+}
+
+#[tokio::test]
+async fn a_click_counts_for_the_list_whose_id_it_carries() {
+    let app = shop().await;
+    let r = create(&app, clicks_definition()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Everyone clicks an item of the list they were shown. In arm A the click carries the
+    // list's id (as candor.js sends it); in arm B it does not, or carries another list's.
+    let mut clicks = Vec::new();
+    let mut other_list = None::<String>;
+    for i in 0..60 {
+        let user = format!("clicker-{i}");
+        grant(&app, &user).await;
+        let list = home(&app, &user).await;
+        let list_id = list["list_id"].as_str().unwrap().to_owned();
+        let item = list["items"][0]["id"].as_str().unwrap().to_owned();
+        let mut properties = json!({"product_id": item, "position": 1});
+        if list["experiment"]["arm"] == "A" {
+            properties["list_id"] = json!(list_id);
+        } else if let Some(other) = &other_list {
+            properties["list_id"] = json!(other);
+        }
+        other_list = Some(list_id);
+        clicks.push(
+            json!({"type": "track", "event": "Product Clicked", "userId": user,
+            "messageId": format!("click-{i}"), "timestamp": rfc3339(NOW + HOUR_MS),
+            "properties": properties}),
+        );
+    }
+    let app = later(app, 2 * HOUR_MS);
+    post(&app, clicks).await;
+    // The policy declares `list_id`, so it is kept with the click.
+    let kept = off_runtime(|| {
+        app.state
+            .store
+            .experiment_events("clicks", Timestamp::from_millis(NOW))
+            .unwrap()
+    });
+    assert_eq!(kept.len(), 60);
+    assert!(kept.iter().filter(|e| e.list_id.is_some()).count() >= 30);
+
+    let app = app.at(Timestamp::from_millis(NOW + 2 * DAY_MS));
+    let r = app
+        .call(
+            "GET",
+            "/v1/experiments/clicks/report",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let arms = &r.body["metrics"][0]["arms"];
+    assert_eq!(arms[0]["arm"], "A");
+    assert_eq!(
+        arms[0]["mean"], 1.0,
+        "every click with its list's id: {}",
+        r.body
+    );
+    assert_eq!(arms[1]["arm"], "B");
+    assert_eq!(
+        arms[1]["mean"], 0.0,
+        "no click without the list's id, or with another's: {}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn later_reports_never_leave_an_earlier_running_bound() {
+    let mut app = shop().await;
+    assert_eq!(
+        create(&app, definition("looks")).await.status,
+        StatusCode::CREATED
+    );
+    let mut last: Option<(f64, f64, f64)> = None;
+    let mut n = 0;
+    for look in 0..4i64 {
+        // A wave of 60 people each day; B converts more often.
+        let day = NOW + look * DAY_MS;
+        app = later(app, look * DAY_MS);
+        let mut orders = Vec::new();
+        for _ in 0..60 {
+            let user = format!("looker-{n}");
+            n += 1;
+            grant(&app, &user).await;
+            let list = home(&app, &user).await;
+            let converts = match list["experiment"]["arm"].as_str().unwrap() {
+                "A" => n % 4 == 0,
+                _ => n % 2 == 0,
+            };
+            if converts {
+                orders.push(
+                    json!({"type": "track", "event": "Order Completed", "userId": user,
+                    "messageId": format!("order-{user}"), "timestamp": rfc3339(day + HOUR_MS),
+                    "properties": {"order_id": format!("o-{user}")}}),
+                );
+            }
+        }
+        app = later(app, look * DAY_MS + 2 * HOUR_MS);
+        post(&app, orders).await;
+        app = later(app, look * DAY_MS + DAY_MS + 2 * HOUR_MS);
+        let r = app
+            .call(
+                "GET",
+                "/v1/experiments/looks/report",
+                Some(&app.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let orders = estimated(&r.body, "orders");
+        assert_eq!(orders["n_looks"], look + 1, "{orders}");
+        let now = (
+            orders["always_valid_p"].as_f64().unwrap(),
+            orders["always_valid_low"].as_f64().unwrap(),
+            orders["always_valid_high"].as_f64().unwrap(),
+        );
+        assert!(now.1 <= now.2, "{orders}");
+        if let Some(before) = last {
+            assert!(now.0 <= before.0, "p never rises: {before:?} then {now:?}");
+            assert!(
+                now.1 >= before.1 && now.2 <= before.2,
+                "the interval never leaves the earlier one: {before:?} then {now:?}"
+            );
+        }
+        last = Some(now);
+    }
+    // The state is kept per experiment, metric and arm, in the store.
+    let states = off_runtime(|| app.state.store.sequential_states("looks").unwrap());
+    let orders = states.iter().find(|s| s.metric == "orders").unwrap();
+    assert_eq!((orders.arm.as_str(), orders.n_looks), ("B", 4));
+}
+
+#[tokio::test]
+async fn a_grant_given_again_re_enrolls_for_what_follows_and_nothing_in_between_counts() {
+    let mut app = shop_in(TestApp::with_policy(crate::campaigns::k1())).await;
+    let mut d = definition("again");
+    d["primary"] = json!({"name": "revenue", "kind": "revenue",
+                          "event_type": "Order Completed", "window_ms": DAY_MS});
+    d["guardrails"] = json!([]);
+    assert_eq!(create(&app, d).await.status, StatusCode::CREATED);
+    grant(&app, "wanda").await;
+    let arm = home(&app, "wanda").await["experiment"]["arm"].clone();
+    let order = |id: &str, ms: i64, revenue: f64| {
+        json!({"type": "track", "event": "Order Completed", "userId": "wanda",
+               "messageId": id, "timestamp": rfc3339(NOW + ms),
+               "properties": {"order_id": id, "revenue": revenue}})
+    };
+    // Withdrawn for two hours: not in the test meanwhile, and the order placed then (kept
+    // for fulfilment) does not count.
+    app = later(app, HOUR_MS);
+    consent(&app, "wanda", "withdrawn").await;
+    assert!(home(&app, "wanda").await.get("experiment").is_none());
+    app = later(app, 2 * HOUR_MS);
+    post(&app, vec![order("o-1", 2 * HOUR_MS, 40.0)]).await;
+    // Granted again: back in the test, in the same arm, and what follows counts.
+    app = later(app, 3 * HOUR_MS);
+    grant(&app, "wanda").await;
+    assert_eq!(home(&app, "wanda").await["experiment"]["arm"], arm);
+    app = later(app, 4 * HOUR_MS);
+    post(&app, vec![order("o-2", 4 * HOUR_MS, 7.0)]).await;
+
+    app = later(app, 2 * DAY_MS);
+    let r = app
+        .call(
+            "GET",
+            "/v1/experiments/again/report",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let arms = r.body["metrics"][0]["arms"].as_array().unwrap();
+    let mine = arms.iter().find(|a| a["arm"] == arm).unwrap();
+    assert_eq!(mine["n"], 1, "{}", r.body);
+    assert_eq!(
+        mine["mean"], 7.0,
+        "only the order after the grant: {}",
+        r.body
+    );
+    let exposures = off_runtime(|| app.state.store.experiment_exposures("again").unwrap());
+    assert_eq!(
+        exposures.len(),
+        2,
+        "exposed before and after, not while withdrawn"
+    );
+}
+
+/// A web campaign `banner` for people with two or more views, sent for targeted advertising.
+async fn banner(app: &TestApp) {
+    let r = app
+        .call(
+            "POST",
+            "/v1/segments",
+            Some(&app.admin),
+            Some(
+                json!({"id": "active", "name": "active", "purpose": "targeted_advertising",
+                        "rule": "views(30d) >= 2"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .call(
+            "POST",
+            "/v1/campaigns",
+            Some(&app.admin),
+            Some(
+                json!({"id": "banner", "segment": "active", "channel": "web",
+                        "purpose": "targeted_advertising", "template": "<p>Hello</p>"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+/// A test of the banner's message: A keeps the campaign's, B says something else.
+fn banner_test() -> Value {
+    json!({
+        "id": "banner-copy",
+        "name": "Banner copy",
+        "purpose": "targeted_advertising",
+        "target": {"kind": "campaign", "id": "banner"},
+        "variants": [
+            {"name": "A", "allocation_bp": 5000},
+            {"name": "B", "allocation_bp": 5000,
+             "settings": {"campaign_message": "<p>New in for you</p>"}}
+        ],
+        "start_ms": NOW - HOUR_MS,
+        "primary": {"name": "orders", "kind": "conversion", "event_type": "Order Completed",
+                    "window_ms": DAY_MS}
+    })
+}
+
+#[tokio::test]
+async fn a_campaign_test_applies_its_arms_message_and_exposes_only_what_is_shown() {
+    let app = TestApp::with_policy(crate::campaigns::k1());
+    banner(&app).await;
+    // Refused: another purpose than the campaign's, a message the channel does not accept,
+    // a recommendation parameter on a campaign.
+    let mut wrong_purpose = banner_test();
+    wrong_purpose["purpose"] = json!("personalization");
+    assert_eq!(
+        create(&app, wrong_purpose).await.code(),
+        "experiment_purpose_mismatch"
+    );
+    let mut bad_message = banner_test();
+    bad_message["variants"][1]["settings"]["campaign_message"] = json!("Hi {{nickname}}");
+    assert_eq!(
+        create(&app, bad_message).await.code(),
+        "experiment_campaign_message"
+    );
+    let mut slot_setting = banner_test();
+    slot_setting["variants"][1]["settings"]["n_items"] = json!(3);
+    assert_eq!(
+        create(&app, slot_setting).await.code(),
+        "experiment_parameter_for_target"
+    );
+    let r = create(&app, banner_test()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    let exposures = || off_runtime(|| app.state.store.experiment_exposures("banner-copy").unwrap());
+    let decide = |subject: &str, dry_run: bool| json!({"subject": subject, "channel": "web", "campaigns": ["banner"], "dry_run": dry_run});
+    let mut arms = BTreeSet::new();
+    for i in 0..16 {
+        let user = format!("viewer-{i}");
+        crate::campaigns::grant(&app, &user, &["personalization", "targeted_advertising"]).await;
+        crate::campaigns::views(&app, &user, 3).await;
+        // A dry run shows nothing: no exposure.
+        let r = app
+            .call(
+                "POST",
+                "/v1/decide",
+                Some(&app.decide),
+                Some(decide(&user, true)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(exposures().len(), i, "a dry run exposes nobody");
+        let r = app
+            .call(
+                "POST",
+                "/v1/decide",
+                Some(&app.decide),
+                Some(decide(&user, false)),
+            )
+            .await;
+        assert_eq!(r.body["campaign"], "banner", "{}", r.body);
+        let arm = r.body["experiment"]["arm"].as_str().unwrap().to_owned();
+        assert_eq!(r.body["experiment"]["id"], "banner-copy");
+        let expected = if arm == "B" {
+            "<p>New in for you</p>"
+        } else {
+            "<p>Hello</p>"
+        };
+        assert_eq!(r.body["message"], expected, "{}", r.body);
+        assert_eq!(exposures().len(), i + 1, "the message shown is exposed");
+        assert_eq!(exposures()[i].arm, arm);
+        arms.insert(arm);
+    }
+    assert_eq!(arms.len(), 2, "both arms served: {arms:?}");
+
+    // Without consent to the campaign's purpose: not selected, not enrolled, not exposed.
+    crate::campaigns::grant(&app, "no-ads", &["personalization"]).await;
+    crate::campaigns::views(&app, "no-ads", 3).await;
+    let r = app
+        .call(
+            "POST",
+            "/v1/decide",
+            Some(&app.decide),
+            Some(decide("no-ads", false)),
+        )
+        .await;
+    assert_eq!(r.body["campaign"], Value::Null, "{}", r.body);
+    assert!(r.body.get("experiment").is_none());
+    assert_eq!(exposures().len(), 16);
+    let key = app.state.subject_key("no-ads").unwrap();
+    assert!(off_runtime(|| app.state.store.assignment("banner-copy", &key).unwrap()).is_none());
+
+    // The report counts the people shown a message, by arm.
+    let r = app
+        .call(
+            "GET",
+            "/v1/experiments/banner-copy/report",
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_runs_messages_are_exposed_when_sent() {
+    use crate::campaigns::{WEBHOOK_SECRET, k1, runner, webhook};
+    let (url, seen) = webhook(0).await;
+    let app = TestApp::with_config_text(
+        k1(),
+        &format!("[campaigns]\nwebhook_url = \"{url}\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"\n"),
+    );
+    crate::campaigns::segment(&app, "active", "views(30d) >= 2").await;
+    crate::campaigns::campaign(&app, json!({"id": "mail", "segment": "active"})).await;
+    let mut test = banner_test();
+    test["id"] = json!("mail-copy");
+    test["purpose"] = json!("email_marketing");
+    test["target"]["id"] = json!("mail");
+    // An email message must offer a way out.
+    test["variants"][1]["settings"]["campaign_message"] = json!("Spring picks");
+    assert_eq!(
+        create(&app, test.clone()).await.code(),
+        "experiment_campaign_message"
+    );
+    test["variants"][1]["settings"]["campaign_message"] =
+        json!("Spring picks. Unsubscribe: {{unsubscribe_url}}");
+    let r = create(&app, test).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    for i in 0..12 {
+        runner(&app, &format!("reader-{i}"), 3).await;
+    }
+    let r = crate::campaigns::run(&app, "mail", false).await;
+    assert_eq!(r.body["selected"], 12, "{}", r.body);
+    let exposures = || off_runtime(|| app.state.store.experiment_exposures("mail-copy").unwrap());
+    assert!(
+        exposures().is_empty(),
+        "queued is not sent: nobody is exposed yet"
+    );
+
+    let settings = &app.state.config.campaigns;
+    let client = candor_app::campaigns::outbox::client(settings).unwrap();
+    let pass = candor_app::campaigns::outbox::run_once(
+        std::sync::Arc::clone(&app.state.store),
+        settings,
+        &client,
+        Timestamp::from_millis(NOW + 1_000),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pass.delivered, 12);
+    let sent = exposures();
+    assert_eq!(sent.len(), 12, "every message sent is exposed once");
+    // Each message posted is its arm's, and each arm is stored as the person's assignment.
+    let posted: Vec<candor_app::campaigns::DeliveryPayload> = seen
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .map(|(_, body)| serde_json::from_str(body).unwrap())
+        .collect();
+    for exposure in &sent {
+        let payload = posted
+            .iter()
+            .find(|p| p.subject == exposure.subject.to_hex())
+            .unwrap();
+        let spring = payload.message.starts_with("Spring picks");
+        assert_eq!(spring, exposure.arm == "B", "{}", payload.message);
+        let stored = off_runtime(|| {
+            app.state
+                .store
+                .assignment("mail-copy", &exposure.subject)
+                .unwrap()
+        });
+        assert_eq!(stored.unwrap().arm, exposure.arm);
+    }
+    let arms: BTreeSet<&str> = sent.iter().map(|e| e.arm.as_str()).collect();
+    assert_eq!(arms.len(), 2, "{arms:?}");
 }

@@ -49,6 +49,7 @@ fn bind<'a>(v: Value<'a>, ty: &Type) -> DbResult<Param<'a>> {
         (Value::Null, &Type::INT8) => Box::new(None::<i64>),
         (Value::Null, &Type::BOOL) => Box::new(None::<bool>),
         (Value::Null, &Type::BYTEA) => Box::new(None::<Vec<u8>>),
+        (Value::Null, &Type::FLOAT8) => Box::new(None::<f64>),
         (Value::Null, _) => Box::new(None::<String>),
         (Value::Int(v), &Type::INT2) => {
             Box::new(i16::try_from(v).map_err(|_| out_of_range(v, ty))?)
@@ -58,6 +59,7 @@ fn bind<'a>(v: Value<'a>, ty: &Type) -> DbResult<Param<'a>> {
         }
         (Value::Int(v), &Type::BOOL) => Box::new(v != 0),
         (Value::Int(v), _) => Box::new(v),
+        (Value::Real(v), _) => Box::new(v),
         (Value::Bool(b), &Type::BOOL) => Box::new(b),
         (Value::Bool(b), _) => return bind(Value::Int(i64::from(b)), ty),
         (Value::Text(s), _) => Box::new(s),

@@ -449,4 +449,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE analytics_releases ADD COLUMN last_day BIGINT;
     "#,
+    // 14: experiments' running always-valid state — per experiment, metric and arm, the
+    // smallest mSPRT p-value and the intersection of the intervals over every look at the
+    // report, so a later look never reports what an earlier one's running bound excludes.
+    // Aggregates only: nothing here is about one subject.
+    r#"
+    CREATE TABLE experiment_sequential (
+        experiment_id TEXT NOT NULL,
+        metric        TEXT NOT NULL,
+        arm           TEXT NOT NULL,
+        n_looks       BIGINT NOT NULL,
+        p_value       DOUBLE PRECISION NOT NULL,
+        ci_low        DOUBLE PRECISION NOT NULL,
+        ci_high       DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (experiment_id, metric, arm)
+    );
+    "#,
 ];

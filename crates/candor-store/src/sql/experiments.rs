@@ -6,8 +6,8 @@ use candor_domain::time::Timestamp;
 
 use super::{Conn, DbResult, Row, SqlBackend, bad_row, params};
 use crate::{
-    AssignmentRecord, ExperimentEvent, ExperimentExposure, ExperimentRecord, ExperimentStatus,
-    ExperimentStore, StoreError, StoreResult, Withdrawal,
+    AssignmentRecord, ConsentDecision, ExperimentEvent, ExperimentExposure, ExperimentRecord,
+    ExperimentStatus, ExperimentStore, SequentialRecord, StoreError, StoreResult,
 };
 
 const EXPERIMENT_COLUMNS: &str = "id, definition, policy_version, status, created_at, stopped_at";
@@ -82,6 +82,46 @@ fn put(c: &mut dyn Conn, a: &AssignmentRecord, replace: bool) -> DbResult<()> {
         params![&a.experiment_id, &a.subject, &a.arm, a.assigned_at],
     )
     .map(drop)
+}
+
+/// Exposures per multi-row statement: five parameters each, well under both databases' limits.
+const EXPOSURES_PER_STATEMENT: usize = 200;
+
+fn insert_exposures(c: &mut dyn Conn, exposures: &[ExperimentExposure]) -> DbResult<()> {
+    for chunk in exposures.chunks(EXPOSURES_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 5;
+                format!(
+                    "(?{}, ?{}, ?{}, ?{}, ?{})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect();
+        let mut values = Vec::with_capacity(chunk.len() * 5);
+        for e in chunk {
+            values.extend(params![
+                &e.experiment_id,
+                &e.subject,
+                &e.arm,
+                e.list_id.as_ref(),
+                e.at
+            ]);
+        }
+        c.execute(
+            &format!(
+                "INSERT INTO experiment_exposures (experiment_id, subject_key, arm, list_id, at)
+                 VALUES {}",
+                rows.join(", ")
+            ),
+            &values,
+        )?;
+    }
+    Ok(())
 }
 
 impl<B: SqlBackend> ExperimentStore for B {
@@ -194,19 +234,36 @@ impl<B: SqlBackend> ExperimentStore for B {
         })
     }
 
+    fn experiment_assignments(&self, experiment_id: &str) -> StoreResult<Vec<AssignmentRecord>> {
+        self.read_sql(&mut |c| {
+            c.query(
+                &format!(
+                    "SELECT {ASSIGNMENT_COLUMNS} FROM experiment_assignments
+                     WHERE experiment_id = ?1"
+                ),
+                params![experiment_id],
+                assignment_from_row,
+            )
+        })
+    }
+
     fn record_experiment_exposures(&self, exposures: &[ExperimentExposure]) -> StoreResult<()> {
-        if exposures.is_empty() {
+        self.record_served(&[], exposures)
+    }
+
+    fn record_served(
+        &self,
+        assignments: &[AssignmentRecord],
+        exposures: &[ExperimentExposure],
+    ) -> StoreResult<()> {
+        if assignments.is_empty() && exposures.is_empty() {
             return Ok(());
         }
         self.write_sql(&mut |c| {
-            for e in exposures {
-                c.execute(
-                    "INSERT INTO experiment_exposures (experiment_id, subject_key, arm, list_id, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![&e.experiment_id, &e.subject, &e.arm, e.list_id.as_ref(), e.at],
-                )?;
+            for a in assignments {
+                put(c, a, false)?;
             }
-            Ok(())
+            insert_exposures(c, exposures)
         })
     }
 
@@ -265,29 +322,90 @@ impl<B: SqlBackend> ExperimentStore for B {
         })
     }
 
-    fn experiment_withdrawals(
+    fn experiment_consent_decisions(
         &self,
         experiment_id: &str,
         purpose: &str,
-        since: Timestamp,
-    ) -> StoreResult<Vec<Withdrawal>> {
+    ) -> StoreResult<Vec<ConsentDecision>> {
         self.read_sql(&mut |c| {
             c.query(
                 &format!(
-                    "SELECT subject_key, min(at) FROM consents
-                     WHERE purpose = ?2 AND decision IN ('withdrawn', 'denied') AND at >= ?3
-                       AND subject_key IN ({EXPOSED})
-                     GROUP BY subject_key
-                     ORDER BY subject_key"
+                    "SELECT subject_key, decision, at FROM consents
+                     WHERE purpose = ?2 AND subject_key IN ({EXPOSED})
+                     ORDER BY subject_key, at, id"
                 ),
-                params![experiment_id, purpose, since],
+                params![experiment_id, purpose],
                 |r| {
-                    Ok(Withdrawal {
+                    Ok(ConsentDecision {
                         subject: r.key(0)?,
-                        at: r.time(1)?,
+                        allowed: r.text(1)? == "granted",
+                        at: r.time(2)?,
                     })
                 },
             )
+        })
+    }
+
+    fn sequential_states(&self, experiment_id: &str) -> StoreResult<Vec<SequentialRecord>> {
+        self.read_sql(&mut |c| {
+            c.query(
+                "SELECT metric, arm, n_looks, p_value, ci_low, ci_high
+                 FROM experiment_sequential WHERE experiment_id = ?1
+                 ORDER BY metric COLLATE \"C\", arm COLLATE \"C\"",
+                params![experiment_id],
+                |r| {
+                    Ok(SequentialRecord {
+                        metric: r.text(0)?,
+                        arm: r.text(1)?,
+                        n_looks: u64::try_from(r.i64(2)?).unwrap_or(0),
+                        p_value: r.f64(3)?,
+                        ci_low: r.f64(4)?,
+                        ci_high: r.f64(5)?,
+                    })
+                },
+            )
+        })
+    }
+
+    fn fold_sequential_states(
+        &self,
+        experiment_id: &str,
+        states: &[SequentialRecord],
+    ) -> StoreResult<()> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        // `s` is the stored row, `excluded` the look's: the intersection unless empty.
+        const DISJOINT: &str = "(excluded.ci_low > s.ci_high OR excluded.ci_high < s.ci_low)";
+        self.write_sql(&mut |c| {
+            for st in states {
+                c.execute(
+                    &format!(
+                        "INSERT INTO experiment_sequential AS s
+                           (experiment_id, metric, arm, n_looks, p_value, ci_low, ci_high)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (experiment_id, metric, arm) DO UPDATE SET
+                           n_looks = CASE WHEN excluded.n_looks > s.n_looks
+                                     THEN excluded.n_looks ELSE s.n_looks + 1 END,
+                           p_value = CASE WHEN excluded.p_value < s.p_value
+                                     THEN excluded.p_value ELSE s.p_value END,
+                           ci_low = CASE WHEN {DISJOINT} OR excluded.ci_low < s.ci_low
+                                    THEN s.ci_low ELSE excluded.ci_low END,
+                           ci_high = CASE WHEN {DISJOINT} OR excluded.ci_high > s.ci_high
+                                     THEN s.ci_high ELSE excluded.ci_high END"
+                    ),
+                    params![
+                        experiment_id,
+                        &st.metric,
+                        &st.arm,
+                        i64::try_from(st.n_looks).unwrap_or(i64::MAX),
+                        st.p_value,
+                        st.ci_low,
+                        st.ci_high
+                    ],
+                )?;
+            }
+            Ok(())
         })
     }
 }

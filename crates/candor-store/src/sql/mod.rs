@@ -76,6 +76,7 @@ pub(crate) fn bad_row(what: &str, value: &str) -> DbError {
 pub(crate) enum Value<'a> {
     Null,
     Int(i64),
+    Real(f64),
     Bool(bool),
     Text(&'a str),
     Blob(&'a [u8]),
@@ -84,6 +85,12 @@ pub(crate) enum Value<'a> {
 impl From<i64> for Value<'_> {
     fn from(v: i64) -> Self {
         Value::Int(v)
+    }
+}
+
+impl From<f64> for Value<'_> {
+    fn from(v: f64) -> Self {
+        Value::Real(v)
     }
 }
 

@@ -497,6 +497,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE analytics_releases ADD COLUMN last_day INTEGER;
     "#,
+    // 17: experiments' running always-valid state — per experiment, metric and arm, the
+    // smallest mSPRT p-value and the intersection of the intervals over every look at the
+    // report, so a later look never reports what an earlier one's running bound excludes.
+    // Aggregates only: nothing here is about one subject.
+    r#"
+    CREATE TABLE experiment_sequential (
+        experiment_id TEXT NOT NULL,
+        metric        TEXT NOT NULL,
+        arm           TEXT NOT NULL,
+        n_looks       INTEGER NOT NULL,
+        p_value       REAL NOT NULL,
+        ci_low        REAL NOT NULL,
+        ci_high       REAL NOT NULL,
+        PRIMARY KEY (experiment_id, metric, arm)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 #[cfg(test)]

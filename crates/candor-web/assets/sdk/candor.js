@@ -5,6 +5,9 @@
  *   Candor.page();
  *   Candor.track("Product Viewed", { product_id: "sku-1" });
  *   Candor.recommendations(element, { slot: "home", n: 4 });
+ *   // With onClick, a click on an item also sends "Product Clicked" with the list's id, so
+ *   // an experiment on the slot attributes it to the list that showed the item:
+ *   Candor.recommendations(element, { slot: "home", n: 4, onClick: function (item) { ... } });
  *   // After your backend logged the person in and minted a subject token for them:
  *   Candor.login("user-42", "cst_...");
  *
@@ -41,6 +44,7 @@
   var DEFAULT_EVENT_PURPOSES = {
     "Page Viewed": ["analytics", "personalization", "session_personalization"],
     "Product Viewed": ["analytics", "personalization", "session_personalization", "targeted_advertising"],
+    "Product Clicked": ["analytics", "personalization", "session_personalization"],
     "Product Added": ["analytics", "personalization", "session_personalization"],
     "Order Completed": ["analytics", "personalization", "email_marketing", "order_fulfilment"],
     "Products Searched": ["analytics", "personalization", "session_personalization"],
@@ -539,6 +543,16 @@
     });
   }
 
+  /**
+   * Records a click on a recommended item. The list's id (from the answer, present when the
+   * list was shown under an experiment) attributes the click to the list that showed it.
+   */
+  function clicked(id, index, answer) {
+    var props = { product_id: id, position: index + 1 };
+    if (answer && answer.list_id) props.list_id = answer.list_id;
+    return enqueue({ type: "track", _name: "Product Clicked", event: "Product Clicked", properties: props });
+  }
+
   function renderRecs(target, items, opts, answer) {
     target.removeAttribute("aria-busy");
     target.textContent = "";
@@ -579,7 +593,12 @@
         if (e.key === "Escape" && !pop.hidden) { pop.hidden = true; btn.setAttribute("aria-expanded", "false"); }
       });
       var name = el("span", { class: "candor-rec-title", text: title });
-      if (opts.onClick) name = el("button", { type: "button", class: "candor-rec-link", text: title, onclick: function () { opts.onClick(it); } });
+      if (opts.onClick) {
+        name = el("button", {
+          type: "button", class: "candor-rec-link", text: title,
+          onclick: function () { clicked(id, i, answer); opts.onClick(it); }
+        });
+      }
       list.appendChild(el("li", { class: "candor-rec", "data-item": id }, [name, btn, pop]));
     });
     target.appendChild(list);

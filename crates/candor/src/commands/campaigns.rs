@@ -54,6 +54,7 @@ pub fn run(cmd: CampaignsCommand) -> anyhow::Result<ExitCode> {
             })?;
             let ctx = Ctx {
                 store: loaded.store.as_ref(),
+                experiments: &candor_app::experiments::DefinitionCache::default(),
                 policy: &loaded.policy,
                 settings: &loaded.config.campaigns,
                 server_secret: secret.as_bytes(),
