@@ -264,6 +264,7 @@ fn build(
         knn,
         popularity,
         recency,
+        discounts: Default::default(),
     };
     Ok((models, report))
 }
