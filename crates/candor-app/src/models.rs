@@ -75,12 +75,12 @@ impl Models {
                 .find(|d| d.beta().to_bits() == beta.to_bits())
                 .cloned()
         };
-        if let Some(found) = kept(&self.discounts.read().unwrap_or_else(|e| e.into_inner())) {
+        if let Some(found) = kept(&self.discounts.read().unwrap_or_else(|e| e.into_inner())[..]) {
             return found;
         }
         let discount = Arc::new(PopularityDiscount::new(self.popularity.scores(), beta));
         let mut list = self.discounts.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = kept(&list) {
+        if let Some(found) = kept(&list[..]) {
             return found;
         }
         if list.len() < DISCOUNTS_KEPT_MAX {

@@ -182,8 +182,8 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
         .filter(|_| r.model != Some("knn"))
         .filter(|ease| history.iter().any(|&item| ease.covers(item)));
     let scored = match ease {
-        Some(ease) => recommend_scores_weighted(ease, &weighted, exclude, pool, Some(&discount)),
-        None => recommend_scores_weighted(&models.knn, &weighted, exclude, pool, Some(&discount)),
+        Some(ease) => recommend_scores_weighted(ease, &weighted, exclude, pool, Some(&*discount)),
+        None => recommend_scores_weighted(&models.knn, &weighted, exclude, pool, Some(&*discount)),
     };
     let popular = models.popularity.top_n(pool, exclude);
     let candidates = candidates(&scored, &popular, &models.categories);

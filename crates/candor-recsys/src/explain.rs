@@ -10,6 +10,13 @@ pub trait Scorer {
     /// or beyond `n_items` (added to the catalog after training) contribute nothing.
     fn score_into(&self, history: &[u32], scores: &mut [f32]);
 
+    /// The only items that can score other than `NEG_INFINITY`, ascending, when the model
+    /// leaves some of the catalog out; `None` when any item may. Ranking then looks at these
+    /// alone.
+    fn scorable_items(&self) -> Option<&[u32]> {
+        None
+    }
+
     /// [`Scorer::score_into`] with a weight per history item (a recency weight, say): each
     /// item's terms are multiplied by its weight. A weight of 1.0 everywhere gives exactly the
     /// unweighted scores.
@@ -62,6 +69,17 @@ pub struct Recommendation {
 /// nothing the size of the catalog is allocated. Exclusions are walked in order beside the
 /// items (copied and sorted first only when not already sorted).
 pub fn top_n(scores: &[f32], exclude: &[u32], n: usize) -> Vec<(u32, f32)> {
+    top_n_among(scores, 0..scores.len() as u32, exclude, n)
+}
+
+/// [`top_n`] looking only at `items` (ascending, each within `scores`): the rest of `scores` is
+/// taken to be unscorable.
+fn top_n_among(
+    scores: &[f32],
+    items: impl Iterator<Item = u32>,
+    exclude: &[u32],
+    n: usize,
+) -> Vec<(u32, f32)> {
     if n == 0 {
         return Vec::new();
     }
@@ -72,8 +90,8 @@ pub fn top_n(scores: &[f32], exclude: &[u32], n: usize) -> Vec<(u32, f32)> {
     // The worst of the best `n` so far, once `n` have been kept through one selection: an item
     // seen later has a higher index, so it must score strictly more to rank before it.
     let mut bar: Option<f32> = None;
-    for (item, &score) in scores.iter().enumerate() {
-        let item = item as u32;
+    for item in items {
+        let score = scores[item as usize];
         while excluded.next_if(|&e| e < item).is_some() {}
         if excluded.next_if_eq(&item).is_some() {
             continue;
@@ -172,10 +190,20 @@ pub fn recommend_scores_weighted(
     SCORES.with_borrow_mut(|scores| {
         scores.resize(model.n_items() as usize, 0.0);
         model.score_weighted_into(&history, scores);
-        if let Some(discount) = popularity_discount {
-            discount.apply(scores);
+        match model.scorable_items() {
+            Some(items) => {
+                if let Some(discount) = popularity_discount {
+                    discount.apply_to(scores, items);
+                }
+                top_n_among(scores, items.iter().copied(), exclude, n)
+            }
+            None => {
+                if let Some(discount) = popularity_discount {
+                    discount.apply(scores);
+                }
+                top_n(scores, exclude, n)
+            }
         }
-        top_n(scores, exclude, n)
     })
 }
 
@@ -341,6 +369,24 @@ impl PopularityDiscount {
     /// Divides every positive score by its item's divisor.
     pub fn apply(&self, scores: &mut [f32]) {
         for (score, &d) in scores.iter_mut().zip(&self.divisors) {
+            if *score > 0.0 {
+                *score /= d;
+            }
+        }
+    }
+
+    /// [`PopularityDiscount::apply`] to the scores of `items` only.
+    fn apply_to(&self, scores: &mut [f32], items: &[u32]) {
+        if self.divisors.is_empty() {
+            return;
+        }
+        for &item in items {
+            let (Some(score), Some(&d)) = (
+                scores.get_mut(item as usize),
+                self.divisors.get(item as usize),
+            ) else {
+                continue;
+            };
             if *score > 0.0 {
                 *score /= d;
             }

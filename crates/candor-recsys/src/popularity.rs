@@ -64,7 +64,7 @@ impl Popularity {
         let exclude = sorted(exclude);
         self.order
             .iter()
-            .filter(|item| exclude.binary_search(item).is_err())
+            .filter(|&&item| exclude.binary_search(&item).is_err())
             .take(n)
             .map(|&item| (item, self.scores[item as usize]))
             .collect()

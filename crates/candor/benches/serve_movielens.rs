@@ -55,12 +55,29 @@ struct Round {
     cpu_us: Option<f64>,
 }
 
-fn candor() -> Command {
+fn candor(policy: &Path) -> Command {
     let bin =
         std::env::var("CANDOR_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_candor").into());
     let mut c = Command::new(bin);
-    c.env("CANDOR_LOG", "warn");
+    c.env("CANDOR_LOG", "warn").env("CANDOR_POLICY", policy);
     c
+}
+
+/// The shipped policy with the personalization purpose keeping data for 100 years instead of
+/// one: MovieLens' ratings span two decades, and every one of them should be served from, as
+/// in the offline protocol (the import moves the newest to now and keeps their spacing).
+fn write_policy(dir: &Path) -> PathBuf {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../candor.toml");
+    let text = std::fs::read_to_string(&shipped).expect("read candor.toml");
+    let at = text
+        .find("id = \"personalization\"")
+        .expect("the shipped policy declares personalization");
+    let (head, tail) = text.split_at(at);
+    let tail = tail.replacen("retention_days = 365", "retention_days = 36500", 1);
+    assert_ne!(tail.len(), text.len() - at, "personalization keeps data 365 days");
+    let path = dir.join("candor.toml");
+    std::fs::write(&path, format!("{head}{tail}")).unwrap();
+    path
 }
 
 fn run_ok(c: &mut Command) -> String {
@@ -89,9 +106,11 @@ fn history_lengths(ratings: &Path) -> BTreeMap<String, usize> {
 
 /// Imports the dataset into `dir` and starts `candor serve` on it.
 fn start_candor(dir: &Path, data: &Path, users: &[String]) -> Target {
+    let policy = write_policy(dir);
+    let dir = &dir.join("data");
     let started = Instant::now();
     let imported = run_ok(
-        candor()
+        candor(&policy)
             .args(["import", "movielens", "--grant", "personalization"])
             .arg("--shift-to-now")
             .arg("--ratings")
@@ -112,7 +131,7 @@ fn start_candor(dir: &Path, data: &Path, users: &[String]) -> Target {
         started.elapsed().as_secs_f64()
     );
     let key = run_ok(
-        candor()
+        candor(&policy)
             .args(["keys", "create", "--scope", "decide", "--data-dir"])
             .arg(dir),
     )
@@ -120,7 +139,7 @@ fn start_candor(dir: &Path, data: &Path, users: &[String]) -> Target {
     .last()
     .unwrap()
     .to_owned();
-    let mut child = candor()
+    let mut child = candor(&policy)
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .stdout(Stdio::piped())
