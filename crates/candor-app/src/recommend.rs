@@ -117,8 +117,7 @@ impl<'a> PersonalizationFeed<'a> {
         expires_at > now
             && purposes.iter().any(|id| {
                 self.allowed.iter().any(|p| {
-                    p.id == *id
-                        && (p.session_only || occurred_at.plus_days(p.retention_days) > now)
+                    p.id == *id && (p.session_only || occurred_at.plus_days(p.retention_days) > now)
                 })
             })
     }

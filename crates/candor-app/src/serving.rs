@@ -335,11 +335,7 @@ fn basis(policy: &Policy, consent: &ConsentState, has_history: bool) -> BasisBod
     }
 }
 
-fn item_reason(
-    models: &Models,
-    reason: &Reason,
-    strongest: &[(u32, Interaction)],
-) -> ItemReason {
+fn item_reason(models: &Models, reason: &Reason, strongest: &[(u32, Interaction)]) -> ItemReason {
     match reason {
         Reason::Relevance { contributors } => {
             // The verb comes from the largest contributor; only contributors the same verb is

@@ -345,7 +345,13 @@ fn calibration_penalties(
     // Each category's term in the unchanged list, and, per category and set size, its term
     // with one more item of a set of that size: computed once, shared by every set.
     let unchanged: Vec<f64> = (0..p.len())
-        .map(|g| if p[g] > 0.0 { term(g, list_mass[g]) } else { 0.0 })
+        .map(|g| {
+            if p[g] > 0.0 {
+                term(g, list_mass[g])
+            } else {
+                0.0
+            }
+        })
         .collect();
     let base: f64 = (0..p.len())
         .filter(|&g| p[g] > 0.0)

@@ -74,7 +74,11 @@ fn write_policy(dir: &Path) -> PathBuf {
         .expect("the shipped policy declares personalization");
     let (head, tail) = text.split_at(at);
     let tail = tail.replacen("retention_days = 365", "retention_days = 36500", 1);
-    assert_ne!(tail.len(), text.len() - at, "personalization keeps data 365 days");
+    assert_ne!(
+        tail.len(),
+        text.len() - at,
+        "personalization keeps data 365 days"
+    );
     let path = dir.join("candor.toml");
     std::fs::write(&path, format!("{head}{tail}")).unwrap();
     path
