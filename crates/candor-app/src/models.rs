@@ -9,7 +9,8 @@ use std::time::Duration;
 use candor_domain::SubjectKey;
 use candor_domain::time::Timestamp;
 use candor_recsys::{
-    EaseModel, Interactions, ItemCategories, ItemKnn, KnnConfig, Popularity, Recency,
+    EaseModel, Interactions, ItemCategories, ItemKnn, KnnConfig, Popularity, PopularityDiscount,
+    Recency,
 };
 use candor_store::CatalogItem;
 
@@ -38,7 +39,14 @@ pub struct Models {
     /// How a person's history is weighted by recency, chosen at rebuild on the most recent
     /// interactions of the people trained on (no decay when none does better).
     pub recency: Recency,
+    /// The popularity discounts asked for so far, one per β: serving discounts every request by
+    /// the β of its diversity, and the powers are the same for all of them.
+    pub(crate) discounts: RwLock<Vec<Arc<PopularityDiscount>>>,
 }
+
+/// Most popularity discounts one snapshot keeps (diversities are few in practice: the policy's
+/// default and what experiments set); past this they are computed per request.
+const DISCOUNTS_KEPT_MAX: usize = 16;
 
 impl Models {
     /// The snapshot before the first rebuild: no items, so answers are empty, never wrong.
@@ -56,7 +64,29 @@ impl Models {
             knn: ItemKnn::new(0, KnnConfig::default()),
             popularity: Popularity::from_interactions(&Interactions::new(0, 0)),
             recency: Recency::NONE,
+            discounts: RwLock::default(),
         }
+    }
+
+    /// The popularity discount by `beta`, computed on first use and kept with the snapshot.
+    pub fn popularity_discount(&self, beta: f32) -> Arc<PopularityDiscount> {
+        let kept = |list: &[Arc<PopularityDiscount>]| {
+            list.iter()
+                .find(|d| d.beta().to_bits() == beta.to_bits())
+                .cloned()
+        };
+        if let Some(found) = kept(&self.discounts.read().unwrap_or_else(|e| e.into_inner())[..]) {
+            return found;
+        }
+        let discount = Arc::new(PopularityDiscount::new(self.popularity.scores(), beta));
+        let mut list = self.discounts.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = kept(&list[..]) {
+            return found;
+        }
+        if list.len() < DISCOUNTS_KEPT_MAX {
+            list.push(Arc::clone(&discount));
+        }
+        discount
     }
 
     /// The dense index of a catalog item id.

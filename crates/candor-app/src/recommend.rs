@@ -72,40 +72,55 @@ pub fn interaction_weight(interaction: Interaction) -> f32 {
 /// Whether a past event may feed personalization now: it has not expired, a personalization
 /// purpose it was stored for is still allowed, and that purpose's retention has not run out.
 /// (An event that names no item or was admitted without an interaction is never a
-/// [`candor_store::HistoryEvent`].)
+/// [`candor_store::HistoryEvent`].) [`PersonalizationFeed`] asks the same of many events.
 pub fn feeds_personalization(
     policy: &Policy,
     state: &ConsentState,
     event: &candor_store::HistoryEvent,
     now: Timestamp,
 ) -> bool {
-    may_feed(
-        policy,
-        state,
-        &event.purposes,
-        event.occurred_at,
-        event.expires_at,
-        now,
-    )
+    PersonalizationFeed::new(policy, state, now).admits(event)
 }
 
-/// [`feeds_personalization`] on the fields it reads, for events read whole.
-fn may_feed(
-    policy: &Policy,
-    state: &ConsentState,
-    purposes: &[candor_domain::PurposeId],
-    occurred_at: Timestamp,
-    expires_at: Timestamp,
+/// [`feeds_personalization`] for the events of one person, with the personalization purposes
+/// their consent allows found once rather than per event: serving filters a whole history
+/// with it on every request.
+pub struct PersonalizationFeed<'a> {
+    /// The policy's personalization purposes allowed in the person's consent state.
+    allowed: Vec<&'a candor_domain::policy::Purpose>,
     now: Timestamp,
-) -> bool {
-    expires_at > now
-        && purposes.iter().any(|id| {
-            state.allows(id)
-                && policy.purpose(id).is_some_and(|p| {
-                    p.personalization
-                        && (p.session_only || occurred_at.plus_days(p.retention_days) > now)
+}
+
+impl<'a> PersonalizationFeed<'a> {
+    pub fn new(policy: &'a Policy, state: &ConsentState, now: Timestamp) -> Self {
+        let allowed = policy
+            .purposes
+            .iter()
+            .filter(|p| p.personalization && state.allows(&p.id))
+            .collect();
+        Self { allowed, now }
+    }
+
+    /// Whether `event` may feed personalization now.
+    pub fn admits(&self, event: &candor_store::HistoryEvent) -> bool {
+        self.admits_parts(&event.purposes, event.occurred_at, event.expires_at)
+    }
+
+    /// [`PersonalizationFeed::admits`] on the fields it reads, for events read whole.
+    fn admits_parts(
+        &self,
+        purposes: &[candor_domain::PurposeId],
+        occurred_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> bool {
+        let now = self.now;
+        expires_at > now
+            && purposes.iter().any(|id| {
+                self.allowed.iter().any(|p| {
+                    p.id == *id && (p.session_only || occurred_at.plus_days(p.retention_days) > now)
                 })
-        })
+            })
+    }
 }
 
 /// Whether any personalization purpose is allowed in `state`.
@@ -200,6 +215,7 @@ fn build(
                 report.subjects_without_consent += 1;
                 continue;
             }
+            let feed = PersonalizationFeed::new(policy, &consent_state, now);
             let mut strongest: HashMap<u32, f32> = HashMap::new();
             let mut latest: HashMap<u32, i64> = HashMap::new();
             for event in store.all_events(subject)? {
@@ -209,15 +225,8 @@ fn build(
                 ) else {
                     continue;
                 };
-                let (purposes, occurred_at) = (&event.purposes, event.occurred_at);
-                if !may_feed(
-                    policy,
-                    &consent_state,
-                    purposes,
-                    occurred_at,
-                    event.expires_at,
-                    now,
-                ) {
+                let occurred_at = event.occurred_at;
+                if !feed.admits_parts(&event.purposes, occurred_at, event.expires_at) {
                     continue;
                 }
                 let weight = strongest.entry(*item).or_insert(0.0);
@@ -264,6 +273,7 @@ fn build(
         knn,
         popularity,
         recency,
+        discounts: Default::default(),
     };
     Ok((models, report))
 }

@@ -3,14 +3,14 @@
 //! re-ranking — a pure function of the models, the policy, the person's consent, preferences
 //! and the history their consent let through. Reading those inputs is the caller's.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use candor_domain::consent::{ConsentState, SubjectFacts};
 use candor_domain::policy::{Interaction, Policy};
 use candor_domain::time::{DAY_MS, Timestamp};
 use candor_recsys::{
-    Contribution, Picked, Reason, RerankConfig, candidate_pool, candidates, explain_weighted,
-    recommend_scores_weighted, rerank,
+    Picked, Reason, RerankConfig, candidate_pool, candidates, recommend_scores_weighted, rerank,
+    top_contributions_weighted,
 };
 use candor_store::{HistoryEvent, Preferences};
 use serde::Serialize;
@@ -115,18 +115,23 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
             || prefs.hidden_items.contains(&models.item(item).id)
             || models.in_any_category(item, &prefs.muted_categories)
     };
+    // Whether `blocked` can hold for any item at all: most people hide and mute nothing.
+    let may_block = minor
+        || prefs.self_excluded
+        || !prefs.hidden_items.is_empty()
+        || !prefs.muted_categories.is_empty();
 
-    // The person's items with the strongest thing they did with each.
-    let mut strongest: HashMap<u32, Interaction> = HashMap::new();
-    for event in r.history {
-        let Some(item) = models.index(&event.item_id) else {
-            continue;
-        };
-        let kept = strongest.entry(item).or_insert(event.interaction);
-        if rank(event.interaction) > rank(*kept) {
-            *kept = event.interaction;
-        }
-    }
+    // Each usable event as (item, interaction, Unix seconds), its id looked up once.
+    let events: Vec<(u32, Interaction, i64)> = r
+        .history
+        .iter()
+        .filter_map(|e| {
+            let item = models.index(&e.item_id)?;
+            Some((item, e.interaction, e.occurred_at.as_millis() / 1000))
+        })
+        .collect();
+    // The person's items, each with the strongest thing they did with it, sorted by item.
+    let strongest = strongest_interactions(&events);
 
     let basis = if r.restricted {
         BasisBody {
@@ -148,26 +153,28 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
         return (false, basis, items);
     }
 
-    let mut history: Vec<u32> = strongest.keys().copied().collect();
-    history.sort_unstable();
+    let history: Vec<u32> = strongest.iter().map(|&(item, _)| item).collect();
     // Each item weighted by how recent it is, as the models' rebuild chose on the most recent
     // interactions of the people it trained on.
-    let timeline: Vec<(u32, i64)> = r
-        .history
-        .iter()
-        .filter_map(|e| Some((models.index(&e.item_id)?, e.occurred_at.as_millis() / 1000)))
-        .collect();
+    let timeline: Vec<(u32, i64)> = events.iter().map(|&(item, _, at)| (item, at)).collect();
     let weighted = models.recency.weigh(&timeline);
     // Items already engaged with (bought ones included) are not recommended again, nor
     // anything the person may not see.
-    let mut exclude = history.clone();
-    exclude.extend((0..models.n_items()).filter(|&item| blocked(item)));
+    let blocked_items: Vec<u32>;
+    let exclude: &[u32] = if may_block {
+        blocked_items = (0..models.n_items())
+            .filter(|&item| blocked(item) || history.binary_search(&item).is_ok())
+            .collect();
+        &blocked_items
+    } else {
+        &history
+    };
     let pool = candidate_pool(r.n);
     let mut config = rerank_config(r.n, r.diversity);
     if let Some(share) = r.exploration_share {
         config.exploration_share = share;
     }
-    let discount = Some((models.popularity.scores(), config.popularity_exponent));
+    let discount = models.popularity_discount(config.popularity_exponent);
     // Candidates are ranked without explanations; only the items picked are explained.
     let ease = models
         .ease
@@ -175,29 +182,33 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
         .filter(|_| r.model != Some("knn"))
         .filter(|ease| history.iter().any(|&item| ease.covers(item)));
     let scored = match ease {
-        Some(ease) => recommend_scores_weighted(ease, &weighted, &exclude, pool, discount),
-        None => recommend_scores_weighted(&models.knn, &weighted, &exclude, pool, discount),
+        Some(ease) => recommend_scores_weighted(ease, &weighted, exclude, pool, Some(&*discount)),
+        None => recommend_scores_weighted(&models.knn, &weighted, exclude, pool, Some(&*discount)),
     };
-    let explain_item = |item: u32| -> Vec<Contribution> {
-        let explained = match ease {
-            Some(ease) => explain_weighted(ease, &weighted, item, CONTRIBUTORS_MAX),
-            None => explain_weighted(&models.knn, &weighted, item, CONTRIBUTORS_MAX),
-        };
-        explained
-            .contributors
-            .into_iter()
-            .filter(|c| c.weight > 0.0)
-            .collect()
-    };
-    let popular = models.popularity.top_n(pool, &exclude);
+    let popular = models.popularity.top_n(pool, exclude);
     let candidates = candidates(&scored, &popular, &models.categories);
     let picked: Vec<Picked> = rerank(&candidates, &history, &models.categories, &config, r.seed);
+    let relevant: Vec<u32> = picked
+        .iter()
+        .filter(|p| matches!(p.reason, Reason::Relevance { .. }))
+        .map(|p| p.item)
+        .collect();
+    let mut explained = match ease {
+        Some(ease) => top_contributions_weighted(ease, &weighted, &relevant, CONTRIBUTORS_MAX),
+        None => top_contributions_weighted(&models.knn, &weighted, &relevant, CONTRIBUTORS_MAX),
+    }
+    .into_iter();
     let items = picked
         .into_iter()
         .map(|p| {
             let reason = match p.reason {
                 Reason::Relevance { .. } => Reason::Relevance {
-                    contributors: explain_item(p.item),
+                    contributors: explained
+                        .next()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|c| c.weight > 0.0)
+                        .collect(),
                 },
                 other => other,
             };
@@ -206,6 +217,19 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
         })
         .collect();
     (true, basis, items)
+}
+
+/// Each item of `events` with the most telling interaction the person had with it, sorted by
+/// item.
+fn strongest_interactions(events: &[(u32, Interaction, i64)]) -> Vec<(u32, Interaction)> {
+    let mut strongest: Vec<(u32, Interaction)> = events
+        .iter()
+        .map(|&(item, interaction, _)| (item, interaction))
+        .collect();
+    // Strongest first within an item, so deduplication keeps it.
+    strongest.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(rank(b.1).cmp(&rank(a.1))));
+    strongest.dedup_by_key(|&mut (item, _)| item);
+    strongest
 }
 
 /// Popular items, or items similar to the context item topped up with popular ones.
@@ -242,7 +266,7 @@ fn non_personalized(
             let reason = Reason::Popular {
                 category: models.categories.of(item).first().copied(),
             };
-            let reason = item_reason(models, &reason, &HashMap::new());
+            let reason = item_reason(models, &reason, &[]);
             items.push(rendered(models, item, score, vec![reason]));
         }
     }
@@ -256,13 +280,13 @@ fn similar(
     n: usize,
     blocked: &dyn Fn(u32) -> bool,
 ) -> Vec<(u32, f32)> {
-    // Ask for all neighbours: the blocked ones may be the nearest.
+    // Blocked neighbours are left out before selecting: they may be the nearest.
     models
         .knn
-        .similar_items(context, models.n_items() as usize)
+        .similar_items_where(context, n, |s| {
+            s.item != context && s.similarity > 0.0 && !blocked(s.item)
+        })
         .into_iter()
-        .filter(|s| s.item != context && s.similarity > 0.0 && !blocked(s.item))
-        .take(n)
         .map(|s| (s.item, s.similarity))
         .collect()
 }
@@ -311,16 +335,16 @@ fn basis(policy: &Policy, consent: &ConsentState, has_history: bool) -> BasisBod
     }
 }
 
-fn item_reason(
-    models: &Models,
-    reason: &Reason,
-    strongest: &HashMap<u32, Interaction>,
-) -> ItemReason {
+fn item_reason(models: &Models, reason: &Reason, strongest: &[(u32, Interaction)]) -> ItemReason {
     match reason {
         Reason::Relevance { contributors } => {
             // The verb comes from the largest contributor; only contributors the same verb is
             // true of are named, so the sentence never says "viewed" of something bought.
-            let verb_of = |item: u32| strongest.get(&item).copied().unwrap_or(Interaction::View);
+            let verb_of = |item: u32| {
+                strongest
+                    .binary_search_by_key(&item, |&(i, _)| i)
+                    .map_or(Interaction::View, |at| strongest[at].1)
+            };
             let Some(first) = contributors.first() else {
                 return popular_reason(models, None);
             };

@@ -10,6 +10,13 @@ pub trait Scorer {
     /// or beyond `n_items` (added to the catalog after training) contribute nothing.
     fn score_into(&self, history: &[u32], scores: &mut [f32]);
 
+    /// The only items that can score other than `NEG_INFINITY`, ascending, when the model
+    /// leaves some of the catalog out; `None` when any item may. Ranking then looks at these
+    /// alone.
+    fn scorable_items(&self) -> Option<&[u32]> {
+        None
+    }
+
     /// [`Scorer::score_into`] with a weight per history item (a recency weight, say): each
     /// item's terms are multiplied by its weight. A weight of 1.0 everywhere gives exactly the
     /// unweighted scores.
@@ -54,27 +61,68 @@ pub struct Recommendation {
     pub other_contributions: f32,
 }
 
-/// The `n` best items of `scores`, best first, skipping `exclude` and items the model cannot
-/// recommend. Ties go to the lower item index so that results are deterministic.
+/// The `n` best items of `scores`, best first, skipping `exclude` (in any order) and items the
+/// model cannot recommend. Ties go to the lower item index so that results are deterministic.
+///
+/// One pass with a buffer of a few times `n`: once it fills, only the best `n` are kept and
+/// later items must beat the worst of them to enter, so most items cost one comparison and
+/// nothing the size of the catalog is allocated. Exclusions are walked in order beside the
+/// items (copied and sorted first only when not already sorted).
 pub fn top_n(scores: &[f32], exclude: &[u32], n: usize) -> Vec<(u32, f32)> {
-    let mut excluded = vec![false; scores.len()];
-    for &item in exclude {
-        if let Some(flag) = excluded.get_mut(item as usize) {
-            *flag = true;
+    top_n_among(scores, 0..scores.len() as u32, exclude, n)
+}
+
+/// [`top_n`] looking only at `items` (ascending, each within `scores`): the rest of `scores` is
+/// taken to be unscorable.
+fn top_n_among(
+    scores: &[f32],
+    items: impl Iterator<Item = u32>,
+    exclude: &[u32],
+    n: usize,
+) -> Vec<(u32, f32)> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let exclude = sorted(exclude);
+    let mut excluded = exclude.iter().copied().peekable();
+    let buffer_len = (4 * n).max(64);
+    let mut kept: Vec<(u32, f32)> = Vec::with_capacity(buffer_len);
+    // The worst of the best `n` so far, once `n` have been kept through one selection: an item
+    // seen later has a higher index, so it must score strictly more to rank before it.
+    let mut bar: Option<f32> = None;
+    for item in items {
+        let score = scores[item as usize];
+        while excluded.next_if(|&e| e < item).is_some() {}
+        if excluded.next_if_eq(&item).is_some() {
+            continue;
+        }
+        if !score.is_finite() || bar.is_some_and(|b| score.total_cmp(&b).is_le()) {
+            continue;
+        }
+        kept.push((item, score));
+        if kept.len() == buffer_len {
+            kept.select_nth_unstable_by(n - 1, better);
+            kept.truncate(n);
+            bar = Some(kept[n - 1].1);
         }
     }
-    let mut candidates: Vec<(u32, f32)> = scores
-        .iter()
-        .enumerate()
-        .filter(|&(item, score)| !excluded[item] && score.is_finite())
-        .map(|(item, &score)| (item as u32, score))
-        .collect();
-    if candidates.len() > n && n > 0 {
-        candidates.select_nth_unstable_by(n - 1, better);
+    if kept.len() > n {
+        kept.select_nth_unstable_by(n - 1, better);
+        kept.truncate(n);
     }
-    candidates.truncate(n);
-    candidates.sort_unstable_by(better);
-    candidates
+    kept.sort_unstable_by(better);
+    kept
+}
+
+/// `items` in ascending order: as given when they already are, else a sorted copy.
+pub(crate) fn sorted(items: &[u32]) -> std::borrow::Cow<'_, [u32]> {
+    if items.is_sorted() {
+        std::borrow::Cow::Borrowed(items)
+    } else {
+        let mut copy = items.to_vec();
+        copy.sort_unstable();
+        std::borrow::Cow::Owned(copy)
+    }
 }
 
 /// Orders by score descending, then item index ascending.
@@ -125,22 +173,38 @@ pub fn recommend_scores(
 /// [`recommend_scores`] over a weighted history (see [`crate::Recency`]): the terms of each
 /// history item are multiplied by its weight. [`explain_weighted`] explains the result.
 ///
-/// With `popularity_discount = Some((popularity, β))` the scores are discounted by
-/// popularity before ranking ([`crate::discount_popularity`]), as re-ranking's candidates are.
+/// With `popularity_discount` the scores are discounted by popularity before ranking
+/// ([`PopularityDiscount`]), as re-ranking's candidates are. The scores are computed in a
+/// buffer kept per thread, so a request allocates nothing the size of the catalog.
 pub fn recommend_scores_weighted(
     model: &impl AdditiveModel,
     history: &[(u32, f32)],
     exclude: &[u32],
     n: usize,
-    popularity_discount: Option<(&[f32], f32)>,
+    popularity_discount: Option<&PopularityDiscount>,
 ) -> Vec<(u32, f32)> {
-    let history = normalize_weighted_history(history, model.n_items());
-    let mut scores = vec![0.0; model.n_items() as usize];
-    model.score_weighted_into(&history, &mut scores);
-    if let Some((popularity, beta)) = popularity_discount {
-        discount_popularity(&mut scores, popularity, beta);
+    thread_local! {
+        static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    top_n(&scores, exclude, n)
+    let history = normalize_weighted_history(history, model.n_items());
+    SCORES.with_borrow_mut(|scores| {
+        scores.resize(model.n_items() as usize, 0.0);
+        model.score_weighted_into(&history, scores);
+        match model.scorable_items() {
+            Some(items) => {
+                if let Some(discount) = popularity_discount {
+                    discount.apply_to(scores, items);
+                }
+                top_n_among(scores, items.iter().copied(), exclude, n)
+            }
+            None => {
+                if let Some(discount) = popularity_discount {
+                    discount.apply(scores);
+                }
+                top_n(scores, exclude, n)
+            }
+        }
+    })
 }
 
 /// [`explain`] over a weighted history: each contribution is the history item's weight times
@@ -161,6 +225,43 @@ pub fn explain_weighted(
         })
         .collect();
     summarized(contributions, item, contributors_max)
+}
+
+/// The `contributors_max` largest contributions to the score of each of `items` for a weighted
+/// history, largest first: the `contributors` [`explain_weighted`] gives each, with the history
+/// normalized once for all of them and the largest terms selected rather than all sorted.
+pub fn top_contributions_weighted(
+    model: &impl AdditiveModel,
+    history: &[(u32, f32)],
+    items: &[u32],
+    contributors_max: usize,
+) -> Vec<Vec<Contribution>> {
+    let history = normalize_weighted_history(history, model.n_items());
+    let mut terms: Vec<Contribution> = Vec::with_capacity(history.len());
+    items
+        .iter()
+        .map(|&item| {
+            terms.clear();
+            terms.extend(history.iter().map(|&(from, weight)| Contribution {
+                item: from,
+                weight: weight * model.contribution(from, item),
+            }));
+            if contributors_max == 0 {
+                return Vec::new();
+            }
+            if terms.len() > contributors_max {
+                terms.select_nth_unstable_by(contributors_max - 1, larger_contribution);
+                terms.truncate(contributors_max);
+            }
+            terms.sort_unstable_by(larger_contribution);
+            terms.clone()
+        })
+        .collect()
+}
+
+/// Orders contributions by weight descending, then history item ascending.
+fn larger_contribution(a: &Contribution, b: &Contribution) -> Ordering {
+    b.weight.total_cmp(&a.weight).then(a.item.cmp(&b.item))
 }
 
 /// One item's score for `history` with its `contributors_max` largest contributing history
@@ -201,7 +302,7 @@ fn summarized(
     contributors_max: usize,
 ) -> Recommendation {
     let total = contributions.iter().fold(0.0f32, |sum, c| sum + c.weight);
-    contributions.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.item.cmp(&b.item)));
+    contributions.sort_by(larger_contribution);
     let shown = contributions.len().min(contributors_max);
     let other_contributions = contributions[shown..].iter().map(|c| c.weight).sum();
     contributions.truncate(shown);
@@ -238,12 +339,57 @@ pub(crate) fn normalize_weighted_history(history: &[(u32, f32)], n_items: u32) -
 /// model finds about as relevant, the less-watched one goes first, so lists reach more of the
 /// catalog. Negative and unscorable items are left as they are.
 pub fn discount_popularity(scores: &mut [f32], popularity: &[f32], beta: f32) {
-    if beta <= 0.0 {
-        return;
+    PopularityDiscount::new(popularity, beta).apply(scores);
+}
+
+/// [`discount_popularity`] for one β with its divisors `popularity^β` computed once, so
+/// serving, which discounts every request's scores by the same β, pays no power per item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopularityDiscount {
+    beta: f32,
+    /// `max(popularity, 1)^β` per item; empty when β ≤ 0 (no discount).
+    divisors: Vec<f32>,
+}
+
+impl PopularityDiscount {
+    pub fn new(popularity: &[f32], beta: f32) -> Self {
+        let divisors = if beta > 0.0 {
+            popularity.iter().map(|p| p.max(1.0).powf(beta)).collect()
+        } else {
+            Vec::new()
+        };
+        Self { beta, divisors }
     }
-    for (score, &p) in scores.iter_mut().zip(popularity) {
-        if *score > 0.0 {
-            *score /= p.max(1.0).powf(beta);
+
+    /// The β it discounts by.
+    pub fn beta(&self) -> f32 {
+        self.beta
+    }
+
+    /// Divides every positive score by its item's divisor.
+    pub fn apply(&self, scores: &mut [f32]) {
+        for (score, &d) in scores.iter_mut().zip(&self.divisors) {
+            if *score > 0.0 {
+                *score /= d;
+            }
+        }
+    }
+
+    /// [`PopularityDiscount::apply`] to the scores of `items` only.
+    fn apply_to(&self, scores: &mut [f32], items: &[u32]) {
+        if self.divisors.is_empty() {
+            return;
+        }
+        for &item in items {
+            let (Some(score), Some(&d)) = (
+                scores.get_mut(item as usize),
+                self.divisors.get(item as usize),
+            ) else {
+                continue;
+            };
+            if *score > 0.0 {
+                *score /= d;
+            }
         }
     }
 }

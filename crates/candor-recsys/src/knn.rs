@@ -138,9 +138,23 @@ impl ItemKnn {
     /// The `n` items most similar to the context item, best first (ties to the lower index).
     /// It uses only the context item, never a profile, so it may answer anyone.
     pub fn similar_items(&self, item: u32, n: usize) -> Vec<SimilarItem> {
+        self.similar_items_where(item, n, |_| true)
+    }
+
+    /// [`ItemKnn::similar_items`] among the neighbours `keep` accepts: the best `n` of those,
+    /// selected without sorting every neighbour.
+    pub fn similar_items_where(
+        &self,
+        item: u32,
+        n: usize,
+        keep: impl Fn(&SimilarItem) -> bool,
+    ) -> Vec<SimilarItem> {
         let Some(neighbours) = self.co_counts.get(item as usize) else {
             return Vec::new();
         };
+        if n == 0 {
+            return Vec::new();
+        }
         let from_norm = self.history_norm(item);
         let mut similar: Vec<SimilarItem> = neighbours
             .iter()
@@ -149,13 +163,18 @@ impl ItemKnn {
                 similarity: self.ratio(co_count, from_norm, self.target_norm(to)),
                 co_count,
             })
+            .filter(|s| keep(s))
             .collect();
-        similar.sort_by(|a, b| {
+        let more_similar = |a: &SimilarItem, b: &SimilarItem| {
             b.similarity
                 .total_cmp(&a.similarity)
                 .then(a.item.cmp(&b.item))
-        });
-        similar.truncate(n);
+        };
+        if similar.len() > n {
+            similar.select_nth_unstable_by(n - 1, more_similar);
+            similar.truncate(n);
+        }
+        similar.sort_unstable_by(more_similar);
         similar
     }
 

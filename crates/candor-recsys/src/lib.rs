@@ -36,8 +36,9 @@ pub use ease::{EaseConfig, EaseModel};
 pub use error::RecsysError;
 pub use eval::{EvalConfig, EvalOutcome, EvalReport, evaluate, evaluate_lists, write_recs_csv};
 pub use explain::{
-    AdditiveModel, Contribution, Recommendation, Scorer, discount_popularity, explain,
-    explain_weighted, recommend, recommend_scores, recommend_scores_weighted, top_n,
+    AdditiveModel, Contribution, PopularityDiscount, Recommendation, Scorer, discount_popularity,
+    explain, explain_weighted, recommend, recommend_scores, recommend_scores_weighted,
+    top_contributions_weighted, top_n,
 };
 pub use interactions::{Interaction, Interactions};
 pub use knn::{ItemKnn, KnnConfig, SimilarItem};

@@ -1,3 +1,4 @@
+use crate::explain::sorted;
 use crate::{Interactions, ItemCategories, Scorer, top_n};
 
 /// Non-personalized popularity: one score per item, the same for everyone.
@@ -7,18 +8,29 @@ use crate::{Interactions, ItemCategories, Scorer, top_n};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Popularity {
     scores: Vec<f32>,
+    /// Every item with a finite score, most popular first (ties to the lower index): the
+    /// ranking [`Popularity::top_n`] walks instead of selecting over the catalog each time.
+    order: Vec<u32>,
 }
 
 impl Popularity {
     /// All-time popularity: the number of distinct users per item.
     pub fn from_interactions(interactions: &Interactions) -> Self {
-        Self {
-            scores: interactions
+        Self::from_scores(
+            interactions
                 .item_user_counts()
                 .into_iter()
                 .map(|count| count as f32)
                 .collect(),
-        }
+        )
+    }
+
+    fn from_scores(scores: Vec<f32>) -> Self {
+        let order = top_n(&scores, &[], scores.len())
+            .into_iter()
+            .map(|(item, _)| item)
+            .collect();
+        Self { scores, order }
     }
 
     /// Trending: every event `(item, timestamp_s)` counts `0.5^(age / half_life_s)`, where
@@ -38,9 +50,7 @@ impl Popularity {
                 *score += (-age_s / half_life_s * std::f64::consts::LN_2).exp();
             }
         }
-        Self {
-            scores: scores.into_iter().map(|s| s as f32).collect(),
-        }
+        Self::from_scores(scores.into_iter().map(|s| s as f32).collect())
     }
 
     /// The popularity score of every item.
@@ -48,9 +58,16 @@ impl Popularity {
         &self.scores
     }
 
-    /// The `n` most popular items, skipping `exclude`; ties go to the lower index.
+    /// The `n` most popular items, skipping `exclude` (in any order); ties go to the lower
+    /// index. The ranking is computed once, so this walks it only as far as it must.
     pub fn top_n(&self, n: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
-        top_n(&self.scores, exclude, n)
+        let exclude = sorted(exclude);
+        self.order
+            .iter()
+            .filter(|&&item| exclude.binary_search(&item).is_err())
+            .take(n)
+            .map(|&item| (item, self.scores[item as usize]))
+            .collect()
     }
 
     /// The `n` most popular items of one category, skipping `exclude`.

@@ -237,6 +237,7 @@ pub fn rerank(
     // Each candidate's largest similarity to the items chosen so far, updated after each pick
     // against the new item only.
     let mut max_similarity = vec![0.0f64; candidates.len()];
+    let mut set_similarity = vec![0.0f64; sets.len()];
     let mut chosen: Vec<usize> = Vec::new();
     let mut list_mass = vec![0.0; n_categories];
     while chosen.len() < n_main {
@@ -265,11 +266,13 @@ pub fn rerank(
         let picked_categories = categories.of(candidates[index].item);
         add_item_mass(&mut list_mass, picked_categories);
         chosen.push(index);
-        for (other, candidate) in candidates.iter().enumerate() {
+        // Candidates share category sets: one similarity per set.
+        for (similarity, set) in set_similarity.iter_mut().zip(&sets) {
+            *similarity = 1.0 - jaccard_distance(set, picked_categories);
+        }
+        for (other, &set) in set_of.iter().enumerate() {
             if !taken[other] {
-                let similarity =
-                    1.0 - jaccard_distance(categories.of(candidate.item), picked_categories);
-                max_similarity[other] = max_similarity[other].max(similarity);
+                max_similarity[other] = max_similarity[other].max(set_similarity[set]);
             }
         }
     }
@@ -339,10 +342,23 @@ fn calibration_penalties(
         let pg = p[g];
         pg * (pg / ((1.0 - alpha) * (mass / total) + alpha * pg)).ln()
     };
+    // Each category's term in the unchanged list, and, per category and set size, its term
+    // with one more item of a set of that size: computed once, shared by every set.
+    let unchanged: Vec<f64> = (0..p.len())
+        .map(|g| {
+            if p[g] > 0.0 {
+                term(g, list_mass[g])
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let base: f64 = (0..p.len())
         .filter(|&g| p[g] > 0.0)
-        .map(|g| term(g, list_mass[g]))
+        .map(|g| unchanged[g])
         .sum();
+    let sizes = sets.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut added: Vec<Option<f64>> = vec![None; p.len() * sizes];
     for (set, out) in sets.iter().zip(out.iter_mut()) {
         *out = if set.is_empty() || !base.is_finite() {
             // An uncategorized item leaves the total as it is; an infinite term (α = 0 and a
@@ -354,7 +370,11 @@ fn calibration_penalties(
                 .iter()
                 .map(|&c| c as usize)
                 .filter(|&g| p.get(g).is_some_and(|&pg| pg > 0.0))
-                .map(|g| term(g, list_mass[g] + share) - term(g, list_mass[g]))
+                .map(|g| {
+                    let with = *added[g * sizes + set.len() - 1]
+                        .get_or_insert_with(|| term(g, list_mass[g] + share));
+                    with - unchanged[g]
+                })
                 .sum::<f64>()
         };
     }

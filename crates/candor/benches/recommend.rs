@@ -18,6 +18,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{cpu_seconds, median};
+
 const CLIENTS: usize = 8;
 const ROUND: Duration = Duration::from_secs(5);
 const ROUNDS: usize = 3;
@@ -123,16 +126,6 @@ struct Round {
     cpu_us: Option<f64>,
 }
 
-/// CPU time used so far by process `pid`, in seconds (Linux `/proc/PID/stat`).
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name, which is in parentheses and may contain spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    // USER_HZ is 100 on every Linux platform Rust supports.
-    Some(ticks / 100.0)
-}
-
 /// `CLIENTS` loops, each sending its next request when the last one is answered, for `ROUND`.
 async fn round(http: &reqwest::Client, server: &Server, recommend: bool) -> Round {
     let pid = server.child.id();
@@ -182,11 +175,6 @@ async fn round(http: &reqwest::Client, server: &Server, recommend: bool) -> Roun
         p99_ms: at(0.99),
         cpu_us,
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Health and recommendation rounds against one demo server, with [`EXPERIMENTS`]

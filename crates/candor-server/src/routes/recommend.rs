@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 use candor_app::experiments;
-use candor_app::recommend::{feeds_personalization, personalization_allowed};
+use candor_app::recommend::{PersonalizationFeed, personalization_allowed};
 use candor_app::serving::{self, BasisBody, RecommendedItem, ServeRequest, answer, seed};
 
 /// List length when none is asked for.
@@ -140,10 +140,9 @@ pub async fn subject_recommendations(
                 .into_inner()
                 .unwrap_or_else(|| consent::derive(&policy, &ledger.facts, &ledger.records));
             preferences.paused |= ledger.restricted;
-            let history: Vec<HistoryEvent> = history
-                .into_iter()
-                .filter(|e| feeds_personalization(&policy, &consent_state, e, now))
-                .collect();
+            let feed = PersonalizationFeed::new(&policy, &consent_state, now);
+            let history: Vec<HistoryEvent> =
+                history.into_iter().filter(|e| feed.admits(e)).collect();
             Ok((
                 ledger.facts,
                 consent_state,
