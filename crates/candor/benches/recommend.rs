@@ -16,10 +16,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 mod common;
-use common::{cpu_seconds, median};
+use common::{Round, median};
 
 const CLIENTS: usize = 8;
 const ROUND: Duration = Duration::from_secs(5);
@@ -118,63 +119,19 @@ async fn define_experiments(http: &reqwest::Client, server: &Server) {
     }
 }
 
-struct Round {
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    /// Server CPU time (user + system) per request, in microseconds, when `/proc` tells it.
-    cpu_us: Option<f64>,
-}
-
-/// `CLIENTS` loops, each sending its next request when the last one is answered, for `ROUND`.
+/// `CLIENTS` loops over the demo's people (or `/healthz`), each sending its next request when
+/// the last one is answered, for `ROUND`.
 async fn round(http: &reqwest::Client, server: &Server, recommend: bool) -> Round {
-    let pid = server.child.id();
-    let cpu_before = cpu_seconds(pid);
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..CLIENTS)
-        .map(|c| {
-            let http = http.clone();
-            let base = server.base.clone();
-            let key = server.decide.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut i = c;
-                while start.elapsed() < ROUND {
-                    let url = if recommend {
-                        format!(
-                            "{base}/v1/subjects/demo-user-{}/recommendations?n=10&slot=home",
-                            i % SUBJECTS + 1
-                        )
-                    } else {
-                        format!("{base}/healthz")
-                    };
-                    let sent = Instant::now();
-                    let r = http.get(&url).bearer_auth(&key).send().await.unwrap();
-                    assert!(r.status().is_success(), "{}", r.status());
-                    r.bytes().await.unwrap();
-                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                    i += CLIENTS;
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let cpu_us = cpu_before
-        .zip(cpu_seconds(pid))
-        .map(|(before, after)| (after - before) * 1e6 / all.len() as f64);
-    all.sort_by(f64::total_cmp);
-    let at = |q: f64| all[((all.len() as f64 - 1.0) * q) as usize];
-    Round {
-        per_second: all.len() as f64 / secs,
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
-        cpu_us,
-    }
+    let base = &server.base;
+    let urls: Vec<String> = if recommend {
+        (1..=SUBJECTS)
+            .map(|i| format!("{base}/v1/subjects/demo-user-{i}/recommendations?n=10&slot=home"))
+            .collect()
+    } else {
+        vec![format!("{base}/healthz")]
+    };
+    let (pid, key) = (server.child.id(), Some(server.decide.clone()));
+    common::round(http, pid, Arc::new(urls), key, CLIENTS, ROUND).await
 }
 
 /// Health and recommendation rounds against one demo server, with [`EXPERIMENTS`]

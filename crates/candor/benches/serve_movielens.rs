@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{cpu_seconds, median};
+use common::{Round, median, round};
 
 const CLIENTS: usize = 32;
 const ROUND: Duration = Duration::from_secs(5);
@@ -45,14 +45,6 @@ impl Drop for Target {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-struct Round {
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    /// Server CPU time (user + system) per request, in microseconds, when `/proc` tells it.
-    cpu_us: Option<f64>,
 }
 
 fn candor(policy: &Path) -> Command {
@@ -247,60 +239,6 @@ fn start_peer(data: &Path, users: &[String]) -> Option<Target> {
     })
 }
 
-/// `clients` loops over `urls` (client `c` starts at `c` and steps by `clients`), each sending
-/// its next request when the last one is answered, for `length`.
-async fn round(
-    http: &reqwest::Client,
-    target: &Target,
-    urls: Arc<Vec<String>>,
-    clients: usize,
-    length: Duration,
-) -> Round {
-    let pid = target.child.id();
-    let cpu_before = cpu_seconds(pid);
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|c| {
-            let http = http.clone();
-            let urls = Arc::clone(&urls);
-            let bearer = target.bearer.clone();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut i = c;
-                while start.elapsed() < length {
-                    let mut request = http.get(&urls[i % urls.len()]);
-                    if let Some(key) = &bearer {
-                        request = request.bearer_auth(key);
-                    }
-                    let sent = Instant::now();
-                    let r = request.send().await.unwrap();
-                    assert!(r.status().is_success(), "{}", r.status());
-                    r.bytes().await.unwrap();
-                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                    i += clients;
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let cpu_us = cpu_before
-        .zip(cpu_seconds(pid))
-        .map(|(before, after)| (after - before) * 1e6 / all.len() as f64);
-    all.sort_by(f64::total_cmp);
-    let at = |q: f64| all[((all.len() as f64 - 1.0) * q) as usize];
-    Round {
-        per_second: all.len() as f64 / secs,
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
-        cpu_us,
-    }
-}
-
 /// Waits until Candor serves from a built model, then asks once for every user so the store's
 /// pages are warm; the peer gets the same warm-up pass.
 async fn warm(http: &reqwest::Client, target: &Target) {
@@ -398,7 +336,7 @@ fn main() {
         for _ in 0..ROUNDS {
             for (t, rounds) in targets.iter().zip(&mut all) {
                 let urls = Arc::clone(&t.urls);
-                rounds.push(round(&http, t, urls, CLIENTS, ROUND).await);
+                rounds.push(round(&http, t.child.id(), urls, t.bearer.clone(), CLIENTS, ROUND).await);
             }
         }
         let rates: Vec<f64> = targets
@@ -417,7 +355,7 @@ fn main() {
                 let urls = Arc::new(vec![t.urls[at(user)].clone()]);
                 let mut rounds = Vec::new();
                 for _ in 0..ROUNDS {
-                    rounds.push(round(&http, t, Arc::clone(&urls), 1, ALONE).await);
+                    rounds.push(round(&http, t.child.id(), Arc::clone(&urls), t.bearer.clone(), 1, ALONE).await);
                 }
                 summary(
                     &format!("{}: {label} ({len} ratings) alone", t.name),
