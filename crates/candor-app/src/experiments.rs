@@ -254,11 +254,27 @@ pub fn stop(store: &dyn Store, id: &str, now: Timestamp) -> StoreResult<Experime
     store.experiment(id)?.ok_or(StoreError::NotFound)
 }
 
+/// The fields of a stored campaign (`campaigns::StoredCampaign`, which writes them) that a
+/// test of it is checked against. Read here rather than through `campaigns`, which builds on
+/// this module: the campaign's runs and decisions apply the tests' arms.
+#[derive(serde::Deserialize)]
+struct CampaignFacts {
+    id: String,
+    purpose: String,
+    channel: String,
+}
+
+impl CampaignFacts {
+    fn channel(&self) -> Option<candor_domain::policy::Channel> {
+        candor_domain::policy::Channel::parse(&self.channel)
+    }
+}
+
 /// Checks a campaign experiment against its campaign: the purpose is the campaign's (the
 /// consent that lets the message be sent is the consent that enrolls), and every variant's
 /// message is a template the campaign's channel accepts.
 fn check_campaign(experiment: &Experiment, spec: &str) -> Vec<Problem> {
-    let Ok(campaign) = serde_json::from_str::<crate::campaigns::StoredCampaign>(spec) else {
+    let Ok(campaign) = serde_json::from_str::<CampaignFacts>(spec) else {
         return Vec::new();
     };
     let mut problems = Vec::new();
