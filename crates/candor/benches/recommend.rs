@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
-use common::{Round, median};
+use common::{Round, summary};
 
 const CLIENTS: usize = 8;
 const ROUND: Duration = Duration::from_secs(5);
@@ -174,24 +174,6 @@ fn measure(env: &[(&str, String)], experiments: bool) -> (Vec<Round>, Vec<Round>
         }
         (health, recs)
     })
-}
-
-fn summary(name: &str, rounds: &[Round]) -> f64 {
-    let rps = median(rounds.iter().map(|r| r.per_second).collect());
-    let cpu = rounds
-        .iter()
-        .map(|r| r.cpu_us)
-        .collect::<Option<Vec<f64>>>()
-        .map_or_else(String::new, |v| {
-            format!(", server CPU {:.0} µs/request", median(v))
-        });
-    println!(
-        "{name}: {rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms{cpu} (rounds: {:.0?} req/s)",
-        median(rounds.iter().map(|r| r.p50_ms).collect()),
-        median(rounds.iter().map(|r| r.p99_ms).collect()),
-        rounds.iter().map(|r| r.per_second).collect::<Vec<_>>(),
-    );
-    rps
 }
 
 fn main() {

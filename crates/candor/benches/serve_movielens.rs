@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Round, median, round};
+use common::{Round, round, summary};
 
 const CLIENTS: usize = 32;
 const ROUND: Duration = Duration::from_secs(5);
@@ -266,24 +266,6 @@ async fn warm(http: &reqwest::Client, target: &Target) {
         }
         assert!(request.send().await.unwrap().status().is_success());
     }
-}
-
-fn summary(line: &str, rounds: &[Round]) -> f64 {
-    let rps = median(rounds.iter().map(|r| r.per_second).collect());
-    let cpu = rounds
-        .iter()
-        .map(|r| r.cpu_us)
-        .collect::<Option<Vec<f64>>>()
-        .map_or_else(String::new, |v| {
-            format!(", server CPU {:.0} µs/request", median(v))
-        });
-    println!(
-        "{line}: {rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms{cpu} (rounds: {:.0?} req/s)",
-        median(rounds.iter().map(|r| r.p50_ms).collect()),
-        median(rounds.iter().map(|r| r.p99_ms).collect()),
-        rounds.iter().map(|r| r.per_second).collect::<Vec<_>>(),
-    );
-    rps
 }
 
 fn main() {

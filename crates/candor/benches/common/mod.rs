@@ -81,3 +81,23 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// Prints one line for `rounds` (median requests/s, p50, p99 and server CPU per request when
+/// known, then every round's rate) and returns the median requests/s.
+pub fn summary(name: &str, rounds: &[Round]) -> f64 {
+    let rps = median(rounds.iter().map(|r| r.per_second).collect());
+    let cpu = rounds
+        .iter()
+        .map(|r| r.cpu_us)
+        .collect::<Option<Vec<f64>>>()
+        .map_or_else(String::new, |v| {
+            format!(", server CPU {:.0} µs/request", median(v))
+        });
+    println!(
+        "{name}: {rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms{cpu} (rounds: {:.0?} req/s)",
+        median(rounds.iter().map(|r| r.p50_ms).collect()),
+        median(rounds.iter().map(|r| r.p99_ms).collect()),
+        rounds.iter().map(|r| r.per_second).collect::<Vec<_>>(),
+    );
+    rps
+}
