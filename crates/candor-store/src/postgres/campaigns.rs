@@ -94,7 +94,7 @@ fn insert_deliveries(
         "INSERT INTO deliveries (subject_key, idempotency_key, payload, campaign_id, run_id, channel, at, attempts, next_attempt_at, held)
          SELECT s, k, p, $4, $5, $6, $7, 0, $7, $8 FROM unnest($1::bytea[], $2::text[], $3::text[]) WITH ORDINALITY AS u(s, k, p, n)
          ORDER BY n
-         ON CONFLICT (idempotency_key) DO NOTHING",
+         ON CONFLICT (subject_key, idempotency_key) DO NOTHING",
         &[
             &subjects,
             &keys,

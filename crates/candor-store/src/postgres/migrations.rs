@@ -465,4 +465,37 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (experiment_id, metric, arm)
     );
     "#,
+    // 15: keys ready to distribute — every per-subject table's primary key leads with the
+    // subject's key, and no unique constraint leaves it out, so `subject_key` can be the
+    // distribution column of a sharded PostgreSQL (Citus) or the leading key column that a
+    // distributed SQL database shards by (YugabyteDB, CockroachDB), and every per-subject
+    // statement stays on one shard. Lookups by another column keep an index of their own.
+    // A merge is filed under the subject it merged into; the one merged from is indexed so
+    // erasure finds it without a scan. Tables keyed by a one-way hash of the subject
+    // (consent tombstones, the request log) stay keyed by that hash: they must not be
+    // linkable to the key, so they cannot share its shard by design.
+    r#"
+    ALTER TABLE consents DROP CONSTRAINT consents_pkey;
+    ALTER TABLE consents ADD PRIMARY KEY (subject_key, id);
+    DROP INDEX consents_by_subject;
+
+    ALTER TABLE run_outcomes DROP CONSTRAINT run_outcomes_pkey;
+    ALTER TABLE run_outcomes ADD PRIMARY KEY (subject_key, run_id);
+    DROP INDEX run_outcomes_by_subject;
+    CREATE INDEX run_outcomes_by_run ON run_outcomes (run_id, subject_key);
+
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_pkey;
+    ALTER TABLE deliveries ADD PRIMARY KEY (subject_key, id);
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_idempotency_key_key;
+    ALTER TABLE deliveries ADD CONSTRAINT deliveries_idempotency UNIQUE (subject_key, idempotency_key);
+    CREATE INDEX deliveries_by_id ON deliveries (id);
+
+    ALTER TABLE experiment_exposures DROP CONSTRAINT experiment_exposures_pkey;
+    ALTER TABLE experiment_exposures ADD PRIMARY KEY (subject_key, id);
+    DROP INDEX experiment_exposures_by_subject;
+
+    ALTER TABLE merges DROP CONSTRAINT merges_pkey;
+    ALTER TABLE merges ADD PRIMARY KEY (to_key, id);
+    CREATE INDEX merges_by_from ON merges (from_key);
+    "#,
 ];

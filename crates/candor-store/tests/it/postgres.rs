@@ -529,3 +529,88 @@ fn instances_racing_on_one_analytics_budget_never_overspend() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Every table that holds a subject's rows can be sharded by the subject: its primary key
+/// leads with `subject_key` (the column a distributed SQL database shards by), and no unique
+/// constraint leaves it out (Citus refuses one on a distributed table). Read off the catalog
+/// of a freshly migrated schema, so a table added later without such a key fails here.
+#[test]
+fn per_subject_tables_are_keyed_by_the_subject_first() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    drop(db.store(&schema));
+    let mut c = db.admin();
+    // Partitions inherit their parent's keys; the parent is what is checked.
+    let tables: Vec<String> = c
+        .query(
+            "SELECT c.relname FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'subject_key' AND NOT a.attisdropped
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+             ORDER BY c.relname",
+            &[&schema],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        tables.len() >= 18,
+        "expected every per-subject table, found {tables:?}"
+    );
+    let mut wrong = Vec::new();
+    for table in &tables {
+        // Each unique index (the primary key among them) with its key columns in order.
+        let indexes = c
+            .query(
+                "SELECT i.relname, x.indisprimary,
+                        array(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY AS k (attnum, ord)
+                              JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+                              ORDER BY k.ord)
+                 FROM pg_index x
+                 JOIN pg_class i ON i.oid = x.indexrelid
+                 JOIN pg_class t ON t.oid = x.indrelid
+                 JOIN pg_namespace n ON n.oid = t.relnamespace
+                 WHERE n.nspname = $1 AND t.relname = $2 AND x.indisunique",
+                &[&schema, table],
+            )
+            .unwrap();
+        let primary: Vec<Vec<String>> = indexes
+            .iter()
+            .filter(|r| r.get::<_, bool>(1))
+            .map(|r| r.get(2))
+            .collect();
+        match primary.as_slice() {
+            [cols] if cols.first().map(String::as_str) == Some("subject_key") => {}
+            _ => wrong.push(format!("{table}: primary key {primary:?}")),
+        }
+        for r in &indexes {
+            let cols: Vec<String> = r.get(2);
+            if !cols.iter().any(|c| c == "subject_key") {
+                wrong.push(format!(
+                    "{table}: unique index {} on {cols:?}",
+                    r.get::<_, String>(0)
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "not keyed by the subject first: {wrong:#?}"
+    );
+    // The merge log is filed under the subject merged into, and findable by the other.
+    let merges: Vec<String> = c
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'merges' ORDER BY indexname",
+            &[&schema],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        merges.iter().any(|d| d.contains("(to_key, id)"))
+            && merges.iter().any(|d| d.contains("(from_key)")),
+        "{merges:?}"
+    );
+}
