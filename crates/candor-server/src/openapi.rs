@@ -357,6 +357,17 @@ impl Modify for SdkBodies {
     }
 }
 
+/// The document for generating client libraries: the short paths are left out, since a
+/// generated client has the long operations already and the short ones exist only for
+/// Segment's browser library, which builds its own paths.
+pub fn clients_document(config: &Config) -> utoipa::openapi::OpenApi {
+    let mut doc = document(config, None);
+    for (short, _) in SHORT_PATHS {
+        doc.paths.paths.remove(*short);
+    }
+    doc
+}
+
 /// The document as this server answers: the annotations state the default limits, and the
 /// configured ones (`[limits]`, `[subject_rights] token_ttl_seconds_max`) replace them, so a
 /// server with other `[limits]` still tells the truth. Given the policy (the document a server

@@ -108,16 +108,10 @@ from .page_body_stored_event_body_items_item_properties import PageBodyStoredEve
 from .policy_body import PolicyBody
 from .post_identify_data_body import PostIdentifyDataBody
 from .post_identify_json_body import PostIdentifyJsonBody
-from .post_identify_short_data_body import PostIdentifyShortDataBody
-from .post_identify_short_json_body import PostIdentifyShortJsonBody
 from .post_page_data_body import PostPageDataBody
 from .post_page_json_body import PostPageJsonBody
-from .post_page_short_data_body import PostPageShortDataBody
-from .post_page_short_json_body import PostPageShortJsonBody
 from .post_track_data_body import PostTrackDataBody
 from .post_track_json_body import PostTrackJsonBody
-from .post_track_short_data_body import PostTrackShortDataBody
-from .post_track_short_json_body import PostTrackShortJsonBody
 from .preferences_body import PreferencesBody
 from .preview_body import PreviewBody
 from .processing_body import ProcessingBody
@@ -278,16 +272,10 @@ __all__ = (
     "PolicyBody",
     "PostIdentifyDataBody",
     "PostIdentifyJsonBody",
-    "PostIdentifyShortDataBody",
-    "PostIdentifyShortJsonBody",
     "PostPageDataBody",
     "PostPageJsonBody",
-    "PostPageShortDataBody",
-    "PostPageShortJsonBody",
     "PostTrackDataBody",
     "PostTrackJsonBody",
-    "PostTrackShortDataBody",
-    "PostTrackShortJsonBody",
     "PreferencesBody",
     "PreviewBody",
     "ProcessingBody",
