@@ -362,6 +362,36 @@ pub(crate) trait Ingest {
     ) -> StoreResult<Vec<crate::InsertOutcome>>;
 }
 
+/// Time partitions, PostgreSQL's alone: SQLite keeps one table per kind, and every method
+/// here does nothing there. See [`crate::EventStore::prepare_partitions`].
+pub(crate) trait Partitions {
+    /// Creates the partitions the coming months need.
+    fn prepare_partitions_impl(&self, _now: candor_domain::time::Timestamp) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Drops the partitions of events wholly expired at `now`, queueing the profiles their
+    /// events fed; returns how many events went.
+    fn drop_expired_events_impl(&self, _now: candor_domain::time::Timestamp) -> StoreResult<u64> {
+        Ok(0)
+    }
+    /// Drops the partitions of exposure lists wholly served before `before`.
+    fn drop_exposures_before_impl(
+        &self,
+        _before: candor_domain::time::Timestamp,
+    ) -> StoreResult<crate::DeletedExposures> {
+        Ok(crate::DeletedExposures::default())
+    }
+    /// Rebuilds up to `limit` queued profiles; returns how many it took from the queue.
+    fn rebuild_queued_profiles_impl(
+        &self,
+        _limit: u32,
+        _half_life_days: f64,
+        _now: candor_domain::time::Timestamp,
+    ) -> StoreResult<u64> {
+        Ok(0)
+    }
+}
+
 /// What each backend stores or orders its own way in campaigns (run outcomes, insertion
 /// order), reads in bulk (audience pages) or commits with exact caps across writers (runs).
 /// See [`crate::CampaignStore`].
