@@ -9,8 +9,7 @@ use candor_domain::time::Timestamp;
 use candor_domain::profile::Profile;
 
 use super::{
-    Conn, DbResult, Ingest, Partitions, Row, SqlBackend, Value, audit, bad_row, marks, params,
-    profiles,
+    Conn, DbResult, Ingest, Row, SqlBackend, Value, audit, bad_row, marks, params, profiles,
 };
 use crate::{
     CatalogItem, DeletedExposures, DropCount, EventBatch, EventRewrite, EventStore, Exposure,
@@ -212,12 +211,11 @@ fn delete_ids(c: &mut dyn Conn, among: Among<'_>, ids: &[i64]) -> DbResult<u64> 
             Among::Subject(s) => (vec![s.into()], "subject_key = ?1 AND "),
             Among::ExpiredAt(now) => (vec![now.into()], "expires_at <= ?1 AND "),
         };
-        let from = 2;
         values.extend(chunk.iter().map(|id| Value::Int(*id)));
         n += c.execute(
             &format!(
                 "DELETE FROM events WHERE {filter}id IN ({})",
-                marks(from, chunk.len())
+                marks(2, chunk.len())
             ),
             &values,
         )?;
@@ -314,7 +312,7 @@ pub(crate) fn drop_counts(c: &mut dyn Conn, since_day: i64) -> DbResult<Vec<Drop
     )
 }
 
-impl<B: SqlBackend + Ingest + Partitions> EventStore for B {
+impl<B: SqlBackend + Ingest> EventStore for B {
     fn upsert_items(&self, items: &[CatalogItem], now: Timestamp) -> StoreResult<()> {
         self.write_sql(&mut |c| upsert_items(c, items, now))
     }

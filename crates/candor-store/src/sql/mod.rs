@@ -354,8 +354,8 @@ pub(crate) trait ServingReads {
 }
 
 /// Ingestion, each backend's own: SQLite's group commit, PostgreSQL's set-based batch
-/// ([`crate::EventStore::insert_events`]).
-pub(crate) trait Ingest {
+/// ([`crate::EventStore::insert_events`]); with it, where events are kept ([`Partitions`]).
+pub(crate) trait Ingest: Partitions {
     fn commit_ingest_impl(
         &self,
         commit: crate::IngestCommit,
