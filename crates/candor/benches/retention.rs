@@ -50,13 +50,16 @@ fn fill(url: &str, schema: &str, n: i64, partitioned: bool) -> PostgresStore {
         .unwrap();
     let store = PostgresStore::connect(url, Some(schema)).unwrap();
     if partitioned {
-        store.prepare_partitions(at("2031-01-02T00:00:00Z")).unwrap();
+        store
+            .prepare_partitions(at("2031-01-02T00:00:00Z"))
+            .unwrap();
     }
     let feb = at("2031-02-01T00:00:00Z").as_millis();
     let month_ms = at("2031-03-01T00:00:00Z").as_millis() - feb;
     let live = at("2031-03-20T00:00:00Z").as_millis();
     let people = n / EVENTS_PER_PERSON;
-    let profile = "{\"affinities\":{},\"n_views\":0,\"n_adds\":0,\"n_purchases\":0,\"last_seen\":null}";
+    let profile =
+        "{\"affinities\":{},\"n_views\":0,\"n_adds\":0,\"n_purchases\":0,\"last_seen\":null}";
     admin
         .batch_execute(&format!(
             "SET search_path = {schema};

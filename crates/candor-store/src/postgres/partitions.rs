@@ -106,7 +106,9 @@ impl Month {
         }
         let year: i64 = digits[..4].parse().ok()?;
         let month: i64 = digits[4..].parse().ok()?;
-        (1..=12).contains(&month).then_some(Month(year * 12 + month - 1))
+        (1..=12)
+            .contains(&month)
+            .then_some(Month(year * 12 + month - 1))
     }
 }
 
@@ -313,10 +315,7 @@ fn create_month(tx: &mut Transaction<'_>, table: &Partitioned, month: Month) -> 
     ))?;
     let name = month.partition(table);
     let exists: bool = tx
-        .query_one(
-            "SELECT to_regclass(quote_ident($1)) IS NOT NULL",
-            &[&name],
-        )?
+        .query_one("SELECT to_regclass(quote_ident($1)) IS NOT NULL", &[&name])?
         .try_get(0)?;
     if exists {
         return Ok(());
@@ -399,7 +398,13 @@ mod tests {
             Timestamp::from_millis(leap.end_ms()).to_rfc3339(),
             "2024-03-01T00:00:00.000Z"
         );
-        assert_eq!(Month::of(Timestamp::EPOCH).partition(&EVENTS), "events_p197001");
-        assert_eq!(Month::of(Timestamp::from_millis(-1)).partition(&EVENTS), "events_p196912");
+        assert_eq!(
+            Month::of(Timestamp::EPOCH).partition(&EVENTS),
+            "events_p197001"
+        );
+        assert_eq!(
+            Month::of(Timestamp::from_millis(-1)).partition(&EVENTS),
+            "events_p196912"
+        );
     }
 }

@@ -463,8 +463,7 @@ impl<B: SqlBackend + Ingest> EventStore for B {
         limit: u32,
     ) -> StoreResult<DeletedExposures> {
         let dropped = self.drop_exposures_before_impl(before)?;
-        let deleted =
-            self.write_sql(&mut |c| audit::delete_exposures_before(c, before, limit))?;
+        let deleted = self.write_sql(&mut |c| audit::delete_exposures_before(c, before, limit))?;
         Ok(DeletedExposures {
             lists: dropped.lists + deleted.lists,
             exposures: dropped.exposures + deleted.exposures,

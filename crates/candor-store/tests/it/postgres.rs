@@ -560,7 +560,10 @@ fn insert_at(store: &PostgresStore, now: Timestamp, events: Vec<NewEvent>) {
             dedupe_window_ms: 1,
         })
         .unwrap();
-    assert!(out.iter().all(|o| matches!(o, InsertOutcome::Stored { .. })));
+    assert!(
+        out.iter()
+            .all(|o| matches!(o, InsertOutcome::Stored { .. }))
+    );
 }
 
 /// The partitions of `parent` in the test's schema, by name.
@@ -608,7 +611,12 @@ fn rows_by_partition(
         )
         .unwrap()
         .iter()
-        .map(|r| (r.get::<_, String>(0).rsplit('.').next().unwrap().to_owned(), r.get(1)))
+        .map(|r| {
+            (
+                r.get::<_, String>(0).rsplit('.').next().unwrap().to_owned(),
+                r.get(1),
+            )
+        })
         .collect()
 }
 
@@ -663,24 +671,38 @@ fn retention_drops_wholly_expired_partitions_and_rebuilds_their_profiles() {
     );
     assert_eq!(
         rows_by_partition(&mut admin, &schema, &a),
-        [("events_p203102".to_owned(), 1), ("events_p203103".to_owned(), 2)]
+        [
+            ("events_p203102".to_owned(), 1),
+            ("events_p203103".to_owned(), 2)
+        ]
     );
     assert_ne!(store.profile(&a).unwrap(), store.profile(&b).unwrap());
     assert!(store.profile(&c).unwrap().is_some());
 
     let now = in_2031(3, 10);
     let (deleted, rebuilt) = retention(&store, now);
-    assert_eq!(deleted, 3, "two rows of February dropped, one of March deleted");
+    assert_eq!(
+        deleted, 3,
+        "two rows of February dropped, one of March deleted"
+    );
     assert_eq!(rebuilt, 2, "A and C queued");
     assert!(!partitions(&mut admin, &schema, "events").contains(&"events_p203102".to_owned()));
-    assert!(!table_exists(&mut admin, &schema, "events_p203102"), "dropped, not detached");
+    assert!(
+        !table_exists(&mut admin, &schema, "events_p203102"),
+        "dropped, not detached"
+    );
     assert!(partitions(&mut admin, &schema, "events").contains(&"events_p203103".to_owned()));
     assert_eq!(
         rows_by_partition(&mut admin, &schema, &a),
         [("events_p203103".to_owned(), 1)],
         "the live row of the partly expired month stays"
     );
-    let kept: Vec<i64> = store.all_events(&a).unwrap().iter().map(|e| e.expires_at.as_millis()).collect();
+    let kept: Vec<i64> = store
+        .all_events(&a)
+        .unwrap()
+        .iter()
+        .map(|e| e.expires_at.as_millis())
+        .collect();
     assert_eq!(kept, [in_2031(3, 20).as_millis()]);
     assert_eq!(
         store.profile(&a).unwrap(),
@@ -688,15 +710,25 @@ fn retention_drops_wholly_expired_partitions_and_rebuilds_their_profiles() {
         "A's profile holds nothing of its dropped and deleted events"
     );
     assert!(
-        store.profile(&c).unwrap().is_none_or(|p| p == Default::default()),
+        store
+            .profile(&c)
+            .unwrap()
+            .is_none_or(|p| p == Default::default()),
         "C had only dropped events"
     );
     let queued: i64 = admin
-        .query_one(&format!("SELECT count(*) FROM \"{schema}\".profile_rebuilds"), &[])
+        .query_one(
+            &format!("SELECT count(*) FROM \"{schema}\".profile_rebuilds"),
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(queued, 0);
-    assert_eq!(retention(&store, now), (0, 0), "a second pass finds nothing");
+    assert_eq!(
+        retention(&store, now),
+        (0, 0),
+        "a second pass finds nothing"
+    );
 }
 
 #[test]
@@ -761,11 +793,25 @@ fn erasure_and_export_reach_every_partition() {
     );
     let exported = store.all_events(&s).unwrap();
     assert_eq!(exported.len(), 4, "export reads every partition");
-    assert!(exported.windows(2).all(|w| w[0].id < w[1].id), "in id order");
+    assert!(
+        exported.windows(2).all(|w| w[0].id < w[1].id),
+        "in id order"
+    );
     assert_eq!(store.subject_footprint(&s).unwrap()["events"], 4);
-    let page = store.events(&s, candor_store::PageRequest { after: None, limit: 2 }).unwrap();
+    let page = store
+        .events(
+            &s,
+            candor_store::PageRequest {
+                after: None,
+                limit: 2,
+            },
+        )
+        .unwrap();
     assert_eq!(page.items.len(), 2);
-    assert_eq!(page.items[0].expires_at, far, "newest first across partitions");
+    assert_eq!(
+        page.items[0].expires_at, far,
+        "newest first across partitions"
+    );
 
     let counts = store
         .erase_subject(&s, &candor_store::ErasurePlan { tombstone: None })
@@ -787,7 +833,10 @@ fn a_month_created_later_takes_its_rows_from_the_default_partition() {
     // 2033-06 is beyond the 25 months ahead of January 2031.
     let late = Timestamp::parse_rfc3339("2033-06-15T00:00:00Z").unwrap();
     insert_at(&stores[0], start, vec![expiring(s, 1, "Running", late)]);
-    assert_eq!(rows_by_partition(&mut admin, &schema, &s), [("events_default".to_owned(), 1)]);
+    assert_eq!(
+        rows_by_partition(&mut admin, &schema, &s),
+        [("events_default".to_owned(), 1)]
+    );
     // Two instances prepare the months of a later start at once: each month is made once.
     let later = in_2031(12, 1);
     std::thread::scope(|scope| {
@@ -795,7 +844,10 @@ fn a_month_created_later_takes_its_rows_from_the_default_partition() {
             scope.spawn(move || store.prepare_partitions(later).unwrap());
         }
     });
-    assert_eq!(rows_by_partition(&mut admin, &schema, &s), [("events_p203306".to_owned(), 1)]);
+    assert_eq!(
+        rows_by_partition(&mut admin, &schema, &s),
+        [("events_p203306".to_owned(), 1)]
+    );
     let names = partitions(&mut admin, &schema, "events");
     assert!(names.contains(&"events_p203312".to_owned()), "{names:?}");
     assert!(names.contains(&"events_default".to_owned()));
@@ -814,9 +866,13 @@ fn migrating_an_unpartitioned_database_keeps_its_rows() {
         .unwrap()
         .as_millis() as i64;
     // Rows as version 14 stored them: long expired, live this year, far ahead.
-    for (i, expires_at) in [1_000_i64, now_ms + 86_400_000, now_ms + 20 * 365 * 86_400_000]
-        .into_iter()
-        .enumerate()
+    for (i, expires_at) in [
+        1_000_i64,
+        now_ms + 86_400_000,
+        now_ms + 20 * 365 * 86_400_000,
+    ]
+    .into_iter()
+    .enumerate()
     {
         admin
             .execute(
@@ -842,7 +898,13 @@ fn migrating_an_unpartitioned_database_keeps_its_rows() {
     let store = db.store(&schema);
     let events = store.all_events(&s).unwrap();
     assert_eq!(events.len(), 3);
-    assert_eq!(events.iter().map(|e| e.occurred_at.as_millis()).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.occurred_at.as_millis())
+            .collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
     assert_eq!(store.exposures_for_subject(&s).unwrap().len(), 1);
     let by_partition = rows_by_partition(&mut admin, &schema, &s);
     // The long expired row and the one 20 years ahead are outside the months created; the
