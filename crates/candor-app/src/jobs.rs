@@ -18,6 +18,9 @@ const EXPIRED_CHUNK_LEN: u32 = 5_000;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetentionReport {
     pub expired_deleted: u64,
+    /// Profiles rebuilt because partitions of expired events they drew on were dropped
+    /// (PostgreSQL; SQLite rebuilds as it deletes and counts none here).
+    pub profiles_rebuilt: u64,
     pub subjects_checked: u64,
     /// Events that no longer serve any granted purpose (withdrawal), deleted.
     pub unconsented_deleted: u64,
@@ -42,10 +45,22 @@ pub fn retention_run_once(
     now: Timestamp,
 ) -> StoreResult<RetentionReport> {
     let mut report = RetentionReport::default();
+    // The months ahead exist before they are needed, on every instance that runs retention.
+    store.prepare_partitions(now)?;
     loop {
         let n = store.delete_expired(now, EXPIRED_CHUNK_LEN, half_life_days, DEDUPE_WINDOW_MS)?;
         report.expired_deleted += n;
         if n < u64::from(EXPIRED_CHUNK_LEN) {
+            break;
+        }
+    }
+    // Dropping a partition queues the profiles its events fed instead of rebuilding them all
+    // in the drop, which would make the drop as slow as the month is large; they are rebuilt
+    // here, a page of subjects per transaction.
+    loop {
+        let n = store.rebuild_queued_profiles(SUBJECTS_PAGE_LEN, half_life_days, now)?;
+        report.profiles_rebuilt += n;
+        if n < u64::from(SUBJECTS_PAGE_LEN) {
             break;
         }
     }

@@ -352,14 +352,35 @@ pub trait EventStore {
         now: Timestamp,
     ) -> StoreResult<()>;
 
-    /// Deletes events past their expiry (at most `limit`), rebuilds the affected profiles and
-    /// forgets message ids older than the dedupe window. Returns the number of events deleted.
+    /// Deletes events past their expiry, rebuilds the affected profiles and forgets message
+    /// ids older than the dedupe window. Returns the number of events deleted.
+    ///
+    /// On PostgreSQL every month partition wholly expired at `now` is dropped first, whatever
+    /// its size; the profiles its events fed are queued for [`EventStore::rebuild_queued_profiles`]
+    /// rather than rebuilt in the drop. Then at most `limit` events are deleted one by one from
+    /// what expired in the months still partly live. SQLite deletes at most `limit` events.
     fn delete_expired(
         &self,
         now: Timestamp,
         limit: u32,
         half_life_days: f64,
         dedupe_window_ms: i64,
+    ) -> StoreResult<u64>;
+
+    /// Makes sure the storage for the coming months exists: on PostgreSQL, the month
+    /// partitions of events and exposure lists (created at every start too); nothing on SQLite.
+    /// Safe to call from several instances at once.
+    fn prepare_partitions(&self, now: Timestamp) -> StoreResult<()>;
+
+    /// Rebuilds up to `limit` of the profiles [`EventStore::delete_expired`] queued when it
+    /// dropped a partition (PostgreSQL), so no profile keeps the contribution of dropped
+    /// events. Returns how many subjects it took from the queue: fewer than `limit` once the
+    /// queue is empty. Always 0 on SQLite, which rebuilds as it deletes.
+    fn rebuild_queued_profiles(
+        &self,
+        limit: u32,
+        half_life_days: f64,
+        now: Timestamp,
     ) -> StoreResult<u64>;
 
     /// Moves events from one subject to another (identify), recording the merge.

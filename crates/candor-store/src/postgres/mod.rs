@@ -18,6 +18,7 @@ mod conn;
 mod events;
 mod ledger;
 mod migrations;
+mod partitions;
 mod pool;
 mod tls;
 
@@ -228,6 +229,26 @@ impl PostgresStore {
     /// migrations. With `schema`, Candor's tables live in that schema (created if missing)
     /// instead of the connection's default search path.
     pub fn connect(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
+        let store = Self::open(url, schema, migrations::MIGRATIONS.len())?;
+        // The months ahead exist before the first event is written; the retention job keeps
+        // them ahead while the process runs. The store has no clock of its own but this.
+        store.prepare_partitions_pg(candor_domain::time::Timestamp::from_millis(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        ))?;
+        Ok(store)
+    }
+
+    /// Migrates the schema up to `version` only and returns nothing usable as a store: for
+    /// tests of a schema upgrade, which write rows the way an older Candor left them and then
+    /// [`PostgresStore::connect`].
+    #[doc(hidden)]
+    pub fn migrate_only_to(url: &str, schema: Option<&str>, version: usize) -> StoreResult<()> {
+        Self::open(url, schema, version.min(migrations::MIGRATIONS.len())).map(drop)
+    }
+
+    fn open(url: &str, schema: Option<&str>, version: usize) -> StoreResult<PostgresStore> {
         let target = target(url)?;
         let schema = schema.map(valid_schema).transpose()?.map(str::to_owned);
         let mut setup = String::from("SET synchronous_commit = on;");
@@ -239,7 +260,7 @@ impl PostgresStore {
             schema,
             keyring: crate::wrap::Keyring::default(),
         };
-        store.migrate()?;
+        store.migrate(version)?;
         Ok(store)
     }
 
@@ -248,7 +269,8 @@ impl PostgresStore {
         self.schema.as_deref()
     }
 
-    fn migrate(&self) -> StoreResult<()> {
+    /// Applies the migrations up to `version` (all of them but in upgrade tests).
+    fn migrate(&self, version: usize) -> StoreResult<()> {
         let schema = self.schema.clone();
         let applied = self.write(|tx| {
             // Take the lock before anything else, including creating the schema: two instances
@@ -280,7 +302,12 @@ impl PostgresStore {
                 )));
             }
             let mut applied = Vec::new();
-            for (i, sql) in migrations::MIGRATIONS.iter().enumerate().skip(current) {
+            for (i, sql) in migrations::MIGRATIONS
+                .iter()
+                .enumerate()
+                .take(version)
+                .skip(current)
+            {
                 let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
                 tx.batch_execute(sql)?;
                 tx.execute(

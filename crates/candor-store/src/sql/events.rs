@@ -194,20 +194,28 @@ fn narrow(
     Ok(())
 }
 
-/// Deletes events by id (of one subject, when `subject` is set); returns how many.
-fn delete_ids(c: &mut dyn Conn, subject: Option<&SubjectKey>, ids: &[i64]) -> DbResult<u64> {
+/// Which events [`delete_ids`] may delete besides their ids: one subject's, or expired ones.
+/// Either condition also lets PostgreSQL reach the rows through the primary key or skip the
+/// partitions that cannot hold them, rather than probing every partition's id index.
+#[derive(Clone, Copy)]
+enum Among<'a> {
+    Subject(&'a SubjectKey),
+    ExpiredAt(Timestamp),
+}
+
+/// Deletes events by id among `among`; returns how many.
+fn delete_ids(c: &mut dyn Conn, among: Among<'_>, ids: &[i64]) -> DbResult<u64> {
     let mut n = 0;
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        let mut values: Vec<Value<'_>> = subject.map(Value::from).into_iter().collect();
-        let (filter, from) = match subject {
-            Some(_) => ("subject_key = ?1 AND ", 2),
-            None => ("", 1),
+        let (mut values, filter): (Vec<Value<'_>>, _) = match among {
+            Among::Subject(s) => (vec![s.into()], "subject_key = ?1 AND "),
+            Among::ExpiredAt(now) => (vec![now.into()], "expires_at <= ?1 AND "),
         };
         values.extend(chunk.iter().map(|id| Value::Int(*id)));
         n += c.execute(
             &format!(
                 "DELETE FROM events WHERE {filter}id IN ({})",
-                marks(from, chunk.len())
+                marks(2, chunk.len())
             ),
             &values,
         )?;
@@ -224,13 +232,15 @@ pub(crate) fn rewrite(
     half_life_days: f64,
     now: Timestamp,
 ) -> DbResult<()> {
-    delete_ids(c, Some(subject), delete)?;
+    delete_ids(c, Among::Subject(subject), delete)?;
     narrow(c, subject, subject, narrowed)?;
     profiles::rebuild(c, vec![*subject], half_life_days, now)
 }
 
 /// Deletes up to `limit` expired events, rebuilds the profiles they fed and forgets message
-/// ids older than the dedupe window. Returns how many events it deleted.
+/// ids older than the dedupe window. Returns how many events it deleted. On PostgreSQL this
+/// runs after the wholly expired partitions are dropped: what it finds is the expired part of
+/// the month under way (and of the DEFAULT partition).
 pub(crate) fn delete_expired(
     c: &mut dyn Conn,
     now: Timestamp,
@@ -247,7 +257,7 @@ pub(crate) fn delete_expired(
         |r| Ok((r.i64(0)?, r.blob(1)?)),
     )?;
     let ids: Vec<i64> = victims.iter().map(|(id, _)| *id).collect();
-    let n = delete_ids(c, None, &ids)?;
+    let n = delete_ids(c, Among::ExpiredAt(now), &ids)?;
     let subjects = victims
         .iter()
         .filter_map(|(_, k)| <[u8; 32]>::try_from(k.as_slice()).ok())
@@ -365,7 +375,23 @@ impl<B: SqlBackend + Ingest> EventStore for B {
         half_life_days: f64,
         dedupe_window_ms: i64,
     ) -> StoreResult<u64> {
-        self.write_sql(&mut |c| delete_expired(c, now, limit, half_life_days, dedupe_window_ms))
+        let dropped = self.drop_expired_events_impl(now)?;
+        let deleted = self
+            .write_sql(&mut |c| delete_expired(c, now, limit, half_life_days, dedupe_window_ms))?;
+        Ok(dropped + deleted)
+    }
+
+    fn prepare_partitions(&self, now: Timestamp) -> StoreResult<()> {
+        self.prepare_partitions_impl(now)
+    }
+
+    fn rebuild_queued_profiles(
+        &self,
+        limit: u32,
+        half_life_days: f64,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        self.rebuild_queued_profiles_impl(limit, half_life_days, now)
     }
 
     fn merge_events(
@@ -436,6 +462,11 @@ impl<B: SqlBackend + Ingest> EventStore for B {
         before: Timestamp,
         limit: u32,
     ) -> StoreResult<DeletedExposures> {
-        self.write_sql(&mut |c| audit::delete_exposures_before(c, before, limit))
+        let dropped = self.drop_exposures_before_impl(before)?;
+        let deleted = self.write_sql(&mut |c| audit::delete_exposures_before(c, before, limit))?;
+        Ok(DeletedExposures {
+            lists: dropped.lists + deleted.lists,
+            exposures: dropped.exposures + deleted.exposures,
+        })
     }
 }

@@ -354,12 +354,42 @@ pub(crate) trait ServingReads {
 }
 
 /// Ingestion, each backend's own: SQLite's group commit, PostgreSQL's set-based batch
-/// ([`crate::EventStore::insert_events`]).
-pub(crate) trait Ingest {
+/// ([`crate::EventStore::insert_events`]); with it, where events are kept ([`Partitions`]).
+pub(crate) trait Ingest: Partitions {
     fn commit_ingest_impl(
         &self,
         commit: crate::IngestCommit,
     ) -> StoreResult<Vec<crate::InsertOutcome>>;
+}
+
+/// Time partitions, PostgreSQL's alone: SQLite keeps one table per kind, and every method
+/// here does nothing there. See [`crate::EventStore::prepare_partitions`].
+pub(crate) trait Partitions {
+    /// Creates the partitions the coming months need.
+    fn prepare_partitions_impl(&self, _now: candor_domain::time::Timestamp) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Drops the partitions of events wholly expired at `now`, queueing the profiles their
+    /// events fed; returns how many events went.
+    fn drop_expired_events_impl(&self, _now: candor_domain::time::Timestamp) -> StoreResult<u64> {
+        Ok(0)
+    }
+    /// Drops the partitions of exposure lists wholly served before `before`.
+    fn drop_exposures_before_impl(
+        &self,
+        _before: candor_domain::time::Timestamp,
+    ) -> StoreResult<crate::DeletedExposures> {
+        Ok(crate::DeletedExposures::default())
+    }
+    /// Rebuilds up to `limit` queued profiles; returns how many it took from the queue.
+    fn rebuild_queued_profiles_impl(
+        &self,
+        _limit: u32,
+        _half_life_days: f64,
+        _now: candor_domain::time::Timestamp,
+    ) -> StoreResult<u64> {
+        Ok(0)
+    }
 }
 
 /// What each backend stores or orders its own way in campaigns (run outcomes, insertion

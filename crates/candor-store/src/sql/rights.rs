@@ -89,6 +89,15 @@ pub(crate) fn erase(
             counts.insert((*kind).to_owned(), n);
         }
     }
+    if c.dialect() == super::Dialect::Postgres {
+        // A profile queued for rebuilding after a partition drop: the queue holds only the
+        // key (and `rebuild_queued_profiles` makes no profile for a subject without one), but
+        // nothing keyed by the person outlives their erasure.
+        c.execute(
+            "DELETE FROM profile_rebuilds WHERE subject_key = ?1",
+            params![key],
+        )?;
+    }
     // Only the first pass records counts: a resumed erasure finds nothing left to count.
     c.execute(
         "UPDATE erasure_intents SET counts = ?2 WHERE subject_key = ?1 AND counts IS NULL",

@@ -31,6 +31,9 @@ pub(super) struct Pending {
 #[derive(Default)]
 pub(super) struct CommitQueue(Mutex<Vec<Pending>>);
 
+/// One table per kind: retention deletes rows, nothing is partitioned or queued.
+impl crate::sql::Partitions for SqliteStore {}
+
 impl Ingest for SqliteStore {
     fn commit_ingest_impl(&self, commit: IngestCommit) -> StoreResult<Vec<InsertOutcome>> {
         commit_ingest(self, commit)

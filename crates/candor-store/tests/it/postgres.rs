@@ -614,3 +614,408 @@ fn per_subject_tables_are_keyed_by_the_subject_first() {
         "{merges:?}"
     );
 }
+// Time partitions (migration 15). Times are fixed in 2031, after any real clock these tests
+// run under, so the months the store creates at start never hold them: each test prepares
+// the months it writes into, as the retention job does.
+
+/// An instant in 2031: `month` 1-12, `day` 1-28, at noon UTC.
+fn in_2031(month: u32, day: u32) -> Timestamp {
+    Timestamp::parse_rfc3339(&format!("2031-{month:02}-{day:02}T12:00:00Z")).unwrap()
+}
+
+/// An event of `subject` that happened on Jan 2, 2031 (category `category`), expiring at
+/// `expires_at`.
+fn expiring(subject: SubjectKey, msg: u16, category: &str, expires_at: Timestamp) -> NewEvent {
+    NewEvent {
+        properties: format!("{{\"category\":\"{category}\"}}"),
+        occurred_at: in_2031(1, 2).plus_millis(i64::from(msg)),
+        expires_at,
+        ..viewed(subject, msg)
+    }
+}
+
+fn insert_at(store: &PostgresStore, now: Timestamp, events: Vec<NewEvent>) {
+    let out = store
+        .insert_events(EventBatch {
+            events,
+            drops: vec![],
+            now: Some(now),
+            half_life_days: 30.0,
+            dedupe_window_ms: 1,
+        })
+        .unwrap();
+    assert!(
+        out.iter()
+            .all(|o| matches!(o, InsertOutcome::Stored { .. }))
+    );
+}
+
+/// The partitions of `parent` in the test's schema, by name.
+fn partitions(admin: &mut postgres::Client, schema: &str, parent: &str) -> Vec<String> {
+    let mut names: Vec<String> = admin
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace
+             WHERE n.nspname = $1 AND p.relname = $2",
+            &[&schema, &parent],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    names.sort();
+    names
+}
+
+fn table_exists(admin: &mut postgres::Client, schema: &str, table: &str) -> bool {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relname = $2",
+            &[&schema, &table],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+}
+
+/// Rows of `subject` in each partition of `events` holding any.
+fn rows_by_partition(
+    admin: &mut postgres::Client,
+    schema: &str,
+    subject: &SubjectKey,
+) -> Vec<(String, i64)> {
+    admin
+        .query(
+            &format!(
+                "SELECT tableoid::regclass::text, count(*) FROM \"{schema}\".events
+                 WHERE subject_key = $1 GROUP BY 1 ORDER BY 1"
+            ),
+            &[&subject.as_bytes().as_slice()],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, String>(0).rsplit('.').next().unwrap().to_owned(),
+                r.get(1),
+            )
+        })
+        .collect()
+}
+
+/// One retention pass as the job runs it: drop and delete, then the queued profiles.
+fn retention(store: &PostgresStore, now: Timestamp) -> (u64, u64) {
+    store.prepare_partitions(now).unwrap();
+    let mut deleted = 0;
+    loop {
+        let n = store.delete_expired(now, 100, 30.0, 1).unwrap();
+        deleted += n;
+        if n < 100 {
+            break;
+        }
+    }
+    let mut rebuilt = 0;
+    loop {
+        let n = store.rebuild_queued_profiles(2, 30.0, now).unwrap();
+        rebuilt += n;
+        if n < 2 {
+            break;
+        }
+    }
+    (deleted, rebuilt)
+}
+
+#[test]
+fn retention_drops_wholly_expired_partitions_and_rebuilds_their_profiles() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let store = db.store(&schema);
+    let mut admin = db.admin();
+    let start = in_2031(1, 2);
+    store.prepare_partitions(start).unwrap();
+    let (a, b, c) = (subject(1), subject(2), subject(3));
+    insert_at(
+        &store,
+        start,
+        vec![
+            // February: wholly expired by March 10.
+            expiring(a, 1, "Hiking", in_2031(2, 10)),
+            expiring(c, 2, "Hiking", in_2031(2, 20)),
+            // March: one expired by March 10, one live.
+            expiring(a, 3, "Running", in_2031(3, 5)),
+            expiring(a, 4, "Running", in_2031(3, 20)),
+            // B has what A keeps, at the same instant, and nothing else: A's profile must
+            // end equal to B's.
+            NewEvent {
+                occurred_at: in_2031(1, 2).plus_millis(4),
+                ..expiring(b, 5, "Running", in_2031(3, 20))
+            },
+        ],
+    );
+    assert_eq!(
+        rows_by_partition(&mut admin, &schema, &a),
+        [
+            ("events_p203102".to_owned(), 1),
+            ("events_p203103".to_owned(), 2)
+        ]
+    );
+    assert_ne!(store.profile(&a).unwrap(), store.profile(&b).unwrap());
+    assert!(store.profile(&c).unwrap().is_some());
+
+    let now = in_2031(3, 10);
+    let (deleted, rebuilt) = retention(&store, now);
+    assert_eq!(
+        deleted, 3,
+        "two rows of February dropped, one of March deleted"
+    );
+    assert_eq!(rebuilt, 2, "A and C queued");
+    assert!(!partitions(&mut admin, &schema, "events").contains(&"events_p203102".to_owned()));
+    assert!(
+        !table_exists(&mut admin, &schema, "events_p203102"),
+        "dropped, not detached"
+    );
+    assert!(partitions(&mut admin, &schema, "events").contains(&"events_p203103".to_owned()));
+    assert_eq!(
+        rows_by_partition(&mut admin, &schema, &a),
+        [("events_p203103".to_owned(), 1)],
+        "the live row of the partly expired month stays"
+    );
+    let kept: Vec<i64> = store
+        .all_events(&a)
+        .unwrap()
+        .iter()
+        .map(|e| e.expires_at.as_millis())
+        .collect();
+    assert_eq!(kept, [in_2031(3, 20).as_millis()]);
+    assert_eq!(
+        store.profile(&a).unwrap(),
+        store.profile(&b).unwrap(),
+        "A's profile holds nothing of its dropped and deleted events"
+    );
+    assert!(
+        store
+            .profile(&c)
+            .unwrap()
+            .is_none_or(|p| p == Default::default()),
+        "C had only dropped events"
+    );
+    let queued: i64 = admin
+        .query_one(
+            &format!("SELECT count(*) FROM \"{schema}\".profile_rebuilds"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 0);
+    assert_eq!(
+        retention(&store, now),
+        (0, 0),
+        "a second pass finds nothing"
+    );
+}
+
+#[test]
+fn retention_drops_wholly_old_partitions_of_exposures() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let store = db.store(&schema);
+    let mut admin = db.admin();
+    store.prepare_partitions(in_2031(1, 2)).unwrap();
+    let list = |day_month: (u32, u32), n: u32| -> Vec<candor_store::Exposure> {
+        (1..=n)
+            .map(|rank| candor_store::Exposure {
+                subject: subject(1),
+                slot: "home".into(),
+                item_id: format!("i{rank}"),
+                rank,
+                at: in_2031(day_month.1, day_month.0),
+                personalized: true,
+                provider: "shop".into(),
+            })
+            .collect()
+    };
+    store.record_exposures(&list((5, 1), 3)).unwrap();
+    store.record_exposures(&list((20, 1), 2)).unwrap();
+    store.record_exposures(&list((5, 2), 4)).unwrap();
+    store.record_exposures(&list((20, 2), 1)).unwrap();
+    let deleted = store.delete_exposures_before(in_2031(2, 10), 100).unwrap();
+    assert_eq!((deleted.lists, deleted.exposures), (3, 9));
+    assert!(!table_exists(&mut admin, &schema, "exposure_lists_p203101"));
+    let left = store.exposures_for_subject(&subject(1)).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].at, in_2031(2, 20));
+}
+
+#[test]
+fn erasure_and_export_reach_every_partition() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let store = db.store(&schema);
+    let mut admin = db.admin();
+    let start = in_2031(1, 2);
+    store.prepare_partitions(start).unwrap();
+    let s = subject(7);
+    let expiries = [in_2031(2, 1), in_2031(5, 1), in_2031(9, 1)];
+    // One event far beyond the months created: the DEFAULT partition takes it.
+    let far = Timestamp::parse_rfc3339("2040-01-01T00:00:00Z").unwrap();
+    let mut events: Vec<NewEvent> = expiries
+        .iter()
+        .enumerate()
+        .map(|(i, x)| expiring(s, i as u16, "Running", *x))
+        .collect();
+    events.push(expiring(s, 9, "Running", far));
+    insert_at(&store, start, events);
+    assert_eq!(
+        rows_by_partition(&mut admin, &schema, &s),
+        [
+            ("events_default".to_owned(), 1),
+            ("events_p203102".to_owned(), 1),
+            ("events_p203105".to_owned(), 1),
+            ("events_p203109".to_owned(), 1),
+        ]
+    );
+    let exported = store.all_events(&s).unwrap();
+    assert_eq!(exported.len(), 4, "export reads every partition");
+    assert!(
+        exported.windows(2).all(|w| w[0].id < w[1].id),
+        "in id order"
+    );
+    assert_eq!(store.subject_footprint(&s).unwrap()["events"], 4);
+    let page = store
+        .events(
+            &s,
+            candor_store::PageRequest {
+                after: None,
+                limit: 2,
+            },
+        )
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(
+        page.items[0].expires_at, far,
+        "newest first across partitions"
+    );
+
+    let counts = store
+        .erase_subject(&s, &candor_store::ErasurePlan { tombstone: None })
+        .unwrap();
+    assert_eq!(counts["events"], 4);
+    assert!(rows_by_partition(&mut admin, &schema, &s).is_empty());
+    assert!(store.subject_footprint(&s).unwrap().is_empty());
+}
+
+#[test]
+fn a_month_created_later_takes_its_rows_from_the_default_partition() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let stores = [db.store(&schema), db.store(&schema)];
+    let mut admin = db.admin();
+    let start = in_2031(1, 2);
+    stores[0].prepare_partitions(start).unwrap();
+    let s = subject(8);
+    // 2033-06 is beyond the 25 months ahead of January 2031.
+    let late = Timestamp::parse_rfc3339("2033-06-15T00:00:00Z").unwrap();
+    insert_at(&stores[0], start, vec![expiring(s, 1, "Running", late)]);
+    assert_eq!(
+        rows_by_partition(&mut admin, &schema, &s),
+        [("events_default".to_owned(), 1)]
+    );
+    // Two instances prepare the months of a later start at once: each month is made once.
+    let later = in_2031(12, 1);
+    std::thread::scope(|scope| {
+        for store in &stores {
+            scope.spawn(move || store.prepare_partitions(later).unwrap());
+        }
+    });
+    assert_eq!(
+        rows_by_partition(&mut admin, &schema, &s),
+        [("events_p203306".to_owned(), 1)]
+    );
+    let names = partitions(&mut admin, &schema, "events");
+    assert!(names.contains(&"events_p203312".to_owned()), "{names:?}");
+    assert!(names.contains(&"events_default".to_owned()));
+    assert_eq!(stores[1].all_events(&s).unwrap()[0].expires_at, late);
+}
+
+#[test]
+fn migrating_an_unpartitioned_database_keeps_its_rows() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    PostgresStore::migrate_only_to(&db.url, Some(&schema), 14).unwrap();
+    let mut admin = db.admin();
+    let s = subject(9);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Rows as version 14 stored them: long expired, live this year, far ahead.
+    for (i, expires_at) in [
+        1_000_i64,
+        now_ms + 86_400_000,
+        now_ms + 20 * 365 * 86_400_000,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        admin
+            .execute(
+                &format!(
+                    "INSERT INTO \"{schema}\".events (subject_key, event_type, item_id, properties,
+                        purposes, occurred_at, received_at, expires_at, session_only, interaction)
+                     VALUES ($1, 'Product Viewed', NULL, '{{}}', 'personalization', $2, $2, $3,
+                        FALSE, 'view')"
+                ),
+                &[&s.as_bytes().as_slice(), &(i as i64), &expires_at],
+            )
+            .unwrap();
+    }
+    admin
+        .execute(
+            &format!(
+                "INSERT INTO \"{schema}\".exposure_lists (subject_key, slot, at, personalized, items, n_items)
+                 VALUES ($1, 'home', $2, TRUE, '[[1,\"i1\",\"shop\"]]', 1)"
+            ),
+            &[&s.as_bytes().as_slice(), &now_ms],
+        )
+        .unwrap();
+    let store = db.store(&schema);
+    let events = store.all_events(&s).unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.occurred_at.as_millis())
+            .collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert_eq!(store.exposures_for_subject(&s).unwrap().len(), 1);
+    let by_partition = rows_by_partition(&mut admin, &schema, &s);
+    // The long expired row and the one 20 years ahead are outside the months created; the
+    // one of tomorrow is in its month.
+    assert_eq!(by_partition.len(), 2, "{by_partition:?}");
+    assert_eq!(by_partition[0], ("events_default".to_owned(), 2));
+    assert!(by_partition[1].0.starts_with("events_p") && by_partition[1].1 == 1);
+    // New ids follow the old ones.
+    insert_at(
+        &store,
+        Timestamp::from_millis(now_ms),
+        vec![NewEvent {
+            expires_at: Timestamp::from_millis(now_ms + 86_400_000),
+            ..viewed(s, 1)
+        }],
+    );
+    let events = store.all_events(&s).unwrap();
+    assert!(events[3].id > events[2].id);
+    let pk: String = admin
+        .query_one(
+            &format!(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint
+                 WHERE conrelid = '\"{schema}\".events'::regclass AND contype = 'p'"
+            ),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(pk, "PRIMARY KEY (subject_key, id, expires_at)");
+}

@@ -32,6 +32,10 @@ pub fn run(cmd: RetentionCommand) -> anyhow::Result<ExitCode> {
         report.expired_deleted
     );
     println!(
+        "profiles rebuilt after a drop:     {}",
+        report.profiles_rebuilt
+    );
+    println!(
         "events without a granted purpose:  {} deleted",
         report.unconsented_deleted
     );

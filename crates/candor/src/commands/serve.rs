@@ -169,6 +169,7 @@ async fn retention_loop(state: AppState) {
         match pass {
             Ok(Ok(r))
                 if r.expired_deleted
+                    + r.profiles_rebuilt
                     + r.unconsented_deleted
                     + r.narrowed
                     + r.exposures_deleted
@@ -177,6 +178,7 @@ async fn retention_loop(state: AppState) {
             {
                 tracing::info!(
                     expired = r.expired_deleted,
+                    profiles_rebuilt = r.profiles_rebuilt,
                     unconsented = r.unconsented_deleted,
                     narrowed = r.narrowed,
                     exposures = r.exposures_deleted,
