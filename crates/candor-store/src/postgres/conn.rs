@@ -10,19 +10,68 @@ use postgres::{GenericClient, Statement};
 
 use crate::sql::{Conn, DbError, DbResult, Dialect, Lock, Row, Value};
 
-/// A client or a transaction, with the statements it prepared: a statement run in a loop
-/// is parsed once.
+/// Most statements one connection keeps prepared. Nearly every query text is fixed, but a few
+/// are built with one placeholder per value (`IN (?1, …, ?n)`), so the set is not closed; when
+/// the cache is full it starts over, which costs one extra round trip per statement once.
+const STATEMENTS_LEN_MAX: usize = 256;
+
+/// The statements a pooled connection prepared, kept for the connection's life: PostgreSQL
+/// keeps a prepared statement for the session, whatever becomes of the transaction it was
+/// prepared in, so a statement run once per batch is parsed once per connection, and each
+/// later run is one round trip (bind and execute) instead of two (parse, then bind and
+/// execute).
+#[derive(Default)]
+pub(crate) struct Statements {
+    by_sql: HashMap<String, Statement>,
+}
+
+impl Statements {
+    /// The prepared statement for `sql` (`?n` placeholders become `$n`), preparing it on
+    /// first use.
+    fn get(&mut self, client: &mut impl GenericClient, sql: &str) -> DbResult<Statement> {
+        if let Some(stmt) = self.by_sql.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = client.prepare(&dialect(sql))?;
+        if self.by_sql.len() >= STATEMENTS_LEN_MAX {
+            // Dropping a statement closes it on the server.
+            self.by_sql.clear();
+        }
+        self.by_sql.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+/// A client or a transaction, with the statements its pooled connection prepared.
 pub(crate) struct PgConn<'c, C: GenericClient> {
     client: &'c mut C,
-    statements: HashMap<String, Statement>,
+    statements: &'c mut Statements,
 }
 
 impl<'c, C: GenericClient> PgConn<'c, C> {
-    pub(crate) fn new(client: &'c mut C) -> Self {
-        PgConn {
-            client,
-            statements: HashMap::new(),
-        }
+    pub(crate) fn new(client: &'c mut C, statements: &'c mut Statements) -> Self {
+        PgConn { client, statements }
+    }
+
+    /// Runs a statement written for PostgreSQL (`$n` placeholders, typed parameters such as
+    /// arrays) through the cache; returns its rows.
+    pub(crate) fn pg_query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> DbResult<Vec<postgres::Row>> {
+        let stmt = self.statements.get(self.client, sql)?;
+        Ok(self.client.query(&stmt, params)?)
+    }
+
+    /// Runs a statement written for PostgreSQL through the cache; returns the rows it changed.
+    pub(crate) fn pg_execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> DbResult<u64> {
+        let stmt = self.statements.get(self.client, sql)?;
+        Ok(self.client.execute(&stmt, params)?)
     }
 }
 
@@ -73,14 +122,7 @@ impl<C: GenericClient> PgConn<'_, C> {
         sql: &str,
         params: &[Value<'a>],
     ) -> DbResult<(Statement, Vec<Param<'a>>)> {
-        let stmt = match self.statements.get(sql) {
-            Some(stmt) => stmt.clone(),
-            None => {
-                let stmt = self.client.prepare(&dialect(sql))?;
-                self.statements.insert(sql.to_owned(), stmt.clone());
-                stmt
-            }
-        };
+        let stmt = self.statements.get(self.client, sql)?;
         let bound = params
             .iter()
             .zip(stmt.params())

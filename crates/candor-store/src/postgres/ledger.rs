@@ -9,18 +9,20 @@ use postgres::GenericClient;
 use super::DbResult;
 use super::PostgresStore;
 use super::campaigns::key_from;
+use super::conn::PgConn;
 use crate::sql::ServingReads;
 use crate::sql::consent::{CONSENT_COLUMNS, consent_from_row as consent_from_row_at};
 use crate::{Preferences, ServingInputs, StoreResult, SubjectLedger};
 
-/// The facts, ledger and restriction of every key: three queries for the whole batch.
+/// The facts, ledger and restriction of every key: three queries for the whole batch, each
+/// on a statement the connection keeps prepared.
 fn ledgers(
-    c: &mut impl GenericClient,
+    c: &mut PgConn<'_, postgres::Client>,
     keys: &[SubjectKey],
 ) -> DbResult<HashMap<SubjectKey, SubjectLedger>> {
     let (distinct, mut out) = SubjectLedger::blank_for(keys);
     let list: Vec<&[u8]> = distinct.iter().map(|k| k.as_bytes().as_slice()).collect();
-    for r in c.query(
+    for r in c.pg_query(
         "SELECT subject_key, age_band, country FROM subjects WHERE subject_key = ANY($1)",
         &[&list],
     )? {
@@ -30,7 +32,7 @@ fn ledgers(
             l.facts.country = r.try_get(2)?;
         }
     }
-    for r in c.query(
+    for r in c.pg_query(
         &format!(
             "SELECT subject_key, {CONSENT_COLUMNS} FROM consents WHERE subject_key = ANY($1) ORDER BY subject_key, id"
         ),
@@ -41,7 +43,7 @@ fn ledgers(
             l.records.push(record);
         }
     }
-    for r in c.query(
+    for r in c.pg_query(
         "SELECT subject_key FROM restrictions WHERE subject_key = ANY($1)",
         &[&list],
     )? {
@@ -109,7 +111,7 @@ impl ServingReads for PostgresStore {
         &self,
         keys: &[SubjectKey],
     ) -> StoreResult<HashMap<SubjectKey, SubjectLedger>> {
-        self.read(|c| ledgers(c, keys))
+        self.read_pg(|c| ledgers(c, keys))
     }
 
     fn serving_inputs_impl(

@@ -28,7 +28,7 @@ pub use pool::POOL_LEN_MAX;
 
 use crate::sql::{Conn, SqlBackend};
 use crate::{StoreError, StoreResult};
-use conn::PgConn;
+use conn::{PgConn, Statements};
 
 /// How many times a write transaction runs when PostgreSQL aborts it for a serialization
 /// failure or a deadlock; those are transient and the transaction had no effect.
@@ -120,11 +120,11 @@ fn map_db_err(e: DbError) -> StoreError {
 
 impl SqlBackend for PostgresStore {
     fn read_sql<T>(&self, f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>) -> StoreResult<T> {
-        self.read(|c| f(&mut PgConn::new(c)))
+        self.read_pg(|c| f(c))
     }
 
     fn write_sql<T>(&self, f: &mut dyn FnMut(&mut dyn Conn) -> DbResult<T>) -> StoreResult<T> {
-        self.write(|tx| f(&mut PgConn::new(tx)))
+        self.write_pg(|c| f(c))
     }
 
     fn reads_in_place(&self) -> bool {
@@ -209,14 +209,14 @@ enum Attempt<T> {
 }
 
 fn attempt<T>(
-    client: &mut postgres::Client,
-    f: &mut impl FnMut(&mut Transaction<'_>) -> DbResult<T>,
+    (client, statements): (&mut postgres::Client, &mut Statements),
+    f: &mut impl FnMut(&mut Transaction<'_>, &mut Statements) -> DbResult<T>,
 ) -> Attempt<T> {
     let mut tx = match client.transaction() {
         Ok(tx) => tx,
         Err(e) => return Attempt::BeginFailed(e.into()),
     };
-    match f(&mut tx).and_then(|v| tx.commit().map(|()| v).map_err(DbError::from)) {
+    match f(&mut tx, statements).and_then(|v| tx.commit().map(|()| v).map_err(DbError::from)) {
         Ok(v) => Attempt::Done(v),
         // Dropping the transaction rolls it back.
         Err(e) => Attempt::Failed(e),
@@ -324,12 +324,29 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Runs one read on a client of its own.
+    fn read<T>(&self, mut f: impl FnMut(&mut postgres::Client) -> DbResult<T>) -> StoreResult<T> {
+        self.read_with(|c, _| f(c))
+    }
+
+    /// Runs one read through the pooled connection's prepared statements.
+    fn read_pg<T>(
+        &self,
+        mut f: impl FnMut(&mut PgConn<'_, postgres::Client>) -> DbResult<T>,
+    ) -> StoreResult<T> {
+        self.read_with(|c, s| f(&mut PgConn::new(c, s)))
+    }
+
     /// Runs one read. Reads have no effects, so one that finds its pooled connection dead
     /// runs again on a new connection: the caller never sees a stale connection's error.
-    fn read<T>(&self, mut f: impl FnMut(&mut postgres::Client) -> DbResult<T>) -> StoreResult<T> {
+    fn read_with<T>(
+        &self,
+        mut f: impl FnMut(&mut postgres::Client, &mut Statements) -> DbResult<T>,
+    ) -> StoreResult<T> {
         let mut conn = self.pool.get()?;
         loop {
-            match f(conn.client()) {
+            let (client, statements) = conn.parts();
+            match f(client, statements) {
                 Ok(v) => return Ok(v),
                 Err(DbError::Pg(e)) if is_connection_loss(&e) => {
                     if conn.reused {
@@ -344,23 +361,40 @@ impl PostgresStore {
         }
     }
 
+    /// Runs `f` in one transaction on a client of its own and commits it.
+    fn write<T>(&self, mut f: impl FnMut(&mut Transaction<'_>) -> DbResult<T>) -> StoreResult<T> {
+        self.write_with(|tx, _| f(tx))
+    }
+
+    /// Runs `f` in one transaction, through the pooled connection's prepared statements, and
+    /// commits it.
+    fn write_pg<T>(
+        &self,
+        mut f: impl FnMut(&mut PgConn<'_, Transaction<'_>>) -> DbResult<T>,
+    ) -> StoreResult<T> {
+        self.write_with(|tx, s| f(&mut PgConn::new(tx, s)))
+    }
+
     /// Runs `f` in one transaction and commits it.
     ///
     /// A pooled connection that died while idle fails at `BEGIN`, before anything ran, so the
     /// transaction moves to a new connection. A failure after `BEGIN` is never retried on
     /// connection loss: the commit may or may not have happened, and the caller must know.
-    fn write<T>(&self, mut f: impl FnMut(&mut Transaction<'_>) -> DbResult<T>) -> StoreResult<T> {
+    fn write_with<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_>, &mut Statements) -> DbResult<T>,
+    ) -> StoreResult<T> {
         let mut attempts = 0;
         loop {
             attempts += 1;
             let mut conn = self.pool.get()?;
-            let mut outcome = attempt(conn.client(), &mut f);
+            let mut outcome = attempt(conn.parts(), &mut f);
             if let Attempt::BeginFailed(DbError::Pg(e)) = &outcome
                 && conn.reused
                 && is_connection_loss(e)
             {
                 conn = self.pool.replace(conn)?;
-                outcome = attempt(conn.client(), &mut f);
+                outcome = attempt(conn.parts(), &mut f);
             }
             let err = match outcome {
                 Attempt::Done(v) => return Ok(v),

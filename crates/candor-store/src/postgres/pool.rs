@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+use super::conn::Statements;
 use crate::{StoreError, StoreResult};
 
 /// Most connections one Candor instance opens. Each PostgreSQL connection is a server process
@@ -20,8 +21,14 @@ const CHECKOUT_WAIT_MS_MAX: u64 = 5_000;
 /// How long opening a connection may take before the database counts as unreachable.
 pub(super) const CONNECT_TIMEOUT_MS: u64 = 5_000;
 
+/// A connection and the statements prepared on it, which live and die together.
+struct Pooled {
+    client: Client,
+    statements: Statements,
+}
+
 struct State {
-    idle: Vec<Client>,
+    idle: Vec<Pooled>,
     /// Connections that exist: idle ones plus those checked out plus those being opened.
     open: usize,
 }
@@ -42,7 +49,7 @@ pub(super) struct Pool {
 /// A checked-out connection; goes back to the pool on drop unless it is broken.
 pub(super) struct Conn<'p> {
     pool: &'p Pool,
-    client: Option<Client>,
+    client: Option<Pooled>,
     /// Whether the connection came from the idle list (and so may have died while idle).
     pub(super) reused: bool,
 }
@@ -74,7 +81,7 @@ impl Pool {
             while let Some(client) = state.idle.pop() {
                 // A connection the driver already knows is dead is dropped here; one that died
                 // silently is caught by the caller's first round trip (see `Conn::reused`).
-                if client.is_closed() {
+                if client.client.is_closed() {
                     state.open -= 1;
                     continue;
                 }
@@ -110,7 +117,10 @@ impl Pool {
         match self.connect() {
             Ok(client) => Ok(Conn {
                 pool: self,
-                client: Some(client),
+                client: Some(Pooled {
+                    client,
+                    statements: Statements::default(),
+                }),
                 reused: false,
             }),
             Err(e) => {
@@ -157,10 +167,13 @@ impl Conn<'_> {
         }
     }
 
-    pub(super) fn client(&mut self) -> &mut Client {
-        self.client
+    /// The client and the statements prepared on it.
+    pub(super) fn parts(&mut self) -> (&mut Client, &mut Statements) {
+        let pooled = self
+            .client
             .as_mut()
-            .expect("a checked-out connection holds a client until it is dropped")
+            .expect("a checked-out connection holds a client until it is dropped");
+        (&mut pooled.client, &mut pooled.statements)
     }
 }
 
@@ -182,7 +195,7 @@ impl Drop for Conn<'_> {
             return;
         };
         let mut state = self.pool.lock();
-        if client.is_closed() {
+        if client.client.is_closed() {
             state.open -= 1;
             drop(state);
         } else {

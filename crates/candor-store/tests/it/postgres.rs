@@ -1019,3 +1019,228 @@ fn migrating_an_unpartitioned_database_keeps_its_rows() {
         .get(0);
     assert_eq!(pk, "PRIMARY KEY (subject_key, id, expires_at)");
 }
+
+/// A subject's profile made from nothing out of its stored events, as a rebuild makes it.
+fn rebuilt(
+    store: &PostgresStore,
+    s: &SubjectKey,
+    half_life_days: f64,
+) -> candor_domain::profile::Profile {
+    let events = store.all_events(s).unwrap();
+    let categories: Vec<Option<String>> = events
+        .iter()
+        .map(|e| {
+            let props: serde_json::Value = serde_json::from_str(&e.properties).unwrap();
+            props["category"].as_str().map(str::to_owned)
+        })
+        .collect();
+    candor_domain::profile::Profile::rebuild(
+        events.iter().zip(&categories).filter_map(|(e, category)| {
+            Some(candor_domain::profile::ProfileEvent {
+                interaction: e.interaction?,
+                catalog: &[],
+                category: category.as_deref(),
+                at: e.occurred_at,
+            })
+        }),
+        half_life_days,
+    )
+}
+
+#[test]
+fn instances_racing_on_shared_subjects_in_opposite_orders_store_each_message_once() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let stores = [db.store(&schema), db.store(&schema)];
+    const SUBJECTS: u32 = 12;
+    const MESSAGES: u16 = 240;
+    const BATCH_LEN: usize = 40;
+    const HALF_LIFE_DAYS: f64 = 30.0;
+    let subjects: Vec<SubjectKey> = (0..SUBJECTS).map(subject).collect();
+    // Message `m` belongs to subject `m % SUBJECTS`, a third of them session-only, in one of
+    // three categories; events hours apart so the decay is visible.
+    let event = |m: u16| {
+        let mut e = viewed(subjects[usize::from(m) % subjects.len()], m);
+        e.properties = format!("{{\"category\":\"c{}\"}}", m % 3);
+        e.occurred_at = Timestamp::from_millis(1_000 + i64::from(m) * 3_600_000);
+        e.session_only = m % 3 == 0;
+        e
+    };
+    let n_stored = AtomicU32::new(0);
+    std::thread::scope(|scope| {
+        for (t, store) in [
+            (0, &stores[0]),
+            (1, &stores[1]),
+            (2, &stores[0]),
+            (3, &stores[1]),
+        ] {
+            let n_stored = &n_stored;
+            let event = &event;
+            scope.spawn(move || {
+                // Every thread sends every message; odd threads walk both the messages and
+                // (so) the subjects backwards, and shuffle within a batch, so the orders in
+                // which concurrent batches meet rows cross everywhere unless the store sorts.
+                let mut ids: Vec<u16> = (0..MESSAGES).collect();
+                if t % 2 == 1 {
+                    ids.reverse();
+                }
+                for chunk in ids.chunks(BATCH_LEN) {
+                    let mut chunk = chunk.to_vec();
+                    chunk.rotate_left(t * 7 % BATCH_LEN);
+                    let out = store
+                        .insert_events(EventBatch {
+                            events: chunk.iter().map(|m| event(*m)).collect(),
+                            drops: vec![
+                                ("Product Viewed".into(), format!("reason-{}", 3 - t)),
+                                ("Product Viewed".into(), format!("reason-{t}")),
+                            ],
+                            now: Some(Timestamp::from_millis(5_000)),
+                            half_life_days: HALF_LIFE_DAYS,
+                            dedupe_window_ms: 86_400_000,
+                        })
+                        .unwrap();
+                    let stored = out
+                        .iter()
+                        .filter(|o| matches!(o, InsertOutcome::Stored { .. }))
+                        .count();
+                    n_stored.fetch_add(stored as u32, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(
+        n_stored.into_inner(),
+        u32::from(MESSAGES),
+        "one Stored per id"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &subjects {
+        for e in stores[0].all_events(s).unwrap() {
+            assert!(seen.insert(e.occurred_at), "a message stored twice");
+        }
+        let held = stores[1].profile(s).unwrap().unwrap();
+        let rebuilt = rebuilt(&stores[0], s, HALF_LIFE_DAYS);
+        assert_eq!(held.n_views, rebuilt.n_views);
+        assert_eq!(held.last_seen, rebuilt.last_seen);
+        assert_eq!(
+            held.affinities.keys().collect::<Vec<_>>(),
+            rebuilt.affinities.keys().collect::<Vec<_>>()
+        );
+        for (category, a) in &held.affinities {
+            let b = &rebuilt.affinities[category];
+            // Folding in another order sums the same decayed terms in another order.
+            assert!(
+                (a.value - b.value).abs() < 1e-9 && a.as_of == b.as_of,
+                "{category}: {a:?} held, {b:?} rebuilt"
+            );
+        }
+    }
+    assert_eq!(seen.len(), usize::from(MESSAGES), "every message stored");
+    let batches = 4 * (usize::from(MESSAGES) / BATCH_LEN);
+    let drops: u64 = stores[0].drop_counts(0).unwrap().iter().map(|d| d.n).sum();
+    assert_eq!(
+        drops,
+        2 * batches as u64,
+        "no drop counter increment is lost"
+    );
+}
+
+#[test]
+fn ingestion_batches_with_consents_and_audit_entries_keep_one_linear_chain() {
+    use candor_accountability::audit::{
+        Actor, AuditAction, AuditDetails, AuditDraft, TargetRef, verify,
+    };
+    use candor_domain::consent::{ConsentRecord, Decision, Source, SubjectFacts};
+    use candor_domain::policy::{PolicyVersion, PurposeVersion};
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let (one, two) = (db.store(&schema), db.store(&schema));
+    let draft = |t: u32, i: u32, j: u32| AuditDraft {
+        at_ms: i64::from(t * 1_000 + i * 10 + j),
+        actor: Actor::System,
+        action: AuditAction::PolicyChanged,
+        target: TargetRef::parse(&format!("policy:{t}-{i}-{j}")).unwrap(),
+        purpose: None,
+        details: AuditDetails::new(),
+    };
+    let record = |t: u32, i: u32, j: u32| ConsentRecord {
+        purpose: PurposeId::parse("analytics").unwrap(),
+        decision: if j % 2 == 0 {
+            Decision::Granted
+        } else {
+            Decision::Denied
+        },
+        purpose_version: PurposeVersion::from_stored("1".into()),
+        policy_version: PolicyVersion::from_stored("1".into()),
+        source: Source::Api,
+        bulk: false,
+        evidence: format!("{t}-{i}-{j}"),
+        at: Timestamp::from_millis(i64::from(t * 1_000 + i * 10 + j)),
+    };
+    std::thread::scope(|scope| {
+        for (t, store) in [(0u32, &one), (1, &two), (2, &one), (3, &two)] {
+            scope.spawn(move || {
+                for i in 0..8u32 {
+                    if i % 3 == 2 {
+                        store.audit_append(draft(t, i, 0)).unwrap();
+                        continue;
+                    }
+                    // Two subjects per batch, one shared by every thread, named in either order.
+                    let mut keys = vec![subject(100), subject(200 + t)];
+                    if t % 2 == 1 {
+                        keys.reverse();
+                    }
+                    store
+                        .commit_ingest(candor_store::IngestCommit {
+                            subjects: keys
+                                .iter()
+                                .map(|k| {
+                                    let facts = SubjectFacts {
+                                        country: Some(format!("C{t}")),
+                                        ..SubjectFacts::default()
+                                    };
+                                    (*k, facts)
+                                })
+                                .collect(),
+                            consents: keys
+                                .iter()
+                                .map(|k| (*k, (0..3).map(|j| record(t, i, j)).collect()))
+                                .collect(),
+                            audit: (0..3).map(|j| draft(t, i, j)).collect(),
+                            batch: EventBatch {
+                                now: Some(Timestamp::from_millis(5_000)),
+                                ..EventBatch::default()
+                            },
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let mut entries = Vec::new();
+    let mut page = candor_store::PageRequest::first(25);
+    loop {
+        let got = two.audit_entries(page).unwrap();
+        entries.extend(got.items);
+        match got.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    // Per thread: 2 single appends and 6 batches of 3 entries.
+    assert_eq!(entries.len(), 4 * (2 + 6 * 3));
+    assert!(verify(entries).is_intact());
+    // Each batch's records keep their order in the ledger.
+    for t in 0..4u32 {
+        let ledger = one.consent_records(&subject(200 + t)).unwrap();
+        let evidence: Vec<&str> = ledger.iter().map(|r| r.evidence.as_str()).collect();
+        let expected: Vec<String> = [0u32, 1, 3, 4, 6, 7]
+            .iter()
+            .flat_map(|i| (0..3).map(move |j| format!("{t}-{i}-{j}")))
+            .collect();
+        assert_eq!(evidence, expected);
+        let facts = one.subject(&subject(200 + t)).unwrap().unwrap().facts;
+        assert_eq!(facts.country.as_deref(), Some(format!("C{t}").as_str()));
+    }
+    assert_eq!(one.consent_records(&subject(100)).unwrap().len(), 4 * 6 * 3);
+}
