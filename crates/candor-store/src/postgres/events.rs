@@ -1,8 +1,10 @@
 //! Ingestion on PostgreSQL: one batch in a few set-based statements.
 //!
 //! Locking order, the same in every transaction so that concurrent ones never wait on each
-//! other in a cycle: message hashes (sorted), then a subject's existing events, then drop
-//! counters (sorted), then profiles (sorted by subject key).
+//! other in a cycle: subjects (sorted by key, for the batch's consents), then message hashes
+//! (sorted), then a subject's existing events, then profiles (sorted by subject key), then drop
+//! counters (sorted), then the audit chain. The rows every instance shares — drop counters,
+//! the audit chain — come last, so their locks are held the shortest.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -30,13 +32,21 @@ struct ProfileUpdate<'b> {
 impl Ingest for PostgresStore {
     fn commit_ingest_impl(&self, commit: IngestCommit) -> StoreResult<Vec<InsertOutcome>> {
         let now = commit.batch.now.unwrap_or(Timestamp::EPOCH);
+        // Subject rows in key order, as every other step takes its rows: two batches naming
+        // the same people in different orders (on one instance or two) then wait on each
+        // other instead of deadlocking and running again. Stable, so one subject's facts and
+        // records keep their order.
+        let mut subjects: Vec<_> = commit.subjects.iter().collect();
+        subjects.sort_by_key(|(key, _)| *key);
+        let mut consents: Vec<_> = commit.consents.iter().collect();
+        consents.sort_by_key(|(key, _)| *key);
         self.write(|tx| {
             {
                 let mut conn = PgConn::new(&mut *tx);
-                for (key, facts) in &commit.subjects {
+                for (key, facts) in &subjects {
                     consent::upsert_subject(&mut conn, key, facts, now)?;
                 }
-                for (key, records) in &commit.consents {
+                for (key, records) in &consents {
                     consent::append_consents(
                         &mut conn,
                         key,
@@ -45,11 +55,16 @@ impl Ingest for PostgresStore {
                         now,
                     )?;
                 }
-                for draft in &commit.audit {
-                    audit::append(&mut conn, draft)?;
-                }
             }
-            insert_events(tx, &commit.batch)
+            let outcomes = insert_events(tx, &commit.batch)?;
+            // The audit chain last: appending locks the table against every other append
+            // (one chain for all instances), so the lock is held only from here to the
+            // commit, not while the batch's events and profiles are written.
+            let mut conn = PgConn::new(&mut *tx);
+            for draft in &commit.audit {
+                audit::append(&mut conn, draft)?;
+            }
+            Ok(outcomes)
         })
     }
 }
@@ -176,21 +191,7 @@ fn insert_events(tx: &mut Transaction<'_>, batch: &EventBatch) -> DbResult<Vec<I
         outcomes.resize(batch.events.len(), InsertOutcome::Duplicate);
     }
 
-    // 4. Anonymous drop counters, summed per key and written in key order.
-    let day = now.div_euclid(DAY_MS);
-    let mut drops: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for (event_type, reason) in &batch.drops {
-        *drops.entry((event_type, reason)).or_default() += 1;
-    }
-    for ((event_type, reason), n) in drops {
-        tx.execute(
-            "INSERT INTO drop_counters (day, event_type, reason, n) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (day, event_type, reason) DO UPDATE SET n = drop_counters.n + excluded.n",
-            &[&day, &event_type, &reason, &n],
-        )?;
-    }
-
-    // 5. Profiles, subject by subject in key order: lock, fold the new interactions, save.
+    // 4. Profiles, subject by subject in key order: lock, fold the new interactions, save.
     let mut updates: BTreeMap<SubjectKey, Vec<ProfileUpdate<'_>>> = BTreeMap::new();
     for (i, e) in batch.events.iter().enumerate() {
         if let (true, Some(interaction)) = (stored[i], e.profile) {
@@ -229,6 +230,22 @@ fn insert_events(tx: &mut Transaction<'_>, batch: &EventBatch) -> DbResult<Vec<I
             }
             profiles::save(c, subject, &profile, Timestamp::from_millis(now))?;
         }
+    }
+
+    // 5. Anonymous drop counters, summed per key and written in key order, after the
+    // profiles: every batch with drops on a day updates the same few rows, whose locks are
+    // then held only until the commit.
+    let day = now.div_euclid(DAY_MS);
+    let mut drops: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for (event_type, reason) in &batch.drops {
+        *drops.entry((event_type, reason)).or_default() += 1;
+    }
+    for ((event_type, reason), n) in drops {
+        tx.execute(
+            "INSERT INTO drop_counters (day, event_type, reason, n) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (day, event_type, reason) DO UPDATE SET n = drop_counters.n + excluded.n",
+            &[&day, &event_type, &reason, &n],
+        )?;
     }
     Ok(outcomes)
 }
