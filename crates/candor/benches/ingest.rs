@@ -326,6 +326,9 @@ fn postgres_env(
 /// Instance counts the PostgreSQL rounds run with, the same clients and load for each.
 const INSTANCES: [usize; 3] = [1, 2, 4];
 
+/// An instance count and its rounds' events/s and costs per event.
+type InstancesRun = (usize, Vec<(f64, Costs)>);
+
 fn main() {
     // `cargo bench` passes `--bench`; a plain `cargo test --benches` run passes nothing and
     // should not spend a minute here.
@@ -339,7 +342,7 @@ fn main() {
         .ok()
         .filter(|u| !u.is_empty());
     // Each instance count on a fresh schema, so every run starts from the same database.
-    let pg_runs: Option<Vec<(usize, Vec<(f64, Costs)>)>> = pg.as_deref().map(|url| {
+    let pg_runs: Option<Vec<InstancesRun>> = pg.as_deref().map(|url| {
         INSTANCES
             .iter()
             .map(|&n| {
