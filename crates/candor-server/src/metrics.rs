@@ -231,6 +231,18 @@ pub fn render(stored: &StoreMetrics) -> String {
         );
     }
     render_dsr(&mut out, stored);
+    // Zero on the embedded store, whose reads and commits are not waits on another server.
+    let db = candor_store::postgres::db_time();
+    let _ = writeln!(
+        out,
+        "# HELP candor_db_calls_total Store calls made on PostgreSQL (this process).\n# TYPE candor_db_calls_total counter\ncandor_db_calls_total {}",
+        db.calls
+    );
+    let _ = writeln!(
+        out,
+        "# HELP candor_db_seconds_total Wall time of store calls on PostgreSQL, summed over concurrent calls: waiting for a connection, round trips, the database's work and commits (this process).\n# TYPE candor_db_seconds_total counter\ncandor_db_seconds_total {}",
+        db.seconds
+    );
     let _ = writeln!(
         out,
         "# HELP candor_http_request_duration_seconds Request latency by route template.\n# TYPE candor_http_request_duration_seconds histogram"

@@ -9,10 +9,18 @@
 //! `CANDOR_BENCH_POSTGRES_URL` set (for example `postgres://postgres@127.0.0.1:5432/postgres`)
 //! the same load also runs against a server on PostgreSQL, in a schema of its own. With
 //! `CANDOR_BENCH_BIN=PATH`, against that `candor` binary instead of this build.
+//!
+//! On PostgreSQL the same load also runs against two and four `candor serve` instances on one
+//! database, the clients turning through them: throughput, its factor against one instance,
+//! and per event Candor's CPU time (all instances), PostgreSQL's, and the time the instances'
+//! store calls spent waiting on the database.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{Costs, Instances, Meter};
 
 use serde_json::{Value, json};
 
@@ -49,19 +57,20 @@ fn key(dir: &std::path::Path, scope: &str, env: &[(&str, String)]) -> String {
         .to_owned()
 }
 
-fn start(dir: &std::path::Path, env: &[(&str, String)]) -> (Child, String) {
-    let mut child = candor()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line.trim().rsplit(' ').next().unwrap().to_owned())
+/// `n` instances of `candor serve` on the store `env` selects, sharing the data directory (and
+/// so the server secret) and the configuration, each on a port of its own.
+fn start(dir: &std::path::Path, env: &[(&str, String)], n: usize) -> Instances {
+    Instances::start(
+        n,
+        |_| {
+            let mut c = candor();
+            c.envs(env.iter().map(|(k, v)| (k, v)))
+                .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+                .arg(dir);
+            c
+        },
+        &[],
+    )
 }
 
 fn event(round: usize, client: usize, batch: usize, i: usize) -> Value {
@@ -76,11 +85,19 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-async fn http_round(base: &str, ingest: &str, round: usize) -> f64 {
+/// One round of the load; client `c` sends its `b`-th batch to instance `(c + b) % n`, so the
+/// same clients turn through every instance. Events/s and the costs per event.
+async fn http_round(
+    instances: &Instances,
+    meter: &Meter,
+    ingest: &str,
+    round: usize,
+) -> (f64, Costs) {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()
         .unwrap();
+    let bases = Arc::new(instances.bases.clone());
     // Build the bodies first: the client's JSON work is not what is being measured.
     let bodies: Vec<Vec<String>> = (0..CLIENTS)
         .map(|c| {
@@ -89,16 +106,19 @@ async fn http_round(base: &str, ingest: &str, round: usize) -> f64 {
                 .collect()
         })
         .collect();
+    let before = meter.sample(&http, instances).await;
     let start = Instant::now();
     let tasks: Vec<_> = bodies
         .into_iter()
-        .map(|batches| {
+        .enumerate()
+        .map(|(c, batches)| {
             let http = http.clone();
-            let url = format!("{base}/v1/events");
+            let bases = Arc::clone(&bases);
             let key = ingest.to_owned();
             tokio::spawn(async move {
                 let mut accepted = 0u64;
-                for body in batches {
+                for (b, body) in batches.into_iter().enumerate() {
+                    let url = format!("{}/v1/events", bases[(c + b) % bases.len()]);
                     let r = http
                         .post(&url)
                         .bearer_auth(&key)
@@ -120,12 +140,16 @@ async fn http_round(base: &str, ingest: &str, round: usize) -> f64 {
         accepted += t.await.unwrap();
     }
     let secs = start.elapsed().as_secs_f64();
+    let after = meter.sample(&http, instances).await;
     assert_eq!(
         accepted as usize,
         CLIENTS * BATCHES_PER_CLIENT * BATCH_LEN,
         "every event accepted"
     );
-    accepted as f64 / secs
+    (
+        accepted as f64 / secs,
+        Costs::between(&before, &after, accepted as f64),
+    )
 }
 
 /// A well-spread 32-byte value, standing in for keyed hashes of subjects and message ids.
@@ -244,16 +268,23 @@ fn floor_round(dir: &std::path::Path, round: usize, per_commit: Option<usize>) -
     rate
 }
 
-/// One server's events/s per round, after every subject granted consent.
-fn server_rates(env: &[(&str, String)]) -> Vec<f64> {
+/// Events/s and costs per event of each round against `n` instances, after every subject
+/// granted consent. `pg` names the database and the `application_name` the instances connect
+/// with, to measure PostgreSQL's CPU time and the time spent waiting on it.
+fn server_rates(env: &[(&str, String)], n: usize, pg: Option<(&str, &str)>) -> Vec<(f64, Costs)> {
     let dir = tempfile::tempdir().unwrap();
     let ingest = key(dir.path(), "ingest", env);
-    let (mut server, base) = start(dir.path(), env);
+    let meter = match pg {
+        Some((url, app)) => Meter::postgres(url, app, &key(dir.path(), "admin", env)),
+        None => Meter::cpu_only(),
+    };
+    let instances = start(dir.path(), env, n);
+    let base = instances.bases[0].clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let rates = rt.block_on(async {
+    rt.block_on(async {
         let http = reqwest::Client::new();
         // Everyone grants analytics and personalization, so the full gate runs on every event.
         for s in 0..SUBJECTS {
@@ -267,29 +298,36 @@ fn server_rates(env: &[(&str, String)]) -> Vec<f64> {
         }
         let mut rates = Vec::new();
         for round in 0..ROUNDS {
-            rates.push(http_round(&base, &ingest, round).await);
+            rates.push(http_round(&instances, &meter, &ingest, round).await);
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         rates
-    });
-    let _ = server.kill();
-    let _ = server.wait();
-    rates
+    })
 }
 
-/// A fresh schema on the PostgreSQL server: the storage URL that selects it, and its name.
-fn postgres_env(url: &str) -> (Vec<(&'static str, String)>, String) {
-    let schema = format!("candor_bench_{}", std::process::id());
+/// A fresh schema on the PostgreSQL server: the storage URL that selects it (connecting as
+/// `application_name`), and its name.
+fn postgres_env(
+    url: &str,
+    suffix: &str,
+    application_name: &str,
+) -> (Vec<(&'static str, String)>, String) {
+    let schema = format!("candor_bench_{}{suffix}", std::process::id());
     let mut c = candor_store::postgres::connect_client(url)
         .expect("CANDOR_BENCH_POSTGRES_URL is set but unreachable");
     c.batch_execute(&format!(
         "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
     ))
     .unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let storage = format!("{url}{sep}options=-csearch_path%3D{schema}");
+    let storage = common::storage_url(url, &schema, application_name);
     (vec![("CANDOR_STORAGE_URL", storage)], schema)
 }
+
+/// Instance counts the PostgreSQL rounds run with, the same clients and load for each.
+const INSTANCES: [usize; 3] = [1, 2, 4];
+
+/// An instance count and its rounds' events/s and costs per event.
+type InstancesRun = (usize, Vec<(f64, Costs)>);
 
 fn main() {
     // `cargo bench` passes `--bench`; a plain `cargo test --benches` run passes nothing and
@@ -298,18 +336,30 @@ fn main() {
         println!("ingest bench: run with `cargo bench -p candor --bench ingest`");
         return;
     }
-    let sqlite_rates = server_rates(&[]);
+    let sqlite_rounds = server_rates(&[], 1, None);
+    let sqlite_rates: Vec<f64> = sqlite_rounds.iter().map(|r| r.0).collect();
     let pg = std::env::var("CANDOR_BENCH_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty());
-    let pg_rates = pg.as_deref().map(|url| {
-        let (env, schema) = postgres_env(url);
-        let rates = server_rates(&env);
-        let mut c = candor_store::postgres::connect_client(url).unwrap();
-        c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-            .unwrap();
-        rates
+    // Each instance count on a fresh schema, so every run starts from the same database.
+    let pg_runs: Option<Vec<InstancesRun>> = pg.as_deref().map(|url| {
+        INSTANCES
+            .iter()
+            .map(|&n| {
+                let app = format!("candor_bench_{}_{n}", std::process::id());
+                let (env, schema) = postgres_env(url, &format!("_{n}"), &app);
+                let rounds = server_rates(&env, n, Some((url, &app)));
+                let mut c = candor_store::postgres::connect_client(url).unwrap();
+                c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .unwrap();
+                (n, rounds)
+            })
+            .collect()
     });
+    let pg_rates: Option<Vec<f64>> = pg_runs
+        .as_ref()
+        .and_then(|runs| runs.first())
+        .map(|(_, rounds)| rounds.iter().map(|r| r.0).collect());
     let floor_dir = tempfile::tempdir().unwrap();
     drop(candor_store_schema(floor_dir.path()));
     let floor_rates: Vec<f64> = (0..ROUNDS)
@@ -327,8 +377,15 @@ fn main() {
         "events per round: {}",
         CLIENTS * BATCHES_PER_CLIENT * BATCH_LEN
     );
+    let sqlite_cpu = sqlite_rounds
+        .iter()
+        .map(|r| r.1.candor_cpu_us)
+        .collect::<Option<Vec<f64>>>()
+        .map_or_else(String::new, |v| {
+            format!(", Candor CPU {:.0} µs/event", common::median(v))
+        });
     println!(
-        "candor on SQLite over HTTP ({CLIENTS} clients, batches of {BATCH_LEN}): {h:.0} events/s (rounds: {sqlite_rates:.0?})"
+        "candor on SQLite over HTTP ({CLIENTS} clients, batches of {BATCH_LEN}): {h:.0} events/s{sqlite_cpu} (rounds: {sqlite_rates:.0?})"
     );
     if let Some(rates) = pg_rates {
         let p = median(rates.clone());
@@ -336,6 +393,18 @@ fn main() {
             "candor on PostgreSQL over HTTP, same load: {p:.0} events/s (rounds: {rates:.0?})"
         );
         println!("ratio PostgreSQL/SQLite: {:.2}", p / h);
+    }
+    if let Some(runs) = &pg_runs {
+        let mut one = None;
+        for (n, rounds) in runs {
+            let line = common::scaling_line(
+                &format!("candor on PostgreSQL, {n} instance(s), same {CLIENTS} clients"),
+                "event",
+                rounds,
+                one,
+            );
+            one = one.or(Some(line));
+        }
     }
     println!(
         "floor, the same rows inserted straight into SQLite in one transaction: {f:.0} events/s (rounds: {floor_rates:.0?})"

@@ -13,14 +13,18 @@
 //! `home` slot every request names (half the people see five items) and nine on other slots,
 //! so what each request pays for finding, assigning and recording its experiment shows beside
 //! the run without any.
+//!
+//! On PostgreSQL the demo only fills the database; then one, two and four `candor serve`
+//! instances on it take the same clients in turn: requests/s, the factor against one instance,
+//! and per request Candor's CPU time (all instances), PostgreSQL's, and the time the instances'
+//! store calls spent waiting on the database.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
-use common::{Round, summary};
+use common::{Costs, Instances, Meter, Round, summary};
 
 const CLIENTS: usize = 8;
 const ROUND: Duration = Duration::from_secs(5);
@@ -44,40 +48,44 @@ impl Drop for Server {
     }
 }
 
-/// Starts `candor demo` in a fresh directory and reads its address and decide key.
-fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
+fn candor() -> Command {
     // `CANDOR_BENCH_BIN` runs another build (an earlier commit, say) under the same load.
     let bin =
         std::env::var("CANDOR_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_candor").into());
-    let mut child = Command::new(bin)
-        .env("CANDOR_LOG", "warn")
+    let mut c = Command::new(bin);
+    c.env("CANDOR_LOG", "warn");
+    c
+}
+
+/// Starts `candor demo` in a fresh directory and reads its address and decide key.
+fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
+    let mut command = candor();
+    command
         .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["demo", "--bind", "127.0.0.1:0", "--subjects"])
         .arg(SUBJECTS.to_string())
         .arg("--data-dir")
-        .arg(dir.join("demo"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start candor demo");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut base, mut decide, mut admin) = (None, None, None);
-    while base.is_none() || decide.is_none() || admin.is_none() {
-        let line = lines.next().expect("demo output").unwrap();
-        if let Some(addr) = line.strip_prefix("candor listening on ") {
-            base = Some(addr.trim().to_owned());
-        } else if let Some(key) = line.strip_prefix("decide key: ") {
-            decide = Some(key.trim().to_owned());
-        } else if let Some(key) = line.strip_prefix("admin key: ") {
-            admin = Some(key.trim().to_owned());
-        }
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+        .arg(dir.join("demo"));
+    let (child, base, mut printed) = common::spawn(command, &["decide key: ", "admin key: "]);
     Server {
         child,
-        base: base.unwrap(),
-        decide: decide.unwrap(),
-        admin: admin.unwrap(),
+        base,
+        decide: printed.remove("decide key: ").unwrap(),
+        admin: printed.remove("admin key: ").unwrap(),
+    }
+}
+
+/// Waits until the server at `base` has built its first model, so personalized lists are what
+/// is measured.
+async fn wait_for_models(http: &reqwest::Client, base: &str, decide: &str) {
+    let url = format!("{base}/v1/subjects/demo-user-1/recommendations");
+    for _ in 0..600 {
+        let r = http.get(&url).bearer_auth(decide).send().await.unwrap();
+        let body: serde_json::Value = r.json().await.unwrap();
+        if body.get("model_built_at").is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -148,21 +156,7 @@ fn measure(env: &[(&str, String)], experiments: bool) -> (Vec<Round>, Vec<Round>
             .pool_max_idle_per_host(CLIENTS)
             .build()
             .unwrap();
-        // Wait for the first model build, so personalized lists are what is measured.
-        let url = format!("{}/v1/subjects/demo-user-1/recommendations", server.base);
-        for _ in 0..600 {
-            let r = http
-                .get(&url)
-                .bearer_auth(&server.decide)
-                .send()
-                .await
-                .unwrap();
-            let body: serde_json::Value = r.json().await.unwrap();
-            if body.get("model_built_at").is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for_models(&http, &server.base, &server.decide).await;
         if experiments {
             define_experiments(&http, &server).await;
         }
@@ -207,23 +201,116 @@ fn main() {
         .ok()
         .filter(|u| !u.is_empty())
     {
-        let schema = format!("candor_bench_recs_{}", std::process::id());
-        let mut c = candor_store::postgres::connect_client(&url).unwrap();
-        c.batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-        let sep = if url.contains('?') { '&' } else { '?' };
-        let storage = format!("{url}{sep}options=-csearch_path%3D{schema}");
-        let (health, recs) = measure(&[("CANDOR_STORAGE_URL", storage)], false);
-        let ph = summary("PostgreSQL: /healthz", &health);
-        let pr = summary("PostgreSQL: /v1/subjects/{id}/recommendations?n=10", &recs);
-        println!(
-            "ratio recommendations/healthz on PostgreSQL: {:.2}",
-            pr / ph
-        );
-        println!("ratio PostgreSQL/SQLite recommendations: {:.2}", pr / r);
-        c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-            .unwrap();
+        postgres(&url, r);
     }
+}
+
+/// Instance counts the PostgreSQL rounds run with, the same clients and load for each.
+const INSTANCES: [usize; 3] = [1, 2, 4];
+
+/// The demo's database on PostgreSQL, served by one, two and four instances in turn; `sqlite`
+/// is the SQLite server's median requests/s, for the ratio.
+fn postgres(url: &str, sqlite: f64) {
+    let schema = format!("candor_bench_recs_{}", std::process::id());
+    let app = schema.clone();
+    let mut c = candor_store::postgres::connect_client(url).unwrap();
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))
+    .unwrap();
+    let env = [(
+        "CANDOR_STORAGE_URL",
+        common::storage_url(url, &schema, &app),
+    )];
+    let dir = tempfile::tempdir().unwrap();
+    // The demo fills the database and creates the keys, then stops: every instance count is
+    // measured on plain `candor serve` processes, sharing the demo's data directory (its
+    // server secret) and configuration.
+    let demo = start(dir.path(), &env);
+    let (decide, admin) = (demo.decide.clone(), demo.admin.clone());
+    drop(demo);
+    let meter = Meter::postgres(url, &app, &admin);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let paths: Arc<Vec<String>> = Arc::new(
+        (1..=SUBJECTS)
+            .map(|i| format!("/v1/subjects/demo-user-{i}/recommendations?n=10&slot=home"))
+            .collect(),
+    );
+    let mut one: Option<(f64, Costs)> = None;
+    for n in INSTANCES {
+        let instances = Instances::start(
+            n,
+            |_| {
+                let mut command = candor();
+                command
+                    .envs(env.iter().map(|(k, v)| (k, v)))
+                    .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+                    .arg(dir.path().join("demo"));
+                command
+            },
+            &[],
+        );
+        let (health, recs) = rt.block_on(async {
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(CLIENTS)
+                .build()
+                .unwrap();
+            for base in &instances.bases {
+                wait_for_models(&http, base, &decide).await;
+            }
+            let (mut health, mut recs) = (Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                let (key, length) = (Some(decide.clone()), ROUND);
+                if n == 1 {
+                    let healthz = Arc::new(vec!["/healthz".to_owned()]);
+                    health.push(
+                        common::round_robin(
+                            &http,
+                            &instances,
+                            &meter,
+                            healthz,
+                            key.clone(),
+                            CLIENTS,
+                            length,
+                        )
+                        .await,
+                    );
+                }
+                let paths = Arc::clone(&paths);
+                recs.push(
+                    common::round_robin(&http, &instances, &meter, paths, key, CLIENTS, length)
+                        .await,
+                );
+            }
+            (health, recs)
+        });
+        if n == 1 {
+            let ph = summary("PostgreSQL: /healthz", &health);
+            let pr = summary("PostgreSQL: /v1/subjects/{id}/recommendations?n=10", &recs);
+            println!(
+                "ratio recommendations/healthz on PostgreSQL: {:.2}",
+                pr / ph
+            );
+            println!(
+                "ratio PostgreSQL/SQLite recommendations: {:.2}",
+                pr / sqlite
+            );
+        }
+        let rounds: Vec<(f64, Costs)> = recs
+            .iter()
+            .map(|r| (r.per_second, r.costs.unwrap_or_default()))
+            .collect();
+        let line = common::scaling_line(
+            &format!("PostgreSQL recommendations, {n} instance(s), same {CLIENTS} clients"),
+            "request",
+            &rounds,
+            one,
+        );
+        one = one.or(Some(line));
+    }
+    c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
 }

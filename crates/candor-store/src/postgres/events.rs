@@ -7,14 +7,15 @@
 //! 1. subjects whose facts or consents the batch writes (sorted by key);
 //! 2. message hashes (sorted);
 //! 3. a subject's existing session-only events (sorted by subject key, then id);
-//! 4. drop counters (sorted);
-//! 5. profiles (sorted by subject key): placeholders for the missing ones first, then one
+//! 4. profiles (sorted by subject key): placeholders for the missing ones first, then one
 //!    `FOR UPDATE` over all of them;
+//! 5. drop counters (sorted);
 //! 6. last, the audit log's table lock, when the batch appends to the chain.
 //!
-//! The audit lock comes last because it is the one lock every appending transaction in every
-//! instance takes: taken last, it is held only for the append and the commit, never while
-//! the transaction waits for a row another one holds.
+//! The rows every batch of every instance shares come last — the day's drop counters, then
+//! the audit log's lock, which every appending transaction takes — so they are held only for
+//! what follows them and the commit, never while the transaction waits for a row another
+//! one holds.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -334,8 +335,25 @@ fn insert_events(c: &mut Tx<'_, '_>, batch: &EventBatch) -> DbResult<Vec<InsertO
         outcomes.resize(batch.events.len(), InsertOutcome::Duplicate);
     }
 
-    // 4. Anonymous drop counters, summed per key and written in key order (the arrays' order,
-    // which `unnest` keeps).
+    // 4. Profiles: lock every profile the batch feeds, fold the new interactions, save.
+    let mut updates: BTreeMap<SubjectKey, Vec<ProfileUpdate<'_>>> = BTreeMap::new();
+    for (i, e) in batch.events.iter().enumerate() {
+        if let (true, Some(interaction)) = (stored[i], e.profile) {
+            updates.entry(e.subject).or_default().push(ProfileUpdate {
+                interaction,
+                item: e.item_id.as_deref(),
+                properties: &e.properties,
+                at: e.occurred_at,
+            });
+        }
+    }
+    if !updates.is_empty() {
+        update_profiles(c, &updates, batch.half_life_days, now)?;
+    }
+
+    // 5. Anonymous drop counters, summed per key and written in key order (the arrays' order,
+    // which `unnest` keeps), after the profiles: every batch with drops on a day updates the
+    // same few rows, whose locks are then held only until the commit.
     let mut drops: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for (event_type, reason) in &batch.drops {
         *drops.entry((event_type, reason)).or_default() += 1;
@@ -352,21 +370,6 @@ fn insert_events(c: &mut Tx<'_, '_>, batch: &EventBatch) -> DbResult<Vec<InsertO
         )?;
     }
 
-    // 5. Profiles: lock every profile the batch feeds, fold the new interactions, save.
-    let mut updates: BTreeMap<SubjectKey, Vec<ProfileUpdate<'_>>> = BTreeMap::new();
-    for (i, e) in batch.events.iter().enumerate() {
-        if let (true, Some(interaction)) = (stored[i], e.profile) {
-            updates.entry(e.subject).or_default().push(ProfileUpdate {
-                interaction,
-                item: e.item_id.as_deref(),
-                properties: &e.properties,
-                at: e.occurred_at,
-            });
-        }
-    }
-    if !updates.is_empty() {
-        update_profiles(c, &updates, batch.half_life_days, now)?;
-    }
     Ok(outcomes)
 }
 

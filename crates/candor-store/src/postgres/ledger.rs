@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use candor_domain::SubjectKey;
 use candor_domain::consent::AgeBand;
 use postgres::GenericClient;
+use postgres::types::Type;
 
 use super::DbResult;
 use super::PostgresStore;
@@ -54,37 +55,57 @@ fn ledgers(
     Ok(out)
 }
 
-/// One subject's serving inputs: the facts, restriction, preferences and ledger in one
-/// round trip, then the history if `wants_history` allows it.
+/// The facts, restriction, preferences and ledger of one subject in one statement: one row per
+/// consent record (or one row with no record), the subject's columns on every row and the
+/// preferences document on the first only. Uncorrelated subqueries run once per statement.
+const SERVING_LEDGER_SQL: &str = "
+    SELECT s.age_band, s.country,
+           EXISTS (SELECT 1 FROM restrictions r WHERE r.subject_key = q.k),
+           CASE WHEN row_number() OVER (ORDER BY c.id) = 1
+                THEN (SELECT p.preferences FROM preferences p WHERE p.subject_key = q.k) END,
+           c.id, c.purpose, c.decision, c.purpose_version, c.policy_version, c.source, c.bulk,
+           c.evidence, c.at
+    FROM (SELECT $1::bytea AS k) AS q
+    LEFT JOIN subjects s ON s.subject_key = q.k
+    LEFT JOIN consents c ON c.subject_key = q.k
+    ORDER BY c.id";
+
+/// One subject's serving inputs: the facts, restriction, preferences and ledger in one round
+/// trip, then the history in a second one only if `wants_history` allows it.
+///
+/// Both statements go out typed (`query_typed`: parse, bind and execute in one message
+/// exchange) rather than prepared first, which would cost a round trip of its own. The history
+/// cannot join the first round trip, neither pipelined nor in the same statement: whether it
+/// may be used is decided by the caller from the ledger that statement returns (consent derived
+/// by the domain's rules, the restriction, the preferences), and a person's history must not
+/// leave the database before that decision. Computing consent in SQL instead would be a second
+/// copy of the consent rules. So a person whose consent does not allow personalization costs
+/// one round trip, and one who allows it two.
 fn serving_inputs(
     c: &mut impl GenericClient,
     key: &SubjectKey,
     wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
 ) -> DbResult<ServingInputs> {
     let k = key.as_bytes().as_slice();
-    let row = c.query_one(
-        "SELECT s.age_band, s.country,
-                EXISTS (SELECT 1 FROM restrictions r WHERE r.subject_key = $1),
-                (SELECT p.preferences FROM preferences p WHERE p.subject_key = $1)
-         FROM (SELECT 1) AS one LEFT JOIN subjects s ON s.subject_key = $1",
-        &[&k],
-    )?;
-    let band: Option<String> = row.try_get(0)?;
-    let prefs: Option<String> = row.try_get(3)?;
+    let rows = c.query_typed(SERVING_LEDGER_SQL, &[(&k, Type::BYTEA)])?;
+    // The outer query over `(SELECT $1)` always yields at least one row.
+    let first = rows
+        .first()
+        .ok_or_else(|| super::bad_row("serving inputs", "no row"))?;
+    let band: Option<String> = first.try_get(0)?;
+    let prefs: Option<String> = first.try_get(3)?;
     let mut ledger = SubjectLedger {
-        restricted: row.try_get(2)?,
+        restricted: first.try_get(2)?,
         ..SubjectLedger::default()
     };
     ledger.facts.age_band = band.as_deref().and_then(AgeBand::parse);
-    ledger.facts.country = row.try_get(1)?;
-    ledger.records = c
-        .query(
-            &format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE subject_key = $1 ORDER BY id"),
-            &[&k],
-        )?
-        .iter()
-        .map(|r| consent_from_row_at(r, 0).map(|(_, rec)| rec))
-        .collect::<DbResult<_>>()?;
+    ledger.facts.country = first.try_get(1)?;
+    for r in &rows {
+        let id: Option<i64> = r.try_get(4)?;
+        if id.is_some() {
+            ledger.records.push(consent_from_row_at(r, 4)?.1);
+        }
+    }
     let preferences = match prefs {
         Some(t) => {
             serde_json::from_str(&t).map_err(|_| super::bad_row("preferences", "document"))?
@@ -92,7 +113,7 @@ fn serving_inputs(
         None => Preferences::default(),
     };
     let history = if wants_history(&ledger, &preferences) {
-        c.query(&crate::model::history_sql("$1"), &[&k])?
+        c.query_typed(&crate::model::history_sql("$1"), &[(&k, Type::BYTEA)])?
             .iter()
             .map(|r| crate::sql::events::history_from_row(r))
             .collect::<DbResult<_>>()?

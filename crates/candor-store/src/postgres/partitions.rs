@@ -228,7 +228,7 @@ impl PostgresStore {
         half_life_days: f64,
         now: Timestamp,
     ) -> StoreResult<u64> {
-        self.write(|tx| {
+        self.write_with(|tx, statements| {
             // SKIP LOCKED: instances running retention at once take disjoint chunks.
             let taken: Vec<Vec<u8>> = tx
                 .query(
@@ -253,7 +253,7 @@ impl PostgresStore {
                 .filter_map(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
                 .map(SubjectKey::from_bytes)
                 .collect();
-            profiles::rebuild(&mut PgConn::new(tx), with_profile, half_life_days, now)?;
+            profiles::rebuild(&mut PgConn::new(tx, statements), with_profile, half_life_days, now)?;
             Ok(taken.len() as u64)
         })
     }

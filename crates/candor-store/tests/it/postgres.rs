@@ -1244,3 +1244,118 @@ fn ingestion_batches_with_consents_and_audit_entries_keep_one_linear_chain() {
     }
     assert_eq!(one.consent_records(&subject(100)).unwrap().len(), 4 * 6 * 3);
 }
+
+/// The serving read never touches a person's events unless the caller's check, made on the
+/// ledger that read returned, allows their history: with the events table locked by another
+/// session, a read whose check says no returns at once, and one whose check says yes waits
+/// for the lock and then returns the history.
+#[test]
+fn the_serving_read_reads_history_only_after_the_check() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let store = std::sync::Arc::new(db.store(&schema));
+    let s = subject(3);
+    store
+        .insert_events(EventBatch {
+            events: vec![NewEvent {
+                item_id: Some("sku-1".to_owned()),
+                ..viewed(s, 1)
+            }],
+            now: Some(Timestamp::from_millis(5_000)),
+            half_life_days: 14.0,
+            dedupe_window_ms: 1_000,
+            ..EventBatch::default()
+        })
+        .unwrap();
+    let mut admin = db.admin();
+    let mut lock = admin.transaction().unwrap();
+    lock.batch_execute(&format!(
+        "LOCK TABLE \"{schema}\".events IN ACCESS EXCLUSIVE MODE"
+    ))
+    .unwrap();
+    let read = |allow: bool| {
+        let (tx, rx) = mpsc::channel();
+        let store = std::sync::Arc::clone(&store);
+        std::thread::spawn(move || {
+            let _ = tx.send(store.serving_inputs(&s, &|_, _| allow).unwrap());
+        });
+        rx
+    };
+    let denied = read(false).recv_timeout(Duration::from_secs(10));
+    let allowed = read(true);
+    let waiting = allowed.recv_timeout(Duration::from_millis(300)).is_err();
+    lock.commit().unwrap();
+    assert!(
+        denied
+            .expect("a read without history never waits on events")
+            .history
+            .is_empty()
+    );
+    assert!(waiting, "a read with history reads the events table");
+    let allowed = allowed.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(allowed.history.len(), 1);
+}
+
+/// Batches whose consents name the same people in opposite orders, from two instances at
+/// once, all commit: subject rows are taken in one order, so they wait for each other rather
+/// than deadlock.
+#[test]
+fn instances_committing_consents_in_opposite_orders_all_commit() {
+    use candor_domain::consent::{ConsentRecord, Decision, Source, SubjectFacts};
+    use candor_domain::policy::{PolicyVersion, PurposeVersion};
+    use candor_store::IngestCommit;
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let stores = [db.store(&schema), db.store(&schema)];
+    const SUBJECTS: u32 = 20;
+    const COMMITS: usize = 8;
+    let record = |at: i64| ConsentRecord {
+        purpose: PurposeId::parse("analytics").unwrap(),
+        decision: Decision::Granted,
+        purpose_version: PurposeVersion::from_stored("1".to_owned()),
+        policy_version: PolicyVersion::from_stored("1".to_owned()),
+        source: Source::Api,
+        bulk: false,
+        evidence: String::new(),
+        at: Timestamp::from_millis(at),
+    };
+    std::thread::scope(|scope| {
+        for (t, store) in [&stores[0], &stores[1], &stores[0], &stores[1]]
+            .into_iter()
+            .enumerate()
+        {
+            scope.spawn(move || {
+                let mut order: Vec<u32> = (0..SUBJECTS).collect();
+                if t % 2 == 1 {
+                    order.reverse();
+                }
+                for i in 0..COMMITS {
+                    let at = 1_000 + i as i64;
+                    store
+                        .commit_ingest(IngestCommit {
+                            subjects: order
+                                .iter()
+                                .map(|n| (subject(100 + n), SubjectFacts::default()))
+                                .collect(),
+                            consents: order
+                                .iter()
+                                .map(|n| (subject(100 + n), vec![record(at)]))
+                                .collect(),
+                            audit: Vec::new(),
+                            batch: EventBatch {
+                                now: Some(Timestamp::from_millis(at)),
+                                ..EventBatch::default()
+                            },
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    for n in 0..SUBJECTS {
+        let records = stores[0].consent_records(&subject(100 + n)).unwrap();
+        assert_eq!(records.len(), 4 * COMMITS, "every commit's record kept");
+    }
+}
