@@ -82,7 +82,9 @@ fn fill(url: &str, schema: &str, n: i64, partitioned: bool) -> PostgresStore {
         .unwrap();
     // Alone: a multi-statement batch is one transaction, which VACUUM refuses.
     admin
-        .batch_execute(&format!("VACUUM ANALYZE {schema}.events, {schema}.profiles"))
+        .batch_execute(&format!(
+            "VACUUM ANALYZE {schema}.events, {schema}.profiles"
+        ))
         .unwrap();
     store
 }
