@@ -77,7 +77,13 @@ fn fill(url: &str, schema: &str, n: i64, partitioned: bool) -> PostgresStore {
                 FROM generate_series(0, {people} - 1) AS p;
              INSERT INTO profiles (subject_key, profile, updated_at)
                 SELECT sha256(int8send(p)), '{profile}', {feb} FROM generate_series(0, {people} - 1) AS p;
-             VACUUM ANALYZE events, profiles;"
+"
+        ))
+        .unwrap();
+    // Alone: a multi-statement batch is one transaction, which VACUUM refuses.
+    admin
+        .batch_execute(&format!(
+            "VACUUM ANALYZE {schema}.events, {schema}.profiles"
         ))
         .unwrap();
     store
