@@ -103,7 +103,12 @@ impl<'a> PersonalizationFeed<'a> {
 
     /// Whether `event` may feed personalization now.
     pub fn admits(&self, event: &candor_store::HistoryEvent) -> bool {
-        self.admits_parts(&event.purposes, event.occurred_at, event.expires_at)
+        self.admits_ref(&event.borrowed())
+    }
+
+    /// [`PersonalizationFeed::admits`] for an event of a streaming read.
+    pub fn admits_ref(&self, event: &candor_store::HistoryRef<'_>) -> bool {
+        self.admits_parts(event.purposes, event.occurred_at, event.expires_at)
     }
 
     /// [`PersonalizationFeed::admits`] on the fields it reads, for events read whole.
