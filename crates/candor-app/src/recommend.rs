@@ -156,7 +156,7 @@ fn build(
     // Read first, so a withdrawal that lands while training triggers one more rebuild.
     let generation = store.generation(MODELS_GENERATION)?;
     let catalog = read_catalog(store)?;
-    let index_of: HashMap<String, u32> = catalog
+    let index_of: crate::models::ItemIndex = catalog
         .iter()
         .enumerate()
         .map(|(index, item)| (item.id.clone(), index as u32))
