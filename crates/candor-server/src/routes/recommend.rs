@@ -148,7 +148,9 @@ pub async fn subject_recommendations(
                 },
                 &mut |event| {
                     let feed = feed.get_or_init(|| {
-                        let state = derived.get().expect("consent is derived before the history");
+                        let state = derived
+                            .get()
+                            .expect("consent is derived before the history");
                         PersonalizationFeed::new(&policy, state, now)
                     });
                     if feed.admits_ref(&event)

@@ -15,8 +15,9 @@ use super::{
     Conn, DbResult, Row, ServingReads, SqlBackend, bad_row, data_keys, params, preferences, rights,
 };
 use crate::{
-    ConsentBucketCount, ConsentLatestCount, ConsentStats, ConsentStore, Page, PageRequest,
-    HistoryRef, Preferences, ServingInputs, ServingState, StoreResult, SubjectLedger, SubjectRecord,
+    ConsentBucketCount, ConsentLatestCount, ConsentStats, ConsentStore, HistoryRef, Page,
+    PageRequest, Preferences, ServingInputs, ServingState, StoreResult, SubjectLedger,
+    SubjectRecord,
 };
 
 /// The columns of a consent row, in the order [`consent_from_row`] reads them.

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use super::SqliteStore;
 use super::campaigns::key_from;
 use super::{CONSENT_COLUMNS, consent_from_row, consent_from_row_at};
-use crate::sql::ServingReads;
 use crate::model::PurposeTexts;
+use crate::sql::ServingReads;
 use crate::{HistoryRef, Preferences, ServingInputs, ServingState, StoreResult, SubjectLedger};
 
 /// Keys per `IN (...)` list, well under SQLite's limit on bound parameters.
