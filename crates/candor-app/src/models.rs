@@ -14,6 +14,9 @@ use candor_recsys::{
 };
 use candor_store::CatalogItem;
 
+/// Catalog item ids to dense indices.
+pub(crate) type ItemIndex = HashMap<String, u32, foldhash::fast::RandomState>;
+
 /// One trained snapshot of every model, with the catalog it was built over.
 #[derive(Debug)]
 pub struct Models {
@@ -23,7 +26,10 @@ pub struct Models {
     /// instance) means this snapshot may hold data that must go.
     pub generation: i64,
     pub(crate) catalog: Vec<CatalogItem>,
-    pub(crate) index_of: HashMap<String, u32>,
+    /// Each item id's dense index. Serving looks up every event of a history here, so the
+    /// hasher is foldhash, seeded per process, rather than SipHash: the keys are the
+    /// operator's catalog, not something a requester can fill.
+    pub(crate) index_of: ItemIndex,
     /// Category ids per item, into `category_names`.
     pub categories: ItemCategories,
     pub(crate) category_names: Vec<String>,
@@ -55,7 +61,7 @@ impl Models {
             built_at: None,
             generation: -1,
             catalog: Vec::new(),
-            index_of: HashMap::new(),
+            index_of: ItemIndex::default(),
             categories: ItemCategories::default(),
             category_names: Vec::new(),
             not_for_minors: Vec::new(),

@@ -103,7 +103,12 @@ impl<'a> PersonalizationFeed<'a> {
 
     /// Whether `event` may feed personalization now.
     pub fn admits(&self, event: &candor_store::HistoryEvent) -> bool {
-        self.admits_parts(&event.purposes, event.occurred_at, event.expires_at)
+        self.admits_ref(&event.borrowed())
+    }
+
+    /// [`PersonalizationFeed::admits`] for an event of a streaming read.
+    pub fn admits_ref(&self, event: &candor_store::HistoryRef<'_>) -> bool {
+        self.admits_parts(event.purposes, event.occurred_at, event.expires_at)
     }
 
     /// [`PersonalizationFeed::admits`] on the fields it reads, for events read whole.
@@ -151,7 +156,7 @@ fn build(
     // Read first, so a withdrawal that lands while training triggers one more rebuild.
     let generation = store.generation(MODELS_GENERATION)?;
     let catalog = read_catalog(store)?;
-    let index_of: HashMap<String, u32> = catalog
+    let index_of: crate::models::ItemIndex = catalog
         .iter()
         .enumerate()
         .map(|(index, item)| (item.id.clone(), index as u32))

@@ -12,7 +12,7 @@ use candor_recsys::{
     Picked, Reason, RerankConfig, candidate_pool, candidates, recommend_scores_weighted, rerank,
     top_contributions_weighted,
 };
-use candor_store::{HistoryEvent, Preferences};
+use candor_store::{HistoryRef, Preferences};
 use serde::Serialize;
 
 use crate::recommend::Models;
@@ -84,6 +84,27 @@ pub fn seed(key: &[u8], slot: &str, now: Timestamp) -> u64 {
         })
 }
 
+/// One event of a person's history as serving uses it: the item's dense index in the models'
+/// catalog, what the person did with it and when (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServedEvent {
+    pub item: u32,
+    pub interaction: Interaction,
+    pub at_s: i64,
+}
+
+impl ServedEvent {
+    /// `event` as serving uses it, if its item is in the models' catalog (one added since the
+    /// last rebuild is not yet).
+    pub fn of(models: &Models, event: &HistoryRef<'_>) -> Option<Self> {
+        Some(Self {
+            item: models.index(event.item_id)?,
+            interaction: event.interaction,
+            at_s: event.occurred_at.as_millis() / 1000,
+        })
+    }
+}
+
 /// Everything one answer depends on; [`answer`] is a pure function of it.
 pub struct ServeRequest<'a> {
     pub models: &'a Models,
@@ -93,8 +114,9 @@ pub struct ServeRequest<'a> {
     pub preferences: &'a Preferences,
     /// Processing is restricted at the person's request (a data-subject right).
     pub restricted: bool,
-    /// Events that may feed personalization now (empty unless a purpose allows it).
-    pub history: &'a [HistoryEvent],
+    /// Events that may feed personalization now (empty unless a purpose allows it), oldest
+    /// first.
+    pub history: &'a [ServedEvent],
     pub context: Option<&'a str>,
     pub n: usize,
     pub diversity: f32,
@@ -121,17 +143,8 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
         || !prefs.hidden_items.is_empty()
         || !prefs.muted_categories.is_empty();
 
-    // Each usable event as (item, interaction, Unix seconds), its id looked up once.
-    let events: Vec<(u32, Interaction, i64)> = r
-        .history
-        .iter()
-        .filter_map(|e| {
-            let item = models.index(&e.item_id)?;
-            Some((item, e.interaction, e.occurred_at.as_millis() / 1000))
-        })
-        .collect();
     // The person's items, each with the strongest thing they did with it, sorted by item.
-    let strongest = strongest_interactions(&events);
+    let strongest = strongest_interactions(r.history);
 
     let basis = if r.restricted {
         BasisBody {
@@ -156,7 +169,7 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
     let history: Vec<u32> = strongest.iter().map(|&(item, _)| item).collect();
     // Each item weighted by how recent it is, as the models' rebuild chose on the most recent
     // interactions of the people it trained on.
-    let timeline: Vec<(u32, i64)> = events.iter().map(|&(item, _, at)| (item, at)).collect();
+    let timeline: Vec<(u32, i64)> = r.history.iter().map(|e| (e.item, e.at_s)).collect();
     let weighted = models.recency.weigh(&timeline);
     // Items already engaged with (bought ones included) are not recommended again, nor
     // anything the person may not see.
@@ -221,11 +234,9 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
 
 /// Each item of `events` with the most telling interaction the person had with it, sorted by
 /// item.
-fn strongest_interactions(events: &[(u32, Interaction, i64)]) -> Vec<(u32, Interaction)> {
-    let mut strongest: Vec<(u32, Interaction)> = events
-        .iter()
-        .map(|&(item, interaction, _)| (item, interaction))
-        .collect();
+fn strongest_interactions(events: &[ServedEvent]) -> Vec<(u32, Interaction)> {
+    let mut strongest: Vec<(u32, Interaction)> =
+        events.iter().map(|e| (e.item, e.interaction)).collect();
     // Strongest first within an item, so deduplication keeps it.
     strongest.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(rank(b.1).cmp(&rank(a.1))));
     strongest.dedup_by_key(|&mut (item, _)| item);

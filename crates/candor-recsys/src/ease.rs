@@ -17,6 +17,10 @@ pub struct EaseConfig {
     /// Threads for the dense solve; 1 runs on the calling thread only. The server runs training
     /// in the background and should leave cores for serving.
     pub threads: usize,
+    /// When set, each history item keeps only this many weights (those largest in magnitude)
+    /// and the rest of its row of `B` is zero: scoring then adds a short list per history
+    /// item instead of a row the size of the model, at some cost in accuracy.
+    pub row_weights_max: Option<u32>,
 }
 
 impl Default for EaseConfig {
@@ -28,6 +32,7 @@ impl Default for EaseConfig {
             lambda: 300.0,
             min_item_count: 5,
             threads: 1,
+            row_weights_max: None,
         }
     }
 }
@@ -46,8 +51,11 @@ pub struct EaseModel {
     /// For each slot, its catalog item.
     item_of_slot: Vec<u32>,
     /// `B` in row-major order over slots: row `j` holds what history item `j` adds to every
-    /// item, so scoring reads one contiguous row per history item.
+    /// item, so scoring reads one contiguous row per history item. Empty when `sparse` holds
+    /// the rows instead.
     weights: Vec<f32>,
+    /// The rows of `B` cut to [`EaseConfig::row_weights_max`] weights each, when set.
+    sparse: Option<SparseRows>,
     /// `Bᵀ`, the same numbers by column: row `i` holds what every item adds to item `i`, so
     /// explaining one recommended item reads one contiguous row instead of one cache line per
     /// history item (twice the memory, for explanations as cheap as scoring).
@@ -140,17 +148,25 @@ impl EaseModel {
                 }
             }
         }
+        let sparse = config
+            .row_weights_max
+            .filter(|&kept| (kept as usize) < n.saturating_sub(1))
+            .map(|kept| SparseRows::keeping(&mut weights, n, kept as usize));
         let mut weights_to = vec![0.0f32; n * n];
         for (j, row) in weights.chunks_exact(n.max(1)).enumerate() {
             for (i, &w) in row.iter().enumerate() {
                 weights_to[i * n + j] = w;
             }
         }
+        if sparse.is_some() {
+            weights = Vec::new();
+        }
         Ok(Self {
             n_items,
             slot_of_item,
             item_of_slot,
             weights,
+            sparse,
             weights_to,
         })
     }
@@ -207,6 +223,19 @@ impl EaseModel {
             static BY_SLOT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         let n = self.item_of_slot.len();
+        if let Some(sparse) = &self.sparse {
+            let rows = history.filter_map(|(from, weight)| Some((self.slot(from)?, weight)));
+            BY_SLOT.with_borrow_mut(|by_slot| {
+                by_slot.clear();
+                by_slot.resize(n, 0.0);
+                sparse.sum_into(by_slot, rows, weighted);
+                scores.fill(f32::NEG_INFINITY);
+                for (&score, &item) in by_slot.iter().zip(&self.item_of_slot) {
+                    scores[item as usize] = score;
+                }
+            });
+            return;
+        }
         let rows: Vec<(&[f32], f32)> = history
             .filter_map(|(from, weight)| {
                 let j = self.slot(from)?;
@@ -268,6 +297,73 @@ fn sum_rows(into: &mut [f32], rows: &[(&[f32], f32)], weighted: bool) {
             into.iter_mut().zip(row).for_each(|(s, &w)| *s += k * w);
         } else {
             into.iter_mut().zip(row).for_each(|(s, &w)| *s += w);
+        }
+    }
+}
+
+/// The rows of `B` with only their largest weights kept, in compressed sparse row form.
+#[derive(Debug, Clone, PartialEq)]
+struct SparseRows {
+    /// Row `j`'s entries are `entries[starts[j]..starts[j + 1]]`.
+    starts: Vec<usize>,
+    /// `(slot, weight)`, by slot within a row.
+    entries: Vec<(u32, f32)>,
+}
+
+impl SparseRows {
+    /// Keeps the `kept` weights of each row of the dense `n × n` `weights` largest in
+    /// magnitude (the lower slot on ties) and zeroes the others in `weights`, so the dense
+    /// numbers explanations read are the very ones scoring adds.
+    fn keeping(weights: &mut [f32], n: usize, kept: usize) -> Self {
+        let mut starts = Vec::with_capacity(n + 1);
+        let mut entries = Vec::with_capacity(n * kept);
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        starts.push(0);
+        for row in weights.chunks_exact_mut(n.max(1)) {
+            order.clear();
+            order.extend(0..n as u32);
+            let larger = |a: &u32, b: &u32| {
+                row[*b as usize]
+                    .abs()
+                    .total_cmp(&row[*a as usize].abs())
+                    .then(a.cmp(b))
+            };
+            if kept == 0 {
+                order.clear();
+            } else {
+                order.select_nth_unstable_by(kept - 1, larger);
+                order.truncate(kept);
+            }
+            order.sort_unstable();
+            let mut next = order.iter().peekable();
+            for (slot, weight) in row.iter_mut().enumerate() {
+                if next.next_if_eq(&&(slot as u32)).is_some() {
+                    if *weight != 0.0 {
+                        entries.push((slot as u32, *weight));
+                    }
+                } else {
+                    *weight = 0.0;
+                }
+            }
+            starts.push(entries.len());
+        }
+        Self { starts, entries }
+    }
+
+    /// Adds each of `rows` (slot, weight) into `into`, in the order given: each score takes
+    /// its nonzero terms in history order, the same sum as the dense rows with their zeros.
+    fn sum_into(&self, into: &mut [f32], rows: impl Iterator<Item = (usize, f32)>, weighted: bool) {
+        for (j, k) in rows {
+            let entries = &self.entries[self.starts[j]..self.starts[j + 1]];
+            if weighted {
+                for &(i, w) in entries {
+                    into[i as usize] += k * w;
+                }
+            } else {
+                for &(i, w) in entries {
+                    into[i as usize] += w;
+                }
+            }
         }
     }
 }

@@ -278,6 +278,23 @@ pub fn batched_reads_agree_with_point_reads(store: &dyn Store) {
             .collect::<Vec<_>>()
     );
     assert_eq!(with.history.len(), 1);
+    // The streaming read hands over the same events, and only after the check said yes.
+    let mut streamed = Vec::new();
+    let state = store
+        .serving_inputs_each(&a, &|l, _| !l.records.is_empty(), &mut |e| {
+            streamed.push(e.to_event())
+        })
+        .unwrap();
+    assert_eq!(
+        (state.ledger, state.preferences),
+        (with.ledger, with.preferences)
+    );
+    assert_eq!(streamed, with.history);
+    let mut visited = 0;
+    store
+        .serving_inputs_each(&a, &|_, _| false, &mut |_| visited += 1)
+        .unwrap();
+    assert_eq!(visited, 0, "no history unless asked for");
     let without = store
         .serving_inputs(&a, &|_, p| !p.muted_categories.contains("Wine"))
         .unwrap();

@@ -193,6 +193,17 @@ pub trait ConsentStore {
         wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
     ) -> StoreResult<ServingInputs>;
 
+    /// [`ConsentStore::serving_inputs`] handing each history event to `each` as it is read,
+    /// oldest first, instead of collecting them: the recommendations request's read, which
+    /// keeps only what it can use and allocates nothing per event. `each` is called only
+    /// after `wants_history` said yes, within the same read.
+    fn serving_inputs_each(
+        &self,
+        key: &SubjectKey,
+        wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
+        each: &mut dyn FnMut(HistoryRef<'_>),
+    ) -> StoreResult<ServingState>;
+
     /// A page of a subject's consent history, newest first.
     fn consent_history(
         &self,

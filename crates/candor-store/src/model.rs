@@ -244,6 +244,83 @@ pub struct HistoryEvent {
     pub expires_at: Timestamp,
 }
 
+impl HistoryEvent {
+    /// The event as [`crate::ConsentStore::serving_inputs_each`] hands it over.
+    pub fn borrowed(&self) -> HistoryRef<'_> {
+        HistoryRef {
+            item_id: &self.item_id,
+            interaction: self.interaction,
+            purposes: &self.purposes,
+            occurred_at: self.occurred_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// One past event of a streaming history read ([`crate::ConsentStore::serving_inputs_each`]),
+/// borrowed from the read: nothing is allocated per event. Events of one read that were
+/// stored for the same purposes share one parsed list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryRef<'a> {
+    pub item_id: &'a str,
+    pub interaction: candor_domain::policy::Interaction,
+    pub purposes: &'a [candor_domain::PurposeId],
+    pub occurred_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl HistoryRef<'_> {
+    pub fn to_event(&self) -> HistoryEvent {
+        HistoryEvent {
+            item_id: self.item_id.to_owned(),
+            interaction: self.interaction,
+            purposes: self.purposes.to_vec(),
+            occurred_at: self.occurred_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// Stored purpose lists parsed once per distinct text within one read: a history repeats a
+/// few texts (the purposes events were admitted for) over thousands of rows.
+#[derive(Debug, Default)]
+pub(crate) struct PurposeTexts {
+    /// Each distinct text seen so far with its parsed list, at most [`PURPOSE_TEXTS_MAX`].
+    parsed: Vec<(String, Vec<candor_domain::PurposeId>)>,
+    /// The list of a text read past the limit, parsed afresh each time.
+    overflow: Vec<candor_domain::PurposeId>,
+}
+
+/// Distinct purpose texts remembered per read; a policy declares a handful of purposes, so a
+/// history that names more combinations than this is parsed row by row past it.
+const PURPOSE_TEXTS_MAX: usize = 16;
+
+impl PurposeTexts {
+    /// The purposes of `text`; the error is the first unreadable purpose.
+    pub(crate) fn parse<'t>(
+        &mut self,
+        text: &'t str,
+    ) -> Result<&[candor_domain::PurposeId], &'t str> {
+        if let Some(at) = self.parsed.iter().position(|(seen, _)| seen == text) {
+            return Ok(&self.parsed[at].1);
+        }
+        let list = purposes_from_text(text)?;
+        if self.parsed.len() < PURPOSE_TEXTS_MAX {
+            self.parsed.push((text.to_owned(), list));
+            return Ok(&self.parsed[self.parsed.len() - 1].1);
+        }
+        self.overflow = list;
+        Ok(&self.overflow)
+    }
+}
+
+/// What [`crate::ConsentStore::serving_inputs_each`] returns besides the history it streams.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServingState {
+    pub ledger: SubjectLedger,
+    pub preferences: Preferences,
+}
+
 /// A subject's history as serving reads it, oldest first, with `subject` standing for the
 /// backend's parameter; the same text on both backends. Its columns, in the order
 /// `history_from_row` reads them, are all in the SQLite `events_by_subject` index (migration

@@ -10,6 +10,7 @@ fn config(lambda: f32) -> EaseConfig {
         lambda,
         min_item_count: 1,
         threads: 1,
+        row_weights_max: None,
     }
 }
 
@@ -122,6 +123,43 @@ proptest! {
                 prop_assert_eq!(item, rec.item);
                 prop_assert_eq!(score.to_bits(), rec.score.to_bits());
                 prop_assert_eq!(explain(&model, history, item, 3), rec);
+            }
+        }
+    }
+}
+
+proptest! {
+    /// Rows cut to their largest weights keep exactly those weights (the others are zero), and
+    /// explanations still add up to the scores bit for bit.
+    #[test]
+    fn cut_rows_keep_their_largest_weights((n_items, users) in histories(), kept in 0u32..10) {
+        let data = interactions(n_items, &users);
+        let dense = EaseModel::train(&data, &config(2.0)).unwrap();
+        let cut = EaseModel::train(
+            &data,
+            &EaseConfig { row_weights_max: Some(kept), ..config(2.0) },
+        )
+        .unwrap();
+        for from in 0..n_items {
+            let mut smallest_kept = f32::INFINITY;
+            let mut largest_cut = 0.0f32;
+            let mut n_kept = 0;
+            for to in 0..n_items {
+                let (d, c) = (dense.contribution(from, to), cut.contribution(from, to));
+                if c == 0.0 {
+                    largest_cut = largest_cut.max(d.abs());
+                } else {
+                    prop_assert_eq!(c.to_bits(), d.to_bits());
+                    smallest_kept = smallest_kept.min(c.abs());
+                    n_kept += 1;
+                }
+            }
+            prop_assert!(n_kept <= kept as usize || n_kept + 1 >= n_items as usize);
+            prop_assert!(largest_cut <= smallest_kept);
+        }
+        for history in &users {
+            for (item, score) in recommend_scores(&cut, history, history, 5) {
+                prop_assert_eq!(explain(&cut, history, item, 3).score.to_bits(), score.to_bits());
             }
         }
     }

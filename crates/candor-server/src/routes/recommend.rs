@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use candor_domain::consent::{self};
 use candor_domain::time::Timestamp;
-use candor_store::{HistoryEvent, ServingInputs};
+use candor_store::ServingState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,7 +15,9 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 use candor_app::experiments;
 use candor_app::recommend::{PersonalizationFeed, personalization_allowed};
-use candor_app::serving::{self, BasisBody, RecommendedItem, ServeRequest, answer, seed};
+use candor_app::serving::{
+    self, BasisBody, RecommendedItem, ServeRequest, ServedEvent, answer, seed,
+};
 
 /// List length when none is asked for.
 const N_DEFAULT: u32 = 10;
@@ -118,6 +120,8 @@ pub async fn subject_recommendations(
 
     let policy = std::sync::Arc::clone(&state.policy);
     let now = state.now();
+    let models = state.models.current();
+    let reading = std::sync::Arc::clone(&models);
     // Consent first, in the same task as the read of the history, which happens only when a
     // personalization purpose allows it: a withdrawn person's history is never loaded.
     let (facts, consent_state, preferences, restricted, known, history) = state
@@ -125,24 +129,42 @@ pub async fn subject_recommendations(
             // Consent is derived from the ledger before the history is read, inside the one
             // store call, and kept for the answer.
             let derived = std::cell::OnceCell::new();
-            let ServingInputs {
+            let feed = std::cell::OnceCell::new();
+            // Each event is checked against that consent and mapped to the models' catalog as
+            // it is read, so only what can feed the list is kept.
+            let mut history: Vec<ServedEvent> = Vec::new();
+            let ServingState {
                 ledger,
                 mut preferences,
-                history,
-            } = store.serving_inputs(&key, &|ledger, preferences| {
-                let state = derived
-                    .get_or_init(|| consent::derive(&policy, &ledger.facts, &ledger.records));
-                // A restriction freezes processing: the data stays, but is not used.
-                !ledger.restricted && !preferences.paused && personalization_allowed(&policy, state)
-            })?;
+            } = store.serving_inputs_each(
+                &key,
+                &|ledger, preferences| {
+                    let state = derived
+                        .get_or_init(|| consent::derive(&policy, &ledger.facts, &ledger.records));
+                    // A restriction freezes processing: the data stays, but is not used.
+                    !ledger.restricted
+                        && !preferences.paused
+                        && personalization_allowed(&policy, state)
+                },
+                &mut |event| {
+                    let feed = feed.get_or_init(|| {
+                        let state = derived
+                            .get()
+                            .expect("consent is derived before the history");
+                        PersonalizationFeed::new(&policy, state, now)
+                    });
+                    if feed.admits_ref(&event)
+                        && let Some(event) = ServedEvent::of(&reading, &event)
+                    {
+                        history.push(event);
+                    }
+                },
+            )?;
             let known = !ledger.records.is_empty();
             let consent_state = derived
                 .into_inner()
                 .unwrap_or_else(|| consent::derive(&policy, &ledger.facts, &ledger.records));
             preferences.paused |= ledger.restricted;
-            let feed = PersonalizationFeed::new(&policy, &consent_state, now);
-            let history: Vec<HistoryEvent> =
-                history.into_iter().filter(|e| feed.admits(e)).collect();
             Ok((
                 ledger.facts,
                 consent_state,
@@ -183,7 +205,6 @@ pub async fn subject_recommendations(
     let held_out = serving.holdout;
     let history = if held_out { Vec::new() } else { history };
 
-    let models = state.models.current();
     let request = ServeRequest {
         models: &models,
         policy: &state.policy,

@@ -15,8 +15,9 @@ use super::{
     Conn, DbResult, Row, ServingReads, SqlBackend, bad_row, data_keys, params, preferences, rights,
 };
 use crate::{
-    ConsentBucketCount, ConsentLatestCount, ConsentStats, ConsentStore, Page, PageRequest,
-    Preferences, ServingInputs, StoreResult, SubjectLedger, SubjectRecord,
+    ConsentBucketCount, ConsentLatestCount, ConsentStats, ConsentStore, HistoryRef, Page,
+    PageRequest, Preferences, ServingInputs, ServingState, StoreResult, SubjectLedger,
+    SubjectRecord,
 };
 
 /// The columns of a consent row, in the order [`consent_from_row`] reads them.
@@ -190,6 +191,15 @@ impl<B: SqlBackend + ServingReads> ConsentStore for B {
         wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
     ) -> StoreResult<ServingInputs> {
         self.serving_inputs_impl(key, wants_history)
+    }
+
+    fn serving_inputs_each(
+        &self,
+        key: &SubjectKey,
+        wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
+        each: &mut dyn FnMut(HistoryRef<'_>),
+    ) -> StoreResult<ServingState> {
+        self.serving_inputs_each_impl(key, wants_history, each)
     }
 
     fn consent_history(

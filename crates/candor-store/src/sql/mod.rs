@@ -351,6 +351,24 @@ pub(crate) trait ServingReads {
         key: &candor_domain::SubjectKey,
         wants_history: &dyn Fn(&crate::SubjectLedger, &crate::Preferences) -> bool,
     ) -> StoreResult<crate::ServingInputs>;
+    /// See [`crate::ConsentStore::serving_inputs_each`]. By default the collected read,
+    /// handed over event by event; a backend streams its rows instead to spare the
+    /// allocations of every event.
+    fn serving_inputs_each_impl(
+        &self,
+        key: &candor_domain::SubjectKey,
+        wants_history: &dyn Fn(&crate::SubjectLedger, &crate::Preferences) -> bool,
+        each: &mut dyn FnMut(crate::HistoryRef<'_>),
+    ) -> StoreResult<crate::ServingState> {
+        let inputs = self.serving_inputs_impl(key, wants_history)?;
+        for event in &inputs.history {
+            each(event.borrowed());
+        }
+        Ok(crate::ServingState {
+            ledger: inputs.ledger,
+            preferences: inputs.preferences,
+        })
+    }
 }
 
 /// Ingestion, each backend's own: SQLite's group commit, PostgreSQL's set-based batch

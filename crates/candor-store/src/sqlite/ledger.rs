@@ -11,8 +11,9 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use super::SqliteStore;
 use super::campaigns::key_from;
 use super::{CONSENT_COLUMNS, consent_from_row, consent_from_row_at};
+use crate::model::PurposeTexts;
 use crate::sql::ServingReads;
-use crate::{HistoryEvent, Preferences, ServingInputs, StoreResult, SubjectLedger};
+use crate::{HistoryRef, Preferences, ServingInputs, ServingState, StoreResult, SubjectLedger};
 
 /// Keys per `IN (...)` list, well under SQLite's limit on bound parameters.
 const KEYS_PER_QUERY: usize = 500;
@@ -62,13 +63,14 @@ fn ledgers(
     Ok(out)
 }
 
-/// One subject's serving inputs on one connection: the ledger, the preferences, then the
-/// history if `wants_history` allows it.
-fn serving_inputs(
+/// One subject's serving inputs on one connection: the ledger, the preferences, then, if
+/// `wants_history` allows it, each event of the history handed to `each` as it is read.
+fn serving_inputs_each(
     conn: &Connection,
     key: &SubjectKey,
     wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
-) -> rusqlite::Result<ServingInputs> {
+    each: &mut dyn FnMut(HistoryRef<'_>),
+) -> rusqlite::Result<ServingState> {
     let k = key.as_bytes().as_slice();
     // The subject's facts, restriction and preferences in one row, whether or not they exist.
     let (band, country, restricted, prefs): (Option<String>, Option<String>, bool, Option<String>) =
@@ -101,30 +103,34 @@ fn serving_inputs(
         }
         None => Preferences::default(),
     };
-    let history = if wants_history(&ledger, &preferences) {
-        conn.prepare_cached(&crate::model::history_sql("?1"))?
-            .query_map([k], history_from_row)?
-            .collect::<rusqlite::Result<_>>()?
-    } else {
-        Vec::new()
-    };
-    Ok(ServingInputs {
+    if wants_history(&ledger, &preferences) {
+        let mut history = conn.prepare_cached(&crate::model::history_sql("?1"))?;
+        let mut rows = history.query([k])?;
+        let mut purposes = PurposeTexts::default();
+        while let Some(r) = rows.next()? {
+            each(history_ref(r, &mut purposes)?);
+        }
+    }
+    Ok(ServingState {
         ledger,
         preferences,
-        history,
     })
 }
 
-/// One row of [`crate::model::history_sql`], parsed from the row's own text: serving reads
-/// it on every request.
-fn history_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryEvent> {
+/// One row of [`crate::model::history_sql`], borrowed from the row's own text: serving reads
+/// it on every request. The purposes are parsed once per distinct text of the read.
+fn history_ref<'r>(
+    r: &'r rusqlite::Row<'_>,
+    purposes: &'r mut PurposeTexts,
+) -> rusqlite::Result<HistoryRef<'r>> {
     let interaction = r.get_ref(1)?.as_str()?;
-    let purposes = r.get_ref(2)?.as_str()?;
-    Ok(HistoryEvent {
-        item_id: r.get(0)?,
+    let listed = r.get_ref(2)?.as_str()?;
+    Ok(HistoryRef {
+        item_id: r.get_ref(0)?.as_str()?,
         interaction: Interaction::parse(interaction)
             .ok_or_else(|| super::bad_row("interaction", interaction))?,
-        purposes: crate::model::purposes_from_text(purposes)
+        purposes: purposes
+            .parse(listed)
             .map_err(|p| super::bad_row("purpose", p))?,
         occurred_at: Timestamp::from_millis(r.get(3)?),
         expires_at: Timestamp::from_millis(r.get(4)?),
@@ -144,6 +150,26 @@ impl ServingReads for SqliteStore {
         key: &SubjectKey,
         wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
     ) -> StoreResult<ServingInputs> {
-        self.read(|c| serving_inputs(c, key, wants_history))
+        let mut history = Vec::new();
+        let ServingState {
+            ledger,
+            preferences,
+        } = self.read(|c| {
+            serving_inputs_each(c, key, wants_history, &mut |e| history.push(e.to_event()))
+        })?;
+        Ok(ServingInputs {
+            ledger,
+            preferences,
+            history,
+        })
+    }
+
+    fn serving_inputs_each_impl(
+        &self,
+        key: &SubjectKey,
+        wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
+        each: &mut dyn FnMut(HistoryRef<'_>),
+    ) -> StoreResult<ServingState> {
+        self.read(|c| serving_inputs_each(c, key, wants_history, each))
     }
 }

@@ -66,6 +66,10 @@ pub struct EvalArgs {
     /// MovieLens-sized data; lower it for small catalogs).
     #[arg(long, default_value_t = EaseConfig::default().min_item_count)]
     min_item_count: u32,
+    /// EASE only: keep this many weights per history item, the largest in magnitude, instead
+    /// of the model's default.
+    #[arg(long)]
+    row_weights_max: Option<u32>,
     /// Cut-off of NDCG, precision, coverage, diversity and popularity bias.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     k: u16,
@@ -133,6 +137,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let ease_config = EaseConfig {
         threads,
         min_item_count: args.min_item_count,
+        row_weights_max: args
+            .row_weights_max
+            .or(EaseConfig::default().row_weights_max),
         ..EaseConfig::default()
     };
     let timelines = split.train_timelines();
