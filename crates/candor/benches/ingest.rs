@@ -7,7 +7,9 @@
 //!
 //! Prints events/s for both and their ratio, median of several rounds. With
 //! `CANDOR_BENCH_POSTGRES_URL` set (for example `postgres://postgres@127.0.0.1:5432/postgres`)
-//! the same load also runs against a server on PostgreSQL, in a schema of its own. With
+//! the same load also runs against a server on PostgreSQL, in a schema of its own, beside
+//! PostgreSQL's floor: the same rows written straight into Candor's PostgreSQL schema, one
+//! multi-row statement per table per batch, in one transaction and one per batch. With
 //! `CANDOR_BENCH_BIN=PATH`, against that `candor` binary instead of this build.
 //!
 //! On PostgreSQL the same load also runs against two and four `candor serve` instances on one
@@ -268,6 +270,107 @@ fn floor_round(dir: &std::path::Path, round: usize, per_commit: Option<usize>) -
     rate
 }
 
+/// PostgreSQL's floor: the same rows as a round of the server's load, written straight into
+/// a fresh schema made by Candor's own migrations — per batch of [`BATCH_LEN`] one multi-row
+/// statement per table (`INSERT … SELECT FROM unnest(…)`, prepared once), fsync on commit —
+/// in one transaction for the round, or one per `per_commit` events when given. One
+/// connection, no HTTP, no parsing, no consent gate, no deduplication check, no profile read.
+fn pg_floor_round(url: &str, schema: &str, round: usize, per_commit: Option<usize>) -> f64 {
+    let mut c = candor_store::postgres::connect_client(url).unwrap();
+    c.batch_execute(&format!(
+        "SET search_path = {schema}; SET synchronous_commit = on"
+    ))
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // A month partition the store made at start.
+    let expires = now + 30 * 86_400_000;
+    let seen = c
+        .prepare(
+            "INSERT INTO seen_messages (message_hash, seen_at)
+             SELECT h, $2 FROM unnest($1::bytea[]) AS u (h)",
+        )
+        .unwrap();
+    let event = c
+        .prepare(
+            "INSERT INTO events (subject_key, event_type, item_id, properties, purposes, occurred_at, received_at, expires_at, session_only, interaction)
+             SELECT k, 'Product Viewed', i, p, 'analytics,personalization', $4, $4, $5, FALSE, 'view'
+             FROM unnest($1::bytea[], $2::text[], $3::text[]) AS u (k, i, p)",
+        )
+        .unwrap();
+    let profile = c
+        .prepare(
+            "INSERT INTO profiles (subject_key, profile, updated_at)
+             SELECT k, p, $3 FROM unnest($1::bytea[], $2::text[]) AS u (k, p)
+             ON CONFLICT (subject_key) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
+        )
+        .unwrap();
+    let n = CLIENTS * BATCHES_PER_CLIENT * BATCH_LEN;
+    let start = Instant::now();
+    c.batch_execute("BEGIN").unwrap();
+    for batch in 0..n / BATCH_LEN {
+        let (mut hashes, mut keys, mut items, mut props) = (
+            Vec::with_capacity(BATCH_LEN),
+            Vec::with_capacity(BATCH_LEN),
+            Vec::with_capacity(BATCH_LEN),
+            Vec::with_capacity(BATCH_LEN),
+        );
+        let mut subjects = std::collections::BTreeSet::new();
+        for k in 0..BATCH_LEN {
+            let i = batch * BATCH_LEN + k;
+            subjects.insert((i % SUBJECTS) as u64);
+            let item = format!("sku-{}", i % 997);
+            props.push(format!(
+                "{{\"product_id\":\"{item}\",\"category\":\"Running\",\"price\":19.5}}"
+            ));
+            items.push(item);
+            keys.push(spread(1, (i % SUBJECTS) as u64).to_vec());
+            hashes.push(spread(2 + round as u64, i as u64).to_vec());
+        }
+        let (profile_keys, texts): (Vec<Vec<u8>>, Vec<String>) = subjects
+            .into_iter()
+            .map(|s| {
+                (
+                    spread(1, s).to_vec(),
+                    format!(
+                        "{{\"affinities\":{{\"Running\":{{\"value\":{s}.5,\"as_of\":{round}}}}},\"n_views\":{s},\"n_adds\":0,\"n_purchases\":0,\"last_seen\":{round}}}"
+                    ),
+                )
+            })
+            .unzip();
+        c.execute(&seen, &[&hashes, &now]).unwrap();
+        c.execute(&event, &[&keys, &items, &props, &now, &expires])
+            .unwrap();
+        c.execute(&profile, &[&profile_keys, &texts, &now]).unwrap();
+        if per_commit.is_some_and(|every| ((batch + 1) * BATCH_LEN).is_multiple_of(every)) {
+            c.batch_execute("COMMIT; BEGIN").unwrap();
+        }
+    }
+    c.batch_execute("COMMIT").unwrap();
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Rounds of [`pg_floor_round`] on a fresh schema migrated by the store, then dropped.
+fn pg_floor_rates(url: &str, per_commit: Option<usize>) -> Vec<f64> {
+    let schema = format!("candor_bench_{}_floor", std::process::id());
+    let mut admin = candor_store::postgres::connect_client(url).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
+    drop(candor_store::postgres::PostgresStore::connect(url, Some(&schema)).unwrap());
+    let rates = (0..ROUNDS)
+        .map(|r| pg_floor_round(url, &schema, r, per_commit))
+        .collect();
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
+    rates
+}
+
 /// Events/s and costs per event of each round against `n` instances, after every subject
 /// granted consent. `pg` names the database and the `application_name` the instances connect
 /// with, to measure PostgreSQL's CPU time and the time spent waiting on it.
@@ -387,12 +490,27 @@ fn main() {
     println!(
         "candor on SQLite over HTTP ({CLIENTS} clients, batches of {BATCH_LEN}): {h:.0} events/s{sqlite_cpu} (rounds: {sqlite_rates:.0?})"
     );
-    if let Some(rates) = pg_rates {
+    if let (Some(rates), Some(url)) = (pg_rates, pg.as_deref()) {
         let p = median(rates.clone());
         println!(
             "candor on PostgreSQL over HTTP, same load: {p:.0} events/s (rounds: {rates:.0?})"
         );
         println!("ratio PostgreSQL/SQLite: {:.2}", p / h);
+        let one = pg_floor_rates(url, None);
+        let f = median(one.clone());
+        println!(
+            "PostgreSQL floor, the same rows straight into Candor's schema in one transaction: {f:.0} events/s (rounds: {one:.0?})"
+        );
+        println!("ratio candor on PostgreSQL/PostgreSQL floor: {:.2}", p / f);
+        let batched = pg_floor_rates(url, Some(BATCH_LEN));
+        let b = median(batched.clone());
+        println!(
+            "the same rows committed {BATCH_LEN} at a time (one transaction per batch, as Candor commits on PostgreSQL): {b:.0} events/s (rounds: {batched:.0?})"
+        );
+        println!(
+            "ratio candor on PostgreSQL/PostgreSQL floor per batch: {:.2}",
+            p / b
+        );
     }
     if let Some(runs) = &pg_runs {
         let mut one = None;

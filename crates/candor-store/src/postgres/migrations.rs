@@ -606,4 +606,35 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE merges ADD PRIMARY KEY (to_key, id);
     CREATE INDEX merges_by_from ON merges (from_key);
     "#,
+    // 17: erasure reaches months of events and exposures that retention has detached but not
+    // yet dropped (`postgres/partitions.rs`). A month is detached in an instant and dropped
+    // after its people are noted; until then its rows are in a table of their own, named
+    // `<table>_xYYYYMM`, that no query of the parent reads. A month dropped while this runs
+    // is skipped.
+    r#"
+    CREATE FUNCTION candor_erase_detached(key bytea) RETURNS bigint
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        t text;
+        k bigint;
+        n bigint := 0;
+    BEGIN
+        FOR t IN
+            SELECT c.relname::text FROM pg_class c
+            WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+              AND c.relkind = 'r' AND NOT c.relispartition
+              AND c.relname ~ '^(events|exposure_lists)_x[0-9]{6}$'
+        LOOP
+            BEGIN
+                EXECUTE format('DELETE FROM %I WHERE subject_key = $1', t) USING key;
+                GET DIAGNOSTICS k = ROW_COUNT;
+                n := n + k;
+            EXCEPTION WHEN undefined_table THEN
+                NULL;
+            END;
+        END LOOP;
+        RETURN n;
+    END
+    $$;
+    "#,
 ];

@@ -17,10 +17,18 @@
 //! missing, create it as a plain table, move the rows the DEFAULT partition holds for that
 //! month into it, attach it. No advisory lock, no error to catch.
 //!
-//! Dropping a partition takes an ACCESS EXCLUSIVE lock on the parent for an instant. It waits
-//! at most [`LOCK_TIMEOUT_MS`]: if a long transaction holds the table, the month stays for the
-//! next pass and the row-by-row deletion that follows in the same pass removes its rows
-//! meanwhile, so retention is never late because of a lock.
+//! Retention removes a wholly expired month in two steps. First it detaches the partition and
+//! renames it `<table>_xYYYYMM`: an ACCESS EXCLUSIVE lock on the parent for an instant, no row
+//! read (with a DEFAULT partition there is nothing to validate), and from then on no query of
+//! the table sees the month. The lock is waited for at most [`LOCK_TIMEOUT_MS`]: if a long
+//! transaction holds the table, the month stays for the next pass and the row-by-row deletion
+//! that follows in the same pass removes its rows meanwhile, so retention is never late
+//! because of a lock. Then, for every detached month (an earlier pass cut off between the two
+//! steps leaves one), it notes what the month held — the people whose profiles it fed, queued
+//! for rebuilding, and how many rows went — and drops the table, in one transaction. That step
+//! reads every row of the month, but holds nothing that ingestion, serving or another month
+//! needs; only an erasure of someone with rows in the month waits for it. Erasure reaches
+//! the detached months through `candor_erase_detached` (migration 17).
 
 use candor_domain::SubjectKey;
 use candor_domain::time::Timestamp;
@@ -98,9 +106,29 @@ impl Month {
         )
     }
 
+    /// The name the month's partition takes once detached, until it is dropped:
+    /// `<parent>_xYYYYMM`.
+    pub(crate) fn detached(self, table: &Partitioned) -> String {
+        format!(
+            "{}_x{:04}{:02}",
+            table.parent,
+            self.0.div_euclid(12),
+            self.0.rem_euclid(12) + 1
+        )
+    }
+
     /// The month a partition's name stands for, when it is one of ours.
     fn from_partition(table: &Partitioned, name: &str) -> Option<Month> {
-        let digits = name.strip_prefix(table.parent)?.strip_prefix("_p")?;
+        Month::from_name(table, name, "_p")
+    }
+
+    /// The month a detached partition's name stands for, when it is one of ours.
+    fn from_detached(table: &Partitioned, name: &str) -> Option<Month> {
+        Month::from_name(table, name, "_x")
+    }
+
+    fn from_name(table: &Partitioned, name: &str, tag: &str) -> Option<Month> {
+        let digits = name.strip_prefix(table.parent)?.strip_prefix(tag)?;
         if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -163,21 +191,22 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Drops every month of `events` wholly expired at `now`, queueing its subjects' profiles
-    /// for [`PostgresStore::rebuild_queued_profiles_pg`]. Returns how many events went.
+    /// Removes every month of `events` wholly expired at `now`: detaches it (its rows leave
+    /// every query at once), then, for each detached month (those of an earlier pass cut off
+    /// before the drop as well), queues its subjects' profiles for
+    /// [`PostgresStore::rebuild_queued_profiles_pg`] and drops it. Returns how many events went.
     pub(crate) fn drop_expired_events_pg(&self, now: Timestamp) -> StoreResult<u64> {
+        self.detach_expired_months(&EVENTS, now.as_millis())?;
         let mut n = 0;
-        for (name, _) in self.expired_months(&EVENTS, now.as_millis())? {
+        for name in self.detached_months(&EVENTS)? {
             n += self
                 .write(|tx| {
-                    drop_within_lock_timeout(tx, &name, &mut |tx| {
-                        // Rows cannot move in or out while the partition is held in SHARE
-                        // mode, so every subject with a row in it is queued.
+                    retire(tx, &name, &mut |tx| {
                         let sql = format!(
                             "WITH s AS (
                                 SELECT subject_key, count(*) AS n,
                                        bool_or(interaction IS NOT NULL) AS feeds
-                                FROM ONLY \"{name}\" GROUP BY subject_key
+                                FROM \"{name}\" GROUP BY subject_key
                              ), q AS (
                                 INSERT INTO profile_rebuilds (subject_key, queued_at)
                                 SELECT subject_key, $1 FROM s WHERE feeds
@@ -193,18 +222,27 @@ impl PostgresStore {
         Ok(n)
     }
 
-    /// Drops every month of `exposure_lists` wholly before `before`.
+    /// Only the first step of [`PostgresStore::drop_expired_events_pg`]: detaches every month
+    /// of `events` wholly expired at `now`, leaving its rows in a table of their own that the
+    /// next retention pass counts, notes and drops. Returns how many months it detached.
+    pub fn detach_expired_event_months(&self, now: Timestamp) -> StoreResult<usize> {
+        self.detach_expired_months(&EVENTS, now.as_millis())
+    }
+
+    /// Removes every month of `exposure_lists` wholly before `before`, as
+    /// [`PostgresStore::drop_expired_events_pg`] does months of events.
     pub(crate) fn drop_exposures_before_pg(
         &self,
         before: Timestamp,
     ) -> StoreResult<DeletedExposures> {
+        self.detach_expired_months(&EXPOSURES, before.as_millis())?;
         let mut deleted = DeletedExposures::default();
-        for (name, _) in self.expired_months(&EXPOSURES, before.as_millis())? {
+        for name in self.detached_months(&EXPOSURES)? {
             let counted = self.write(|tx| {
-                drop_within_lock_timeout(tx, &name, &mut |tx| {
+                retire(tx, &name, &mut |tx| {
                     let r = tx.query_one(
                         &format!(
-                            "SELECT count(*), coalesce(sum(n_items), 0)::bigint FROM ONLY \"{name}\""
+                            "SELECT count(*), coalesce(sum(n_items), 0)::bigint FROM \"{name}\""
                         ),
                         &[],
                     )?;
@@ -217,6 +255,54 @@ impl PostgresStore {
             }
         }
         Ok(deleted)
+    }
+
+    /// Detaches every month of `table` whose upper bound is at or before `bound_ms`, each in
+    /// a transaction of its own, renaming it [`Month::detached`]. A month whose lock is not
+    /// granted within [`LOCK_TIMEOUT_MS`] stays for the next pass. Returns how many went.
+    fn detach_expired_months(&self, table: &Partitioned, bound_ms: i64) -> StoreResult<usize> {
+        let mut n = 0;
+        for (name, month) in self.expired_months(table, bound_ms)? {
+            let detached = month.detached(table);
+            if self.write(|tx| detach(tx, table.parent, &name, &detached))? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The detached months of `table` awaiting their drop, oldest first.
+    fn detached_months(&self, table: &Partitioned) -> StoreResult<Vec<String>> {
+        let months = self.months_named(
+            "SELECT relname::text FROM pg_class
+             WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+               AND relkind = 'r' AND NOT relispartition AND starts_with(relname::text, $1)",
+            &format!("{}_x", table.parent),
+            |n| Month::from_detached(table, n),
+        )?;
+        Ok(months.into_iter().map(|(n, _)| n).collect())
+    }
+
+    /// The tables the query `sql` (of one text parameter, `param`) names, with the month each
+    /// stands for by `month`, oldest first; names that stand for none are left out.
+    fn months_named(
+        &self,
+        sql: &str,
+        param: &str,
+        month: impl Fn(&str) -> Option<Month>,
+    ) -> StoreResult<Vec<(String, Month)>> {
+        let names: Vec<String> = self.read(|c| {
+            Ok(c.query(sql, &[&param])?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?)
+        })?;
+        let mut months: Vec<(String, Month)> = names
+            .into_iter()
+            .filter_map(|n| month(&n).map(|m| (n, m)))
+            .collect();
+        months.sort_by_key(|(_, m)| *m);
+        Ok(months)
     }
 
     /// Rebuilds the profiles of up to `limit` queued subjects; returns how many it took from
@@ -253,7 +339,12 @@ impl PostgresStore {
                 .filter_map(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
                 .map(SubjectKey::from_bytes)
                 .collect();
-            profiles::rebuild(&mut PgConn::new(tx, statements), with_profile, half_life_days, now)?;
+            profiles::rebuild(
+                &mut PgConn::new(tx, statements),
+                with_profile,
+                half_life_days,
+                now,
+            )?;
             Ok(taken.len() as u64)
         })
     }
@@ -264,22 +355,13 @@ impl PostgresStore {
         table: &Partitioned,
         bound_ms: i64,
     ) -> StoreResult<Vec<(String, Month)>> {
-        let names: Vec<String> = self.read(|c| {
-            Ok(c.query(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = to_regclass($1)",
-                &[&table.parent],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?)
-        })?;
-        let mut months: Vec<(String, Month)> = names
-            .into_iter()
-            .filter_map(|n| Month::from_partition(table, &n).map(|m| (n, m)))
-            .filter(|(_, m)| m.end_ms() <= bound_ms)
-            .collect();
-        months.sort_by_key(|(_, m)| *m);
+        let mut months = self.months_named(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = to_regclass($1)",
+            table.parent,
+            |n| Month::from_partition(table, n),
+        )?;
+        months.retain(|(_, m)| m.end_ms() <= bound_ms);
         Ok(months)
     }
 }
@@ -336,39 +418,64 @@ fn create_month(tx: &mut Transaction<'_>, table: &Partitioned, month: Month) -> 
     Ok(())
 }
 
-/// Runs `note` (what must be remembered of the partition `name` before it goes) with the
-/// partition held in SHARE mode, then drops it, waiting for each lock at most
-/// [`LOCK_TIMEOUT_MS`]. `None` when a lock was not granted in time: nothing happened.
-fn drop_within_lock_timeout<T>(
-    tx: &mut Transaction<'_>,
-    name: &str,
-    note: &mut dyn FnMut(&mut Transaction<'_>) -> DbResult<T>,
-) -> DbResult<Option<T>> {
+/// Detaches the partition `name` from `parent` and renames it `detached`, waiting for the
+/// locks at most [`LOCK_TIMEOUT_MS`]. `false` when a lock was not granted in time or another
+/// instance detached it first: nothing happened here.
+fn detach(tx: &mut Transaction<'_>, parent: &str, name: &str, detached: &str) -> DbResult<bool> {
     tx.batch_execute(&format!("SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}"))?;
     let mut sp = tx.transaction()?;
-    let outcome = sp
-        .batch_execute(&format!("LOCK TABLE ONLY \"{name}\" IN SHARE MODE"))
-        .map_err(Into::into)
-        .and_then(|()| note(&mut sp))
-        .and_then(|v| {
-            sp.batch_execute(&format!("DROP TABLE \"{name}\""))?;
-            Ok(v)
-        });
+    // With a DEFAULT partition there is nothing to validate: no row is read.
+    let outcome = sp.batch_execute(&format!(
+        "ALTER TABLE \"{parent}\" DETACH PARTITION \"{name}\";
+         ALTER TABLE \"{name}\" RENAME TO \"{detached}\";"
+    ));
     match outcome {
-        Ok(v) => {
+        Ok(()) => {
             sp.commit()?;
-            Ok(Some(v))
+            Ok(true)
         }
-        Err(crate::sql::DbError::Pg(e)) if sqlstate(&e) == Some("55P03") => {
+        Err(e) if sqlstate(&e) == Some("55P03") => {
             sp.rollback()?;
             tracing::info!(
                 partition = name,
                 "a partition due to be dropped is in use; its rows are deleted one by one"
             );
-            Ok(None)
+            Ok(false)
         }
-        Err(e) => Err(e),
+        // Another instance's retention pass detached it (or dropped it) first.
+        Err(e) if sqlstate(&e) == Some("42P01") => {
+            sp.rollback()?;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Runs `note` (what must be remembered of the detached month `name` before it goes), then
+/// drops it. The SHARE ROW EXCLUSIVE lock conflicts with itself and with an erasure deleting
+/// the month's rows: two instances never count a month twice, and an erasure waits until the
+/// month is gone (or removes its rows before it is noted). `None` when another instance
+/// dropped it first.
+fn retire<T>(
+    tx: &mut Transaction<'_>,
+    name: &str,
+    note: &mut dyn FnMut(&mut Transaction<'_>) -> DbResult<T>,
+) -> DbResult<Option<T>> {
+    let mut sp = tx.transaction()?;
+    match sp.batch_execute(&format!(
+        "LOCK TABLE \"{name}\" IN SHARE ROW EXCLUSIVE MODE"
+    )) {
+        Ok(()) => {}
+        Err(e) if sqlstate(&e) == Some("42P01") => {
+            sp.rollback()?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let v = note(&mut sp)?;
+    sp.batch_execute(&format!("DROP TABLE \"{name}\""))?;
+    sp.commit()?;
+    Ok(Some(v))
 }
 
 #[cfg(test)]
@@ -393,6 +500,10 @@ mod tests {
         assert_eq!(Month::from_partition(&EVENTS, "events_default"), None);
         assert_eq!(Month::from_partition(&EVENTS, "events_p202613"), None);
         assert_eq!(Month::from_partition(&EXPOSURES, "events_p202612"), None);
+        assert_eq!(m.detached(&EVENTS), "events_x202612");
+        assert_eq!(Month::from_detached(&EVENTS, "events_x202612"), Some(m));
+        assert_eq!(Month::from_detached(&EVENTS, "events_p202612"), None);
+        assert_eq!(Month::from_partition(&EVENTS, "events_x202612"), None);
         let leap = Month::of(Timestamp::parse_rfc3339("2024-02-29T23:59:59Z").unwrap());
         assert_eq!(
             Timestamp::from_millis(leap.end_ms()).to_rfc3339(),

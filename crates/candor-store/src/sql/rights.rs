@@ -90,6 +90,14 @@ pub(crate) fn erase(
         }
     }
     if c.dialect() == super::Dialect::Postgres {
+        // Months of events and exposures retention has detached and not yet dropped. After
+        // the deletions above, this transaction holds every partition of both tables, so no
+        // month can be detached before it commits: the detached ones are all listed here.
+        // Their rows are past retention, already gone from every read and from the counts
+        // a person is shown, so they are not counted here either.
+        c.query_one("SELECT candor_erase_detached(?1)", params![key], |r| {
+            r.i64(0)
+        })?;
         // A profile queued for rebuilding after a partition drop: the queue holds only the
         // key (and `rebuild_queued_profiles` makes no profile for a subject without one), but
         // nothing keyed by the person outlives their erasure.

@@ -772,8 +772,9 @@ fn retention_drops_wholly_expired_partitions_and_rebuilds_their_profiles() {
     assert_eq!(rebuilt, 2, "A and C queued");
     assert!(!partitions(&mut admin, &schema, "events").contains(&"events_p203102".to_owned()));
     assert!(
-        !table_exists(&mut admin, &schema, "events_p203102"),
-        "dropped, not detached"
+        !table_exists(&mut admin, &schema, "events_p203102")
+            && !table_exists(&mut admin, &schema, "events_x203102"),
+        "dropped, not only detached"
     );
     assert!(partitions(&mut admin, &schema, "events").contains(&"events_p203103".to_owned()));
     assert_eq!(
@@ -816,6 +817,69 @@ fn retention_drops_wholly_expired_partitions_and_rebuilds_their_profiles() {
 }
 
 #[test]
+fn a_detached_month_is_erased_with_its_person_and_dropped_by_the_next_pass() {
+    let Some(db) = database() else { return };
+    let schema = db.fresh_schema();
+    let store = db.store(&schema);
+    let mut admin = db.admin();
+    let start = in_2031(1, 2);
+    store.prepare_partitions(start).unwrap();
+    let (a, b) = (subject(1), subject(2));
+    insert_at(
+        &store,
+        start,
+        vec![
+            expiring(a, 1, "Hiking", in_2031(2, 10)),
+            expiring(a, 2, "Hiking", in_2031(2, 11)),
+            expiring(b, 3, "Hiking", in_2031(2, 12)),
+            expiring(b, 4, "Running", in_2031(3, 20)),
+        ],
+    );
+    let now = in_2031(3, 10);
+    // A pass cut off after its first step: February is out of `events` and in a table of
+    // its own.
+    // (The months made at start, before 2031 and empty, go with it.)
+    assert!(store.detach_expired_event_months(now).unwrap() >= 1);
+    assert!(!partitions(&mut admin, &schema, "events").contains(&"events_p203102".to_owned()));
+    assert!(table_exists(&mut admin, &schema, "events_x203102"));
+    assert!(store.all_events(&a).unwrap().is_empty(), "gone from reads");
+    assert_eq!(store.all_events(&b).unwrap().len(), 1);
+    let detached_rows = |admin: &mut postgres::Client, s: &SubjectKey| -> i64 {
+        admin
+            .query_one(
+                &format!("SELECT count(*) FROM \"{schema}\".events_x203102 WHERE subject_key = $1"),
+                &[&s.as_bytes().as_slice()],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(detached_rows(&mut admin, &a), 2);
+
+    // Erasure leaves nothing of A behind, not even in the month awaiting its drop.
+    store
+        .erase_subject(&a, &candor_store::ErasurePlan { tombstone: None })
+        .unwrap();
+    assert_eq!(detached_rows(&mut admin, &a), 0);
+    assert_eq!(
+        detached_rows(&mut admin, &b),
+        1,
+        "B's row is not A's to erase"
+    );
+
+    // The next pass counts what the month held then, queues B and drops it.
+    let (deleted, rebuilt) = retention(&store, now);
+    assert_eq!(deleted, 1, "B's February row; A's went with the erasure");
+    assert_eq!(rebuilt, 1, "B queued, A erased");
+    assert!(!table_exists(&mut admin, &schema, "events_x203102"));
+    assert_eq!(store.all_events(&b).unwrap().len(), 1);
+    assert_eq!(
+        retention(&store, now),
+        (0, 0),
+        "a second pass finds nothing"
+    );
+}
+
+#[test]
 fn retention_drops_wholly_old_partitions_of_exposures() {
     let Some(db) = database() else { return };
     let schema = db.fresh_schema();
@@ -842,6 +906,7 @@ fn retention_drops_wholly_old_partitions_of_exposures() {
     let deleted = store.delete_exposures_before(in_2031(2, 10), 100).unwrap();
     assert_eq!((deleted.lists, deleted.exposures), (3, 9));
     assert!(!table_exists(&mut admin, &schema, "exposure_lists_p203101"));
+    assert!(!table_exists(&mut admin, &schema, "exposure_lists_x203101"));
     let left = store.exposures_for_subject(&subject(1)).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].at, in_2031(2, 20));
@@ -1063,7 +1128,7 @@ fn instances_racing_on_shared_subjects_in_opposite_orders_store_each_message_onc
         let mut e = viewed(subjects[usize::from(m) % subjects.len()], m);
         e.properties = format!("{{\"category\":\"c{}\"}}", m % 3);
         e.occurred_at = Timestamp::from_millis(1_000 + i64::from(m) * 3_600_000);
-        e.session_only = m % 3 == 0;
+        e.session_only = m.is_multiple_of(3);
         e
     };
     let n_stored = AtomicU32::new(0);
@@ -1165,7 +1230,7 @@ fn ingestion_batches_with_consents_and_audit_entries_keep_one_linear_chain() {
     };
     let record = |t: u32, i: u32, j: u32| ConsentRecord {
         purpose: PurposeId::parse("analytics").unwrap(),
-        decision: if j % 2 == 0 {
+        decision: if j.is_multiple_of(2) {
             Decision::Granted
         } else {
             Decision::Denied
@@ -1186,7 +1251,7 @@ fn ingestion_batches_with_consents_and_audit_entries_keep_one_linear_chain() {
                         continue;
                     }
                     // Two subjects per batch, one shared by every thread, named in either order.
-                    let mut keys = vec![subject(100), subject(200 + t)];
+                    let mut keys = [subject(100), subject(200 + t)];
                     if t % 2 == 1 {
                         keys.reverse();
                     }
