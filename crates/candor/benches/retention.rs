@@ -59,11 +59,11 @@ fn fill(url: &str, schema: &str, n: i64, partitioned: bool) -> PostgresStore {
             .prepare_partitions(at("2031-01-02T00:00:00Z"))
             .unwrap();
     }
-    // The months made at start (from today's) are empty and long expired by 2031: gone before
-    // the timed pass, which then has February alone to remove.
+    // The months made at start (from today's) and January 2031 are empty and expired by
+    // March: gone before the timed pass, which then has February alone to remove.
     store
         .delete_expired(
-            at("2031-01-01T00:00:00Z"),
+            at("2031-02-01T00:00:00Z"),
             EXPIRED_CHUNK_LEN,
             HALF_LIFE_DAYS,
             1,

@@ -42,7 +42,7 @@ fn cap_use(
     let rows = c.query(
         "SELECT subject_key, count(*) FILTER (WHERE channel = $1 AND at > $2),
                 count(*) FILTER (WHERE campaign_id = $3 AND at > $4)
-         FROM deliveries WHERE subject_key = ANY($5) AND at > $6
+         FROM deliveries WHERE subject_key IN (SELECT unnest($5::bytea[])) AND at > $6
          GROUP BY subject_key",
         &[
             &run.channel,

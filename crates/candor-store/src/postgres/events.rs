@@ -390,7 +390,7 @@ fn update_profiles(
     // what the batch added.
     let mut muted: HashMap<SubjectKey, Vec<String>> = HashMap::new();
     for r in c.pg_query(
-        "SELECT subject_key, category FROM muted_interests WHERE subject_key = ANY($1)
+        "SELECT subject_key, category FROM muted_interests WHERE subject_key IN (SELECT unnest($1::bytea[]))
          ORDER BY subject_key, category COLLATE \"C\"",
         &[&keys],
     )? {
@@ -447,7 +447,7 @@ fn update_profiles(
     }
     if !deleted.is_empty() {
         c.pg_execute(
-            "DELETE FROM profiles WHERE subject_key = ANY($1)",
+            "DELETE FROM profiles WHERE subject_key IN (SELECT unnest($1::bytea[]))",
             &[&deleted],
         )?;
     }
@@ -473,7 +473,7 @@ fn lock_profiles(
         &[&keys],
     )?;
     let rows = c.pg_query(
-        "SELECT subject_key, profile FROM profiles WHERE subject_key = ANY($1)
+        "SELECT subject_key, profile FROM profiles WHERE subject_key IN (SELECT unnest($1::bytea[]))
          ORDER BY subject_key FOR UPDATE",
         &[&keys],
     )?;
@@ -502,7 +502,7 @@ fn catalog_categories<'a>(
     ids.dedup();
     let mut out = HashMap::with_capacity(ids.len());
     for r in c.pg_query(
-        "SELECT item_id, categories FROM items WHERE item_id = ANY($1)",
+        "SELECT item_id, categories FROM items WHERE item_id IN (SELECT unnest($1::text[]))",
         &[&ids],
     )? {
         let cats = serde_json::from_str(r.try_get(1)?).unwrap_or_default();

@@ -4,8 +4,6 @@ use std::collections::HashMap;
 
 use candor_domain::SubjectKey;
 use candor_domain::consent::AgeBand;
-use postgres::GenericClient;
-use postgres::types::Type;
 
 use super::DbResult;
 use super::PostgresStore;
@@ -17,6 +15,13 @@ use crate::{Preferences, ServingInputs, StoreResult, SubjectLedger};
 
 /// The facts, ledger and restriction of every key: three queries for the whole batch, each
 /// on a statement the connection keeps prepared.
+///
+/// Keys are matched with `IN (SELECT unnest($1))`, here and in every batch statement of this
+/// module's neighbours, not `= ANY($1)`: a kept statement runs on a generic plan, which knows
+/// nothing of the array, and on a table of a few thousand rows PostgreSQL then scans it and
+/// tests each row against the whole array in turn (measured: 17 ms for a batch of 500 keys
+/// against 2,000 consent rows, the costliest statement of a batch). The subquery lets it hash
+/// the keys on a small table and probe the primary key on a large one, as fast as `= ANY`.
 fn ledgers(
     c: &mut PgConn<'_, postgres::Client>,
     keys: &[SubjectKey],
@@ -24,7 +29,7 @@ fn ledgers(
     let (distinct, mut out) = SubjectLedger::blank_for(keys);
     let list: Vec<&[u8]> = distinct.iter().map(|k| k.as_bytes().as_slice()).collect();
     for r in c.pg_query(
-        "SELECT subject_key, age_band, country FROM subjects WHERE subject_key = ANY($1)",
+        "SELECT subject_key, age_band, country FROM subjects WHERE subject_key IN (SELECT unnest($1::bytea[]))",
         &[&list],
     )? {
         let band: Option<String> = r.try_get(1)?;
@@ -35,7 +40,7 @@ fn ledgers(
     }
     for r in c.pg_query(
         &format!(
-            "SELECT subject_key, {CONSENT_COLUMNS} FROM consents WHERE subject_key = ANY($1) ORDER BY subject_key, id"
+            "SELECT subject_key, {CONSENT_COLUMNS} FROM consents WHERE subject_key IN (SELECT unnest($1::bytea[])) ORDER BY subject_key, id"
         ),
         &[&list],
     )? {
@@ -45,7 +50,7 @@ fn ledgers(
         }
     }
     for r in c.pg_query(
-        "SELECT subject_key FROM restrictions WHERE subject_key = ANY($1)",
+        "SELECT subject_key FROM restrictions WHERE subject_key IN (SELECT unnest($1::bytea[]))",
         &[&list],
     )? {
         if let Some(l) = out.get_mut(&key_from(r.try_get(0)?)?) {
@@ -73,21 +78,31 @@ const SERVING_LEDGER_SQL: &str = "
 /// One subject's serving inputs: the facts, restriction, preferences and ledger in one round
 /// trip, then the history in a second one only if `wants_history` allows it.
 ///
-/// Both statements go out typed (`query_typed`: parse, bind and execute in one message
-/// exchange) rather than prepared first, which would cost a round trip of its own. The history
+/// Both statements run from the connection's cache of prepared statements: one round trip
+/// each (bind and execute) once the connection has prepared them, and no planning per request
+/// once PostgreSQL keeps a generic plan. The planning matters for the history: `events` is
+/// partitioned by month (`postgres/partitions.rs`), and planning a read by subject over its
+/// partitions took 0.77 ms, against 0.03 ms to reuse the plan (measured on 27 partitions with
+/// `EXPLAIN ANALYZE`). The history
 /// cannot join the first round trip, neither pipelined nor in the same statement: whether it
 /// may be used is decided by the caller from the ledger that statement returns (consent derived
 /// by the domain's rules, the restriction, the preferences), and a person's history must not
 /// leave the database before that decision. Computing consent in SQL instead would be a second
 /// copy of the consent rules. So a person whose consent does not allow personalization costs
 /// one round trip, and one who allows it two.
+/// The history statement of [`serving_inputs`], made once.
+fn history_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| crate::model::history_sql("$1"))
+}
+
 fn serving_inputs(
-    c: &mut impl GenericClient,
+    c: &mut PgConn<'_, postgres::Client>,
     key: &SubjectKey,
     wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
 ) -> DbResult<ServingInputs> {
     let k = key.as_bytes().as_slice();
-    let rows = c.query_typed(SERVING_LEDGER_SQL, &[(&k, Type::BYTEA)])?;
+    let rows = c.pg_query(SERVING_LEDGER_SQL, &[&k])?;
     // The outer query over `(SELECT $1)` always yields at least one row.
     let first = rows
         .first()
@@ -113,7 +128,7 @@ fn serving_inputs(
         None => Preferences::default(),
     };
     let history = if wants_history(&ledger, &preferences) {
-        c.query_typed(&crate::model::history_sql("$1"), &[(&k, Type::BYTEA)])?
+        c.pg_query(history_sql(), &[&k])?
             .iter()
             .map(|r| crate::sql::events::history_from_row(r))
             .collect::<DbResult<_>>()?
@@ -140,6 +155,6 @@ impl ServingReads for PostgresStore {
         key: &SubjectKey,
         wants_history: &dyn Fn(&SubjectLedger, &Preferences) -> bool,
     ) -> StoreResult<ServingInputs> {
-        self.read(|c| serving_inputs(c, key, wants_history))
+        self.read_pg(|c| serving_inputs(c, key, wants_history))
     }
 }

@@ -610,7 +610,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // yet dropped (`postgres/partitions.rs`). A month is detached in an instant and dropped
     // after its people are noted; until then its rows are in a table of their own, named
     // `<table>_xYYYYMM`, that no query of the parent reads. A month dropped while this runs
-    // is skipped.
+    // is skipped. The name ranges let the catalog's name index find them.
     r#"
     CREATE FUNCTION candor_erase_detached(key bytea) RETURNS bigint
     LANGUAGE plpgsql AS $$
@@ -621,7 +621,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     BEGIN
         FOR t IN
             SELECT c.relname::text FROM pg_class c
-            WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+            WHERE ((c.relname >= 'events_x' AND c.relname < 'events_y')
+                   OR (c.relname >= 'exposure_lists_x' AND c.relname < 'exposure_lists_y'))
+              AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
               AND c.relkind = 'r' AND NOT c.relispartition
               AND c.relname ~ '^(events|exposure_lists)_x[0-9]{6}$'
         LOOP

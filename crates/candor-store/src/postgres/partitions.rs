@@ -273,10 +273,13 @@ impl PostgresStore {
 
     /// The detached months of `table` awaiting their drop, oldest first.
     fn detached_months(&self, table: &Partitioned) -> StoreResult<Vec<String>> {
+        // A range on the name (`<parent>_x` ≤ name < `<parent>_y`) reads the catalog's name
+        // index; a prefix test would read all of `pg_class`, which churn can leave large.
         let months = self.months_named(
             "SELECT relname::text FROM pg_class
-             WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
-               AND relkind = 'r' AND NOT relispartition AND starts_with(relname::text, $1)",
+             WHERE relname >= $1::name AND relname < (left($1, -1) || 'y')::name
+               AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+               AND relkind = 'r' AND NOT relispartition",
             &format!("{}_x", table.parent),
             |n| Month::from_detached(table, n),
         )?;
@@ -329,7 +332,7 @@ impl PostgresStore {
                 .collect::<Result<_, _>>()?;
             let with_profile: Vec<SubjectKey> = tx
                 .query(
-                    "SELECT subject_key FROM profiles WHERE subject_key = ANY($1)",
+                    "SELECT subject_key FROM profiles WHERE subject_key IN (SELECT unnest($1::bytea[]))",
                     &[&taken],
                 )?
                 .iter()
