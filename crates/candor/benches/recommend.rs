@@ -26,7 +26,15 @@ use std::time::Duration;
 mod common;
 use common::{Costs, Instances, Meter, Round, summary};
 
-const CLIENTS: usize = 8;
+/// Concurrent clients: 8, or `CANDOR_BENCH_CLIENTS` (fewer leave the machine's cores spare,
+/// to tell cross-instance costs from a saturated machine's).
+fn clients() -> usize {
+    std::env::var("CANDOR_BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(8)
+}
 const ROUND: Duration = Duration::from_secs(5);
 const ROUNDS: usize = 3;
 const SUBJECTS: usize = 500;
@@ -127,7 +135,7 @@ async fn define_experiments(http: &reqwest::Client, server: &Server) {
     }
 }
 
-/// `CLIENTS` loops over the demo's people (or `/healthz`), each sending its next request when
+/// [`clients`] loops over the demo's people (or `/healthz`), each sending its next request when
 /// the last one is answered, for `ROUND`.
 async fn round(http: &reqwest::Client, server: &Server, recommend: bool) -> Round {
     let base = &server.base;
@@ -139,7 +147,7 @@ async fn round(http: &reqwest::Client, server: &Server, recommend: bool) -> Roun
         vec![format!("{base}/healthz")]
     };
     let (pid, key) = (server.child.id(), Some(server.decide.clone()));
-    common::round(http, pid, Arc::new(urls), key, CLIENTS, ROUND).await
+    common::round(http, pid, Arc::new(urls), key, clients(), ROUND).await
 }
 
 /// Health and recommendation rounds against one demo server, with [`EXPERIMENTS`]
@@ -153,7 +161,7 @@ fn measure(env: &[(&str, String)], experiments: bool) -> (Vec<Round>, Vec<Round>
         .unwrap();
     rt.block_on(async {
         let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(CLIENTS)
+            .pool_max_idle_per_host(clients())
             .build()
             .unwrap();
         wait_for_models(&http, &server.base, &server.decide).await;
@@ -176,7 +184,8 @@ fn main() {
         return;
     }
     println!(
-        "{CLIENTS} concurrent clients, {}s rounds, {ROUNDS} rounds each, medians",
+        "{} concurrent clients, {}s rounds, {ROUNDS} rounds each, medians",
+        clients(),
         ROUND.as_secs()
     );
     let (health, recs) = measure(&[], false);
@@ -255,7 +264,7 @@ fn postgres(url: &str, sqlite: f64) {
         );
         let (health, recs) = rt.block_on(async {
             let http = reqwest::Client::builder()
-                .pool_max_idle_per_host(CLIENTS)
+                .pool_max_idle_per_host(clients())
                 .build()
                 .unwrap();
             for base in &instances.bases {
@@ -273,7 +282,7 @@ fn postgres(url: &str, sqlite: f64) {
                             &meter,
                             healthz,
                             key.clone(),
-                            CLIENTS,
+                            clients(),
                             length,
                         )
                         .await,
@@ -281,7 +290,7 @@ fn postgres(url: &str, sqlite: f64) {
                 }
                 let paths = Arc::clone(&paths);
                 recs.push(
-                    common::round_robin(&http, &instances, &meter, paths, key, CLIENTS, length)
+                    common::round_robin(&http, &instances, &meter, paths, key, clients(), length)
                         .await,
                 );
             }
@@ -304,7 +313,10 @@ fn postgres(url: &str, sqlite: f64) {
             .map(|r| (r.per_second, r.costs.unwrap_or_default()))
             .collect();
         let line = common::scaling_line(
-            &format!("PostgreSQL recommendations, {n} instance(s), same {CLIENTS} clients"),
+            &format!(
+                "PostgreSQL recommendations, {n} instance(s), same {} clients",
+                clients()
+            ),
             "request",
             &rounds,
             one,
