@@ -368,8 +368,9 @@ pub trait EventStore {
     ///
     /// On PostgreSQL every month partition wholly expired at `now` is detached first, in an
     /// instant whatever its size, then noted and dropped; the profiles its events fed are
-    /// queued for [`EventStore::rebuild_queued_profiles`] rather than rebuilt in the drop. Then at most `limit` events are deleted one by one from
-    /// what expired in the months still partly live. SQLite deletes at most `limit` events.
+    /// queued for [`EventStore::rebuild_queued_profiles`] rather than rebuilt in the drop.
+    /// Then at most `limit` events are deleted one by one from what expired in the months
+    /// still partly live. SQLite deletes at most `limit` events.
     fn delete_expired(
         &self,
         now: Timestamp,

@@ -98,19 +98,19 @@ impl Month {
 
     /// The partition's name: `<parent>_pYYYYMM`.
     pub(crate) fn partition(self, table: &Partitioned) -> String {
-        format!(
-            "{}_p{:04}{:02}",
-            table.parent,
-            self.0.div_euclid(12),
-            self.0.rem_euclid(12) + 1
-        )
+        self.name(table, "_p")
     }
 
     /// The name the month's partition takes once detached, until it is dropped:
     /// `<parent>_xYYYYMM`.
     pub(crate) fn detached(self, table: &Partitioned) -> String {
+        self.name(table, "_x")
+    }
+
+    /// `<parent><tag>YYYYMM`, read back by [`Month::from_name`].
+    fn name(self, table: &Partitioned, tag: &str) -> String {
         format!(
-            "{}_x{:04}{:02}",
+            "{}{tag}{:04}{:02}",
             table.parent,
             self.0.div_euclid(12),
             self.0.rem_euclid(12) + 1
