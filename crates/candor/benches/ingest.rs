@@ -169,13 +169,53 @@ fn spread(a: u64, b: u64) -> [u8; 32] {
     out
 }
 
+/// The rows one batch of a floor round writes: per event its subject key, message id, item
+/// and properties; per subject of the batch (in key order) its profile document.
+struct FloorBatch {
+    keys: Vec<Vec<u8>>,
+    hashes: Vec<Vec<u8>>,
+    items: Vec<String>,
+    props: Vec<String>,
+    profile_keys: Vec<Vec<u8>>,
+    profiles: Vec<String>,
+}
+
+/// Batch `batch` of round `round`, the same for the SQLite and PostgreSQL floors.
+fn floor_batch(batch: usize, round: usize) -> FloorBatch {
+    let mut b = FloorBatch {
+        keys: Vec::with_capacity(BATCH_LEN),
+        hashes: Vec::with_capacity(BATCH_LEN),
+        items: Vec::with_capacity(BATCH_LEN),
+        props: Vec::with_capacity(BATCH_LEN),
+        profile_keys: Vec::new(),
+        profiles: Vec::new(),
+    };
+    let mut subjects = std::collections::BTreeSet::new();
+    for k in 0..BATCH_LEN {
+        let i = batch * BATCH_LEN + k;
+        subjects.insert((i % SUBJECTS) as u64);
+        let item = format!("sku-{}", i % 997);
+        b.props.push(format!(
+            "{{\"product_id\":\"{item}\",\"category\":\"Running\",\"price\":19.5}}"
+        ));
+        b.items.push(item);
+        b.keys.push(spread(1, (i % SUBJECTS) as u64).to_vec());
+        b.hashes.push(spread(2 + round as u64, i as u64).to_vec());
+    }
+    for s in subjects {
+        b.profile_keys.push(spread(1, s).to_vec());
+        b.profiles.push(format!(
+            "{{\"affinities\":{{\"Running\":{{\"value\":{s}.5,\"as_of\":{round}}}}},\"n_views\":{s},\"n_adds\":0,\"n_purchases\":0,\"last_seen\":{round}}}"
+        ));
+    }
+    b
+}
+
 /// The floor: the same rows Candor writes for these events — each event, its message id for
 /// deduplication, and one profile upsert per subject per batch — inserted straight into
-/// Candor's own schema in one transaction, fsync on commit, with no HTTP, no parsing and no
-/// consent gate.
-/// The same rows as a round of the server's load, written straight into Candor's schema; one
-/// transaction for the round, or one per `per_commit` events (each fsync'd, as group commits
-/// are) when given.
+/// Candor's own SQLite schema, fsync on commit, with no HTTP, no parsing and no consent gate;
+/// one transaction for the round, or one per `per_commit` events (each fsync'd, as group
+/// commits are) when given.
 fn floor_round(dir: &std::path::Path, round: usize, per_commit: Option<usize>) -> f64 {
     let conn = rusqlite::Connection::open(dir.join("candor.db")).unwrap();
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
@@ -220,40 +260,23 @@ fn floor_round(dir: &std::path::Path, round: usize, per_commit: Option<usize>) -
             )
             .unwrap();
         for batch in 0..n / BATCH_LEN {
-            let mut subjects = std::collections::BTreeSet::new();
+            let b = floor_batch(batch, round);
             for k in 0..BATCH_LEN {
-                let i = batch * BATCH_LEN + k;
-                let key = spread(1, (i % SUBJECTS) as u64);
-                subjects.insert((i % SUBJECTS) as u64);
-                let item = format!("sku-{}", i % 997);
-                let props = format!(
-                    "{{\"product_id\":\"{item}\",\"category\":\"Running\",\"price\":19.5}}"
-                );
-                seen.execute(rusqlite::params![
-                    spread(2 + round as u64, i as u64).as_slice(),
-                    round as i64
-                ])
-                .unwrap();
+                seen.execute(rusqlite::params![b.hashes[k], round as i64])
+                    .unwrap();
                 event
                     .execute(rusqlite::params![
-                        key.as_slice(),
-                        item,
-                        props,
+                        b.keys[k],
+                        b.items[k],
+                        b.props[k],
                         round as i64,
                         i64::MAX
                     ])
                     .unwrap();
             }
-            for s in subjects {
-                let text = format!(
-                    "{{\"affinities\":{{\"Running\":{{\"value\":{s}.5,\"as_of\":{round}}}}},\"n_views\":{s},\"n_adds\":0,\"n_purchases\":0,\"last_seen\":{round}}}"
-                );
+            for (key, text) in b.profile_keys.iter().zip(&b.profiles) {
                 profile
-                    .execute(rusqlite::params![
-                        spread(1, s).as_slice(),
-                        text,
-                        round as i64
-                    ])
+                    .execute(rusqlite::params![key, text, round as i64])
                     .unwrap();
             }
             if per_commit.is_some_and(|every| ((batch + 1) * BATCH_LEN).is_multiple_of(every)) {
@@ -311,39 +334,12 @@ fn pg_floor_round(url: &str, schema: &str, round: usize, per_commit: Option<usiz
     let start = Instant::now();
     c.batch_execute("BEGIN").unwrap();
     for batch in 0..n / BATCH_LEN {
-        let (mut hashes, mut keys, mut items, mut props) = (
-            Vec::with_capacity(BATCH_LEN),
-            Vec::with_capacity(BATCH_LEN),
-            Vec::with_capacity(BATCH_LEN),
-            Vec::with_capacity(BATCH_LEN),
-        );
-        let mut subjects = std::collections::BTreeSet::new();
-        for k in 0..BATCH_LEN {
-            let i = batch * BATCH_LEN + k;
-            subjects.insert((i % SUBJECTS) as u64);
-            let item = format!("sku-{}", i % 997);
-            props.push(format!(
-                "{{\"product_id\":\"{item}\",\"category\":\"Running\",\"price\":19.5}}"
-            ));
-            items.push(item);
-            keys.push(spread(1, (i % SUBJECTS) as u64).to_vec());
-            hashes.push(spread(2 + round as u64, i as u64).to_vec());
-        }
-        let (profile_keys, texts): (Vec<Vec<u8>>, Vec<String>) = subjects
-            .into_iter()
-            .map(|s| {
-                (
-                    spread(1, s).to_vec(),
-                    format!(
-                        "{{\"affinities\":{{\"Running\":{{\"value\":{s}.5,\"as_of\":{round}}}}},\"n_views\":{s},\"n_adds\":0,\"n_purchases\":0,\"last_seen\":{round}}}"
-                    ),
-                )
-            })
-            .unzip();
-        c.execute(&seen, &[&hashes, &now]).unwrap();
-        c.execute(&event, &[&keys, &items, &props, &now, &expires])
+        let b = floor_batch(batch, round);
+        c.execute(&seen, &[&b.hashes, &now]).unwrap();
+        c.execute(&event, &[&b.keys, &b.items, &b.props, &now, &expires])
             .unwrap();
-        c.execute(&profile, &[&profile_keys, &texts, &now]).unwrap();
+        c.execute(&profile, &[&b.profile_keys, &b.profiles, &now])
+            .unwrap();
         if per_commit.is_some_and(|every| ((batch + 1) * BATCH_LEN).is_multiple_of(every)) {
             c.batch_execute("COMMIT; BEGIN").unwrap();
         }
