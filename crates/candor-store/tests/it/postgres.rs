@@ -63,6 +63,15 @@ impl Database {
     fn admin(&self) -> postgres::Client {
         candor_store::postgres::connect_client(&self.url).unwrap()
     }
+
+    /// A fresh schema, a store on it with the months from January 2031 on made (see
+    /// [`in_2031`]), and an admin connection.
+    fn partitioned_2031(&self) -> (String, PostgresStore, postgres::Client) {
+        let schema = self.fresh_schema();
+        let store = self.store(&schema);
+        store.prepare_partitions(in_2031(1, 2)).unwrap();
+        (schema, store, self.admin())
+    }
 }
 
 impl Drop for Database {
@@ -729,11 +738,8 @@ fn retention(store: &PostgresStore, now: Timestamp) -> (u64, u64) {
 #[test]
 fn retention_drops_wholly_expired_partitions_and_rebuilds_their_profiles() {
     let Some(db) = database() else { return };
-    let schema = db.fresh_schema();
-    let store = db.store(&schema);
-    let mut admin = db.admin();
+    let (schema, store, mut admin) = db.partitioned_2031();
     let start = in_2031(1, 2);
-    store.prepare_partitions(start).unwrap();
     let (a, b, c) = (subject(1), subject(2), subject(3));
     insert_at(
         &store,
@@ -819,11 +825,8 @@ fn retention_drops_wholly_expired_partitions_and_rebuilds_their_profiles() {
 #[test]
 fn a_detached_month_is_erased_with_its_person_and_dropped_by_the_next_pass() {
     let Some(db) = database() else { return };
-    let schema = db.fresh_schema();
-    let store = db.store(&schema);
-    let mut admin = db.admin();
+    let (schema, store, mut admin) = db.partitioned_2031();
     let start = in_2031(1, 2);
-    store.prepare_partitions(start).unwrap();
     let (a, b) = (subject(1), subject(2));
     insert_at(
         &store,
@@ -880,12 +883,80 @@ fn a_detached_month_is_erased_with_its_person_and_dropped_by_the_next_pass() {
 }
 
 #[test]
+fn an_erasure_waits_for_a_detached_month_being_dropped_and_completes() {
+    let Some(db) = database() else { return };
+    let (schema, store, mut admin) = db.partitioned_2031();
+    let a = subject(1);
+    insert_at(
+        &store,
+        in_2031(1, 2),
+        vec![
+            expiring(a, 1, "Hiking", in_2031(2, 10)),
+            expiring(a, 2, "Hiking", in_2031(3, 20)),
+        ],
+    );
+    assert!(store.detach_expired_event_months(in_2031(3, 10)).unwrap() >= 1);
+    // Another instance's retention holds the detached month, as `retire` does, to note it.
+    let mut retiring = admin.transaction().unwrap();
+    retiring
+        .batch_execute(&format!(
+            "LOCK TABLE \"{schema}\".events_x203102 IN SHARE ROW EXCLUSIVE MODE"
+        ))
+        .unwrap();
+    std::thread::scope(|scope| {
+        let erasure =
+            scope.spawn(|| store.erase_subject(&a, &candor_store::ErasurePlan { tombstone: None }));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            !erasure.is_finished(),
+            "the erasure waits for the month being noted"
+        );
+        retiring
+            .batch_execute(&format!("DROP TABLE \"{schema}\".events_x203102"))
+            .unwrap();
+        retiring.commit().unwrap();
+        let counts = erasure.join().unwrap().expect("the erasure completes");
+        assert_eq!(
+            counts["events"], 1,
+            "the live row; February went with the drop"
+        );
+    });
+    assert!(!table_exists(&mut admin, &schema, "events_x203102"));
+    assert!(store.all_events(&a).unwrap().is_empty());
+    assert!(store.subject_footprint(&a).unwrap().is_empty());
+}
+
+#[test]
+fn instances_removing_the_same_month_at_once_count_it_once() {
+    let Some(db) = database() else { return };
+    let (schema, store, mut admin) = db.partitioned_2031();
+    let other = db.store(&schema);
+    let events: Vec<NewEvent> = (0..40u16)
+        .map(|m| {
+            expiring(
+                subject(u32::from(m % 7)),
+                m,
+                "Hiking",
+                in_2031(2, 1 + u32::from(m % 27)),
+            )
+        })
+        .collect();
+    insert_at(&store, in_2031(1, 2), events);
+    let now = in_2031(3, 10);
+    let (x, y) = std::thread::scope(|scope| {
+        let x = scope.spawn(|| store.delete_expired(now, 100, 30.0, 1).unwrap());
+        let y = scope.spawn(|| other.delete_expired(now, 100, 30.0, 1).unwrap());
+        (x.join().unwrap(), y.join().unwrap())
+    });
+    assert_eq!(x + y, 40, "each of February's rows counted once: {x} + {y}");
+    assert!(!table_exists(&mut admin, &schema, "events_p203102"));
+    assert!(!table_exists(&mut admin, &schema, "events_x203102"));
+}
+
+#[test]
 fn retention_drops_wholly_old_partitions_of_exposures() {
     let Some(db) = database() else { return };
-    let schema = db.fresh_schema();
-    let store = db.store(&schema);
-    let mut admin = db.admin();
-    store.prepare_partitions(in_2031(1, 2)).unwrap();
+    let (schema, store, mut admin) = db.partitioned_2031();
     let list = |day_month: (u32, u32), n: u32| -> Vec<candor_store::Exposure> {
         (1..=n)
             .map(|rank| candor_store::Exposure {
@@ -915,11 +986,8 @@ fn retention_drops_wholly_old_partitions_of_exposures() {
 #[test]
 fn erasure_and_export_reach_every_partition() {
     let Some(db) = database() else { return };
-    let schema = db.fresh_schema();
-    let store = db.store(&schema);
-    let mut admin = db.admin();
+    let (schema, store, mut admin) = db.partitioned_2031();
     let start = in_2031(1, 2);
-    store.prepare_partitions(start).unwrap();
     let s = subject(7);
     let expiries = [in_2031(2, 1), in_2031(5, 1), in_2031(9, 1)];
     // One event far beyond the months created: the DEFAULT partition takes it.
