@@ -143,8 +143,9 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
         || !prefs.hidden_items.is_empty()
         || !prefs.muted_categories.is_empty();
 
-    // The person's items, each with the strongest thing they did with it, sorted by item.
-    let strongest = strongest_interactions(r.history);
+    // The person's items, each with the strongest thing they did with it and when they last
+    // did anything with it, sorted by item.
+    let PerItem { strongest, latest } = per_item(r.history);
 
     let basis = if r.restricted {
         BasisBody {
@@ -169,8 +170,7 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
     let history: Vec<u32> = strongest.iter().map(|&(item, _)| item).collect();
     // Each item weighted by how recent it is, as the models' rebuild chose on the most recent
     // interactions of the people it trained on.
-    let timeline: Vec<(u32, i64)> = r.history.iter().map(|e| (e.item, e.at_s)).collect();
-    let weighted = models.recency.weigh(&timeline);
+    let weighted = models.recency.weigh_latest(&latest);
     // Items already engaged with (bought ones included) are not recommended again, nor
     // anything the person may not see.
     let blocked_items: Vec<u32>;
@@ -232,15 +232,38 @@ pub fn answer(r: &ServeRequest<'_>) -> (bool, BasisBody, Vec<RecommendedItem>) {
     (true, basis, items)
 }
 
-/// Each item of `events` with the most telling interaction the person had with it, sorted by
-/// item.
-fn strongest_interactions(events: &[ServedEvent]) -> Vec<(u32, Interaction)> {
-    let mut strongest: Vec<(u32, Interaction)> =
-        events.iter().map(|e| (e.item, e.interaction)).collect();
-    // Strongest first within an item, so deduplication keeps it.
-    strongest.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(rank(b.1).cmp(&rank(a.1))));
-    strongest.dedup_by_key(|&mut (item, _)| item);
-    strongest
+/// A person's history reduced to one entry per item, sorted by item.
+struct PerItem {
+    /// The most telling interaction the person had with each item.
+    strongest: Vec<(u32, Interaction)>,
+    /// The time of their latest event about each item (Unix seconds), which recency ages by.
+    latest: Vec<(u32, i64)>,
+}
+
+/// `events` reduced to [`PerItem`]: one sort of the history serves both lists.
+fn per_item(events: &[ServedEvent]) -> PerItem {
+    let mut by_item = events.to_vec();
+    // Stable: within an item, events keep their history order, so ties between equally
+    // telling interactions go to the earliest.
+    by_item.sort_by_key(|e| e.item);
+    let mut strongest: Vec<(u32, Interaction)> = Vec::with_capacity(by_item.len());
+    let mut latest: Vec<(u32, i64)> = Vec::with_capacity(by_item.len());
+    for item in by_item.chunk_by(|a, b| a.item == b.item) {
+        let first = &item[0];
+        let most_telling = item
+            .iter()
+            .map(|e| e.interaction)
+            .fold(
+                first.interaction,
+                |a, b| if rank(b) > rank(a) { b } else { a },
+            );
+        strongest.push((first.item, most_telling));
+        latest.push((
+            first.item,
+            item.iter().map(|e| e.at_s).max().unwrap_or(first.at_s),
+        ));
+    }
+    PerItem { strongest, latest }
 }
 
 /// Popular items, or items similar to the context item topped up with popular ones.

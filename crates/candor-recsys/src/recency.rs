@@ -84,24 +84,34 @@ impl Recency {
         let mut latest: Vec<(u32, i64)> = events.to_vec();
         latest.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         latest.dedup_by_key(|&mut (item, _)| item);
+        self.weigh_latest(&latest)
+    }
+
+    /// [`Recency::weigh`] of a history already reduced to each item's latest occurrence
+    /// (`(item, unix seconds)`, sorted by item, each item once): the same weights in the same
+    /// order.
+    pub fn weigh_latest(&self, latest: &[(u32, i64)]) -> Vec<(u32, f32)> {
+        debug_assert!(latest.windows(2).all(|w| w[0].0 < w[1].0));
         if self.by_position {
             // Position from the end in time order of each item's latest occurrence: 0 for the
             // latest item, so repeated events of one item count once, as in training.
-            let mut order = latest;
-            order.sort_unstable_by_key(|&(item, at)| (at, item));
+            let mut order: Vec<u32> = (0..latest.len() as u32).collect();
+            order.sort_unstable_by_key(|&k| {
+                let (item, at) = latest[k as usize];
+                (at, item)
+            });
             let n = order.len();
-            let mut weighted: Vec<(u32, f32)> = order
-                .iter()
-                .enumerate()
-                .map(|(k, &(item, _))| (item, self.weight_of((n - 1 - k) as f64)))
-                .collect();
-            weighted.sort_unstable_by_key(|&(item, _)| item);
+            let mut weighted: Vec<(u32, f32)> =
+                latest.iter().map(|&(item, _)| (item, 0.0)).collect();
+            for (position, &k) in order.iter().enumerate() {
+                weighted[k as usize].1 = self.weight_of((n - 1 - position) as f64);
+            }
             return weighted;
         }
         let newest = latest.iter().map(|&(_, at)| at).max().unwrap_or(0);
         latest
-            .into_iter()
-            .map(|(item, at)| (item, self.weight(newest - at)))
+            .iter()
+            .map(|&(item, at)| (item, self.weight(newest - at)))
             .collect()
     }
 
@@ -299,4 +309,68 @@ pub(crate) fn ndcg(ranked: &[(u32, f32)], truth: &[u32], k: usize) -> f64 {
         .sum();
     let idcg: f64 = (0..k.min(truth.len())).map(discount).sum();
     if idcg > 0.0 { dcg / idcg } else { 0.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn items_are_aged_by_their_latest_occurrence() {
+        let recency = Recency {
+            tau_days: Some(10.0),
+            by_position: false,
+            floor: 0.0,
+        };
+        // Item 7 was seen 30 days ago and again today; item 3 twenty days ago.
+        let events = [(7, 0), (3, 10 * DAY), (7, 30 * DAY), (5, 20 * DAY)];
+        let weighted = recency.weigh(&events);
+        let expected = [
+            (3, (-2.0f64).exp() as f32),
+            (5, (-1.0f64).exp() as f32),
+            (7, 1.0),
+        ];
+        assert_eq!(weighted, expected);
+    }
+
+    #[test]
+    fn positions_count_each_item_once_in_time_order() {
+        let recency = Recency {
+            tau_days: Some(1.0),
+            by_position: true,
+            floor: 0.5,
+        };
+        // In time order of latest occurrences: 9, 2, 4 (4 was also seen first of all).
+        let events = [(4, 1), (9, 2), (2, 3), (4, 4)];
+        let weight = |position: f64| 0.5 + 0.5 * (-position).exp() as f32;
+        assert_eq!(
+            recency.weigh(&events),
+            [(2, weight(1.0)), (4, weight(0.0)), (9, weight(2.0))]
+        );
+        // Ties in time go to the higher item as the later one.
+        let tied = recency.weigh(&[(1, 5), (8, 5), (3, 4)]);
+        assert_eq!(tied, [(1, weight(1.0)), (3, weight(2.0)), (8, weight(0.0))]);
+    }
+
+    #[test]
+    fn weighing_a_reduced_history_gives_the_same_weights() {
+        let events = [(4, 10), (9, 2 * DAY), (2, 3), (4, 4), (6, 90 * DAY), (9, 5)];
+        let mut latest: Vec<(u32, i64)> = Vec::new();
+        for &(item, at) in &events {
+            match latest.iter_mut().find(|(i, _)| *i == item) {
+                Some(entry) => entry.1 = entry.1.max(at),
+                None => latest.push((item, at)),
+            }
+        }
+        latest.sort_unstable();
+        for recency in Recency::grid() {
+            assert_eq!(
+                recency.weigh_latest(&latest),
+                recency.weigh(&events),
+                "{recency:?}"
+            );
+        }
+    }
 }
