@@ -229,7 +229,9 @@ pub fn explain_weighted(
 
 /// The `contributors_max` largest contributions to the score of each of `items` for a weighted
 /// history, largest first: the `contributors` [`explain_weighted`] gives each, with the history
-/// normalized once for all of them and the largest terms selected rather than all sorted.
+/// normalized once for all of them. The largest terms are kept in a buffer of
+/// `contributors_max` as the history is walked, so a long history costs one comparison per
+/// term and nothing is collected or sorted.
 pub fn top_contributions_weighted(
     model: &impl AdditiveModel,
     history: &[(u32, f32)],
@@ -237,24 +239,29 @@ pub fn top_contributions_weighted(
     contributors_max: usize,
 ) -> Vec<Vec<Contribution>> {
     let history = normalize_weighted_history(history, model.n_items());
-    let mut terms: Vec<Contribution> = Vec::with_capacity(history.len());
+    let kept_max = contributors_max.min(history.len());
     items
         .iter()
         .map(|&item| {
-            terms.clear();
-            terms.extend(history.iter().map(|&(from, weight)| Contribution {
-                item: from,
-                weight: weight * model.contribution(from, item),
-            }));
-            if contributors_max == 0 {
-                return Vec::new();
+            let mut top: Vec<Contribution> = Vec::with_capacity(kept_max + 1);
+            if kept_max == 0 {
+                return top;
             }
-            if terms.len() > contributors_max {
-                terms.select_nth_unstable_by(contributors_max - 1, larger_contribution);
-                terms.truncate(contributors_max);
+            for &(from, weight) in &history {
+                let term = Contribution {
+                    item: from,
+                    weight: weight * model.contribution(from, item),
+                };
+                if top.len() == kept_max
+                    && larger_contribution(&term, &top[kept_max - 1]) != Ordering::Less
+                {
+                    continue;
+                }
+                let at = top.partition_point(|t| larger_contribution(t, &term) == Ordering::Less);
+                top.insert(at, term);
+                top.truncate(kept_max);
             }
-            terms.sort_unstable_by(larger_contribution);
-            terms.clone()
+            top
         })
         .collect()
 }

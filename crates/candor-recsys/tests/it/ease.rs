@@ -1,5 +1,6 @@
 use candor_recsys::{
-    AdditiveModel, EaseConfig, EaseModel, RecsysError, Scorer, explain, recommend, recommend_scores,
+    AdditiveModel, EaseConfig, EaseModel, RecsysError, Scorer, explain, explain_weighted,
+    recommend, recommend_scores, top_contributions_weighted,
 };
 use proptest::prelude::*;
 
@@ -133,6 +134,31 @@ proptest! {
                 prop_assert_eq!(item, rec.item);
                 prop_assert_eq!(score.to_bits(), rec.score.to_bits());
                 prop_assert_eq!(explain(&model, history, item, 3), rec);
+            }
+        }
+    }
+}
+
+proptest! {
+    /// The contributors picked for many items at once, keeping the largest as the history is
+    /// walked, are the ones explaining each item alone gives: same terms, same order.
+    #[test]
+    fn top_contributions_are_each_explanations_contributors(
+        (n_items, users) in histories(),
+        weights in prop::collection::vec(-1.0f32..2.0, 10),
+        contributors_max in prop_oneof![0usize..5, Just(usize::MAX)],
+    ) {
+        let model = EaseModel::train(&interactions(n_items, &users), &config(1.0)).unwrap();
+        let items: Vec<u32> = (0..n_items).collect();
+        for history in &users {
+            // Repeated items keep their largest weight, as explanations count them.
+            let weighted: Vec<(u32, f32)> =
+                history.iter().map(|&i| (i, weights[i as usize])).collect();
+            let top = top_contributions_weighted(&model, &weighted, &items, contributors_max);
+            prop_assert_eq!(top.len(), items.len());
+            for (&item, contributors) in items.iter().zip(&top) {
+                let alone = explain_weighted(&model, &weighted, item, contributors_max);
+                prop_assert_eq!(contributors, &alone.contributors);
             }
         }
     }
