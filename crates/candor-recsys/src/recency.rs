@@ -78,6 +78,21 @@ impl Recency {
         }
     }
 
+    /// [`Recency::weight_of`] without the exponential once it cannot matter: the weight is
+    /// `floor + (1 − floor)·e^(−a)` with `a` the age in time constants, which rounds to `floor`
+    /// once the second term is below half a unit in the last place of `floor` (at least
+    /// `floor·2⁻²⁵`). For a floor in `(0, 1]`, past `a = ln(1/floor) + 18` it is below
+    /// `floor·1.6·10⁻⁸`, so the weight is `floor` to the last bit. The oldest items of a long history, most of it, skip the
+    /// exponential.
+    fn weigher(&self) -> impl Fn(f64) -> f32 + '_ {
+        let floor_in_range = self.floor > 0.0 && self.floor <= 1.0;
+        let beyond = floor_in_range.then(|| 18.0 - f64::from(self.floor).ln());
+        move |age| match (self.tau_days, beyond) {
+            (Some(tau), Some(beyond)) if age.max(0.0) / f64::from(tau) > beyond => self.floor,
+            _ => self.weight_of(age),
+        }
+    }
+
     /// The weighted history of `events` (`(item, unix seconds)`, any order, items may repeat):
     /// one entry per item, sorted by item, aged by its latest occurrence.
     pub fn weigh(&self, events: &[(u32, i64)]) -> Vec<(u32, f32)> {
@@ -92,6 +107,7 @@ impl Recency {
     /// order.
     pub fn weigh_latest(&self, latest: &[(u32, i64)]) -> Vec<(u32, f32)> {
         debug_assert!(latest.windows(2).all(|w| w[0].0 < w[1].0));
+        let weight_of = self.weigher();
         if self.by_position {
             // Position from the end in time order of each item's latest occurrence: 0 for the
             // latest item, so repeated events of one item count once, as in training.
@@ -104,14 +120,14 @@ impl Recency {
             let mut weighted: Vec<(u32, f32)> =
                 latest.iter().map(|&(item, _)| (item, 0.0)).collect();
             for (position, &k) in order.iter().enumerate() {
-                weighted[k as usize].1 = self.weight_of((n - 1 - position) as f64);
+                weighted[k as usize].1 = weight_of((n - 1 - position) as f64);
             }
             return weighted;
         }
         let newest = latest.iter().map(|&(_, at)| at).max().unwrap_or(0);
         latest
             .iter()
-            .map(|&(item, at)| (item, self.weight(newest - at)))
+            .map(|&(item, at)| (item, weight_of((newest - at) as f64 / DAY_S)))
             .collect()
     }
 
@@ -352,6 +368,20 @@ mod tests {
         // Ties in time go to the higher item as the later one.
         let tied = recency.weigh(&[(1, 5), (8, 5), (3, 4)]);
         assert_eq!(tied, [(1, weight(1.0)), (3, weight(2.0)), (8, weight(0.0))]);
+    }
+
+    proptest::proptest! {
+        /// Skipping the exponential for old items changes no weight, not even by one bit.
+        #[test]
+        fn old_items_weigh_the_floor_exactly(
+            tau in 0.01f32..1000.0,
+            floor in proptest::prop_oneof![0.0f32..=1.0, proptest::num::f32::POSITIVE],
+            age in proptest::prop_oneof![0.0f64..1e7, proptest::num::f64::POSITIVE],
+        ) {
+            let recency = Recency { tau_days: Some(tau), by_position: false, floor };
+            let skipped = recency.weigher()(age);
+            proptest::prop_assert_eq!(skipped.to_bits(), recency.weight_of(age).to_bits());
+        }
     }
 
     #[test]
