@@ -62,11 +62,6 @@ impl Recency {
         grid
     }
 
-    /// The weight of an item `age_s` seconds older than the latest one.
-    pub fn weight(&self, age_s: i64) -> f32 {
-        self.weight_of(age_s as f64 / DAY_S)
-    }
-
     /// The weight at `age` (days, or interactions when `by_position`).
     fn weight_of(&self, age: f64) -> f32 {
         match self.tau_days {
